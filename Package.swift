@@ -1,0 +1,66 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+/// tokenproxy: holds OAuth service-user keys, turns them into access tokens, keeps them fresh
+/// and hands them to local programs. Module boundaries follow shared/DESIGN.md: C is wrapped
+/// by exactly one Swift module each, and `TokenProxyCore` stays free of syscalls and C.
+let package = Package(
+    name: "tokenproxy",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "tokenproxy", targets: ["tokenproxy"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "COpenSSL",
+            pkgConfig: "openssl",
+            providers: [.apt(["libssl-dev"])]
+        ),
+        .systemLibrary(
+            name: "CSystemd",
+            pkgConfig: "libsystemd",
+            providers: [.apt(["libsystemd-dev"])]
+        ),
+        .target(
+            name: "CLinuxShims",
+            cSettings: [.define("_GNU_SOURCE")]
+        ),
+        .target(
+            name: "TokenProxyCore"
+        ),
+        .target(
+            name: "TokenProxyCrypto",
+            dependencies: ["TokenProxyCore", "COpenSSL"]
+        ),
+        .target(
+            name: "TokenProxyNet",
+            dependencies: ["TokenProxyCore", "COpenSSL", "CLinuxShims"]
+        ),
+        .target(
+            name: "TokenProxySystemd",
+            dependencies: ["CSystemd", .product(name: "Logging", package: "swift-log")]
+        ),
+        .target(
+            name: "TokenProxy",
+            dependencies: [
+                "TokenProxyCore", "TokenProxyCrypto", "TokenProxyNet", "TokenProxySystemd",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "tokenproxy",
+            dependencies: [
+                "TokenProxy",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "TokenProxyCoreTests", dependencies: ["TokenProxyCore"]),
+        .testTarget(name: "TokenProxyCryptoTests", dependencies: ["TokenProxyCrypto"]),
+        .testTarget(name: "TokenProxyNetTests", dependencies: ["TokenProxyNet"]),
+        .testTarget(name: "TokenProxyTests", dependencies: ["TokenProxy"]),
+    ]
+)
