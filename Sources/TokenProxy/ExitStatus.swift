@@ -1,0 +1,28 @@
+/// Process exit statuses, from sysexits.h so that scripts and systemd can tell failures apart
+/// (`RestartPreventExitStatus=78` stops systemd from restarting on a configuration error).
+public enum ExitStatus: Int32, Sendable {
+    case success = 0
+    /// Wrong command-line usage.
+    case usage = 64
+    /// Input data (a key file) is malformed.
+    case dataError = 65
+    /// An input file does not exist or cannot be read.
+    case noInput = 66
+    /// The IdP could not be reached or answered with a server error.
+    case unavailable = 69
+    /// Temporary failure (timeouts): try again later.
+    case temporaryFailure = 75
+    /// The IdP refused the credential (`invalid_grant`, `invalid_client`, 401, 403).
+    case permissionDenied = 77
+    /// The configuration (or a key file's permissions) must be fixed.
+    case configuration = 78
+
+    /// The status for a failed token exchange.
+    public static func forFailure(_ error: OAuthError) -> ExitStatus {
+        switch error.category {
+        case .configuration: return .configuration
+        case .credentialRejected: return .permissionDenied
+        case .unavailable: return .unavailable
+        }
+    }
+}

@@ -1,0 +1,115 @@
+import Foundation
+import TokenProxyCore
+import TokenProxyCrypto
+
+extension OneShot {
+    /// How `fetch` prints the token.
+    public enum OutputFormat: String, Sendable, CaseIterable {
+        /// The token response as JSON (`access_token`, `token_type`, `expires_in`, `scope`).
+        case json
+        /// The bare token and a newline, for `$(…)`.
+        case raw
+        /// `Authorization: Bearer …`, for `curl -H "$(…)"`.
+        case header
+    }
+
+    /// Everything `fetch` takes besides the key.
+    public struct FetchArguments: Sendable {
+        public var issuer: String
+        public var grant: GrantType?
+        public var scopes: [String]
+        public var audience: [String]
+        public var tokenEndpoint: String?
+        public var resources: [String]
+        public var parameters: [String]
+        public var caFile: String?
+        public var algorithm: String?
+        public var lifetime: Int
+
+        public init(
+            issuer: String, grant: GrantType?, scopes: [String], audience: [String],
+            tokenEndpoint: String?, resources: [String], parameters: [String], caFile: String?,
+            algorithm: String?, lifetime: Int
+        ) {
+            self.issuer = issuer
+            self.grant = grant
+            self.scopes = scopes
+            self.audience = audience
+            self.tokenEndpoint = tokenEndpoint
+            self.resources = resources
+            self.parameters = parameters
+            self.caFile = caFile
+            self.algorithm = algorithm
+            self.lifetime = lifetime
+        }
+    }
+
+    /// `tokenproxy fetch`: one exchange. Returns the formatted output and any warnings.
+    public static func fetch(
+        key keyArguments: KeyArguments, arguments: FetchArguments, format: OutputFormat,
+        environment: [String: String]
+    ) async throws(Failure) -> (output: String, warnings: [String]) {
+        let key = try loadKey(keyArguments)
+        let algorithm = try self.algorithm(arguments.algorithm)
+        guard let issuer = URL(string: arguments.issuer), issuer.scheme != nil, issuer.host != nil
+        else {
+            throw Failure(
+                message: "--issuer '\(arguments.issuer)' is not an absolute URL (https://idp.example.org)",
+                status: .usage)
+        }
+        var tokenEndpoint: URL?
+        if let text = arguments.tokenEndpoint {
+            guard let url = URL(string: text), url.scheme != nil, url.host != nil else {
+                throw Failure(
+                    message: "--token-endpoint '\(text)' is not an absolute URL", status: .usage)
+            }
+            tokenEndpoint = url
+        }
+        var extra: [(String, String)] = []
+        for parameter in arguments.parameters {
+            guard let equals = parameter.firstIndex(of: "="), equals != parameter.startIndex else {
+                throw Failure(
+                    message: "--param '\(parameter)' must have the form name=value", status: .usage)
+            }
+            extra.append(
+                (String(parameter[..<equals]), String(parameter[parameter.index(after: equals)...])))
+        }
+        let name = URL(fileURLWithPath: keyArguments.path).lastPathComponent
+        let credential = Credential(
+            name: name, keyOrigin: keyArguments.path, key: key, issuer: issuer,
+            tokenEndpoint: tokenEndpoint, grant: arguments.grant ?? Credential.defaultGrant(for: key),
+            scopes: arguments.scopes, assertionAudience: arguments.audience.isEmpty ? nil : arguments.audience,
+            resources: arguments.resources, extraParameters: extra, algorithm: algorithm,
+            assertionLifetime: .seconds(arguments.lifetime))
+
+        let client: OAuthTokenClient
+        do {
+            client = try OAuthTokenClient(caFile: arguments.caFile, environment: environment)
+        } catch {
+            throw Failure(message: "\(error)", status: .configuration)
+        }
+        let result: OAuthTokenClient.Result
+        do {
+            result = try await client.fetchToken(for: credential)
+        } catch {
+            throw Failure(message: "\(error)", status: ExitStatus.forFailure(error))
+        }
+        return (render(result.response, format: format), result.warnings)
+    }
+
+    /// Formats a token for printing.
+    public static func render(_ token: TokenResponse, format: OutputFormat) -> String {
+        switch format {
+        case .raw:
+            return token.accessToken.value
+        case .header:
+            return "Authorization: Bearer \(token.accessToken.value)"
+        case .json:
+            let data =
+                (try? JSONSerialization.data(
+                    withJSONObject: token.jsonObject, options: [.sortedKeys, .withoutEscapingSlashes]))
+                ?? Data()
+            return String(decoding: data, as: UTF8.self)
+        }
+    }
+}

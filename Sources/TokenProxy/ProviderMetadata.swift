@@ -1,0 +1,25 @@
+import Foundation
+
+/// The parts of an OpenID Provider's discovery document (OIDC Discovery §3, RFC 8414 §2) that
+/// tokenproxy uses.
+public struct ProviderMetadata: Sendable, Decodable {
+    public var issuer: String
+    public var tokenEndpoint: URL
+    public var introspectionEndpoint: URL?
+    public var userinfoEndpoint: URL?
+    public var grantTypesSupported: [String]?
+
+    enum CodingKeys: String, CodingKey {
+        case issuer
+        case tokenEndpoint = "token_endpoint"
+        case introspectionEndpoint = "introspection_endpoint"
+        case userinfoEndpoint = "userinfo_endpoint"
+        case grantTypesSupported = "grant_types_supported"
+    }
+
+    /// `{issuer}/.well-known/openid-configuration`, as OIDC Discovery §4 builds it (appending
+    /// to an issuer with a path, unlike RFC 8414's insertion).
+    static func discoveryURL(issuer: String) -> URL? {
+        URL(string: issuer + "/.well-known/openid-configuration")
+    }
+}
