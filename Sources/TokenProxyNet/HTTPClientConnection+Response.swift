@@ -9,6 +9,7 @@ extension HTTPClientConnection {
     while true {
       switch try nextEvent(deadline: deadline) {
       case .responseHead(let head):
+        responseKeepAlive = head.keepAlive
         return head
       case .informationalResponse:
         continue

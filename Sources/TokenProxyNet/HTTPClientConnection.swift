@@ -31,6 +31,7 @@ package final class HTTPClientConnection: @unchecked Sendable {
   var parser: HTTPParser
   var requestBody = RequestBody.none
   var requestKeepAlive = true
+  var responseKeepAlive = true
   var requestFinished = true
   var responseFinished = true
   var failed = false
@@ -60,7 +61,8 @@ package final class HTTPClientConnection: @unchecked Sendable {
   /// Whether another request may be sent: the last exchange completed on both sides, both
   /// sides allow keep-alive, nothing unexpected is buffered and nothing failed.
   package var isReusable: Bool {
-    !failed && requestFinished && responseFinished && requestKeepAlive && parser.isIdle
+    !failed && requestFinished && responseFinished && requestKeepAlive && responseKeepAlive
+            && parser.isIdle
   }
 
   /// Writes `head` and starts a new exchange. The body framing follows the head's fields:
