@@ -44,6 +44,19 @@ final class HTTPTestStream: ByteStream, Sendable {
     /// Simulates the server closing the connection.
     func closeFromPeer() { state.withLock { $0.peerClosed = true } }
 
+    /// Simulates the server closing just as the next request arrives: the write succeeds, the
+    /// response never comes.
+    func dropNextResponseAndClose() {
+        state.withLock { state in
+            if !state.responses.isEmpty { state.responses.removeFirst() }
+            state.responses.insert([], at: 0)
+            state.closeAfterResponses = true
+        }
+    }
+
+    /// Makes every later write fail with `error` (such as EPIPE after a reset).
+    func failWrites(with error: NetError) { state.withLock { $0.writeError = error } }
+
     func read(maxLength: Int, deadline: ContinuousClock.Instant) throws -> [UInt8] {
         try state.withLock { state in
             if state.closed { throw NetError.syscall(name: "read", errno: 9) }
