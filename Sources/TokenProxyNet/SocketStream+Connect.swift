@@ -13,6 +13,9 @@ extension SocketStream {
     -> SocketStream
   {
     let peer = SocketAddress.displayName(host: host, port: port)
+    guard (1...65535).contains(port) else {
+      throw NetError.connect(host: host, port: port, errno: EINVAL)
+    }
     var lastErrno: Int32 = ECONNREFUSED
     for address in try SocketAddress.resolve(host: host, port: port) {
       let fd = try openSocket(family: address.family, protocol: address.socketProtocol)

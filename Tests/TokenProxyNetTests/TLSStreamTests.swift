@@ -161,3 +161,54 @@ struct TLSStreamTests {
     #expect(!TLSStream.isIPAddress("1.2.3.4.example"))
   }
 }
+
+extension TLSStreamTests {
+  @Test func handshakeTimesOutWhenServerNeverAnswers() throws {
+    let listener = try TestListener.tcp()
+    listener.acceptOne { _ = TestPeer.readToEnd($0) }
+    let context = try TLSClientContext(configuration: .init())
+    let socket = try SocketStream.connect(
+      host: "127.0.0.1", port: listener.port, deadline: .now + .seconds(10))
+    let error = #expect(throws: NetError.self) {
+      _ = try TLSStream.connect(
+        over: socket, serverName: "localhost", context: context,
+        deadline: .now + .milliseconds(100))
+    }
+    guard case .timedOut(let operation) = error else {
+      Issue.record("expected NetError.timedOut, got \(String(describing: error))")
+      return
+    }
+    #expect(operation == "TLS handshake with 127.0.0.1:\(listener.port)")
+    #expect(socket.fileDescriptor == -1)
+    listener.waitUntilFinished()
+  }
+
+  @Test func writeToClosedPeerThrowsInsteadOfRaisingSIGPIPE() throws {
+    // The test process keeps SIGPIPE's default action (terminate): OpenSSL's stock socket BIO
+    // would kill it here.
+    let certificates = try TestCertificates.generate()
+    let server = try TestTLSServer.start(
+      certificate: certificates.serverCertificate, key: certificates.serverKey, ending: .abrupt)
+    let context = try TLSClientContext(configuration: .init(caFile: certificates.caCertificate))
+    let socket = try SocketStream.connect(host: "127.0.0.1", port: server.port, deadline: soon())
+    let stream = try TLSStream.connect(
+      over: socket, serverName: "localhost", context: context, deadline: soon())
+    defer { stream.close() }
+    try stream.write(Array("GET / HTTP/1.1\r\n\r\n".utf8), deadline: soon())
+    // The server answers and closes without close_notify; keep writing without reading until
+    // the kernel reports the closed connection (EPIPE or ECONNRESET), bounded.
+    var pollFD = pollfd(fd: stream.fileDescriptor, events: Int16(POLLIN), revents: 0)
+    _ = poll(&pollFD, 1, 5_000)
+    let error = #expect(throws: NetError.self) {
+      for _ in 0..<50 {
+        try stream.write([UInt8](repeating: 0x61, count: 1024), deadline: soon())
+        _ = poll(nil, 0, 20)
+      }
+    }
+    guard case .io(_, "SSL_write", let errno) = error else {
+      Issue.record("expected NetError.io from SSL_write, got \(String(describing: error))")
+      return
+    }
+    #expect(errno == EPIPE || errno == ECONNRESET)
+  }
+}

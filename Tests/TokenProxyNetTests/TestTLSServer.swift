@@ -31,10 +31,14 @@ final class TestTLSServer: Sendable {
     certificate: String, key: String, clientCA: String? = nil, ending: Ending = .closeNotify
   ) throws -> TestTLSServer {
     let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = [
-      "python3", "-c", script, certificate, key, clientCA ?? "-", ending.rawValue,
-    ]
+    // The system interpreter starts faster than a version-manager shim found through PATH.
+    let systemPython = "/usr/bin/python3"
+    let direct = FileManager.default.isExecutableFile(atPath: systemPython)
+    process.executableURL = URL(fileURLWithPath: direct ? systemPython : "/usr/bin/env")
+    process.arguments =
+      (direct ? [] : ["python3"]) + [
+        "-c", script, certificate, key, clientCA ?? "-", ending.rawValue,
+      ]
     let output = Pipe()
     process.standardOutput = output
     process.standardError = FileHandle.nullDevice
