@@ -14,6 +14,7 @@ package final class TLSStream: ByteStream, @unchecked Sendable {
   package let serverName: String
   let socket: SocketStream
   let ssl: OpaquePointer
+  /// Kept for the configuration's lifetime guarantees (`SSL_new` also holds a reference).
   private let context: TLSClientContext
   private let gate = OperationGate()
   /// Set after a fatal TLS error: OpenSSL forbids SSL_shutdown on such a connection.
@@ -52,6 +53,8 @@ package final class TLSStream: ByteStream, @unchecked Sendable {
   package func read(maxLength: Int, deadline: ContinuousClock.Instant) throws -> [UInt8] {
     precondition(maxLength > 0, "read(maxLength:) needs room for at least one byte")
     return try withSSL { fd in
+      // Stay at end of stream: OpenSSL would report a second read as a protocol error.
+      if closedWithoutCloseNotify.load(ordering: .relaxed) { return [] }
       var bytes = [UInt8](repeating: 0, count: maxLength)
       let outcome = try callRetrying(fd: fd, deadline: deadline, operation: "read from \(peer)") {
         bytes.withUnsafeMutableBytes { SSL_read(ssl, $0.baseAddress, Int32(clamping: $0.count)) }

@@ -116,9 +116,10 @@ struct TLSStreamTests {
     let (response, stream) = try get(
       from: server, serverName: "localhost",
       configuration: .init(caFile: certificates.caCertificate))
-    stream.close()
+    defer { stream.close() }
     #expect(response.hasSuffix("hello anonymous"))
     #expect(stream.peerClosedWithoutCloseNotify)
+    #expect(try stream.read(maxLength: 16, deadline: soon()).isEmpty)
   }
 
   @Test func idleConnectionIsNotReadableAfterSessionTickets() throws {
