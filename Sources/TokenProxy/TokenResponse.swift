@@ -28,7 +28,7 @@ public struct TokenResponse: Sendable {
     }
 
     /// Why a 2xx body is not a usable token response.
-    enum ParseFailure: Equatable {
+    enum ParseFailure: Error, Equatable {
         case notJSON
         case missingAccessToken
         case badExpiresIn

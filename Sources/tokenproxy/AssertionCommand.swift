@@ -37,7 +37,7 @@ struct AssertionCommand: AsyncParsableCommand {
                 key: key.arguments, audience: audience, lifetime: lifetime, algorithm: algorithm)
             print(jws)
         } catch {
-            throw exit(with: error)
+            throw reportFailure(error)
         }
     }
 }

@@ -64,7 +64,7 @@ struct FetchCommand: AsyncParsableCommand {
             warnings.forEach(warn)
             print(output)
         } catch {
-            throw exit(with: error)
+            throw reportFailure(error)
         }
     }
 }

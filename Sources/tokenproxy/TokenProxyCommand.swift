@@ -40,7 +40,7 @@ struct KeyOptions: ParsableArguments {
 }
 
 /// Prints a failure the way every subcommand does and exits with its status.
-func exit(with failure: OneShot.Failure) -> ExitCode {
+func reportFailure(_ failure: OneShot.Failure) -> ExitCode {
     FileHandle.standardError.write(Data("tokenproxy: error: \(failure.message)\n".utf8))
     return ExitCode(failure.status.rawValue)
 }
