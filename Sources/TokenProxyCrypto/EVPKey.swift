@@ -61,9 +61,10 @@ enum EVPKey {
       throw OpenSSLErrors.error(operation)
     }
     if algorithm.isPSS {
-      // RFC 7518 §3.5: MGF1 with the same hash (OpenSSL's default) and a salt as long as
-      // the hash; verifying with SALTLEN_DIGEST also rejects other salt lengths.
+      // RFC 7518 §3.5: MGF1 with the same hash and a salt as long as the hash; verifying
+      // with SALTLEN_DIGEST also rejects other salt lengths.
       guard EVP_PKEY_CTX_set_rsa_padding(keyContext, RSA_PKCS1_PSS_PADDING) == 1,
+        EVP_PKEY_CTX_set_rsa_mgf1_md_name(keyContext, digest, nil) == 1,
         EVP_PKEY_CTX_set_rsa_pss_saltlen(keyContext, RSA_PSS_SALTLEN_DIGEST) == 1
       else {
         EVP_MD_CTX_free(context)

@@ -67,6 +67,8 @@ package final class PrivateKey: @unchecked Sendable {
       }
       throw CryptoError.noPrivateKey(origin: origin, detail: OpenSSLErrors.drain())
     }
+    // OpenSSL's decoders may leave notes from formats they tried before the one that worked.
+    OpenSSLErrors.clear()
     return try adopt(pkey, origin: origin)
   }
 

@@ -32,6 +32,8 @@ package final class PublicKey: @unchecked Sendable {
     guard let pkey = loaded else {
       throw CryptoError.noPublicKey(origin: origin, detail: OpenSSLErrors.drain())
     }
+    // OpenSSL's decoders may leave notes from formats they tried before the one that worked.
+    OpenSSLErrors.clear()
     do {
       return PublicKey(owning: pkey, type: try EVPKey.classify(pkey, origin: origin))
     } catch {
