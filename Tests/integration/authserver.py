@@ -29,6 +29,7 @@ import ssl
 import sys
 import threading
 import time
+import warnings
 
 from flask import Flask, jsonify, request
 from joserfc import jwk, jwt
@@ -69,6 +70,7 @@ MAX_ASSERTION_LIFETIME = 3600  # ZITADEL: exp - iat at most one hour
 MAX_ASSERTION_AGE = 3600  # ZITADEL: iat not older than one hour
 TOKEN_AUTH = "private_key_jwt"
 INTROSPECTION_AUTH = "private_key_jwt_introspection"
+warnings.filterwarnings("ignore", message="EdDSA is deprecated")  # still what ZITADEL-era clients send
 FAULT_MODES = {"none", "html500", "html502", "empty401", "empty403", "json_error_400", "text_503", "slow"}
 
 
