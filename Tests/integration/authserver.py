@@ -209,6 +209,7 @@ class State:
             self.by_client: dict[str, int] = {}
             self.introspection_requests = 0
             self.userinfo_requests = 0
+            self.discovery_requests = 0
             self.last_form = None
             self.last_headers = None
             self.fault_mode = "none"
@@ -495,6 +496,8 @@ def create_app() -> Flask:
     @app.get("/.well-known/openid-configuration")
     @app.get("/.well-known/oauth-authorization-server")
     def discovery():
+        with STATE.lock:
+            STATE.discovery_requests += 1
         iss = STATE.issuer
         return jsonify(
             issuer=iss,
@@ -568,6 +571,7 @@ def create_app() -> Flask:
                 token_requests_by_client=STATE.by_client,
                 introspection_requests=STATE.introspection_requests,
                 userinfo_requests=STATE.userinfo_requests,
+                discovery_requests=STATE.discovery_requests,
                 active_tokens=sum(1 for t in STATE.tokens.values() if not t.is_expired()),
                 last_token_request_form=STATE.last_form,
                 last_token_request_headers=STATE.last_headers,
