@@ -85,10 +85,11 @@ extension ConfigurationParser {
             decoder.report(path, "\(shape) (got \"\(text)\")")
             return nil
         }
-        guard !portText.isEmpty, portText.count <= 5, portText.allSatisfy(\.isASCII),
+        guard !portText.isEmpty, portText.count <= 5, portText == "0" || !portText.hasPrefix("0"),
+            portText.allSatisfy({ ("0"..."9").contains($0) }),
             let port = UInt16(portText)
         else {
-            decoder.report(path, "port must be a number from 0 to 65535 (got \"\(portText)\")")
+            decoder.report(path, "port must be a number from 0 to 65535 without leading zeros (got \"\(portText)\")")
             return nil
         }
         if host == "::1" || isLoopbackIPv4(host) { return (String(host), port) }

@@ -41,13 +41,20 @@ struct ConfigurationParserAPITests {
         #expect(problems.first?.contains("is not a loopback address") == true)
     }
 
+    @Test(arguments: ["127.0.0.1:+80", "127.0.0.1:080", "127.0.0.1:", "[::1]:65536", "127.0.0.1:8 1"])
+    func refusesMalformedPorts(_ listen: String) {
+        let problems = F.problems(F.withAPI(#""tcp": {"listen": "\#(listen)"}"#))
+        #expect(problems.count == 1)
+        #expect(problems.first?.hasPrefix("api.tcp.listen: port must be a number from 0 to 65535") == true)
+    }
+
     @Test func refusesNamesAndMalformedListenAddresses() {
         #expect(
             F.problems(F.withAPI(#""tcp": {"listen": "localhost:8181"}"#))
                 == [#"api.tcp.listen: use an address, not a name: "127.0.0.1:8181" or "[::1]:8181""#])
         #expect(
             F.problems(F.withAPI(#""tcp": {"listen": "127.0.0.1:70000"}"#)) == [
-                #"api.tcp.listen: port must be a number from 0 to 65535 (got "70000")"#
+                #"api.tcp.listen: port must be a number from 0 to 65535 without leading zeros (got "70000")"#
             ])
         #expect(
             F.problems(F.withAPI(#""tcp": {"listen": "127.0.0.1"}"#)).first?.hasPrefix(

@@ -42,6 +42,25 @@ struct ConfigurationParserTests {
         #expect(configuration.proxy == .object([]))
     }
 
+    /// The schema beside the sample must name exactly the keys the parser knows, level by level.
+    @Test func schemaListsExactlyTheKeysTheParserKnows() throws {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../../config.schema.json").standardizedFileURL
+        let schema = try ConfigJSON.parse([UInt8](try Data(contentsOf: url)))
+        func keys(_ node: ConfigJSON?) -> Set<String> {
+            guard case .object(let members)? = node?["properties"] else { return [] }
+            return Set(members.map(\.key))
+        }
+        let api = schema["properties"]?["api"]
+        let credential = schema["$defs"]?["credential"]
+        #expect(keys(schema) == Set(ConfigurationParser.topLevelKeys))
+        #expect(keys(api) == Set(ConfigurationParser.apiKeys))
+        #expect(keys(api?["properties"]?["tcp"]) == Set(ConfigurationParser.tcpKeys))
+        #expect(keys(schema["properties"]?["log"]) == Set(ConfigurationParser.logKeys))
+        #expect(keys(credential) == Set(ConfigurationParser.credentialKeys))
+        #expect(keys(credential?["properties"]?["refresh"]) == Set(ConfigurationParser.refreshKeys))
+    }
+
     @Test func keepsCredentialsInFileOrder() throws {
         let json = #"{"credentials": {"z": {\#(F.credential)}, "a": {\#(F.credential)}, "m": {\#(F.credential)}}}"#
         #expect(try F.parse(json).credentials.map(\.name) == ["z", "a", "m"])
