@@ -23,7 +23,7 @@ package struct ConfigDecoder {
         -> ConfigObject?
     {
         guard case .object(let members) = value else {
-            report(path, "expected an object, got \(value.kindDescription)")
+            reportType(path, expected: "an object", got: value)
             return nil
         }
         var firstLine: [String: Int] = [:]

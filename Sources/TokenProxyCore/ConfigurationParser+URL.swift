@@ -4,7 +4,8 @@ import Foundation
 extension ConfigurationParser {
     /// An absolute `https` URL, or `http` toward a loopback host only: over plain http the
     /// signed assertion and the access token would cross the network in clear text. Issuers
-    /// also may not have a query or fragment (OpenID Connect Discovery §2).
+    /// also may not have a query or fragment (OpenID Connect Discovery §2). Messages never quote
+    /// the URL: a malformed one may still carry a password.
     static func checkURL(
         _ text: String, at path: ConfigPath, isIssuer: Bool, decoder: inout ConfigDecoder
     ) -> URL? {
@@ -14,7 +15,7 @@ extension ConfigurationParser {
             let url = components.url
         else {
             decoder.report(
-                path, "must be an absolute http(s) URL like \"https://idp.example.com\" (got \"\(text)\")")
+                path, "must be an absolute http(s) URL like \"https://idp.example.com\"")
             return nil
         }
         if components.user != nil || components.password != nil {

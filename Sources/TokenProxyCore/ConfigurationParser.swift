@@ -35,6 +35,7 @@ package enum ConfigurationParser {
 
     /// Validates an already parsed document, reporting into `decoder`; `nil` if anything is wrong.
     package static func parse(_ document: ConfigJSON, decoder: inout ConfigDecoder) -> Configuration? {
+        let problemsBefore = decoder.problems.count
         guard let root = decoder.object(document, at: .root, keys: topLevelKeys) else { return nil }
         _ = decoder.string(root, "$schema")
         let api = root["api"] == nil ? APIConfiguration() : parseAPI(root, decoder: &decoder)
@@ -51,7 +52,7 @@ package enum ConfigurationParser {
                 decoder.reportType(path, expected: "an object", got: value)
             }
         }
-        guard let api, let credentials else { return nil }
+        guard decoder.problems.count == problemsBefore, let api, let credentials else { return nil }
         return Configuration(api: api, credentials: credentials, log: log, proxy: proxy)
     }
 

@@ -130,5 +130,9 @@ struct ConfigurationParserAPITests {
             F.problems(F.withAPI(#""socket": null"#)) == [
                 "api.socket: expected a string, got null; leave the key out to use the default"
             ])
+        #expect(
+            F.problems(F.withAPI(#""tcp": null"#)) == [
+                "api.tcp: expected an object, got null; leave the key out to use the default"
+            ])
     }
 }

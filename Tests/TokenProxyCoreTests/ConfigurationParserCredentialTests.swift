@@ -123,6 +123,14 @@ struct ConfigurationParserCredentialTests {
         #expect(problems.first?.hasPrefix("credentials.a.issuer: must") == true)
     }
 
+    @Test func neverQuotesAURLThatMayHoldAPassword() {
+        for issuer in ["ftp://user:s3cret@idp.example.com", "https://user:s3cret@idp.example.com", "user:s3cret@idp"] {
+            let problems = F.problems(#"{"credentials": {"a": {"key_file": "/k", "issuer": "\#(issuer)"}}}"#)
+            #expect(problems.count == 1)
+            #expect(problems.allSatisfy { !$0.contains("s3cret") }, "\(problems)")
+        }
+    }
+
     @Test func checksScopesAndResources() {
         #expect(
             F.problems(
