@@ -1,0 +1,125 @@
+"""config.schema.json must accept config.sample.json and refuse the mistakes the Swift parser refuses.
+
+Run with `python3 -m pytest Tests/integration/test_config_schema.py` (or plain `python3` on this file).
+The Swift tests (ConfigurationParser*Tests) check the same cases against the parser itself.
+"""
+
+import copy
+import json
+import pathlib
+import unittest
+
+import jsonschema
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+SCHEMA = json.loads((ROOT / "config.schema.json").read_text())
+SAMPLE = json.loads((ROOT / "config.sample.json").read_text())
+VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)
+MINIMAL = {"credentials": {"a": {"key_file": "/etc/tokenproxy/a.json", "issuer": "https://idp.example.com"}}}
+
+
+def errors(document):
+    return list(VALIDATOR.iter_errors(document))
+
+
+def with_credential(**fields):
+    document = copy.deepcopy(MINIMAL)
+    document["credentials"]["a"].update(fields)
+    return document
+
+
+def with_api(**fields):
+    document = copy.deepcopy(MINIMAL)
+    document["api"] = fields
+    return document
+
+
+class ConfigSchemaTests(unittest.TestCase):
+    def test_schema_is_valid_draft_2020_12(self):
+        jsonschema.Draft202012Validator.check_schema(SCHEMA)
+
+    def test_sample_is_valid(self):
+        self.assertEqual(errors(SAMPLE), [])
+
+    def test_sample_sets_every_documented_option(self):
+        credential_keys = set()
+        for credential in SAMPLE["credentials"].values():
+            credential_keys |= set(credential)
+        self.assertEqual(credential_keys, set(SCHEMA["$defs"]["credential"]["properties"]))
+        self.assertEqual(set(SAMPLE["api"]), set(SCHEMA["properties"]["api"]["properties"]))
+        self.assertEqual(set(SAMPLE), set(SCHEMA["properties"]))
+
+    def test_every_property_is_described(self):
+        def walk(node, path):
+            if isinstance(node, dict):
+                for name, child in node.get("properties", {}).items():
+                    self.assertIn("description", child, f"{path}.{name}")
+                for key, child in node.items():
+                    walk(child, f"{path}.{key}")
+            elif isinstance(node, list):
+                for child in node:
+                    walk(child, path)
+
+        walk(SCHEMA, "")
+
+    def test_minimal_is_valid(self):
+        self.assertEqual(errors(MINIMAL), [])
+
+    def test_accepts_valid_variants(self):
+        for document in [
+            with_credential(key_file="credential:gateway-key"),
+            with_credential(issuer="http://localhost:8080"),
+            with_credential(issuer="http://127.0.0.1/realm", token_endpoint="http://[::1]:9000/token?x=1"),
+            with_credential(audience="https://aud.example.com"),
+            with_credential(audience=["a", "b"], assertion_lifetime=3600, clock_skew=0),
+            with_api(tcp={"listen": "[::1]:0"}, socket_mode="600", allowed_uids=[0, 4294967294]),
+            with_api(tcp={"listen": "127.255.0.1:65535"}),
+        ]:
+            with self.subTest(document=document):
+                self.assertEqual(errors(document), [])
+
+    def test_refuses_mistakes(self):
+        cases = {
+            "unknown top-level key": {**MINIMAL, "credentail": {}},
+            "no credentials": {},
+            "empty credentials": {"credentials": {}},
+            "bad credential name": {"credentials": {"a/b": MINIMAL["credentials"]["a"]}},
+            "dot-dot credential name": {"credentials": {"..": MINIMAL["credentials"]["a"]}},
+            "long credential name": {"credentials": {"n" * 65: MINIMAL["credentials"]["a"]}},
+            "typo key": with_credential(grnat="jwt-bearer"),
+            "missing issuer": {"credentials": {"a": {"key_file": "/k"}}},
+            "relative key file": with_credential(key_file="keys/a.json"),
+            "http issuer": with_credential(issuer="http://idp.example.com"),
+            "issuer with query": with_credential(issuer="https://idp.example.com?x=1"),
+            "issuer with user": with_credential(issuer="https://u:p@idp.example.com"),
+            "scopes as a string": with_credential(scopes="openid"),
+            "scope with space": with_credential(scopes=["openid profile"]),
+            "lifetime too long": with_credential(assertion_lifetime=7200),
+            "fractional skew": with_credential(clock_skew=1.5),
+            "unknown grant": with_credential(grant="jwt_bearer"),
+            "unknown algorithm": with_credential(algorithm="es256"),
+            "reserved extra param": with_credential(extra_params={"scope": "x"}),
+            "empty audience list": with_credential(audience=[]),
+            "resource with fragment": with_credential(resources=["https://x#y"]),
+            "refresh jitter": with_credential(refresh={"jitter": 0.9}),
+            "refresh typo": with_credential(refresh={"defualt_lifetime": 1}),
+            "numeric socket mode": with_api(socket_mode=660),
+            "bad socket mode": with_api(socket_mode="0o660"),
+            "relative socket": with_api(socket="run/x.sock"),
+            "long socket": with_api(socket="/" + "a" * 107),
+            "negative uid": with_api(allowed_uids=[-1]),
+            "non-loopback listen": with_api(tcp={"listen": "0.0.0.0:8181"}),
+            "localhost listen": with_api(tcp={"listen": "localhost:8181"}),
+            "port out of range": with_api(tcp={"listen": "127.0.0.1:65536"}),
+            "port with leading zero": with_api(tcp={"listen": "127.0.0.1:080"}),
+            "bad header name": with_api(tcp={"listen": "127.0.0.1:1", "required_header": "Bad Header"}),
+            "unknown log level": {**MINIMAL, "log": {"level": "verbose"}},
+            "proxy not an object": {**MINIMAL, "proxy": []},
+        }
+        for name, document in cases.items():
+            with self.subTest(name):
+                self.assertNotEqual(errors(document), [], name)
+
+
+if __name__ == "__main__":
+    unittest.main()
