@@ -236,7 +236,7 @@ class State:
             return self.fault_mode, self.fault_delay
 
 
-STATE: State  # set in main()
+STATE: State = None  # type: ignore[assignment]  # set in main()
 
 
 def describe(error: JoseError) -> str:

@@ -145,7 +145,7 @@ def key_material(kf: keys.KeyFile) -> list[str]:
     return ["".join(line for line in pem.splitlines() if not line.startswith("-----")) for pem in pems]
 
 
-@pytest.mark.parametrize("mode", [0o640, 0o644, 0o604])
+@pytest.mark.parametrize("mode", [0o640, 0o644, 0o604], ids=["0640", "0644", "0604"])
 def test_key_file_readable_by_others_is_refused(run_cli, key_factory, mode):
     kf = key_factory("rsa2048", "serviceaccount", mode=mode)
     result = run_cli("assertion", "--key", kf.path, "--audience", AUDIENCE)

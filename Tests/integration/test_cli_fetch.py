@@ -62,13 +62,27 @@ def assert_failure(result, *mentions: str, secrets: tuple = ()):
         assert s not in message
 
 
+@pytest.fixture
+def shared_with(shared_authserver):
+    """shared_with(*key_files): the module's server, knowing these keys, with fresh stats.
+    Cheaper than a new server; only for tests that need no special server options."""
+
+    def prepare(*key_files):
+        for kf in key_files:
+            shared_authserver.add_client(kf.registration())
+        shared_authserver.reset()
+        return shared_authserver
+
+    return prepare
+
+
 # --- both flows, every algorithm -------------------------------------------------------------------
 
 # `fetch` has no --algorithm: each key kind is exercised with its default algorithm.
 @pytest.mark.parametrize("kind", KINDS)
-def test_jwt_bearer_flow_with_service_account_key(run_cli, authserver, key_factory, kind):
+def test_jwt_bearer_flow_with_service_account_key(run_cli, shared_with, key_factory, kind):
     kf = key_factory(kind, "serviceaccount")
-    s = authserver(kf)
+    s = shared_with(kf)
     token = raw_token(run_cli(*fetch_args(s, kf)))
     assert_token_works(s, token, kf)
     last = s.stats()["last_token_request_form"]
@@ -79,9 +93,9 @@ def test_jwt_bearer_flow_with_service_account_key(run_cli, authserver, key_facto
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_client_credentials_flow_with_application_key(run_cli, authserver, key_factory, kind):
+def test_client_credentials_flow_with_application_key(run_cli, shared_with, key_factory, kind):
     kf = key_factory(kind, "application")
-    s = authserver(kf)
+    s = shared_with(kf)
     token = raw_token(run_cli(*fetch_args(s, kf)))
     assert_token_works(s, token, kf)
     last = s.stats()["last_token_request_form"]
@@ -92,17 +106,17 @@ def test_client_credentials_flow_with_application_key(run_cli, authserver, key_f
 
 
 @pytest.mark.parametrize("fmt,kind", [("pkcs1", "rsa2048"), ("pkcs8", "p384"), ("sec1", "p256"), ("pkcs8", "ed25519")])
-def test_pem_keys_default_to_client_credentials(run_cli, authserver, key_factory, fmt, kind):
+def test_pem_keys_default_to_client_credentials(run_cli, shared_with, key_factory, fmt, kind):
     kf = key_factory(kind, fmt)
-    s = authserver(kf)
+    s = shared_with(kf)
     assert_token_works(s, raw_token(run_cli(*fetch_args(s, kf))), kf)
     assert s.stats()["last_token_request_form"]["grant_type"] == "client_credentials"
 
 
 @pytest.mark.parametrize("grant,expected", [("client-credentials", "client_credentials"), ("jwt-bearer", JWT_BEARER)])
-def test_grant_can_be_chosen_explicitly(run_cli, authserver, key_factory, grant, expected):
+def test_grant_can_be_chosen_explicitly(run_cli, shared_with, key_factory, grant, expected):
     kf = key_factory("p256", "serviceaccount")
-    s = authserver(kf)
+    s = shared_with(kf)
     assert_token_works(s, raw_token(run_cli(*fetch_args(s, kf, "--grant", grant))), kf)
     assert s.stats()["last_token_request_form"]["grant_type"] == expected
 
@@ -122,9 +136,9 @@ def test_format_json_prints_the_token_response(run_cli, authserver, key_factory)
     assert_token_works(s, body["access_token"], kf)
 
 
-def test_format_header_prints_an_authorization_header(run_cli, authserver, key_factory):
+def test_format_header_prints_an_authorization_header(run_cli, shared_with, key_factory):
     kf = key_factory("p256", "application")
-    s = authserver(kf)
+    s = shared_with(kf)
     result = run_cli(*fetch_args(s, kf, fmt="header"))
     assert result.code == 0, result.stderr
     m = re.fullmatch(r"Authorization: Bearer (\S+)\n", result.stdout)
@@ -140,9 +154,9 @@ def test_expires_in_sent_as_a_string_is_accepted(run_cli, authserver, key_factor
     assert int(json.loads(result.stdout)["expires_in"]) == 3600
 
 
-def test_repeated_scopes_are_sent_space_separated(run_cli, authserver, key_factory):
+def test_repeated_scopes_are_sent_space_separated(run_cli, shared_with, key_factory):
     kf = key_factory("p256", "serviceaccount")
-    s = authserver(kf)
+    s = shared_with(kf)
     project = "urn:zitadel:iam:org:project:id:123:aud"
     token = raw_token(run_cli(*fetch_args(s, kf, "--scope", "openid", "--scope", "profile", "--scope", project)))
     assert s.stats()["last_token_request_form"]["scope"] == f"openid profile {project}"
@@ -167,9 +181,9 @@ def test_explicit_token_endpoint_skips_discovery(run_cli, authserver, key_factor
     assert stats["token_requests"] == 1
 
 
-def test_explicit_audience_is_used(run_cli, authserver, key_factory):
+def test_explicit_audience_is_used(run_cli, shared_with, key_factory):
     kf = key_factory("p256", "serviceaccount")
-    s = authserver(kf)
+    s = shared_with(kf)
     raw_token(run_cli(*fetch_args(s, kf, "--audience", s.token_endpoint)))
     assert s.stats()["last_token_request_form"]["assertion"]["claims"]["aud"] in (s.token_endpoint,
                                                                                   [s.token_endpoint])
