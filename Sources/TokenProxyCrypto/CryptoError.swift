@@ -71,8 +71,8 @@ package enum CryptoError: Error, Sendable, CustomStringConvertible {
         + " needs it unencrypted: openssl pkey -in KEY -out DECRYPTED"
         + " (then chmod 600 DECRYPTED and keep it where only the service can read it)"
     case .noPrivateKey(let origin, let detail):
-      return "no usable private key in \(origin): expected PEM 'BEGIN PRIVATE KEY',"
-        + " 'BEGIN RSA PRIVATE KEY' or 'BEGIN EC PRIVATE KEY' (\(detail))"
+      return "no usable private key in \(origin): expected an unencrypted PEM private key"
+        + " (PKCS#8, PKCS#1 RSA or SEC1 EC) (\(detail))"
     case .noPublicKey(let origin, let detail):
       return "no usable public key in \(origin): expected PEM 'BEGIN PUBLIC KEY' (\(detail))"
     case .unsupportedKeyType(let origin, let kind):
