@@ -1,0 +1,62 @@
+import TokenProxyCore
+
+/// Who is on the other end of a server connection. For Unix sockets the kernel vouches for the
+/// peer's pid/uid/gid (SO_PEERCRED), which is what the token API's access control uses.
+package enum PeerIdentity: Sendable, Equatable, CustomStringConvertible {
+    /// A Unix-socket peer, with credentials taken at accept time.
+    case unix(pid: Int32, uid: UInt32, gid: UInt32)
+    /// A TCP peer (`address` without brackets).
+    case tcp(address: String, port: Int)
+
+    package var description: String {
+        switch self {
+        case .unix(let pid, let uid, let gid): return "pid=\(pid) uid=\(uid) gid=\(gid)"
+        case .tcp(let address, let port):
+            return address.contains(":") ? "[\(address)]:\(port)" : "\(address):\(port)"
+        }
+    }
+}
+
+/// One complete request as the server hands it to a handler. Bodies are buffered up to the
+/// server's body limit (the token API's requests are tiny; the proxy uses its own path).
+package struct HTTPServerRequest: Sendable {
+    package var head: HTTPRequestHead
+    package var body: [UInt8]
+    package var peer: PeerIdentity
+    /// The name of the listener that accepted the connection (`unix`, `tcp`, or the systemd
+    /// `FileDescriptorName=`), so a handler can apply per-listener rules.
+    package var listener: String
+
+    package init(head: HTTPRequestHead, body: [UInt8], peer: PeerIdentity, listener: String) {
+        self.head = head
+        self.body = body
+        self.peer = peer
+        self.listener = listener
+    }
+}
+
+/// A response to write. The server adds `Content-Length`, `Date` and `Connection` itself;
+/// `closeConnection` asks it to close after writing.
+package struct HTTPServerResponse: Sendable {
+    package var status: Int
+    package var headers: HTTPFields
+    package var body: [UInt8]
+    package var closeConnection: Bool
+
+    package init(
+        status: Int, headers: HTTPFields = [:], body: [UInt8] = [], closeConnection: Bool = false
+    ) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+        self.closeConnection = closeConnection
+    }
+}
+
+/// Answers requests. `respond` must be called exactly once, either before `handle` returns
+/// (the fast path: no task hop, which is what lets the token API keep up with nginx) or later
+/// from any thread (when the answer needs an `await`, e.g. waiting for a token fetch).
+package protocol HTTPServerHandler: Sendable {
+    func handle(
+        _ request: HTTPServerRequest, respond: @escaping @Sendable (HTTPServerResponse) -> Void)
+}
