@@ -1,6 +1,7 @@
+import TokenProxyCore
 /// Process exit statuses, from sysexits.h so that scripts and systemd can tell failures apart
 /// (`RestartPreventExitStatus=78` stops systemd from restarting on a configuration error).
-public enum ExitStatus: Int32, Sendable {
+package enum ExitStatus: Int32, Sendable {
     case success = 0
     /// Wrong command-line usage.
     case usage = 64
@@ -18,7 +19,7 @@ public enum ExitStatus: Int32, Sendable {
     case configuration = 78
 
     /// The status for a failed token exchange.
-    public static func forFailure(_ error: OAuthError) -> ExitStatus {
+    package static func forFailure(_ error: OAuthError) -> ExitStatus {
         switch error.category {
         case .configuration: return .configuration
         case .credentialRejected: return .permissionDenied

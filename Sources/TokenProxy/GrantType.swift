@@ -1,14 +1,7 @@
-/// How a credential turns its signed assertion into an access token.
-public enum GrantType: String, Sendable, CaseIterable {
-    /// RFC 7523 §2.1: the assertion *is* the authorization grant
-    /// (`grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer&assertion=…`).
-    /// ZITADEL service users (key JSON of type `serviceaccount`) use this.
-    case jwtBearer = "jwt-bearer"
-    /// RFC 6749 §4.4 `client_credentials`, the client authenticating with `private_key_jwt`
-    /// (RFC 7523 §2.2, OIDC Core §9). Applications and API gateways use this.
-    case clientCredentials = "client-credentials"
+import TokenProxyCore
 
-    /// The `grant_type` form value sent to the token endpoint.
+extension GrantType {
+    /// The `grant_type` form value sent to the token endpoint (RFC 7523 §2.1, RFC 6749 §4.4).
     var formValue: String {
         switch self {
         case .jwtBearer: return "urn:ietf:params:oauth:grant-type:jwt-bearer"

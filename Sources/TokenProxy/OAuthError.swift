@@ -1,9 +1,10 @@
+import TokenProxyCore
 import Foundation
 
 /// Why a token could not be obtained. Every message names the credential, the endpoint, the
 /// HTTP status and the server's error where there is one, and says what to check — and never
 /// contains a key, an assertion or a token.
-public enum OAuthError: Error, Sendable, CustomStringConvertible {
+package enum OAuthError: Error, Sendable, CustomStringConvertible {
     /// The key could not be loaded or could not sign (the message comes from the crypto layer).
     case key(credential: String, detail: String)
     /// The credential's settings cannot work (for example a plain-http issuer off loopback).
@@ -18,7 +19,7 @@ public enum OAuthError: Error, Sendable, CustomStringConvertible {
     case malformedResponse(credential: String, endpoint: String, status: Int, detail: String)
 
     /// What kind of failure this is, for exit codes, metrics and retry policy.
-    public var category: Category {
+    package var category: Category {
         switch self {
         case .key, .configuration: return .configuration
         case .discovery, .transport, .malformedResponse: return .unavailable
@@ -28,7 +29,7 @@ public enum OAuthError: Error, Sendable, CustomStringConvertible {
     }
 
     /// Failure classes that callers act on differently.
-    public enum Category: String, Sendable {
+    package enum Category: String, Sendable {
         /// Fix the configuration or key file; retrying will not help.
         case configuration
         /// The IdP refused the key or client (`invalid_grant`, `invalid_client`, 401/403):
@@ -38,7 +39,7 @@ public enum OAuthError: Error, Sendable, CustomStringConvertible {
         case unavailable
     }
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .key(let credential, let detail):
             return "credential '\(credential)': \(detail)"
@@ -63,19 +64,19 @@ public enum OAuthError: Error, Sendable, CustomStringConvertible {
 
 /// An error answer from a token endpoint, in whichever shape the server chose: RFC 6749 §5.2
 /// JSON, an HTML error page, plain text, or nothing at all.
-public struct TokenEndpointRejection: Sendable, CustomStringConvertible {
+package struct TokenEndpointRejection: Sendable, CustomStringConvertible {
     /// The HTTP status code.
-    public var status: Int
+    package var status: Int
     /// RFC 6749 `error` code, when the body was OAuth error JSON.
-    public var error: String?
+    package var error: String?
     /// `error_description`, or a short excerpt of a non-JSON body (sanitized, truncated).
-    public var detail: String?
+    package var detail: String?
     /// Added when the server's clock differs from ours by more than the allowance.
-    public var clockNote: String?
+    package var clockNote: String?
 
     /// `invalid_grant`, `invalid_client`, `unauthorized_client` and bare 401/403 mean the IdP
     /// does not accept this key or client: retrying quickly will not help.
-    public var isCredentialProblem: Bool {
+    package var isCredentialProblem: Bool {
         switch error {
         case "invalid_grant", "invalid_client", "unauthorized_client": return true
         case .some: return false
@@ -83,7 +84,7 @@ public struct TokenEndpointRejection: Sendable, CustomStringConvertible {
         }
     }
 
-    public var description: String {
+    package var description: String {
         var text = "HTTP \(status)"
         if let error { text += " \(error)" }
         if let detail, !detail.isEmpty { text += ": \(detail)" }

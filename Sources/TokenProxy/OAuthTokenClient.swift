@@ -9,7 +9,7 @@ import TokenProxyNet
 ///
 /// One instance is shared by everything in the process; it is `Sendable` and holds no
 /// per-credential state besides the discovery cache.
-public final class OAuthTokenClient: Sendable {
+package final class OAuthTokenClient: Sendable {
     private let http: HTTPClient
     private let now: @Sendable () -> Date
     private let discoveryCache = Mutex<[String: CachedMetadata]>([:])
@@ -29,7 +29,7 @@ public final class OAuthTokenClient: Sendable {
 
     /// Builds the client with its own HTTP client (system trust store plus `caFile`, proxies
     /// from the environment).
-    public convenience init(caFile: String? = nil, environment: [String: String]) throws {
+    package convenience init(caFile: String? = nil, environment: [String: String]) throws {
         var configuration = HTTPClientConfiguration()
         configuration.tls = TLSClientConfiguration(caFile: caFile)
         configuration.proxy = ProxySettings.fromEnvironment(environment)
@@ -37,12 +37,12 @@ public final class OAuthTokenClient: Sendable {
     }
 
     /// The result of one successful exchange.
-    public struct Result: Sendable {
-        public var response: TokenResponse
+    package struct Result: Sendable {
+        package var response: TokenResponse
         /// The token endpoint used.
-        public var endpoint: URL
+        package var endpoint: URL
         /// Things the operator should know although the exchange worked (clock skew).
-        public var warnings: [String]
+        package var warnings: [String]
     }
 
     /// Signs an assertion for `credential` with the given audience (its configured audience,
@@ -63,7 +63,7 @@ public final class OAuthTokenClient: Sendable {
 
     /// Obtains a fresh access token: discovery (cached) when no endpoint is configured, a new
     /// assertion, one POST to the token endpoint.
-    public func fetchToken(for credential: Credential) async throws(OAuthError) -> Result {
+    package func fetchToken(for credential: Credential) async throws(OAuthError) -> Result {
         let endpoint = try await tokenEndpoint(for: credential)
         try requireSafeTransport(endpoint, credential: credential)
         let assertion = try makeAssertion(for: credential)

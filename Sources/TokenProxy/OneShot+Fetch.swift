@@ -4,7 +4,7 @@ import TokenProxyCrypto
 
 extension OneShot {
     /// How `fetch` prints the token.
-    public enum OutputFormat: String, Sendable, CaseIterable {
+    package enum OutputFormat: String, Sendable, CaseIterable {
         /// The token response as JSON (`access_token`, `token_type`, `expires_in`, `scope`).
         case json
         /// The bare token and a newline, for `$(…)`.
@@ -14,19 +14,19 @@ extension OneShot {
     }
 
     /// Everything `fetch` takes besides the key.
-    public struct FetchArguments: Sendable {
-        public var issuer: String
-        public var grant: GrantType?
-        public var scopes: [String]
-        public var audience: [String]
-        public var tokenEndpoint: String?
-        public var resources: [String]
-        public var parameters: [String]
-        public var caFile: String?
-        public var algorithm: String?
-        public var lifetime: Int
+    package struct FetchArguments: Sendable {
+        package var issuer: String
+        package var grant: GrantType?
+        package var scopes: [String]
+        package var audience: [String]
+        package var tokenEndpoint: String?
+        package var resources: [String]
+        package var parameters: [String]
+        package var caFile: String?
+        package var algorithm: String?
+        package var lifetime: Int
 
-        public init(
+        package init(
             issuer: String, grant: GrantType?, scopes: [String], audience: [String],
             tokenEndpoint: String?, resources: [String], parameters: [String], caFile: String?,
             algorithm: String?, lifetime: Int
@@ -45,7 +45,7 @@ extension OneShot {
     }
 
     /// `tokenproxy fetch`: one exchange. Returns the formatted output and any warnings.
-    public static func fetch(
+    package static func fetch(
         key keyArguments: KeyArguments, arguments: FetchArguments, format: OutputFormat,
         environment: [String: String]
     ) async throws(Failure) -> (output: String, warnings: [String]) {
@@ -98,7 +98,7 @@ extension OneShot {
     }
 
     /// Formats a token for printing.
-    public static func render(_ token: TokenResponse, format: OutputFormat) -> String {
+    package static func render(_ token: TokenResponse, format: OutputFormat) -> String {
         switch format {
         case .raw:
             return token.accessToken.value

@@ -4,15 +4,15 @@ import TokenProxyCrypto
 
 /// The one-shot commands (`assertion`, `fetch`): load a key from a file, sign, exchange, print.
 /// The executable target only parses arguments and calls these.
-public enum OneShot {
+package enum OneShot {
     /// Key file and identity overrides as given on the command line.
-    public struct KeyArguments: Sendable {
-        public var path: String
-        public var clientID: String?
-        public var keyID: String?
-        public var allowInsecurePermissions: Bool
+    package struct KeyArguments: Sendable {
+        package var path: String
+        package var clientID: String?
+        package var keyID: String?
+        package var allowInsecurePermissions: Bool
 
-        public init(path: String, clientID: String?, keyID: String?, allowInsecurePermissions: Bool) {
+        package init(path: String, clientID: String?, keyID: String?, allowInsecurePermissions: Bool) {
             self.path = path
             self.clientID = clientID
             self.keyID = keyID
@@ -21,10 +21,10 @@ public enum OneShot {
     }
 
     /// A failure with the message to print and the exit status to use.
-    public struct Failure: Error, Sendable, CustomStringConvertible {
-        public var message: String
-        public var status: ExitStatus
-        public var description: String { message }
+    package struct Failure: Error, Sendable, CustomStringConvertible {
+        package var message: String
+        package var status: ExitStatus
+        package var description: String { message }
     }
 
     /// Loads a key, mapping crypto errors to exit statuses.
@@ -56,7 +56,7 @@ public enum OneShot {
     }
 
     /// `tokenproxy assertion`: a signed assertion for the given audience.
-    public static func assertion(
+    package static func assertion(
         key arguments: KeyArguments, audience: [String], lifetime: Int, algorithm: String?,
         skew: Int = 10, now: Date = Date()
     ) throws(Failure) -> String {

@@ -2,12 +2,12 @@ import Foundation
 
 /// The parts of an OpenID Provider's discovery document (OIDC Discovery §3, RFC 8414 §2) that
 /// tokenproxy uses.
-public struct ProviderMetadata: Sendable, Decodable {
-    public var issuer: String
-    public var tokenEndpoint: URL
-    public var introspectionEndpoint: URL?
-    public var userinfoEndpoint: URL?
-    public var grantTypesSupported: [String]?
+package struct ProviderMetadata: Sendable, Decodable {
+    package var issuer: String
+    package var tokenEndpoint: URL
+    package var introspectionEndpoint: URL?
+    package var userinfoEndpoint: URL?
+    package var grantTypesSupported: [String]?
 
     enum CodingKeys: String, CodingKey {
         case issuer

@@ -2,20 +2,20 @@ import Foundation
 import TokenProxyCore
 
 /// A successful token endpoint response (RFC 6749 §5.1).
-public struct TokenResponse: Sendable {
+package struct TokenResponse: Sendable {
     /// The token itself; `Redacted` so it never reaches a log by accident.
     package var accessToken: Redacted<String>
     /// Usually `Bearer`; compared case-insensitively (RFC 6749 §7.1).
-    public var tokenType: String
+    package var tokenType: String
     /// Lifetime in seconds as the server stated it, if it did.
-    public var expiresIn: Int?
+    package var expiresIn: Int?
     /// Granted scopes, when the server says (it must when they differ from the request).
-    public var scope: String?
+    package var scope: String?
     /// When the response was received, by the local clock.
-    public var receivedAt: Date
+    package var receivedAt: Date
 
     /// When the token stops being valid by the local clock, if the server said.
-    public var expiresAt: Date? {
+    package var expiresAt: Date? {
         expiresIn.map { receivedAt.addingTimeInterval(TimeInterval($0)) }
     }
 

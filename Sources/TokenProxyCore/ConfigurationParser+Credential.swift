@@ -107,7 +107,7 @@ extension ConfigurationParser {
         {
             decoder.number(object, key, in: range, unit: "seconds").map { .seconds($0) }
         }
-        refresh.fraction = decoder.number(object, "fraction", in: 0.01...1) ?? refresh.fraction
+        refresh.fraction = decoder.number(object, "fraction", in: 0.01...0.99) ?? refresh.fraction
         refresh.jitter = decoder.number(object, "jitter", in: 0...0.5) ?? refresh.jitter
         let beforeExpiry = seconds("before_expiry", 0...86400, &decoder)
         let minimum = seconds("min_before_expiry", 0...86400, &decoder)

@@ -1,3 +1,4 @@
+import TokenProxyCore
 import ArgumentParser
 import Foundation
 import TokenProxy

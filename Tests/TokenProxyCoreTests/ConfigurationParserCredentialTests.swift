@@ -187,7 +187,7 @@ struct ConfigurationParserCredentialTests {
                     #""refresh": {"fraction": 0, "jitter": 0.9, "before_expiry": 30, "min_before_expiry": 60, "backoff_initial": 10, "backoff_max": 5, "defualt_lifetime": 1}"#
                 )) == [
                     "credentials.a.refresh.defualt_lifetime: unknown key; did you mean 'default_lifetime'?",
-                    "credentials.a.refresh.fraction: must be between 0.01 and 1 (got 0)",
+                    "credentials.a.refresh.fraction: must be between 0.01 and 0.99 (got 0)",
                     "credentials.a.refresh.jitter: must be between 0 and 0.5 (got 0.9)",
                     "credentials.a.refresh.min_before_expiry: must not exceed before_expiry (60 > 30 seconds)",
                     "credentials.a.refresh.backoff_max: backoff_max must be at least backoff_initial (5 < 10 seconds)",

@@ -1,0 +1,170 @@
+import Foundation
+import TokenProxyCore
+import TokenProxyNet
+
+/// The token API served on the Unix socket (and optionally loopback TCP):
+/// `GET /v1/tokens/{name}`, `POST /v1/tokens/{name}/refresh`, `GET /v1/tokens`, `/healthz`,
+/// `/readyz`, `/metrics`. The common case — a valid token in the cache — is answered
+/// synchronously; everything that must wait for the IdP continues in a task.
+package final class TokenAPI: HTTPServerHandler {
+    /// Who may ask for tokens on the Unix socket.
+    package struct AccessPolicy: Sendable {
+        /// Anyone who can open the socket (its file mode and group are the control).
+        package var allowsAnyPeer: Bool
+        package var allowedUIDs: Set<UInt32>
+        package var allowedGIDs: Set<UInt32>
+        /// The daemon's own uid and root are always allowed: they can read the keys anyway.
+        package var ownUID: UInt32
+
+        package init(allowsAnyPeer: Bool, allowedUIDs: Set<UInt32>, allowedGIDs: Set<UInt32>, ownUID: UInt32) {
+            self.allowsAnyPeer = allowsAnyPeer
+            self.allowedUIDs = allowedUIDs
+            self.allowedGIDs = allowedGIDs
+            self.ownUID = ownUID
+        }
+
+        func allows(uid: UInt32, gid: UInt32) -> Bool {
+            allowsAnyPeer || uid == 0 || uid == ownUID || allowedUIDs.contains(uid)
+                || allowedGIDs.contains(gid)
+        }
+    }
+
+    /// The header TCP callers must send, as cloud metadata servers require `Metadata-Flavor`.
+    package struct TCPRequirement: Sendable {
+        package var header: String
+        package var value: String
+
+        package init(header: String, value: String) {
+            self.header = header
+            self.value = value
+        }
+    }
+
+    let store: TokenStore
+    let metrics: Metrics
+    let access: AccessPolicy
+    let tcpRequirement: TCPRequirement?
+
+    package init(store: TokenStore, metrics: Metrics, access: AccessPolicy, tcpRequirement: TCPRequirement?) {
+        self.store = store
+        self.metrics = metrics
+        self.access = access
+        self.tcpRequirement = tcpRequirement
+    }
+
+    package func handle(
+        _ request: HTTPServerRequest, respond: @escaping @Sendable (HTTPServerResponse) -> Void
+    ) {
+        let metrics = self.metrics
+        let reply: @Sendable (HTTPServerResponse) -> Void = { response in
+            metrics.recordRequest(status: response.status)
+            respond(response)
+        }
+        let (path, query) = Self.split(request.head.target)
+        let method = request.head.method
+        let isRead = method == "GET" || method == "HEAD"
+
+        switch path {
+        case "/healthz":
+            guard isRead else { return reply(Self.methodNotAllowed("GET, HEAD")) }
+            return reply(Self.text(200, "ok\n"))
+        case "/readyz":
+            guard isRead else { return reply(Self.methodNotAllowed("GET, HEAD")) }
+            return later(reply) { api in await api.readiness() }
+        case "/metrics":
+            guard isRead else { return reply(Self.methodNotAllowed("GET, HEAD")) }
+            return later(reply) { api in
+                let text = api.metrics.render(statuses: await api.store.statuses())
+                return HTTPServerResponse(
+                    status: 200, headers: ["Content-Type": "text/plain; version=0.0.4; charset=utf-8"],
+                    body: Array(text.utf8))
+            }
+        default:
+            break
+        }
+
+        guard path == "/v1/tokens" || path.hasPrefix("/v1/tokens/") else {
+            return reply(Self.error(404, "not_found", "no such endpoint; see /v1/tokens"))
+        }
+        if let refusal = refusal(for: request) { return reply(refusal) }
+
+        if path == "/v1/tokens" {
+            guard isRead else { return reply(Self.methodNotAllowed("GET, HEAD")) }
+            return later(reply) { api in await api.list() }
+        }
+        var name = String(path.dropFirst("/v1/tokens/".count))
+        var isRefresh = false
+        if name.hasSuffix("/refresh") {
+            name.removeLast("/refresh".count)
+            isRefresh = true
+        }
+        guard store.contains(name) else {
+            return reply(
+                Self.error(
+                    404, "unknown_credential",
+                    "no credential named '\(Self.printable(name))'; configured: \(store.names.joined(separator: ", "))"))
+        }
+        let wantsText = Self.prefersText(request.head.fields["Accept"])
+        if isRefresh {
+            guard method == "POST" else { return reply(Self.methodNotAllowed("POST")) }
+            return later(reply) { api in
+                do {
+                    return api.tokenResponse(try await api.store.refresh(name), text: wantsText)
+                } catch {
+                    return Self.unavailable(error)
+                }
+            }
+        }
+        guard isRead else { return reply(Self.methodNotAllowed("GET, HEAD")) }
+        var minValid: Duration?
+        if let value = Self.queryValue(query, "min_valid") {
+            guard let seconds = Int(value), seconds >= 0, seconds <= 86_400 else {
+                return reply(
+                    Self.error(400, "invalid_request", "min_valid must be a whole number of seconds (0…86400)"))
+            }
+            minValid = .seconds(seconds)
+        }
+        if let held = store.cachedToken(name, minValid: minValid) {
+            return reply(tokenResponse(held, text: wantsText))
+        }
+        later(reply) { api in
+            do {
+                return api.tokenResponse(try await api.store.token(name, minValid: minValid), text: wantsText)
+            } catch {
+                return Self.unavailable(error)
+            }
+        }
+    }
+
+    /// Continues in a task for answers that need an `await`.
+    private func later(
+        _ reply: @escaping @Sendable (HTTPServerResponse) -> Void,
+        _ body: @escaping @Sendable (TokenAPI) async -> HTTPServerResponse
+    ) {
+        Task { reply(await body(self)) }
+    }
+
+    /// Access control: Unix peers by uid/gid; TCP callers must send the required header and
+    /// must not look like a forwarded request (SSRF through a local web app).
+    private func refusal(for request: HTTPServerRequest) -> HTTPServerResponse? {
+        switch request.peer {
+        case .unix(_, let uid, let gid):
+            guard access.allows(uid: uid, gid: gid) else {
+                return Self.error(
+                    403, "access_denied",
+                    "uid \(uid) (gid \(gid)) may not read tokens; add it to api.allowed_uids or api.allowed_gids")
+            }
+        case .tcp:
+            let fields = request.head.fields
+            if fields.contains("X-Forwarded-For") || fields.contains("Forwarded") {
+                return Self.error(
+                    403, "access_denied", "forwarded requests are refused (X-Forwarded-For / Forwarded present)")
+            }
+            if let requirement = tcpRequirement, fields[requirement.header] != requirement.value {
+                return Self.error(
+                    403, "access_denied", "missing header '\(requirement.header): \(requirement.value)'")
+            }
+        }
+        return nil
+    }
+}
