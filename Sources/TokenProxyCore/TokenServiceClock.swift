@@ -1,0 +1,21 @@
+/// The time source of ``TokenService``: a monotonic `now` and a way to sleep until an instant.
+/// Production uses ``ContinuousTokenServiceClock``; tests use ``ManualClock`` and move time by
+/// hand. `ContinuousClock` keeps counting while the machine is suspended, which is what token
+/// expiry needs (a laptop waking up must not trust a token fetched before it slept).
+package protocol TokenServiceClock: Sendable {
+  /// The current instant.
+  var now: ContinuousClock.Instant { get }
+  /// Returns once `now >= deadline`; throws `CancellationError` if the task is cancelled first.
+  func sleep(until deadline: ContinuousClock.Instant) async throws
+}
+
+/// The real clock: `ContinuousClock`.
+package struct ContinuousTokenServiceClock: TokenServiceClock {
+  package init() {}
+
+  package var now: ContinuousClock.Instant { ContinuousClock.now }
+
+  package func sleep(until deadline: ContinuousClock.Instant) async throws {
+    try await ContinuousClock().sleep(until: deadline, tolerance: nil)
+  }
+}
