@@ -52,7 +52,7 @@ package final class Metrics: Sendable {
     }
 
     private func count(_ name: String, _ reason: String, _ outcome: String, latency: Duration) {
-        let seconds = latency.fractionalSeconds
+        let seconds = Double(latency.components.seconds) + Double(latency.components.attoseconds) / 1e18
         state.withLock { state in
             state.fetches[FetchKey(credential: name, reason: reason, outcome: outcome), default: 0] += 1
             var histogram =

@@ -18,25 +18,17 @@ package enum OAuthError: Error, Sendable, CustomStringConvertible {
     /// The server answered 2xx with something that is not a token response.
     case malformedResponse(credential: String, endpoint: String, status: Int, detail: String)
 
-    /// What kind of failure this is, for exit codes, metrics and retry policy.
-    package var category: Category {
+    /// What kind of failure this is, for exit codes, metrics and the retry policy:
+    /// `configuration` (fix the setup; retrying will not help), `credentialRejected` (the IdP
+    /// refused the key or client — revoked or expired; retried slowly) or `unavailable`
+    /// (unreachable or failing IdP; retried with backoff).
+    package var category: TokenFetchFailureCategory {
         switch self {
         case .key, .configuration: return .configuration
         case .discovery, .transport, .malformedResponse: return .unavailable
         case .rejected(_, _, let rejection):
             return rejection.isCredentialProblem ? .credentialRejected : .unavailable
         }
-    }
-
-    /// Failure classes that callers act on differently.
-    package enum Category: String, Sendable {
-        /// Fix the configuration or key file; retrying will not help.
-        case configuration
-        /// The IdP refused the key or client (`invalid_grant`, `invalid_client`, 401/403):
-        /// the key may be revoked or expired. Retry slowly.
-        case credentialRejected
-        /// The IdP was unreachable or failing; retry with backoff.
-        case unavailable
     }
 
     package var description: String {

@@ -92,12 +92,9 @@ package final class TokenAPI: HTTPServerHandler {
             guard isRead else { return reply(Self.methodNotAllowed("GET, HEAD")) }
             return later(reply) { api in await api.list() }
         }
-        var name = String(path.dropFirst("/v1/tokens/".count))
-        var isRefresh = false
-        if name.hasSuffix("/refresh") {
-            name.removeLast("/refresh".count)
-            isRefresh = true
-        }
+        let rest = String(path.dropFirst("/v1/tokens/".count))
+        let isRefresh = rest.hasSuffix("/refresh")
+        let name = isRefresh ? String(rest.dropLast("/refresh".count)) : rest
         guard store.contains(name) else {
             return reply(
                 Self.error(
@@ -116,14 +113,15 @@ package final class TokenAPI: HTTPServerHandler {
             }
         }
         guard isRead else { return reply(Self.methodNotAllowed("GET, HEAD")) }
-        var minValid: Duration?
-        if let value = Self.queryValue(query, "min_valid") {
-            guard let seconds = Int(value), seconds >= 0, seconds <= 86_400 else {
+        let minValidText = Self.queryValue(query, "min_valid")
+        let minSeconds = minValidText.flatMap { Int($0) }
+        if minValidText != nil {
+            guard let minSeconds, minSeconds >= 0, minSeconds <= 86_400 else {
                 return reply(
                     Self.error(400, "invalid_request", "min_valid must be a whole number of seconds (0…86400)"))
             }
-            minValid = .seconds(seconds)
         }
+        let minValid: Duration? = minSeconds.map { .seconds($0) }
         if let held = store.cachedToken(name, minValid: minValid) {
             return reply(tokenResponse(held, text: wantsText))
         }

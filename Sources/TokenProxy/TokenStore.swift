@@ -10,15 +10,6 @@ package struct IssuedToken: Sendable {
 }
 
 extension OAuthError: TokenFetchError {
-    /// Maps our failure classes onto the refresh policy's.
-    package var category: TokenFetchFailureCategory {
-        switch self.category as OAuthError.Category {
-        case .configuration: return .configuration
-        case .credentialRejected: return .credentialRejected
-        case .unavailable: return .unavailable
-        }
-    }
-
     /// The full operator message (it never contains secrets).
     package var message: String { description }
 }
@@ -30,7 +21,7 @@ extension OAuthError: TokenFetchError {
 /// caller (minus a safety margin) and everything else goes through the service.
 package final class TokenStore: Sendable {
     package let service: TokenService<IssuedToken>
-    private let newest: Mutex<[String: HeldToken<IssuedToken>]>
+    private let newest: NewestTokens
     /// The names, in configuration order.
     package let names: [String]
 
@@ -40,10 +31,12 @@ package final class TokenStore: Sendable {
 
     package init(
         credentials: [Credential], policies: [String: RefreshPolicy],
-        clients: [String: OAuthTokenClient], onEvent: @escaping TokenService<IssuedToken>.EventHook
+        clients: [String: OAuthTokenClient],
+        onFetchError: @escaping @Sendable (String, OAuthError) -> Void = { _, _ in },
+        onEvent: @escaping TokenService<IssuedToken>.EventHook
     ) {
         let byName = Dictionary(credentials.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
-        let newest = Mutex<[String: HeldToken<IssuedToken>]>([:])
+        let newest = NewestTokens()
         self.newest = newest
         self.names = credentials.map(\.name)
         let fetch: TokenService<IssuedToken>.Fetch = { name in
@@ -51,7 +44,13 @@ package final class TokenStore: Sendable {
                 throw OAuthError.configuration(credential: name, detail: "not configured")
             }
             let started = ContinuousClock.now
-            let result = try await client.fetchToken(for: credential)
+            let result: OAuthTokenClient.Result
+            do {
+                result = try await client.fetchToken(for: credential)
+            } catch let error as OAuthError {
+                onFetchError(name, error)
+                throw error
+            }
             let token = result.response
             let issued = IssuedToken(
                 accessToken: token.accessToken, tokenType: token.tokenType, scope: token.scope)
@@ -59,7 +58,7 @@ package final class TokenStore: Sendable {
             let fallback = policies[name]?.defaultLifetime ?? .seconds(300)
             let held = HeldToken(
                 value: issued, receivedAt: started, expiresAt: started + (lifetime ?? fallback))
-            newest.withLock { $0[name] = held }
+            newest.map.withLock { $0[name] = held }
             return FetchedToken(value: issued, expiresIn: lifetime)
         }
         service = TokenService(policies: policies, fetch: fetch, onEvent: onEvent)
@@ -68,7 +67,7 @@ package final class TokenStore: Sendable {
     /// The newest token if it is valid for at least `minValid` more (and the safety margin),
     /// without suspending. `nil` means: ask the service.
     package func cachedToken(_ name: String, minValid: Duration?) -> HeldToken<IssuedToken>? {
-        guard let held = newest.withLock({ $0[name] }) else { return nil }
+        guard let held = newest.map.withLock({ $0[name] }) else { return nil }
         let now = ContinuousClock.now
         let needed = (minValid ?? .zero) + Self.safetyMargin
         return held.expiresAt - now >= needed ? held : nil
@@ -92,6 +91,11 @@ package final class TokenStore: Sendable {
     package func start() async { await service.start() }
     package func shutdown() async { await service.shutdown() }
     package func statuses() async -> [CredentialStatus] { await service.statuses() }
+}
+
+/// Shared between the store and its fetch closure (a `Mutex` cannot be captured by itself).
+private final class NewestTokens: Sendable {
+    let map = Mutex<[String: HeldToken<IssuedToken>]>([:])
 }
 
 extension RefreshPolicy {

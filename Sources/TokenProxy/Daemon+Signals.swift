@@ -1,0 +1,109 @@
+import Dispatch
+import Foundation
+import Logging
+import TokenProxyCore
+import TokenProxySystemd
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+extension Daemon {
+    /// Waits for SIGTERM or SIGINT; SIGHUP reloads in the meantime. Signals arrive through
+    /// Dispatch sources, so no handler runs in signal context.
+    func waitForTermination() async {
+        let queue = DispatchQueue(label: "tokenproxy.signals")
+        signal(SIGTERM, SIG_IGN)
+        signal(SIGINT, SIG_IGN)
+        signal(SIGHUP, SIG_IGN)
+        signal(SIGPIPE, SIG_IGN)
+        let (stream, continuation) = AsyncStream.makeStream(of: Int32.self)
+        let sources = [SIGTERM, SIGINT, SIGHUP].map { number -> DispatchSourceSignal in
+            let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
+            source.setEventHandler { continuation.yield(number) }
+            source.resume()
+            return source
+        }
+        defer { sources.forEach { $0.cancel() } }
+        for await number in stream {
+            if number == SIGHUP {
+                await reload()
+            } else {
+                logger.info("received \(number == SIGTERM ? "SIGTERM" : "SIGINT")")
+                return
+            }
+        }
+    }
+
+    /// Re-reads the configuration and keys. A broken file changes nothing (the error is
+    /// logged); a good one replaces the token store. Listener settings need a restart.
+    func reload() async {
+        notifier.reloading()
+        defer { notifier.ready(status: "reloaded") }
+        let loaded: (Configuration, [Credential])
+        do {
+            loaded = try Self.loadConfiguration(path: options.configurationPath, environment: options.environment)
+        } catch {
+            logger.error("reload refused, keeping the running configuration: \(error.message)")
+            return
+        }
+        let (configuration, credentials) = loaded
+        guard let current = currentRunning() else { return }
+        let store: TokenStore
+        do {
+            store = try makeStore(configuration: configuration, credentials: credentials, metrics: current.metrics)
+        } catch {
+            logger.error("reload refused, keeping the running configuration: \(error.message)")
+            return
+        }
+        current.handler.swap(makeAPI(configuration: configuration, store: store, metrics: current.metrics))
+        replaceStore(store)
+        await store.start()
+        await current.store.shutdown()
+        logger.info(
+            "configuration reloaded (listener changes take effect on restart)",
+            metadata: ["credentials": "\(credentials.map(\.name).joined(separator: ","))"])
+    }
+
+    /// Pings systemd's watchdog at half the interval it asked for, from a Dispatch timer: a
+    /// wedged process stops pinging and gets restarted.
+    func startWatchdog() -> DispatchSourceTimer? {
+        guard let interval = notifier.watchdogInterval else { return nil }
+        let half = interval / 2
+        let nanoseconds = Int(half.components.seconds) * 1_000_000_000 + Int(half.components.attoseconds / 1_000_000_000)
+        let timer = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "tokenproxy.watchdog"))
+        let notifier = self.notifier
+        timer.schedule(deadline: .now(), repeating: .nanoseconds(max(nanoseconds, 1_000_000)))
+        timer.setEventHandler { notifier.watchdogPing() }
+        timer.resume()
+        return timer
+    }
+
+    /// Logs what operators need to see: failures always, successes at info.
+    static func log(_ event: TokenServiceEvent, logger: Logger) {
+        switch event {
+        case .fetchStarted(let name, let reason):
+            logger.debug("token fetch started", metadata: ["credential": "\(name)", "reason": "\(reason.rawValue)"])
+        case .fetchSucceeded(let name, let reason, let latency, let lifetime):
+            logger.info(
+                "token refreshed",
+                metadata: [
+                    "credential": "\(name)", "reason": "\(reason.rawValue)",
+                    "latency_ms": "\(latency.components.seconds * 1000 + latency.components.attoseconds / 1_000_000_000_000_000)",
+                    "lifetime_s": "\(lifetime.components.seconds)",
+                ])
+        case .fetchFailed(let name, let reason, let category, _, let retryIn):
+            let metadata: Logger.Metadata = [
+                "credential": "\(name)", "reason": "\(reason.rawValue)", "category": "\(category.rawValue)",
+                "retry_in_s": "\(retryIn.components.seconds)",
+            ]
+            if category == .credentialRejected {
+                logger.error("the IdP rejected the credential (key revoked or expired?); retrying slowly", metadata: metadata)
+            } else {
+                logger.warning("token fetch failed; the valid token (if any) is still served", metadata: metadata)
+            }
+        case .tokenExpired(let name):
+            logger.error("token expired before it could be refreshed; requests now get 503", metadata: ["credential": "\(name)"])
+        }
+    }
+}

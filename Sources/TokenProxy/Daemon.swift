@@ -1,0 +1,170 @@
+import Dispatch
+import Foundation
+import Logging
+import Synchronization
+import TokenProxyCore
+import TokenProxyNet
+import TokenProxySystemd
+
+/// `tokenproxy serve`: owns the long-lived parts — the token store (refresh schedules), the
+/// token API server — and the process's relationship with systemd: READY once the sockets
+/// listen (never waiting for the IdP), watchdog pings, STOPPING on SIGTERM, a validated reload
+/// on SIGHUP. Shutdown runs in reverse start order.
+package final class Daemon: Sendable {
+    /// What `run` needs besides the configuration file.
+    package struct Options: Sendable {
+        package var configurationPath: String
+        package var environment: [String: String]
+        /// Grace period for in-flight requests on SIGTERM.
+        package var drainTimeout: Duration
+
+        package init(configurationPath: String, environment: [String: String], drainTimeout: Duration = .seconds(5)) {
+            self.configurationPath = configurationPath
+            self.environment = environment
+            self.drainTimeout = drainTimeout
+        }
+    }
+
+    /// A start-up failure, with the exit status systemd should see.
+    package struct StartupError: Error, CustomStringConvertible {
+        package var message: String
+        package var status: ExitStatus
+        package var description: String { message }
+    }
+
+    let options: Options
+    let logger: Logger
+    let notifier = SystemdNotifier()
+    private let running = Mutex<Running?>(nil)
+
+    /// The parts that exist while serving; replaced as a whole on reload.
+    struct Running: Sendable {
+        var store: TokenStore
+        var handler: SwappableHandler
+        var server: HTTPServer
+        var metrics: Metrics
+    }
+
+    func currentRunning() -> Running? { running.withLock { $0 } }
+
+    func replaceStore(_ store: TokenStore) { running.withLock { $0?.store = store } }
+
+    package init(options: Options, logger: Logger) {
+        self.options = options
+        self.logger = logger
+    }
+
+    /// Loads and checks the configuration and every key; all problems at once.
+    package static func loadConfiguration(path: String, environment: [String: String]) throws(StartupError)
+        -> (Configuration, [Credential])
+    {
+        do {
+            let configuration = try ConfigLoader.load(path: path)
+            let credentials = try CredentialLoader.load(configuration, file: path, environment: environment)
+            return (configuration, credentials)
+        } catch {
+            throw StartupError(message: "\(error)", status: .configuration)
+        }
+    }
+
+    /// Starts everything, then waits for SIGTERM/SIGINT. Returns after a clean shutdown.
+    package func run() async throws(StartupError) {
+        let (configuration, credentials) = try Self.loadConfiguration(
+            path: options.configurationPath, environment: options.environment)
+        let metrics = Metrics()
+        let store = try makeStore(configuration: configuration, credentials: credentials, metrics: metrics)
+        let handler = SwappableHandler(makeAPI(configuration: configuration, store: store, metrics: metrics))
+        let server: HTTPServer
+        do {
+            server = try HTTPServer(
+                listeners: try listeners(for: configuration.api), handler: handler,
+                configuration: HTTPServerConfiguration())
+            try server.start()
+        } catch {
+            throw StartupError(message: "cannot listen: \(error)", status: .configuration)
+        }
+        running.withLock { $0 = Running(store: store, handler: handler, server: server, metrics: metrics) }
+        await store.start()
+        logger.info(
+            "tokenproxy serving",
+            metadata: [
+                "socket": "\(configuration.api.socket)",
+                "credentials": "\(credentials.map(\.name).joined(separator: ","))",
+            ])
+        notifier.ready(status: "serving \(credentials.count) credential(s)")
+        let watchdog = startWatchdog()
+        await waitForTermination()
+        watchdog?.cancel()
+        notifier.stopping()
+        logger.info("tokenproxy stopping")
+        if let current = running.withLock({ $0 }) {
+            await current.server.shutdown(gracePeriod: options.drainTimeout)
+            await current.store.shutdown()
+        }
+    }
+
+    func makeStore(configuration: Configuration, credentials: [Credential], metrics: Metrics) throws(StartupError)
+        -> TokenStore
+    {
+        var clients: [String: OAuthTokenClient] = [:]
+        var byCAFile: [String: OAuthTokenClient] = [:]
+        for credential in credentials {
+            let key = credential.caFile ?? ""
+            if let client = byCAFile[key] {
+                clients[credential.name] = client
+                continue
+            }
+            do {
+                let client = try OAuthTokenClient(caFile: credential.caFile, environment: options.environment)
+                byCAFile[key] = client
+                clients[credential.name] = client
+            } catch {
+                throw StartupError(
+                    message: "credentials.\(credential.name).ca_file: \(error)", status: .configuration)
+            }
+        }
+        var policies: [String: RefreshPolicy] = [:]
+        for entry in configuration.credentials { policies[entry.name] = RefreshPolicy(entry.refresh) }
+        let logger = self.logger
+        return TokenStore(
+            credentials: credentials, policies: policies, clients: clients,
+            onFetchError: { name, error in
+                logger.warning("\(error.message)", metadata: ["credential": "\(name)"])
+            },
+            onEvent: { event in
+                metrics.record(event)
+                Self.log(event, logger: logger)
+            })
+    }
+
+    func makeAPI(configuration: Configuration, store: TokenStore, metrics: Metrics) -> TokenAPI {
+        let api = configuration.api
+        return TokenAPI(
+            store: store, metrics: metrics,
+            access: TokenAPI.AccessPolicy(
+                allowsAnyPeer: api.allowedUIDs.isEmpty && api.allowedGIDs.isEmpty,
+                allowedUIDs: Set(api.allowedUIDs), allowedGIDs: Set(api.allowedGIDs),
+                ownUID: ProcessIdentity.userID),
+            tcpRequirement: api.tcp.map {
+                TokenAPI.TCPRequirement(header: $0.requiredHeader, value: $0.requiredHeaderValue)
+            })
+    }
+
+    /// systemd's sockets when socket-activated (`FileDescriptorName=api`, or all of them),
+    /// otherwise the configured socket; plus the optional loopback TCP listener.
+    func listeners(for api: APIConfiguration) throws -> [Listener] {
+        var result: [Listener] = []
+        let inherited = SocketActivation.inheritedSockets()
+        if inherited.isEmpty {
+            result.append(try Listener.unix(path: api.socket, mode: api.socketMode, group: api.socketGroup))
+        } else {
+            for socket in inherited {
+                result.append(try Listener.inherited(fileDescriptor: socket.fileDescriptor, name: socket.name))
+            }
+        }
+        if let tcp = api.tcp {
+            result.append(try Listener.tcp(host: tcp.host, port: Int(tcp.port)))
+        }
+        return result
+    }
+}
