@@ -68,9 +68,17 @@ package final class Daemon: Sendable {
     }
 
     /// Starts everything, then waits for SIGTERM/SIGINT. Returns after a clean shutdown.
-    package func run() async throws(StartupError) {
-        let (configuration, credentials) = try Self.loadConfiguration(
-            path: options.configurationPath, environment: options.environment)
+    /// `loaded` is the result of `loadConfiguration` when the caller already has it (the
+    /// command loads it first to set up logging at the configured level).
+    package func run(loaded: (Configuration, [Credential])? = nil) async throws(StartupError) {
+        let configuration: Configuration
+        let credentials: [Credential]
+        if let loaded {
+            (configuration, credentials) = loaded
+        } else {
+            (configuration, credentials) = try Self.loadConfiguration(
+                path: options.configurationPath, environment: options.environment)
+        }
         let metrics = Metrics()
         let store = try makeStore(configuration: configuration, credentials: credentials, metrics: metrics)
         let handler = SwappableHandler(makeAPI(configuration: configuration, store: store, metrics: metrics))

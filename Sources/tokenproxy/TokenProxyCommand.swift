@@ -14,7 +14,10 @@ struct TokenProxyCommand: AsyncParsableCommand {
             69 IdP unavailable, 75 temporary failure, 77 credential rejected by the IdP, \
             78 configuration.
             """,
-        subcommands: [AssertionCommand.self, FetchCommand.self]
+        subcommands: [
+            ServeCommand.self, CheckCommand.self, TokenCommand.self, StatusCommand.self,
+            FetchCommand.self, AssertionCommand.self,
+        ]
     )
 }
 

@@ -1,0 +1,146 @@
+import Foundation
+import TokenProxyCore
+
+/// The commands that talk to a running daemon (`token`, `status`) or check a configuration
+/// (`check`). The executable only parses arguments and prints.
+package enum DaemonCommands {
+    /// Output of `tokenproxy token`.
+    package enum TokenFormat: String, Sendable, CaseIterable {
+        case raw, json, header
+        /// A Kubernetes `client.authentication.k8s.io/v1` ExecCredential, for kubectl's exec plugin.
+        case execCredential = "exec-credential"
+    }
+
+    /// `tokenproxy token NAME`.
+    package static func token(
+        name: String, socket: String, minValid: Int?, format: TokenFormat
+    ) throws(OneShot.Failure) -> String {
+        var target = "/v1/tokens/\(name)"
+        if let minValid { target += "?min_valid=\(minValid)" }
+        let response: DaemonClient.Response
+        do {
+            response = try DaemonClient.request(socket: socket, target: target)
+        } catch {
+            throw OneShot.Failure(message: error.description, status: .unavailable)
+        }
+        let object = (try? JSONSerialization.jsonObject(with: Data(response.body))) as? [String: Any]
+        guard response.status == 200 else {
+            let description = object?["error_description"] as? String ?? "HTTP \(response.status)"
+            let status: ExitStatus =
+                switch response.status {
+                case 404: .usage
+                case 403: .permissionDenied
+                case 503: .temporaryFailure
+                default: .unavailable
+                }
+            throw OneShot.Failure(message: "credential '\(name)': \(description)", status: status)
+        }
+        guard let object, let token = object["access_token"] as? String,
+            let expiresAt = (object["expires_at"] as? NSNumber)?.int64Value
+        else {
+            throw OneShot.Failure(message: "the daemon's answer is not a token response", status: .unavailable)
+        }
+        switch format {
+        case .raw:
+            return token
+        case .header:
+            return "Authorization: Bearer \(token)"
+        case .json:
+            return String(decoding: response.body, as: UTF8.self)
+        case .execCredential:
+            let formatter = ISO8601DateFormatter()
+            formatter.formatOptions = [.withInternetDateTime]
+            let timestamp = formatter.string(from: Date(timeIntervalSince1970: TimeInterval(expiresAt)))
+            return JSONText.object([
+                ("apiVersion", JSONText.string("client.authentication.k8s.io/v1")),
+                ("kind", JSONText.string("ExecCredential")),
+                (
+                    "status",
+                    JSONText.object([
+                        ("token", JSONText.string(token)),
+                        ("expirationTimestamp", JSONText.string(timestamp)),
+                    ])
+                ),
+            ])
+        }
+    }
+
+    /// `tokenproxy status`: a table of credentials and freshness.
+    package static func status(socket: String) throws(OneShot.Failure) -> (text: String, allValid: Bool) {
+        let response: DaemonClient.Response
+        do {
+            response = try DaemonClient.request(socket: socket, target: "/v1/tokens")
+        } catch {
+            throw OneShot.Failure(message: error.description, status: .unavailable)
+        }
+        guard response.status == 200,
+            let object = (try? JSONSerialization.jsonObject(with: Data(response.body))) as? [String: Any],
+            let items = object["credentials"] as? [[String: Any]]
+        else {
+            throw OneShot.Failure(message: "the daemon answered HTTP \(response.status)", status: .unavailable)
+        }
+        var rows = [["CREDENTIAL", "STATE", "EXPIRES IN", "NEXT REFRESH", "FAILURES", "LAST ERROR"]]
+        var allValid = true
+        for item in items {
+            let valid = item["valid"] as? Bool ?? false
+            allValid = allValid && valid
+            rows.append([
+                item["name"] as? String ?? "?",
+                item["state"] as? String ?? "?",
+                (item["expires_in"] as? NSNumber).map { duration($0.intValue) } ?? "-",
+                (item["next_refresh_in"] as? NSNumber).map { duration($0.intValue) } ?? "-",
+                (item["consecutive_failures"] as? NSNumber)?.stringValue ?? "0",
+                (item["last_error"] as? String).map { String($0.prefix(100)) } ?? "",
+            ])
+        }
+        return (table(rows), allValid)
+    }
+
+    static func duration(_ seconds: Int) -> String {
+        if seconds >= 3600 { return "\(seconds / 3600)h\(String(format: "%02d", seconds % 3600 / 60))m" }
+        if seconds >= 60 { return "\(seconds / 60)m\(String(format: "%02d", seconds % 60))s" }
+        return "\(seconds)s"
+    }
+
+    static func table(_ rows: [[String]]) -> String {
+        let widths = (0..<rows[0].count).map { column in rows.map { $0[column].count }.max() ?? 0 }
+        return rows.map { row in
+            row.enumerated().map { index, cell in
+                index == row.count - 1 ? cell : cell.padding(toLength: widths[index], withPad: " ", startingAt: 0)
+            }.joined(separator: "  ").trimmingCharacters(in: .whitespaces)
+        }.joined(separator: "\n")
+    }
+
+    /// `tokenproxy check`: validates the configuration and keys; with `online`, fetches each
+    /// token once. Returns the report and whether everything passed.
+    package static func check(path: String, online: Bool, environment: [String: String]) async -> (
+        report: String, ok: Bool, status: ExitStatus
+    ) {
+        let loaded: (Configuration, [Credential])
+        do {
+            loaded = try Daemon.loadConfiguration(path: path, environment: environment)
+        } catch {
+            return (error.message, false, .configuration)
+        }
+        let (_, credentials) = loaded
+        var lines = ["\(path): configuration OK, \(credentials.count) credential(s)"]
+        guard online else { return (lines.joined(separator: "\n"), true, .success) }
+        var worst = ExitStatus.success
+        for credential in credentials {
+            do {
+                let client = try OAuthTokenClient(caFile: credential.caFile, environment: environment)
+                let result = try await client.fetchToken(for: credential)
+                let lifetime = result.response.expiresIn.map { "expires in \($0) s" } ?? "no expires_in"
+                lines.append("  \(credential.name): OK (\(result.endpoint.absoluteString), \(lifetime))")
+                for warning in result.warnings { lines.append("    warning: \(warning)") }
+            } catch let error as OAuthError {
+                lines.append("  \(credential.name): FAILED: \(error)")
+                worst = ExitStatus.forFailure(error)
+            } catch {
+                lines.append("  \(credential.name): FAILED: \(error)")
+                worst = .configuration
+            }
+        }
+        return (lines.joined(separator: "\n"), worst == .success, worst)
+    }
+}
