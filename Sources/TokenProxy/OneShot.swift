@@ -25,6 +25,11 @@ package enum OneShot {
         package var message: String
         package var status: ExitStatus
         package var description: String { message }
+
+        package init(message: String, status: ExitStatus) {
+            self.message = message
+            self.status = status
+        }
     }
 
     /// Loads a key, mapping crypto errors to exit statuses.
