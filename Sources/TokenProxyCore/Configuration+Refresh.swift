@@ -10,7 +10,7 @@ package struct RefreshConfiguration: Sendable, Equatable {
     package static let defaultJitter = 0.1
     package static let defaultBackoffInitial = Duration.seconds(1)
     package static let defaultBackoffMaximum = Duration.seconds(300)
-    package static let defaultLifetimeWithoutExpiresIn = Duration.seconds(3600)
+    package static let defaultLifetimeWithoutExpiresIn = Duration.seconds(300)
 
     package var fraction: Double
     package var beforeExpiry: Duration
