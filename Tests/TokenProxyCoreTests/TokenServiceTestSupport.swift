@@ -7,7 +7,7 @@ import Testing
 /// makes it 1 and `.half` makes it 0.5, for testing the extremes of jitter and backoff.
 struct FixedRandom: RandomNumberGenerator, Sendable {
   static let zero = FixedRandom(word: 0)
-  static let half = FixedRandom(word: 1 << 63)
+  static let half = FixedRandom(word: 1 << 63)  // 0.5 plus one part in 2^53
   static let max = FixedRandom(word: .max)
 
   var word: UInt64
@@ -41,7 +41,7 @@ actor FetchScript {
   private var callWaiters: [CheckedContinuation<Void, Never>] = []
   private(set) var calls = 0
 
-  var fetch: TokenService<String>.Fetch {
+  nonisolated var fetch: TokenService<String>.Fetch {
     { _ in try await self.fetchParked() }
   }
 
@@ -135,5 +135,25 @@ final class EventLog: Sendable {
   private func split(_ watchers: [Watcher], by isDone: (Watcher) -> Bool) -> ([Watcher], [Watcher])
   {
     (watchers.filter(isDone), watchers.filter { !isDone($0) })
+  }
+}
+
+/// An IdP that answers at once with numbered tokens of a fixed lifetime.
+final class InstantFetcher: Sendable {
+  private let count = Mutex(0)
+  let lifetime: Duration
+
+  init(lifetime: Duration) { self.lifetime = lifetime }
+
+  var calls: Int { count.withLock { $0 } }
+
+  var fetch: TokenService<String>.Fetch {
+    { _ in
+      let number = self.count.withLock { count in
+        count += 1
+        return count
+      }
+      return FetchedToken(value: "tok-\(number)", expiresIn: self.lifetime)
+    }
   }
 }
