@@ -25,6 +25,7 @@ package final class ManualClock: TokenServiceClock {
     state = Mutex(State(now: start))
   }
 
+  /// The instant the clock stands at; moves only through `advance`.
   package var now: ContinuousClock.Instant { state.withLock { $0.now } }
 
   /// How many tasks are sleeping on this clock.
@@ -35,6 +36,7 @@ package final class ManualClock: TokenServiceClock {
     state.withLock { $0.sleepers.values.map(\.deadline).min() }
   }
 
+  /// Parks the caller until `advance` reaches `deadline` (returns at once if it already has).
   package func sleep(until deadline: ContinuousClock.Instant) async throws {
     let id = state.withLock { state in
       state.nextID += 1

@@ -101,7 +101,7 @@ package struct RefreshPolicy: Sendable, Equatable {
   package func refreshDelay(
     lifetime: Duration, using generator: inout some RandomNumberGenerator
   ) -> Duration {
-    refreshDelay(lifetime: lifetime, unit: Double.random(in: 0...1, using: &generator))
+    refreshDelay(lifetime: lifetime, unit: Self.unit(using: &generator))
   }
 
   /// The ceiling of the retry delay after `consecutiveFailures` (≥ 1) ordinary failures.
@@ -134,7 +134,14 @@ package struct RefreshPolicy: Sendable, Equatable {
   ) -> Duration {
     retryDelay(
       consecutiveFailures: consecutiveFailures, category: category,
-      unit: Double.random(in: 0...1, using: &generator))
+      unit: Self.unit(using: &generator))
+  }
+
+  /// A uniform number in `0 … 1` from one word of `generator` (53 bits, both ends reachable).
+  /// Deliberately not `Double.random(in:using:)`: that one may draw an unbounded number of
+  /// words (rejection sampling), which never ends with a constant test generator.
+  package static func unit(using generator: inout some RandomNumberGenerator) -> Double {
+    Double(generator.next() >> 11) / Double((UInt64(1) << 53) - 1)
   }
 
   private func clampUnit(_ unit: Double) -> Double {

@@ -11,10 +11,13 @@ package protocol TokenServiceClock: Sendable {
 
 /// The real clock: `ContinuousClock`.
 package struct ContinuousTokenServiceClock: TokenServiceClock {
+  /// The system's monotonic clock.
   package init() {}
 
+  /// `ContinuousClock.now`.
   package var now: ContinuousClock.Instant { ContinuousClock.now }
 
+  /// `ContinuousClock.sleep(until:tolerance:)` with no extra tolerance.
   package func sleep(until deadline: ContinuousClock.Instant) async throws {
     try await ContinuousClock().sleep(until: deadline, tolerance: nil)
   }
