@@ -6,7 +6,7 @@ import PackageDescription
 /// by exactly one Swift module each, and `TokenProxyCore` stays free of syscalls and C.
 let package = Package(
     name: "tokenproxy",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "tokenproxy", targets: ["tokenproxy"])
     ],
