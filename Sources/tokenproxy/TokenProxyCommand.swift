@@ -15,7 +15,7 @@ struct TokenProxyCommand: AsyncParsableCommand {
             78 configuration.
             """,
         subcommands: [
-            ServeCommand.self, CheckCommand.self, TokenCommand.self, StatusCommand.self,
+            ServeCommand.self, DevCommand.self, CheckCommand.self, TokenCommand.self, StatusCommand.self,
             FetchCommand.self, AssertionCommand.self,
         ]
     )

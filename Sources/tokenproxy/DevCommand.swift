@@ -1,0 +1,41 @@
+import ArgumentParser
+import Foundation
+import Logging
+import TokenProxy
+import TokenProxyCore
+
+/// `tokenproxy dev`: try everything with no IdP.
+struct DevCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dev",
+        abstract: "Run the daemon against an embedded throwaway issuer on loopback, to try tokenproxy.")
+
+    @Option(name: .long, help: "Directory for the throwaway keys, config and socket (default: a new temporary one).")
+    var dir: String?
+
+    @Option(name: .customLong("token-lifetime"), help: "Lifetime of the issued tokens in seconds.")
+    var tokenLifetime: Int = 300
+
+    func validate() throws {
+        guard (2...86_400).contains(tokenLifetime) else {
+            throw ValidationError("--token-lifetime must be between 2 and 86400 seconds")
+        }
+    }
+
+    func run() async throws {
+        bootstrapLogging(level: .info)
+        do {
+            try await DevMode.run(
+                options: DevMode.Options(
+                    directory: dir, tokenLifetime: .seconds(tokenLifetime),
+                    environment: ProcessInfo.processInfo.environment),
+                logger: Logger(label: "tokenproxy"),
+                announce: { text in
+                    print(text)
+                    fflush(stdout)
+                })
+        } catch {
+            throw reportFailure(error)
+        }
+    }
+}
