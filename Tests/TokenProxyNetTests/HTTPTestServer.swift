@@ -65,8 +65,11 @@ final class HTTPTestServer: Sendable {
 
   func url(_ path: String) -> URL { URL(string: "http://127.0.0.1:\(port)\(path)")! }
 
+  /// Kills the server with SIGKILL: the test process may run with SIGTERM blocked or ignored
+  /// (signal handling for the daemon), and children inherit that, so `terminate()` could leave
+  /// it running and `waitUntilExit()` hanging.
   func stop() {
-    process.terminate()
+    kill(process.processIdentifier, SIGKILL)
     process.waitUntilExit()
   }
 }
