@@ -64,7 +64,9 @@ extension HTTPClientConnection {
   /// After a 2xx answer to CONNECT: checks that the proxy sent nothing past its response
   /// head (TLS must start with our ClientHello) and hands the stream over to the tunnel.
   package func finishTunnelSetup() throws {
-    if !parser.isTunnel, case .end? = try? parser.next() {}
+    // The head was returned; the parser still owes the message's `.end`, after which it
+    // switches to tunnel mode.
+    if !parser.isTunnel { _ = try? parser.next() }
     guard parser.isTunnel else {
       failed = true
       throw HTTPClientError.malformedResponse(

@@ -62,7 +62,7 @@ package final class HTTPClientConnection: @unchecked Sendable {
   /// sides allow keep-alive, nothing unexpected is buffered and nothing failed.
   package var isReusable: Bool {
     !failed && requestFinished && responseFinished && requestKeepAlive && responseKeepAlive
-            && parser.isIdle
+      && parser.isIdle
   }
 
   /// Writes `head` and starts a new exchange. The body framing follows the head's fields:
