@@ -3,9 +3,7 @@ import Testing
 
 @testable import TokenProxyNet
 
-/// The client against a real server over real sockets. Needs the real `SocketStream`; enabled
-/// with `TOKENPROXY_NET_READY=1` once the transport lands.
-@Suite(.enabled(if: ProcessInfo.processInfo.environment["TOKENPROXY_NET_READY"] != nil))
+/// The client against a real server over real sockets.
 struct HTTPClientEndToEndTests {
   struct Echo: Decodable {
     var method: String
