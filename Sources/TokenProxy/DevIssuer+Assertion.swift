@@ -15,6 +15,9 @@ extension DevIssuer {
     ) throws(DevIssuerRejection) -> Client {
         let jws = try DevIssuerJWS.parse(text)
         let algorithm = try Self.algorithm(named: jws.algorithm)
+        guard !jws.signature.isEmpty else {
+            throw .invalidGrant("the assertion's signature is empty")
+        }
         guard let iss = try jws.string("iss") else {
             throw .invalidGrant("the 'iss' claim is missing; it must be the client id")
         }

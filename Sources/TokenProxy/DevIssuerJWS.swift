@@ -67,8 +67,10 @@ struct DevIssuerJWS {
         }
         let header = try object(Array(parts[0]), part: "header")
         let claims = try object(Array(parts[1]), part: "claims set")
-        guard let signature = Base64URL.decode(bytes: Array(parts[2])), !signature.isEmpty else {
-            throw .invalidGrant("the assertion's signature is empty or not unpadded base64url")
+        // An empty signature decodes to no bytes; `verifyAssertion` refuses it after `alg`,
+        // so that `alg: none` gets its own message.
+        guard let signature = Base64URL.decode(bytes: Array(parts[2])) else {
+            throw .invalidGrant("the assertion's signature is not unpadded base64url")
         }
         guard case .string(let algorithm)? = header["alg"] else {
             throw .invalidGrant("the JWS header has no 'alg' string")
