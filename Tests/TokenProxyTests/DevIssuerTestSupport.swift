@@ -162,3 +162,14 @@ extension HTTPServerResponse {
         )
     }
 }
+
+/// A clock DevIssuer tests move by hand (named for this suite so it cannot clash with other
+/// test helpers in the target).
+final class DevIssuerTestClock: Sendable {
+    private let current: Mutex<Date>
+    init(_ start: Date) { current = Mutex(start) }
+    var now: Date {
+        get { current.withLock { $0 } }
+        set { current.withLock { $0 = newValue } }
+    }
+}
