@@ -7,7 +7,7 @@ extension DevIssuer {
     func introspectionResponse(_ request: HTTPServerRequest, issuer: String)
         -> HTTPServerResponse
     {
-        do {
+        do throws(DevIssuerRejection) {
             let form = try Self.form(of: request)
             _ = try authenticateClient(
                 form, audiences: [issuer, issuer + Self.introspectionPath])
@@ -25,10 +25,8 @@ extension DevIssuer {
             ]
             if !record.scope.isEmpty { body["scope"] = record.scope.joined(separator: " ") }
             return Self.json(body)
-        } catch let rejection as DevIssuerRejection {
-            return Self.error(rejection)
         } catch {
-            return Self.error(status: 500, code: "server_error", "\(type(of: error))")
+            return Self.error(error)
         }
     }
 

@@ -2,17 +2,24 @@
 /// so that a client bug shows up here rather than at a real IdP.
 ///
 /// `+` is a space and `%XX` a byte; a `%` not followed by two hex digits, bytes that do not
-/// form UTF-8, and a parameter given twice (RFC 6749 §3.1) are `invalid_request`. Parameters
+/// form UTF-8, and a parameter given twice (RFC 6749 §3.1) are `invalid_request`, except
+/// those defined to repeat (`resource`, RFC 8707 §2; `audience`, RFC 8693 §2.1). Parameters
 /// with an empty value count as omitted (RFC 6749 §3.1).
 package struct DevIssuerForm: Sendable, Equatable {
-    /// Parameter values by name, empty values dropped.
+    /// Parameter values by name, empty values dropped; the first value of a repeatable one.
     package private(set) var parameters: [String: String]
+    /// Every value of the repeatable parameters, in order.
+    package private(set) var repeated: [String: [String]]
+
+    /// Parameters that may appear more than once.
+    package static let repeatable: Set<String> = ["resource", "audience"]
 
     /// Form bodies of the token and introspection endpoints are a few kilobytes at most.
     package static let maximumBodySize = 64 * 1024
 
-    package init(parameters: [String: String]) {
+    package init(parameters: [String: String], repeated: [String: [String]] = [:]) {
         self.parameters = parameters
+        self.repeated = repeated
     }
 
     /// The value of `name`, or nil when absent or empty.
@@ -24,6 +31,7 @@ package struct DevIssuerForm: Sendable, Equatable {
             throw .invalidRequest("the form body is larger than \(maximumBodySize) bytes")
         }
         var parameters: [String: String] = [:]
+        var repeated: [String: [String]] = [:]
         var seen: Set<String> = []
         for segment in body.split(separator: UInt8(ascii: "&"), omittingEmptySubsequences: true) {
             let equals = segment.firstIndex(of: UInt8(ascii: "="))
@@ -31,13 +39,20 @@ package struct DevIssuerForm: Sendable, Equatable {
             let rawValue = equals.map { segment[segment.index(after: $0)...] } ?? []
             let name = try decode(rawName)
             let value = try decode(rawValue)
+            if repeatable.contains(name) {
+                if !value.isEmpty {
+                    repeated[name, default: []].append(value)
+                    if parameters[name] == nil { parameters[name] = value }
+                }
+                continue
+            }
             guard seen.insert(name).inserted else {
                 throw .invalidRequest(
                     "parameter '\(printable(name))' appears more than once (RFC 6749 §3.1)")
             }
             if !value.isEmpty { parameters[name] = value }
         }
-        return DevIssuerForm(parameters: parameters)
+        return DevIssuerForm(parameters: parameters, repeated: repeated)
     }
 
     /// Whether a `Content-Type` value is the form media type (parameters such as `charset`

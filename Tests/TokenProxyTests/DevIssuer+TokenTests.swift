@@ -72,6 +72,18 @@ struct DevIssuerTokenTests {
         #expect(try fixture.clientCredentials(array).status == 200)
     }
 
+    @Test func acceptsSeveralResourceIndicators() throws {
+        let fixture = try F()
+        let response = try fixture.post(
+            "/oauth/v2/token",
+            [
+                ("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"),
+                ("assertion", try F.assertion("ed-app")), ("resource", "https://a.example"),
+                ("resource", "https://b.example"),
+            ])
+        #expect(response.status == 200)
+    }
+
     @Test func refusesScopesOutsideTheRegistration() throws {
         let fixture = try F()
         let response = try fixture.jwtBearer(try F.assertion("rsa-user"), scope: "openid admin")

@@ -34,6 +34,12 @@ struct DevIssuerFormTests {
         }
     }
 
+    @Test func allowsRepeatedResourceIndicators() throws {
+        let form = try parse("resource=https%3A%2F%2Fa&resource=https%3A%2F%2Fb&scope=x")
+        #expect(form.repeated["resource"] == ["https://a", "https://b"])
+        #expect(form["scope"] == "x")
+    }
+
     @Test func refusesInvalidUTF8() {
         #expect(throws: DevIssuerRejection.self) { try parse("a=%FF") }
     }
