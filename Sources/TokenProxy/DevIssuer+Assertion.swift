@@ -1,3 +1,4 @@
+import TokenProxyCore
 import TokenProxyCrypto
 
 extension DevIssuer {

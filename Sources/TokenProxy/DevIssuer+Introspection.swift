@@ -1,3 +1,4 @@
+import TokenProxyCore
 import TokenProxyNet
 
 extension DevIssuer {

@@ -1,3 +1,4 @@
+import TokenProxyCore
 import Foundation
 
 /// Mistakes in setting up a `DevIssuer`; each is a programming or wiring error, reported with

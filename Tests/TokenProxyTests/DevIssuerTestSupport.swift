@@ -34,7 +34,7 @@ struct DevIssuerFixture {
         let scopes: Set<String> = ["openid", "profile", "read"]
         func client(
             _ id: String, _ key: PrivateKey, kid: String? = nil,
-            grants: Set<TokenProxy.GrantType> = Set(TokenProxy.GrantType.allCases)
+            grants: Set<GrantType> = Set(GrantType.allCases)
         ) throws -> DevIssuer.Client {
             DevIssuer.Client(
                 clientID: id,
