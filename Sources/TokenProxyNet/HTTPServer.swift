@@ -1,0 +1,154 @@
+import Dispatch
+import Glibc
+import Synchronization
+
+/// An HTTP/1.1 server on Unix and TCP listeners, driven by libdispatch (no SwiftNIO).
+///
+/// Each listener has a read source on one accept queue; each connection gets a serial queue of
+/// its own (`ServerConnection`), so a slow or stuck client never holds up another. Requests on
+/// a connection are answered strictly in order; bodies are buffered up to
+/// `maxRequestBodyBytes`. Handlers are called on the connection's queue and must not block it:
+/// answer inline when the answer is at hand (the fast path), else hand the work to a task and
+/// call `respond` from there.
+///
+/// ```swift
+/// let server = HTTPServer(
+///     listeners: [try .unix(path: "/run/tokenproxy/tokenproxy.sock", mode: 0o660)],
+///     handler: api)
+/// server.start()
+/// ...
+/// await server.shutdown(gracePeriod: .seconds(5))
+/// ```
+package final class HTTPServer: Sendable {
+    enum Phase {
+        case created
+        case running
+        case shuttingDown
+        case stopped
+    }
+
+    struct State {
+        var phase = Phase.created
+        var acceptSources: [any DispatchSourceRead] = []
+        /// Indices of accept sources suspended after EMFILE and friends.
+        var pausedListeners: Set<Int> = []
+        var connections: [Int: ServerConnection] = [:]
+        var nextConnectionID = 0
+        var drainWaiters: [CheckedContinuation<Void, Never>] = []
+    }
+
+    package let configuration: HTTPServerConfiguration
+    let listeners: [Listener]
+    let handler: any HTTPServerHandler
+    let acceptQueue = DispatchQueue(label: "tokenproxy.http-server.accept")
+    /// Left by each accept source's cancellation, after its listener was closed.
+    let listenersClosed = DispatchGroup()
+    let state = Mutex(State())
+
+    /// A server on `listeners` (it takes ownership of them and closes them on shutdown).
+    /// Listener names should be unique; `HTTPServerRequest.listener` carries them.
+    package init(
+        listeners: [Listener], handler: some HTTPServerHandler,
+        configuration: HTTPServerConfiguration = HTTPServerConfiguration()
+    ) {
+        self.listeners = listeners
+        self.handler = handler
+        self.configuration = configuration
+    }
+
+    /// The port a TCP listener is bound to (after binding port 0), or nil for an unknown name or
+    /// a Unix listener.
+    package func boundPort(_ listenerName: String) -> Int? {
+        listeners.first { $0.name == listenerName }?.port
+    }
+
+    /// Open connections, including ones draining during shutdown.
+    package var connectionCount: Int {
+        state.withLock { $0.connections.count }
+    }
+
+    /// Starts accepting on every listener and returns at once. Call it once.
+    package func start() {
+        state.withLock { state in
+            precondition(state.phase == .created, "HTTPServer.start() called twice")
+            state.phase = .running
+            for (index, listener) in listeners.enumerated() {
+                let source = DispatchSource.makeReadSource(
+                    fileDescriptor: listener.fileDescriptor, queue: acceptQueue)
+                source.setEventHandler { [self] in acceptConnections(listenerIndex: index) }
+                listenersClosed.enter()
+                source.setCancelHandler { [self] in
+                    listener.close()
+                    listenersClosed.leave()
+                }
+                state.acceptSources.append(source)
+                source.resume()
+            }
+        }
+    }
+
+    /// Stops accepting (closing the listeners and removing Unix socket files we created),
+    /// closes idle keep-alive connections at once, lets requests in progress finish and answers
+    /// them with `Connection: close`, and after `gracePeriod` closes whatever is left. Returns
+    /// when every connection is closed. Safe to call more than once, or without `start()`.
+    package func shutdown(gracePeriod: Duration) async {
+        let (connections, previous) = state.withLock { state in
+            let previous = state.phase
+            if previous == .created || previous == .running { state.phase = .shuttingDown }
+            if previous == .running {
+                for (index, source) in state.acceptSources.enumerated() {
+                    source.cancel()
+                    // A suspended source delivers its cancellation only once resumed.
+                    if state.pausedListeners.contains(index) { source.resume() }
+                }
+                state.pausedListeners = []
+            }
+            return (Array(state.connections.values), previous)
+        }
+        if previous == .created {
+            for listener in listeners { listener.close() }
+        } else {
+            // The accept sources' cancel handlers close the listeners (a descriptor must not
+            // be closed while dispatch still watches it); wait for them so the socket files
+            // are gone when this returns.
+            await withCheckedContinuation { continuation in
+                listenersClosed.notify(queue: acceptQueue) { continuation.resume() }
+            }
+        }
+        for connection in connections { connection.requestShutdown() }
+        let nanoseconds = gracePeriod.clampedNanoseconds
+        DispatchQueue.global().asyncAfter(
+            deadline: DispatchTime(uptimeNanoseconds: DispatchTime.now().uptimeNanoseconds + nanoseconds)
+        ) { [weak self] in
+            self?.forceCloseConnections()
+        }
+        await withCheckedContinuation { continuation in
+            let drained = state.withLock { state in
+                guard state.connections.isEmpty else {
+                    state.drainWaiters.append(continuation)
+                    return false
+                }
+                state.phase = .stopped
+                return true
+            }
+            if drained { continuation.resume() }
+        }
+    }
+
+    private func forceCloseConnections() {
+        let connections = state.withLock { Array($0.connections.values) }
+        for connection in connections { connection.forceClose() }
+    }
+
+    /// A connection's descriptor was closed: forget it, and finish a drain it was the last of.
+    func connectionClosed(_ id: Int) {
+        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            state.connections[id] = nil
+            guard state.connections.isEmpty, state.phase == .shuttingDown else { return [] }
+            state.phase = .stopped
+            defer { state.drainWaiters = [] }
+            return state.drainWaiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+}

@@ -1,0 +1,57 @@
+import TokenProxyCore
+
+/// Calling the handler and taking its answer, synchronously or from another thread.
+extension ServerConnection {
+    /// Where the response to the request in flight stands. Guarded by `responseSlot`'s lock,
+    /// because `respond` may run on any thread, even while `handle` is still on the stack.
+    enum ResponseSlot: Sendable {
+        /// No request in flight.
+        case idle
+        /// `handle` for request `sequence` is running on the connection's queue.
+        case inHandler(sequence: Int)
+        /// `respond` was called before `handle` returned (the fast path).
+        case answeredInline(HTTPServerResponse)
+        /// `handle` returned without answering; `respond` will hop onto the queue.
+        case awaiting(sequence: Int)
+    }
+
+    /// Runs the handler for one request. Returns the response when the handler answered before
+    /// returning, so it is written without a queue hop; nil when the answer comes later.
+    func callHandler(head: HTTPRequestHead, body: [UInt8]) -> HTTPServerResponse? {
+        requestSequence &+= 1
+        let sequence = requestSequence
+        responseSlot.withLock { $0 = .inHandler(sequence: sequence) }
+        let request = HTTPServerRequest(head: head, body: body, peer: peer, listener: listenerName)
+        handler.handle(request) { [self] response in
+            deliver(response, sequence: sequence)
+        }
+        return responseSlot.withLock { slot in
+            if case .answeredInline(let response) = slot {
+                slot = .idle
+                return response
+            }
+            slot = .awaiting(sequence: sequence)
+            return nil
+        }
+    }
+
+    /// The handler's `respond`, from any thread. A second call for the same request, or a call
+    /// after the connection moved on, is ignored: the contract is exactly once, and a broken
+    /// handler must not corrupt the next exchange.
+    private func deliver(_ response: HTTPServerResponse, sequence: Int) {
+        let later = responseSlot.withLock { slot -> Bool in
+            switch slot {
+            case .inHandler(let current) where current == sequence:
+                slot = .answeredInline(response)
+                return false
+            case .awaiting(let current) where current == sequence:
+                slot = .idle
+                return true
+            default:
+                return false
+            }
+        }
+        guard later else { return }
+        queue.async { [self] in run(machine.responseReady(response)) }
+    }
+}
