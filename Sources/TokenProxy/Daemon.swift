@@ -84,13 +84,13 @@ package final class Daemon: Sendable {
         let handler = SwappableHandler(makeAPI(configuration: configuration, store: store, metrics: metrics))
         let server: HTTPServer
         do {
-            server = try HTTPServer(
+            server = HTTPServer(
                 listeners: try listeners(for: configuration.api), handler: handler,
                 configuration: HTTPServerConfiguration())
-            try server.start()
         } catch {
             throw StartupError(message: "cannot listen: \(error)", status: .configuration)
         }
+        server.start()
         running.withLock { $0 = Running(store: store, handler: handler, server: server, metrics: metrics) }
         await store.start()
         logger.info(

@@ -31,8 +31,7 @@ struct DevCommand: AsyncParsableCommand {
                     environment: ProcessInfo.processInfo.environment),
                 logger: Logger(label: "tokenproxy"),
                 announce: { text in
-                    print(text)
-                    fflush(stdout)
+                    FileHandle.standardOutput.write(Data((text + "\n").utf8))
                 })
         } catch {
             throw reportFailure(error)
