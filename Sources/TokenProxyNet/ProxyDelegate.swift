@@ -1,0 +1,112 @@
+import TokenProxyCore
+
+/// What the proxy engine does with one request, as decided by its delegate (routing and
+/// tokens live in the TokenProxy module; the engine only moves bytes and enforces HTTP).
+package enum ProxyDecision: Sendable {
+    /// Send the request to an upstream with these changes.
+    case forward(ProxyForward)
+    /// Answer locally (403 no route, 405 CONNECT, 503 no token …) and keep the connection if
+    /// the response allows it.
+    case respond(HTTPServerResponse)
+    /// CONNECT to an allow-listed `host:port`: reply 200 and relay bytes untouched (no token).
+    case tunnel(host: String, port: Int)
+}
+
+/// Where a forwarded request goes; also the key of the upstream connection pool.
+package struct ProxyUpstream: Sendable, Hashable, CustomStringConvertible {
+    /// `http` or `https`.
+    package var scheme: String
+    /// Host name or IP literal without brackets.
+    package var host: String
+    package var port: Int
+    /// Identifies the TLS settings (routes with different CA files or client certificates must
+    /// not share pooled connections).
+    package var tlsProfile: String
+
+    package init(scheme: String, host: String, port: Int, tlsProfile: String = "") {
+        self.scheme = scheme
+        self.host = host
+        self.port = port
+        self.tlsProfile = tlsProfile
+    }
+
+    package var description: String {
+        let authority = host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+        return "\(scheme)://\(authority)"
+    }
+}
+
+/// How to forward one request.
+package struct ProxyForward: Sendable {
+    package var upstream: ProxyUpstream
+    /// Required for `https` upstreams; built once per route, shared by its connections.
+    package var tls: TLSClientContext?
+    /// The origin-form target to send (`/v1/users?x=1`), after prefix stripping.
+    package var target: String
+    /// The `Host` header to send (the upstream's authority).
+    package var hostHeader: String
+    /// The full `Authorization` value to inject (`Bearer …`); exactly one is sent. nil: send
+    /// the client's own (a route that keeps client credentials, and the client sent one).
+    package var authorization: String?
+    /// Request headers to drop before forwarding besides hop-by-hop ones (the refresh header).
+    package var removeHeaders: [String]
+    /// Add `X-Forwarded-For` / `X-Forwarded-Proto`.
+    package var forwardedHeaders: Bool
+    /// For error bodies and logs: the route's name (e.g. `api.example.com` or `/zitadel/`).
+    package var routeName: String
+    /// Opaque value the delegate gets back with a 401, to tell whether the rejected token is
+    /// still the current one (so that a burst of 401s causes one refresh).
+    package var tokenGeneration: String
+
+    package init(
+        upstream: ProxyUpstream, tls: TLSClientContext?, target: String, hostHeader: String,
+        authorization: String?, removeHeaders: [String] = [], forwardedHeaders: Bool = false,
+        routeName: String, tokenGeneration: String = ""
+    ) {
+        self.upstream = upstream
+        self.tls = tls
+        self.target = target
+        self.hostHeader = hostHeader
+        self.authorization = authorization
+        self.removeHeaders = removeHeaders
+        self.forwardedHeaders = forwardedHeaders
+        self.routeName = routeName
+        self.tokenGeneration = tokenGeneration
+    }
+}
+
+/// Something worth a log line or a metric, reported by the engine after each exchange.
+package struct ProxyEvent: Sendable {
+    package var routeName: String
+    package var method: String
+    package var status: Int
+    /// Why the engine answered itself (`upstream unreachable: …`), nil when the upstream did.
+    package var failure: String?
+    package var retriedAfterUnauthorized: Bool
+    package var duration: Duration
+
+    package init(
+        routeName: String, method: String, status: Int, failure: String?, retriedAfterUnauthorized: Bool,
+        duration: Duration
+    ) {
+        self.routeName = routeName
+        self.method = method
+        self.status = status
+        self.failure = failure
+        self.retriedAfterUnauthorized = retriedAfterUnauthorized
+        self.duration = duration
+    }
+}
+
+/// Routing and tokens for the proxy engine. Methods are called on the connection's own
+/// thread and may block (waiting for a token fetch), never on a Swift concurrency thread.
+package protocol ProxyDelegate: Sendable {
+    /// Decides what to do with a parsed request head (absolute-form or origin-form target).
+    func decide(_ head: HTTPRequestHead, peer: PeerIdentity, listener: String) -> ProxyDecision
+    /// The upstream answered 401 to `forward`. Returns a fresh `Authorization` value to replay
+    /// the request once (after refreshing the token if `forward.tokenGeneration` is still the
+    /// current one), or nil to pass the 401 to the client.
+    func authorizationAfterUnauthorized(_ forward: ProxyForward) -> String?
+    /// Called once per request after its response was sent (or the connection failed).
+    func completed(_ event: ProxyEvent)
+}
