@@ -38,7 +38,9 @@ extension HTTPServer {
     }
 
     private func admit(_ fd: Int32, address: sockaddr_storage, from listener: Listener) {
-        guard let peer = try? PeerCredentials.identity(of: fd, family: listener.family, address: address)
+        guard
+            let peer = try? PeerCredentials.identity(
+                of: fd, family: listener.family, address: address)
         else {
             _ = Glibc.close(fd)
             return
@@ -83,7 +85,8 @@ extension HTTPServer {
         }
         acceptQueue.asyncAfter(
             deadline: DispatchTime(
-                uptimeNanoseconds: DispatchTime.now().uptimeNanoseconds + Self.acceptPauseNanoseconds)
+                uptimeNanoseconds: DispatchTime.now().uptimeNanoseconds
+                    + Self.acceptPauseNanoseconds)
         ) { [self] in
             state.withLock { state in
                 // Shutdown resumes paused sources itself, to let their cancellation through.

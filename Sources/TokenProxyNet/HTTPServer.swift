@@ -118,7 +118,8 @@ package final class HTTPServer: Sendable {
         for connection in connections { connection.requestShutdown() }
         let nanoseconds = gracePeriod.clampedNanoseconds
         DispatchQueue.global().asyncAfter(
-            deadline: DispatchTime(uptimeNanoseconds: DispatchTime.now().uptimeNanoseconds + nanoseconds)
+            deadline: DispatchTime(
+                uptimeNanoseconds: DispatchTime.now().uptimeNanoseconds + nanoseconds)
         ) { [weak self] in
             self?.forceCloseConnections()
         }

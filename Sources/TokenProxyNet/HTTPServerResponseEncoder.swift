@@ -8,7 +8,9 @@ import TokenProxyCore
 /// validated by the state machine (no CR, LF or NUL can reach the wire).
 enum HTTPServerResponseEncoder {
     private static let crlf: [UInt8] = [0x0D, 0x0A]
-    private static let serverOwnedFields = ["Content-Length", "Transfer-Encoding", "Connection", "Date"]
+    private static let serverOwnedFields = [
+        "Content-Length", "Transfer-Encoding", "Connection", "Date",
+    ]
 
     /// The head of `output`, with `date` as the Date field value.
     static func head(for output: ServerConnection.StateMachine.Output, date: [UInt8]) -> [UInt8] {

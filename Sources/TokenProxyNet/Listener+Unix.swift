@@ -27,7 +27,8 @@ extension Listener {
         let groupID = try group.map { group throws(ListenerError) in
             try lookUpGroup(group, path: path)
         }
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | CLinuxShims_sock_nonblock_cloexec(), 0)
+        let fd = socket(
+            AF_UNIX, Int32(SOCK_STREAM.rawValue) | CLinuxShims_sock_nonblock_cloexec(), 0)
         guard fd >= 0 else { throw .syscall(call: "socket", socket: path, errno: errno) }
         var bound = false
         do throws(ListenerError) {
@@ -57,14 +58,17 @@ extension Listener {
 
     /// Unlinks a socket file at `path` that nobody accepts on; throws if it is live or not a
     /// socket. A missing file is fine.
-    private static func removeStaleSocket(at path: String, address: sockaddr_un) throws(ListenerError) {
+    private static func removeStaleSocket(at path: String, address: sockaddr_un)
+        throws(ListenerError)
+    {
         var info = stat()
         guard lstat(path, &info) == 0 else {
             guard errno == ENOENT else { throw .syscall(call: "lstat", socket: path, errno: errno) }
             return
         }
         guard info.st_mode & S_IFMT == S_IFSOCK else { throw .notASocket(path: path) }
-        let probe = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | CLinuxShims_sock_nonblock_cloexec(), 0)
+        let probe = socket(
+            AF_UNIX, Int32(SOCK_STREAM.rawValue) | CLinuxShims_sock_nonblock_cloexec(), 0)
         guard probe >= 0 else { throw .syscall(call: "socket", socket: path, errno: errno) }
         defer { _ = Glibc.close(probe) }
         var result: Int32

@@ -40,7 +40,8 @@ enum PeerCredentials {
                 ? MemoryLayout<sockaddr_in6>.offset(of: \.sin6_addr)!
                 : MemoryLayout<sockaddr_in>.offset(of: \.sin_addr)!
             let ok = text.withUnsafeMutableBufferPointer { buffer in
-                inet_ntop(family, raw.baseAddress! + offset, buffer.baseAddress, socklen_t(buffer.count))
+                inet_ntop(
+                    family, raw.baseAddress! + offset, buffer.baseAddress, socklen_t(buffer.count))
                     != nil
             }
             guard ok else { return ("?", port) }

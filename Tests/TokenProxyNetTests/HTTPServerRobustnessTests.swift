@@ -17,16 +17,22 @@ struct HTTPServerRobustnessTests {
 
     static let malformed: [Malformed] = [
         Malformed(name: "bare LF", bytes: "GET / HTTP/1.1\nHost: x\n\n", status: 400),
-        Malformed(name: "bad header name", bytes: "GET / HTTP/1.1\r\nHost: x\r\nBad@Name: 1\r\n\r\n", status: 400),
+        Malformed(
+            name: "bad header name", bytes: "GET / HTTP/1.1\r\nHost: x\r\nBad@Name: 1\r\n\r\n",
+            status: 400),
         Malformed(
             name: "CL and TE",
-            bytes: "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n",
+            bytes:
+                "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n",
             status: 400),
         Malformed(
             name: "conflicting CL",
-            bytes: "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabc",
+            bytes:
+                "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabc",
             status: 400),
-        Malformed(name: "obs-fold", bytes: "GET / HTTP/1.1\r\nHost: x\r\nX-A: 1\r\n  folded\r\n\r\n", status: 400),
+        Malformed(
+            name: "obs-fold", bytes: "GET / HTTP/1.1\r\nHost: x\r\nX-A: 1\r\n  folded\r\n\r\n",
+            status: 400),
         Malformed(name: "missing Host", bytes: "GET / HTTP/1.1\r\n\r\n", status: 400),
         Malformed(name: "HTTP/2.0", bytes: "GET / HTTP/2.0\r\nHost: x\r\n\r\n", status: 505),
         Malformed(
@@ -34,11 +40,13 @@ struct HTTPServerRobustnessTests {
             bytes: "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n", status: 501),
         Malformed(
             name: "oversized head",
-            bytes: "GET / HTTP/1.1\r\nHost: x\r\nX-Big: \(String(repeating: "a", count: 20_000))\r\n\r\n",
+            bytes:
+                "GET / HTTP/1.1\r\nHost: x\r\nX-Big: \(String(repeating: "a", count: 20_000))\r\n\r\n",
             status: 431),
         Malformed(
             name: "long target",
-            bytes: "GET /\(String(repeating: "a", count: 9000)) HTTP/1.1\r\nHost: x\r\n\r\n", status: 414),
+            bytes: "GET /\(String(repeating: "a", count: 9000)) HTTP/1.1\r\nHost: x\r\n\r\n",
+            status: 414),
         Malformed(
             name: "oversized body",
             bytes: "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 70000\r\n\r\n", status: 413),

@@ -41,12 +41,16 @@ struct EchoHandler: HTTPServerHandler {
         if request.head.target.hasPrefix("/status/") {
             status = Int(request.head.target.dropFirst(8)) ?? 500
         }
-        var body = Array("\(request.head.method) \(request.head.target) \(request.body.count)\n".utf8)
+        var body = Array(
+            "\(request.head.method) \(request.head.target) \(request.body.count)\n".utf8)
         body += request.body
         respond(
             HTTPServerResponse(
-                status: status, headers: ["Content-Type": "text/plain", "X-Peer": request.peer.description,
-                    "X-Listener": request.listener],
+                status: status,
+                headers: [
+                    "Content-Type": "text/plain", "X-Peer": request.peer.description,
+                    "X-Listener": request.listener,
+                ],
                 body: body, closeConnection: request.head.target == "/close"))
     }
 }
@@ -73,7 +77,8 @@ final class DelayedHandler: HTTPServerHandler {
                 let (seconds, attoseconds) = delay.components
                 Thread.sleep(forTimeInterval: Double(seconds) + Double(attoseconds) / 1e18)
             }
-            respond(HTTPServerResponse(status: 200, body: Array("late \(request.head.target)".utf8)))
+            respond(
+                HTTPServerResponse(status: 200, body: Array("late \(request.head.target)".utf8)))
         }
     }
 }
@@ -133,7 +138,8 @@ final class TestClient {
     func send(_ text: String) { TestPeer.write(fd, Array(text.utf8)) }
 
     /// Sends a minimal request (`extra` is raw header lines ending in CRLF).
-    func request(_ method: String = "GET", _ target: String, extra: String = "", body: String = "") {
+    func request(_ method: String = "GET", _ target: String, extra: String = "", body: String = "")
+    {
         let length = body.isEmpty ? "" : "Content-Length: \(body.utf8.count)\r\n"
         send("\(method) \(target) HTTP/1.1\r\nHost: localhost\r\n\(length)\(extra)\r\n\(body)")
     }

@@ -99,7 +99,8 @@ struct HTTPServerTests {
             configuration: HTTPServerConfiguration(maxRequestBodyBytes: 10))
         let client = try server.connect()
         client.send(
-            "POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\nExpect: 100-continue\r\n\r\n")
+            "POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\nExpect: 100-continue\r\n\r\n"
+        )
         let response = try #require(client.readResponse(method: "POST"))
         #expect(response.status == 417)
         #expect(response["Connection"] == "close")
