@@ -1,0 +1,131 @@
+"""tokenproxy as a systemd citizen, with systemd's own tools (no PID 1 needed):
+the shipped units pass `systemd-analyze verify`, the daemon reports READY=1 and STOPPING=1 on
+$NOTIFY_SOCKET, and it serves on a socket handed over by `systemd-socket-activate`."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+import keys
+from conftest import REPO, clean_env
+
+pytestmark = pytest.mark.skipif(
+    shutil.which("systemd-analyze") is None or shutil.which("systemd-socket-activate") is None,
+    reason="systemd's tools are not installed (apt-get install systemd)",
+)
+
+
+def http_get(sock_path: Path, target: str, timeout: float = 10.0) -> tuple[int, bytes]:
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(timeout)
+        s.connect(str(sock_path))
+        s.sendall(f"GET {target} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n".encode())
+        data = b""
+        while chunk := s.recv(65536):
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    return int(head.split()[1]), body
+
+
+def write_config(tmp_path: Path, issuer: str, key: keys.KeyFile, socket_path: Path) -> Path:
+    config = {
+        "api": {"socket": str(socket_path), "socket_mode": "0600"},
+        "credentials": {"svc": {"key_file": str(key.path), "issuer": issuer, "scopes": ["openid"]}},
+        "log": {"level": "debug"},
+    }
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(config))
+    return path
+
+
+def test_shipped_units_verify(tmp_path, tokenproxy_bin):
+    """`systemd-analyze verify` accepts the service and socket units (with ExecStart pointed at
+    the built binary, since /usr/local/bin/tokenproxy is not installed here)."""
+    for name in ("tokenproxy.service", "tokenproxy.socket"):
+        text = (REPO / "systemd" / name).read_text().replace("/usr/local/bin/tokenproxy", str(tokenproxy_bin))
+        (tmp_path / name).write_text(text)
+    result = subprocess.run(
+        ["systemd-analyze", "verify", str(tmp_path / "tokenproxy.service")],
+        capture_output=True, text=True, timeout=60, cwd=tmp_path,
+    )
+    problems = [line for line in (result.stdout + result.stderr).splitlines() if "tokenproxy" in line]
+    assert result.returncode == 0 and not problems, result.stdout + result.stderr
+
+
+def test_notify_ready_and_stopping(tmp_path, tokenproxy_bin, authserver, key_factory):
+    """READY=1 arrives once the socket listens (without waiting for the IdP: the IdP is slow
+    here), and SIGTERM produces STOPPING=1 and exit 0."""
+    key = key_factory("p256", "serviceaccount")
+    server = authserver(key)
+    server.fault("slow", delay=3)
+    notify_path = tmp_path / "notify.sock"
+    receiver = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    receiver.bind(str(notify_path))
+    receiver.settimeout(15)
+    api_socket = tmp_path / "api.sock"
+    config = write_config(tmp_path, server.issuer, key, api_socket)
+    env = clean_env({"NOTIFY_SOCKET": str(notify_path)})
+    proc = subprocess.Popen([str(tokenproxy_bin), "serve", "--config", str(config)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        started = time.monotonic()
+        messages = receiver.recv(4096).decode()
+        assert "READY=1" in messages
+        assert time.monotonic() - started < 3, "READY must not wait for the (slow) IdP"
+        status, _ = http_get(api_socket, "/healthz")
+        assert status == 200
+        proc.send_signal(signal.SIGTERM)
+        seen = ""
+        while "STOPPING=1" not in seen:
+            seen += receiver.recv(4096).decode()
+        assert proc.wait(timeout=15) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        receiver.close()
+
+
+def test_socket_activation(tmp_path, tokenproxy_bin, authserver, key_factory):
+    """Under `systemd-socket-activate` (LISTEN_FDS, FileDescriptorName=api) the daemon serves on
+    the inherited socket and does not create the configured one."""
+    key = key_factory("rsa2048", "serviceaccount")
+    server = authserver(key)
+    activated = tmp_path / "activated.sock"
+    configured = tmp_path / "configured.sock"
+    config = write_config(tmp_path, server.issuer, key, configured)
+    proc = subprocess.Popen(
+        ["systemd-socket-activate", "-l", str(activated), "--fdname=api",
+         str(tokenproxy_bin), "serve", "--config", str(config)],
+        env=clean_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while not activated.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        status, body = 0, b""
+        while time.monotonic() < deadline:
+            status, body = http_get(activated, "/v1/tokens/svc")
+            if status == 200:
+                break
+            time.sleep(0.1)
+        assert status == 200, body
+        token = json.loads(body)["access_token"]
+        assert server.userinfo(token).status_code == 200
+        assert not configured.exists()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
