@@ -30,7 +30,8 @@ struct ProxyEngineTests {
             #expect(!request.head.fields.contains(absent))
         }
         let raw = upstream.rawText
-        #expect(!raw.contains("c2VjcmV0") && !raw.contains("cHJveHk=") && !raw.contains("client-own"))
+        #expect(
+            !raw.contains("c2VjcmV0") && !raw.contains("cHJveHk=") && !raw.contains("client-own"))
         let event = try #require(delegate.waitForEvents(1).first)
         #expect(event.routeName == "test-route" && event.status == 200 && event.failure == nil)
         await proxy.stop()
@@ -85,7 +86,10 @@ struct ProxyEngineTests {
         let client = try proxy.client()
         client.request("GET", "/", extra: "Authorization: Bearer mine\r\n")
         #expect(client.readResponse()?.status == 200)
-        #expect(upstream.waitForRequests(1).first?.head.fields.values("Authorization") == ["Bearer mine"])
+        #expect(
+            upstream.waitForRequests(1).first?.head.fields.values("Authorization") == [
+                "Bearer mine"
+            ])
         await proxy.stop()
     }
 
@@ -138,9 +142,10 @@ struct ProxyEngineTests {
         #expect(response.status == 200 && response.text == "welcome")
         let requests = upstream.waitForRequests(2)
         #expect(requests.map(\.text) == ["{\"n\":1}", "{\"n\":1}"])
-        #expect(requests.map { $0.head.fields.values("Authorization") } == [
-            ["Bearer injected-token"], ["Bearer fresh-token"],
-        ])
+        #expect(
+            requests.map { $0.head.fields.values("Authorization") } == [
+                ["Bearer injected-token"], ["Bearer fresh-token"],
+            ])
         #expect(delegate.unauthorizedCallCount == 1)
         #expect(delegate.waitForEvents(1).first?.retriedAfterUnauthorized == true)
         #expect(upstream.connectionCount == 1)
@@ -183,8 +188,10 @@ struct ProxyEngineTests {
         let delegate = FakeProxyDelegate { head in
             .forward(
                 ProxyForward(
-                    upstream: ProxyUpstream(scheme: "http", host: "127.0.0.1", port: port), tls: nil,
-                    target: head.target, hostHeader: "down.example", authorization: "Bearer secret-token",
+                    upstream: ProxyUpstream(scheme: "http", host: "127.0.0.1", port: port),
+                    tls: nil,
+                    target: head.target, hostHeader: "down.example",
+                    authorization: "Bearer secret-token",
                     routeName: "down-route"))
         }
         let proxy = try ProxyTestHarness(delegate: delegate)

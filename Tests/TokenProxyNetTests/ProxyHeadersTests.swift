@@ -22,7 +22,8 @@ struct ProxyHeadersTests {
                 "Proxy-Authorization": "Basic eA==", "X-Foo": "1", "X-Bar": "2",
                 "Authorization": "Basic client", "X-Tokenproxy-Refresh": "1",
             ])
-        let out = ProxyHeaders.upstreamRequest(head, forward: forward(), clientAddress: nil, via: "1.1 t")
+        let out = ProxyHeaders.upstreamRequest(
+            head, forward: forward(), clientAddress: nil, via: "1.1 t")
         let names = out.fields.map(\.name)
         #expect(names == ["Host", "X-Bar", "Via", "Authorization"])
         #expect(out.fields.values("Authorization") == ["Bearer injected"])
@@ -34,7 +35,8 @@ struct ProxyHeadersTests {
         let head = HTTPRequestHead(
             method: "POST", target: "/x",
             fields: ["Host": "h", "Connection": "Content-Length, Host", "Content-Length": "5"])
-        let out = ProxyHeaders.upstreamRequest(head, forward: forward(), clientAddress: nil, via: "v")
+        let out = ProxyHeaders.upstreamRequest(
+            head, forward: forward(), clientAddress: nil, via: "v")
         #expect(out.fields["Content-Length"] == "5")
         #expect(out.fields.values("Host") == ["api.example.com"])
         let chunked = HTTPRequestHead(
@@ -60,7 +62,8 @@ struct ProxyHeadersTests {
                 "X-Forwarded-Proto": "https",
             ])
         let out = ProxyHeaders.upstreamRequest(
-            head, forward: forward(forwarded: true), clientAddress: "127.0.0.1", via: "1.1 tokenproxy")
+            head, forward: forward(forwarded: true), clientAddress: "127.0.0.1",
+            via: "1.1 tokenproxy")
         #expect(out.fields.values("Via") == ["1.0 other, 1.1 tokenproxy"])
         #expect(out.fields.values("X-Forwarded-For") == ["10.0.0.1, 127.0.0.1"])
         #expect(out.fields.values("X-Forwarded-Proto") == ["http"])
@@ -70,8 +73,12 @@ struct ProxyHeadersTests {
     @Test func keepsUpgradeForWebSocketHandshakes() {
         let head = HTTPRequestHead(
             method: "GET", target: "/ws",
-            fields: ["Host": "h", "Connection": "Upgrade", "Upgrade": "websocket", "Sec-WebSocket-Key": "k"])
-        let out = ProxyHeaders.upstreamRequest(head, forward: forward(), clientAddress: nil, via: "v")
+            fields: [
+                "Host": "h", "Connection": "Upgrade", "Upgrade": "websocket",
+                "Sec-WebSocket-Key": "k",
+            ])
+        let out = ProxyHeaders.upstreamRequest(
+            head, forward: forward(), clientAddress: nil, via: "v")
         #expect(out.fields["Connection"] == "Upgrade")
         #expect(out.fields["Upgrade"] == "websocket")
         #expect(out.fields["Sec-WebSocket-Key"] == "k")
@@ -96,12 +103,14 @@ struct ProxyHeadersTests {
     @Test func headAndNotModifiedKeepTheirContentLength() {
         let response = HTTPResponseHead(status: 304, fields: ["Content-Length": "10", "ETag": "e"])
         let text = String(
-            decoding: ProxyHeaders.clientResponse(response, framing: .none, connection: .none, via: "v"),
+            decoding: ProxyHeaders.clientResponse(
+                response, framing: .none, connection: .none, via: "v"),
             as: UTF8.self)
         #expect(text.contains("Content-Length: 10\r\n"))
         let noContent = HTTPResponseHead(status: 204, fields: ["Content-Length": "0"])
         let stripped = String(
-            decoding: ProxyHeaders.clientResponse(noContent, framing: .none, connection: .none, via: "v"),
+            decoding: ProxyHeaders.clientResponse(
+                noContent, framing: .none, connection: .none, via: "v"),
             as: UTF8.self)
         #expect(!stripped.contains("Content-Length"))
     }

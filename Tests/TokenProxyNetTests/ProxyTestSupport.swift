@@ -133,7 +133,8 @@ final class UpstreamTestServer: Sendable {
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         let bound = withUnsafeMutablePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, length) == 0 && listen(fd, 64) == 0 && getsockname(fd, $0, &length) == 0
+                bind(fd, $0, length) == 0 && listen(fd, 64) == 0
+                    && getsockname(fd, $0, &length) == 0
             }
         }
         guard bound else { throw TestListenerError.failed("bind", errno) }
@@ -215,7 +216,8 @@ final class UpstreamTestServer: Sendable {
                     }
                 }
             } catch {
-                TestPeer.write(fd, Array("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n".utf8))
+                TestPeer.write(
+                    fd, Array("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n".utf8))
                 return
             }
         }
@@ -264,7 +266,8 @@ final class ProxyTestHarness: Sendable {
     ) throws {
         let listener = try Listener.tcp(host: "127.0.0.1", port: 0, name: "proxy")
         port = listener.port!
-        engine = ProxyEngine(listeners: [listener], delegate: delegate, configuration: configuration)
+        engine = ProxyEngine(
+            listeners: [listener], delegate: delegate, configuration: configuration)
         engine.start()
     }
 
