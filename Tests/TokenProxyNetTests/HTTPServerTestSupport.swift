@@ -188,3 +188,11 @@ final class TestClient {
         }
     }
 }
+
+/// Runs a blocking call (a socket read) on a thread of its own, so that an async test does not
+/// hold one of the few cooperative threads while a task it started needs one to make progress.
+func offPool<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
+    await withCheckedContinuation { continuation in
+        Thread.detachNewThread { continuation.resume(returning: body()) }
+    }
+}
