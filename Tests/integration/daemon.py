@@ -324,3 +324,22 @@ class Daemon:
             return self.stderr_path.read_text(errors="replace")
         except OSError:
             return ""
+
+
+# --- the authorization server, again ---------------------------------------------------------
+
+def kill_authserver(server) -> None:
+    """An IdP outage: SIGKILL, no goodbye (open connections just die)."""
+    if server.proc.poll() is None:
+        os.kill(server.pid, signal.SIGKILL)
+        server.proc.wait(timeout=10)
+
+
+def restart_authserver(server, workdir: Path, *, token_lifetime: int | None = None):
+    """A new authserver process on the same port (so the same issuer URL) with the same clients.
+    The caller stops it (`.stop()`)."""
+    from conftest import start_authserver
+
+    registrations = json.loads((server.workdir / "clients.json").read_text())["clients"]
+    return start_authserver(workdir, registrations, token_lifetime=token_lifetime,
+                            extra_args=("--port", str(server.port)))
