@@ -278,6 +278,14 @@ MALFORMED = [
     ("two Content-Lengths", b"POST /v1/tokens/svc/refresh HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n"
                             b"Content-Length: 2\r\n\r\nab", {400}),
     ("64 KiB header", b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 65536 + b"\r\n\r\n", {431}),
+    ("missing Host", b"GET /healthz HTTP/1.1\r\n\r\n", {400}),
+    ("NUL in a field value", b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-A: a\x00b\r\n\r\n", {400}),
+    ("bare LF line ends", b"GET /healthz HTTP/1.1\nHost: x\n\n", {400}),
+    ("HTTP/2.0 request line", b"GET /healthz HTTP/2.0\r\nHost: x\r\n\r\n", {505}),
+    ("huge chunked body", b"POST /v1/tokens/svc/refresh HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                          b"100000\r\n" + b"x" * 70000, {413}),
+    ("body over the limit", b"POST /v1/tokens/svc/refresh HTTP/1.1\r\nHost: x\r\nContent-Length: 70000\r\n\r\n"
+                            + b"x" * 70000, {413}),
     ("huge body", b"POST /v1/tokens/svc/refresh HTTP/1.1\r\nHost: x\r\nContent-Length: 1073741824\r\n\r\n"
                   + b"x" * 1024, {413}),
 ]
@@ -334,6 +342,35 @@ def test_malformed_flood_does_not_disturb_other_clients(running):
 
 
 # --- loopback TCP ---------------------------------------------------------------------------
+
+def test_pipelined_requests_are_answered_in_order(running):
+    data = (b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+            b"GET /v1/tokens/svc HTTP/1.1\r\nHost: x\r\nAccept: text/plain\r\n\r\n"
+            b"GET /v1/tokens/nope HTTP/1.1\r\nHost: x\r\n\r\n"
+            b"GET /v1/tokens HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    received, closed = raw_exchange(running.socket_path, data)
+    assert closed, "Connection: close was not honoured"
+    codes = [int(m) for m in __import__("re").findall(rb"HTTP/1\.1 (\d{3}) ", received)]
+    assert codes == [200, 200, 404, 200], received[:500]
+    assert running.token("svc").json()["access_token"].encode() in received
+
+
+def test_http_1_0_and_head(running):
+    received, closed = raw_exchange(running.socket_path, b"GET /healthz HTTP/1.0\r\n\r\n")
+    assert status_of(received) == 200 and closed
+    r = running.request("HEAD", "/v1/tokens/svc")
+    assert r.status == 200 and r.body == b"" and r.header("Cache-Control") == "no-store"
+
+
+def test_expires_at_is_stable_for_one_token(running):
+    """expires_at names a fixed instant: asking again for the same token gives the same value."""
+    seen = {}
+    for _ in range(12):
+        body = running.token("svc").json()
+        seen.setdefault(body["access_token"], set()).add(body["expires_at"])
+        time.sleep(0.1)
+    assert all(len(v) == 1 for v in seen.values()), seen
+
 
 def test_tcp_listener_requires_the_header_and_refuses_forwarded(running):
     good = {"Metadata-Flavor": "tokenproxy"}
