@@ -6,6 +6,8 @@ from __future__ import annotations
 import datetime
 import http.client
 import json
+import re
+import signal
 import socket
 import threading
 import time
@@ -243,7 +245,7 @@ def test_sighup_adds_a_credential_and_refuses_a_broken_config(running, shared_au
 
     # A broken file: the old configuration (both credentials) keeps serving.
     running.config_path.write_text('{"credentials": {"svc": {"key_file": "relative.json",, }')
-    running.proc.send_signal(__import__("signal").SIGHUP)
+    running.proc.send_signal(signal.SIGHUP)
     wait_until(lambda: "reload refused" in running.log() or "refused" in running.log().split("reloaded")[-1],
                10, 0.1, "the refused reload in the log")
     assert running.proc.poll() is None
@@ -350,7 +352,7 @@ def test_pipelined_requests_are_answered_in_order(running):
             b"GET /v1/tokens HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
     received, closed = raw_exchange(running.socket_path, data)
     assert closed, "Connection: close was not honoured"
-    codes = [int(m) for m in __import__("re").findall(rb"HTTP/1\.1 (\d{3}) ", received)]
+    codes = [int(m) for m in re.findall(rb"HTTP/1\.1 (\d{3}) ", received)]
     assert codes == [200, 200, 404, 200], received[:500]
     assert running.token("svc").json()["access_token"].encode() in received
 

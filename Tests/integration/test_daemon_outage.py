@@ -16,6 +16,12 @@ LIFETIME = 6
 BACKOFF_MAX = 1
 
 
+def failed_fetches(d, samples=None) -> float:
+    samples = samples if samples is not None else d.metrics()
+    return sum(v for n, l, v in samples if n == "tokenproxy_token_fetches_total"
+               and l.get("credential") == "svc" and l.get("outcome") != "success")
+
+
 def test_outage_serves_cached_token_until_expiry_then_503_then_recovers(
         tokenproxy_daemon, authserver, key_factory, tmp_path):
     key = key_factory("p256", "serviceaccount")
@@ -24,7 +30,7 @@ def test_outage_serves_cached_token_until_expiry_then_503_then_recovers(
     d = tokenproxy_daemon().start({"svc": credential_entry(key, server.issuer, refresh=refresh)})
     first = d.wait_token("svc")
     got = time.time()
-    token, expires_at = first["access_token"], first["expires_at"]
+    token = first["access_token"]
     # The daemon's own expiry for this token lies before got + expires_in + 1 (expires_in is
     # rounded down); a request sent after that must not get it.
     latest_expiry = got + first["expires_in"] + 1
@@ -66,6 +72,14 @@ def test_outage_serves_cached_token_until_expiry_then_503_then_recovers(
         r = d.token("svc")
         assert r.status == 503 and token not in r.text
         time.sleep(0.1)
+    # Many callers, few attempts: the daemon backs off instead of asking the IdP per request.
+    failures_before = failed_fetches(d)
+    hammer_started = time.monotonic()
+    for _ in range(100):
+        assert d.token("svc").status == 503
+    hammer = time.monotonic() - hammer_started
+    attempts = failed_fetches(d) - failures_before
+    assert attempts <= hammer / refresh["backoff_initial"] + 2, f"{attempts} IdP attempts for 100 requests"
 
     # What operators see.
     assert d.get("/readyz").status == 503
@@ -75,15 +89,14 @@ def test_outage_serves_cached_token_until_expiry_then_503_then_recovers(
     assert entry.get("last_error"), entry
     assert entry.get("last_error_category") == "unavailable", entry
     samples = d.metrics()
-    failed = sum(v for n, l, v in samples if n == "tokenproxy_token_fetches_total"
-                 and l.get("credential") == "svc" and l.get("outcome") != "success")
+    failed = failed_fetches(d, samples)
     assert failed >= 1
+    outage = time.time() - outage_started
+    assert failed <= outage / refresh["backoff_initial"] + 5, (failed, outage)
     assert metric(samples, "tokenproxy_token_expiry_seconds", credential="svc") in (None, 0)
     assert metric(samples, "tokenproxy_token_expired_total", credential="svc") >= 1
     assert metric(samples, "tokenproxy_credential_rejected", credential="svc") == 0
     assert metric(samples, "tokenproxy_api_requests_total", code="503") >= 1
-    # The CLI reports it too (exit 75 = EX_TEMPFAIL for a temporary failure).
-    # (checked here rather than in the API tests because only an outage makes a credential invalid)
 
     # The IdP returns on the same port: recovery within one backoff step.
     revived = restart_authserver(server, tmp_path / "authserver-revived", token_lifetime=LIFETIME)
