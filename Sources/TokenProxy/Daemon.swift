@@ -54,17 +54,42 @@ package final class Daemon: Sendable {
         self.logger = logger
     }
 
-    /// Loads and checks the configuration and every key; all problems at once.
+    /// Loads and checks the configuration and every key, then what only the running daemon
+    /// would otherwise find (CA files, the socket group), so that `check` refuses exactly what
+    /// `serve` would. All problems at once, each with its JSON path.
     package static func loadConfiguration(path: String, environment: [String: String]) throws(StartupError)
         -> (Configuration, [Credential])
     {
+        let configuration: Configuration
+        let credentials: [Credential]
         do {
-            let configuration = try ConfigLoader.load(path: path)
-            let credentials = try CredentialLoader.load(configuration, file: path, environment: environment)
-            return (configuration, credentials)
+            configuration = try ConfigLoader.load(path: path)
+            credentials = try CredentialLoader.load(configuration, file: path, environment: environment)
         } catch {
             throw StartupError(message: "\(error)", status: .configuration)
         }
+        var problems: [ConfigurationProblem] = []
+        if let group = configuration.api.socketGroup, !Listener.groupExists(group) {
+            problems.append(
+                ConfigurationProblem(
+                    path: "api.socket_group",
+                    message: "no group '\(group)' on this host: create it (systemd-sysusers, groupadd) or change the setting"))
+        }
+        var checkedCAFiles: Set<String> = []
+        for credential in credentials {
+            guard let caFile = credential.caFile, checkedCAFiles.insert(caFile).inserted else { continue }
+            do {
+                _ = try TLSClientContext(configuration: TLSClientConfiguration(caFile: caFile))
+            } catch {
+                problems.append(
+                    ConfigurationProblem(path: "credentials.\(credential.name).ca_file", message: "\(error)"))
+            }
+        }
+        guard problems.isEmpty else {
+            throw StartupError(
+                message: "\(ConfigurationError(file: path, problems: problems))", status: .configuration)
+        }
+        return (configuration, credentials)
     }
 
     /// Starts everything, then waits for SIGTERM/SIGINT. Returns after a clean shutdown.
