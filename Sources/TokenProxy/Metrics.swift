@@ -29,6 +29,8 @@ package final class Metrics: Sendable {
     static let latencyBuckets: [Double] = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
 
     private let state = Mutex(State())
+    /// The proxy's counters (Metrics+Proxy.swift).
+    let proxy = ProxyCounters()
 
     package init() {}
 
@@ -121,6 +123,7 @@ package final class Metrics: Sendable {
         for (status, value) in snapshot.requests.sorted(by: { $0.key < $1.key }) {
             out += "tokenproxy_api_requests_total{code=\"\(status)\"} \(value)\n"
         }
+        out += proxy.render()
         return out
     }
 
