@@ -74,9 +74,10 @@ extension ProxyRouter {
     /// Compiles every route, building one TLS context per distinct (CA file, client
     /// certificate, key). Every unusable file is reported, at the key of the first route that
     /// names it.
-    static func compile(_ routes: [ProxyRoute], file: String) throws(ConfigurationError)
-        -> [ProxyRouterRoute]
-    {
+    static func compile(
+        _ routes: [ProxyRoute], file: String,
+        makeTLS: (TLSClientConfiguration) throws -> TLSClientContext
+    ) throws(ConfigurationError) -> [ProxyRouterRoute] {
         var contexts: [String: TLSClientContext] = [:]
         var failed: Set<String> = []
         var problems: [ConfigurationProblem] = []
@@ -91,7 +92,7 @@ extension ProxyRouter {
                         if let known = contexts[profile] { return (known, profile) }
                         guard !failed.contains(profile) else { throw AlreadyReported() }
                         do {
-                            let context = try TLSClientContext(configuration: configuration)
+                            let context = try makeTLS(configuration)
                             contexts[profile] = context
                             return (context, profile)
                         } catch {

@@ -30,12 +30,16 @@ package final class ProxyRouter: ProxyDelegate {
 
     /// Builds the router and every route's TLS context. Throws the problems of unusable TLS
     /// files, at the route keys that name them (`proxy.routes[1].ca_file`); `file` labels them.
+    /// `makeTLS` builds a context (tests share one: loading the CA bundle takes a while).
     package init(
         configuration: ProxyConfiguration, tokens: some ProxyTokenSource,
         access: TokenAPI.AccessPolicy? = nil,
-        metrics: Metrics? = nil, logger: Logger, tokenTimeout: Duration? = nil, file: String
+        metrics: Metrics? = nil, logger: Logger, tokenTimeout: Duration? = nil, file: String,
+        makeTLS: (TLSClientConfiguration) throws -> TLSClientContext = {
+            try TLSClientContext(configuration: $0)
+        }
     ) throws(ConfigurationError) {
-        routes = try Self.compile(configuration.routes, file: file)
+        routes = try Self.compile(configuration.routes, file: file, makeTLS: makeTLS)
         routesByName = Dictionary(
             routes.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         tunnels = Set(configuration.tunnels)
