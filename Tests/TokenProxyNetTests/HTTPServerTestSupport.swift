@@ -68,7 +68,8 @@ final class DelayedHandler: HTTPServerHandler {
     ) {
         let waits = request.head.target == "/wait"
         let delay = delay
-        started.signal()
+        // Only the gated request counts as "started": tests wait for it specifically.
+        if waits { started.signal() }
         let gate = gate
         Thread.detachNewThread {
             if waits {
