@@ -71,10 +71,10 @@ package final class ProxyCounters: Sendable {
                 "tokenproxy_proxy_requests_total{route=\"\(label(key.route))\",method=\"\(key.method)\",code=\"\(key.code)\"} \(value)\n"
         }
         out +=
-            "# HELP tokenproxy_proxy_upstream_failures_total Requests the proxy answered itself because the upstream failed (unreachable, TLS, timeout).\n"
-        out += "# TYPE tokenproxy_proxy_upstream_failures_total counter\n"
+            "# HELP tokenproxy_proxy_failures_total Exchanges that failed (upstream unreachable, TLS, timeout, malformed request, client gone) by route (none: refused before routing).\n"
+        out += "# TYPE tokenproxy_proxy_failures_total counter\n"
         for (route, value) in snapshot.failures.sorted(by: { $0.key < $1.key }) {
-            out += "tokenproxy_proxy_upstream_failures_total{route=\"\(label(route))\"} \(value)\n"
+            out += "tokenproxy_proxy_failures_total{route=\"\(label(route))\"} \(value)\n"
         }
         out +=
             "# HELP tokenproxy_proxy_unauthorized_retries_total Requests replayed with a fresh token after a 401 from the upstream.\n"

@@ -35,8 +35,8 @@ extension ProxyRouter {
         }
     }
 
-    /// One log line per exchange (debug when all went well, warning when the engine had to
-    /// answer itself) and the proxy metrics.
+    /// One log line per exchange (debug when all went well, warning when the upstream failed)
+    /// and the proxy metrics.
     package func completed(_ event: ProxyEvent) {
         metrics?.recordProxy(event)
         let metadata: Logger.Metadata = [
@@ -45,7 +45,10 @@ extension ProxyRouter {
             "retried_after_401": "\(event.retriedAfterUnauthorized)",
         ]
         if let failure = event.failure {
-            logger.warning("proxy request failed: \(failure)", metadata: metadata)
+            // The engine's own 502/504 means an upstream problem an operator should see; a
+            // client that went away or sent garbage is routine.
+            let level: Logger.Level = event.status >= 500 ? .warning : .info
+            logger.log(level: level, "proxy request failed: \(failure)", metadata: metadata)
         } else {
             logger.debug("proxy request", metadata: metadata)
         }

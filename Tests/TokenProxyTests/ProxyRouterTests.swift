@@ -245,7 +245,7 @@ struct ProxyRouterTests {
         #expect(
             text.contains(
                 #"tokenproxy_proxy_requests_total{route="a.example",method="other",code="502"} 1"#))
-        #expect(text.contains(#"tokenproxy_proxy_upstream_failures_total{route="a.example"} 1"#))
+        #expect(text.contains(#"tokenproxy_proxy_failures_total{route="a.example"} 1"#))
         #expect(text.contains(#"tokenproxy_proxy_unauthorized_retries_total{route="a.example"} 1"#))
         #expect(
             text.contains(#"tokenproxy_proxy_request_duration_seconds_count{route="a.example"} 2"#))
