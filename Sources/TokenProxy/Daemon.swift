@@ -43,6 +43,8 @@ package final class Daemon: Sendable {
         var handler: SwappableHandler
         var server: HTTPServer
         var metrics: Metrics
+        /// The injecting proxy, when configured (Daemon+Proxy.swift).
+        var proxy: ProxyParts?
     }
 
     func currentRunning() -> Running? { running.withLock { $0 } }
@@ -115,8 +117,12 @@ package final class Daemon: Sendable {
         } catch {
             throw StartupError(message: "cannot listen: \(error)", status: .configuration)
         }
+        let proxy = try makeProxy(configuration: configuration, store: store, metrics: metrics)
         server.start()
-        running.withLock { $0 = Running(store: store, handler: handler, server: server, metrics: metrics) }
+        startProxy(proxy)
+        running.withLock {
+            $0 = Running(store: store, handler: handler, server: server, metrics: metrics, proxy: proxy)
+        }
         await store.start()
         logger.info(
             "tokenproxy serving",
@@ -131,6 +137,7 @@ package final class Daemon: Sendable {
         notifier.stopping()
         logger.info("tokenproxy stopping")
         if let current = running.withLock({ $0 }) {
+            await current.proxy?.engine.shutdown(gracePeriod: options.drainTimeout)
             await current.server.shutdown(gracePeriod: options.drainTimeout)
             await current.store.shutdown()
         }
@@ -187,7 +194,7 @@ package final class Daemon: Sendable {
     /// otherwise the configured socket; plus the optional loopback TCP listener.
     func listeners(for api: APIConfiguration) throws -> [Listener] {
         var result: [Listener] = []
-        let inherited = SocketActivation.inheritedSockets()
+        let inherited = Self.inheritedSockets.filter { $0.name != Self.proxySocketName }
         if inherited.isEmpty {
             result.append(try Listener.unix(path: api.socket, mode: api.socketMode, group: api.socketGroup))
         } else {
