@@ -89,7 +89,7 @@ package final class Metrics: Sendable {
         out += "# HELP tokenproxy_token_valid Whether a valid token is held (1) or not (0).\n"
         out += "# TYPE tokenproxy_token_valid gauge\n"
         for status in statuses {
-            out += "tokenproxy_token_valid{credential=\"\(label(status.name))\"} \(status.expiresIn == nil ? 0 : 1)\n"
+            out += "tokenproxy_token_valid{credential=\"\(label(status.name))\"} \(status.holdsUsefulToken ? 1 : 0)\n"
         }
         out += "# HELP tokenproxy_credential_state The refresh state of each credential (1 for the current state).\n"
         out += "# TYPE tokenproxy_credential_state gauge\n"

@@ -27,7 +27,7 @@ extension TokenAPI {
     /// 200 when every credential holds a valid token, else 503 naming those that do not.
     func readiness() async -> HTTPServerResponse {
         let statuses = await store.statuses()
-        let missing = statuses.filter { $0.expiresIn == nil }.map(\.name)
+        let missing = statuses.filter { !$0.holdsUsefulToken }.map(\.name)
         if missing.isEmpty { return Self.text(200, "ready\n") }
         return Self.text(503, "not ready: no valid token for \(missing.joined(separator: ", "))\n")
     }
@@ -39,7 +39,7 @@ extension TokenAPI {
             var members: [(String, String)] = [
                 ("name", JSONText.string(status.name)),
                 ("state", JSONText.string(status.state.rawValue)),
-                ("valid", status.expiresIn == nil ? "false" : "true"),
+                ("valid", status.holdsUsefulToken ? "true" : "false"),
                 ("expires_in", status.expiresIn.map { String(max(0, $0.components.seconds)) } ?? "null"),
                 ("consecutive_failures", String(status.consecutiveFailures)),
                 ("next_refresh_in", status.nextRefreshIn.map { String(max(0, $0.components.seconds)) } ?? "null"),
@@ -106,7 +106,7 @@ extension TokenAPI {
     /// servers must accept it; the authority is ignored, the socket already decided).
     static func split(_ target: String) -> (path: String, query: Substring) {
         var target = target
-        if let scheme = target.range(of: "://"), target.hasPrefix("http") {
+        if target.hasPrefix("http"), let scheme = target.range(of: "://") {
             let rest = target[scheme.upperBound...]
             target = rest.firstIndex(where: { $0 == "/" || $0 == "?" }).map { String(rest[$0...]) } ?? "/"
             if target.hasPrefix("?") { target = "/" + target }
@@ -134,5 +134,12 @@ extension TokenAPI {
     /// Request text echoed in an error, restricted to printable ASCII and shortened.
     static func printable(_ text: String) -> String {
         String(String(text.unicodeScalars.filter { $0.value >= 0x20 && $0.value < 0x7F }).prefix(64))
+    }
+}
+
+extension CredentialStatus {
+    /// Whether the token API would hand this credential's token out now.
+    package var holdsUsefulToken: Bool {
+        (expiresIn ?? .zero) >= TokenAPI.minimumUsefulValidity
     }
 }

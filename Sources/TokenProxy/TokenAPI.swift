@@ -40,6 +40,10 @@ package final class TokenAPI: HTTPServerHandler {
         }
     }
 
+    /// A token with less than this left is not handed out (the caller gets 503 and
+    /// `Retry-After`), and does not count as valid for `/readyz`, `/v1/tokens` or `/metrics`.
+    static let minimumUsefulValidity: Duration = .seconds(1)
+
     let store: TokenStore
     let metrics: Metrics
     let access: AccessPolicy
@@ -123,7 +127,7 @@ package final class TokenAPI: HTTPServerHandler {
         }
         // A token with less than a second left is useless to a caller: never hand one out
         // (during an outage the caller gets 503 instead, with Retry-After).
-        let minValid: Duration = .seconds(max(minSeconds ?? 0, 1))
+        let minValid: Duration = max(minSeconds.map { .seconds($0) } ?? .zero, Self.minimumUsefulValidity)
         if let held = store.cachedToken(name, minValid: minValid) {
             return reply(tokenResponse(held, text: wantsText))
         }

@@ -36,5 +36,6 @@ struct DevCommand: AsyncParsableCommand {
         } catch {
             throw reportFailure(error)
         }
+        ProcessRuntime.exitAfterShutdown(0)
     }
 }

@@ -32,6 +32,7 @@ struct ServeCommand: AsyncParsableCommand {
         } catch {
             throw reportFailure(OneShot.Failure(message: error.message, status: error.status))
         }
+        ProcessRuntime.exitAfterShutdown(0)
     }
 }
 

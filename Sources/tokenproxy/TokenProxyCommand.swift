@@ -19,6 +19,20 @@ struct TokenProxyCommand: AsyncParsableCommand {
             FetchCommand.self, AssertionCommand.self,
         ]
     )
+
+    static func main() async {
+        ProcessRuntime.prepare()
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
 }
 
 /// Options naming a key file, shared by the commands that sign.
