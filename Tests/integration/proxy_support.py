@@ -116,6 +116,15 @@ class Nginx:
         except OSError:
             return []
 
+    def wait_for_line(self, prefix: str, timeout: float = 5.0) -> str | None:
+        """The last access-log line starting with `prefix` (nginx logs after responding)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = [line for line in self.access_lines() if line.startswith(prefix)]
+            if found or time.monotonic() > deadline:
+                return found[-1] if found else None
+            time.sleep(0.02)
+
     def stop(self) -> None:
         stop_process(self.proc, signal.SIGQUIT)
 
@@ -251,9 +260,10 @@ class Exchange:
 
 
 def exchange(address, data: bytes, *, max_responses: int = 10, timeout: float = 10.0,
-             shut_write: bool = False, methods: list[str] | None = None) -> Exchange:
-    """Sends `data` raw, reads up to `max_responses` responses, then waits (up to `timeout`)
-    to see whether the peer closes. `address` is a port on 127.0.0.1 or a Unix socket path."""
+             shut_write: bool = False, methods: list[str] | None = None, wait_close: bool = True) -> Exchange:
+    """Sends `data` raw, reads up to `max_responses` responses, then (with `wait_close`) waits
+    up to `timeout` to see whether the peer closes. `address` is a port on 127.0.0.1 or a Unix
+    socket path."""
     if isinstance(address, int):
         sock = socket.create_connection(("127.0.0.1", address), timeout=timeout)
     else:
@@ -280,6 +290,8 @@ def exchange(address, data: bytes, *, max_responses: int = 10, timeout: float = 
             return Exchange(responses, False, error="timed out waiting for a response")
         except (OSError, ValueError) as e:
             return Exchange(responses, True, error=f"{type(e).__name__}: {e}")
+        if not wait_close:
+            return Exchange(responses, False, error=error)
         try:
             rest = f.read1(65536) if hasattr(f, "read1") else f.read(65536)
             return Exchange(responses, rest == b"", leftover=rest, error=error)
@@ -463,7 +475,8 @@ class ProxyEnv:
         all_headers = [("Host", host), *(headers or []), ("Connection", "close")]
         if body:
             all_headers.append(("Content-Length", str(len(body))))
-        result = self.raw(request_bytes(method, url, all_headers, body), max_responses=1, methods=[method], **kw)
+        result = self.raw(request_bytes(method, url, all_headers, body), max_responses=1, methods=[method],
+                          **{"wait_close": False, **kw})
         assert result.responses, f"no response from the proxy for {method} {url}: {result.error}\n{self.daemon.log()[-2000:]}"
         return result.responses[0]
 
@@ -478,6 +491,8 @@ class ProxyEnv:
 
 def build_env(tmp_path_factory, tokenproxy_bin: Path, tls: keys.TLSMaterial,
               big_file_size: int = 1 << 30) -> ProxyEnv:
+    if _NO_PROXY:
+        pytest.skip(_NO_PROXY[0])
     workdir = tmp_path_factory.mktemp("proxy")
     sockdir = Path(tempfile.mkdtemp(prefix="tp-proxy-"))  # short: Unix socket paths are limited
     started: list = []

@@ -59,8 +59,8 @@ def test_http_proxy_environment_variable_with_curl(proxy_env):
     done = proxy_env.curl("-f", "http://api.test/small.txt", env={"http_proxy": proxy_env.proxy_url})
     assert done.returncode == 0, done.stderr
     assert done.stdout == b"hello from nginx\n"
-    line = [entry for entry in proxy_env.nginx.access_lines() if entry.startswith("GET /small.txt ")][-1]
-    assert proxy_env.valid_at_authserver(line.split("|")[1]), line
+    line = proxy_env.nginx.wait_for_line("GET /small.txt ")
+    assert line and proxy_env.valid_at_authserver(line.split("|")[1]), line
 
 
 def test_reverse_proxy_strips_the_prefix_and_adds_forwarded_headers(proxy_env):
@@ -145,6 +145,7 @@ def test_via_is_added_to_the_response(proxy_env):
 @pytest.mark.parametrize("form", ["absolute", "origin"])
 def test_unknown_host_is_refused_with_403_and_nothing_is_forwarded(proxy_env, form):
     before, nginx_before = proxy_env.echo.snapshot(), len(proxy_env.nginx.access_lines())
+    tunnel_before = proxy_env.tunnel.snapshot()
     host = f"{unique('nowhere-')}.test"
     target = f"http://{host}/v1/things" if form == "absolute" else "/v1/things"
     result = proxy_env.raw(request_bytes("GET", target, [("Host", host), ("Connection", "close")]), max_responses=1)
@@ -152,12 +153,13 @@ def test_unknown_host_is_refused_with_403_and_nothing_is_forwarded(proxy_env, fo
     assert host in result.responses[0].text
     assert proxy_env.echo.snapshot() == before
     assert len(proxy_env.nginx.access_lines()) == nginx_before
+    assert proxy_env.tunnel.snapshot() == tunnel_before
 
 
 def test_connect_to_a_host_not_allow_listed_is_refused_with_405(proxy_env):
     before = proxy_env.echo.snapshot()
     result = proxy_env.raw(b"CONNECT evil.test:443 HTTP/1.1\r\nHost: evil.test:443\r\n\r\n", max_responses=1,
-                           methods=["CONNECT"])
+                           methods=["CONNECT"], wait_close=False)
     assert result.statuses == [405], result
     body = result.responses[0].text.lower()
     assert "evil.test" in body or "tunnel" in body or "connect" in body, body
