@@ -120,6 +120,10 @@ class EchoUpstream:
     def stop(self) -> None:
         self.stopping.set()
         try:
+            self.listener.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept(); close() does not
+        except OSError:
+            pass
+        try:
             self.listener.close()
         except OSError:
             pass

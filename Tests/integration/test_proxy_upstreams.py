@@ -59,7 +59,7 @@ def test_chunked_upload_arrives_intact(proxy_env, size):
     fits the replay buffer (64 KiB) or streams past it."""
     data = os.urandom(size)
     path = f"/upload/{unique()}"
-    done = proxy_env.curl("-x", proxy_env.proxy_url, "-f", "-T", "-", "-H", "Transfer-Encoding: chunked",
+    done = proxy_env.curl("-x", proxy_env.proxy_url, "-f", "-T", "-", "-H", "Transfer-Encoding: chunked", "-H", "Expect:",
                           f"http://echo.test{path}", input=data)
     assert done.returncode == 0, done.stderr
     requests = proxy_env.echo.requests_under(path)
