@@ -106,9 +106,12 @@ def test_one_gibibyte_download_streams_with_flat_memory(proxy_env):
     after = proxy_env.daemon.memory()
     assert done.returncode == 0, done.stderr
     assert int(done.stdout) == proxy_env.big_file_size
+    line = proxy_env.nginx.wait_for_line(f"GET /{BIG_FILE} ")
+    assert line and proxy_env.valid_at_authserver(line.split("|")[1]), line
     # VmHWM counts only if it rose during the transfer (it also remembers start-up peaks).
     high_water = after["VmHWM"] if after["VmHWM"] > baseline["VmHWM"] else 0
     growth = max(peak[0], high_water) - baseline["VmRSS"]
+    print(f"RSS growth {growth / 2**20:.1f} MiB (baseline {baseline}, sampled peak {peak[0]}, after {after})")
     assert growth < MEMORY_BOUND, (
         f"resident memory grew by {growth / 2**20:.1f} MiB relaying {proxy_env.big_file_size >> 20} MiB "
         f"(baseline {baseline}, sampled peak {peak[0]}, after {after})")
