@@ -95,7 +95,7 @@ struct TestResponse {
 
 /// A blocking client socket with a receive timeout, so a broken server fails a test instead
 /// of hanging it.
-final class TestClient {
+final class TestClient: @unchecked Sendable {  // used by one thread at a time
     let fd: Int32
     private var parser = HTTPParser(mode: .response)
     private var buffer = [UInt8](repeating: 0, count: 65536)

@@ -62,7 +62,7 @@ final class FakeTokenSource: ProxyTokenSource {
         let held = HeldToken(
             value: IssuedToken(
                 accessToken: Redacted("token-\(name)-\(state.serial)"), tokenType: "Bearer",
-                scope: nil),
+                scope: nil, expiresAtUnix: Int64(Date().timeIntervalSince1970) + 300),
             receivedAt: received, expiresAt: received + .seconds(300))
         state.held[name] = held
         return held
