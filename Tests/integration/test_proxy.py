@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import time
 
 import pytest
 
-from proxy_support import REFRESH_HEADER, exchange, proxy_env, request_bytes, unique  # noqa: F401
+from proxy_support import REFRESH_HEADER, proxy_env, read_response, request_bytes, unique  # noqa: F401
 
 HOP_BY_HOP = ("Connection", "Keep-Alive", "Proxy-Connection", "Proxy-Authorization", "Upgrade", "X-Drop-Me")
 
@@ -169,8 +170,6 @@ def test_connect_to_a_host_not_allow_listed_is_refused_with_405(proxy_env):
 
 def test_connect_to_the_allow_listed_tunnel_relays_bytes_untouched(proxy_env):
     """CONNECT to the tunnel (a raw TCP echo): 200, then bytes both ways, no token anywhere."""
-    import socket
-
     payload = b"GET /inner HTTP/1.1\r\nHost: x\r\n\r\n" + bytes(range(256)) * 64
     before = proxy_env.tunnel.bytes_received()
     authority = proxy_env.tunnel.authority
@@ -258,10 +257,6 @@ def test_a_burst_of_refresh_headers_causes_at_most_one_token_request(proxy_env):
 def test_keep_alive_client_requests_share_one_upstream_connection(proxy_env):
     """Three requests on one client connection, one after the other: all answered on that
     connection, and the upstream saw them on a single connection."""
-    import socket
-
-    from proxy_support import read_response
-
     key = unique("ka-")
     with socket.create_connection(("127.0.0.1", proxy_env.port), timeout=10) as sock:
         f = sock.makefile("rb")
@@ -286,10 +281,6 @@ def test_response_framings_arrive_intact(proxy_env, path, expected):
 def test_upgrade_is_relayed_or_cleanly_refused(proxy_env):
     """Not specified whether the proxy supports Upgrade: either 101 and then bytes flow both
     ways, or one complete non-101 answer; never a hang."""
-    import socket
-
-    from proxy_support import read_response
-
     with socket.create_connection(("127.0.0.1", proxy_env.port), timeout=10) as sock:
         sock.sendall(request_bytes("GET", "http://echo.test/upgrade", [
             ("Host", "echo.test"), ("Connection", "Upgrade"), ("Upgrade", "echo-test/1")]))
