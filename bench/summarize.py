@@ -29,6 +29,8 @@ def medians(runs: list[dict]) -> list[dict]:
                 "rps": round(statistics.median(r["rps"] for r in mine), 1),
                 "p50_us": statistics.median(r["p50_us"] for r in mine),
                 "p99_us": statistics.median(r["p99_us"] for r in mine),
+                "cpu_us_per_request": round(statistics.median(
+                    r["server_cpu_s"] * 1e6 / r["requests"] for r in mine if r["requests"]), 1),
                 "errors": sum(r["errors"] for r in mine),
                 "repeats": len(mine),
             }
@@ -57,14 +59,28 @@ def table(rows: list[dict]) -> list[list[str]]:
     return cells
 
 
+def cpu_table(rows: list[dict]) -> list[list[str]]:
+    """Server CPU time (user + system, from /proc) per request: efficiency apart from loadgen."""
+    cells = [["connections", "tokenproxy CPU µs/request", "nginx CPU µs/request", "tp/nginx"]]
+    for row in rows:
+        tp = row["tokenproxy"]["cpu_us_per_request"]
+        ng = row["nginx"]["cpu_us_per_request"]
+        cells.append([str(row["connections"]), f"{tp:.1f}", f"{ng:.1f}",
+                      f"{tp / ng:.1f}" if ng else "-"])
+    return cells
+
+
+def markdown_table(cells: list[list[str]]) -> list[str]:
+    lines = ["| " + " | ".join(cells[0]) + " |", "|" + "---:|" * len(cells[0])]
+    return lines + ["| " + " | ".join(row) + " |" for row in cells[1:]]
+
+
 def plain(cells: list[list[str]]) -> str:
     widths = [max(len(row[i]) for row in cells) for i in range(len(cells[0]))]
     return "\n".join("  ".join(c.rjust(w) for c, w in zip(row, widths)) for row in cells)
 
 
-def markdown(cells: list[list[str]], meta: dict) -> str:
-    lines = ["| " + " | ".join(cells[0]) + " |", "|" + "---:|" * len(cells[0])]
-    lines += ["| " + " | ".join(row) + " |" for row in cells[1:]]
+def markdown(cells: list[list[str]], cpu: list[list[str]], meta: dict) -> str:
     start = meta.get("startup", {})
     facts = [
         f"# tokenproxy token API vs nginx — {meta['date']}",
@@ -77,10 +93,15 @@ def markdown(cells: list[list[str]], meta: dict) -> str:
         f"median of {meta['repeats']} repeats, targets alternating. Response body "
         f"{meta['body_bytes']} bytes from both.",
         "",
-        *lines,
+        *markdown_table(cells),
         "",
         "Latencies in microseconds. Ratios above 1 mean tokenproxy has more requests/s "
         "(rps) or a longer tail (p99).",
+        "",
+        *markdown_table(cpu),
+        "",
+        "Server CPU time (user + system of all its processes, from /proc) per request served, "
+        "median of the repeats.",
         "",
         "| start-up | value |",
         "|---|---:|",
@@ -103,12 +124,15 @@ def main() -> int:
         meta = json.load(f)
     rows = medians(runs)
     cells = table(rows)
+    cpu = cpu_table(rows)
     print(plain(cells))
+    print()
+    print(plain(cpu))
     with open(prefix + ".json", "w") as f:
         json.dump({**meta, "results": rows, "runs": runs}, f, indent=2)
         f.write("\n")
     with open(prefix + ".md", "w") as f:
-        f.write(markdown(cells, meta))
+        f.write(markdown(cells, cpu, meta))
     return 0
 
 

@@ -8,8 +8,9 @@
 # only when something cannot run. See bench/README.md.
 #
 # Knobs (environment): BENCH_SECONDS (5) per run, BENCH_REPEATS (3), BENCH_CONNECTIONS
-# ("1 16 64"), BENCH_PROFILE=1 to also record a perf profile of tokenproxy at the highest
-# connection count and print its top functions.
+# ("1 16 64"); BENCH_PROFILE=1 also profiles at the lowest and highest connection count (perf
+# stat of both servers: CPU time, context switches; perf record of tokenproxy: top functions,
+# self and inclusive) into bench/results/token-api-DATE.profile.txt. Needs perf (linux-perf).
 set -euo pipefail
 export LC_ALL=C # $EPOCHREALTIME and printf use the locale's decimal point
 cd "$(dirname "$0")/.."
@@ -39,7 +40,7 @@ done
 
 # --- state and clean-up ---------------------------------------------------------------------
 work="$(mktemp -d /tmp/tokenproxy-bench.XXXXXX)"
-idp_pid="" tokenproxy_pid="" nginx_pid="" helper_pid="" perf_pid=""
+idp_pid="" tokenproxy_pid="" nginx_pid="" helper_pid="" perf_pid="" record_pid=""
 stop() { # stop PID NAME: SIGTERM, wait up to 5 s, then SIGKILL
     local pid="$1"
     [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 0
@@ -52,7 +53,8 @@ stop() { # stop PID NAME: SIGTERM, wait up to 5 s, then SIGKILL
     wait "$pid" 2>/dev/null || true
 }
 cleanup() {
-    stop "$perf_pid" perf
+    stop "$perf_pid" "perf stat"
+    stop "$record_pid" "perf record"
     stop "$helper_pid" "start-up helper"
     stop "$nginx_pid" nginx
     stop "$tokenproxy_pid" tokenproxy
@@ -183,8 +185,19 @@ nginx_workers="$(pgrep -c -P "$nginx_pid" || true)"
 
 # --- 4. measure --------------------------------------------------------------------------------
 declare -A sockets=([tokenproxy]="$api_socket" [nginx]="$nginx_socket")
-run() { # run TARGET CONNECTIONS SECONDS: one loadgen line on stdout
-    "$loadgen" "unix:${sockets[$1]}" "$2" "$3" "/v1/tokens/$credential" 2>>"$work/loadgen.err" || true
+declare -A pids=([tokenproxy]="$tokenproxy_pid" [nginx]="$nginx_pid $(pgrep -P "$nginx_pid" | tr '\n' ' ')")
+clock_ticks="$(getconf CLK_TCK)"
+cpu_ticks() { # cpu_ticks TARGET: user+system clock ticks of the target's processes so far
+    local pid total=0
+    for pid in ${pids[$1]}; do total=$((total + $(awk '{ print $14 + $15 }' "/proc/$pid/stat"))); done
+    echo "$total"
+}
+run() { # run TARGET CONNECTIONS SECONDS: loadgen's line plus the server's CPU seconds, on stdout
+    local before line
+    before="$(cpu_ticks "$1")"
+    line="$("$loadgen" "unix:${sockets[$1]}" "$2" "$3" "/v1/tokens/$credential" 2>>"$work/loadgen.err" || true)"
+    [ -n "$line" ] || die "loadgen printed nothing for $1 ($(tail -1 "$work/loadgen.err"))"
+    echo "${line%\}}, \"server_cpu_s\": $(awk -v t=$(($(cpu_ticks "$1") - before)) -v hz="$clock_ticks" 'BEGIN { printf "%.2f", t / hz }')}"
 }
 log "warm-up"
 run tokenproxy 16 1 >/dev/null
@@ -198,7 +211,6 @@ for repeat in $(seq 1 "$repeats"); do
         [ $((repeat % 2)) -eq 0 ] && order=(nginx tokenproxy)
         for target in "${order[@]}"; do
             line="$(run "$target" "$connections" "$seconds")"
-            [ -n "$line" ] || die "loadgen printed nothing for $target ($(tail -1 "$work/loadgen.err"))"
             log "  #$repeat $target c=$connections $line"
             python3 -c 'import json,sys; r=json.loads(sys.argv[1]); r.update(target=sys.argv[2], repeat=int(sys.argv[3])); print(json.dumps(r))' \
                 "$line" "$target" "$repeat" >>"$work/runs.jsonl"
@@ -206,19 +218,44 @@ for repeat in $(seq 1 "$repeats"); do
     done
 done
 
+mkdir -p bench/results
+stamp="$(date +%Y-%m-%d-%H%M)"
 if [ "$profile" = 1 ]; then
-    top="${connection_counts[-1]}"
-    log "profiling tokenproxy at $top connections (perf record -g, ${seconds} s)"
-    perf record -e cpu-clock -F 999 -g -p "$tokenproxy_pid" -o "$work/perf.data" -- sleep "$seconds" \
-        2>"$work/perf.err" &
-    perf_pid=$!
-    run tokenproxy "$top" "$seconds" >/dev/null
-    wait "$perf_pid" || true
-    perf_pid=""
-    mkdir -p bench/results
-    perf report -i "$work/perf.data" --no-children --sort symbol --stdio 2>/dev/null \
-        | grep -v '^$' | grep -E '^ +[0-9]' | head -40 | swift demangle --simplified \
-        | tee "bench/results/token-api-profile-$(date +%Y-%m-%d).txt" >&2 || true
+    profile_file="bench/results/token-api-$stamp.profile.txt"
+    : >"$profile_file"
+    for connections in "${connection_counts[0]}" "${connection_counts[-1]}"; do
+        for target in tokenproxy nginx; do
+            log "profiling $target at $connections connections (${seconds} s)"
+            # Warm up first: perf attaches to the threads that exist when it starts.
+            run "$target" "$connections" 1 >/dev/null
+            perf stat -e task-clock,context-switches,cpu-migrations -p "$(echo ${pids[$target]} | tr ' ' ,)" \
+                -o "$work/perf-stat.txt" -- sleep "$seconds" &
+            perf_pid=$!
+            record_pid=""
+            if [ "$target" = tokenproxy ]; then
+                perf record -e cpu-clock -F 999 -g -a -o "$work/perf.data" \
+                    -- sleep "$seconds" 2>"$work/perf.err" &
+                record_pid=$!
+            fi
+            line="$(run "$target" "$connections" "$seconds")"
+            wait "$perf_pid" || true
+            perf_pid=""
+            [ -z "$record_pid" ] || wait "$record_pid" || true
+            record_pid=""
+            { echo "=== $target, $connections connections: $line"
+              grep -E 'task-clock|context-switches|cpu-migrations|elapsed' "$work/perf-stat.txt"
+              echo; } >>"$profile_file"
+        done
+        { echo "--- tokenproxy at $connections connections: self time by function (perf, cpu-clock)"
+          perf report -i "$work/perf.data" --pid "$tokenproxy_pid" --percentage relative --no-children --sort dso,symbol --stdio 2>/dev/null \
+              | awk '/^ +[0-9]/ && n++ < 25'
+          echo "--- tokenproxy at $connections connections: time including callees"
+          perf report -i "$work/perf.data" --pid "$tokenproxy_pid" --percentage relative --children --sort symbol -g none --stdio 2>/dev/null \
+              | awk '/^ +[0-9]/ && n++ < 45'
+          echo; } | swift demangle --simplified | sed 's/ *$//' >>"$profile_file"
+        if [ -n "${BENCH_KEEP_PERF:-}" ]; then cp "$work/perf.data" "$BENCH_KEEP_PERF.$connections"; fi
+    done
+    log "profile written to $profile_file"
 fi
 
 sleep 2
@@ -227,8 +264,6 @@ rss_peak="$(proc_status VmHWM)"
 tokenproxy_threads="$(proc_status Threads)"
 
 # --- 5. report -----------------------------------------------------------------------------------
-mkdir -p bench/results
-stamp="$(date +%Y-%m-%d-%H%M)"
 python3 - "$work" "$stamp" "$seconds" "$repeats" "$body_bytes" "$rss_startup" "$rss_after" \
     "$rss_peak" "$("$nginx_bin" -v 2>&1 | sed 's|.*/||')" "$(git rev-parse --short HEAD)" \
     "$(swift --version 2>&1 | head -1)" "${connection_counts[*]}" "$nginx_workers" "$tokenproxy_threads" <<'PY'
