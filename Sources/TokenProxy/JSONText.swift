@@ -3,6 +3,10 @@
 enum JSONText {
     /// `text` as a JSON string literal (RFC 8259 §7), quotes included.
     static func string(_ text: String) -> String {
+        // Tokens are almost always plain ASCII without quotes or backslashes.
+        if text.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F && $0 != 0x22 && $0 != 0x5C }) {
+            return "\"" + text + "\""
+        }
         var out = "\""
         out.reserveCapacity(text.utf8.count + 2)
         for scalar in text.unicodeScalars {

@@ -22,7 +22,6 @@ package final class Metrics: Sendable {
         var fetches: [FetchKey: Int] = [:]
         var latency: [String: Histogram] = [:]
         var expired: [String: Int] = [:]
-        var requests: [Int: Int] = [:]
     }
 
     /// Upper bounds of the IdP latency histogram, in seconds.
@@ -46,9 +45,17 @@ package final class Metrics: Sendable {
         }
     }
 
+    /// One atomic counter per status code 100…599: recorded on every API request, so no lock.
+    private final class StatusCounter: Sendable {
+        let value = Atomic<Int>(0)
+    }
+
+    private let statusCounters: [StatusCounter] = (100..<600).map { _ in StatusCounter() }
+
     /// Records an API response status.
     package func recordRequest(status: Int) {
-        state.withLock { $0.requests[status, default: 0] += 1 }
+        guard (100..<600).contains(status) else { return }
+        statusCounters[status - 100].value.wrappingAdd(1, ordering: .relaxed)
     }
 
     private func count(_ name: String, _ reason: String, _ outcome: String, latency: Duration) {
@@ -118,8 +125,9 @@ package final class Metrics: Sendable {
         }
         out += "# HELP tokenproxy_api_requests_total Token API responses by status code.\n"
         out += "# TYPE tokenproxy_api_requests_total counter\n"
-        for (status, value) in snapshot.requests.sorted(by: { $0.key < $1.key }) {
-            out += "tokenproxy_api_requests_total{code=\"\(status)\"} \(value)\n"
+        for (index, counter) in statusCounters.enumerated() {
+            let value = counter.value.load(ordering: .relaxed)
+            if value > 0 { out += "tokenproxy_api_requests_total{code=\"\(index + 100)\"} \(value)\n" }
         }
         return out
     }

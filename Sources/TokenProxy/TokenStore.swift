@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 import TokenProxyCore
+import TokenProxyNet
 
 /// What the daemon holds per credential: the token and what the IdP said about it.
 package struct IssuedToken: Sendable {
@@ -58,7 +59,7 @@ package final class TokenStore: Sendable {
             let fallback = policies[name]?.defaultLifetime ?? .seconds(300)
             let held = HeldToken(
                 value: issued, receivedAt: started, expiresAt: started + (lifetime ?? fallback))
-            newest.map.withLock { $0[name] = held }
+            newest.map.write { $0[name] = held }
             return FetchedToken(value: issued, expiresIn: lifetime)
         }
         service = TokenService(policies: policies, fetch: fetch, onEvent: onEvent)
@@ -67,7 +68,7 @@ package final class TokenStore: Sendable {
     /// The newest token if it is valid for at least `minValid` more (and the safety margin),
     /// without suspending. `nil` means: ask the service.
     package func cachedToken(_ name: String, minValid: Duration?) -> HeldToken<IssuedToken>? {
-        guard let held = newest.map.withLock({ $0[name] }) else { return nil }
+        guard let held = newest.map.read({ $0[name] }) else { return nil }
         let now = ContinuousClock.now
         let needed = (minValid ?? .zero) + Self.safetyMargin
         return held.expiresAt - now >= needed ? held : nil
@@ -93,9 +94,10 @@ package final class TokenStore: Sendable {
     package func statuses() async -> [CredentialStatus] { await service.statuses() }
 }
 
-/// Shared between the store and its fetch closure (a `Mutex` cannot be captured by itself).
+/// Shared between the store and its fetch closure; read on every request, written once per
+/// refresh, hence a reader-writer lock.
 private final class NewestTokens: Sendable {
-    let map = Mutex<[String: HeldToken<IssuedToken>]>([:])
+    let map = ReadMostlyLock<[String: HeldToken<IssuedToken>]>([:])
 }
 
 extension RefreshPolicy {

@@ -59,7 +59,8 @@ extension HTTPServer {
             state.nextConnectionID += 1
             let connection = ServerConnection(
                 id: state.nextConnectionID, fileDescriptor: fd, peer: peer,
-                listenerName: listener.name, handler: handler, configuration: configuration
+                listenerName: listener.name, handler: handler, configuration: configuration,
+                targetQueue: eventLoops[state.nextConnectionID % eventLoops.count]
             ) { [weak self] id in
                 self?.connectionClosed(id)
             }

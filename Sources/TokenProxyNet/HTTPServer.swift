@@ -1,3 +1,4 @@
+import Foundation
 import Dispatch
 import Glibc
 import Synchronization
@@ -41,6 +42,13 @@ package final class HTTPServer: Sendable {
     let listeners: [Listener]
     let handler: any HTTPServerHandler
     let acceptQueue = DispatchQueue(label: "tokenproxy.http-server.accept")
+    /// One serial queue per core that connection queues target, like an event loop per core:
+    /// a connection's events then run on a thread that is already awake for its neighbours,
+    /// instead of waking a new Dispatch worker for every readable socket (measured: a third
+    /// of the CPU went to thread switches at 16 connections without this).
+    let eventLoops: [DispatchQueue] = (0..<max(1, ProcessInfo.processInfo.activeProcessorCount)).map {
+        DispatchQueue(label: "tokenproxy.http-server.loop-\($0)")
+    }
     /// Left by each accept source's cancellation, after its listener was closed.
     let listenersClosed = DispatchGroup()
     let state = Mutex(State())

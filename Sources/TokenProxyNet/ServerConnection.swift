@@ -74,7 +74,7 @@ final class ServerConnection: @unchecked Sendable {
     init(
         id: Int, fileDescriptor: Int32, peer: PeerIdentity, listenerName: String,
         handler: any HTTPServerHandler, configuration: HTTPServerConfiguration,
-        onClose: @escaping @Sendable (Int) -> Void
+        targetQueue: DispatchQueue? = nil, onClose: @escaping @Sendable (Int) -> Void
     ) {
         self.id = id
         self.fd = fileDescriptor
@@ -83,7 +83,7 @@ final class ServerConnection: @unchecked Sendable {
         self.handler = handler
         self.timeouts = Timeouts(configuration)
         self.onClose = onClose
-        self.queue = DispatchQueue(label: "tokenproxy.http-server.connection")
+        self.queue = DispatchQueue(label: "tokenproxy.http-server.connection", target: targetQueue)
         self.machine = StateMachine(settings: configuration.stateMachineSettings)
         self.readBuffer = [UInt8](repeating: 0, count: Self.readBufferSize)
     }

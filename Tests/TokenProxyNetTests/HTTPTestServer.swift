@@ -39,7 +39,7 @@ final class HTTPTestServer: Sendable {
     server.serve_forever()
     """#
 
-  init(idleTimeout: Double = 5) throws {
+  init(idleTimeout: Double = 30) throws {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
     process.arguments = ["python3", "-c", Self.script, String(idleTimeout)]

@@ -1,0 +1,172 @@
+import Dispatch
+import Foundation
+import Synchronization
+
+/// The injecting HTTP/1.1 proxy: accepts plain HTTP from local programs (absolute-form as a
+/// forward proxy, origin-form as a reverse proxy, CONNECT for allow-listed tunnels), asks its
+/// `ProxyDelegate` what to do with each request, and forwards it to the upstream with the
+/// delegate's `Authorization`, streaming bodies both ways.
+///
+/// Every client connection runs on a thread of its own with blocking I/O against deadlines:
+/// simple, fast at the handful of connections local programs open, and it lets the delegate
+/// block while a token is fetched. Accepting runs on a dispatch queue, as in `HTTPServer`.
+/// Upstream connections are kept alive and reused (`ProxyUpstreamPool`).
+///
+/// ```swift
+/// let engine = ProxyEngine(
+///     listeners: [try .tcp(host: "127.0.0.1", port: 8787, name: "proxy")],
+///     delegate: router, configuration: ProxyEngineConfiguration())
+/// engine.start()
+/// ...
+/// await engine.shutdown(gracePeriod: .seconds(5))
+/// ```
+package final class ProxyEngine: Sendable {
+    enum Phase {
+        case created
+        case running
+        case shuttingDown
+        case stopped
+    }
+
+    struct State {
+        var phase = Phase.created
+        var acceptSources: [any DispatchSourceRead] = []
+        var pausedListeners: Set<Int> = []
+        var connections: [Int: ProxyConnection] = [:]
+        var nextConnectionID = 0
+        var drainWaiters: [CheckedContinuation<Void, Never>] = []
+    }
+
+    package let configuration: ProxyEngineConfiguration
+    let listeners: [Listener]
+    let delegate: any ProxyDelegate
+    let pool: ProxyUpstreamPool
+    let acceptQueue = DispatchQueue(label: "tokenproxy.proxy.accept")
+    let listenersClosed = DispatchGroup()
+    let state = Mutex(State())
+    private let peakBuffered = Atomic<Int>(0)
+
+    /// An engine on `listeners` (it takes ownership of them and closes them on shutdown).
+    package init(
+        listeners: [Listener], delegate: some ProxyDelegate,
+        configuration: ProxyEngineConfiguration = ProxyEngineConfiguration()
+    ) {
+        self.listeners = listeners
+        self.delegate = delegate
+        self.configuration = configuration
+        self.pool = ProxyUpstreamPool(
+            maxIdlePerUpstream: configuration.maxIdleUpstreamConnections,
+            idleTimeout: configuration.idleTimeout)
+    }
+
+    /// The port a TCP listener is bound to (after binding port 0), or nil.
+    package func boundPort(_ listenerName: String) -> Int? {
+        listeners.first { $0.name == listenerName }?.port
+    }
+
+    /// Open client connections, including ones draining during shutdown.
+    package var connectionCount: Int {
+        state.withLock { $0.connections.count }
+    }
+
+    /// Idle upstream connections kept for reuse.
+    package var idleUpstreamConnections: Int { pool.idleCount }
+
+    /// The most body bytes one connection held at once (a replay buffer, one piece in
+    /// transit, or output gathered for one write) since the engine started: streaming keeps it
+    /// near the buffer size whatever the body size.
+    package var peakBufferedBodyBytes: Int { peakBuffered.load(ordering: .relaxed) }
+
+    func noteBuffered(_ count: Int) {
+        var current = peakBuffered.load(ordering: .relaxed)
+        while count > current {
+            let (exchanged, original) = peakBuffered.compareExchange(
+                expected: current, desired: count, ordering: .relaxed)
+            if exchanged { return }
+            current = original
+        }
+    }
+
+    /// Starts accepting on every listener and returns at once. Call it once.
+    package func start() {
+        state.withLock { state in
+            precondition(state.phase == .created, "ProxyEngine.start() called twice")
+            state.phase = .running
+            for (index, listener) in listeners.enumerated() {
+                let source = DispatchSource.makeReadSource(
+                    fileDescriptor: listener.fileDescriptor, queue: acceptQueue)
+                source.setEventHandler { [self] in acceptConnections(listenerIndex: index) }
+                listenersClosed.enter()
+                source.setCancelHandler { [self] in
+                    listener.close()
+                    listenersClosed.leave()
+                }
+                state.acceptSources.append(source)
+                source.resume()
+            }
+        }
+    }
+
+    /// Stops accepting (closing the listeners), closes idle client connections at once, lets
+    /// exchanges in progress finish (their responses say `Connection: close`), and after
+    /// `gracePeriod` closes whatever is left, tunnels included. Returns when every connection
+    /// thread has finished. Safe to call more than once, or without `start()`.
+    package func shutdown(gracePeriod: Duration) async {
+        let (connections, previous) = state.withLock { state in
+            let previous = state.phase
+            if previous == .created || previous == .running { state.phase = .shuttingDown }
+            if previous == .running {
+                for (index, source) in state.acceptSources.enumerated() {
+                    source.cancel()
+                    if state.pausedListeners.contains(index) { source.resume() }
+                }
+                state.pausedListeners = []
+            }
+            return (Array(state.connections.values), previous)
+        }
+        if previous == .created {
+            for listener in listeners { listener.close() }
+        } else if previous == .running {
+            await withCheckedContinuation { continuation in
+                listenersClosed.notify(queue: acceptQueue) { continuation.resume() }
+            }
+        }
+        for connection in connections { connection.requestShutdown() }
+        DispatchQueue.global().asyncAfter(
+            deadline: DispatchTime(
+                uptimeNanoseconds: DispatchTime.now().uptimeNanoseconds
+                    + gracePeriod.clampedNanoseconds)
+        ) { [weak self] in
+            self?.forceCloseConnections()
+        }
+        await withCheckedContinuation { continuation in
+            let drained = state.withLock { state in
+                guard state.connections.isEmpty else {
+                    state.drainWaiters.append(continuation)
+                    return false
+                }
+                state.phase = .stopped
+                return true
+            }
+            if drained { continuation.resume() }
+        }
+        pool.closeAll()
+    }
+
+    private func forceCloseConnections() {
+        let connections = state.withLock { Array($0.connections.values) }
+        for connection in connections { connection.forceClose() }
+    }
+
+    /// A connection thread finished: forget it, and finish a drain it was the last of.
+    func connectionFinished(_ id: Int) {
+        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            state.connections[id] = nil
+            guard state.connections.isEmpty, state.phase == .shuttingDown else { return [] }
+            state.phase = .stopped
+            defer { state.drainWaiters = [] }
+            return state.drainWaiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+}

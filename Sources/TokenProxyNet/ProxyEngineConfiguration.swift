@@ -1,0 +1,52 @@
+import TokenProxyCore
+
+/// Timeouts and limits of a `ProxyEngine`. The daemon maps `ProxyConfiguration` onto it; the
+/// defaults match that configuration's defaults.
+package struct ProxyEngineConfiguration: Sendable, Equatable {
+    /// Bounds on client request heads. `maxBodyBytes` applies to request bodies, which are
+    /// streamed, so it defaults to unlimited.
+    package var limits: HTTPLimits
+    /// The whole request head must arrive within this, counted from its first byte (or from
+    /// accepting the connection, for the first request): a slowloris bound.
+    package var headerReadTimeout: Duration
+    /// A keep-alive client connection idle this long between requests is closed, as is a
+    /// pooled upstream connection. It also bounds a stall while moving body bytes.
+    package var idleTimeout: Duration
+    /// Connecting to an upstream (TCP and TLS handshake).
+    package var connectTimeout: Duration
+    /// Waiting for the upstream's response head after the request was sent, and for each
+    /// further piece of its body.
+    package var responseTimeout: Duration
+    /// Request bodies up to this size are read before forwarding so that the request can be
+    /// replayed once after a 401; larger ones stream through and are never replayed.
+    package var maxReplayBodyBytes: Int
+    /// Client connections open at once; the next one is answered 503 and closed.
+    package var maxConnections: Int
+    /// Idle keep-alive connections kept per upstream.
+    package var maxIdleUpstreamConnections: Int
+    /// Our entry in `Via` (RFC 9110 §7.6.3), on requests and responses.
+    package var via: String
+    /// Stack size of each connection thread. The engine never recurses; OpenSSL needs a few
+    /// tens of KiB.
+    package var threadStackSize: Int
+
+    package init(
+        limits: HTTPLimits = HTTPLimits(maxBodyBytes: .max),
+        headerReadTimeout: Duration = .seconds(10), idleTimeout: Duration = .seconds(60),
+        connectTimeout: Duration = .seconds(10), responseTimeout: Duration = .seconds(60),
+        maxReplayBodyBytes: Int = 64 * 1024, maxConnections: Int = 1024,
+        maxIdleUpstreamConnections: Int = 16, via: String = "1.1 tokenproxy",
+        threadStackSize: Int = 512 * 1024
+    ) {
+        self.limits = limits
+        self.headerReadTimeout = headerReadTimeout
+        self.idleTimeout = idleTimeout
+        self.connectTimeout = connectTimeout
+        self.responseTimeout = responseTimeout
+        self.maxReplayBodyBytes = maxReplayBodyBytes
+        self.maxConnections = maxConnections
+        self.maxIdleUpstreamConnections = maxIdleUpstreamConnections
+        self.via = via
+        self.threadStackSize = threadStackSize
+    }
+}

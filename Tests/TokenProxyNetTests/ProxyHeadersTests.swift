@@ -1,0 +1,117 @@
+import Testing
+import TokenProxyCore
+
+@testable import TokenProxyNet
+
+struct ProxyHeadersTests {
+    private func forward(authorization: String? = "Bearer injected", forwarded: Bool = false)
+        -> ProxyForward
+    {
+        ProxyForward(
+            upstream: ProxyUpstream(scheme: "https", host: "api.example.com", port: 443), tls: nil,
+            target: "/v1/users", hostHeader: "api.example.com", authorization: authorization,
+            removeHeaders: ["X-Tokenproxy-Refresh"], forwardedHeaders: forwarded, routeName: "r")
+    }
+
+    @Test func dropsHopByHopFieldsAndThoseTheConnectionFieldNames() {
+        let head = HTTPRequestHead(
+            method: "GET", target: "http://api.example.com/v1/users",
+            fields: [
+                "Host": "api.example.com", "Connection": "keep-alive, X-Foo, Authorization",
+                "Keep-Alive": "timeout=5", "Proxy-Connection": "keep-alive", "TE": "trailers",
+                "Proxy-Authorization": "Basic eA==", "X-Foo": "1", "X-Bar": "2",
+                "Authorization": "Basic client", "X-Tokenproxy-Refresh": "1",
+            ])
+        let out = ProxyHeaders.upstreamRequest(
+            head, forward: forward(), clientAddress: nil, via: "1.1 t")
+        let names = out.fields.map(\.name)
+        #expect(names == ["Host", "X-Bar", "Via", "Authorization"])
+        #expect(out.fields.values("Authorization") == ["Bearer injected"])
+        #expect(out.target == "/v1/users")
+        #expect(out.version == .http1_1)
+    }
+
+    @Test func framingFieldsAreRewrittenByTheEngineEvenWhenTheClientListsThem() {
+        let head = HTTPRequestHead(
+            method: "POST", target: "/x",
+            fields: ["Host": "h", "Connection": "Content-Length, Host", "Content-Length": "5"])
+        let out = ProxyHeaders.upstreamRequest(
+            head, forward: forward(), clientAddress: nil, via: "v")
+        #expect(out.fields["Content-Length"] == "5")
+        #expect(out.fields.values("Host") == ["api.example.com"])
+        let chunked = HTTPRequestHead(
+            method: "POST", target: "/x", fields: ["Host": "h", "Transfer-Encoding": "chunked"])
+        let rechunked = ProxyHeaders.upstreamRequest(
+            chunked, forward: forward(), clientAddress: nil, via: "v")
+        #expect(rechunked.fields.values("Transfer-Encoding") == ["chunked"])
+    }
+
+    @Test func keepsTheClientsAuthorizationWhenTheForwardHasNone() {
+        let head = HTTPRequestHead(
+            method: "GET", target: "/", fields: ["Host": "h", "Authorization": "Bearer own"])
+        let out = ProxyHeaders.upstreamRequest(
+            head, forward: forward(authorization: nil), clientAddress: nil, via: "v")
+        #expect(out.fields.values("Authorization") == ["Bearer own"])
+    }
+
+    @Test func appendsViaAndForwardedFor() {
+        let head = HTTPRequestHead(
+            method: "GET", target: "/",
+            fields: [
+                "Host": "h", "Via": "1.0 other", "X-Forwarded-For": "10.0.0.1",
+                "X-Forwarded-Proto": "https",
+            ])
+        let out = ProxyHeaders.upstreamRequest(
+            head, forward: forward(forwarded: true), clientAddress: "127.0.0.1",
+            via: "1.1 tokenproxy")
+        #expect(out.fields.values("Via") == ["1.0 other, 1.1 tokenproxy"])
+        #expect(out.fields.values("X-Forwarded-For") == ["10.0.0.1, 127.0.0.1"])
+        #expect(out.fields.values("X-Forwarded-Proto") == ["http"])
+        #expect(out.fields.map(\.name).last == "Authorization")
+    }
+
+    @Test func keepsUpgradeForWebSocketHandshakes() {
+        let head = HTTPRequestHead(
+            method: "GET", target: "/ws",
+            fields: [
+                "Host": "h", "Connection": "Upgrade", "Upgrade": "websocket",
+                "Sec-WebSocket-Key": "k",
+            ])
+        let out = ProxyHeaders.upstreamRequest(
+            head, forward: forward(), clientAddress: nil, via: "v")
+        #expect(out.fields["Connection"] == "Upgrade")
+        #expect(out.fields["Upgrade"] == "websocket")
+        #expect(out.fields["Sec-WebSocket-Key"] == "k")
+    }
+
+    @Test func responseLosesHopByHopFieldsAndGetsTheClientsFraming() {
+        let response = HTTPResponseHead(
+            status: 200,
+            fields: [
+                "Transfer-Encoding": "chunked", "Connection": "X-Secret", "X-Secret": "s",
+                "Keep-Alive": "timeout=5", "Content-Type": "text/plain", "Via": "1.1 origin",
+            ])
+        let bytes = ProxyHeaders.clientResponse(
+            response, framing: .chunked, connection: .close, via: "1.1 tokenproxy")
+        let text = String(decoding: bytes, as: UTF8.self)
+        #expect(
+            text
+                == "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n"
+                + "Via: 1.1 origin, 1.1 tokenproxy\r\nConnection: close\r\n\r\n")
+    }
+
+    @Test func headAndNotModifiedKeepTheirContentLength() {
+        let response = HTTPResponseHead(status: 304, fields: ["Content-Length": "10", "ETag": "e"])
+        let text = String(
+            decoding: ProxyHeaders.clientResponse(
+                response, framing: .none, connection: .none, via: "v"),
+            as: UTF8.self)
+        #expect(text.contains("Content-Length: 10\r\n"))
+        let noContent = HTTPResponseHead(status: 204, fields: ["Content-Length": "0"])
+        let stripped = String(
+            decoding: ProxyHeaders.clientResponse(
+                noContent, framing: .none, connection: .none, via: "v"),
+            as: UTF8.self)
+        #expect(!stripped.contains("Content-Length"))
+    }
+}
