@@ -91,7 +91,9 @@ def markdown(cells: list[list[str]], cpu: list[list[str]], meta: dict) -> str:
         f"{meta['tokenproxy_threads_after_benchmark']} threads after the run). loadgen (closed loop, "
         f"keep-alive, one thread) on the same machine; {meta['seconds']} s per run, "
         f"median of {meta['repeats']} repeats, targets alternating. Response body "
-        f"{meta['body_bytes']} bytes from both.",
+        f"{meta['body_bytes']} bytes from both. Load average (1/5/15 min) "
+        f"{meta['load_average_before']} before the measurements, {meta['load_average_after']} "
+        f"after: other work on the machine shifts absolute numbers.",
         "",
         *markdown_table(cells),
         "",

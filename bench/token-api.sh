@@ -183,6 +183,7 @@ nginx_bytes="$(curl -s --unix-socket "$nginx_socket" http://localhost/v1/tokens/
 log "response body: $body_bytes bytes from both"
 nginx_workers="$(pgrep -c -P "$nginx_pid" || true)"
 
+load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
 # --- 4. measure --------------------------------------------------------------------------------
 declare -A sockets=([tokenproxy]="$api_socket" [nginx]="$nginx_socket")
 declare -A pids=([tokenproxy]="$tokenproxy_pid" [nginx]="$nginx_pid $(pgrep -P "$nginx_pid" | tr '\n' ' ')")
@@ -265,16 +266,18 @@ tokenproxy_threads="$(proc_status Threads)"
 
 # --- 5. report -----------------------------------------------------------------------------------
 python3 - "$work" "$stamp" "$seconds" "$repeats" "$body_bytes" "$rss_startup" "$rss_after" \
-    "$rss_peak" "$("$nginx_bin" -v 2>&1 | sed 's|.*/||')" "$(git rev-parse --short HEAD)" \
-    "$(swift --version 2>&1 | head -1)" "${connection_counts[*]}" "$nginx_workers" "$tokenproxy_threads" <<'PY'
+    "$rss_peak" "$("$nginx_bin" -v 2>&1 | sed 's|.*/||')" "$(git describe --always --dirty 2>/dev/null || echo unknown)" \
+    "$(swift --version 2>&1 | head -1)" "${connection_counts[*]}" "$nginx_workers" "$tokenproxy_threads" "$load_before" <<'PY'
 import json, os, platform, sys
 (work, stamp, seconds, repeats, body, rss0, rss1, peak, nginx, commit, swift, counts, workers,
- threads) = sys.argv[1:15]
+ threads, load_before) = sys.argv[1:16]
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
 meta = {
     "date": stamp, "command": "bench/token-api.sh",
     "connections": [int(c) for c in counts.split()],
     "git_commit": commit, "cpu": cpu, "cpus": os.cpu_count(), "kernel": "Linux " + platform.release(),
+    "load_average_before": load_before,
+    "load_average_after": " ".join(open("/proc/loadavg").read().split()[:3]),
     "swift": swift, "nginx_version": nginx, "nginx_workers": int(workers),
     "tokenproxy_threads_after_benchmark": int(threads), "seconds": float(seconds), "repeats": int(repeats),
     "body_bytes": int(body), "loadgen": "closed loop, keep-alive, 1 thread, epoll",
