@@ -50,13 +50,16 @@ extension Daemon {
         let (configuration, credentials) = loaded
         guard let current = currentRunning() else { return }
         let store: TokenStore
+        let proxyRouter: ProxyRouter?
         do {
             store = try makeStore(configuration: configuration, credentials: credentials, metrics: current.metrics)
+            proxyRouter = try makeProxyRouter(configuration: configuration, store: store, metrics: current.metrics)
         } catch {
             logger.error("reload refused, keeping the running configuration: \(error.message)")
             return
         }
         current.handler.swap(makeAPI(configuration: configuration, store: store, metrics: current.metrics))
+        swapProxy(proxyRouter, configuration: configuration, running: current)
         replaceStore(store)
         await store.start()
         await current.store.shutdown()

@@ -43,6 +43,8 @@ package final class Daemon: Sendable {
         var handler: SwappableHandler
         var server: HTTPServer
         var metrics: Metrics
+        /// The injecting proxy, when configured (Daemon+Proxy.swift).
+        var proxy: ProxyParts?
     }
 
     func currentRunning() -> Running? { running.withLock { $0 } }
@@ -54,17 +56,42 @@ package final class Daemon: Sendable {
         self.logger = logger
     }
 
-    /// Loads and checks the configuration and every key; all problems at once.
+    /// Loads and checks the configuration and every key, then what only the running daemon
+    /// would otherwise find (CA files, the socket group), so that `check` refuses exactly what
+    /// `serve` would. All problems at once, each with its JSON path.
     package static func loadConfiguration(path: String, environment: [String: String]) throws(StartupError)
         -> (Configuration, [Credential])
     {
+        let configuration: Configuration
+        let credentials: [Credential]
         do {
-            let configuration = try ConfigLoader.load(path: path)
-            let credentials = try CredentialLoader.load(configuration, file: path, environment: environment)
-            return (configuration, credentials)
+            configuration = try ConfigLoader.load(path: path)
+            credentials = try CredentialLoader.load(configuration, file: path, environment: environment)
         } catch {
             throw StartupError(message: "\(error)", status: .configuration)
         }
+        var problems: [ConfigurationProblem] = []
+        if let group = configuration.api.socketGroup, !Listener.groupExists(group) {
+            problems.append(
+                ConfigurationProblem(
+                    path: "api.socket_group",
+                    message: "no group '\(group)' on this host: create it (systemd-sysusers, groupadd) or change the setting"))
+        }
+        var checkedCAFiles: Set<String> = []
+        for credential in credentials {
+            guard let caFile = credential.caFile, checkedCAFiles.insert(caFile).inserted else { continue }
+            do {
+                _ = try TLSClientContext(configuration: TLSClientConfiguration(caFile: caFile))
+            } catch {
+                problems.append(
+                    ConfigurationProblem(path: "credentials.\(credential.name).ca_file", message: "\(error)"))
+            }
+        }
+        guard problems.isEmpty else {
+            throw StartupError(
+                message: "\(ConfigurationError(file: path, problems: problems))", status: .configuration)
+        }
+        return (configuration, credentials)
     }
 
     /// Starts everything, then waits for SIGTERM/SIGINT. Returns after a clean shutdown.
@@ -90,8 +117,12 @@ package final class Daemon: Sendable {
         } catch {
             throw StartupError(message: "cannot listen: \(error)", status: .configuration)
         }
+        let proxy = try makeProxy(configuration: configuration, store: store, metrics: metrics)
         server.start()
-        running.withLock { $0 = Running(store: store, handler: handler, server: server, metrics: metrics) }
+        startProxy(proxy)
+        running.withLock {
+            $0 = Running(store: store, handler: handler, server: server, metrics: metrics, proxy: proxy)
+        }
         await store.start()
         logger.info(
             "tokenproxy serving",
@@ -106,6 +137,7 @@ package final class Daemon: Sendable {
         notifier.stopping()
         logger.info("tokenproxy stopping")
         if let current = running.withLock({ $0 }) {
+            await current.proxy?.engine.shutdown(gracePeriod: options.drainTimeout)
             await current.server.shutdown(gracePeriod: options.drainTimeout)
             await current.store.shutdown()
         }
@@ -162,7 +194,7 @@ package final class Daemon: Sendable {
     /// otherwise the configured socket; plus the optional loopback TCP listener.
     func listeners(for api: APIConfiguration) throws -> [Listener] {
         var result: [Listener] = []
-        let inherited = SocketActivation.inheritedSockets()
+        let inherited = Self.inheritedSockets.filter { $0.name != Self.proxySocketName }
         if inherited.isEmpty {
             result.append(try Listener.unix(path: api.socket, mode: api.socketMode, group: api.socketGroup))
         } else {

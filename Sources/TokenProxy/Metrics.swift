@@ -28,6 +28,8 @@ package final class Metrics: Sendable {
     static let latencyBuckets: [Double] = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
 
     private let state = Mutex(State())
+    /// The proxy's counters (Metrics+Proxy.swift).
+    let proxy = ProxyCounters()
 
     package init() {}
 
@@ -129,6 +131,7 @@ package final class Metrics: Sendable {
             let value = counter.value.load(ordering: .relaxed)
             if value > 0 { out += "tokenproxy_api_requests_total{code=\"\(index + 100)\"} \(value)\n" }
         }
+        out += proxy.render()
         return out
     }
 

@@ -13,7 +13,7 @@ extension TokenAPI {
             headers.append("Content-Type", "text/plain; charset=utf-8")
             return HTTPServerResponse(status: 200, headers: headers, body: Array(held.value.accessToken.value.utf8))
         }
-        let expiresAt = Int64(Date().timeIntervalSince1970) + seconds
+        let expiresAt = held.value.expiresAtUnix
         let body = JSONText.object([
             ("access_token", JSONText.string(held.value.accessToken.value)),
             ("token_type", JSONText.string(held.value.tokenType)),
@@ -102,8 +102,15 @@ extension TokenAPI {
         return response
     }
 
-    /// Path and query of an origin-form target.
+    /// Path and query of an origin-form target, or of an absolute-form one (RFC 9112 §3.2.2:
+    /// servers must accept it; the authority is ignored, the socket already decided).
     static func split(_ target: String) -> (path: String, query: Substring) {
+        var target = target
+        if let scheme = target.range(of: "://"), target.hasPrefix("http") {
+            let rest = target[scheme.upperBound...]
+            target = rest.firstIndex(where: { $0 == "/" || $0 == "?" }).map { String(rest[$0...]) } ?? "/"
+            if target.hasPrefix("?") { target = "/" + target }
+        }
         guard let mark = target.firstIndex(of: "?") else { return (target, "") }
         return (String(target[..<mark]), target[target.index(after: mark)...])
     }

@@ -121,7 +121,9 @@ package final class TokenAPI: HTTPServerHandler {
                     Self.error(400, "invalid_request", "min_valid must be a whole number of seconds (0…86400)"))
             }
         }
-        let minValid: Duration? = minSeconds.map { .seconds($0) }
+        // A token with less than a second left is useless to a caller: never hand one out
+        // (during an outage the caller gets 503 instead, with Retry-After).
+        let minValid: Duration = .seconds(max(minSeconds ?? 0, 1))
         if let held = store.cachedToken(name, minValid: minValid) {
             return reply(tokenResponse(held, text: wantsText))
         }

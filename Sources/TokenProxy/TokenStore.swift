@@ -8,6 +8,10 @@ package struct IssuedToken: Sendable {
     package var accessToken: Redacted<String>
     package var tokenType: String
     package var scope: String?
+    /// Wall-clock expiry (Unix seconds), fixed when the token arrives so that every answer for
+    /// the same token states the same `expires_at`. Counted from the start of the fetch, like
+    /// the monotonic expiry that governs serving.
+    package var expiresAtUnix: Int64
 }
 
 extension OAuthError: TokenFetchError {
@@ -45,6 +49,7 @@ package final class TokenStore: Sendable {
                 throw OAuthError.configuration(credential: name, detail: "not configured")
             }
             let started = ContinuousClock.now
+            let startedWall = Date()
             let result: OAuthTokenClient.Result
             do {
                 result = try await client.fetchToken(for: credential)
@@ -53,10 +58,11 @@ package final class TokenStore: Sendable {
                 throw error
             }
             let token = result.response
-            let issued = IssuedToken(
-                accessToken: token.accessToken, tokenType: token.tokenType, scope: token.scope)
             let lifetime = token.expiresIn.map { Duration.seconds($0) }
             let fallback = policies[name]?.defaultLifetime ?? .seconds(300)
+            let issued = IssuedToken(
+                accessToken: token.accessToken, tokenType: token.tokenType, scope: token.scope,
+                expiresAtUnix: Int64(startedWall.timeIntervalSince1970) + (lifetime ?? fallback).components.seconds)
             let held = HeldToken(
                 value: issued, receivedAt: started, expiresAt: started + (lifetime ?? fallback))
             newest.map.write { $0[name] = held }

@@ -8,13 +8,12 @@ package struct Configuration: Sendable, Equatable {
     /// In file order (names are unique), at least one.
     package var credentials: [CredentialConfiguration]
     package var log: LogConfiguration
-    /// The `proxy` section, reserved for the proxy feature and not interpreted here; `nil` when
-    /// absent. Validate it with a `ConfigDecoder` so its problems read like everyone else's.
-    package var proxy: ConfigJSON?
+    /// The injecting proxy; `nil` when the `proxy` section is absent (no proxy runs).
+    package var proxy: ProxyConfiguration?
 
     package init(
         api: APIConfiguration = .init(), credentials: [CredentialConfiguration],
-        log: LogConfiguration = .init(), proxy: ConfigJSON? = nil
+        log: LogConfiguration = .init(), proxy: ProxyConfiguration? = nil
     ) {
         self.api = api
         self.credentials = credentials

@@ -44,14 +44,7 @@ package enum ConfigurationParser {
         if let object = decoder.object(root, "log", keys: logKeys) {
             log.level = decoder.choice(object, "level") ?? log.level
         }
-        var proxy: ConfigJSON?
-        if let (value, path) = decoder.member(root, "proxy", required: false) {
-            if case .object = value {
-                proxy = value
-            } else {
-                decoder.reportType(path, expected: "an object", got: value)
-            }
-        }
+        let proxy = parseProxy(root, api: api, decoder: &decoder)
         guard decoder.problems.count == problemsBefore, let api, let credentials else { return nil }
         return Configuration(api: api, credentials: credentials, log: log, proxy: proxy)
     }

@@ -7,9 +7,9 @@ package struct ProxyConfiguration: Sendable, Equatable {
     package var listen: [ProxyListenAddress]
     /// Checked in order; the first match wins.
     package var routes: [ProxyRoute]
-    /// `host` or `host:port` allowed through CONNECT untouched (no token), for apps that set
+    /// `host:port` pairs allowed through CONNECT untouched (no token), for apps that set
     /// `https_proxy` globally. Empty: CONNECT is always refused with 405.
-    package var tunnels: [String]
+    package var tunnels: [ProxyTunnel]
     /// A request header that makes the proxy fetch a fresh token before forwarding
     /// (`X-Tokenproxy-Refresh: 1`); removed before forwarding.
     package var refreshHeader: String
@@ -29,14 +29,21 @@ package struct ProxyConfiguration: Sendable, Equatable {
 
     package static let defaultRefreshHeader = "X-Tokenproxy-Refresh"
     package static let defaultMaxReplayBodyBytes = 64 * 1024
+    package static let defaultConnectTimeout: Duration = .seconds(10)
+    package static let defaultResponseTimeout: Duration = .seconds(60)
+    package static let defaultHeaderReadTimeout: Duration = .seconds(10)
+    package static let defaultIdleTimeout: Duration = .seconds(60)
+    package static let defaultMaxConnections = 1024
 
     package init(
-        listen: [ProxyListenAddress], routes: [ProxyRoute], tunnels: [String] = [],
+        listen: [ProxyListenAddress], routes: [ProxyRoute], tunnels: [ProxyTunnel] = [],
         refreshHeader: String = ProxyConfiguration.defaultRefreshHeader,
         maxReplayBodyBytes: Int = ProxyConfiguration.defaultMaxReplayBodyBytes,
-        connectTimeout: Duration = .seconds(10), responseTimeout: Duration = .seconds(60),
-        headerReadTimeout: Duration = .seconds(10), idleTimeout: Duration = .seconds(60),
-        maxConnections: Int = 1024
+        connectTimeout: Duration = ProxyConfiguration.defaultConnectTimeout,
+        responseTimeout: Duration = ProxyConfiguration.defaultResponseTimeout,
+        headerReadTimeout: Duration = ProxyConfiguration.defaultHeaderReadTimeout,
+        idleTimeout: Duration = ProxyConfiguration.defaultIdleTimeout,
+        maxConnections: Int = ProxyConfiguration.defaultMaxConnections
     ) {
         self.listen = listen
         self.routes = routes
@@ -60,16 +67,33 @@ package enum ProxyListenAddress: Sendable, Equatable, CustomStringConvertible {
 
     package var description: String {
         switch self {
-        case .tcp(let host, let port): return host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+        case .tcp(let host, let port):
+            return host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
         case .unix(let path): return "unix:\(path)"
         }
     }
 }
 
-/// One upstream the proxy may send a credential's token to.
+/// A CONNECT destination let through untouched: `github.com:443`.
+package struct ProxyTunnel: Sendable, Hashable, CustomStringConvertible {
+    /// Lowercased host name or IP literal (IPv6 without brackets).
+    package var host: String
+    package var port: Int
+
+    package init(host: String, port: Int) {
+        self.host = host
+        self.port = port
+    }
+
+    package var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+}
+
+/// One upstream the proxy may send a credential's token to. At least one of `host` and
+/// `pathPrefix` is set (the parser refuses a catch-all route).
 package struct ProxyRoute: Sendable, Equatable {
-    /// Matches the request's host (absolute-form target, else `Host`), case-insensitively;
-    /// with a port (`api.example.com:8080`) the port must match too. nil matches any host.
+    /// Matches the request's host (absolute-form target, else `Host`); lowercased by the
+    /// parser, IPv6 in brackets. With a port (`api.example.com:8080`) the port must match too.
+    /// nil matches any host.
     package var host: String?
     /// Matches paths starting with this (`/zitadel/`). nil matches every path.
     package var pathPrefix: String?
@@ -84,6 +108,9 @@ package struct ProxyRoute: Sendable, Equatable {
     package var keepClientAuthorization: Bool
     /// Add `X-Forwarded-For` and `X-Forwarded-Proto`.
     package var forwardedHeaders: Bool
+    /// Allows an `http` upstream that is not on loopback: the token then crosses the network in
+    /// clear text. The daemon logs a warning for every such route.
+    package var allowPlainHTTP: Bool
     /// Extra CA certificates (PEM) to verify this upstream.
     package var caFile: String?
     /// Client certificate (PEM) and key for mutual TLS with this upstream.
@@ -93,7 +120,8 @@ package struct ProxyRoute: Sendable, Equatable {
     package init(
         host: String? = nil, pathPrefix: String? = nil, stripPrefix: Bool = false, upstream: URL,
         credential: String, keepClientAuthorization: Bool = false, forwardedHeaders: Bool = false,
-        caFile: String? = nil, clientCertificateFile: String? = nil, clientKeyFile: String? = nil
+        allowPlainHTTP: Bool = false, caFile: String? = nil, clientCertificateFile: String? = nil,
+        clientKeyFile: String? = nil
     ) {
         self.host = host
         self.pathPrefix = pathPrefix
@@ -102,8 +130,14 @@ package struct ProxyRoute: Sendable, Equatable {
         self.credential = credential
         self.keepClientAuthorization = keepClientAuthorization
         self.forwardedHeaders = forwardedHeaders
+        self.allowPlainHTTP = allowPlainHTTP
         self.caFile = caFile
         self.clientCertificateFile = clientCertificateFile
         self.clientKeyFile = clientKeyFile
     }
+
+    /// How logs, metrics and error bodies name the route: `api.example.com`, `/zitadel/` or
+    /// `api.example.com/zitadel/`. Unique within a configuration, because the parser refuses
+    /// two routes with the same host and path prefix.
+    package var name: String { (host ?? "") + (pathPrefix ?? "") }
 }

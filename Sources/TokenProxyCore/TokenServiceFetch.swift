@@ -4,7 +4,7 @@ package enum TokenFetchFailureCategory: String, Sendable, Equatable, CaseIterabl
   case configuration
   /// The IdP refused the credential (`invalid_grant`, `invalid_client`): the key is revoked,
   /// expired or unknown. Retried on the slow schedule.
-  case credentialRejected
+  case credentialRejected = "credential_rejected"
   /// The IdP could not be reached or answered with a transient error. Retried with backoff.
   case unavailable
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Dispatch
+import CLinuxShims
 import Glibc
 import Synchronization
 

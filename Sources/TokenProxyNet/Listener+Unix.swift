@@ -91,6 +91,12 @@ extension Listener {
         }
     }
 
+    /// Whether `group` (a name or a numeric id) can be used for a socket, so that a
+    /// configuration check finds what binding would fail on.
+    package static func groupExists(_ group: String) -> Bool {
+        (try? lookUpGroup(group, path: "")) != nil
+    }
+
     /// The gid of `group`, or of a numeric group id. The corresponding C function is
     /// `getgrnam_r`.
     private static func lookUpGroup(_ group: String, path: String) throws(ListenerError) -> gid_t {

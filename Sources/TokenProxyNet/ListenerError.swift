@@ -1,3 +1,4 @@
+import CLinuxShims
 import Glibc
 
 /// Why a listening socket could not be set up. Each message names the socket (path, address or

@@ -1,3 +1,4 @@
+import CLinuxShims
 import Glibc
 
 /// Transport failures: name resolution, connecting, reading, writing and TLS.

@@ -1,3 +1,4 @@
+import CLinuxShims
 import Glibc
 
 /// Waiting on one non-blocking descriptor against an absolute deadline.

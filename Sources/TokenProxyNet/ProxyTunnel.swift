@@ -1,3 +1,4 @@
+import CLinuxShims
 import Glibc
 
 /// Relays bytes both ways between the client and an upstream (a CONNECT tunnel, or a

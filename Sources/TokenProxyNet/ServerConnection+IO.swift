@@ -1,4 +1,5 @@
 import Dispatch
+import CLinuxShims
 import Glibc
 
 /// Reading, writing and the deadline timer of a `ServerConnection`, all on its queue.

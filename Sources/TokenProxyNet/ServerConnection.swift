@@ -1,4 +1,5 @@
 import Dispatch
+import CLinuxShims
 import Glibc
 import Synchronization
 import TokenProxyCore

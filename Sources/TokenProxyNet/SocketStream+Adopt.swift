@@ -1,3 +1,4 @@
+import CLinuxShims
 import Glibc
 
 extension SocketStream {

@@ -1,3 +1,4 @@
+import CLinuxShims
 import Glibc
 
 /// A connected TCP or Unix stream socket, blocking-with-deadlines via poll(2).

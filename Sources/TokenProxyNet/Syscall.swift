@@ -1,3 +1,4 @@
+import CLinuxShims
 import Glibc
 
 /// The outcome of a system call on a non-blocking descriptor.

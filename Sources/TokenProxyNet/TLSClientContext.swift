@@ -1,4 +1,5 @@
 internal import COpenSSL
+import CLinuxShims
 import Glibc
 
 /// Settings for verifying servers; a `TLSClientContext` is built from them once.

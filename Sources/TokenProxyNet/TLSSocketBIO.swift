@@ -1,4 +1,5 @@
 internal import COpenSSL
+import CLinuxShims
 import Glibc
 
 /// An OpenSSL socket BIO whose writes cannot raise `SIGPIPE`.

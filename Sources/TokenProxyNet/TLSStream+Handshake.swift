@@ -1,4 +1,5 @@
 internal import COpenSSL
+import CLinuxShims
 import Glibc
 
 extension TLSStream {

@@ -141,10 +141,10 @@ struct HTTPServerRobustnessTests {
         handler.started.wait()
 
         let shutdown = Task { await server.server.shutdown(gracePeriod: .seconds(30)) }
-        #expect(idle.isClosedByServer())
+        #expect(await offPool { idle.isClosedByServer() })
         #expect(FileManager.default.fileExists(atPath: server.socketPath) == false)
         handler.gate.signal()
-        let response = try #require(busy.readResponse())
+        let response = try #require(await offPool { busy.readResponse() })
         #expect(response.text == "late /wait")
         #expect(response["Connection"] == "close")
         await shutdown.value

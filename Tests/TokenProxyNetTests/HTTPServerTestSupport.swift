@@ -68,7 +68,8 @@ final class DelayedHandler: HTTPServerHandler {
     ) {
         let waits = request.head.target == "/wait"
         let delay = delay
-        started.signal()
+        // Only the gated request counts as "started": tests wait for it specifically.
+        if waits { started.signal() }
         let gate = gate
         Thread.detachNewThread {
             if waits {
@@ -185,5 +186,13 @@ final class TestClient {
             if count == 0 { return true }
             if count < 0 { return errno == ECONNRESET }
         }
+    }
+}
+
+/// Runs a blocking call (a socket read) on a thread of its own, so that an async test does not
+/// hold one of the few cooperative threads while a task it started needs one to make progress.
+func offPool<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
+    await withCheckedContinuation { continuation in
+        Thread.detachNewThread { continuation.resume(returning: body()) }
     }
 }

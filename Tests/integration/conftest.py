@@ -229,3 +229,21 @@ def run_cli(tokenproxy_bin, tmp_path):
         return CliResult(done.returncode, done.stdout, done.stderr)
 
     return run
+
+
+@pytest.fixture
+def tokenproxy_daemon(tokenproxy_bin, tmp_path):
+    """Factory: tokenproxy_daemon(env=None) -> daemon.Daemon, not yet started (call .start(credentials)).
+    Every daemon made here is stopped by pid at teardown."""
+    import daemon as daemon_helpers  # here, not at the top: daemon.py imports this module
+
+    made = []
+
+    def make(env: dict | None = None):
+        d = daemon_helpers.Daemon(tokenproxy_bin, tmp_path / f"daemon-{len(made)}", env)
+        made.append(d)
+        return d
+
+    yield make
+    for d in made:
+        d.stop()

@@ -28,6 +28,20 @@ def with_credential(**fields):
     return document
 
 
+ROUTE = {"host": "api.example.com", "upstream": "https://api.example.com", "credential": "a"}
+
+
+def with_proxy(**fields):
+    document = copy.deepcopy(MINIMAL)
+    document["proxy"] = {"listen": ["127.0.0.1:8787"], "routes": [ROUTE], **fields}
+    return document
+
+
+def with_route(**fields):
+    route = {**ROUTE, **fields}
+    return with_proxy(routes=[{key: value for key, value in route.items() if value is not None}])
+
+
 def with_api(**fields):
     document = copy.deepcopy(MINIMAL)
     document["api"] = fields
@@ -48,6 +62,11 @@ class ConfigSchemaTests(unittest.TestCase):
         self.assertEqual(credential_keys, set(SCHEMA["$defs"]["credential"]["properties"]))
         self.assertEqual(set(SAMPLE["api"]), set(SCHEMA["properties"]["api"]["properties"]))
         self.assertEqual(set(SAMPLE), set(SCHEMA["properties"]))
+        self.assertEqual(set(SAMPLE["proxy"]), set(SCHEMA["properties"]["proxy"]["properties"]))
+        route_keys = set()
+        for route in SAMPLE["proxy"]["routes"]:
+            route_keys |= set(route)
+        self.assertEqual(route_keys, set(SCHEMA["$defs"]["route"]["properties"]))
 
     def test_every_property_is_described(self):
         def walk(node, path):
@@ -74,6 +93,15 @@ class ConfigSchemaTests(unittest.TestCase):
             with_credential(audience=["a", "b"], assertion_lifetime=3600, clock_skew=0),
             with_api(tcp={"listen": "[::1]:0"}, socket_mode="600", allowed_uids=[0, 4294967294]),
             with_api(tcp={"listen": "127.255.0.1:65535"}),
+            with_proxy(listen=["[::1]:0", "unix:/run/tokenproxy/proxy.sock"]),
+            with_proxy(routes=[], tunnels=["github.com:443", "[2001:db8::1]:8443"]),
+            with_route(host=None, path_prefix="/zitadel/", strip_prefix=True),
+            with_route(host="API.Example.com:8443", path_prefix="/v1"),
+            with_route(upstream="http://127.0.0.1:9000/base"),
+            with_route(upstream="http://[::1]:9000"),
+            with_route(upstream="http://legacy.lan", allow_plain_http=True),
+            with_route(ca_file="/etc/ssl/ca.pem", client_certificate="/c.pem", client_key="/c.key"),
+            with_proxy(connect_timeout=0.5, max_replay_body_bytes=0, refresh_header="X-Refresh"),
         ]:
             with self.subTest(document=document):
                 self.assertEqual(errors(document), [])
@@ -115,6 +143,39 @@ class ConfigSchemaTests(unittest.TestCase):
             "bad header name": with_api(tcp={"listen": "127.0.0.1:1", "required_header": "Bad Header"}),
             "unknown log level": {**MINIMAL, "log": {"level": "verbose"}},
             "proxy not an object": {**MINIMAL, "proxy": []},
+            "proxy without listen": {**MINIMAL, "proxy": {"routes": [ROUTE]}},
+            "proxy typo": with_proxy(tunels=[]),
+            "proxy listens on all addresses": with_proxy(listen=["0.0.0.0:8787"]),
+            "proxy listens on a name": with_proxy(listen=["localhost:8787"]),
+            "proxy listen not a list": with_proxy(listen="127.0.0.1:8787"),
+            "proxy empty listen": with_proxy(listen=[]),
+            "proxy relative unix socket": with_proxy(listen=["unix:run/p.sock"]),
+            "proxy duplicate listen": with_proxy(listen=["127.0.0.1:1", "127.0.0.1:1"]),
+            "catch-all route": with_route(host=None),
+            "route without upstream": with_route(upstream=None),
+            "route without credential": with_route(credential=None),
+            "route typo": with_route(credentail="a"),
+            "strip without prefix": with_route(strip_prefix=True),
+            "prefix without slash": with_route(path_prefix="zitadel/"),
+            "prefix with query": with_route(path_prefix="/a?b"),
+            "wildcard host": with_route(host="*.example.com"),
+            "host with path": with_route(host="api.example.com/v1"),
+            "host port zero": with_route(host="api.example.com:0"),
+            "unbracketed ipv6 host": with_route(host="::1"),
+            "plain http upstream": with_route(upstream="http://api.example.com"),
+            "plain http to localhost.evil": with_route(upstream="http://localhost.evil.com"),
+            "upstream with user": with_route(upstream="https://u:p@api.example.com"),
+            "upstream with query": with_route(upstream="https://api.example.com/?x=1"),
+            "relative upstream": with_route(upstream="/api"),
+            "ftp upstream": with_route(upstream="ftp://api.example.com"),
+            "certificate without key": with_route(client_certificate="/c.pem"),
+            "tls on http upstream": with_route(upstream="http://127.0.0.1:9000", ca_file="/ca.pem"),
+            "relative ca file": with_route(ca_file="ca.pem"),
+            "tunnel without port": with_proxy(tunnels=["github.com"]),
+            "bad refresh header": with_proxy(refresh_header="X Refresh"),
+            "negative replay size": with_proxy(max_replay_body_bytes=-1),
+            "fractional connections": with_proxy(max_connections=1.5),
+            "huge timeout": with_proxy(response_timeout=100000),
         }
         for name, document in cases.items():
             with self.subTest(name):

@@ -1,0 +1,139 @@
+import Foundation
+import TokenProxyCore
+import TokenProxyNet
+
+/// A configured route with everything a request needs precomputed: the match keys, the
+/// upstream (pool key), its `Host` value, base path and TLS context.
+struct ProxyRouterRoute: Sendable {
+    var route: ProxyRoute
+    /// `ProxyRoute.name`: unique, used in logs, metrics and bodies.
+    var name: String
+    /// Lowercased, IPv6 without brackets.
+    var host: String?
+    var port: Int?
+    var upstream: ProxyUpstream
+    var hostHeader: String
+    /// The upstream URL's path without a trailing `/` (empty for none), percent-encoding kept.
+    var basePath: String
+    var tls: TLSClientContext?
+
+    /// Whether `target` falls under this route.
+    func matches(_ target: ProxyRequestTarget) -> Bool {
+        if let host {
+            guard target.host == host else { return false }
+            if let port, (target.port ?? target.defaultPort) != port { return false }
+        }
+        if let prefix = route.pathPrefix {
+            return ProxyRequestTarget.path(target.path, isUnder: prefix)
+        }
+        return true
+    }
+
+    /// Compiles `route`; `tls` builds (or reuses) the context for an https upstream.
+    init(
+        _ route: ProxyRoute,
+        tls makeTLS: (TLSClientConfiguration) throws -> (context: TLSClientContext, profile: String)
+    ) throws {
+        self.route = route
+        name = route.name
+        if let text = route.host,
+            let (host, port) = try? ProxyRequestTarget.authority(Substring(text))
+        {
+            self.host = host
+            self.port = port
+        }
+        let components = URLComponents(url: route.upstream, resolvingAgainstBaseURL: false)
+        let scheme = components?.scheme?.lowercased() ?? "https"
+        var upstreamHost = components?.host ?? ""
+        if upstreamHost.hasPrefix("[") {
+            upstreamHost = String(upstreamHost.dropFirst().dropLast())
+        }
+        upstreamHost = upstreamHost.lowercased()
+        let defaultPort = scheme == "https" ? 443 : 80
+        let upstreamPort = components?.port ?? defaultPort
+        let bracketed = upstreamHost.contains(":") ? "[\(upstreamHost)]" : upstreamHost
+        hostHeader = upstreamPort == defaultPort ? bracketed : "\(bracketed):\(upstreamPort)"
+        var path = components?.percentEncodedPath ?? ""
+        while path.hasSuffix("/") { path.removeLast() }
+        basePath = path
+        var profile = ""
+        if scheme == "https" {
+            let built = try makeTLS(
+                TLSClientConfiguration(
+                    caFile: route.caFile, clientCertificateFile: route.clientCertificateFile,
+                    clientKeyFile: route.clientKeyFile))
+            tls = built.context
+            profile = built.profile
+        }
+        upstream = ProxyUpstream(
+            scheme: scheme, host: upstreamHost, port: upstreamPort, tlsProfile: profile)
+    }
+}
+
+extension ProxyRouter {
+    /// Compiles every route, building one TLS context per distinct (CA file, client
+    /// certificate, key). Every unusable file is reported, at the key of the first route that
+    /// names it.
+    static func compile(
+        _ routes: [ProxyRoute], file: String,
+        makeTLS: (TLSClientConfiguration) throws -> TLSClientContext
+    ) throws(ConfigurationError) -> [ProxyRouterRoute] {
+        var contexts: [String: TLSClientContext] = [:]
+        var failed: Set<String> = []
+        var problems: [ConfigurationProblem] = []
+        var compiled: [ProxyRouterRoute] = []
+        for (index, route) in routes.enumerated() {
+            let path = ConfigPath.root.appending("proxy").appending("routes").appending(
+                index: index)
+            do {
+                compiled.append(
+                    try ProxyRouterRoute(route) { configuration in
+                        let profile = tlsProfile(configuration)
+                        if let known = contexts[profile] { return (known, profile) }
+                        guard !failed.contains(profile) else { throw AlreadyReported() }
+                        do {
+                            let context = try makeTLS(configuration)
+                            contexts[profile] = context
+                            return (context, profile)
+                        } catch {
+                            failed.insert(profile)
+                            throw error
+                        }
+                    })
+            } catch is AlreadyReported {
+                continue
+            } catch {
+                problems.append(
+                    ConfigurationProblem(tlsPath(error, route: route, at: path), "\(error)"))
+            }
+        }
+        guard problems.isEmpty else { throw ConfigurationError(file: file, problems: problems) }
+        return compiled
+    }
+
+    /// Names a set of TLS settings, for `ProxyUpstream.tlsProfile`: empty for the defaults.
+    static func tlsProfile(_ configuration: TLSClientConfiguration) -> String {
+        let files = [
+            configuration.caFile, configuration.clientCertificateFile, configuration.clientKeyFile,
+        ]
+        guard files.contains(where: { $0 != nil }) || !configuration.useSystemTrustStore else {
+            return ""
+        }
+        return "ca=\(files[0] ?? "-") cert=\(files[1] ?? "-") key=\(files[2] ?? "-")"
+    }
+
+    /// The key naming the file a TLS error is about.
+    private static func tlsPath(_ error: any Error, route: ProxyRoute, at path: ConfigPath)
+        -> ConfigPath
+    {
+        guard case NetError.tlsConfiguration(let file, _) = error else { return path }
+        switch file {
+        case route.caFile: return path.appending("ca_file")
+        case route.clientCertificateFile: return path.appending("client_certificate")
+        case route.clientKeyFile: return path.appending("client_key")
+        default: return path
+        }
+    }
+
+    private struct AlreadyReported: Error {}
+}

@@ -1,0 +1,121 @@
+import TokenProxyCore
+
+/// A request target taken apart for routing (RFC 9112 §3.2).
+struct ProxyRequestTarget: Equatable {
+    /// Lowercased, IPv6 without brackets; nil for an origin-form request without `Host`.
+    var host: String?
+    /// The explicit port, if the authority had one.
+    var port: Int?
+    /// The port an absent one stands for (80 for `http`, 443 for an `https` absolute-form).
+    var defaultPort: Int
+    /// Starts with `/`.
+    var path: String
+    /// `?…` or empty.
+    var query: String
+
+    /// Why a target cannot be routed; the text goes into a 400 body.
+    enum Problem: Error, Equatable {
+        case unsupportedForm
+        case unsupportedScheme
+        case malformedAuthority
+        case dotSegments
+    }
+
+    /// Absolute-form decides by its own authority and ignores `Host` (RFC 9112 §3.2.2: a proxy
+    /// MUST use the target's authority); origin-form uses `Host`.
+    static func parse(_ target: String, host hostField: String?) throws(Problem)
+        -> ProxyRequestTarget
+    {
+        var result: ProxyRequestTarget
+        if target.hasPrefix("/") {
+            result = ProxyRequestTarget(
+                host: nil, port: nil, defaultPort: 80, path: target, query: "")
+            if let hostField, !hostField.isEmpty {
+                let (host, port) = try authority(Substring(hostField))
+                result.host = host
+                result.port = port
+            }
+        } else if let schemeEnd = target.range(of: "://") {
+            let scheme = target[..<schemeEnd.lowerBound].lowercased()
+            guard scheme == "http" || scheme == "https" else { throw .unsupportedScheme }
+            let rest = target[schemeEnd.upperBound...]
+            let authorityEnd =
+                rest.firstIndex { $0 == "/" || $0 == "?" || $0 == "#" } ?? rest.endIndex
+            let (host, port) = try authority(rest[..<authorityEnd])
+            let remainder = String(rest[authorityEnd...])
+            result = ProxyRequestTarget(
+                host: host, port: port, defaultPort: scheme == "https" ? 443 : 80,
+                path: remainder.hasPrefix("/") ? remainder : "/" + remainder, query: "")
+        } else {
+            throw .unsupportedForm
+        }
+        if let hash = result.path.firstIndex(of: "#") { result.path = String(result.path[..<hash]) }
+        if let question = result.path.firstIndex(of: "?") {
+            result.query = String(result.path[question...])
+            result.path = String(result.path[..<question])
+        }
+        if result.path.isEmpty { result.path = "/" }
+        if hasDotSegment(result.path) { throw .dotSegments }
+        return result
+    }
+
+    /// `host`, `host:port`, `[v6]` or `[v6]:port`; userinfo is refused (RFC 9110 §4.2.4).
+    static func authority(_ text: Substring) throws(Problem) -> (String, Int?) {
+        guard !text.isEmpty, !text.contains("@") else { throw .malformedAuthority }
+        var host: Substring
+        var portText: Substring?
+        if text.hasPrefix("[") {
+            guard let close = text.firstIndex(of: "]") else { throw .malformedAuthority }
+            host = text[text.index(after: text.startIndex)..<close]
+            let rest = text[text.index(after: close)...]
+            if !rest.isEmpty {
+                guard rest.hasPrefix(":") else { throw .malformedAuthority }
+                portText = rest.dropFirst()
+            }
+        } else {
+            let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+            guard parts.count <= 2 else { throw .malformedAuthority }
+            host = parts[0]
+            portText = parts.count == 2 ? parts[1] : nil
+        }
+        guard !host.isEmpty else { throw .malformedAuthority }
+        var port: Int?
+        if let portText, !portText.isEmpty {  // `host:` means the default port (RFC 3986 §3.2.3)
+            guard portText.count <= 5, portText.allSatisfy({ ("0"..."9").contains($0) }),
+                let number = Int(portText), (1...65535).contains(number)
+            else { throw .malformedAuthority }
+            port = number
+        }
+        return (host.lowercased(), port)
+    }
+
+    /// `.` or `..` segments, also percent-encoded: the upstream would resolve them (RFC 3986
+    /// §5.2.4) and could leave the route's prefix or base path after we matched it.
+    static func hasDotSegment(_ path: String) -> Bool {
+        path.split(separator: "/", omittingEmptySubsequences: false).contains { segment in
+            let decoded = segment.lowercased().replacingOccurrences(of: "%2e", with: ".")
+            return decoded == "." || decoded == ".."
+        }
+    }
+
+    /// Whether `path` lies under `prefix`: a prefix ending in `/` matches what starts with it;
+    /// another one matches whole segments only (`/api` matches `/api` and `/api/x`, not `/apix`).
+    static func path(_ path: String, isUnder prefix: String) -> Bool {
+        guard path.hasPrefix(prefix) else { return false }
+        if prefix.hasSuffix("/") || path.count == prefix.count { return true }
+        return path.dropFirst(prefix.count).hasPrefix("/")
+    }
+
+    /// The origin-form target to send upstream: prefix stripped if asked, the upstream's base
+    /// path put before, the query kept as the client sent it.
+    static func rewrite(path: String, query: String, stripping prefix: String?, basePath: String)
+        -> String
+    {
+        var rest = path
+        if let prefix {
+            rest = String(path.dropFirst(prefix.count))
+            if !rest.hasPrefix("/") { rest = "/" + rest }
+        }
+        return basePath + rest + query
+    }
+}

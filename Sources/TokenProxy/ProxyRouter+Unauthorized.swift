@@ -1,0 +1,60 @@
+import Logging
+import TokenProxyCore
+import TokenProxyNet
+
+extension ProxyRouter {
+    /// After a 401 from the upstream: if the rejected token is still the current one, refresh
+    /// it (the token service joins concurrent refreshes, and later 401s for the same token see
+    /// a newer generation, so a burst of 401s causes one fetch) and return the new one;
+    /// otherwise return the current token. nil passes the 401 to the client: the client sent
+    /// its own credentials, the route is gone or changed by a reload, or no token came.
+    package func authorizationAfterUnauthorized(_ forward: ProxyForward) -> String? {
+        guard forward.authorization != nil, let route = routesByName[forward.routeName],
+            route.upstream == forward.upstream
+        else { return nil }
+        let credential = route.route.credential
+        if let current = tokens.cachedToken(credential, minValid: nil),
+            Self.generation(of: current) != forward.tokenGeneration
+        {
+            return Self.bearer(current)
+        }
+        let tokens = self.tokens
+        switch Self.blockingWait(timeout: tokenTimeout, { try await tokens.refresh(credential) }) {
+        case .success(let fresh) where Self.generation(of: fresh) != forward.tokenGeneration:
+            logger.info(
+                "upstream rejected the token; refreshed it",
+                metadata: ["route": "\(route.name)", "credential": "\(credential)"])
+            return Self.bearer(fresh)
+        case .success:
+            return nil
+        case .failure(let error):
+            logger.warning(
+                "upstream rejected the token and no new one could be fetched: \(error)",
+                metadata: ["route": "\(route.name)", "credential": "\(credential)"])
+            return nil
+        }
+    }
+
+    /// One log line per exchange (debug when all went well, warning when the upstream failed)
+    /// and the proxy metrics.
+    package func completed(_ event: ProxyEvent) {
+        metrics?.recordProxy(event)
+        let metadata: Logger.Metadata = [
+            "route": "\(event.routeName)", "method": "\(event.method)", "status": "\(event.status)",
+            "duration_ms": "\(Self.milliseconds(event.duration))",
+            "retried_after_401": "\(event.retriedAfterUnauthorized)",
+        ]
+        if let failure = event.failure {
+            // The engine's own 502/504 means an upstream problem an operator should see; a
+            // client that went away or sent garbage is routine.
+            let level: Logger.Level = event.status >= 500 ? .warning : .info
+            logger.log(level: level, "proxy request failed: \(failure)", metadata: metadata)
+        } else {
+            logger.debug("proxy request", metadata: metadata)
+        }
+    }
+
+    static func milliseconds(_ duration: Duration) -> Int64 {
+        duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
+    }
+}

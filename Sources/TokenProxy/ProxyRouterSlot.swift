@@ -1,0 +1,30 @@
+import Synchronization
+import TokenProxyCore
+import TokenProxyNet
+
+/// The delegate the proxy engine keeps for its whole life: forwards to the current
+/// `ProxyRouter`, which a reload replaces without touching listeners or connections (like
+/// `SwappableHandler` for the token API). A request decided by an old router that gets a 401
+/// after the swap asks the new one, which retries only if the route still goes to the same
+/// upstream.
+package final class ProxyRouterSlot: ProxyDelegate {
+    private let current: Mutex<ProxyRouter>
+
+    package init(_ router: ProxyRouter) { current = Mutex(router) }
+
+    package var router: ProxyRouter { current.withLock { $0 } }
+
+    package func swap(_ router: ProxyRouter) { current.withLock { $0 = router } }
+
+    package func decide(_ head: HTTPRequestHead, peer: PeerIdentity, listener: String)
+        -> ProxyDecision
+    {
+        router.decide(head, peer: peer, listener: listener)
+    }
+
+    package func authorizationAfterUnauthorized(_ forward: ProxyForward) -> String? {
+        router.authorizationAfterUnauthorized(forward)
+    }
+
+    package func completed(_ event: ProxyEvent) { router.completed(event) }
+}

@@ -1,0 +1,51 @@
+import Testing
+
+@testable import TokenProxy
+
+struct ProxyRequestTargetTests {
+    typealias T = ProxyRequestTarget
+
+    @Test func parsesAbsoluteFormAndIgnoresHost() throws {
+        let target = try T.parse("http://[::1]:8080/a/b?x=1#frag", host: "other")
+        #expect(target == T(host: "::1", port: 8080, defaultPort: 80, path: "/a/b", query: "?x=1"))
+        #expect(
+            try T.parse("https://API.example.com?q", host: nil)
+                == T(host: "api.example.com", port: nil, defaultPort: 443, path: "/", query: "?q"))
+    }
+
+    @Test func parsesOriginFormWithHost() throws {
+        #expect(
+            try T.parse("/p?q=1", host: "Example.COM:81")
+                == T(host: "example.com", port: 81, defaultPort: 80, path: "/p", query: "?q=1"))
+        #expect(
+            try T.parse("/", host: nil)
+                == T(host: nil, port: nil, defaultPort: 80, path: "/", query: ""))
+        #expect(
+            try T.parse("/", host: "example.com:")
+                == T(host: "example.com", port: nil, defaultPort: 80, path: "/", query: ""))
+    }
+
+    @Test(arguments: [
+        "*", "example.com:443", "ftp://x/", "http://a@b/", "http://x:0/", "http://x:99999/",
+        "http://[::1/", "/", "/a/./b", "/a/%2e%2E/b",
+    ])
+    func refusesWhatCannotBeRouted(_ target: String) {
+        let host = target == "/" ? "a:b:c" : "example.com"
+        #expect(throws: T.Problem.self) { try T.parse(target, host: host) }
+    }
+
+    @Test func matchesPrefixesBySegment() {
+        #expect(T.path("/api/x", isUnder: "/api/"))
+        #expect(!T.path("/api", isUnder: "/api/"))
+        #expect(T.path("/api", isUnder: "/api"))
+        #expect(T.path("/api/x", isUnder: "/api"))
+        #expect(!T.path("/apix", isUnder: "/api"))
+    }
+
+    @Test func rewritesWithStripAndBasePath() {
+        #expect(T.rewrite(path: "/z/a", query: "?q", stripping: "/z/", basePath: "") == "/a?q")
+        #expect(T.rewrite(path: "/z", query: "", stripping: "/z", basePath: "/base") == "/base/")
+        #expect(
+            T.rewrite(path: "/z/a", query: "", stripping: nil, basePath: "/base") == "/base/z/a")
+    }
+}
