@@ -1,0 +1,142 @@
+#!/usr/bin/env python3
+"""Turns bench/token-api.sh's raw loadgen runs into the results table, for people and machines.
+
+Input: a JSON Lines file with one object per loadgen run (loadgen's own line plus "target" and
+"repeat"), and a JSON file of facts about the run (machine, versions, start-up figures).
+For every (target, connections) it keeps the median of the repeats, separately for requests/s,
+p50 and p99, prints a table and writes OUT.json (facts, medians, every raw run) and OUT.md.
+
+Run: summarize.py RUNS.jsonl META.json OUT_PREFIX
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+
+TARGETS = ("tokenproxy", "nginx")
+
+
+def medians(runs: list[dict]) -> list[dict]:
+    """One row per connection count: each target's median rps/p50/p99 and the ratios."""
+    rows = []
+    for connections in sorted({run["connections"] for run in runs}):
+        row: dict = {"connections": connections}
+        for target in TARGETS:
+            mine = [r for r in runs if r["target"] == target and r["connections"] == connections]
+            row[target] = {
+                "rps": round(statistics.median(r["rps"] for r in mine), 1),
+                "p50_us": statistics.median(r["p50_us"] for r in mine),
+                "p99_us": statistics.median(r["p99_us"] for r in mine),
+                "cpu_us_per_request": round(statistics.median(
+                    r["server_cpu_s"] * 1e6 / r["requests"] for r in mine if r["requests"]), 1),
+                "errors": sum(r["errors"] for r in mine),
+                "repeats": len(mine),
+            }
+        tp, ng = row["tokenproxy"], row["nginx"]
+        row["ratio_rps"] = round(tp["rps"] / ng["rps"], 3) if ng["rps"] else None
+        row["ratio_p99"] = round(tp["p99_us"] / ng["p99_us"], 3) if ng["p99_us"] else None
+        rows.append(row)
+    return rows
+
+
+def table(rows: list[dict]) -> list[list[str]]:
+    """The table as text cells, header first."""
+    cells = [[
+        "connections", "tokenproxy rps", "p50 µs", "p99 µs",
+        "nginx rps", "p50 µs", "p99 µs", "rps tp/nginx", "p99 tp/nginx",
+    ]]
+    for row in rows:
+        tp, ng = row["tokenproxy"], row["nginx"]
+        cells.append([
+            str(row["connections"]),
+            f"{tp['rps']:,.0f}", f"{tp['p50_us']:.0f}", f"{tp['p99_us']:.0f}",
+            f"{ng['rps']:,.0f}", f"{ng['p50_us']:.0f}", f"{ng['p99_us']:.0f}",
+            f"{row['ratio_rps']:.2f}" if row["ratio_rps"] is not None else "-",
+            f"{row['ratio_p99']:.2f}" if row["ratio_p99"] is not None else "-",
+        ])
+    return cells
+
+
+def cpu_table(rows: list[dict]) -> list[list[str]]:
+    """Server CPU time (user + system, from /proc) per request: efficiency apart from loadgen."""
+    cells = [["connections", "tokenproxy CPU µs/request", "nginx CPU µs/request", "tp/nginx"]]
+    for row in rows:
+        tp = row["tokenproxy"]["cpu_us_per_request"]
+        ng = row["nginx"]["cpu_us_per_request"]
+        cells.append([str(row["connections"]), f"{tp:.1f}", f"{ng:.1f}",
+                      f"{tp / ng:.1f}" if ng else "-"])
+    return cells
+
+
+def markdown_table(cells: list[list[str]]) -> list[str]:
+    lines = ["| " + " | ".join(cells[0]) + " |", "|" + "---:|" * len(cells[0])]
+    return lines + ["| " + " | ".join(row) + " |" for row in cells[1:]]
+
+
+def plain(cells: list[list[str]]) -> str:
+    widths = [max(len(row[i]) for row in cells) for i in range(len(cells[0]))]
+    return "\n".join("  ".join(c.rjust(w) for c, w in zip(row, widths)) for row in cells)
+
+
+def markdown(cells: list[list[str]], cpu: list[list[str]], meta: dict) -> str:
+    start = meta.get("startup", {})
+    facts = [
+        f"# tokenproxy token API vs nginx — {meta['date']}",
+        "",
+        f"`{meta['command']}` at {meta['git_commit']} on {meta['cpu']} "
+        f"({meta['cpus']} CPUs), {meta['kernel']}; {meta['swift']}; nginx {meta['nginx_version']} "
+        f"with `worker_processes auto` ({meta['nginx_workers']} workers; tokenproxy had "
+        f"{meta['tokenproxy_threads_after_benchmark']} threads after the run). loadgen (closed loop, "
+        f"keep-alive, one thread) on the same machine; {meta['seconds']} s per run, "
+        f"median of {meta['repeats']} repeats, targets alternating. Response body "
+        f"{meta['body_bytes']} bytes from both. Load average (1/5/15 min) "
+        f"{meta['load_average_before']} before the measurements, {meta['load_average_after']} "
+        f"after: other work on the machine shifts absolute numbers.",
+        "",
+        *markdown_table(cells),
+        "",
+        "Latencies in microseconds. Ratios above 1 mean tokenproxy has more requests/s "
+        "(rps) or a longer tail (p99).",
+        "",
+        *markdown_table(cpu),
+        "",
+        "Server CPU time (user + system of all its processes, from /proc) per request served, "
+        "median of the repeats.",
+        "",
+        "| start-up | value |",
+        "|---|---:|",
+        f"| exec → READY=1 | {start.get('ready_ms')} ms |",
+        f"| exec → first token served (includes the fetch from the Python test IdP) "
+        f"| {start.get('first_token_ms')} ms |",
+        f"| VmRSS idle after start-up | {meta['rss_kib']['after_startup']} KiB |",
+        f"| VmRSS idle after the benchmark | {meta['rss_kib']['after_benchmark']} KiB |",
+        f"| VmHWM (peak RSS) after the benchmark | {meta['rss_kib']['peak']} KiB |",
+        "",
+    ]
+    return "\n".join(facts)
+
+
+def main() -> int:
+    runs_path, meta_path, prefix = sys.argv[1:4]
+    with open(runs_path) as f:
+        runs = [json.loads(line) for line in f if line.strip()]
+    with open(meta_path) as f:
+        meta = json.load(f)
+    rows = medians(runs)
+    cells = table(rows)
+    cpu = cpu_table(rows)
+    print(plain(cells))
+    print()
+    print(plain(cpu))
+    with open(prefix + ".json", "w") as f:
+        json.dump({**meta, "results": rows, "runs": runs}, f, indent=2)
+        f.write("\n")
+    with open(prefix + ".md", "w") as f:
+        f.write(markdown(cells, cpu, meta))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,300 @@
+#!/usr/bin/env bash
+# Benchmarks tokenproxy's token API (GET /v1/tokens/NAME on the Unix socket, token cached)
+# against nginx answering a fixed JSON body of the same size on a Unix socket, with
+# bench/loadgen (closed loop, keep-alive) at 1, 16 and 64 connections. Also measures
+# tokenproxy's start-up (exec → READY=1, exec → first token) and idle RSS. Everything runs on
+# loopback / Unix sockets in a temp dir; every process started here is stopped by pid on exit.
+# Writes bench/results/token-api-DATE.{json,md}. This is a measurement, not a test: it fails
+# only when something cannot run. See bench/README.md.
+#
+# Knobs (environment): BENCH_SECONDS (5) per run, BENCH_REPEATS (3), BENCH_CONNECTIONS
+# ("1 16 64"); BENCH_PROFILE=1 also profiles at the lowest and highest connection count (perf
+# stat of both servers: CPU time, context switches; perf record of tokenproxy: top functions,
+# self and inclusive) into bench/results/token-api-DATE.profile.txt. Needs perf (linux-perf).
+set -euo pipefail
+export LC_ALL=C # $EPOCHREALTIME and printf use the locale's decimal point
+cd "$(dirname "$0")/.."
+
+seconds="${BENCH_SECONDS:-5}"
+repeats="${BENCH_REPEATS:-3}"
+read -r -a connection_counts <<<"${BENCH_CONNECTIONS:-1 16 64}"
+profile="${BENCH_PROFILE:-0}"
+credential=bench
+
+log() { printf '[%s] %s\n' "$(date +%T)" "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+# --- prerequisites: nginx is installed only if missing --------------------------------------
+if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
+    log "nginx is missing: installing nginx-light"
+    as_root=(); [ "$(id -u)" -eq 0 ] || as_root=(sudo)
+    "${as_root[@]}" apt-get update -qq
+    "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null
+fi
+nginx_bin="$(command -v nginx || echo /usr/sbin/nginx)"
+python3 -c 'import authlib, flask, joserfc, cryptography' 2>/dev/null \
+    || die "the test IdP's Python packages are missing; run scripts/setup.sh once"
+for tool in gcc openssl curl swift; do
+    command -v "$tool" >/dev/null || die "$tool is not on PATH (scripts/setup.sh installs the rest)"
+done
+
+# --- state and clean-up ---------------------------------------------------------------------
+work="$(mktemp -d /tmp/tokenproxy-bench.XXXXXX)"
+idp_pid="" tokenproxy_pid="" nginx_pid="" helper_pid="" perf_pid="" record_pid=""
+stop() { # stop PID NAME: SIGTERM, wait up to 5 s, then SIGKILL
+    local pid="$1"
+    [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 0
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    if kill -0 "$pid" 2>/dev/null; then
+        log "$2 (pid $pid) ignored SIGTERM; killing it"
+        kill -KILL "$pid" 2>/dev/null || true
+    fi
+    wait "$pid" 2>/dev/null || true
+}
+cleanup() {
+    stop "$perf_pid" "perf stat"
+    stop "$record_pid" "perf record"
+    stop "$helper_pid" "start-up helper"
+    stop "$nginx_pid" nginx
+    stop "$tokenproxy_pid" tokenproxy
+    stop "$idp_pid" "test IdP"
+    rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+show_log() { [ -s "$1" ] && { log "last lines of $1:"; tail -20 "$1" >&2; }; return 0; }
+
+# --- 1. build ---------------------------------------------------------------------------------
+log "building tokenproxy (release) and loadgen"
+swift build -c release >"$work/build.log" 2>&1 || { show_log "$work/build.log"; die "swift build failed"; }
+tail -1 "$work/build.log" >&2
+bin="$(swift build -c release --show-bin-path)/tokenproxy"
+gcc -O2 -Wall -Wextra -o "$work/loadgen" bench/loadgen.c
+loadgen="$work/loadgen"
+
+# --- 2. test IdP, key, configuration, tokenproxy ----------------------------------------------
+umask 077
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$work/sa.pem" 2>/dev/null
+python3 - "$work" <<'PY'
+import json, subprocess, sys
+work = sys.argv[1]
+public = subprocess.run(["openssl", "pkey", "-in", f"{work}/sa.pem", "-pubout"], check=True,
+                        capture_output=True, text=True).stdout
+with open(f"{work}/sa.pem") as f:
+    key = f.read()
+with open(f"{work}/sa.json", "w") as f:
+    json.dump({"type": "serviceaccount", "keyId": "bench-key", "key": key, "userId": "bench-user"}, f)
+with open(f"{work}/clients.json", "w") as f:
+    json.dump({"clients": [{"client_id": "bench-user", "public_key_pem": public,
+                            "grant_types": ["urn:ietf:params:oauth:grant-type:jwt-bearer"],
+                            "scope": "openid"}]}, f)
+PY
+python3 Tests/integration/authserver.py --clients "$work/clients.json" --port 0 \
+    --token-lifetime 3600 --ready-file "$work/idp.json" >"$work/idp.log" 2>&1 &
+idp_pid=$!
+for _ in $(seq 1 100); do [ -s "$work/idp.json" ] && break; sleep 0.1; done
+[ -s "$work/idp.json" ] || { show_log "$work/idp.log"; die "the test IdP did not start"; }
+issuer="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["issuer"])' "$work/idp.json")"
+
+api_socket="$work/tokenproxy.sock"
+python3 - "$work" "$issuer" "$api_socket" "$credential" <<'PY'
+import json, sys
+work, issuer, socket_path, name = sys.argv[1:5]
+config = {"api": {"socket": socket_path, "socket_mode": "0600"},
+          "credentials": {name: {"key_file": f"{work}/sa.json", "issuer": issuer,
+                                 "scopes": ["openid"]}},
+          "log": {"level": "info"}}
+with open(f"{work}/config.json", "w") as f:
+    json.dump(config, f, indent=2)
+PY
+
+log "starting tokenproxy serve (NOTIFY_SOCKET → start-up helper)"
+python3 bench/startup.py --notify-socket "$work/notify.sock" --api-socket "$api_socket" \
+    --token-path "/v1/tokens/$credential" --started-file "$work/started" --timeout 30 \
+    >"$work/startup.json" &
+helper_pid=$!
+for _ in $(seq 1 100); do [ -S "$work/notify.sock" ] && break; sleep 0.05; done
+[ -S "$work/notify.sock" ] || die "the start-up helper did not bind its socket"
+(
+    printf '%s\n' "$EPOCHREALTIME" >"$work/started"
+    NOTIFY_SOCKET="$work/notify.sock" exec "$bin" serve --config "$work/config.json"
+) 2>"$work/tokenproxy.log" &
+tokenproxy_pid=$!
+if ! wait "$helper_pid"; then
+    helper_pid=""
+    show_log "$work/tokenproxy.log"
+    die "tokenproxy did not become ready and serve a token"
+fi
+helper_pid=""
+log "start-up: $(cat "$work/startup.json")"
+
+proc_status() { awk -v key="$1:" '$1 == key { print $2 }' "/proc/$tokenproxy_pid/status"; }
+sleep 1
+rss_startup="$(proc_status VmRSS)"
+
+# The token is cached now: measure the real response, then give nginx a body of the same size.
+curl -s --unix-socket "$api_socket" -D "$work/tp.head" -o "$work/tp.body" \
+    "http://localhost/v1/tokens/$credential"
+body_bytes="$(wc -c <"$work/tp.body")"
+python3 - "$work/tp.body" "$work/nginx.body" <<'PY'
+import json, sys
+real = json.load(open(sys.argv[1]))
+size = len(open(sys.argv[1], "rb").read())
+fake = {"access_token": "", "token_type": "Bearer",
+        "expires_in": real["expires_in"], "expires_at": real["expires_at"]}
+pad = size - len(json.dumps(fake, separators=(",", ":")))
+fake["access_token"] = "x" * pad
+text = json.dumps(fake, separators=(",", ":"))
+assert len(text) == size, (len(text), size)
+open(sys.argv[2], "w").write(text)
+PY
+
+# --- 3. nginx on a Unix socket, same body -------------------------------------------------------
+nginx_socket="$work/nginx.sock"
+mkdir -p "$work/nginx"
+cat >"$work/nginx.conf" <<EOF
+worker_processes auto;
+daemon off;
+pid $work/nginx/nginx.pid;
+error_log $work/nginx/error.log warn;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    keepalive_requests 100000000;
+    keepalive_timeout 300s;
+    client_body_temp_path $work/nginx/body;
+    server {
+        listen unix:$nginx_socket;
+        location / {
+            default_type application/json;
+            add_header Cache-Control no-store;
+            return 200 '$(cat "$work/nginx.body")';
+        }
+    }
+}
+EOF
+"$nginx_bin" -p "$work/nginx" -e "$work/nginx/error.log" -c "$work/nginx.conf" &
+nginx_pid=$!
+for _ in $(seq 1 100); do [ -S "$nginx_socket" ] && break; sleep 0.05; done
+[ -S "$nginx_socket" ] || { show_log "$work/nginx/error.log"; die "nginx did not start"; }
+nginx_bytes="$(curl -s --unix-socket "$nginx_socket" http://localhost/v1/tokens/x | wc -c)"
+[ "$nginx_bytes" = "$body_bytes" ] || die "nginx body is $nginx_bytes bytes, tokenproxy's $body_bytes"
+log "response body: $body_bytes bytes from both"
+nginx_workers="$(pgrep -c -P "$nginx_pid" || true)"
+
+load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
+# --- 4. measure --------------------------------------------------------------------------------
+declare -A sockets=([tokenproxy]="$api_socket" [nginx]="$nginx_socket")
+declare -A pids=([tokenproxy]="$tokenproxy_pid" [nginx]="$nginx_pid $(pgrep -P "$nginx_pid" | tr '\n' ' ')")
+clock_ticks="$(getconf CLK_TCK)"
+cpu_ticks() { # cpu_ticks TARGET: user+system clock ticks of the target's processes so far
+    local pid total=0
+    for pid in ${pids[$1]}; do total=$((total + $(awk '{ print $14 + $15 }' "/proc/$pid/stat"))); done
+    echo "$total"
+}
+run() { # run TARGET CONNECTIONS SECONDS: loadgen's line plus the server's CPU seconds, on stdout
+    local before line
+    before="$(cpu_ticks "$1")"
+    line="$("$loadgen" "unix:${sockets[$1]}" "$2" "$3" "/v1/tokens/$credential" 2>>"$work/loadgen.err" || true)"
+    [ -n "$line" ] || die "loadgen printed nothing for $1 ($(tail -1 "$work/loadgen.err"))"
+    echo "${line%\}}, \"server_cpu_s\": $(awk -v t=$(($(cpu_ticks "$1") - before)) -v hz="$clock_ticks" 'BEGIN { printf "%.2f", t / hz }')}"
+}
+log "warm-up"
+run tokenproxy 16 1 >/dev/null
+run nginx 16 1 >/dev/null
+log "measuring: ${connection_counts[*]} connections × $repeats repeats × 2 targets × ${seconds} s"
+: >"$work/runs.jsonl"
+for repeat in $(seq 1 "$repeats"); do
+    for connections in "${connection_counts[@]}"; do
+        # Alternate which target goes first, so slow drift on a shared machine hits both alike.
+        order=(tokenproxy nginx)
+        [ $((repeat % 2)) -eq 0 ] && order=(nginx tokenproxy)
+        for target in "${order[@]}"; do
+            line="$(run "$target" "$connections" "$seconds")"
+            log "  #$repeat $target c=$connections $line"
+            python3 -c 'import json,sys; r=json.loads(sys.argv[1]); r.update(target=sys.argv[2], repeat=int(sys.argv[3])); print(json.dumps(r))' \
+                "$line" "$target" "$repeat" >>"$work/runs.jsonl"
+        done
+    done
+done
+
+mkdir -p bench/results
+stamp="$(date +%Y-%m-%d-%H%M)"
+if [ "$profile" = 1 ]; then
+    profile_file="bench/results/token-api-$stamp.profile.txt"
+    : >"$profile_file"
+    for connections in "${connection_counts[0]}" "${connection_counts[-1]}"; do
+        for target in tokenproxy nginx; do
+            log "profiling $target at $connections connections (${seconds} s)"
+            # Warm up first: perf attaches to the threads that exist when it starts.
+            run "$target" "$connections" 1 >/dev/null
+            perf stat -e task-clock,context-switches,cpu-migrations -p "$(echo ${pids[$target]} | tr ' ' ,)" \
+                -o "$work/perf-stat.txt" -- sleep "$seconds" &
+            perf_pid=$!
+            record_pid=""
+            if [ "$target" = tokenproxy ]; then
+                perf record -e cpu-clock -F 999 -g -a -o "$work/perf.data" \
+                    -- sleep "$seconds" 2>"$work/perf.err" &
+                record_pid=$!
+            fi
+            line="$(run "$target" "$connections" "$seconds")"
+            wait "$perf_pid" || true
+            perf_pid=""
+            [ -z "$record_pid" ] || wait "$record_pid" || true
+            record_pid=""
+            { echo "=== $target, $connections connections: $line"
+              grep -E 'task-clock|context-switches|cpu-migrations|elapsed' "$work/perf-stat.txt"
+              echo; } >>"$profile_file"
+        done
+        { echo "--- tokenproxy at $connections connections: self time by function (perf, cpu-clock)"
+          perf report -i "$work/perf.data" --pid "$tokenproxy_pid" --percentage relative --no-children --sort dso,symbol --stdio 2>/dev/null \
+              | awk '/^ +[0-9]/ && n++ < 25'
+          echo "--- tokenproxy at $connections connections: time including callees"
+          perf report -i "$work/perf.data" --pid "$tokenproxy_pid" --percentage relative --children --sort symbol -g none --stdio 2>/dev/null \
+              | awk '/^ +[0-9]/ && n++ < 45'
+          echo; } | swift demangle --simplified | sed 's/ *$//' >>"$profile_file"
+        if [ -n "${BENCH_KEEP_PERF:-}" ]; then cp "$work/perf.data" "$BENCH_KEEP_PERF.$connections"; fi
+    done
+    log "profile written to $profile_file"
+fi
+
+sleep 2
+rss_after="$(proc_status VmRSS)"
+rss_peak="$(proc_status VmHWM)"
+tokenproxy_threads="$(proc_status Threads)"
+
+# --- 5. report -----------------------------------------------------------------------------------
+python3 - "$work" "$stamp" "$seconds" "$repeats" "$body_bytes" "$rss_startup" "$rss_after" \
+    "$rss_peak" "$("$nginx_bin" -v 2>&1 | sed 's|.*/||')" "$(git describe --always --dirty 2>/dev/null || echo unknown)" \
+    "$(swift --version 2>&1 | head -1)" "${connection_counts[*]}" "$nginx_workers" "$tokenproxy_threads" "$load_before" <<'PY'
+import json, os, platform, sys
+(work, stamp, seconds, repeats, body, rss0, rss1, peak, nginx, commit, swift, counts, workers,
+ threads, load_before) = sys.argv[1:16]
+cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+meta = {
+    "date": stamp, "command": "bench/token-api.sh",
+    "connections": [int(c) for c in counts.split()],
+    "git_commit": commit, "cpu": cpu, "cpus": os.cpu_count(), "kernel": "Linux " + platform.release(),
+    "load_average_before": load_before,
+    "load_average_after": " ".join(open("/proc/loadavg").read().split()[:3]),
+    "swift": swift, "nginx_version": nginx, "nginx_workers": int(workers),
+    "tokenproxy_threads_after_benchmark": int(threads), "seconds": float(seconds), "repeats": int(repeats),
+    "body_bytes": int(body), "loadgen": "closed loop, keep-alive, 1 thread, epoll",
+    "startup": json.load(open(f"{work}/startup.json")),
+    "rss_kib": {"after_startup": int(rss0), "after_benchmark": int(rss1), "peak": int(peak)},
+}
+json.dump(meta, open(f"{work}/meta.json", "w"))
+PY
+echo
+python3 bench/summarize.py "$work/runs.jsonl" "$work/meta.json" "bench/results/token-api-$stamp"
+echo
+python3 - "$work/meta.json" <<'PY'
+import json, sys
+m = json.load(open(sys.argv[1]))
+s, r = m["startup"], m["rss_kib"]
+print(f"start-up: exec → READY=1 {s['ready_ms']} ms, exec → first token {s['first_token_ms']} ms")
+print(f"VmRSS: {r['after_startup']} KiB idle after start-up, {r['after_benchmark']} KiB after the "
+      f"benchmark (peak {r['peak']} KiB)")
+PY
+echo "written: bench/results/token-api-$stamp.json, bench/results/token-api-$stamp.md"
