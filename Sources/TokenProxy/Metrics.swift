@@ -82,7 +82,7 @@ package final class Metrics: Sendable {
         out += "# HELP tokenproxy_token_expiry_seconds Seconds until the served token expires (absent when none is valid).\n"
         out += "# TYPE tokenproxy_token_expiry_seconds gauge\n"
         for status in statuses {
-            if let seconds = status.secondsToExpiry {
+            if status.holdsUsefulToken, let seconds = status.secondsToExpiry {
                 out += "tokenproxy_token_expiry_seconds{credential=\"\(label(status.name))\"} \(format(seconds))\n"
             }
         }
