@@ -60,7 +60,6 @@ package enum CredentialLoader {
         }
         let format: CredentialKeyFormat = key.source == .pem ? .pem : .zitadelJSON
         let compatible = JWSAlgorithm.allCases.filter { key.privateKey.supports($0) }
-            .compactMap { SigningAlgorithm(rawValue: $0.rawValue) }
         let problems = entry.problems(keyFormat: format, compatibleAlgorithms: compatible)
         guard problems.isEmpty else { return .failure(Problems(list: problems)) }
 
@@ -71,7 +70,7 @@ package enum CredentialLoader {
                 grant: entry.grant ?? Credential.defaultGrant(for: key), scopes: entry.scopes,
                 assertionAudience: entry.audience, resources: entry.resources,
                 extraParameters: entry.extraParameters.sorted { $0.key < $1.key }.map { ($0.key, $0.value) },
-                algorithm: entry.algorithm.flatMap { JWSAlgorithm(rawValue: $0.rawValue) },
+                algorithm: entry.algorithm,
                 caFile: entry.caFile, assertionLifetime: entry.assertionLifetime,
                 clockSkewAllowance: entry.clockSkew))
     }

@@ -106,19 +106,8 @@ package enum GrantType: String, Sendable, CaseIterable {
     case clientCredentials = "client-credentials"
 }
 
-/// JWS algorithms we sign with (RFC 7518 §3.1, RFC 8037 for EdDSA).
-package enum SigningAlgorithm: String, Sendable, CaseIterable {
-    case rs256 = "RS256"
-    case rs384 = "RS384"
-    case rs512 = "RS512"
-    case ps256 = "PS256"
-    case ps384 = "PS384"
-    case ps512 = "PS512"
-    case es256 = "ES256"
-    case es384 = "ES384"
-    case es512 = "ES512"
-    case edDSA = "EdDSA"
-}
+/// The configuration's name for the signing algorithms (one enum for config and crypto).
+package typealias SigningAlgorithm = JWSAlgorithm
 
 /// What the configuration validator cannot see: the format of the key file. The loader reads
 /// the key, then asks `CredentialConfiguration.problems(keyFormat:compatibleAlgorithms:)`.

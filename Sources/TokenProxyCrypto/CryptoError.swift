@@ -1,3 +1,4 @@
+import TokenProxyCore
 #if canImport(Glibc)
   import Glibc
 #elseif canImport(Darwin)

@@ -1,4 +1,5 @@
 internal import COpenSSL
+import TokenProxyCore
 
 extension EVPKey {
   /// The public JWK members of `pkey` (RFC 7518 §6.3.1 RSA, §6.2.1 EC, RFC 8037 §2 OKP).

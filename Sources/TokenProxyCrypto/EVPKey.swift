@@ -1,4 +1,5 @@
 internal import COpenSSL
+import TokenProxyCore
 
 /// Operations on a borrowed `EVP_PKEY *` shared by `PrivateKey` and `PublicKey`. Neither takes
 /// ownership; the calling class keeps the key alive for the duration of the call.

@@ -1,4 +1,5 @@
 internal import COpenSSL
+import TokenProxyCore
 
 /// A public key for verification: the dev-mode issuer checks clients' assertions with it.
 /// Owns an `EVP_PKEY`, freed in `deinit`; immutable and safe to share (see `PrivateKey`).

@@ -1,3 +1,4 @@
+import TokenProxyCore
 import Foundation
 import Testing
 

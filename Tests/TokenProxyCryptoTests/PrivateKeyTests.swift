@@ -1,3 +1,4 @@
+import TokenProxyCore
 import Testing
 
 @testable import TokenProxyCrypto
