@@ -1,5 +1,5 @@
-import TokenProxyCore
 import Foundation
+import TokenProxyCore
 import TokenProxyCrypto
 
 /// Everything needed to obtain tokens for one service user or client: its key, where to send
@@ -39,7 +39,8 @@ package struct Credential: Sendable {
         name: String, keyOrigin: String, key: ServiceKey, issuer: URL, tokenEndpoint: URL? = nil,
         grant: GrantType, scopes: [String] = [], assertionAudience: [String]? = nil,
         resources: [String] = [], extraParameters: [(String, String)] = [],
-        algorithm: JWSAlgorithm? = nil, caFile: String? = nil, assertionLifetime: Duration = Credential.defaultLifetime,
+        algorithm: JWSAlgorithm? = nil, caFile: String? = nil,
+        assertionLifetime: Duration = Credential.defaultLifetime,
         clockSkewAllowance: Duration = Credential.defaultSkew
     ) {
         self.name = name

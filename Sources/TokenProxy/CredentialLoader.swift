@@ -38,13 +38,14 @@ package enum CredentialLoader {
             let path = entry.keySource.path(
                 credentialsDirectory: environment["CREDENTIALS_DIRECTORY"])
         else {
-            return .failure(Problems(list: [
-                ConfigurationProblem(
-                    path: keyPath,
-                    message:
-                        "\(entry.keySource) names a systemd credential but $CREDENTIALS_DIRECTORY "
-                        + "is not set: add LoadCredential= to the unit, or give a file path")
-            ]))
+            return .failure(
+                Problems(list: [
+                    ConfigurationProblem(
+                        path: keyPath,
+                        message:
+                            "\(entry.keySource) names a systemd credential but $CREDENTIALS_DIRECTORY "
+                            + "is not set: add LoadCredential= to the unit, or give a file path")
+                ]))
         }
         let key: ServiceKey
         do {
@@ -56,7 +57,8 @@ package enum CredentialLoader {
         } catch CryptoError.clientIDRequired {
             return .failure(Problems(list: entry.problems(keyFormat: .pem)))
         } catch {
-            return .failure(Problems(list: [ConfigurationProblem(path: keyPath, message: "\(error)")]))
+            return .failure(
+                Problems(list: [ConfigurationProblem(path: keyPath, message: "\(error)")]))
         }
         let format: CredentialKeyFormat = key.source == .pem ? .pem : .zitadelJSON
         let compatible = JWSAlgorithm.allCases.filter { key.privateKey.supports($0) }
@@ -69,7 +71,9 @@ package enum CredentialLoader {
                 issuer: entry.issuer, tokenEndpoint: entry.tokenEndpoint,
                 grant: entry.grant ?? Credential.defaultGrant(for: key), scopes: entry.scopes,
                 assertionAudience: entry.audience, resources: entry.resources,
-                extraParameters: entry.extraParameters.sorted { $0.key < $1.key }.map { ($0.key, $0.value) },
+                extraParameters: entry.extraParameters.sorted { $0.key < $1.key }.map {
+                    ($0.key, $0.value)
+                },
                 algorithm: entry.algorithm,
                 caFile: entry.caFile, assertionLifetime: entry.assertionLifetime,
                 clockSkewAllowance: entry.clockSkew))

@@ -42,7 +42,8 @@ extension Daemon {
         defer { notifier.ready(status: "reloaded") }
         let loaded: (Configuration, [Credential])
         do {
-            loaded = try Self.loadConfiguration(path: options.configurationPath, environment: options.environment)
+            loaded = try Self.loadConfiguration(
+                path: options.configurationPath, environment: options.environment)
         } catch {
             logger.error("reload refused, keeping the running configuration: \(error.message)")
             return
@@ -52,13 +53,16 @@ extension Daemon {
         let store: TokenStore
         let proxyRouter: ProxyRouter?
         do {
-            store = try makeStore(configuration: configuration, credentials: credentials, metrics: current.metrics)
-            proxyRouter = try makeProxyRouter(configuration: configuration, store: store, metrics: current.metrics)
+            store = try makeStore(
+                configuration: configuration, credentials: credentials, metrics: current.metrics)
+            proxyRouter = try makeProxyRouter(
+                configuration: configuration, store: store, metrics: current.metrics)
         } catch {
             logger.error("reload refused, keeping the running configuration: \(error.message)")
             return
         }
-        current.handler.swap(makeAPI(configuration: configuration, store: store, metrics: current.metrics))
+        current.handler.swap(
+            makeAPI(configuration: configuration, store: store, metrics: current.metrics))
         swapProxy(proxyRouter, configuration: configuration, running: current)
         replaceStore(store)
         await store.start()
@@ -73,8 +77,11 @@ extension Daemon {
     func startWatchdog() -> DispatchSourceTimer? {
         guard let interval = notifier.watchdogInterval else { return nil }
         let half = interval / 2
-        let nanoseconds = Int(half.components.seconds) * 1_000_000_000 + Int(half.components.attoseconds / 1_000_000_000)
-        let timer = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "tokenproxy.watchdog"))
+        let nanoseconds =
+            Int(half.components.seconds) * 1_000_000_000
+            + Int(half.components.attoseconds / 1_000_000_000)
+        let timer = DispatchSource.makeTimerSource(
+            queue: DispatchQueue(label: "tokenproxy.watchdog"))
         let notifier = self.notifier
         timer.schedule(deadline: .now(), repeating: .nanoseconds(max(nanoseconds, 1_000_000)))
         timer.setEventHandler { notifier.watchdogPing() }
@@ -86,27 +93,37 @@ extension Daemon {
     static func log(_ event: TokenServiceEvent, logger: Logger) {
         switch event {
         case .fetchStarted(let name, let reason):
-            logger.debug("token fetch started", metadata: ["credential": "\(name)", "reason": "\(reason.rawValue)"])
+            logger.debug(
+                "token fetch started",
+                metadata: ["credential": "\(name)", "reason": "\(reason.rawValue)"])
         case .fetchSucceeded(let name, let reason, let latency, let lifetime):
             logger.info(
                 "token refreshed",
                 metadata: [
                     "credential": "\(name)", "reason": "\(reason.rawValue)",
-                    "latency_ms": "\(latency.components.seconds * 1000 + latency.components.attoseconds / 1_000_000_000_000_000)",
+                    "latency_ms":
+                        "\(latency.components.seconds * 1000 + latency.components.attoseconds / 1_000_000_000_000_000)",
                     "lifetime_s": "\(lifetime.components.seconds)",
                 ])
         case .fetchFailed(let name, let reason, let category, _, let retryIn):
             let metadata: Logger.Metadata = [
-                "credential": "\(name)", "reason": "\(reason.rawValue)", "category": "\(category.rawValue)",
+                "credential": "\(name)", "reason": "\(reason.rawValue)",
+                "category": "\(category.rawValue)",
                 "retry_in_s": "\(retryIn.components.seconds)",
             ]
             if category == .credentialRejected {
-                logger.error("the IdP rejected the credential (key revoked or expired?); retrying slowly", metadata: metadata)
+                logger.error(
+                    "the IdP rejected the credential (key revoked or expired?); retrying slowly",
+                    metadata: metadata)
             } else {
-                logger.warning("token fetch failed; the valid token (if any) is still served", metadata: metadata)
+                logger.warning(
+                    "token fetch failed; the valid token (if any) is still served",
+                    metadata: metadata)
             }
         case .tokenExpired(let name):
-            logger.error("token expired before it could be refreshed; requests now get 503", metadata: ["credential": "\(name)"])
+            logger.error(
+                "token expired before it could be refreshed; requests now get 503",
+                metadata: ["credential": "\(name)"])
         }
     }
 }

@@ -18,7 +18,10 @@ package final class Daemon: Sendable {
         /// Grace period for in-flight requests on SIGTERM.
         package var drainTimeout: Duration
 
-        package init(configurationPath: String, environment: [String: String], drainTimeout: Duration = .seconds(5)) {
+        package init(
+            configurationPath: String, environment: [String: String],
+            drainTimeout: Duration = .seconds(5)
+        ) {
             self.configurationPath = configurationPath
             self.environment = environment
             self.drainTimeout = drainTimeout
@@ -59,14 +62,16 @@ package final class Daemon: Sendable {
     /// Loads and checks the configuration and every key, then what only the running daemon
     /// would otherwise find (CA files, the socket group), so that `check` refuses exactly what
     /// `serve` would. All problems at once, each with its JSON path.
-    package static func loadConfiguration(path: String, environment: [String: String]) throws(StartupError)
+    package static func loadConfiguration(path: String, environment: [String: String])
+        throws(StartupError)
         -> (Configuration, [Credential])
     {
         let configuration: Configuration
         let credentials: [Credential]
         do {
             configuration = try ConfigLoader.load(path: path)
-            credentials = try CredentialLoader.load(configuration, file: path, environment: environment)
+            credentials = try CredentialLoader.load(
+                configuration, file: path, environment: environment)
         } catch {
             throw StartupError(message: "\(error)", status: .configuration)
         }
@@ -75,21 +80,27 @@ package final class Daemon: Sendable {
             problems.append(
                 ConfigurationProblem(
                     path: "api.socket_group",
-                    message: "no group '\(group)' on this host: create it (systemd-sysusers, groupadd) or change the setting"))
+                    message:
+                        "no group '\(group)' on this host: create it (systemd-sysusers, groupadd) or change the setting"
+                ))
         }
         var checkedCAFiles: Set<String> = []
         for credential in credentials {
-            guard let caFile = credential.caFile, checkedCAFiles.insert(caFile).inserted else { continue }
+            guard let caFile = credential.caFile, checkedCAFiles.insert(caFile).inserted else {
+                continue
+            }
             do {
                 _ = try TLSClientContext(configuration: TLSClientConfiguration(caFile: caFile))
             } catch {
                 problems.append(
-                    ConfigurationProblem(path: "credentials.\(credential.name).ca_file", message: "\(error)"))
+                    ConfigurationProblem(
+                        path: "credentials.\(credential.name).ca_file", message: "\(error)"))
             }
         }
         guard problems.isEmpty else {
             throw StartupError(
-                message: "\(ConfigurationError(file: path, problems: problems))", status: .configuration)
+                message: "\(ConfigurationError(file: path, problems: problems))",
+                status: .configuration)
         }
         return (configuration, credentials)
     }
@@ -107,8 +118,10 @@ package final class Daemon: Sendable {
                 path: options.configurationPath, environment: options.environment)
         }
         let metrics = Metrics()
-        let store = try makeStore(configuration: configuration, credentials: credentials, metrics: metrics)
-        let handler = SwappableHandler(makeAPI(configuration: configuration, store: store, metrics: metrics))
+        let store = try makeStore(
+            configuration: configuration, credentials: credentials, metrics: metrics)
+        let handler = SwappableHandler(
+            makeAPI(configuration: configuration, store: store, metrics: metrics))
         let server: HTTPServer
         do {
             server = HTTPServer(
@@ -121,7 +134,8 @@ package final class Daemon: Sendable {
         server.start()
         startProxy(proxy)
         running.withLock {
-            $0 = Running(store: store, handler: handler, server: server, metrics: metrics, proxy: proxy)
+            $0 = Running(
+                store: store, handler: handler, server: server, metrics: metrics, proxy: proxy)
         }
         await store.start()
         logger.info(
@@ -143,7 +157,8 @@ package final class Daemon: Sendable {
         }
     }
 
-    func makeStore(configuration: Configuration, credentials: [Credential], metrics: Metrics) throws(StartupError)
+    func makeStore(configuration: Configuration, credentials: [Credential], metrics: Metrics)
+        throws(StartupError)
         -> TokenStore
     {
         var clients: [String: OAuthTokenClient] = [:]
@@ -155,16 +170,20 @@ package final class Daemon: Sendable {
                 continue
             }
             do {
-                let client = try OAuthTokenClient(caFile: credential.caFile, environment: options.environment)
+                let client = try OAuthTokenClient(
+                    caFile: credential.caFile, environment: options.environment)
                 byCAFile[key] = client
                 clients[credential.name] = client
             } catch {
                 throw StartupError(
-                    message: "credentials.\(credential.name).ca_file: \(error)", status: .configuration)
+                    message: "credentials.\(credential.name).ca_file: \(error)",
+                    status: .configuration)
             }
         }
         var policies: [String: RefreshPolicy] = [:]
-        for entry in configuration.credentials { policies[entry.name] = RefreshPolicy(entry.refresh) }
+        for entry in configuration.credentials {
+            policies[entry.name] = RefreshPolicy(entry.refresh)
+        }
         let logger = self.logger
         return TokenStore(
             credentials: credentials, policies: policies, clients: clients,
@@ -196,10 +215,13 @@ package final class Daemon: Sendable {
         var result: [Listener] = []
         let inherited = Self.inheritedSockets.filter { $0.name != Self.proxySocketName }
         if inherited.isEmpty {
-            result.append(try Listener.unix(path: api.socket, mode: api.socketMode, group: api.socketGroup))
+            result.append(
+                try Listener.unix(path: api.socket, mode: api.socketMode, group: api.socketGroup))
         } else {
             for socket in inherited {
-                result.append(try Listener.inherited(fileDescriptor: socket.fileDescriptor, name: socket.name))
+                result.append(
+                    try Listener.inherited(fileDescriptor: socket.fileDescriptor, name: socket.name)
+                )
             }
         }
         if let tcp = api.tcp {

@@ -34,16 +34,21 @@ package enum DaemonClient {
             defer { connection.close() }
             let head = HTTPRequestHead(
                 method: method, target: target,
-                fields: ["Host": "localhost", "Accept": accept, "Connection": "close", "Content-Length": "0"])
+                fields: [
+                    "Host": "localhost", "Accept": accept, "Connection": "close",
+                    "Content-Length": "0",
+                ])
             try connection.sendRequest(head, body: [], deadline: deadline)
             let responseHead = try connection.readResponseHead(deadline: deadline)
-            let body = try connection.readResponseBody(head: responseHead, limit: 1 << 20, deadline: deadline)
+            let body = try connection.readResponseBody(
+                head: responseHead, limit: 1 << 20, deadline: deadline)
             return Response(status: responseHead.status, headers: responseHead.fields, body: body)
         } catch {
             throw Failure(
                 description:
                     "cannot reach the tokenproxy daemon at \(socket): \(error). Is it running "
-                    + "(systemctl status tokenproxy)? Use --socket or TOKENPROXY_SOCKET for another path.")
+                    + "(systemctl status tokenproxy)? Use --socket or TOKENPROXY_SOCKET for another path."
+            )
         }
     }
 }

@@ -23,7 +23,8 @@ package enum DaemonCommands {
         } catch {
             throw OneShot.Failure(message: error.description, status: .unavailable)
         }
-        let object = (try? JSONSerialization.jsonObject(with: Data(response.body))) as? [String: Any]
+        let object =
+            (try? JSONSerialization.jsonObject(with: Data(response.body))) as? [String: Any]
         guard response.status == 200 else {
             let description = object?["error_description"] as? String ?? "HTTP \(response.status)"
             let status: ExitStatus =
@@ -38,7 +39,8 @@ package enum DaemonCommands {
         guard let object, let token = object["access_token"] as? String,
             let expiresAt = (object["expires_at"] as? NSNumber)?.int64Value
         else {
-            throw OneShot.Failure(message: "the daemon's answer is not a token response", status: .unavailable)
+            throw OneShot.Failure(
+                message: "the daemon's answer is not a token response", status: .unavailable)
         }
         switch format {
         case .raw:
@@ -50,7 +52,8 @@ package enum DaemonCommands {
         case .execCredential:
             let formatter = ISO8601DateFormatter()
             formatter.formatOptions = [.withInternetDateTime]
-            let timestamp = formatter.string(from: Date(timeIntervalSince1970: TimeInterval(expiresAt)))
+            let timestamp = formatter.string(
+                from: Date(timeIntervalSince1970: TimeInterval(expiresAt)))
             return JSONText.object([
                 ("apiVersion", JSONText.string("client.authentication.k8s.io/v1")),
                 ("kind", JSONText.string("ExecCredential")),
@@ -66,7 +69,9 @@ package enum DaemonCommands {
     }
 
     /// `tokenproxy status`: a table of credentials and freshness.
-    package static func status(socket: String) throws(OneShot.Failure) -> (text: String, allValid: Bool) {
+    package static func status(socket: String) throws(OneShot.Failure) -> (
+        text: String, allValid: Bool
+    ) {
         let response: DaemonClient.Response
         do {
             response = try DaemonClient.request(socket: socket, target: "/v1/tokens")
@@ -74,12 +79,16 @@ package enum DaemonCommands {
             throw OneShot.Failure(message: error.description, status: .unavailable)
         }
         guard response.status == 200,
-            let object = (try? JSONSerialization.jsonObject(with: Data(response.body))) as? [String: Any],
+            let object = (try? JSONSerialization.jsonObject(with: Data(response.body)))
+                as? [String: Any],
             let items = object["credentials"] as? [[String: Any]]
         else {
-            throw OneShot.Failure(message: "the daemon answered HTTP \(response.status)", status: .unavailable)
+            throw OneShot.Failure(
+                message: "the daemon answered HTTP \(response.status)", status: .unavailable)
         }
-        var rows = [["CREDENTIAL", "STATE", "EXPIRES IN", "NEXT REFRESH", "FAILURES", "LAST ERROR"]]
+        var rows = [
+            ["CREDENTIAL", "STATE", "EXPIRES IN", "NEXT REFRESH", "FAILURES", "LAST ERROR"]
+        ]
         var allValid = true
         for item in items {
             let valid = item["valid"] as? Bool ?? false
@@ -97,7 +106,9 @@ package enum DaemonCommands {
     }
 
     static func duration(_ seconds: Int) -> String {
-        if seconds >= 3600 { return "\(seconds / 3600)h\(String(format: "%02d", seconds % 3600 / 60))m" }
+        if seconds >= 3600 {
+            return "\(seconds / 3600)h\(String(format: "%02d", seconds % 3600 / 60))m"
+        }
         if seconds >= 60 { return "\(seconds / 60)m\(String(format: "%02d", seconds % 60))s" }
         return "\(seconds)s"
     }
@@ -106,7 +117,8 @@ package enum DaemonCommands {
         let widths = (0..<rows[0].count).map { column in rows.map { $0[column].count }.max() ?? 0 }
         return rows.map { row in
             row.enumerated().map { index, cell in
-                index == row.count - 1 ? cell : cell.padding(toLength: widths[index], withPad: " ", startingAt: 0)
+                index == row.count - 1
+                    ? cell : cell.padding(toLength: widths[index], withPad: " ", startingAt: 0)
             }.joined(separator: "  ").trimmingCharacters(in: .whitespaces)
         }.joined(separator: "\n")
     }
@@ -128,10 +140,13 @@ package enum DaemonCommands {
         var worst = ExitStatus.success
         for credential in credentials {
             do {
-                let client = try OAuthTokenClient(caFile: credential.caFile, environment: environment)
+                let client = try OAuthTokenClient(
+                    caFile: credential.caFile, environment: environment)
                 let result = try await client.fetchToken(for: credential)
-                let lifetime = result.response.expiresIn.map { "expires in \($0) s" } ?? "no expires_in"
-                lines.append("  \(credential.name): OK (\(result.endpoint.absoluteString), \(lifetime))")
+                let lifetime =
+                    result.response.expiresIn.map { "expires in \($0) s" } ?? "no expires_in"
+                lines.append(
+                    "  \(credential.name): OK (\(result.endpoint.absoluteString), \(lifetime))")
                 for warning in result.warnings { lines.append("    warning: \(warning)") }
             } catch let error as OAuthError {
                 lines.append("  \(credential.name): FAILED: \(error)")

@@ -1,5 +1,5 @@
-import TokenProxyCore
 import Foundation
+import TokenProxyCore
 
 /// Mistakes in setting up a `DevIssuer`; each is a programming or wiring error, reported with
 /// what to change.

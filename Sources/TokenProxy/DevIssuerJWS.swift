@@ -1,5 +1,5 @@
-import TokenProxyCore
 import Foundation
+import TokenProxyCore
 import TokenProxyCrypto
 
 /// A compact JWS (RFC 7515 §7.1) taken apart, not yet trusted: the dev issuer reads `alg`,

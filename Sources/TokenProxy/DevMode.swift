@@ -30,7 +30,9 @@ package enum DevMode {
         do {
             keys = try DevKeys.generate(in: directory)
         } catch {
-            throw OneShot.Failure(message: "cannot create throwaway keys in \(directory): \(error)", status: .configuration)
+            throw OneShot.Failure(
+                message: "cannot create throwaway keys in \(directory): \(error)",
+                status: .configuration)
         }
         let issuer: DevIssuer
         let issuerServer: HTTPServer
@@ -38,16 +40,21 @@ package enum DevMode {
         do {
             issuer = try DevIssuer(clients: keys.clients, tokenLifetime: options.tokenLifetime)
             let listener = try Listener.tcp(host: "127.0.0.1", port: 0, name: "dev-issuer")
-            issuerServer = HTTPServer(listeners: [listener], handler: issuer, configuration: HTTPServerConfiguration())
+            issuerServer = HTTPServer(
+                listeners: [listener], handler: issuer, configuration: HTTPServerConfiguration())
             issuerServer.start()
-            guard let port = issuerServer.boundPort("dev-issuer"), let url = URL(string: "http://127.0.0.1:\(port)")
-            else { throw OneShot.Failure(message: "the dev issuer did not bind", status: .unavailable) }
+            guard let port = issuerServer.boundPort("dev-issuer"),
+                let url = URL(string: "http://127.0.0.1:\(port)")
+            else {
+                throw OneShot.Failure(message: "the dev issuer did not bind", status: .unavailable)
+            }
             issuerURL = url
             try issuer.setIssuer(url)
         } catch let failure as OneShot.Failure {
             throw failure
         } catch {
-            throw OneShot.Failure(message: "cannot start the dev issuer: \(error)", status: .unavailable)
+            throw OneShot.Failure(
+                message: "cannot start the dev issuer: \(error)", status: .unavailable)
         }
 
         let socket = directory + "/tokenproxy.sock"
@@ -56,12 +63,17 @@ package enum DevMode {
         do {
             try Data(config.utf8).write(to: URL(fileURLWithPath: configPath))
         } catch {
-            throw OneShot.Failure(message: "cannot write \(configPath): \(error)", status: .configuration)
+            throw OneShot.Failure(
+                message: "cannot write \(configPath): \(error)", status: .configuration)
         }
-        announce(instructions(directory: directory, socket: socket, issuer: issuerURL.absoluteString, config: configPath))
+        announce(
+            instructions(
+                directory: directory, socket: socket, issuer: issuerURL.absoluteString,
+                config: configPath))
 
         let daemon = Daemon(
-            options: Daemon.Options(configurationPath: configPath, environment: options.environment),
+            options: Daemon.Options(
+                configurationPath: configPath, environment: options.environment),
             logger: logger)
         do {
             try await daemon.run()
@@ -76,21 +88,26 @@ package enum DevMode {
         if let requested {
             do {
                 try FileManager.default.createDirectory(
-                    atPath: requested, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+                    atPath: requested, withIntermediateDirectories: true,
+                    attributes: [.posixPermissions: 0o700])
             } catch {
-                throw OneShot.Failure(message: "cannot create \(requested): \(error)", status: .configuration)
+                throw OneShot.Failure(
+                    message: "cannot create \(requested): \(error)", status: .configuration)
             }
             return (requested as NSString).standardizingPath.hasPrefix("/")
                 ? (requested as NSString).standardizingPath
                 : FileManager.default.currentDirectoryPath + "/" + requested
         }
         let base = ProcessInfo.processInfo.environment["XDG_RUNTIME_DIR"] ?? NSTemporaryDirectory()
-        let path = (base as NSString).appendingPathComponent("tokenproxy-dev-\(ProcessIdentity.processID)")
+        let path = (base as NSString).appendingPathComponent(
+            "tokenproxy-dev-\(ProcessIdentity.processID)")
         do {
             try FileManager.default.createDirectory(
-                atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+                atPath: path, withIntermediateDirectories: true,
+                attributes: [.posixPermissions: 0o700])
         } catch {
-            throw OneShot.Failure(message: "cannot create \(path): \(error)", status: .configuration)
+            throw OneShot.Failure(
+                message: "cannot create \(path): \(error)", status: .configuration)
         }
         return path
     }
@@ -121,7 +138,9 @@ package enum DevMode {
         """
     }
 
-    static func instructions(directory: String, socket: String, issuer: String, config: String) -> String {
+    static func instructions(directory: String, socket: String, issuer: String, config: String)
+        -> String
+    {
         """
         tokenproxy dev: a throwaway issuer at \(issuer) and the daemon on \(socket)
         (keys and config in \(directory); stop with Ctrl-C)

@@ -1,4 +1,5 @@
 import TokenProxyCore
+
 /// Process exit statuses, from sysexits.h so that scripts and systemd can tell failures apart
 /// (`RestartPreventExitStatus=78` stops systemd from restarting on a configuration error).
 package enum ExitStatus: Int32, Sendable {

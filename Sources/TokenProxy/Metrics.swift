@@ -61,11 +61,14 @@ package final class Metrics: Sendable {
     }
 
     private func count(_ name: String, _ reason: String, _ outcome: String, latency: Duration) {
-        let seconds = Double(latency.components.seconds) + Double(latency.components.attoseconds) / 1e18
+        let seconds =
+            Double(latency.components.seconds) + Double(latency.components.attoseconds) / 1e18
         state.withLock { state in
-            state.fetches[FetchKey(credential: name, reason: reason, outcome: outcome), default: 0] += 1
+            state.fetches[
+                FetchKey(credential: name, reason: reason, outcome: outcome), default: 0] += 1
             var histogram =
-                state.latency[name] ?? Histogram(buckets: Array(repeating: 0, count: Self.latencyBuckets.count))
+                state.latency[name]
+                ?? Histogram(buckets: Array(repeating: 0, count: Self.latencyBuckets.count))
             for (index, bound) in Self.latencyBuckets.enumerated() where seconds <= bound {
                 histogram.buckets[index] += 1
             }
@@ -79,57 +82,75 @@ package final class Metrics: Sendable {
     package func render(statuses: [CredentialStatus]) -> String {
         let snapshot = state.withLock { $0 }
         var out = ""
-        out += "# HELP tokenproxy_token_expiry_seconds Seconds until the served token expires (absent when none is valid).\n"
+        out +=
+            "# HELP tokenproxy_token_expiry_seconds Seconds until the served token expires (absent when none is valid).\n"
         out += "# TYPE tokenproxy_token_expiry_seconds gauge\n"
         for status in statuses {
             if status.holdsUsefulToken, let seconds = status.secondsToExpiry {
-                out += "tokenproxy_token_expiry_seconds{credential=\"\(label(status.name))\"} \(format(seconds))\n"
+                out +=
+                    "tokenproxy_token_expiry_seconds{credential=\"\(label(status.name))\"} \(format(seconds))\n"
             }
         }
         out += "# HELP tokenproxy_token_valid Whether a valid token is held (1) or not (0).\n"
         out += "# TYPE tokenproxy_token_valid gauge\n"
         for status in statuses {
-            out += "tokenproxy_token_valid{credential=\"\(label(status.name))\"} \(status.holdsUsefulToken ? 1 : 0)\n"
+            out +=
+                "tokenproxy_token_valid{credential=\"\(label(status.name))\"} \(status.holdsUsefulToken ? 1 : 0)\n"
         }
-        out += "# HELP tokenproxy_credential_state The refresh state of each credential (1 for the current state).\n"
+        out +=
+            "# HELP tokenproxy_credential_state The refresh state of each credential (1 for the current state).\n"
         out += "# TYPE tokenproxy_credential_state gauge\n"
         for status in statuses {
             for state in CredentialState.allCases {
-                out += "tokenproxy_credential_state{credential=\"\(label(status.name))\",state=\"\(state.rawValue)\"} \(status.state == state ? 1 : 0)\n"
+                out +=
+                    "tokenproxy_credential_state{credential=\"\(label(status.name))\",state=\"\(state.rawValue)\"} \(status.state == state ? 1 : 0)\n"
             }
         }
-        out += "# HELP tokenproxy_credential_rejected Whether the IdP rejected the credential on the last failed attempt since the last success (invalid_grant / invalid_client: key revoked or expired).\n"
+        out +=
+            "# HELP tokenproxy_credential_rejected Whether the IdP rejected the credential on the last failed attempt since the last success (invalid_grant / invalid_client: key revoked or expired).\n"
         out += "# TYPE tokenproxy_credential_rejected gauge\n"
         for status in statuses {
-            let rejected = status.consecutiveFailures > 0 && status.lastError?.category == .credentialRejected
-            out += "tokenproxy_credential_rejected{credential=\"\(label(status.name))\"} \(rejected ? 1 : 0)\n"
+            let rejected =
+                status.consecutiveFailures > 0 && status.lastError?.category == .credentialRejected
+            out +=
+                "tokenproxy_credential_rejected{credential=\"\(label(status.name))\"} \(rejected ? 1 : 0)\n"
         }
-        out += "# HELP tokenproxy_token_fetches_total Token requests to the IdP by credential, reason and outcome.\n"
+        out +=
+            "# HELP tokenproxy_token_fetches_total Token requests to the IdP by credential, reason and outcome.\n"
         out += "# TYPE tokenproxy_token_fetches_total counter\n"
         for (key, value) in snapshot.fetches.sorted(by: { "\($0.key)" < "\($1.key)" }) {
-            out += "tokenproxy_token_fetches_total{credential=\"\(label(key.credential))\",reason=\"\(key.reason)\",outcome=\"\(key.outcome)\"} \(value)\n"
+            out +=
+                "tokenproxy_token_fetches_total{credential=\"\(label(key.credential))\",reason=\"\(key.reason)\",outcome=\"\(key.outcome)\"} \(value)\n"
         }
-        out += "# HELP tokenproxy_token_expired_total Times a held token expired before a replacement arrived.\n"
+        out +=
+            "# HELP tokenproxy_token_expired_total Times a held token expired before a replacement arrived.\n"
         out += "# TYPE tokenproxy_token_expired_total counter\n"
         for (name, value) in snapshot.expired.sorted(by: { $0.key < $1.key }) {
             out += "tokenproxy_token_expired_total{credential=\"\(label(name))\"} \(value)\n"
         }
-        out += "# HELP tokenproxy_idp_request_duration_seconds Latency of token requests to the IdP.\n"
+        out +=
+            "# HELP tokenproxy_idp_request_duration_seconds Latency of token requests to the IdP.\n"
         out += "# TYPE tokenproxy_idp_request_duration_seconds histogram\n"
         for (name, histogram) in snapshot.latency.sorted(by: { $0.key < $1.key }) {
             let credential = label(name)
             for (index, bound) in Self.latencyBuckets.enumerated() {
-                out += "tokenproxy_idp_request_duration_seconds_bucket{credential=\"\(credential)\",le=\"\(format(bound))\"} \(histogram.buckets[index])\n"
+                out +=
+                    "tokenproxy_idp_request_duration_seconds_bucket{credential=\"\(credential)\",le=\"\(format(bound))\"} \(histogram.buckets[index])\n"
             }
-            out += "tokenproxy_idp_request_duration_seconds_bucket{credential=\"\(credential)\",le=\"+Inf\"} \(histogram.count)\n"
-            out += "tokenproxy_idp_request_duration_seconds_sum{credential=\"\(credential)\"} \(format(histogram.sum))\n"
-            out += "tokenproxy_idp_request_duration_seconds_count{credential=\"\(credential)\"} \(histogram.count)\n"
+            out +=
+                "tokenproxy_idp_request_duration_seconds_bucket{credential=\"\(credential)\",le=\"+Inf\"} \(histogram.count)\n"
+            out +=
+                "tokenproxy_idp_request_duration_seconds_sum{credential=\"\(credential)\"} \(format(histogram.sum))\n"
+            out +=
+                "tokenproxy_idp_request_duration_seconds_count{credential=\"\(credential)\"} \(histogram.count)\n"
         }
         out += "# HELP tokenproxy_api_requests_total Token API responses by status code.\n"
         out += "# TYPE tokenproxy_api_requests_total counter\n"
         for (index, counter) in statusCounters.enumerated() {
             let value = counter.value.load(ordering: .relaxed)
-            if value > 0 { out += "tokenproxy_api_requests_total{code=\"\(index + 100)\"} \(value)\n" }
+            if value > 0 {
+                out += "tokenproxy_api_requests_total{code=\"\(index + 100)\"} \(value)\n"
+            }
         }
         out += proxy.render()
         return out
@@ -137,8 +158,10 @@ package final class Metrics: Sendable {
 
     /// Label values escape backslash, quote and newline (exposition format).
     private func label(_ text: String) -> String {
-        text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
-            .replacingOccurrences(of: "\n", with: "\\n")
+        text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(
+            of: "\"", with: "\\\""
+        )
+        .replacingOccurrences(of: "\n", with: "\\n")
     }
 
     private func format(_ value: Double) -> String {

@@ -1,5 +1,5 @@
-import TokenProxyCore
 import Foundation
+import TokenProxyCore
 
 /// Why a token could not be obtained. Every message names the credential, the endpoint, the
 /// HTTP status and the server's error where there is one, and says what to check — and never

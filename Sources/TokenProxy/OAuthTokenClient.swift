@@ -47,9 +47,9 @@ package final class OAuthTokenClient: Sendable {
 
     /// Signs an assertion for `credential` with the given audience (its configured audience,
     /// or the issuer, when nil).
-    package func makeAssertion(for credential: Credential, audience: [String]? = nil) throws(
-        OAuthError
-    ) -> Redacted<String> {
+    package func makeAssertion(for credential: Credential, audience: [String]? = nil)
+        throws(OAuthError) -> Redacted<String>
+    {
         do {
             let signer = try AssertionSigner(key: credential.key, algorithm: credential.algorithm)
             return try signer.makeAssertion(
@@ -112,7 +112,8 @@ package final class OAuthTokenClient: Sendable {
         }
         switch TokenResponse.parse(response.body, receivedAt: receivedAt) {
         case .success(let token):
-            return Result(response: token, endpoint: endpoint, warnings: clockNote.map { [$0] } ?? [])
+            return Result(
+                response: token, endpoint: endpoint, warnings: clockNote.map { [$0] } ?? [])
         case .failure(let failure):
             let detail: String
             switch failure {
@@ -152,7 +153,8 @@ package final class OAuthTokenClient: Sendable {
                 HTTPClientRequest(
                     method: "GET", url: url, headers: ["Accept": "application/json"], body: []))
         } catch {
-            throw .discovery(credential: credential.name, url: url.absoluteString, detail: "\(error)")
+            throw .discovery(
+                credential: credential.name, url: url.absoluteString, detail: "\(error)")
         }
         guard response.status == 200 else {
             let rejection = TokenEndpointRejection(
@@ -176,9 +178,12 @@ package final class OAuthTokenClient: Sendable {
             throw .discovery(
                 credential: credential.name, url: url.absoluteString,
                 detail:
-                    "the document is for issuer '\(metadata.issuer)', not '\(issuer)': use that exact issuer URL")
+                    "the document is for issuer '\(metadata.issuer)', not '\(issuer)': use that exact issuer URL"
+            )
         }
-        discoveryCache.withLock { $0[issuer] = CachedMetadata(metadata: metadata, fetchedAt: current) }
+        discoveryCache.withLock {
+            $0[issuer] = CachedMetadata(metadata: metadata, fetchedAt: current)
+        }
         return metadata
     }
 

@@ -54,7 +54,8 @@ extension OneShot {
         guard let issuer = URL(string: arguments.issuer), issuer.scheme != nil, issuer.host != nil
         else {
             throw Failure(
-                message: "--issuer '\(arguments.issuer)' is not an absolute URL (https://idp.example.org)",
+                message:
+                    "--issuer '\(arguments.issuer)' is not an absolute URL (https://idp.example.org)",
                 status: .usage)
         }
         var tokenEndpoint: URL?
@@ -72,13 +73,16 @@ extension OneShot {
                     message: "--param '\(parameter)' must have the form name=value", status: .usage)
             }
             extra.append(
-                (String(parameter[..<equals]), String(parameter[parameter.index(after: equals)...])))
+                (String(parameter[..<equals]), String(parameter[parameter.index(after: equals)...]))
+            )
         }
         let name = URL(fileURLWithPath: keyArguments.path).lastPathComponent
         let credential = Credential(
             name: name, keyOrigin: keyArguments.path, key: key, issuer: issuer,
-            tokenEndpoint: tokenEndpoint, grant: arguments.grant ?? Credential.defaultGrant(for: key),
-            scopes: arguments.scopes, assertionAudience: arguments.audience.isEmpty ? nil : arguments.audience,
+            tokenEndpoint: tokenEndpoint,
+            grant: arguments.grant ?? Credential.defaultGrant(for: key),
+            scopes: arguments.scopes,
+            assertionAudience: arguments.audience.isEmpty ? nil : arguments.audience,
             resources: arguments.resources, extraParameters: extra, algorithm: algorithm,
             assertionLifetime: .seconds(arguments.lifetime))
 
@@ -107,7 +111,8 @@ extension OneShot {
         case .json:
             let data =
                 (try? JSONSerialization.data(
-                    withJSONObject: token.jsonObject, options: [.sortedKeys, .withoutEscapingSlashes]))
+                    withJSONObject: token.jsonObject,
+                    options: [.sortedKeys, .withoutEscapingSlashes]))
                 ?? Data()
             return String(decoding: data, as: UTF8.self)
         }

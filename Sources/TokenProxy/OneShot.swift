@@ -12,7 +12,9 @@ package enum OneShot {
         package var keyID: String?
         package var allowInsecurePermissions: Bool
 
-        package init(path: String, clientID: String?, keyID: String?, allowInsecurePermissions: Bool) {
+        package init(
+            path: String, clientID: String?, keyID: String?, allowInsecurePermissions: Bool
+        ) {
             self.path = path
             self.clientID = clientID
             self.keyID = keyID
@@ -52,10 +54,14 @@ package enum OneShot {
     /// Parses an algorithm name as users write it (`RS256`, `es384`, `EdDSA`).
     static func algorithm(_ text: String?) throws(Failure) -> JWSAlgorithm? {
         guard let text else { return nil }
-        guard let match = JWSAlgorithm.allCases.first(where: { $0.rawValue.lowercased() == text.lowercased() })
+        guard
+            let match = JWSAlgorithm.allCases.first(where: {
+                $0.rawValue.lowercased() == text.lowercased()
+            })
         else {
             let names = JWSAlgorithm.allCases.map(\.rawValue).joined(separator: ", ")
-            throw Failure(message: "unknown algorithm '\(text)': use one of \(names)", status: .usage)
+            throw Failure(
+                message: "unknown algorithm '\(text)': use one of \(names)", status: .usage)
         }
         return match
     }

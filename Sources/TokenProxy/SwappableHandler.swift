@@ -10,7 +10,9 @@ final class SwappableHandler: HTTPServerHandler {
 
     func swap(_ api: TokenAPI) { current.write { $0 = api } }
 
-    func handle(_ request: HTTPServerRequest, respond: @escaping @Sendable (HTTPServerResponse) -> Void) {
+    func handle(
+        _ request: HTTPServerRequest, respond: @escaping @Sendable (HTTPServerResponse) -> Void
+    ) {
         current.read { $0 }.handle(request, respond: respond)
     }
 }

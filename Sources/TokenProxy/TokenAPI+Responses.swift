@@ -11,7 +11,8 @@ extension TokenAPI {
         var headers: HTTPFields = ["Cache-Control": "no-store"]
         if text {
             headers.append("Content-Type", "text/plain; charset=utf-8")
-            return HTTPServerResponse(status: 200, headers: headers, body: Array(held.value.accessToken.value.utf8))
+            return HTTPServerResponse(
+                status: 200, headers: headers, body: Array(held.value.accessToken.value.utf8))
         }
         let expiresAt = held.value.expiresAtUnix
         let body = JSONText.object([
@@ -40,21 +41,31 @@ extension TokenAPI {
                 ("name", JSONText.string(status.name)),
                 ("state", JSONText.string(status.state.rawValue)),
                 ("valid", status.holdsUsefulToken ? "true" : "false"),
-                ("expires_in", status.expiresIn.map { String(max(0, $0.components.seconds)) } ?? "null"),
+                (
+                    "expires_in",
+                    status.expiresIn.map { String(max(0, $0.components.seconds)) } ?? "null"
+                ),
                 ("consecutive_failures", String(status.consecutiveFailures)),
-                ("next_refresh_in", status.nextRefreshIn.map { String(max(0, $0.components.seconds)) } ?? "null"),
+                (
+                    "next_refresh_in",
+                    status.nextRefreshIn.map { String(max(0, $0.components.seconds)) } ?? "null"
+                ),
             ]
             if let error = status.lastError {
                 members.append(("last_error", JSONText.string(error.message)))
                 members.append(("last_error_category", JSONText.string(error.category.rawValue)))
                 members.append(
-                    ("last_error_ago", status.lastErrorAgo.map { String(max(0, $0.components.seconds)) } ?? "null"))
+                    (
+                        "last_error_ago",
+                        status.lastErrorAgo.map { String(max(0, $0.components.seconds)) } ?? "null"
+                    ))
             }
             return JSONText.object(members)
         }
         let body = "{\"credentials\":[" + items.joined(separator: ",") + "]}"
         return HTTPServerResponse(
-            status: 200, headers: ["Content-Type": "application/json", "Cache-Control": "no-store"],
+            status: 200,
+            headers: ["Content-Type": "application/json", "Cache-Control": "no-store"],
             body: Array(body.utf8))
     }
 
@@ -62,10 +73,14 @@ extension TokenAPI {
     static func unavailable(_ error: any Error) -> HTTPServerResponse {
         switch error {
         case TokenServiceError.unavailable(_, let category, let message, let retryAfter):
-            let seconds = max(1, retryAfter.components.seconds + (retryAfter.components.attoseconds > 0 ? 1 : 0))
+            let seconds = max(
+                1, retryAfter.components.seconds + (retryAfter.components.attoseconds > 0 ? 1 : 0))
             var response = Self.error(
                 503, "token_unavailable", message,
-                extra: [("category", JSONText.string(category.rawValue)), ("retry_after", String(seconds))])
+                extra: [
+                    ("category", JSONText.string(category.rawValue)),
+                    ("retry_after", String(seconds)),
+                ])
             response.headers.append("Retry-After", String(seconds))
             return response
         case TokenServiceError.unknownCredential:
@@ -85,15 +100,18 @@ extension TokenAPI {
         _ status: Int, _ code: String, _ description: String, extra: [(String, String)] = []
     ) -> HTTPServerResponse {
         let body = JSONText.object(
-            [("error", JSONText.string(code)), ("error_description", JSONText.string(description))] + extra)
+            [("error", JSONText.string(code)), ("error_description", JSONText.string(description))]
+                + extra)
         return HTTPServerResponse(
-            status: status, headers: ["Content-Type": "application/json", "Cache-Control": "no-store"],
+            status: status,
+            headers: ["Content-Type": "application/json", "Cache-Control": "no-store"],
             body: Array(body.utf8))
     }
 
     static func text(_ status: Int, _ text: String) -> HTTPServerResponse {
         HTTPServerResponse(
-            status: status, headers: ["Content-Type": "text/plain; charset=utf-8"], body: Array(text.utf8))
+            status: status, headers: ["Content-Type": "text/plain; charset=utf-8"],
+            body: Array(text.utf8))
     }
 
     static func methodNotAllowed(_ allow: String) -> HTTPServerResponse {
@@ -108,7 +126,9 @@ extension TokenAPI {
         var target = target
         if target.hasPrefix("http"), let scheme = target.range(of: "://") {
             let rest = target[scheme.upperBound...]
-            target = rest.firstIndex(where: { $0 == "/" || $0 == "?" }).map { String(rest[$0...]) } ?? "/"
+            target =
+                rest.firstIndex(where: { $0 == "/" || $0 == "?" }).map { String(rest[$0...]) }
+                ?? "/"
             if target.hasPrefix("?") { target = "/" + target }
         }
         guard let mark = target.firstIndex(of: "?") else { return (target, "") }
@@ -127,13 +147,16 @@ extension TokenAPI {
     static func prefersText(_ accept: String?) -> Bool {
         guard let accept = accept?.lowercased() else { return false }
         guard let text = accept.range(of: "text/plain") else { return false }
-        if let json = accept.range(of: "application/json") { return text.lowerBound < json.lowerBound }
+        if let json = accept.range(of: "application/json") {
+            return text.lowerBound < json.lowerBound
+        }
         return true
     }
 
     /// Request text echoed in an error, restricted to printable ASCII and shortened.
     static func printable(_ text: String) -> String {
-        String(String(text.unicodeScalars.filter { $0.value >= 0x20 && $0.value < 0x7F }).prefix(64))
+        String(
+            String(text.unicodeScalars.filter { $0.value >= 0x20 && $0.value < 0x7F }).prefix(64))
     }
 }
 

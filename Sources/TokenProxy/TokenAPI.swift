@@ -16,7 +16,9 @@ package final class TokenAPI: HTTPServerHandler {
         /// The daemon's own uid and root are always allowed: they can read the keys anyway.
         package var ownUID: UInt32
 
-        package init(allowsAnyPeer: Bool, allowedUIDs: Set<UInt32>, allowedGIDs: Set<UInt32>, ownUID: UInt32) {
+        package init(
+            allowsAnyPeer: Bool, allowedUIDs: Set<UInt32>, allowedGIDs: Set<UInt32>, ownUID: UInt32
+        ) {
             self.allowsAnyPeer = allowsAnyPeer
             self.allowedUIDs = allowedUIDs
             self.allowedGIDs = allowedGIDs
@@ -49,7 +51,9 @@ package final class TokenAPI: HTTPServerHandler {
     let access: AccessPolicy
     let tcpRequirement: TCPRequirement?
 
-    package init(store: TokenStore, metrics: Metrics, access: AccessPolicy, tcpRequirement: TCPRequirement?) {
+    package init(
+        store: TokenStore, metrics: Metrics, access: AccessPolicy, tcpRequirement: TCPRequirement?
+    ) {
         self.store = store
         self.metrics = metrics
         self.access = access
@@ -80,7 +84,8 @@ package final class TokenAPI: HTTPServerHandler {
             return later(reply) { api in
                 let text = api.metrics.render(statuses: await api.store.statuses())
                 return HTTPServerResponse(
-                    status: 200, headers: ["Content-Type": "text/plain; version=0.0.4; charset=utf-8"],
+                    status: 200,
+                    headers: ["Content-Type": "text/plain; version=0.0.4; charset=utf-8"],
                     body: Array(text.utf8))
             }
         default:
@@ -103,7 +108,8 @@ package final class TokenAPI: HTTPServerHandler {
             return reply(
                 Self.error(
                     404, "unknown_credential",
-                    "no credential named '\(Self.printable(name))'; configured: \(store.names.joined(separator: ", "))"))
+                    "no credential named '\(Self.printable(name))'; configured: \(store.names.joined(separator: ", "))"
+                ))
         }
         let wantsText = Self.prefersText(request.head.fields["Accept"])
         if isRefresh {
@@ -122,18 +128,22 @@ package final class TokenAPI: HTTPServerHandler {
         if minValidText != nil {
             guard let minSeconds, minSeconds >= 0, minSeconds <= 86_400 else {
                 return reply(
-                    Self.error(400, "invalid_request", "min_valid must be a whole number of seconds (0…86400)"))
+                    Self.error(
+                        400, "invalid_request",
+                        "min_valid must be a whole number of seconds (0…86400)"))
             }
         }
         // A token with less than a second left is useless to a caller: never hand one out
         // (during an outage the caller gets 503 instead, with Retry-After).
-        let minValid: Duration = max(minSeconds.map { .seconds($0) } ?? .zero, Self.minimumUsefulValidity)
+        let minValid: Duration = max(
+            minSeconds.map { .seconds($0) } ?? .zero, Self.minimumUsefulValidity)
         if let held = store.cachedToken(name, minValid: minValid) {
             return reply(tokenResponse(held, text: wantsText))
         }
         later(reply) { api in
             do {
-                return api.tokenResponse(try await api.store.token(name, minValid: minValid), text: wantsText)
+                return api.tokenResponse(
+                    try await api.store.token(name, minValid: minValid), text: wantsText)
             } catch {
                 return Self.unavailable(error)
             }
@@ -156,17 +166,20 @@ package final class TokenAPI: HTTPServerHandler {
             guard access.allows(uid: uid, gid: gid) else {
                 return Self.error(
                     403, "access_denied",
-                    "uid \(uid) (gid \(gid)) may not read tokens; add it to api.allowed_uids or api.allowed_gids")
+                    "uid \(uid) (gid \(gid)) may not read tokens; add it to api.allowed_uids or api.allowed_gids"
+                )
             }
         case .tcp:
             let fields = request.head.fields
             if fields.contains("X-Forwarded-For") || fields.contains("Forwarded") {
                 return Self.error(
-                    403, "access_denied", "forwarded requests are refused (X-Forwarded-For / Forwarded present)")
+                    403, "access_denied",
+                    "forwarded requests are refused (X-Forwarded-For / Forwarded present)")
             }
             if let requirement = tcpRequirement, fields[requirement.header] != requirement.value {
                 return Self.error(
-                    403, "access_denied", "missing header '\(requirement.header): \(requirement.value)'")
+                    403, "access_denied",
+                    "missing header '\(requirement.header): \(requirement.value)'")
             }
         }
         return nil

@@ -21,7 +21,8 @@ extension TokenEndpointRejection {
                     Self.sanitize($0, secrets: secrets)
                 }
             } else {
-                detail = "JSON without an OAuth error code: " + Self.sanitize(trimmed, secrets: secrets)
+                detail =
+                    "JSON without an OAuth error code: " + Self.sanitize(trimmed, secrets: secrets)
             }
             return
         }

@@ -62,7 +62,8 @@ package final class TokenStore: Sendable {
             let fallback = policies[name]?.defaultLifetime ?? .seconds(300)
             let issued = IssuedToken(
                 accessToken: token.accessToken, tokenType: token.tokenType, scope: token.scope,
-                expiresAtUnix: Int64(startedWall.timeIntervalSince1970) + (lifetime ?? fallback).components.seconds)
+                expiresAtUnix: Int64(startedWall.timeIntervalSince1970)
+                    + (lifetime ?? fallback).components.seconds)
             let held = HeldToken(
                 value: issued, receivedAt: started, expiresAt: started + (lifetime ?? fallback))
             newest.map.write { $0[name] = held }

@@ -51,7 +51,8 @@ extension ConfigDecoder {
         guard range.contains(number) else {
             let bounds =
                 "\(ConfigJSON.format(range.lowerBound)) and \(ConfigJSON.format(range.upperBound))"
-            report(path, "must be between \(bounds)\(unitSuffix) (got \(ConfigJSON.format(number)))")
+            report(
+                path, "must be between \(bounds)\(unitSuffix) (got \(ConfigJSON.format(number)))")
             return nil
         }
         guard !wholeNumber || number.rounded() == number else {
@@ -134,7 +135,8 @@ extension ConfigDecoder {
         if let choice = Choice(rawValue: raw) { return choice }
         let names = Choice.allCases.map(\.rawValue)
         var message =
-            "must be one of " + names.map { "\"\($0)\"" }.joined(separator: ", ") + " (got \"\(raw)\")"
+            "must be one of " + names.map { "\"\($0)\"" }.joined(separator: ", ")
+            + " (got \"\(raw)\")"
         if let suggestion = ConfigSuggestion.closest(to: raw, among: names) {
             message += "; did you mean \"\(suggestion)\"?"
         }

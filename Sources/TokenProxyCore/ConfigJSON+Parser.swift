@@ -148,7 +148,8 @@ private struct ConfigJSONParser {
             case UInt8(ascii: "\\"):
                 try parseEscape(into: &utf8)
             case 0..<0x20:
-                throw error("control character \(found()) in a string; write it as an escape like \\n")
+                throw error(
+                    "control character \(found()) in a string; write it as an escape like \\n")
             default:
                 utf8.append(byte)
                 index += 1
@@ -193,8 +194,11 @@ private struct ConfigJSONParser {
     mutating func parseHexEscape() throws(ConfigJSON.SyntaxError) -> UInt32 {
         index += 2
         guard index + 4 <= bytes.count,
-            let value = UInt32(String(decoding: bytes[index..<index + 4], as: UTF8.self), radix: 16),
-            bytes[index..<index + 4].allSatisfy({ $0 != UInt8(ascii: "+") && $0 != UInt8(ascii: "-") })
+            let value = UInt32(
+                String(decoding: bytes[index..<index + 4], as: UTF8.self), radix: 16),
+            bytes[index..<index + 4].allSatisfy({
+                $0 != UInt8(ascii: "+") && $0 != UInt8(ascii: "-")
+            })
         else { throw error("\\u must be followed by four hexadecimal digits") }
         index += 4
         return value
@@ -222,7 +226,9 @@ private struct ConfigJSONParser {
         }
         if consume("e") || consume("E") {
             if !consume("+") { _ = consume("-") }
-            if digits(&self) == 0 { throw error("expected a digit in the exponent, found \(found())") }
+            if digits(&self) == 0 {
+                throw error("expected a digit in the exponent, found \(found())")
+            }
         }
         guard let value = Double(String(decoding: bytes[start..<index], as: UTF8.self)),
             value.isFinite

@@ -26,7 +26,8 @@ package enum ConfigLoader {
 
     static func read(path: String) throws(ConfigurationError) -> [UInt8] {
         func failure(_ message: String) -> ConfigurationError {
-            ConfigurationError(file: path, problems: [ConfigurationProblem(path: "", message: message)])
+            ConfigurationError(
+                file: path, problems: [ConfigurationProblem(path: "", message: message)])
         }
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
@@ -44,12 +45,14 @@ package enum ConfigLoader {
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: path))
         } catch let error as CocoaError where error.code == .fileReadNoPermission {
-            throw failure("permission denied; the file must be readable by the user tokenproxy runs as")
+            throw failure(
+                "permission denied; the file must be readable by the user tokenproxy runs as")
         } catch {
             throw failure("cannot be read: \(error.localizedDescription)")
         }
         guard data.count <= maximumFileBytes else {
-            throw failure("is larger than \(maximumFileBytes) bytes, the limit for a configuration file")
+            throw failure(
+                "is larger than \(maximumFileBytes) bytes, the limit for a configuration file")
         }
         return [UInt8](data)
     }

@@ -37,8 +37,10 @@ package struct ConfigPath: Sendable, Hashable, CustomStringConvertible {
             case .key(let key) where ConfigPath.isPlain(key):
                 result += result.isEmpty ? key : "." + key
             case .key(let key):
-                let escaped = key.unicodeScalars.map { $0 == "\"" || $0 == "\\" ? "\\\($0)" : "\($0)" }
-                    .joined()
+                let escaped = key.unicodeScalars.map {
+                    $0 == "\"" || $0 == "\\" ? "\\\($0)" : "\($0)"
+                }
+                .joined()
                 result += "[\"\(escaped)\"]"
             }
         }

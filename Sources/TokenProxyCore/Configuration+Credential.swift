@@ -38,12 +38,14 @@ package struct CredentialConfiguration: Sendable, Equatable {
     package var refresh: RefreshConfiguration
 
     package init(
-        name: String, keySource: KeySource, issuer: URL, grant: GrantType? = nil, scopes: [String] = [],
+        name: String, keySource: KeySource, issuer: URL, grant: GrantType? = nil,
+        scopes: [String] = [],
         clientID: String? = nil, keyID: String? = nil, audience: [String]? = nil,
         tokenEndpoint: URL? = nil,
         resources: [String] = [], extraParameters: [String: String] = [:],
         algorithm: SigningAlgorithm? = nil,
-        assertionLifetime: Duration = defaultAssertionLifetime, clockSkew: Duration = defaultClockSkew,
+        assertionLifetime: Duration = defaultAssertionLifetime,
+        clockSkew: Duration = defaultClockSkew,
         caFile: String? = nil, allowInsecureKeyPermissions: Bool = false,
         refresh: RefreshConfiguration = .init()
     ) {
@@ -131,7 +133,9 @@ extension CredentialConfiguration {
         var problems: [ConfigurationProblem] = []
         if keyFormat == .pem, clientID == nil {
             problems.append(
-                .init(path.appending("client_id"), "required for a PEM key (it does not name its client)"))
+                .init(
+                    path.appending("client_id"),
+                    "required for a PEM key (it does not name its client)"))
         }
         if let algorithm, let compatibleAlgorithms, !compatibleAlgorithms.contains(algorithm) {
             let names = compatibleAlgorithms.map(\.rawValue).joined(separator: ", ")

@@ -2,7 +2,9 @@ import Foundation
 
 /// Checks of single values that need more than a type and a range.
 extension ConfigurationParser {
-    static func checkSocketPath(_ path: String, at location: ConfigPath, decoder: inout ConfigDecoder)
+    static func checkSocketPath(
+        _ path: String, at location: ConfigPath, decoder: inout ConfigDecoder
+    )
         -> String
     {
         if !path.hasPrefix("/") {
@@ -26,7 +28,8 @@ extension ConfigurationParser {
     ) -> UInt32? {
         let message = "must be an octal string like \"0660\""
         guard case .string(let text) = value else {
-            decoder.report(path, "\(message) (got \(value.kindDescription); JSON has no octal numbers)")
+            decoder.report(
+                path, "\(message) (got \(value.kindDescription); JSON has no octal numbers)")
             return nil
         }
         let digits = text.count == 4 && text.hasPrefix("0") ? String(text.dropFirst()) : text
@@ -63,7 +66,9 @@ extension ConfigurationParser {
     /// `127.x.y.z:PORT` or `[::1]:PORT`. Names like `localhost` are refused because resolving
     /// them could yield a non-loopback address; anything but loopback is refused because TCP
     /// callers carry no credentials and the listener would hand tokens to the network.
-    static func checkListenAddress(_ text: String, at path: ConfigPath, decoder: inout ConfigDecoder)
+    static func checkListenAddress(
+        _ text: String, at path: ConfigPath, decoder: inout ConfigDecoder
+    )
         -> (host: String, port: UInt16)?
     {
         let shape =
@@ -89,12 +94,15 @@ extension ConfigurationParser {
             portText.allSatisfy({ ("0"..."9").contains($0) }),
             let port = UInt16(portText)
         else {
-            decoder.report(path, "port must be a number from 0 to 65535 without leading zeros (got \"\(portText)\")")
+            decoder.report(
+                path,
+                "port must be a number from 0 to 65535 without leading zeros (got \"\(portText)\")")
             return nil
         }
         if host == "::1" || isLoopbackIPv4(host) { return (String(host), port) }
         if host.lowercased() == "localhost" {
-            decoder.report(path, "use an address, not a name: \"127.0.0.1:\(port)\" or \"[::1]:\(port)\"")
+            decoder.report(
+                path, "use an address, not a name: \"127.0.0.1:\(port)\" or \"[::1]:\(port)\"")
         } else {
             decoder.report(
                 path,
@@ -134,7 +142,9 @@ extension ConfigurationParser {
     }
 
     /// Names appear in `/v1/tokens/{name}`, so they are limited to characters needing no escape.
-    static func checkCredentialName(_ name: String, at path: ConfigPath, decoder: inout ConfigDecoder) {
+    static func checkCredentialName(
+        _ name: String, at path: ConfigPath, decoder: inout ConfigDecoder
+    ) {
         let allowed = name.unicodeScalars.allSatisfy {
             $0.isASCII
                 && ($0.properties.isAlphabetic || ("0"..."9").contains($0)
@@ -143,7 +153,8 @@ extension ConfigurationParser {
         if !allowed || name.isEmpty || name.unicodeScalars.count > 64 {
             decoder.report(
                 path,
-                "credential names must be 1 to 64 letters, digits, '.', '_' or '-' (they appear in URLs)")
+                "credential names must be 1 to 64 letters, digits, '.', '_' or '-' (they appear in URLs)"
+            )
         } else if name == "." || name == ".." {
             decoder.report(path, "'\(name)' cannot be a credential name: URL paths resolve it away")
         }
@@ -155,10 +166,12 @@ extension ConfigurationParser {
     {
         if text.hasPrefix(KeySource.credentialPrefix) {
             let name = String(text.dropFirst(KeySource.credentialPrefix.count))
-            guard !name.isEmpty, name != ".", name != "..", !name.contains("/"), name.utf8.count <= 255
+            guard !name.isEmpty, name != ".", name != "..", !name.contains("/"),
+                name.utf8.count <= 255
             else {
                 decoder.report(
-                    path, "\"\(text)\" needs a systemd credential name without '/' after \"credential:\"")
+                    path,
+                    "\"\(text)\" needs a systemd credential name without '/' after \"credential:\"")
                 return nil
             }
             return .systemdCredential(name: name)

@@ -2,19 +2,22 @@ import Foundation
 
 extension ConfigurationParser {
     static let credentialKeys = [
-        "key_file", "issuer", "grant", "scopes", "client_id", "key_id", "audience", "token_endpoint",
+        "key_file", "issuer", "grant", "scopes", "client_id", "key_id", "audience",
+        "token_endpoint",
         "resources", "extra_params", "algorithm", "assertion_lifetime", "clock_skew", "ca_file",
         "allow_insecure_key_permissions", "refresh",
     ]
     static let refreshKeys = [
-        "fraction", "before_expiry", "min_before_expiry", "jitter", "backoff_initial", "backoff_max",
+        "fraction", "before_expiry", "min_before_expiry", "jitter", "backoff_initial",
+        "backoff_max",
         "default_lifetime",
     ]
     /// Form parameters tokenproxy writes itself; `extra_params` may not override them.
     static let reservedParameters: [String: String] = [
         "grant_type": "set it with 'grant'", "scope": "use 'scopes'", "resource": "use 'resources'",
         "assertion": "tokenproxy signs it", "client_assertion": "tokenproxy signs it",
-        "client_assertion_type": "tokenproxy sets it", "client_id": "use 'client_id' of the credential",
+        "client_assertion_type": "tokenproxy sets it",
+        "client_id": "use 'client_id' of the credential",
     ]
 
     static func parseCredential(
@@ -39,7 +42,8 @@ extension ConfigurationParser {
         let grant: GrantType? = decoder.choice(object, "grant")
         let scopes = decoder.stringArray(object, "scopes") ?? []
         for (index, scope) in scopes.enumerated() {
-            checkScope(scope, at: path.appending("scopes").appending(index: index), decoder: &decoder)
+            checkScope(
+                scope, at: path.appending("scopes").appending(index: index), decoder: &decoder)
         }
         let clientID = decoder.string(object, "client_id")
         let keyID = decoder.string(object, "key_id")
@@ -50,17 +54,22 @@ extension ConfigurationParser {
         let resources = decoder.stringArray(object, "resources") ?? []
         for (index, resource) in resources.enumerated() {
             checkResource(
-                resource, at: path.appending("resources").appending(index: index), decoder: &decoder)
+                resource, at: path.appending("resources").appending(index: index), decoder: &decoder
+            )
         }
         let extraParameters = parseExtraParameters(object, decoder: &decoder)
         let algorithm: SigningAlgorithm? = decoder.choice(object, "algorithm")
         let lifetime = decoder.number(
             object, "assertion_lifetime", in: 1...3600, unit: "seconds", wholeNumber: true)
-        let skew = decoder.number(object, "clock_skew", in: 0...300, unit: "seconds", wholeNumber: true)
-        if let skew, skew >= lifetime ?? CredentialConfiguration.defaultAssertionLifetime.configSeconds {
+        let skew = decoder.number(
+            object, "clock_skew", in: 0...300, unit: "seconds", wholeNumber: true)
+        if let skew,
+            skew >= lifetime ?? CredentialConfiguration.defaultAssertionLifetime.configSeconds
+        {
             decoder.report(
                 path.appending("clock_skew"),
-                "must be less than assertion_lifetime, or assertions would expire before they are signed")
+                "must be less than assertion_lifetime, or assertions would expire before they are signed"
+            )
         }
         let caFile = decoder.string(object, "ca_file").flatMap {
             checkAbsolutePath($0, at: path.appending("ca_file"), decoder: &decoder)
@@ -68,7 +77,9 @@ extension ConfigurationParser {
         let insecure = decoder.bool(object, "allow_insecure_key_permissions") ?? false
         let refresh = parseRefresh(object, decoder: &decoder)
 
-        guard decoder.problems.count == problemsBefore, let keySource, let issuer else { return nil }
+        guard decoder.problems.count == problemsBefore, let keySource, let issuer else {
+            return nil
+        }
         return CredentialConfiguration(
             name: name, keySource: keySource, issuer: issuer, grant: grant, scopes: scopes,
             clientID: clientID,
@@ -81,7 +92,8 @@ extension ConfigurationParser {
             allowInsecureKeyPermissions: insecure, refresh: refresh)
     }
 
-    static func parseExtraParameters(_ object: ConfigObject, decoder: inout ConfigDecoder) -> [String:
+    static func parseExtraParameters(_ object: ConfigObject, decoder: inout ConfigDecoder)
+        -> [String:
         String]
     {
         guard let params = decoder.object(object, "extra_params", keys: nil) else { return [:] }
@@ -101,7 +113,9 @@ extension ConfigurationParser {
         -> RefreshConfiguration
     {
         var refresh = RefreshConfiguration()
-        guard let object = decoder.object(parent, "refresh", keys: refreshKeys) else { return refresh }
+        guard let object = decoder.object(parent, "refresh", keys: refreshKeys) else {
+            return refresh
+        }
         func seconds(_ key: String, _ range: ClosedRange<Double>, _ decoder: inout ConfigDecoder)
             -> Duration?
         {
@@ -114,7 +128,8 @@ extension ConfigurationParser {
         refresh.beforeExpiry = beforeExpiry ?? refresh.beforeExpiry
         // An explicit before_expiry below the default minimum lowers the minimum with it, so
         // setting one key never forces the operator to set the other.
-        refresh.minimumBeforeExpiry = minimum ?? min(refresh.minimumBeforeExpiry, refresh.beforeExpiry)
+        refresh.minimumBeforeExpiry =
+            minimum ?? min(refresh.minimumBeforeExpiry, refresh.beforeExpiry)
         if let minimum, let beforeExpiry, minimum > beforeExpiry {
             decoder.report(
                 object.path.appending("min_before_expiry"),

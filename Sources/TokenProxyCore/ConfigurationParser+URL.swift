@@ -19,7 +19,8 @@ extension ConfigurationParser {
             return nil
         }
         if components.user != nil || components.password != nil {
-            decoder.report(path, "must not contain a user name or password; they would end up in logs")
+            decoder.report(
+                path, "must not contain a user name or password; they would end up in logs")
             return nil
         }
         if components.fragment != nil || (isIssuer && components.query != nil) {
@@ -47,7 +48,8 @@ extension ConfigurationParser {
     /// RFC 6749 §3.3: a scope token is printable ASCII except space, `"` and `\`.
     static func checkScope(_ scope: String, at path: ConfigPath, decoder: inout ConfigDecoder) {
         if scope.contains(" ") {
-            decoder.report(path, "\"\(scope)\" holds several scopes; list each scope as its own string")
+            decoder.report(
+                path, "\"\(scope)\" holds several scopes; list each scope as its own string")
         } else if !scope.unicodeScalars.allSatisfy({
             (0x21...0x7E).contains($0.value) && $0 != "\"" && $0 != "\\"
         }) {
@@ -56,13 +58,15 @@ extension ConfigurationParser {
     }
 
     /// RFC 8707 §2: a resource indicator is an absolute URI without a fragment.
-    static func checkResource(_ resource: String, at path: ConfigPath, decoder: inout ConfigDecoder) {
+    static func checkResource(_ resource: String, at path: ConfigPath, decoder: inout ConfigDecoder)
+    {
         guard let components = URLComponents(string: resource), components.scheme != nil,
             components.fragment == nil
         else {
             decoder.report(
                 path,
-                "must be an absolute URI without a fragment, like \"https://api.example.com\" (RFC 8707)")
+                "must be an absolute URI without a fragment, like \"https://api.example.com\" (RFC 8707)"
+            )
             return
         }
     }

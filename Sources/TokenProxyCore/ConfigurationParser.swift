@@ -34,7 +34,9 @@ package enum ConfigurationParser {
     }
 
     /// Validates an already parsed document, reporting into `decoder`; `nil` if anything is wrong.
-    package static func parse(_ document: ConfigJSON, decoder: inout ConfigDecoder) -> Configuration? {
+    package static func parse(_ document: ConfigJSON, decoder: inout ConfigDecoder)
+        -> Configuration?
+    {
         let problemsBefore = decoder.problems.count
         guard let root = decoder.object(document, at: .root, keys: topLevelKeys) else { return nil }
         _ = decoder.string(root, "$schema")
@@ -54,7 +56,8 @@ package enum ConfigurationParser {
         let problemsBefore = decoder.problems.count
         var api = APIConfiguration()
         if let socket = decoder.string(object, "socket") {
-            api.socket = checkSocketPath(socket, at: object.path.appending("socket"), decoder: &decoder)
+            api.socket = checkSocketPath(
+                socket, at: object.path.appending("socket"), decoder: &decoder)
         }
         if let (value, path) = decoder.member(object, "socket_mode", required: false) {
             api.socketMode = parseSocketMode(value, at: path, decoder: &decoder) ?? api.socketMode
@@ -64,9 +67,11 @@ package enum ConfigurationParser {
                 group, at: object.path.appending("socket_group"), decoder: &decoder)
         }
         api.allowedUIDs =
-            decoder.integerArray(object, "allowed_uids", in: 0...maximumID)?.map { UInt32($0) } ?? []
+            decoder.integerArray(object, "allowed_uids", in: 0...maximumID)?.map { UInt32($0) }
+            ?? []
         api.allowedGIDs =
-            decoder.integerArray(object, "allowed_gids", in: 0...maximumID)?.map { UInt32($0) } ?? []
+            decoder.integerArray(object, "allowed_gids", in: 0...maximumID)?.map { UInt32($0) }
+            ?? []
         if let tcp = decoder.object(object, "tcp", keys: tcpKeys) {
             api.tcp = parseTCP(tcp, decoder: &decoder)
         }
@@ -87,7 +92,8 @@ package enum ConfigurationParser {
             } else {
                 decoder.report(
                     object.path.appending("required_header"),
-                    "must be an HTTP field name: letters, digits and !#$%&'*+-.^_`|~ (RFC 9110 §5.1)")
+                    "must be an HTTP field name: letters, digits and !#$%&'*+-.^_`|~ (RFC 9110 §5.1)"
+                )
             }
         }
         var value = TCPListenerConfiguration.defaultRequiredHeaderValue
@@ -102,7 +108,8 @@ package enum ConfigurationParser {
         }
         guard let address else { return nil }
         return .init(
-            host: address.host, port: address.port, requiredHeader: header, requiredHeaderValue: value)
+            host: address.host, port: address.port, requiredHeader: header,
+            requiredHeaderValue: value)
     }
 
     static func parseCredentials(_ root: ConfigObject, decoder: inout ConfigDecoder)
@@ -111,7 +118,8 @@ package enum ConfigurationParser {
         let path = root.path.appending("credentials")
         guard root["credentials"] != nil else {
             decoder.report(
-                path, "required key is missing; add at least one credential (see config.sample.json)")
+                path,
+                "required key is missing; add at least one credential (see config.sample.json)")
             return nil
         }
         guard let object = decoder.object(root, "credentials", keys: nil) else { return nil }

@@ -1,62 +1,62 @@
 /// Byte-level syntax checks shared by the parser (what we accept) and the client (what we
 /// send), so both sides agree on what a valid name or value is.
 extension HTTPFields {
-  /// Whether `byte` is a `tchar` (RFC 9110 §5.6.2):
-  /// `"!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." / "^" / "_" / "`" / "|" / "~"
-  /// / DIGIT / ALPHA`.
-  package static func isTokenByte(_ byte: UInt8) -> Bool {
-    switch byte {
-    case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-      UInt8(ascii: "0")...UInt8(ascii: "9"):
-      return true
-    case UInt8(ascii: "!"), UInt8(ascii: "#"), UInt8(ascii: "$"), UInt8(ascii: "%"),
-      UInt8(ascii: "&"), UInt8(ascii: "'"), UInt8(ascii: "*"), UInt8(ascii: "+"),
-      UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "^"), UInt8(ascii: "_"),
-      UInt8(ascii: "`"), UInt8(ascii: "|"), UInt8(ascii: "~"):
-      return true
-    default:
-      return false
+    /// Whether `byte` is a `tchar` (RFC 9110 §5.6.2):
+    /// `"!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." / "^" / "_" / "`" / "|" / "~"
+    /// / DIGIT / ALPHA`.
+    package static func isTokenByte(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+            UInt8(ascii: "0")...UInt8(ascii: "9"):
+            return true
+        case UInt8(ascii: "!"), UInt8(ascii: "#"), UInt8(ascii: "$"), UInt8(ascii: "%"),
+            UInt8(ascii: "&"), UInt8(ascii: "'"), UInt8(ascii: "*"), UInt8(ascii: "+"),
+            UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "^"), UInt8(ascii: "_"),
+            UInt8(ascii: "`"), UInt8(ascii: "|"), UInt8(ascii: "~"):
+            return true
+        default:
+            return false
+        }
     }
-  }
 
-  /// Whether `bytes` form a `token` (RFC 9110 §5.6.2): one or more tchars. Field names and
-  /// methods are tokens.
-  package static func isToken(_ bytes: some Collection<UInt8>) -> Bool {
-    !bytes.isEmpty && bytes.allSatisfy(isTokenByte)
-  }
+    /// Whether `bytes` form a `token` (RFC 9110 §5.6.2): one or more tchars. Field names and
+    /// methods are tokens.
+    package static func isToken(_ bytes: some Collection<UInt8>) -> Bool {
+        !bytes.isEmpty && bytes.allSatisfy(isTokenByte)
+    }
 
-  /// Whether `name` is a valid field name (RFC 9110 §5.1: `field-name = token`).
-  package static func isValidName(_ name: String) -> Bool {
-    isToken(name.utf8)
-  }
+    /// Whether `name` is a valid field name (RFC 9110 §5.1: `field-name = token`).
+    package static func isValidName(_ name: String) -> Bool {
+        isToken(name.utf8)
+    }
 
-  /// Whether `byte` may appear inside a field value (RFC 9110 §5.5): VCHAR, obs-text, SP or
-  /// HTAB. CR, LF and NUL are "invalid and dangerous"; we also refuse the other control
-  /// characters, which §5.5 declares invalid and only tolerates for robustness.
-  package static func isValueByte(_ byte: UInt8) -> Bool {
-    byte == 0x09 || (byte >= 0x20 && byte != 0x7F)
-  }
+    /// Whether `byte` may appear inside a field value (RFC 9110 §5.5): VCHAR, obs-text, SP or
+    /// HTAB. CR, LF and NUL are "invalid and dangerous"; we also refuse the other control
+    /// characters, which §5.5 declares invalid and only tolerates for robustness.
+    package static func isValueByte(_ byte: UInt8) -> Bool {
+        byte == 0x09 || (byte >= 0x20 && byte != 0x7F)
+    }
 
-  /// Whether `value` is a valid field value as it would go on the wire: allowed bytes only and
-  /// no leading or trailing SP/HTAB (those would be stripped as OWS by the receiver, so
-  /// sending them means the peer sees a different value than we meant).
-  package static func isValidValue(_ value: String) -> Bool {
-    let bytes = value.utf8
-    guard bytes.allSatisfy(isValueByte) else { return false }
-    if let first = bytes.first, first == 0x20 || first == 0x09 { return false }
-    if let last = bytes.last, last == 0x20 || last == 0x09 { return false }
-    return true
-  }
+    /// Whether `value` is a valid field value as it would go on the wire: allowed bytes only and
+    /// no leading or trailing SP/HTAB (those would be stripped as OWS by the receiver, so
+    /// sending them means the peer sees a different value than we meant).
+    package static func isValidValue(_ value: String) -> Bool {
+        let bytes = value.utf8
+        guard bytes.allSatisfy(isValueByte) else { return false }
+        if let first = bytes.first, first == 0x20 || first == 0x09 { return false }
+        if let last = bytes.last, last == 0x20 || last == 0x09 { return false }
+        return true
+    }
 
-  /// Whether `target` is a plausible request-target for the wire: non-empty, visible ASCII
-  /// only (RFC 9112 §3.2 forms are built from URI characters; anything else, notably SP, CR,
-  /// LF, would break the request line).
-  package static func isValidRequestTarget(_ target: some Collection<UInt8>) -> Bool {
-    !target.isEmpty && target.allSatisfy { $0 > 0x20 && $0 < 0x7F }
-  }
+    /// Whether `target` is a plausible request-target for the wire: non-empty, visible ASCII
+    /// only (RFC 9112 §3.2 forms are built from URI characters; anything else, notably SP, CR,
+    /// LF, would break the request line).
+    package static func isValidRequestTarget(_ target: some Collection<UInt8>) -> Bool {
+        !target.isEmpty && target.allSatisfy { $0 > 0x20 && $0 < 0x7F }
+    }
 
-  /// The first field whose name or value is invalid, or nil when all are fine.
-  package func firstInvalidField() -> Field? {
-    first { !Self.isValidName($0.name) || !Self.isValidValue($0.value) }
-  }
+    /// The first field whose name or value is invalid, or nil when all are fine.
+    package func firstInvalidField() -> Field? {
+        first { !Self.isValidName($0.name) || !Self.isValidValue($0.value) }
+    }
 }

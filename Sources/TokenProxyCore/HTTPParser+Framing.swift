@@ -1,129 +1,129 @@
 /// Message body length (RFC 9112 §6): decided once per head, strictly, because a proxy and its
 /// upstream disagreeing about where a message ends is how request smuggling works.
 extension HTTPParser {
-  /// Validates framing fields, picks the body state and returns the head event.
-  mutating func completeHead() throws(HTTPParseError) -> HTTPParserEvent {
-    let fields = partial.fields
-    if let request = partial.request {
-      let head = HTTPRequestHead(
-        method: request.method, target: request.target, version: request.version,
-        fields: fields)
-      try validateHost(head)
-      if fields.contains("Transfer-Encoding") && head.version == .http1_0 {
-        // §6.1: TE in an HTTP/1.0 message means framing is faulty.
-        throw .invalidTransferEncoding
-      }
-      try startBody(fields: fields, isRequest: true)
-      return .requestHead(head)
+    /// Validates framing fields, picks the body state and returns the head event.
+    mutating func completeHead() throws(HTTPParseError) -> HTTPParserEvent {
+        let fields = partial.fields
+        if let request = partial.request {
+            let head = HTTPRequestHead(
+                method: request.method, target: request.target, version: request.version,
+                fields: fields)
+            try validateHost(head)
+            if fields.contains("Transfer-Encoding") && head.version == .http1_0 {
+                // §6.1: TE in an HTTP/1.0 message means framing is faulty.
+                throw .invalidTransferEncoding
+            }
+            try startBody(fields: fields, isRequest: true)
+            return .requestHead(head)
+        }
+        guard let status = partial.status else { throw .invalidStatusLine }
+        let head = HTTPResponseHead(
+            version: status.version, status: status.code, reason: status.reason, fields: fields)
+        if head.isInformational && head.status != 101 {
+            // §4 / RFC 9110 §15.2: interim; the final response for the same request follows.
+            partial = PartialHead()
+            return .informationalResponse(head)
+        }
+        let method = pendingMethods.isEmpty ? "GET" : pendingMethods.removeFirst()
+        if head.status == 101 || (method == "CONNECT" && (200..<300).contains(head.status)) {
+            // The connection stops being HTTP after this head; what follows is the tunnel's.
+            tunnelAfterMessage = true
+            state = .messageEnd
+            return .responseHead(head)
+        }
+        if method == "HEAD" || head.status == 204 || head.status == 304 {
+            state = .messageEnd
+            return .responseHead(head)
+        }
+        try startBody(fields: fields, isRequest: false)
+        return .responseHead(head)
     }
-    guard let status = partial.status else { throw .invalidStatusLine }
-    let head = HTTPResponseHead(
-      version: status.version, status: status.code, reason: status.reason, fields: fields)
-    if head.isInformational && head.status != 101 {
-      // §4 / RFC 9110 §15.2: interim; the final response for the same request follows.
-      partial = PartialHead()
-      return .informationalResponse(head)
-    }
-    let method = pendingMethods.isEmpty ? "GET" : pendingMethods.removeFirst()
-    if head.status == 101 || (method == "CONNECT" && (200..<300).contains(head.status)) {
-      // The connection stops being HTTP after this head; what follows is the tunnel's.
-      tunnelAfterMessage = true
-      state = .messageEnd
-      return .responseHead(head)
-    }
-    if method == "HEAD" || head.status == 204 || head.status == 304 {
-      state = .messageEnd
-      return .responseHead(head)
-    }
-    try startBody(fields: fields, isRequest: false)
-    return .responseHead(head)
-  }
 
-  /// RFC 9112 §3.2: exactly one Host in HTTP/1.1 requests, at most one in HTTP/1.0, holding
-  /// one authority (no list, no whitespace, no userinfo or path characters).
-  private func validateHost(_ head: HTTPRequestHead) throws(HTTPParseError) {
-    let hosts = head.fields.values("Host")
-    if hosts.isEmpty {
-      if head.version == .http1_1 { throw .missingHost }
-      return
+    /// RFC 9112 §3.2: exactly one Host in HTTP/1.1 requests, at most one in HTTP/1.0, holding
+    /// one authority (no list, no whitespace, no userinfo or path characters).
+    private func validateHost(_ head: HTTPRequestHead) throws(HTTPParseError) {
+        let hosts = head.fields.values("Host")
+        if hosts.isEmpty {
+            if head.version == .http1_1 { throw .missingHost }
+            return
+        }
+        guard hosts.count == 1 else { throw .invalidHost }
+        let forbidden: Set<UInt8> = [0x20, 0x09, 0x2C, 0x2F, 0x3F, 0x23, 0x40, 0x5C]
+        if hosts[0].utf8.contains(where: forbidden.contains) { throw .invalidHost }
     }
-    guard hosts.count == 1 else { throw .invalidHost }
-    let forbidden: Set<UInt8> = [0x20, 0x09, 0x2C, 0x2F, 0x3F, 0x23, 0x40, 0x5C]
-    if hosts[0].utf8.contains(where: forbidden.contains) { throw .invalidHost }
-  }
 
-  private mutating func startBody(fields: HTTPFields, isRequest: Bool) throws(HTTPParseError) {
-    let lengths = fields.values("Content-Length")
-    let codings = fields.values("Transfer-Encoding")
-    if !codings.isEmpty {
-      if !lengths.isEmpty { throw .contentLengthWithTransferEncoding }
-      try Self.requireChunkedOnly(codings)
-      state = .chunkSize
-      return
+    private mutating func startBody(fields: HTTPFields, isRequest: Bool) throws(HTTPParseError) {
+        let lengths = fields.values("Content-Length")
+        let codings = fields.values("Transfer-Encoding")
+        if !codings.isEmpty {
+            if !lengths.isEmpty { throw .contentLengthWithTransferEncoding }
+            try Self.requireChunkedOnly(codings)
+            state = .chunkSize
+            return
+        }
+        guard !lengths.isEmpty else {
+            // §6.3: no framing fields means no body for requests, read-until-close for responses.
+            state = isRequest ? .messageEnd : .untilClose
+            return
+        }
+        let length = try Self.contentLength(lengths, isRequest: isRequest)
+        guard length <= limits.maxBodyBytes else { throw .bodyTooLarge }
+        state = length == 0 ? .messageEnd : .fixedBody(remaining: length)
     }
-    guard !lengths.isEmpty else {
-      // §6.3: no framing fields means no body for requests, read-until-close for responses.
-      state = isRequest ? .messageEnd : .untilClose
-      return
-    }
-    let length = try Self.contentLength(lengths, isRequest: isRequest)
-    guard length <= limits.maxBodyBytes else { throw .bodyTooLarge }
-    state = length == 0 ? .messageEnd : .fixedBody(remaining: length)
-  }
 
-  /// Accepts only a Transfer-Encoding list that is exactly `chunked` (RFC 9112 §6.1, §7).
-  /// We implement no other coding; anything else is 501 (unknown) or 400 (chunked misplaced
-  /// or repeated, which would leave the length undetermined).
-  private static func requireChunkedOnly(_ values: [String]) throws(HTTPParseError) {
-    let codings = values.flatMap { value in
-      value.split(separator: ",").map { $0.trimmingOWS() }
+    /// Accepts only a Transfer-Encoding list that is exactly `chunked` (RFC 9112 §6.1, §7).
+    /// We implement no other coding; anything else is 501 (unknown) or 400 (chunked misplaced
+    /// or repeated, which would leave the length undetermined).
+    private static func requireChunkedOnly(_ values: [String]) throws(HTTPParseError) {
+        let codings = values.flatMap { value in
+            value.split(separator: ",").map { $0.trimmingOWS() }
+        }
+        guard !codings.isEmpty, codings.allSatisfy({ !$0.isEmpty }) else {
+            throw .invalidTransferEncoding
+        }
+        let isChunked = { (coding: Substring) in HTTPFields.namesEqual(String(coding), "chunked") }
+        let chunkedCount = codings.count(where: isChunked)
+        if codings.contains(where: { !isChunked($0) }) {
+            // A coding with parameters such as `chunked;x=1` lands here too: not something we
+            // can decode.
+            throw chunkedCount > 0 && !isChunked(codings.last!)
+                ? .invalidTransferEncoding
+                : .unsupportedTransferEncoding
+        }
+        guard chunkedCount == 1 else { throw .invalidTransferEncoding }
     }
-    guard !codings.isEmpty, codings.allSatisfy({ !$0.isEmpty }) else {
-      throw .invalidTransferEncoding
-    }
-    let isChunked = { (coding: Substring) in HTTPFields.namesEqual(String(coding), "chunked") }
-    let chunkedCount = codings.count(where: isChunked)
-    if codings.contains(where: { !isChunked($0) }) {
-      // A coding with parameters such as `chunked;x=1` lands here too: not something we
-      // can decode.
-      throw chunkedCount > 0 && !isChunked(codings.last!)
-        ? .invalidTransferEncoding
-        : .unsupportedTransferEncoding
-    }
-    guard chunkedCount == 1 else { throw .invalidTransferEncoding }
-  }
 
-  /// The body length from every Content-Length field value.
-  ///
-  /// RFC 9110 §8.6 lets a recipient accept a list of identical values (`5, 5` or two fields
-  /// both `5`). We do so only for responses, where old intermediaries produce it; requests
-  /// with more than one value are refused, since a front end and a back end that resolve
-  /// duplicates differently is a request-smuggling vector, and no sane client sends them.
-  static func contentLength(_ values: [String], isRequest: Bool) throws(HTTPParseError) -> Int {
-    let elements = values.flatMap { $0.split(separator: ",", omittingEmptySubsequences: false) }
-    if isRequest && elements.count > 1 { throw .multipleContentLength }
-    var result: Int?
-    for element in elements {
-      let digits = isRequest ? element : element.trimmingOWS()
-      guard let length = parseDecimal(digits.utf8) else { throw .invalidContentLength }
-      if let result, result != length { throw .multipleContentLength }
-      result = length
+    /// The body length from every Content-Length field value.
+    ///
+    /// RFC 9110 §8.6 lets a recipient accept a list of identical values (`5, 5` or two fields
+    /// both `5`). We do so only for responses, where old intermediaries produce it; requests
+    /// with more than one value are refused, since a front end and a back end that resolve
+    /// duplicates differently is a request-smuggling vector, and no sane client sends them.
+    static func contentLength(_ values: [String], isRequest: Bool) throws(HTTPParseError) -> Int {
+        let elements = values.flatMap { $0.split(separator: ",", omittingEmptySubsequences: false) }
+        if isRequest && elements.count > 1 { throw .multipleContentLength }
+        var result: Int?
+        for element in elements {
+            let digits = isRequest ? element : element.trimmingOWS()
+            guard let length = parseDecimal(digits.utf8) else { throw .invalidContentLength }
+            if let result, result != length { throw .multipleContentLength }
+            result = length
+        }
+        guard let result else { throw .invalidContentLength }
+        return result
     }
-    guard let result else { throw .invalidContentLength }
-    return result
-  }
 
-  /// `1*DIGIT` without sign, space or overflow.
-  private static func parseDecimal(_ bytes: Substring.UTF8View) -> Int? {
-    guard !bytes.isEmpty else { return nil }
-    var value = 0
-    for byte in bytes {
-      guard byte >= 0x30 && byte <= 0x39 else { return nil }
-      let (times10, overflow1) = value.multipliedReportingOverflow(by: 10)
-      let (sum, overflow2) = times10.addingReportingOverflow(Int(byte - 0x30))
-      guard !overflow1 && !overflow2 else { return nil }
-      value = sum
+    /// `1*DIGIT` without sign, space or overflow.
+    private static func parseDecimal(_ bytes: Substring.UTF8View) -> Int? {
+        guard !bytes.isEmpty else { return nil }
+        var value = 0
+        for byte in bytes {
+            guard byte >= 0x30 && byte <= 0x39 else { return nil }
+            let (times10, overflow1) = value.multipliedReportingOverflow(by: 10)
+            let (sum, overflow2) = times10.addingReportingOverflow(Int(byte - 0x30))
+            guard !overflow1 && !overflow2 else { return nil }
+            value = sum
+        }
+        return value
     }
-    return value
-  }
 }

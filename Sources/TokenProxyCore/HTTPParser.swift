@@ -15,191 +15,193 @@
 /// while let event = try parser.next() { ... }
 /// ```
 package struct HTTPParser: Sendable {
-  /// Which kind of message to expect.
-  package enum Mode: Sendable, Equatable {
-    case request
-    /// Responses; call `expectResponse(toMethod:)` for each request sent, since the method
-    /// decides the framing (a response to HEAD has no body, one to CONNECT opens a tunnel).
-    case response
-  }
-
-  enum State: Sendable, Equatable {
-    case head
-    case fixedBody(remaining: Int)
-    case chunkSize
-    case chunkData(remaining: Int)
-    case chunkDataEnd
-    case trailers
-    case untilClose
-    case messageEnd
-    case tunnel
-    case closed
-  }
-
-  /// The head being assembled; kept outside `State` so appending a field does not copy it.
-  struct PartialHead: Sendable {
-    var bytes = 0
-    var request: (method: String, target: String, version: HTTPVersion)?
-    var status: (version: HTTPVersion, code: Int, reason: String)?
-    var fields = HTTPFields()
-  }
-
-  package let mode: Mode
-  package let limits: HTTPLimits
-
-  var buffer: [UInt8] = []
-  /// First byte not yet consumed.
-  var readIndex = 0
-  /// Where the search for the next LF resumes, so no byte is scanned twice.
-  var lineScanIndex = 0
-  var state: State = .head
-  var partial = PartialHead()
-  var trailerFields = HTTPFields()
-  var trailerBytes = 0
-  var chunkedBodyBytes = 0
-  var pendingMethods: [String] = []
-  var endOfStream = false
-  var tunnelAfterMessage = false
-  var failure: HTTPParseError?
-
-  package init(mode: Mode, limits: HTTPLimits = HTTPLimits()) {
-    self.mode = mode
-    self.limits = limits
-  }
-
-  /// Appends bytes received from the peer.
-  package mutating func feed(_ bytes: some Sequence<UInt8>) {
-    compactIfWorthIt()
-    buffer.append(contentsOf: bytes)
-  }
-
-  /// Records that the peer closed its side. Later `next()` calls finish a body delimited by
-  /// the close, return nil after a complete message, or throw `.unexpectedEnd` mid-message.
-  package mutating func feedEndOfStream() {
-    endOfStream = true
-  }
-
-  /// Registers that a request with `method` was sent, so the matching response is framed
-  /// correctly (RFC 9112 §6.3). Call once per request, in sending order.
-  package mutating func expectResponse(toMethod method: String) {
-    pendingMethods.append(method)
-  }
-
-  /// True once a CONNECT 2xx or a 101 response ended HTTP on this connection; the bytes that
-  /// followed it belong to the tunnel (see `takeRemainingBytes()`).
-  package var isTunnel: Bool { state == .tunnel }
-
-  /// Whether the parser is between messages with nothing buffered: a clean place to close.
-  package var isIdle: Bool {
-    state == .head && partial.bytes == 0 && readIndex == buffer.count
-  }
-
-  /// Hands over the bytes fed but not parsed (after a tunnel was established) and empties
-  /// the buffer.
-  package mutating func takeRemainingBytes() -> [UInt8] {
-    let rest = Array(buffer[readIndex...])
-    buffer.removeAll()
-    readIndex = 0
-    lineScanIndex = 0
-    return rest
-  }
-
-  /// The next event, or nil when more bytes (or `feedEndOfStream()`) are needed.
-  package mutating func next() throws(HTTPParseError) -> HTTPParserEvent? {
-    if let failure { throw failure }
-    do {
-      return try step()
-    } catch {
-      failure = error
-      throw error
+    /// Which kind of message to expect.
+    package enum Mode: Sendable, Equatable {
+        case request
+        /// Responses; call `expectResponse(toMethod:)` for each request sent, since the method
+        /// decides the framing (a response to HEAD has no body, one to CONNECT opens a tunnel).
+        case response
     }
-  }
 
-  private mutating func step() throws(HTTPParseError) -> HTTPParserEvent? {
-    while true {
-      switch state {
-      case .head:
-        guard let event = try parseHead() else {
-          if endOfStream && !(partial.bytes == 0 && readIndex == buffer.count) {
-            throw .unexpectedEnd
-          }
-          return nil
+    enum State: Sendable, Equatable {
+        case head
+        case fixedBody(remaining: Int)
+        case chunkSize
+        case chunkData(remaining: Int)
+        case chunkDataEnd
+        case trailers
+        case untilClose
+        case messageEnd
+        case tunnel
+        case closed
+    }
+
+    /// The head being assembled; kept outside `State` so appending a field does not copy it.
+    struct PartialHead: Sendable {
+        var bytes = 0
+        var request: (method: String, target: String, version: HTTPVersion)?
+        var status: (version: HTTPVersion, code: Int, reason: String)?
+        var fields = HTTPFields()
+    }
+
+    package let mode: Mode
+    package let limits: HTTPLimits
+
+    var buffer: [UInt8] = []
+    /// First byte not yet consumed.
+    var readIndex = 0
+    /// Where the search for the next LF resumes, so no byte is scanned twice.
+    var lineScanIndex = 0
+    var state: State = .head
+    var partial = PartialHead()
+    var trailerFields = HTTPFields()
+    var trailerBytes = 0
+    var chunkedBodyBytes = 0
+    var pendingMethods: [String] = []
+    var endOfStream = false
+    var tunnelAfterMessage = false
+    var failure: HTTPParseError?
+
+    package init(mode: Mode, limits: HTTPLimits = HTTPLimits()) {
+        self.mode = mode
+        self.limits = limits
+    }
+
+    /// Appends bytes received from the peer.
+    package mutating func feed(_ bytes: some Sequence<UInt8>) {
+        compactIfWorthIt()
+        buffer.append(contentsOf: bytes)
+    }
+
+    /// Records that the peer closed its side. Later `next()` calls finish a body delimited by
+    /// the close, return nil after a complete message, or throw `.unexpectedEnd` mid-message.
+    package mutating func feedEndOfStream() {
+        endOfStream = true
+    }
+
+    /// Registers that a request with `method` was sent, so the matching response is framed
+    /// correctly (RFC 9112 §6.3). Call once per request, in sending order.
+    package mutating func expectResponse(toMethod method: String) {
+        pendingMethods.append(method)
+    }
+
+    /// True once a CONNECT 2xx or a 101 response ended HTTP on this connection; the bytes that
+    /// followed it belong to the tunnel (see `takeRemainingBytes()`).
+    package var isTunnel: Bool { state == .tunnel }
+
+    /// Whether the parser is between messages with nothing buffered: a clean place to close.
+    package var isIdle: Bool {
+        state == .head && partial.bytes == 0 && readIndex == buffer.count
+    }
+
+    /// Hands over the bytes fed but not parsed (after a tunnel was established) and empties
+    /// the buffer.
+    package mutating func takeRemainingBytes() -> [UInt8] {
+        let rest = Array(buffer[readIndex...])
+        buffer.removeAll()
+        readIndex = 0
+        lineScanIndex = 0
+        return rest
+    }
+
+    /// The next event, or nil when more bytes (or `feedEndOfStream()`) are needed.
+    package mutating func next() throws(HTTPParseError) -> HTTPParserEvent? {
+        if let failure { throw failure }
+        do {
+            return try step()
+        } catch {
+            failure = error
+            throw error
         }
-        // Interim responses loop back to `.head`; hand them out anyway.
-        return event
-      case .fixedBody(let remaining):
-        guard let slice = takeBody(upTo: remaining) else {
-          if endOfStream { throw .unexpectedEnd }
-          return nil
+    }
+
+    private mutating func step() throws(HTTPParseError) -> HTTPParserEvent? {
+        while true {
+            switch state {
+            case .head:
+                guard let event = try parseHead() else {
+                    if endOfStream && !(partial.bytes == 0 && readIndex == buffer.count) {
+                        throw .unexpectedEnd
+                    }
+                    return nil
+                }
+                // Interim responses loop back to `.head`; hand them out anyway.
+                return event
+            case .fixedBody(let remaining):
+                guard let slice = takeBody(upTo: remaining) else {
+                    if endOfStream { throw .unexpectedEnd }
+                    return nil
+                }
+                state =
+                    remaining == slice.count
+                    ? .messageEnd : .fixedBody(remaining: remaining - slice.count)
+                return .body(slice)
+            case .chunkSize:
+                guard try parseChunkSize() else { return try needMoreInBody() }
+            case .chunkData(let remaining):
+                guard let slice = takeBody(upTo: remaining) else { return try needMoreInBody() }
+                state =
+                    remaining == slice.count
+                    ? .chunkDataEnd : .chunkData(remaining: remaining - slice.count)
+                return .body(slice)
+            case .chunkDataEnd:
+                guard try parseChunkDataEnd() else { return try needMoreInBody() }
+            case .trailers:
+                guard try parseTrailerLine() else { return try needMoreInBody() }
+            case .untilClose:
+                if let slice = takeBody(upTo: Int.max) {
+                    return .body(slice)
+                }
+                guard endOfStream else { return nil }
+                state = .closed
+                return .end(trailers: HTTPFields())
+            case .messageEnd:
+                let trailers = trailerFields
+                resetForNextMessage()
+                if tunnelAfterMessage { state = .tunnel }
+                return .end(trailers: trailers)
+            case .tunnel, .closed:
+                return nil
+            }
         }
-        state =
-          remaining == slice.count ? .messageEnd : .fixedBody(remaining: remaining - slice.count)
-        return .body(slice)
-      case .chunkSize:
-        guard try parseChunkSize() else { return try needMoreInBody() }
-      case .chunkData(let remaining):
-        guard let slice = takeBody(upTo: remaining) else { return try needMoreInBody() }
-        state =
-          remaining == slice.count ? .chunkDataEnd : .chunkData(remaining: remaining - slice.count)
-        return .body(slice)
-      case .chunkDataEnd:
-        guard try parseChunkDataEnd() else { return try needMoreInBody() }
-      case .trailers:
-        guard try parseTrailerLine() else { return try needMoreInBody() }
-      case .untilClose:
-        if let slice = takeBody(upTo: Int.max) {
-          return .body(slice)
-        }
-        guard endOfStream else { return nil }
-        state = .closed
-        return .end(trailers: HTTPFields())
-      case .messageEnd:
-        let trailers = trailerFields
-        resetForNextMessage()
-        if tunnelAfterMessage { state = .tunnel }
-        return .end(trailers: trailers)
-      case .tunnel, .closed:
+    }
+
+    private func needMoreInBody() throws(HTTPParseError) -> HTTPParserEvent? {
+        if endOfStream { throw .unexpectedEnd }
         return nil
-      }
     }
-  }
 
-  private func needMoreInBody() throws(HTTPParseError) -> HTTPParserEvent? {
-    if endOfStream { throw .unexpectedEnd }
-    return nil
-  }
-
-  /// Takes up to `limit` buffered bytes as a slice, or nil when none are buffered.
-  private mutating func takeBody(upTo limit: Int) -> ArraySlice<UInt8>? {
-    let available = buffer.count - readIndex
-    guard available > 0, limit > 0 else { return nil }
-    let count = min(available, limit)
-    let slice = buffer[readIndex..<readIndex + count]
-    readIndex += count
-    lineScanIndex = readIndex
-    return slice
-  }
-
-  private mutating func resetForNextMessage() {
-    state = .head
-    partial = PartialHead()
-    trailerFields = HTTPFields()
-    trailerBytes = 0
-    chunkedBodyBytes = 0
-  }
-
-  /// Drops consumed bytes once they are at least half the buffer, so compaction costs are
-  /// amortized linear and memory stays bounded by what is unconsumed.
-  private mutating func compactIfWorthIt() {
-    guard readIndex > 0 else { return }
-    if readIndex == buffer.count {
-      buffer.removeAll(keepingCapacity: true)
-    } else if readIndex >= buffer.count / 2 {
-      buffer.removeSubrange(0..<readIndex)
-    } else {
-      return
+    /// Takes up to `limit` buffered bytes as a slice, or nil when none are buffered.
+    private mutating func takeBody(upTo limit: Int) -> ArraySlice<UInt8>? {
+        let available = buffer.count - readIndex
+        guard available > 0, limit > 0 else { return nil }
+        let count = min(available, limit)
+        let slice = buffer[readIndex..<readIndex + count]
+        readIndex += count
+        lineScanIndex = readIndex
+        return slice
     }
-    lineScanIndex -= readIndex
-    readIndex = 0
-  }
+
+    private mutating func resetForNextMessage() {
+        state = .head
+        partial = PartialHead()
+        trailerFields = HTTPFields()
+        trailerBytes = 0
+        chunkedBodyBytes = 0
+    }
+
+    /// Drops consumed bytes once they are at least half the buffer, so compaction costs are
+    /// amortized linear and memory stays bounded by what is unconsumed.
+    private mutating func compactIfWorthIt() {
+        guard readIndex > 0 else { return }
+        if readIndex == buffer.count {
+            buffer.removeAll(keepingCapacity: true)
+        } else if readIndex >= buffer.count / 2 {
+            buffer.removeSubrange(0..<readIndex)
+        } else {
+            return
+        }
+        lineScanIndex -= readIndex
+        readIndex = 0
+    }
 }

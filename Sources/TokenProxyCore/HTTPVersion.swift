@@ -1,25 +1,25 @@
 /// An HTTP/1.x protocol version. The parser only ever produces 1.0 or 1.1; anything else is
 /// answered with 505 (RFC 9110 §15.6.6).
 package struct HTTPVersion: Sendable, Hashable, CustomStringConvertible {
-  package var major: Int
-  package var minor: Int
+    package var major: Int
+    package var minor: Int
 
-  package init(major: Int, minor: Int) {
-    self.major = major
-    self.minor = minor
-  }
+    package init(major: Int, minor: Int) {
+        self.major = major
+        self.minor = minor
+    }
 
-  package static let http1_0 = HTTPVersion(major: 1, minor: 0)
-  package static let http1_1 = HTTPVersion(major: 1, minor: 1)
+    package static let http1_0 = HTTPVersion(major: 1, minor: 0)
+    package static let http1_1 = HTTPVersion(major: 1, minor: 1)
 
-  /// As on the wire: `HTTP/1.1`.
-  package var description: String { "HTTP/\(major).\(minor)" }
+    /// As on the wire: `HTTP/1.1`.
+    package var description: String { "HTTP/\(major).\(minor)" }
 
-  /// Whether a message with `fields` leaves the connection open afterwards (RFC 9112 §9.3):
-  /// HTTP/1.1 persists unless `Connection: close`; HTTP/1.0 only with `Connection: keep-alive`.
-  package func keepsAlive(with fields: HTTPFields) -> Bool {
-    if fields.listContains("Connection", token: "close") { return false }
-    if self == .http1_1 { return true }
-    return fields.listContains("Connection", token: "keep-alive")
-  }
+    /// Whether a message with `fields` leaves the connection open afterwards (RFC 9112 §9.3):
+    /// HTTP/1.1 persists unless `Connection: close`; HTTP/1.0 only with `Connection: keep-alive`.
+    package func keepsAlive(with fields: HTTPFields) -> Bool {
+        if fields.listContains("Connection", token: "close") { return false }
+        if self == .http1_1 { return true }
+        return fields.listContains("Connection", token: "keep-alive")
+    }
 }

@@ -11,153 +11,156 @@
 ///
 /// Call `shutdown()` when done: running timer and fetch tasks keep the service alive until then.
 package actor TokenService<Token: Sendable> {
-  /// Fetches a token for the named credential. Throw a ``TokenFetchError`` to classify failures;
-  /// any other error counts as `.unavailable` with a generic message.
-  package typealias Fetch = @Sendable (String) async throws -> FetchedToken<Token>
-  /// Receives ``TokenServiceEvent``s (metrics, logs). Called on the actor: keep it quick.
-  package typealias EventHook = @Sendable (TokenServiceEvent) -> Void
+    /// Fetches a token for the named credential. Throw a ``TokenFetchError`` to classify failures;
+    /// any other error counts as `.unavailable` with a generic message.
+    package typealias Fetch = @Sendable (String) async throws -> FetchedToken<Token>
+    /// Receives ``TokenServiceEvent``s (metrics, logs). Called on the actor: keep it quick.
+    package typealias EventHook = @Sendable (TokenServiceEvent) -> Void
 
-  struct Waiter {
-    var id: Int
-    var continuation: CheckedContinuation<HeldToken<Token>, any Error>
-  }
-
-  struct Credential {
-    var lifecycle: TokenLifecycle<Token>
-    var waiters: [Waiter] = []
-    var timer: Task<Void, Never>?
-    var timerDeadline: ContinuousClock.Instant?
-    var timerGeneration = 0
-    var fetchTask: Task<Void, Never>?
-    var fetchStartedAt: ContinuousClock.Instant?
-  }
-
-  var credentials: [String: Credential]
-  let fetch: Fetch
-  let clock: any TokenServiceClock
-  var random: TokenServiceRandom
-  let onEvent: EventHook
-  var isShutDown = false
-  var nextWaiterID = 0
-
-  /// A service for the credentials in `policies` (name → refresh policy).
-  package init(
-    policies: [String: RefreshPolicy],
-    fetch: @escaping Fetch,
-    clock: any TokenServiceClock = ContinuousTokenServiceClock(),
-    random: some RandomNumberGenerator & Sendable = SystemRandomNumberGenerator(),
-    onEvent: @escaping EventHook = { _ in }
-  ) {
-    credentials = policies.mapValues { Credential(lifecycle: TokenLifecycle(policy: $0)) }
-    self.fetch = fetch
-    self.clock = clock
-    self.random = TokenServiceRandom(random)
-    self.onEvent = onEvent
-  }
-
-  /// A service for `names`, all following `policy`.
-  package init(
-    names: [String],
-    policy: RefreshPolicy = RefreshPolicy(),
-    fetch: @escaping Fetch,
-    clock: any TokenServiceClock = ContinuousTokenServiceClock(),
-    random: some RandomNumberGenerator & Sendable = SystemRandomNumberGenerator(),
-    onEvent: @escaping EventHook = { _ in }
-  ) {
-    self.init(
-      policies: Dictionary(names.map { ($0, policy) }, uniquingKeysWith: { first, _ in first }),
-      fetch: fetch, clock: clock, random: random, onEvent: onEvent)
-  }
-
-  /// The configured credential names, sorted.
-  package var names: [String] { credentials.keys.sorted() }
-
-  /// Starts every credential's first fetch and returns at once: start-up never waits for the
-  /// IdP (readiness is the status API's business).
-  package func start() {
-    guard !isShutDown else { return }
-    let now = clock.now
-    for name in credentials.keys.sorted() {
-      if credentials[name]!.lifecycle.start(now: now) == .startFetch {
-        startFetch(name)
-      }
-      rearmTimer(name)
+    struct Waiter {
+        var id: Int
+        var continuation: CheckedContinuation<HeldToken<Token>, any Error>
     }
-  }
 
-  /// A token for `name` that is unexpired now and, with `minValid`, valid at least that much
-  /// longer. Waits for the fetch in flight if there is no such token; concurrent callers share
-  /// that one fetch. A freshly fetched token is handed to every waiter even if the IdP's
-  /// lifetime is shorter than a waiter's `minValid`: fetching again would not help.
-  /// - Throws: ``TokenServiceError`` (`unknownCredential`, `unavailable`, `shutDown`), or
-  ///   `CancellationError` if the caller's task is cancelled while waiting.
-  package func token(_ name: String, minValid: Duration? = nil) async throws -> HeldToken<Token> {
-    try checkUsable(name)
-    let action = credentials[name]!.lifecycle.tokenRequested(now: clock.now, minValid: minValid)
-    switch action {
-    case .serve(let held):
-      return held
-    case .unavailable(let retryAfter, let lastError):
-      throw TokenServiceError.unavailable(
-        name: name, category: lastError?.category ?? .unavailable,
-        message: lastError?.message ?? "no token has been fetched yet",
-        retryAfter: retryAfter)
-    case .waitForFetch(let startNew):
-      if startNew { startFetch(name) }
-      rearmTimer(name)
-      return try await waitForFetch(name)
+    struct Credential {
+        var lifecycle: TokenLifecycle<Token>
+        var waiters: [Waiter] = []
+        var timer: Task<Void, Never>?
+        var timerDeadline: ContinuousClock.Instant?
+        var timerGeneration = 0
+        var fetchTask: Task<Void, Never>?
+        var fetchStartedAt: ContinuousClock.Instant?
     }
-  }
 
-  /// Fetches a new token for `name` now, ignoring schedule and backoff, and returns it; joins
-  /// a fetch already in flight instead of starting another.
-  /// - Throws: like ``token(_:minValid:)``; `unavailable` if the fetch fails.
-  @discardableResult
-  package func refresh(_ name: String) async throws -> HeldToken<Token> {
-    try checkUsable(name)
-    if credentials[name]!.lifecycle.refreshForced(now: clock.now) == .waitForFetch(startFetch: true)
-    {
-      startFetch(name)
-    }
-    rearmTimer(name)
-    return try await waitForFetch(name)
-  }
+    var credentials: [String: Credential]
+    let fetch: Fetch
+    let clock: any TokenServiceClock
+    var random: TokenServiceRandom
+    let onEvent: EventHook
+    var isShutDown = false
+    var nextWaiterID = 0
 
-  /// A status snapshot of every credential, sorted by name.
-  package func statuses() -> [CredentialStatus] {
-    let now = clock.now
-    return credentials.keys.sorted().map { name in
-      let credential = credentials[name]!
-      return credential.lifecycle.status(name: name, now: now, waiters: credential.waiters.count)
+    /// A service for the credentials in `policies` (name → refresh policy).
+    package init(
+        policies: [String: RefreshPolicy],
+        fetch: @escaping Fetch,
+        clock: any TokenServiceClock = ContinuousTokenServiceClock(),
+        random: some RandomNumberGenerator & Sendable = SystemRandomNumberGenerator(),
+        onEvent: @escaping EventHook = { _ in }
+    ) {
+        credentials = policies.mapValues { Credential(lifecycle: TokenLifecycle(policy: $0)) }
+        self.fetch = fetch
+        self.clock = clock
+        self.random = TokenServiceRandom(random)
+        self.onEvent = onEvent
     }
-  }
 
-  /// Stops timers and fetches and fails every waiting caller with `shutDown`. Idempotent.
-  package func shutdown() {
-    guard !isShutDown else { return }
-    isShutDown = true
-    for name in credentials.keys {
-      credentials[name]!.timer?.cancel()
-      credentials[name]!.timer = nil
-      credentials[name]!.fetchTask?.cancel()
-      credentials[name]!.fetchTask = nil
-      resumeWaiters(name, with: .failure(TokenServiceError.shutDown))
+    /// A service for `names`, all following `policy`.
+    package init(
+        names: [String],
+        policy: RefreshPolicy = RefreshPolicy(),
+        fetch: @escaping Fetch,
+        clock: any TokenServiceClock = ContinuousTokenServiceClock(),
+        random: some RandomNumberGenerator & Sendable = SystemRandomNumberGenerator(),
+        onEvent: @escaping EventHook = { _ in }
+    ) {
+        self.init(
+            policies: Dictionary(
+                names.map { ($0, policy) }, uniquingKeysWith: { first, _ in first }),
+            fetch: fetch, clock: clock, random: random, onEvent: onEvent)
     }
-  }
 
-  private func checkUsable(_ name: String) throws {
-    guard !isShutDown else { throw TokenServiceError.shutDown }
-    guard credentials[name] != nil else {
-      throw TokenServiceError.unknownCredential(name: name, known: names)
+    /// The configured credential names, sorted.
+    package var names: [String] { credentials.keys.sorted() }
+
+    /// Starts every credential's first fetch and returns at once: start-up never waits for the
+    /// IdP (readiness is the status API's business).
+    package func start() {
+        guard !isShutDown else { return }
+        let now = clock.now
+        for name in credentials.keys.sorted() {
+            if credentials[name]!.lifecycle.start(now: now) == .startFetch {
+                startFetch(name)
+            }
+            rearmTimer(name)
+        }
     }
-  }
+
+    /// A token for `name` that is unexpired now and, with `minValid`, valid at least that much
+    /// longer. Waits for the fetch in flight if there is no such token; concurrent callers share
+    /// that one fetch. A freshly fetched token is handed to every waiter even if the IdP's
+    /// lifetime is shorter than a waiter's `minValid`: fetching again would not help.
+    /// - Throws: ``TokenServiceError`` (`unknownCredential`, `unavailable`, `shutDown`), or
+    ///   `CancellationError` if the caller's task is cancelled while waiting.
+    package func token(_ name: String, minValid: Duration? = nil) async throws -> HeldToken<Token> {
+        try checkUsable(name)
+        let action = credentials[name]!.lifecycle.tokenRequested(now: clock.now, minValid: minValid)
+        switch action {
+        case .serve(let held):
+            return held
+        case .unavailable(let retryAfter, let lastError):
+            throw TokenServiceError.unavailable(
+                name: name, category: lastError?.category ?? .unavailable,
+                message: lastError?.message ?? "no token has been fetched yet",
+                retryAfter: retryAfter)
+        case .waitForFetch(let startNew):
+            if startNew { startFetch(name) }
+            rearmTimer(name)
+            return try await waitForFetch(name)
+        }
+    }
+
+    /// Fetches a new token for `name` now, ignoring schedule and backoff, and returns it; joins
+    /// a fetch already in flight instead of starting another.
+    /// - Throws: like ``token(_:minValid:)``; `unavailable` if the fetch fails.
+    @discardableResult
+    package func refresh(_ name: String) async throws -> HeldToken<Token> {
+        try checkUsable(name)
+        if credentials[name]!.lifecycle.refreshForced(now: clock.now)
+            == .waitForFetch(startFetch: true)
+        {
+            startFetch(name)
+        }
+        rearmTimer(name)
+        return try await waitForFetch(name)
+    }
+
+    /// A status snapshot of every credential, sorted by name.
+    package func statuses() -> [CredentialStatus] {
+        let now = clock.now
+        return credentials.keys.sorted().map { name in
+            let credential = credentials[name]!
+            return credential.lifecycle.status(
+                name: name, now: now, waiters: credential.waiters.count)
+        }
+    }
+
+    /// Stops timers and fetches and fails every waiting caller with `shutDown`. Idempotent.
+    package func shutdown() {
+        guard !isShutDown else { return }
+        isShutDown = true
+        for name in credentials.keys {
+            credentials[name]!.timer?.cancel()
+            credentials[name]!.timer = nil
+            credentials[name]!.fetchTask?.cancel()
+            credentials[name]!.fetchTask = nil
+            resumeWaiters(name, with: .failure(TokenServiceError.shutDown))
+        }
+    }
+
+    private func checkUsable(_ name: String) throws {
+        guard !isShutDown else { throw TokenServiceError.shutDown }
+        guard credentials[name] != nil else {
+            throw TokenServiceError.unknownCredential(name: name, known: names)
+        }
+    }
 }
 
 /// Type-erases the injected generator so the actor need not be generic over it.
 struct TokenServiceRandom: RandomNumberGenerator {
-  private var base: any RandomNumberGenerator
+    private var base: any RandomNumberGenerator
 
-  init(_ base: some RandomNumberGenerator) { self.base = base }
+    init(_ base: some RandomNumberGenerator) { self.base = base }
 
-  mutating func next() -> UInt64 { base.next() }
+    mutating func next() -> UInt64 { base.next() }
 }

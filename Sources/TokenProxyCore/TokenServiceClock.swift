@@ -3,22 +3,22 @@
 /// hand. `ContinuousClock` keeps counting while the machine is suspended, which is what token
 /// expiry needs (a laptop waking up must not trust a token fetched before it slept).
 package protocol TokenServiceClock: Sendable {
-  /// The current instant.
-  var now: ContinuousClock.Instant { get }
-  /// Returns once `now >= deadline`; throws `CancellationError` if the task is cancelled first.
-  func sleep(until deadline: ContinuousClock.Instant) async throws
+    /// The current instant.
+    var now: ContinuousClock.Instant { get }
+    /// Returns once `now >= deadline`; throws `CancellationError` if the task is cancelled first.
+    func sleep(until deadline: ContinuousClock.Instant) async throws
 }
 
 /// The real clock: `ContinuousClock`.
 package struct ContinuousTokenServiceClock: TokenServiceClock {
-  /// The system's monotonic clock.
-  package init() {}
+    /// The system's monotonic clock.
+    package init() {}
 
-  /// `ContinuousClock.now`.
-  package var now: ContinuousClock.Instant { ContinuousClock.now }
+    /// `ContinuousClock.now`.
+    package var now: ContinuousClock.Instant { ContinuousClock.now }
 
-  /// `ContinuousClock.sleep(until:tolerance:)` with no extra tolerance.
-  package func sleep(until deadline: ContinuousClock.Instant) async throws {
-    try await ContinuousClock().sleep(until: deadline, tolerance: nil)
-  }
+    /// `ContinuousClock.sleep(until:tolerance:)` with no extra tolerance.
+    package func sleep(until deadline: ContinuousClock.Instant) async throws {
+        try await ContinuousClock().sleep(until: deadline, tolerance: nil)
+    }
 }

@@ -1,19 +1,19 @@
 /// The kinds of key tokenproxy signs with. RSA keys are 2048–4096 bits (enforced on load).
 package enum KeyType: Sendable, Equatable, CustomStringConvertible {
-  case rsa(bits: Int)
-  case ec(ECCurve)
-  case ed25519
+    case rsa(bits: Int)
+    case ec(ECCurve)
+    case ed25519
 
-  /// The RSA sizes accepted: below 2048 is breakable or soon will be (NIST SP 800-131A);
-  /// above 4096 buys nothing and makes every signature slow.
-  package static let rsaBits: ClosedRange<Int> = 2048...4096
+    /// The RSA sizes accepted: below 2048 is breakable or soon will be (NIST SP 800-131A);
+    /// above 4096 buys nothing and makes every signature slow.
+    package static let rsaBits: ClosedRange<Int> = 2048...4096
 
-  /// "RSA 2048", "EC P-384" or "Ed25519".
-  package var description: String {
-    switch self {
-    case .rsa(let bits): return "RSA \(bits)"
-    case .ec(let curve): return "EC \(curve.rawValue)"
-    case .ed25519: return "Ed25519"
+    /// "RSA 2048", "EC P-384" or "Ed25519".
+    package var description: String {
+        switch self {
+        case .rsa(let bits): return "RSA \(bits)"
+        case .ec(let curve): return "EC \(curve.rawValue)"
+        case .ed25519: return "Ed25519"
+        }
     }
-  }
 }

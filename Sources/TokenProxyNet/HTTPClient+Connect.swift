@@ -2,67 +2,68 @@ import TokenProxyCore
 
 /// Opening connections: direct, through an HTTP proxy, and CONNECT tunnels for HTTPS.
 extension HTTPClient {
-  /// A new connection for `request`, established before `deadline` (the connect deadline
-  /// covers TCP, the proxy's CONNECT answer and the TLS handshake, like curl's
-  /// `--connect-timeout`).
-  func connect(_ request: HTTPClientPreparedRequest, deadline: ContinuousClock.Instant) throws
-    -> HTTPClientConnection
-  {
-    var limits = configuration.responseLimits
-    limits.maxBodyBytes = .max  // the body bound is enforced (with a better error) by the reader
-    let endpoint = request.proxy ?? request.origin
-    let stream = try Self.transportCall {
-      try transport.connect(endpoint.host, endpoint.port, deadline)
+    /// A new connection for `request`, established before `deadline` (the connect deadline
+    /// covers TCP, the proxy's CONNECT answer and the TLS handshake, like curl's
+    /// `--connect-timeout`).
+    func connect(_ request: HTTPClientPreparedRequest, deadline: ContinuousClock.Instant) throws
+        -> HTTPClientConnection
+    {
+        var limits = configuration.responseLimits
+        limits.maxBodyBytes = .max  // the body bound is enforced (with a better error) by the reader
+        let endpoint = request.proxy ?? request.origin
+        let stream = try Self.transportCall {
+            try transport.connect(endpoint.host, endpoint.port, deadline)
+        }
+        do {
+            guard request.isTLS else {
+                let peer = request.proxy.map { "\(request.origin.display) via proxy \($0.display)" }
+                return HTTPClientConnection(
+                    stream: stream, peer: peer ?? request.origin.display, limits: limits)
+            }
+            if let proxy = request.proxy {
+                try openTunnel(
+                    through: proxy, over: stream, for: request, limits: limits, deadline: deadline)
+            }
+            let tls = try Self.transportCall {
+                try transport.startTLS(stream, request.origin.host, deadline)
+            }
+            return HTTPClientConnection(stream: tls, peer: request.origin.display, limits: limits)
+        } catch {
+            stream.close()
+            throw error
+        }
     }
-    do {
-      guard request.isTLS else {
-        let peer = request.proxy.map { "\(request.origin.display) via proxy \($0.display)" }
-        return HTTPClientConnection(
-          stream: stream, peer: peer ?? request.origin.display, limits: limits)
-      }
-      if let proxy = request.proxy {
-        try openTunnel(
-          through: proxy, over: stream, for: request, limits: limits, deadline: deadline)
-      }
-      let tls = try Self.transportCall {
-        try transport.startTLS(stream, request.origin.host, deadline)
-      }
-      return HTTPClientConnection(stream: tls, peer: request.origin.display, limits: limits)
-    } catch {
-      stream.close()
-      throw error
-    }
-  }
 
-  /// Asks the proxy for a tunnel with `CONNECT host:port HTTP/1.1` (RFC 9110 §9.3.6) and
-  /// checks its answer; non-2xx is `proxyRefused`.
-  private func openTunnel(
-    through proxy: HTTPClientPreparedRequest.Endpoint, over stream: any ByteStream,
-    for request: HTTPClientPreparedRequest, limits: HTTPLimits, deadline: ContinuousClock.Instant
-  ) throws {
-    let authority = request.origin.display
-    var fields: HTTPFields = ["Host": authority]
-    if !configuration.userAgent.isEmpty { fields.append("User-Agent", configuration.userAgent) }
-    if let authorization = request.proxyAuthorization {
-      fields.append("Proxy-Authorization", authorization.value)
+    /// Asks the proxy for a tunnel with `CONNECT host:port HTTP/1.1` (RFC 9110 §9.3.6) and
+    /// checks its answer; non-2xx is `proxyRefused`.
+    private func openTunnel(
+        through proxy: HTTPClientPreparedRequest.Endpoint, over stream: any ByteStream,
+        for request: HTTPClientPreparedRequest, limits: HTTPLimits,
+        deadline: ContinuousClock.Instant
+    ) throws {
+        let authority = request.origin.display
+        var fields: HTTPFields = ["Host": authority]
+        if !configuration.userAgent.isEmpty { fields.append("User-Agent", configuration.userAgent) }
+        if let authorization = request.proxyAuthorization {
+            fields.append("Proxy-Authorization", authorization.value)
+        }
+        let tunnel = HTTPClientConnection(
+            stream: stream, peer: "proxy \(proxy.display)", limits: limits)
+        let head = HTTPRequestHead(method: "CONNECT", target: authority, fields: fields)
+        try tunnel.sendRequest(head, body: [], deadline: deadline)
+        let response = try tunnel.readResponseHead(deadline: deadline)
+        guard (200..<300).contains(response.status) else {
+            throw HTTPClientError.proxyRefused(proxy: proxy.display, status: response.status)
+        }
+        try tunnel.finishTunnelSetup()
     }
-    let tunnel = HTTPClientConnection(
-      stream: stream, peer: "proxy \(proxy.display)", limits: limits)
-    let head = HTTPRequestHead(method: "CONNECT", target: authority, fields: fields)
-    try tunnel.sendRequest(head, body: [], deadline: deadline)
-    let response = try tunnel.readResponseHead(deadline: deadline)
-    guard (200..<300).contains(response.status) else {
-      throw HTTPClientError.proxyRefused(proxy: proxy.display, status: response.status)
-    }
-    try tunnel.finishTunnelSetup()
-  }
 
-  /// Runs a transport call, wrapping `NetError` into `HTTPClientError.transport`.
-  static func transportCall<T>(_ body: () throws -> T) throws -> T {
-    do {
-      return try body()
-    } catch let error as NetError {
-      throw HTTPClientError.transport(error)
+    /// Runs a transport call, wrapping `NetError` into `HTTPClientError.transport`.
+    static func transportCall<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as NetError {
+            throw HTTPClientError.transport(error)
+        }
     }
-  }
 }

@@ -4,9 +4,9 @@ import Synchronization
 import TokenProxyCore
 
 #if canImport(Glibc)
-  import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-  import Darwin
+    import Darwin
 #endif
 
 /// A small HTTP/1.1 client for IdP token endpoints and similar: whole requests and responses in
@@ -18,139 +18,140 @@ import TokenProxyCore
 /// between steps (before connecting, before sending), not inside a blocking read, which is
 /// bounded by the deadlines instead.
 package final class HTTPClient: Sendable {
-  package let configuration: HTTPClientConfiguration
-  let transport: HTTPClientTransport
-  let pool: HTTPClientPool
-  private let queue = DispatchQueue(label: "tokenproxy.http-client", attributes: .concurrent)
+    package let configuration: HTTPClientConfiguration
+    let transport: HTTPClientTransport
+    let pool: HTTPClientPool
+    private let queue = DispatchQueue(label: "tokenproxy.http-client", attributes: .concurrent)
 
-  /// Builds the TLS context once (loading CA files is slow, and errors in them surface here).
-  package convenience init(configuration: HTTPClientConfiguration) throws {
-    let context: TLSClientContext
-    do {
-      context = try TLSClientContext(configuration: configuration.tls)
-    } catch let error as NetError {
-      throw HTTPClientError.transport(error)
-    }
-    self.init(configuration: configuration, transport: .system(tls: context))
-  }
-
-  /// A client over custom streams (tests, or a proxy that brings its own transport).
-  package init(configuration: HTTPClientConfiguration, transport: HTTPClientTransport) {
-    self.configuration = configuration
-    self.transport = transport
-    self.pool = HTTPClientPool(
-      idleTimeout: configuration.idleConnectionTimeout,
-      maxIdlePerKey: configuration.maxIdleConnectionsPerHost)
-  }
-
-  /// Sends the request and buffers the response body (up to `maxResponseBodyBytes`, else
-  /// `responseTooLarge`).
-  ///
-  /// Reuses idle keep-alive connections per (scheme, host, port, proxy). Before reusing one,
-  /// it is polled for EOF (see `HTTPClientConnection.isStale()`), so a request is not written
-  /// onto a connection the server already closed. If a reused connection still fails before
-  /// any response byte, the request is retried once on a new connection when that is safe:
-  /// the method is idempotent, or writing the request itself failed (the server had closed
-  /// before it arrived). A POST whose write succeeded is never re-sent: the server may have
-  /// acted on it.
-  package func execute(_ request: HTTPClientRequest) async throws -> HTTPClientResponse {
-    let prepared = try prepare(request)
-    try Task.checkCancellation()
-    let start = ContinuousClock.now
-    let deadline = start + configuration.totalTimeout
-    let connectDeadline = min(start + configuration.connectTimeout, deadline)
-    let cancellation = HTTPClientCancellation()
-    return try await withTaskCancellationHandler {
-      try await withCheckedThrowingContinuation { continuation in
-        queue.async {
-          continuation.resume(
-            with: Result {
-              try self.perform(
-                prepared, connectDeadline: connectDeadline, deadline: deadline,
-                cancellation: cancellation)
-            })
+    /// Builds the TLS context once (loading CA files is slow, and errors in them surface here).
+    package convenience init(configuration: HTTPClientConfiguration) throws {
+        let context: TLSClientContext
+        do {
+            context = try TLSClientContext(configuration: configuration.tls)
+        } catch let error as NetError {
+            throw HTTPClientError.transport(error)
         }
-      }
-    } onCancel: {
-      cancellation.cancel()
+        self.init(configuration: configuration, transport: .system(tls: context))
     }
-  }
 
-  /// Closes idle connections; later `execute` calls fail with `shutDown`.
-  package func shutdown() {
-    pool.shutdown()
-  }
-
-  private func perform(
-    _ request: HTTPClientPreparedRequest, connectDeadline: ContinuousClock.Instant,
-    deadline: ContinuousClock.Instant, cancellation: HTTPClientCancellation
-  ) throws -> HTTPClientResponse {
-    var mayRetry = true
-    while true {
-      try cancellation.check()
-      let (connection, reused) = try obtainConnection(
-        for: request, connectDeadline: connectDeadline)
-      do {
-        try cancellation.check()
-        return try exchange(request, on: connection, deadline: deadline)
-      } catch let error as HTTPClientError {
-        connection.close()
-        guard mayRetry, reused, Self.isClosedConnection(error), !connection.receivedResponseBytes,
-          request.head.isIdempotent || !connection.requestWritten
-        else { throw error }
-        mayRetry = false
-      } catch {
-        connection.close()
-        throw error
-      }
+    /// A client over custom streams (tests, or a proxy that brings its own transport).
+    package init(configuration: HTTPClientConfiguration, transport: HTTPClientTransport) {
+        self.configuration = configuration
+        self.transport = transport
+        self.pool = HTTPClientPool(
+            idleTimeout: configuration.idleConnectionTimeout,
+            maxIdlePerKey: configuration.maxIdleConnectionsPerHost)
     }
-  }
 
-  private func exchange(
-    _ request: HTTPClientPreparedRequest, on connection: HTTPClientConnection,
-    deadline: ContinuousClock.Instant
-  ) throws -> HTTPClientResponse {
-    try connection.sendRequest(request.head, body: request.body, deadline: deadline)
-    let head = try connection.readResponseHead(deadline: deadline)
-    let body = try connection.readResponseBody(
-      head: head, limit: configuration.maxResponseBodyBytes, deadline: deadline)
-    pool.checkin(connection, key: request.key)
-    return HTTPClientResponse(status: head.status, headers: head.fields, body: body)
-  }
-
-  /// A live pooled connection, or a new one.
-  private func obtainConnection(
-    for request: HTTPClientPreparedRequest, connectDeadline: ContinuousClock.Instant
-  ) throws -> (HTTPClientConnection, reused: Bool) {
-    while let pooled = try pool.checkout(request.key) {
-      if !pooled.isStale() { return (pooled, true) }
-      pooled.close()
+    /// Sends the request and buffers the response body (up to `maxResponseBodyBytes`, else
+    /// `responseTooLarge`).
+    ///
+    /// Reuses idle keep-alive connections per (scheme, host, port, proxy). Before reusing one,
+    /// it is polled for EOF (see `HTTPClientConnection.isStale()`), so a request is not written
+    /// onto a connection the server already closed. If a reused connection still fails before
+    /// any response byte, the request is retried once on a new connection when that is safe:
+    /// the method is idempotent, or writing the request itself failed (the server had closed
+    /// before it arrived). A POST whose write succeeded is never re-sent: the server may have
+    /// acted on it.
+    package func execute(_ request: HTTPClientRequest) async throws -> HTTPClientResponse {
+        let prepared = try prepare(request)
+        try Task.checkCancellation()
+        let start = ContinuousClock.now
+        let deadline = start + configuration.totalTimeout
+        let connectDeadline = min(start + configuration.connectTimeout, deadline)
+        let cancellation = HTTPClientCancellation()
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                queue.async {
+                    continuation.resume(
+                        with: Result {
+                            try self.perform(
+                                prepared, connectDeadline: connectDeadline, deadline: deadline,
+                                cancellation: cancellation)
+                        })
+                }
+            }
+        } onCancel: {
+            cancellation.cancel()
+        }
     }
-    return (try connect(request, deadline: connectDeadline), false)
-  }
 
-  /// The failures that mean "the server closed this connection", as opposed to a timeout,
-  /// a TLS problem or a bad response.
-  static func isClosedConnection(_ error: HTTPClientError) -> Bool {
-    switch error {
-    case .transport(.connectionClosed):
-      return true
-    case .transport(.syscall(_, let code)):
-      return code == EPIPE || code == ECONNRESET
-    default:
-      return false
+    /// Closes idle connections; later `execute` calls fail with `shutDown`.
+    package func shutdown() {
+        pool.shutdown()
     }
-  }
+
+    private func perform(
+        _ request: HTTPClientPreparedRequest, connectDeadline: ContinuousClock.Instant,
+        deadline: ContinuousClock.Instant, cancellation: HTTPClientCancellation
+    ) throws -> HTTPClientResponse {
+        var mayRetry = true
+        while true {
+            try cancellation.check()
+            let (connection, reused) = try obtainConnection(
+                for: request, connectDeadline: connectDeadline)
+            do {
+                try cancellation.check()
+                return try exchange(request, on: connection, deadline: deadline)
+            } catch let error as HTTPClientError {
+                connection.close()
+                guard mayRetry, reused, Self.isClosedConnection(error),
+                    !connection.receivedResponseBytes,
+                    request.head.isIdempotent || !connection.requestWritten
+                else { throw error }
+                mayRetry = false
+            } catch {
+                connection.close()
+                throw error
+            }
+        }
+    }
+
+    private func exchange(
+        _ request: HTTPClientPreparedRequest, on connection: HTTPClientConnection,
+        deadline: ContinuousClock.Instant
+    ) throws -> HTTPClientResponse {
+        try connection.sendRequest(request.head, body: request.body, deadline: deadline)
+        let head = try connection.readResponseHead(deadline: deadline)
+        let body = try connection.readResponseBody(
+            head: head, limit: configuration.maxResponseBodyBytes, deadline: deadline)
+        pool.checkin(connection, key: request.key)
+        return HTTPClientResponse(status: head.status, headers: head.fields, body: body)
+    }
+
+    /// A live pooled connection, or a new one.
+    private func obtainConnection(
+        for request: HTTPClientPreparedRequest, connectDeadline: ContinuousClock.Instant
+    ) throws -> (HTTPClientConnection, reused: Bool) {
+        while let pooled = try pool.checkout(request.key) {
+            if !pooled.isStale() { return (pooled, true) }
+            pooled.close()
+        }
+        return (try connect(request, deadline: connectDeadline), false)
+    }
+
+    /// The failures that mean "the server closed this connection", as opposed to a timeout,
+    /// a TLS problem or a bad response.
+    static func isClosedConnection(_ error: HTTPClientError) -> Bool {
+        switch error {
+        case .transport(.connectionClosed):
+            return true
+        case .transport(.syscall(_, let code)):
+            return code == EPIPE || code == ECONNRESET
+        default:
+            return false
+        }
+    }
 }
 
 /// Carries a task's cancellation into the blocking work on the client's queue, which checks it
 /// between steps.
 final class HTTPClientCancellation: Sendable {
-  private let cancelled = Mutex(false)
+    private let cancelled = Mutex(false)
 
-  func cancel() { cancelled.withLock { $0 = true } }
+    func cancel() { cancelled.withLock { $0 = true } }
 
-  func check() throws {
-    if cancelled.withLock({ $0 }) { throw CancellationError() }
-  }
+    func check() throws {
+        if cancelled.withLock({ $0 }) { throw CancellationError() }
+    }
 }

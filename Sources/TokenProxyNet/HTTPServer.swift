@@ -1,6 +1,6 @@
-import Foundation
-import Dispatch
 import CLinuxShims
+import Dispatch
+import Foundation
 import Glibc
 import Synchronization
 
@@ -47,7 +47,8 @@ package final class HTTPServer: Sendable {
     /// a connection's events then run on a thread that is already awake for its neighbours,
     /// instead of waking a new Dispatch worker for every readable socket (measured: a third
     /// of the CPU went to thread switches at 16 connections without this).
-    let eventLoops: [DispatchQueue] = (0..<max(1, ProcessInfo.processInfo.activeProcessorCount)).map {
+    let eventLoops: [DispatchQueue] = (0..<max(1, ProcessInfo.processInfo.activeProcessorCount)).map
+    {
         DispatchQueue(label: "tokenproxy.http-server.loop-\($0)")
     }
     /// Left by each accept source's cancellation, after its listener was closed.

@@ -3,50 +3,51 @@ import Glibc
 
 /// Waiting on one non-blocking descriptor against an absolute deadline.
 enum Poll {
-  /// Blocks until `fd` reports one of `events` (or an error or hang-up, which the next read or
-  /// write will then report precisely), or throws `NetError.timedOut(operation:)` once
-  /// `deadline` has passed.
-  ///
-  /// The corresponding C function is `poll(2)`.
-  static func wait(
-    fd: Int32, for events: Int16, deadline: ContinuousClock.Instant,
-    operation: @autoclosure () -> String
-  ) throws(NetError) {
-    while true {
-      guard let timeout = millisecondsUntil(deadline) else {
-        throw NetError.timedOut(operation: operation())
-      }
-      var pollFD = pollfd(fd: fd, events: events, revents: 0)
-      if case .done(let ready) = try syscall("poll", { poll(&pollFD, 1, timeout) }), ready > 0 {
-        // POLLNVAL means the descriptor is not open: the same bug as EBADF.
-        precondition(pollFD.revents & Int16(POLLNVAL) == 0, "poll on a closed descriptor")
-        return
-      }
-      // Timed out or woke early: loop, and let the deadline decide.
+    /// Blocks until `fd` reports one of `events` (or an error or hang-up, which the next read or
+    /// write will then report precisely), or throws `NetError.timedOut(operation:)` once
+    /// `deadline` has passed.
+    ///
+    /// The corresponding C function is `poll(2)`.
+    static func wait(
+        fd: Int32, for events: Int16, deadline: ContinuousClock.Instant,
+        operation: @autoclosure () -> String
+    ) throws(NetError) {
+        while true {
+            guard let timeout = millisecondsUntil(deadline) else {
+                throw NetError.timedOut(operation: operation())
+            }
+            var pollFD = pollfd(fd: fd, events: events, revents: 0)
+            if case .done(let ready) = try syscall("poll", { poll(&pollFD, 1, timeout) }), ready > 0
+            {
+                // POLLNVAL means the descriptor is not open: the same bug as EBADF.
+                precondition(pollFD.revents & Int16(POLLNVAL) == 0, "poll on a closed descriptor")
+                return
+            }
+            // Timed out or woke early: loop, and let the deadline decide.
+        }
     }
-  }
 
-  /// Whether `fd` is readable, hung up or in error right now, without waiting.
-  ///
-  /// The corresponding C function is `poll(2)` with a zero timeout.
-  static func isReadableOrClosed(fd: Int32) -> Bool {
-    var pollFD = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-    guard case .done(let ready)? = try? syscall("poll", { poll(&pollFD, 1, 0) }) else {
-      return true
+    /// Whether `fd` is readable, hung up or in error right now, without waiting.
+    ///
+    /// The corresponding C function is `poll(2)` with a zero timeout.
+    static func isReadableOrClosed(fd: Int32) -> Bool {
+        var pollFD = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        guard case .done(let ready)? = try? syscall("poll", { poll(&pollFD, 1, 0) }) else {
+            return true
+        }
+        return ready > 0
     }
-    return ready > 0
-  }
 
-  /// The time left until `deadline` in whole milliseconds, rounded up so that we never wake
-  /// just before it and spin; `nil` once it has passed.
-  static func millisecondsUntil(_ deadline: ContinuousClock.Instant) -> Int32? {
-    let remaining = ContinuousClock.now.duration(to: deadline)
-    guard remaining > .zero else { return nil }
-    let (seconds, attoseconds) = remaining.components
-    let milliseconds = seconds.multipliedReportingOverflow(by: 1000)
-    guard !milliseconds.overflow else { return Int32.max }
-    let total =
-      milliseconds.partialValue + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000
-    return Int32(clamping: total)
-  }
+    /// The time left until `deadline` in whole milliseconds, rounded up so that we never wake
+    /// just before it and spin; `nil` once it has passed.
+    static func millisecondsUntil(_ deadline: ContinuousClock.Instant) -> Int32? {
+        let remaining = ContinuousClock.now.duration(to: deadline)
+        guard remaining > .zero else { return nil }
+        let (seconds, attoseconds) = remaining.components
+        let milliseconds = seconds.multipliedReportingOverflow(by: 1000)
+        guard !milliseconds.overflow else { return Int32.max }
+        let total =
+            milliseconds.partialValue + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000
+        return Int32(clamping: total)
+    }
 }

@@ -86,7 +86,8 @@ package struct ProxyEvent: Sendable {
     package var duration: Duration
 
     package init(
-        routeName: String, method: String, status: Int, failure: String?, retriedAfterUnauthorized: Bool,
+        routeName: String, method: String, status: Int, failure: String?,
+        retriedAfterUnauthorized: Bool,
         duration: Duration
     ) {
         self.routeName = routeName

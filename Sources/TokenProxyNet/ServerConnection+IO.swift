@@ -1,5 +1,5 @@
-import Dispatch
 import CLinuxShims
+import Dispatch
 import Glibc
 
 /// Reading, writing and the deadline timer of a `ServerConnection`, all on its queue.

@@ -1,5 +1,5 @@
-import Dispatch
 import CLinuxShims
+import Dispatch
 import Glibc
 import Synchronization
 import TokenProxyCore

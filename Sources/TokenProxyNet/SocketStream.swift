@@ -7,115 +7,119 @@ import Glibc
 /// passes. One thread at a time may read or write; `close()` may come from any thread and wakes
 /// an operation in flight (see `OperationGate`).
 package final class SocketStream: ByteStream, Sendable {
-  /// The peer as `host:port` or the Unix path, for messages.
-  package let peer: String
+    /// The peer as `host:port` or the Unix path, for messages.
+    package let peer: String
 
-  private let fd: Int32
-  private let gate = OperationGate()
+    private let fd: Int32
+    private let gate = OperationGate()
 
-  /// Takes ownership of the connected, non-blocking descriptor `fd`.
-  init(fd: Int32, peer: String) {
-    self.fd = fd
-    self.peer = peer
-  }
+    /// Takes ownership of the connected, non-blocking descriptor `fd`.
+    init(fd: Int32, peer: String) {
+        self.fd = fd
+        self.peer = peer
+    }
 
-  deinit {
-    close()
-  }
+    deinit {
+        close()
+    }
 
-  /// The underlying descriptor, or -1 once the stream is closed. Do not close it yourself.
-  package var fileDescriptor: Int32 {
-    gate.isClosed ? -1 : fd
-  }
+    /// The underlying descriptor, or -1 once the stream is closed. Do not close it yourself.
+    package var fileDescriptor: Int32 {
+        gate.isClosed ? -1 : fd
+    }
 
-  /// Reads at most `maxLength` bytes; returns an empty array at end of stream.
-  ///
-  /// The corresponding C function is `recv(2)`.
-  package func read(maxLength: Int, deadline: ContinuousClock.Instant) throws -> [UInt8] {
-    precondition(maxLength > 0, "read(maxLength:) needs room for at least one byte")
-    return try withFileDescriptor { fd in
-      var bytes = [UInt8](repeating: 0, count: maxLength)
-      while true {
-        let result = try ioCall("recv") {
-          bytes.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+    /// Reads at most `maxLength` bytes; returns an empty array at end of stream.
+    ///
+    /// The corresponding C function is `recv(2)`.
+    package func read(maxLength: Int, deadline: ContinuousClock.Instant) throws -> [UInt8] {
+        precondition(maxLength > 0, "read(maxLength:) needs room for at least one byte")
+        return try withFileDescriptor { fd in
+            var bytes = [UInt8](repeating: 0, count: maxLength)
+            while true {
+                let result = try ioCall("recv") {
+                    bytes.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+                }
+                switch result {
+                case .done(let count):
+                    bytes.removeSubrange(count...)
+                    return bytes
+                case .wouldBlock:
+                    try Poll.wait(
+                        fd: fd, for: Int16(POLLIN), deadline: deadline,
+                        operation: "read from \(peer)")
+                }
+            }
         }
-        switch result {
-        case .done(let count):
-          bytes.removeSubrange(count...)
-          return bytes
-        case .wouldBlock:
-          try Poll.wait(
-            fd: fd, for: Int16(POLLIN), deadline: deadline, operation: "read from \(peer)")
+    }
+
+    /// Writes all of `bytes`, polling whenever the send buffer is full.
+    ///
+    /// `MSG_NOSIGNAL` turns a write to a closed peer into `EPIPE` instead of a process-killing
+    /// `SIGPIPE`. The corresponding C function is `send(2)`.
+    package func write(_ bytes: [UInt8], deadline: ContinuousClock.Instant) throws {
+        try withFileDescriptor { fd in
+            var offset = 0
+            while offset < bytes.count {
+                let result = try ioCall("send") {
+                    bytes.withUnsafeBytes { buffer in
+                        send(
+                            fd, buffer.baseAddress! + offset, buffer.count - offset,
+                            Int32(MSG_NOSIGNAL))
+                    }
+                }
+                switch result {
+                case .done(let count):
+                    offset += count
+                case .wouldBlock:
+                    try Poll.wait(
+                        fd: fd, for: Int16(POLLOUT), deadline: deadline,
+                        operation: "write to \(peer)")
+                }
+            }
         }
-      }
     }
-  }
 
-  /// Writes all of `bytes`, polling whenever the send buffer is full.
-  ///
-  /// `MSG_NOSIGNAL` turns a write to a closed peer into `EPIPE` instead of a process-killing
-  /// `SIGPIPE`. The corresponding C function is `send(2)`.
-  package func write(_ bytes: [UInt8], deadline: ContinuousClock.Instant) throws {
-    try withFileDescriptor { fd in
-      var offset = 0
-      while offset < bytes.count {
-        let result = try ioCall("send") {
-          bytes.withUnsafeBytes { buffer in
-            send(fd, buffer.baseAddress! + offset, buffer.count - offset, Int32(MSG_NOSIGNAL))
-          }
+    /// Whether the peer sent data or closed the connection, checked without waiting.
+    ///
+    /// An idle keep-alive connection should have nothing to read; if it has (usually the
+    /// server's FIN after its idle timeout), it must not be reused. True once closed.
+    package func isReadableOrClosed() -> Bool {
+        (try? withFileDescriptor { Poll.isReadableOrClosed(fd: $0) }) ?? true
+    }
+
+    /// Closes the socket. Idempotent and callable from any thread: an operation in flight on
+    /// another thread is woken by `shutdown(2)` and the descriptor is closed when it returns.
+    ///
+    /// The corresponding C functions are `shutdown(2)` and `close(2)`.
+    package func close() {
+        switch gate.requestClose() {
+        case .releaseNow: releaseDescriptor()
+        case .wakeInFlight: _ = shutdown(fd, Int32(SHUT_RDWR))
+        case .alreadyClosed: break
         }
-        switch result {
-        case .done(let count):
-          offset += count
-        case .wouldBlock:
-          try Poll.wait(
-            fd: fd, for: Int16(POLLOUT), deadline: deadline, operation: "write to \(peer)")
+    }
+
+    /// Runs `body` with the open descriptor; throws `NetError.streamClosed` after `close()`.
+    func withFileDescriptor<Result>(_ body: (Int32) throws -> Result) throws -> Result {
+        try gate.run(closedError: .streamClosed(peer: peer), release: releaseDescriptor) {
+            try body(fd)
         }
-      }
     }
-  }
 
-  /// Whether the peer sent data or closed the connection, checked without waiting.
-  ///
-  /// An idle keep-alive connection should have nothing to read; if it has (usually the
-  /// server's FIN after its idle timeout), it must not be reused. True once closed.
-  package func isReadableOrClosed() -> Bool {
-    (try? withFileDescriptor { Poll.isReadableOrClosed(fd: $0) }) ?? true
-  }
-
-  /// Closes the socket. Idempotent and callable from any thread: an operation in flight on
-  /// another thread is woken by `shutdown(2)` and the descriptor is closed when it returns.
-  ///
-  /// The corresponding C functions are `shutdown(2)` and `close(2)`.
-  package func close() {
-    switch gate.requestClose() {
-    case .releaseNow: releaseDescriptor()
-    case .wakeInFlight: _ = shutdown(fd, Int32(SHUT_RDWR))
-    case .alreadyClosed: break
+    private func releaseDescriptor() {
+        // close(2) may report EINTR or EIO, but the descriptor is gone either way on Linux;
+        // retrying would close a descriptor some other thread may have just been given.
+        _ = Glibc.close(fd)
     }
-  }
 
-  /// Runs `body` with the open descriptor; throws `NetError.streamClosed` after `close()`.
-  func withFileDescriptor<Result>(_ body: (Int32) throws -> Result) throws -> Result {
-    try gate.run(closedError: .streamClosed(peer: peer), release: releaseDescriptor) {
-      try body(fd)
+    /// `syscall` with failures of an established connection reported with the peer's name.
+    private func ioCall(_ name: String, _ body: () -> Int) throws(NetError) -> SyscallResult<Int> {
+        do {
+            return try syscall(name, body)
+        } catch .syscall(_, let errno) {
+            throw .io(peer: peer, call: name, errno: errno)
+        } catch {
+            throw error
+        }
     }
-  }
-
-  private func releaseDescriptor() {
-    // close(2) may report EINTR or EIO, but the descriptor is gone either way on Linux;
-    // retrying would close a descriptor some other thread may have just been given.
-    _ = Glibc.close(fd)
-  }
-
-  /// `syscall` with failures of an established connection reported with the peer's name.
-  private func ioCall(_ name: String, _ body: () -> Int) throws(NetError) -> SyscallResult<Int> {
-    do {
-      return try syscall(name, body)
-    } catch .syscall(_, let errno) {
-      throw .io(peer: peer, call: name, errno: errno)
-    } catch {
-      throw error
-    }
-  }
 }

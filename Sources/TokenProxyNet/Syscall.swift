@@ -6,10 +6,10 @@ import Glibc
 /// "Would block" is an ordinary answer for a non-blocking descriptor, not a failure, so it is a
 /// value the caller must handle (usually by polling) rather than an error it might forget.
 enum SyscallResult<Value> {
-  /// The call completed and returned `Value`.
-  case done(Value)
-  /// The call failed with `EAGAIN`/`EWOULDBLOCK` (or `EINPROGRESS` for `connect(2)`).
-  case wouldBlock
+    /// The call completed and returned `Value`.
+    case done(Value)
+    /// The call failed with `EAGAIN`/`EWOULDBLOCK` (or `EINPROGRESS` for `connect(2)`).
+    case wouldBlock
 }
 
 /// Runs one system call the way every call in this module should be run.
@@ -23,23 +23,23 @@ enum SyscallResult<Value> {
 /// `body` must return -1 and set `errno` on failure, like the C functions it wraps.
 @inline(__always)
 func syscall<Value: FixedWidthInteger>(
-  _ name: String, _ body: () -> Value
+    _ name: String, _ body: () -> Value
 ) throws(NetError) -> SyscallResult<Value> {
-  while true {
-    let result = body()
-    guard result == -1 else { return .done(result) }
-    let error = errno
-    switch error {
-    case EINTR:
-      continue
-    case EAGAIN, EWOULDBLOCK, EINPROGRESS:
-      return .wouldBlock
-    case EBADF, EFAULT:
-      preconditionFailure("\(name) failed with errno \(error): a bug in TokenProxyNet")
-    default:
-      throw NetError.syscall(name: name, errno: error)
+    while true {
+        let result = body()
+        guard result == -1 else { return .done(result) }
+        let error = errno
+        switch error {
+        case EINTR:
+            continue
+        case EAGAIN, EWOULDBLOCK, EINPROGRESS:
+            return .wouldBlock
+        case EBADF, EFAULT:
+            preconditionFailure("\(name) failed with errno \(error): a bug in TokenProxyNet")
+        default:
+            throw NetError.syscall(name: name, errno: error)
+        }
     }
-  }
 }
 
 /// Like `syscall(_:_:)` for calls that cannot block (setsockopt, getsockopt, socket): a
@@ -47,10 +47,10 @@ func syscall<Value: FixedWidthInteger>(
 @inline(__always)
 @discardableResult
 func syscallNonBlocking<Value: FixedWidthInteger>(
-  _ name: String, _ body: () -> Value
+    _ name: String, _ body: () -> Value
 ) throws(NetError) -> Value {
-  switch try syscall(name, body) {
-  case .done(let value): return value
-  case .wouldBlock: throw NetError.syscall(name: name, errno: EAGAIN)
-  }
+    switch try syscall(name, body) {
+    case .done(let value): return value
+    case .wouldBlock: throw NetError.syscall(name: name, errno: EAGAIN)
+    }
 }

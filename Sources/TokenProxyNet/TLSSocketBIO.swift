@@ -1,5 +1,5 @@
-internal import COpenSSL
 import CLinuxShims
+internal import COpenSSL
 import Glibc
 
 /// An OpenSSL socket BIO whose writes cannot raise `SIGPIPE`.
@@ -10,45 +10,48 @@ import Glibc
 /// that OpenSSL needs to report an EOF without close_notify) except the write, which uses
 /// `send(2)` with `MSG_NOSIGNAL`, the same as `SocketStream`.
 enum TLSSocketBIO {
-  /// The method table, built once; OpenSSL only reads it afterwards.
-  nonisolated(unsafe) private static let method: OpaquePointer = makeMethod()
+    /// The method table, built once; OpenSSL only reads it afterwards.
+    nonisolated(unsafe) private static let method: OpaquePointer = makeMethod()
 
-  /// A BIO over `fd` that does not close `fd` when freed (the `SocketStream` owns it).
-  ///
-  /// The corresponding C functions are `BIO_new` and `BIO_set_fd`.
-  static func make(fd: Int32) -> OpaquePointer? {
-    guard let bio = BIO_new(method) else { return nil }
-    _ = BIO_int_ctrl(bio, BIO_C_SET_FD, Int(BIO_NOCLOSE), fd)
-    return bio
-  }
-
-  private static func makeMethod() -> OpaquePointer {
-    let type = BIO_get_new_index() | BIO_TYPE_SOURCE_SINK | BIO_TYPE_DESCRIPTOR
-    guard let method = BIO_meth_new(type, "tokenproxy socket"), let socket = BIO_s_socket() else {
-      fatalError("OpenSSL could not allocate a BIO method: \(OpenSSLError.drainQueue())")
+    /// A BIO over `fd` that does not close `fd` when freed (the `SocketStream` owns it).
+    ///
+    /// The corresponding C functions are `BIO_new` and `BIO_set_fd`.
+    static func make(fd: Int32) -> OpaquePointer? {
+        guard let bio = BIO_new(method) else { return nil }
+        _ = BIO_int_ctrl(bio, BIO_C_SET_FD, Int(BIO_NOCLOSE), fd)
+        return bio
     }
-    _ = BIO_meth_set_write(method, sendWithoutSignal)
-    _ = BIO_meth_set_read(method, BIO_meth_get_read(socket))
-    _ = BIO_meth_set_puts(method, BIO_meth_get_puts(socket))
-    _ = BIO_meth_set_ctrl(method, BIO_meth_get_ctrl(socket))
-    _ = BIO_meth_set_create(method, BIO_meth_get_create(socket))
-    _ = BIO_meth_set_destroy(method, BIO_meth_get_destroy(socket))
-    return method
-  }
 
-  /// The BIO write callback: `send(2)` with `MSG_NOSIGNAL`, flagging "retry" on `EAGAIN`
-  /// exactly as the stock socket BIO does, so `SSL_get_error` reports `SSL_ERROR_WANT_WRITE`.
-  private static let sendWithoutSignal:
-    @convention(c) (OpaquePointer?, UnsafePointer<CChar>?, Int32) -> Int32 = { bio, data, length in
-      guard let bio, let data, length > 0 else { return 0 }
-      let fd = Int32(truncatingIfNeeded: BIO_ctrl(bio, BIO_C_GET_FD, 0, nil))
-      errno = 0
-      let sent = send(fd, data, Int(length), Int32(MSG_NOSIGNAL))
-      BIO_clear_flags(
-        bio, BIO_FLAGS_READ | BIO_FLAGS_WRITE | BIO_FLAGS_IO_SPECIAL | BIO_FLAGS_SHOULD_RETRY)
-      if sent <= 0, BIO_sock_should_retry(Int32(sent)) != 0 {
-        BIO_set_flags(bio, BIO_FLAGS_WRITE | BIO_FLAGS_SHOULD_RETRY)
-      }
-      return Int32(sent)
+    private static func makeMethod() -> OpaquePointer {
+        let type = BIO_get_new_index() | BIO_TYPE_SOURCE_SINK | BIO_TYPE_DESCRIPTOR
+        guard let method = BIO_meth_new(type, "tokenproxy socket"), let socket = BIO_s_socket()
+        else {
+            fatalError("OpenSSL could not allocate a BIO method: \(OpenSSLError.drainQueue())")
+        }
+        _ = BIO_meth_set_write(method, sendWithoutSignal)
+        _ = BIO_meth_set_read(method, BIO_meth_get_read(socket))
+        _ = BIO_meth_set_puts(method, BIO_meth_get_puts(socket))
+        _ = BIO_meth_set_ctrl(method, BIO_meth_get_ctrl(socket))
+        _ = BIO_meth_set_create(method, BIO_meth_get_create(socket))
+        _ = BIO_meth_set_destroy(method, BIO_meth_get_destroy(socket))
+        return method
     }
+
+    /// The BIO write callback: `send(2)` with `MSG_NOSIGNAL`, flagging "retry" on `EAGAIN`
+    /// exactly as the stock socket BIO does, so `SSL_get_error` reports `SSL_ERROR_WANT_WRITE`.
+    private static let sendWithoutSignal:
+        @convention(c) (OpaquePointer?, UnsafePointer<CChar>?, Int32) -> Int32 = {
+            bio, data, length in
+            guard let bio, let data, length > 0 else { return 0 }
+            let fd = Int32(truncatingIfNeeded: BIO_ctrl(bio, BIO_C_GET_FD, 0, nil))
+            errno = 0
+            let sent = send(fd, data, Int(length), Int32(MSG_NOSIGNAL))
+            BIO_clear_flags(
+                bio,
+                BIO_FLAGS_READ | BIO_FLAGS_WRITE | BIO_FLAGS_IO_SPECIAL | BIO_FLAGS_SHOULD_RETRY)
+            if sent <= 0, BIO_sock_should_retry(Int32(sent)) != 0 {
+                BIO_set_flags(bio, BIO_FLAGS_WRITE | BIO_FLAGS_SHOULD_RETRY)
+            }
+            return Int32(sent)
+        }
 }

@@ -15,7 +15,9 @@ package struct JournalLogHandler: LogHandler {
     /// True when stderr is connected to the journal (systemd sets `JOURNAL_STREAM` to the
     /// device and inode of that stream; a redirected stderr no longer matches).
     package static var stderrIsJournal: Bool {
-        guard let value = ProcessInfo.processInfo.environment["JOURNAL_STREAM"] else { return false }
+        guard let value = ProcessInfo.processInfo.environment["JOURNAL_STREAM"] else {
+            return false
+        }
         let parts = value.split(separator: ":")
         guard parts.count == 2, let device = UInt64(parts[0]), let inode = UInt64(parts[1]) else {
             return false
@@ -70,7 +72,9 @@ package struct JournalLogHandler: LogHandler {
         // NUL (swift-log messages and our metadata never do), so C strings are enough.
         let copies = fields.compactMap { strdup($0) }
         defer { copies.forEach { free($0) } }
-        let vectors = copies.map { iovec(iov_base: UnsafeMutableRawPointer($0), iov_len: strlen($0)) }
+        let vectors = copies.map {
+            iovec(iov_base: UnsafeMutableRawPointer($0), iov_len: strlen($0))
+        }
         _ = sd_journal_sendv(vectors, Int32(vectors.count))
     }
 }

@@ -9,7 +9,11 @@ struct AssertionCommand: AsyncParsableCommand {
 
     @OptionGroup var key: KeyOptions
 
-    @Option(name: .long, help: "The aud claim; repeat for several (default: the issuer, which this command needs then).")
+    @Option(
+        name: .long,
+        help:
+            "The aud claim; repeat for several (default: the issuer, which this command needs then)."
+    )
     var audience: [String] = []
 
     @Option(name: .long, help: "The issuer URL, used as aud when --audience is not given.")
@@ -18,12 +22,15 @@ struct AssertionCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Lifetime in seconds (1…3600).")
     var lifetime: Int = 300
 
-    @Option(name: .long, help: "RS256…RS512, PS256…PS512, ES256/ES384/ES512 or EdDSA (default: follows the key).")
+    @Option(
+        name: .long,
+        help: "RS256…RS512, PS256…PS512, ES256/ES384/ES512 or EdDSA (default: follows the key).")
     var algorithm: String?
 
     func validate() throws {
         if audience.isEmpty && issuer == nil {
-            throw ValidationError("pass --audience URL (or --issuer URL to use the issuer as audience)")
+            throw ValidationError(
+                "pass --audience URL (or --issuer URL to use the issuer as audience)")
         }
         guard (1...3600).contains(lifetime) else {
             throw ValidationError("--lifetime must be between 1 and 3600 seconds")

@@ -9,7 +9,9 @@ struct CheckCommand: AsyncParsableCommand {
         commandName: "check",
         abstract: "Validate the configuration and key files; with --online, fetch each token once.")
 
-    @Option(name: .long, help: "Configuration file (default: $TOKENPROXY_CONFIG or /etc/tokenproxy/config.json).")
+    @Option(
+        name: .long,
+        help: "Configuration file (default: $TOKENPROXY_CONFIG or /etc/tokenproxy/config.json).")
     var config: String?
 
     @Flag(name: .long, help: "Also fetch one token per credential and report the result.")
@@ -18,7 +20,8 @@ struct CheckCommand: AsyncParsableCommand {
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
         let path = ConfigLoader.path(explicit: config, environment: environment)
-        let (report, ok, status) = await DaemonCommands.check(path: path, online: online, environment: environment)
+        let (report, ok, status) = await DaemonCommands.check(
+            path: path, online: online, environment: environment)
         if ok {
             print(report)
         } else {

@@ -8,9 +8,12 @@ import TokenProxyCore
 struct DevCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dev",
-        abstract: "Run the daemon against an embedded throwaway issuer on loopback, to try tokenproxy.")
+        abstract:
+            "Run the daemon against an embedded throwaway issuer on loopback, to try tokenproxy.")
 
-    @Option(name: .long, help: "Directory for the throwaway keys, config and socket (default: a new temporary one).")
+    @Option(
+        name: .long,
+        help: "Directory for the throwaway keys, config and socket (default: a new temporary one).")
     var dir: String?
 
     @Option(name: .customLong("token-lifetime"), help: "Lifetime of the issued tokens in seconds.")

@@ -1,7 +1,7 @@
-import TokenProxyCore
 import ArgumentParser
 import Foundation
 import TokenProxy
+import TokenProxyCore
 
 extension GrantType: ExpressibleByArgument {}
 extension OneShot.OutputFormat: ExpressibleByArgument {}
@@ -14,10 +14,15 @@ struct FetchCommand: AsyncParsableCommand {
 
     @OptionGroup var key: KeyOptions
 
-    @Option(name: .long, help: "The issuer URL (discovery at ISSUER/.well-known/openid-configuration).")
+    @Option(
+        name: .long, help: "The issuer URL (discovery at ISSUER/.well-known/openid-configuration).")
     var issuer: String
 
-    @Option(name: .long, help: "jwt-bearer (ZITADEL service users) or client-credentials (private_key_jwt). Default follows the key.")
+    @Option(
+        name: .long,
+        help:
+            "jwt-bearer (ZITADEL service users) or client-credentials (private_key_jwt). Default follows the key."
+    )
     var grant: GrantType?
 
     @Option(name: .long, help: "A scope to request; repeat for several.")
@@ -26,13 +31,15 @@ struct FetchCommand: AsyncParsableCommand {
     @Option(name: .long, help: "The assertion's aud (default: the issuer); repeat for several.")
     var audience: [String] = []
 
-    @Option(name: .customLong("token-endpoint"), help: "Use this token endpoint instead of discovery.")
+    @Option(
+        name: .customLong("token-endpoint"), help: "Use this token endpoint instead of discovery.")
     var tokenEndpoint: String?
 
     @Option(name: .long, help: "An RFC 8707 resource indicator; repeat for several.")
     var resource: [String] = []
 
-    @Option(name: .customLong("param"), help: "An extra form parameter name=value; repeat for several.")
+    @Option(
+        name: .customLong("param"), help: "An extra form parameter name=value; repeat for several.")
     var parameters: [String] = []
 
     @Option(name: .customLong("ca-file"), help: "Extra trusted CA certificates (PEM) for the IdP.")

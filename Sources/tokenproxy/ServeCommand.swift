@@ -11,7 +11,9 @@ struct ServeCommand: AsyncParsableCommand {
         commandName: "serve",
         abstract: "Run the daemon: keep tokens fresh and serve them on the Unix socket.")
 
-    @Option(name: .long, help: "Configuration file (default: $TOKENPROXY_CONFIG or /etc/tokenproxy/config.json).")
+    @Option(
+        name: .long,
+        help: "Configuration file (default: $TOKENPROXY_CONFIG or /etc/tokenproxy/config.json).")
     var config: String?
 
     func run() async throws {

@@ -7,7 +7,10 @@ extension DaemonCommands.TokenFormat: ExpressibleByArgument {}
 
 /// Options naming the daemon's socket.
 struct SocketOptions: ParsableArguments {
-    @Option(name: .long, help: "The daemon's socket (default: $TOKENPROXY_SOCKET or /run/tokenproxy/tokenproxy.sock).")
+    @Option(
+        name: .long,
+        help:
+            "The daemon's socket (default: $TOKENPROXY_SOCKET or /run/tokenproxy/tokenproxy.sock).")
     var socket: String?
 
     var path: String {
@@ -30,7 +33,8 @@ struct TokenCommand: ParsableCommand {
 
     @OptionGroup var socket: SocketOptions
 
-    @Option(name: .customLong("min-valid"), help: "Refresh first when fewer seconds than this remain.")
+    @Option(
+        name: .customLong("min-valid"), help: "Refresh first when fewer seconds than this remain.")
     var minValid: Int?
 
     @Option(name: .long, help: "raw, json, header or exec-credential.")
@@ -38,7 +42,9 @@ struct TokenCommand: ParsableCommand {
 
     func run() throws {
         do {
-            print(try DaemonCommands.token(name: name, socket: socket.path, minValid: minValid, format: format))
+            print(
+                try DaemonCommands.token(
+                    name: name, socket: socket.path, minValid: minValid, format: format))
         } catch {
             throw reportFailure(error)
         }

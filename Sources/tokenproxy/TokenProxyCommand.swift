@@ -8,14 +8,16 @@ import TokenProxy
 struct TokenProxyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tokenproxy",
-        abstract: "Holds OAuth service-user keys, turns them into access tokens and hands them out.",
+        abstract:
+            "Holds OAuth service-user keys, turns them into access tokens and hands them out.",
         discussion: """
             Exit statuses follow sysexits.h: 64 usage, 65 malformed key, 66 missing file, \
             69 IdP unavailable, 75 temporary failure, 77 credential rejected by the IdP, \
             78 configuration.
             """,
         subcommands: [
-            ServeCommand.self, DevCommand.self, CheckCommand.self, TokenCommand.self, StatusCommand.self,
+            ServeCommand.self, DevCommand.self, CheckCommand.self, TokenCommand.self,
+            StatusCommand.self,
             FetchCommand.self, AssertionCommand.self,
         ]
     )
@@ -37,16 +39,21 @@ struct TokenProxyCommand: AsyncParsableCommand {
 
 /// Options naming a key file, shared by the commands that sign.
 struct KeyOptions: ParsableArguments {
-    @Option(name: .long, help: "ZITADEL key JSON (serviceaccount or application) or a PEM private key.")
+    @Option(
+        name: .long, help: "ZITADEL key JSON (serviceaccount or application) or a PEM private key.")
     var key: String
 
-    @Option(name: .customLong("client-id"), help: "iss/sub of the assertion; required for PEM keys, overrides the key JSON.")
+    @Option(
+        name: .customLong("client-id"),
+        help: "iss/sub of the assertion; required for PEM keys, overrides the key JSON.")
     var clientID: String?
 
     @Option(name: .customLong("key-id"), help: "JWS kid header; overrides the key JSON's keyId.")
     var keyID: String?
 
-    @Flag(name: .customLong("allow-insecure-key-permissions"), help: "Accept a key file that group or others can read.")
+    @Flag(
+        name: .customLong("allow-insecure-key-permissions"),
+        help: "Accept a key file that group or others can read.")
     var allowInsecureKeyPermissions = false
 
     var arguments: OneShot.KeyArguments {

@@ -21,7 +21,10 @@ struct ConfigJSONTests {
                 == .object([
                     .init(
                         key: "a",
-                        value: .array([.number(1), .number(-25), .bool(true), .bool(false), .null, .string("x")])),
+                        value: .array([
+                            .number(1), .number(-25), .bool(true), .bool(false), .null,
+                            .string("x"),
+                        ])),
                     .init(key: "b", value: .object([])),
                 ]))
     }
@@ -36,7 +39,9 @@ struct ConfigJSONTests {
     }
 
     @Test func decodesEscapesAndSurrogatePairs() throws {
-        #expect(try parse(#""a\"\\\/\b\f\n\r\t\u00e9\ud83d\ude00""#) == .string("a\"\\/\u{8}\u{c}\n\r\té😀"))
+        #expect(
+            try parse(#""a\"\\\/\b\f\n\r\t\u00e9\ud83d\ude00""#)
+                == .string("a\"\\/\u{8}\u{c}\n\r\té😀"))
     }
 
     @Test func rejectsLoneSurrogate() {
@@ -57,15 +62,21 @@ struct ConfigJSONTests {
     }
 
     @Test func explainsTrailingCommasCommentsAndSingleQuotes() {
-        #expect(syntaxError(#"{"a": 1,}"#)?.message == "trailing comma before '}' is not allowed in JSON")
+        #expect(
+            syntaxError(#"{"a": 1,}"#)?.message
+                == "trailing comma before '}' is not allowed in JSON")
         #expect(syntaxError("[1,]")?.message == "trailing comma before ']' is not allowed in JSON")
         #expect(syntaxError("{\"a\": // note\n1}")?.message == "comments are not allowed in JSON")
-        #expect(syntaxError("{\"a\": 'x'}")?.message == "strings must be in double quotes, not single quotes")
+        #expect(
+            syntaxError("{\"a\": 'x'}")?.message
+                == "strings must be in double quotes, not single quotes")
     }
 
     @Test func rejectsMalformedNumbers() {
         #expect(syntaxError("01")?.message == "numbers must not have leading zeros")
-        #expect(syntaxError("1.")?.message.hasPrefix("expected a digit after the decimal point") == true)
+        #expect(
+            syntaxError("1.")?.message.hasPrefix("expected a digit after the decimal point") == true
+        )
         #expect(syntaxError("1e")?.message.hasPrefix("expected a digit in the exponent") == true)
         #expect(syntaxError("1e999")?.message == "number is out of range")
         #expect(syntaxError("-")?.message.hasPrefix("expected a digit") == true)
@@ -79,12 +90,14 @@ struct ConfigJSONTests {
 
     @Test func rejectsControlCharactersAndInvalidUTF8() {
         #expect(syntaxError("\"a\u{1}\"")?.message.hasPrefix("control character byte 0x1") == true)
-        #expect(syntaxError("\"\u{FF}\"") == nil && (try? ConfigJSON.parse([0x22, 0xFF, 0x22])) == nil)
+        #expect(
+            syntaxError("\"\u{FF}\"") == nil && (try? ConfigJSON.parse([0x22, 0xFF, 0x22])) == nil)
     }
 
     @Test func rejectsEmptyDocumentAndTrailingContent() {
         #expect(syntaxError("  ")?.message == "the file is empty; expected a JSON object")
-        #expect(syntaxError("{} {}")?.message == "unexpected '{' after the end of the JSON document")
+        #expect(
+            syntaxError("{} {}")?.message == "unexpected '{' after the end of the JSON document")
         #expect(syntaxError("{")?.message == "expected a key in double quotes, found end of file")
     }
 

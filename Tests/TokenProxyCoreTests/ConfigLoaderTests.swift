@@ -7,15 +7,21 @@ struct ConfigLoaderTests {
     /// A private temporary directory per test, removed afterwards by the caller.
     func temporaryDirectory() throws -> String {
         var template = Array((NSTemporaryDirectory() + "/tokenproxy-config-XXXXXX").utf8CString)
-        let path = try #require(template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) })
+        let path = try #require(
+            template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) })
         return String(cString: path)
     }
 
     @Test func prefersExplicitThenEnvironmentThenDefault() {
-        #expect(ConfigLoader.path(explicit: "/a.json", environment: ["TOKENPROXY_CONFIG": "/b.json"]) == "/a.json")
-        #expect(ConfigLoader.path(explicit: nil, environment: ["TOKENPROXY_CONFIG": "/b.json"]) == "/b.json")
         #expect(
-            ConfigLoader.path(explicit: nil, environment: ["TOKENPROXY_CONFIG": ""]) == "/etc/tokenproxy/config.json")
+            ConfigLoader.path(explicit: "/a.json", environment: ["TOKENPROXY_CONFIG": "/b.json"])
+                == "/a.json")
+        #expect(
+            ConfigLoader.path(explicit: nil, environment: ["TOKENPROXY_CONFIG": "/b.json"])
+                == "/b.json")
+        #expect(
+            ConfigLoader.path(explicit: nil, environment: ["TOKENPROXY_CONFIG": ""])
+                == "/etc/tokenproxy/config.json")
         #expect(ConfigLoader.path(explicit: nil, environment: [:]) == ConfigLoader.defaultPath)
     }
 
@@ -23,7 +29,8 @@ struct ConfigLoaderTests {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let path = directory + "/config.json"
-        try Data(#"{"credentials": {"a": {\#(ConfigFixture.credential)}}}"#.utf8).write(to: URL(fileURLWithPath: path))
+        try Data(#"{"credentials": {"a": {\#(ConfigFixture.credential)}}}"#.utf8).write(
+            to: URL(fileURLWithPath: path))
         #expect(try ConfigLoader.load(path: path).credentials.map(\.name) == ["a"])
     }
 
@@ -43,7 +50,9 @@ struct ConfigLoaderTests {
     @Test func explainsMissingFilesAndDirectories() throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        for (path, expected) in [(directory + "/missing.json", "no such file"), (directory, "is a directory")] {
+        for (path, expected) in [
+            (directory + "/missing.json", "no such file"), (directory, "is a directory"),
+        ] {
             do {
                 _ = try ConfigLoader.load(path: path)
                 Issue.record("loaded \(path)")
@@ -60,7 +69,8 @@ struct ConfigLoaderTests {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let path = directory + "/big.json"
-        try Data(repeating: 0x20, count: ConfigLoader.maximumFileBytes + 1).write(to: URL(fileURLWithPath: path))
+        try Data(repeating: 0x20, count: ConfigLoader.maximumFileBytes + 1).write(
+            to: URL(fileURLWithPath: path))
         #expect(throws: ConfigurationError.self) { try ConfigLoader.load(path: path) }
     }
 }

@@ -4,7 +4,8 @@ import Testing
 
 struct ConfigPathTests {
     @Test func rendersKeysAndIndexes() {
-        let path = ConfigPath.root.appending("credentials").appending("gateway").appending("scopes").appending(index: 2)
+        let path = ConfigPath.root.appending("credentials").appending("gateway").appending("scopes")
+            .appending(index: 2)
         #expect(path.description == "credentials.gateway.scopes[2]")
         #expect(ConfigPath.root.description == "")
     }

@@ -19,8 +19,11 @@ struct ConfigSuggestionTests {
 
     @Test func matchesCamelCaseAndCaseDifferences() {
         #expect(ConfigSuggestion.closest(to: "clientId", among: keys) == "client_id")
-        #expect(ConfigSuggestion.closest(to: "assertionLifetime", among: keys) == "assertion_lifetime")
-        #expect(ConfigSuggestion.closest(to: "es256", among: SigningAlgorithm.allCases.map(\.rawValue)) == "ES256")
+        #expect(
+            ConfigSuggestion.closest(to: "assertionLifetime", among: keys) == "assertion_lifetime")
+        #expect(
+            ConfigSuggestion.closest(to: "es256", among: SigningAlgorithm.allCases.map(\.rawValue))
+                == "ES256")
     }
 
     @Test func suggestsNothingForUnrelatedWords() {
@@ -29,7 +32,9 @@ struct ConfigSuggestionTests {
     }
 
     @Test func expandsAbbreviationsOfThreeLettersOrMore() {
-        #expect(ConfigSuggestion.closest(to: "warn", among: LogLevel.allCases.map(\.rawValue)) == "warning")
+        #expect(
+            ConfigSuggestion.closest(to: "warn", among: LogLevel.allCases.map(\.rawValue))
+                == "warning")
         #expect(ConfigSuggestion.closest(to: "cr", among: LogLevel.allCases.map(\.rawValue)) == nil)
     }
 }

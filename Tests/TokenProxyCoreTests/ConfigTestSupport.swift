@@ -3,7 +3,8 @@
 /// Shared fixtures for the configuration tests: small documents and a way to see their problems.
 enum ConfigFixture {
     /// The smallest valid credential body.
-    static let credential = #""key_file": "/etc/tokenproxy/a.json", "issuer": "https://idp.example.com""#
+    static let credential =
+        #""key_file": "/etc/tokenproxy/a.json", "issuer": "https://idp.example.com""#
 
     /// A document with one credential `a` whose body is the minimal one plus `extra`.
     static func withCredential(_ extra: String) -> String {

@@ -18,7 +18,8 @@ struct ConfigurationParserAPITests {
         #expect(
             api.tcp
                 == TCPListenerConfiguration(
-                    host: "::1", port: 0, requiredHeader: "X-Token-Proxy", requiredHeaderValue: "yes please"))
+                    host: "::1", port: 0, requiredHeader: "X-Token-Proxy",
+                    requiredHeaderValue: "yes please"))
     }
 
     @Test func defaultsTheTCPHeaderCheck() throws {
@@ -33,7 +34,8 @@ struct ConfigurationParserAPITests {
     }
 
     @Test(arguments: [
-        "0.0.0.0:8181", "10.0.0.1:80", "[::]:80", "128.0.0.1:80", "127.0.0.01:80", "[::ffff:127.0.0.1]:80",
+        "0.0.0.0:8181", "10.0.0.1:80", "[::]:80", "128.0.0.1:80", "127.0.0.01:80",
+        "[::ffff:127.0.0.1]:80",
     ])
     func refusesNonLoopbackListenAddresses(_ listen: String) {
         let problems = F.problems(F.withAPI(#""tcp": {"listen": "\#(listen)"}"#))
@@ -41,17 +43,23 @@ struct ConfigurationParserAPITests {
         #expect(problems.first?.contains("is not a loopback address") == true)
     }
 
-    @Test(arguments: ["127.0.0.1:+80", "127.0.0.1:080", "127.0.0.1:", "[::1]:65536", "127.0.0.1:8 1"])
+    @Test(arguments: [
+        "127.0.0.1:+80", "127.0.0.1:080", "127.0.0.1:", "[::1]:65536", "127.0.0.1:8 1",
+    ])
     func refusesMalformedPorts(_ listen: String) {
         let problems = F.problems(F.withAPI(#""tcp": {"listen": "\#(listen)"}"#))
         #expect(problems.count == 1)
-        #expect(problems.first?.hasPrefix("api.tcp.listen: port must be a number from 0 to 65535") == true)
+        #expect(
+            problems.first?.hasPrefix("api.tcp.listen: port must be a number from 0 to 65535")
+                == true)
     }
 
     @Test func refusesNamesAndMalformedListenAddresses() {
         #expect(
             F.problems(F.withAPI(#""tcp": {"listen": "localhost:8181"}"#))
-                == [#"api.tcp.listen: use an address, not a name: "127.0.0.1:8181" or "[::1]:8181""#])
+                == [
+                    #"api.tcp.listen: use an address, not a name: "127.0.0.1:8181" or "[::1]:8181""#
+                ])
         #expect(
             F.problems(F.withAPI(#""tcp": {"listen": "127.0.0.1:70000"}"#)) == [
                 #"api.tcp.listen: port must be a number from 0 to 65535 without leading zeros (got "70000")"#
@@ -94,7 +102,8 @@ struct ConfigurationParserAPITests {
             ])
         let long = "/" + String(repeating: "a", count: 107)
         #expect(
-            F.problems(F.withAPI(#""socket": "\#(long)""#)).first?.hasPrefix("api.socket: is 108 bytes long") == true)
+            F.problems(F.withAPI(#""socket": "\#(long)""#)).first?.hasPrefix(
+                "api.socket: is 108 bytes long") == true)
         #expect(F.problems(F.withAPI(#""socket": "/run/""#)).count == 1)
     }
 

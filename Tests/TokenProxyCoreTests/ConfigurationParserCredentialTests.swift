@@ -34,8 +34,10 @@ struct ConfigurationParserCredentialTests {
         #expect(
             credential.refresh
                 == RefreshConfiguration(
-                    fraction: 0.8, beforeExpiry: .seconds(120), minimumBeforeExpiry: .seconds(30), jitter: 0,
-                    backoffInitial: .milliseconds(500), backoffMaximum: .seconds(60), defaultLifetime: .seconds(600)))
+                    fraction: 0.8, beforeExpiry: .seconds(120), minimumBeforeExpiry: .seconds(30),
+                    jitter: 0,
+                    backoffInitial: .milliseconds(500), backoffMaximum: .seconds(60),
+                    defaultLifetime: .seconds(600)))
     }
 
     @Test func acceptsAudienceAsAList() throws {
@@ -54,7 +56,8 @@ struct ConfigurationParserCredentialTests {
     @Test func requiresKeyFileAndIssuer() {
         #expect(
             F.problems(#"{"credentials": {"a": {}}}"#) == [
-                "credentials.a.key_file: required key is missing", "credentials.a.issuer: required key is missing",
+                "credentials.a.key_file: required key is missing",
+                "credentials.a.issuer: required key is missing",
             ])
     }
 
@@ -68,7 +71,9 @@ struct ConfigurationParserCredentialTests {
                 == "/run/credentials/tokenproxy.service/zitadel")
         #expect(credential.keySource.path(credentialsDirectory: nil) == nil)
         #expect(credential.keySource.description == "credential:zitadel")
-        let bad = F.problems(#"{"credentials": {"a": {"key_file": "credential:../x", "issuer": "https://i.example"}}}"#)
+        let bad = F.problems(
+            #"{"credentials": {"a": {"key_file": "credential:../x", "issuer": "https://i.example"}}}"#
+        )
         #expect(
             bad == [
                 #"credentials.a.key_file: "credential:../x" needs a systemd credential name without '/' after "credential:""#
@@ -92,25 +97,31 @@ struct ConfigurationParserCredentialTests {
         #expect(problems.count == 1)
         #expect(
             problems.first?.hasSuffix(
-                "credential names must be 1 to 64 letters, digits, '.', '_' or '-' (they appear in URLs)") == true)
+                "credential names must be 1 to 64 letters, digits, '.', '_' or '-' (they appear in URLs)"
+            ) == true)
     }
 
     @Test func refusesDotNames() {
         #expect(
             F.problems(#"{"credentials": {"..": {\#(F.credential)}}}"#)
-                == [#"[".."]: '..' cannot be a credential name: URL paths resolve it away"#].map { "credentials" + $0 })
+                == [#"[".."]: '..' cannot be a credential name: URL paths resolve it away"#].map {
+                    "credentials" + $0
+                })
     }
 
     @Test func allowsHTTPOnlyTowardLoopback() {
         for issuer in [
-            "http://localhost:8080", "http://127.0.0.1", "http://[::1]:9000/realm", "https://idp.example.com",
+            "http://localhost:8080", "http://127.0.0.1", "http://[::1]:9000/realm",
+            "https://idp.example.com",
         ] {
             #expect(
-                F.problems(#"{"credentials": {"a": {"key_file": "/k", "issuer": "\#(issuer)"}}}"#) == [], "\(issuer)")
+                F.problems(#"{"credentials": {"a": {"key_file": "/k", "issuer": "\#(issuer)"}}}"#)
+                    == [], "\(issuer)")
         }
         #expect(
-            F.problems(F.withCredential(#""token_endpoint": "http://10.0.0.1/token""#)).first?.hasPrefix(
-                "credentials.a.token_endpoint: use https") == true)
+            F.problems(F.withCredential(#""token_endpoint": "http://10.0.0.1/token""#)).first?
+                .hasPrefix(
+                    "credentials.a.token_endpoint: use https") == true)
     }
 
     @Test(arguments: [
@@ -118,14 +129,19 @@ struct ConfigurationParserCredentialTests {
         "https://idp.example.com?x=1", "https://idp.example.com#f",
     ])
     func refusesUnusableIssuers(_ issuer: String) {
-        let problems = F.problems(#"{"credentials": {"a": {"key_file": "/k", "issuer": "\#(issuer)"}}}"#)
+        let problems = F.problems(
+            #"{"credentials": {"a": {"key_file": "/k", "issuer": "\#(issuer)"}}}"#)
         #expect(problems.count == 1)
         #expect(problems.first?.hasPrefix("credentials.a.issuer: must") == true)
     }
 
     @Test func neverQuotesAURLThatMayHoldAPassword() {
-        for issuer in ["ftp://user:s3cret@idp.example.com", "https://user:s3cret@idp.example.com", "user:s3cret@idp"] {
-            let problems = F.problems(#"{"credentials": {"a": {"key_file": "/k", "issuer": "\#(issuer)"}}}"#)
+        for issuer in [
+            "ftp://user:s3cret@idp.example.com", "https://user:s3cret@idp.example.com",
+            "user:s3cret@idp",
+        ] {
+            let problems = F.problems(
+                #"{"credentials": {"a": {"key_file": "/k", "issuer": "\#(issuer)"}}}"#)
             #expect(problems.count == 1)
             #expect(problems.allSatisfy { !$0.contains("s3cret") }, "\(problems)")
         }
@@ -134,7 +150,9 @@ struct ConfigurationParserCredentialTests {
     @Test func checksScopesAndResources() {
         #expect(
             F.problems(
-                F.withCredential(#""scopes": ["openid profile", "a\"b", 3], "resources": ["not a uri", "https://x#y"]"#)
+                F.withCredential(
+                    #""scopes": ["openid profile", "a\"b", 3], "resources": ["not a uri", "https://x#y"]"#
+                )
             ) == [
                 #"credentials.a.scopes[2]: expected a string, got a number"#,
                 #"credentials.a.resources[0]: must be an absolute URI without a fragment, like "https://api.example.com" (RFC 8707)"#,
@@ -149,11 +167,13 @@ struct ConfigurationParserCredentialTests {
 
     @Test func refusesExtraParametersTokenproxySetsItself() {
         #expect(
-            F.problems(F.withCredential(#""extra_params": {"scope": "x", "grant_type": "y", "ok": 1}"#)) == [
-                "credentials.a.extra_params.scope: tokenproxy sends this parameter itself; use 'scopes'",
-                "credentials.a.extra_params.grant_type: tokenproxy sends this parameter itself; set it with 'grant'",
-                "credentials.a.extra_params.ok: expected a string, got a number",
-            ])
+            F.problems(
+                F.withCredential(#""extra_params": {"scope": "x", "grant_type": "y", "ok": 1}"#))
+                == [
+                    "credentials.a.extra_params.scope: tokenproxy sends this parameter itself; use 'scopes'",
+                    "credentials.a.extra_params.grant_type: tokenproxy sends this parameter itself; set it with 'grant'",
+                    "credentials.a.extra_params.ok: expected a string, got a number",
+                ])
     }
 
     @Test func suggestsGrantsAndAlgorithms() {
@@ -195,7 +215,8 @@ struct ConfigurationParserCredentialTests {
     }
 
     @Test func lowersTheDefaultMinimumWithASmallBeforeExpiry() throws {
-        let refresh = try F.parse(F.withCredential(#""refresh": {"before_expiry": 30}"#)).credentials[0].refresh
+        let refresh = try F.parse(F.withCredential(#""refresh": {"before_expiry": 30}"#))
+            .credentials[0].refresh
         #expect(refresh.beforeExpiry == .seconds(30))
         #expect(refresh.minimumBeforeExpiry == .seconds(30))
     }
@@ -219,7 +240,8 @@ struct ConfigurationParserCredentialTests {
                 "credentials.a.client_id: required for a PEM key (it does not name its client)"
             ])
         #expect(
-            credential.problems(keyFormat: .zitadelJSON, compatibleAlgorithms: [.es256]).map(\.description)
+            credential.problems(keyFormat: .zitadelJSON, compatibleAlgorithms: [.es256]).map(
+                \.description)
                 == ["credentials.a.algorithm: ES384 does not suit this key; use one of ES256"])
     }
 }

@@ -62,7 +62,8 @@ struct ConfigurationParserTests {
     }
 
     @Test func keepsCredentialsInFileOrder() throws {
-        let json = #"{"credentials": {"z": {\#(F.credential)}, "a": {\#(F.credential)}, "m": {\#(F.credential)}}}"#
+        let json =
+            #"{"credentials": {"z": {\#(F.credential)}, "a": {\#(F.credential)}, "m": {\#(F.credential)}}}"#
         #expect(try F.parse(json).credentials.map(\.name) == ["z", "a", "m"])
     }
 
@@ -81,7 +82,10 @@ struct ConfigurationParserTests {
             F.problems("{}") == [
                 "credentials: required key is missing; add at least one credential (see config.sample.json)"
             ])
-        #expect(F.problems(#"{"credentials": {}}"#) == ["credentials: must contain at least one credential"])
+        #expect(
+            F.problems(#"{"credentials": {}}"#) == [
+                "credentials: must contain at least one credential"
+            ])
     }
 
     @Test func suggestsTheClosestKeyForUnknownKeys() {
@@ -96,7 +100,10 @@ struct ConfigurationParserTests {
     @Test func reportsDuplicateKeysWithTheFirstLine() {
         let json =
             "{\"log\": {\"level\": \"info\",\n\"level\": \"debug\"}, \"credentials\": {\"a\": {\(F.credential)}}}"
-        #expect(F.problems(json) == ["log.level: duplicate key (first on line 1); keep only one of them"])
+        #expect(
+            F.problems(json) == [
+                "log.level: duplicate key (first on line 1); keep only one of them"
+            ])
     }
 
     @Test func reportsEveryProblemAtOnceInFileOrder() {
@@ -122,16 +129,21 @@ struct ConfigurationParserTests {
 
     @Test func acceptsEveryLogLevel() throws {
         for level in LogLevel.allCases {
-            let json = #"{"log": {"level": "\#(level.rawValue)"}, "credentials": {"a": {\#(F.credential)}}}"#
+            let json =
+                #"{"log": {"level": "\#(level.rawValue)"}, "credentials": {"a": {\#(F.credential)}}}"#
             #expect(try F.parse(json).log.level == level)
         }
         #expect(
-            F.problems(#"{"log": {"level": "warn"}, "credentials": {"a": {\#(F.credential)}}}"#).first?
+            F.problems(#"{"log": {"level": "warn"}, "credentials": {"a": {\#(F.credential)}}}"#)
+                .first?
                 .hasSuffix(#"(got "warn"); did you mean "warning"?"#) == true)
     }
 
     @Test func acceptsSchemaKeyButOnlyAsAString() {
-        #expect(F.problems(#"{"$schema": "./config.schema.json", "credentials": {"a": {\#(F.credential)}}}"#) == [])
+        #expect(
+            F.problems(
+                #"{"$schema": "./config.schema.json", "credentials": {"a": {\#(F.credential)}}}"#)
+                == [])
         #expect(
             F.problems(#"{"$schema": 1, "credentials": {"a": {\#(F.credential)}}}"#) == [
                 "$schema: expected a string, got a number"
@@ -142,6 +154,8 @@ struct ConfigurationParserTests {
         let error = ConfigurationError(
             file: "/etc/tokenproxy/config.json",
             problems: [.init(path: "a", message: "x"), .init(path: "", message: "y")])
-        #expect(error.description == "/etc/tokenproxy/config.json: a: x\n/etc/tokenproxy/config.json: y")
+        #expect(
+            error.description == "/etc/tokenproxy/config.json: a: x\n/etc/tokenproxy/config.json: y"
+        )
     }
 }

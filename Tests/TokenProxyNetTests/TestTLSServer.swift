@@ -7,95 +7,95 @@ import Glibc
 /// The server picks its own port (no race for a free one) and exits by itself after 60 s idle;
 /// `stop()` (or deinit) kills it by pid.
 final class TestTLSServer: Sendable {
-  /// How the server ends each connection.
-  enum Ending: String {
-    /// Sends close_notify.
-    case closeNotify = "close_notify"
-    /// Closes TCP without close_notify.
-    case abrupt
-  }
-
-  let port: Int
-  private let process: Process
-
-  private init(process: Process, port: Int) {
-    self.process = process
-    self.port = port
-  }
-
-  deinit { stop() }
-
-  /// Starts the server with `certificate`/`key`; with `clientCA`, clients must present a
-  /// certificate issued by it (mutual TLS).
-  static func start(
-    certificate: String, key: String, clientCA: String? = nil, ending: Ending = .closeNotify
-  ) throws -> TestTLSServer {
-    let process = Process()
-    // The system interpreter starts faster than a version-manager shim found through PATH.
-    let systemPython = "/usr/bin/python3"
-    let direct = FileManager.default.isExecutableFile(atPath: systemPython)
-    process.executableURL = URL(fileURLWithPath: direct ? systemPython : "/usr/bin/env")
-    process.arguments =
-      (direct ? [] : ["python3"]) + [
-        "-c", script, certificate, key, clientCA ?? "-", ending.rawValue,
-      ]
-    let output = Pipe()
-    process.standardOutput = output
-    process.standardError = FileHandle.nullDevice
-    try process.run()
-    let line = String(decoding: output.fileHandleForReading.availableData, as: UTF8.self)
-    guard let port = Int(line.trimmingCharacters(in: .whitespacesAndNewlines)) else {
-      process.terminate()
-      process.waitUntilExit()
-      throw TestListenerError.failed("python3 TLS server did not start", 0)
+    /// How the server ends each connection.
+    enum Ending: String {
+        /// Sends close_notify.
+        case closeNotify = "close_notify"
+        /// Closes TCP without close_notify.
+        case abrupt
     }
-    return TestTLSServer(process: process, port: port)
-  }
 
-  /// Kills the server by pid and reaps it.
-  func stop() {
-    if process.isRunning {
-      kill(process.processIdentifier, SIGKILL)
+    let port: Int
+    private let process: Process
+
+    private init(process: Process, port: Int) {
+        self.process = process
+        self.port = port
     }
-    process.waitUntilExit()
-  }
 
-  private static let script = """
-    import socket, ssl, sys
-    certificate, key, client_ca, ending = sys.argv[1:5]
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(certificate, key)
-    if client_ca != '-':
-        context.verify_mode = ssl.CERT_REQUIRED
-        context.load_verify_locations(client_ca)
-    listener = socket.socket()
-    listener.bind(('127.0.0.1', 0))
-    listener.listen(8)
-    listener.settimeout(60)
-    print(listener.getsockname()[1], flush=True)
-    while True:
-        try:
-            connection, _ = listener.accept()
-        except socket.timeout:
-            break
-        connection.settimeout(10)
-        try:
-            tls = context.wrap_socket(connection, server_side=True)
-            request = b''
-            while b'\\r\\n\\r\\n' not in request:
-                chunk = tls.recv(4096)
-                if not chunk:
-                    break
-                request += chunk
-            peer = tls.getpeercert()
-            body = ('hello ' + (peer['subject'][0][0][1] if peer else 'anonymous')).encode()
-            head = 'HTTP/1.1 200 OK\\r\\nContent-Length: %d\\r\\nConnection: close\\r\\n\\r\\n' % len(body)
-            tls.sendall(head.encode() + body)
-            if ending == 'close_notify':
-                tls.unwrap()
-            tls.close()
-        except Exception as error:
-            print('error', error, file=sys.stderr, flush=True)
-            connection.close()
-    """
+    deinit { stop() }
+
+    /// Starts the server with `certificate`/`key`; with `clientCA`, clients must present a
+    /// certificate issued by it (mutual TLS).
+    static func start(
+        certificate: String, key: String, clientCA: String? = nil, ending: Ending = .closeNotify
+    ) throws -> TestTLSServer {
+        let process = Process()
+        // The system interpreter starts faster than a version-manager shim found through PATH.
+        let systemPython = "/usr/bin/python3"
+        let direct = FileManager.default.isExecutableFile(atPath: systemPython)
+        process.executableURL = URL(fileURLWithPath: direct ? systemPython : "/usr/bin/env")
+        process.arguments =
+            (direct ? [] : ["python3"]) + [
+                "-c", script, certificate, key, clientCA ?? "-", ending.rawValue,
+            ]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let line = String(decoding: output.fileHandleForReading.availableData, as: UTF8.self)
+        guard let port = Int(line.trimmingCharacters(in: .whitespacesAndNewlines)) else {
+            process.terminate()
+            process.waitUntilExit()
+            throw TestListenerError.failed("python3 TLS server did not start", 0)
+        }
+        return TestTLSServer(process: process, port: port)
+    }
+
+    /// Kills the server by pid and reaps it.
+    func stop() {
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+        }
+        process.waitUntilExit()
+    }
+
+    private static let script = """
+        import socket, ssl, sys
+        certificate, key, client_ca, ending = sys.argv[1:5]
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(certificate, key)
+        if client_ca != '-':
+            context.verify_mode = ssl.CERT_REQUIRED
+            context.load_verify_locations(client_ca)
+        listener = socket.socket()
+        listener.bind(('127.0.0.1', 0))
+        listener.listen(8)
+        listener.settimeout(60)
+        print(listener.getsockname()[1], flush=True)
+        while True:
+            try:
+                connection, _ = listener.accept()
+            except socket.timeout:
+                break
+            connection.settimeout(10)
+            try:
+                tls = context.wrap_socket(connection, server_side=True)
+                request = b''
+                while b'\\r\\n\\r\\n' not in request:
+                    chunk = tls.recv(4096)
+                    if not chunk:
+                        break
+                    request += chunk
+                peer = tls.getpeercert()
+                body = ('hello ' + (peer['subject'][0][0][1] if peer else 'anonymous')).encode()
+                head = 'HTTP/1.1 200 OK\\r\\nContent-Length: %d\\r\\nConnection: close\\r\\n\\r\\n' % len(body)
+                tls.sendall(head.encode() + body)
+                if ending == 'close_notify':
+                    tls.unwrap()
+                tls.close()
+            except Exception as error:
+                print('error', error, file=sys.stderr, flush=True)
+                connection.close()
+        """
 }

@@ -14,20 +14,28 @@ struct ClockCheckTests {
 
     @Test func staysQuietWithinTheAllowance() {
         let local = serverTime.addingTimeInterval(10.5)
-        #expect(ClockCheck.note(dateHeader: serverDate, localTime: local, allowance: .seconds(10)) == nil)
+        #expect(
+            ClockCheck.note(dateHeader: serverDate, localTime: local, allowance: .seconds(10))
+                == nil)
     }
 
     @Test func saysWhichWayTheClockIsOff() throws {
         let ahead = try #require(
-            ClockCheck.note(dateHeader: serverDate, localTime: serverTime.addingTimeInterval(600), allowance: .seconds(10)))
+            ClockCheck.note(
+                dateHeader: serverDate, localTime: serverTime.addingTimeInterval(600),
+                allowance: .seconds(10)))
         #expect(ahead.contains("600 s ahead of the server"))
         let behind = try #require(
-            ClockCheck.note(dateHeader: serverDate, localTime: serverTime.addingTimeInterval(-90), allowance: .seconds(10)))
+            ClockCheck.note(
+                dateHeader: serverDate, localTime: serverTime.addingTimeInterval(-90),
+                allowance: .seconds(10)))
         #expect(behind.contains("90 s behind the server"))
     }
 
     @Test func ignoresMissingOrBadHeaders() {
         #expect(ClockCheck.note(dateHeader: nil, localTime: Date(), allowance: .seconds(10)) == nil)
-        #expect(ClockCheck.note(dateHeader: "garbage", localTime: Date(), allowance: .seconds(10)) == nil)
+        #expect(
+            ClockCheck.note(dateHeader: "garbage", localTime: Date(), allowance: .seconds(10))
+                == nil)
     }
 }

@@ -1,6 +1,6 @@
-import TokenProxyCore
 import Foundation
 import Testing
+import TokenProxyCore
 import TokenProxyCrypto
 
 @testable import TokenProxy

@@ -1,5 +1,5 @@
-import TokenProxyCore
 import Testing
+import TokenProxyCore
 
 @testable import TokenProxy
 

@@ -18,6 +18,8 @@ struct FormEncodingTests {
 
     @Test func keepsJWSCharactersAsTheyAre() {
         let jws = "eyJhbGci.eyJpc3Mi-_.c2ln"
-        #expect(String(decoding: FormEncoding.encode([("assertion", jws)]), as: UTF8.self) == "assertion=\(jws)")
+        #expect(
+            String(decoding: FormEncoding.encode([("assertion", jws)]), as: UTF8.self)
+                == "assertion=\(jws)")
     }
 }

@@ -10,7 +10,8 @@ import TokenProxyNet
 /// has no credentials, so nothing here can reach a token).
 struct TokenAPITests {
     private func api(
-        allowedUIDs: Set<UInt32> = [], allowedGIDs: Set<UInt32> = [], tcp: TokenAPI.TCPRequirement? = nil
+        allowedUIDs: Set<UInt32> = [], allowedGIDs: Set<UInt32> = [],
+        tcp: TokenAPI.TCPRequirement? = nil
     ) -> TokenAPI {
         let store = TokenStore(credentials: [], policies: [:], clients: [:], onEvent: { _ in })
         return TokenAPI(
@@ -27,11 +28,17 @@ struct TokenAPITests {
     ) async -> HTTPServerResponse {
         await withCheckedContinuation { continuation in
             let request = HTTPServerRequest(
-                head: HTTPRequestHead(method: method, target: target, fields: fields), body: [], peer: peer,
+                head: HTTPRequestHead(method: method, target: target, fields: fields), body: [],
+                peer: peer,
                 listener: "unix")
             let once = Mutex(false)
             api.handle(request) { response in
-                guard once.withLock({ done in defer { done = true }; return !done }) else { return }
+                guard
+                    once.withLock({ done in
+                        defer { done = true }
+                        return !done
+                    })
+                else { return }
                 continuation.resume(returning: response)
             }
         }
@@ -66,13 +73,21 @@ struct TokenAPITests {
 
     @Test func unixPeersOutsideTheAllowListAreRefused() async {
         let api = api(allowedUIDs: [1001], allowedGIDs: [2000])
-        let stranger = await send(api, "GET", "/v1/tokens", peer: .unix(pid: 5, uid: 1000, gid: 1000))
+        let stranger = await send(
+            api, "GET", "/v1/tokens", peer: .unix(pid: 5, uid: 1000, gid: 1000))
         #expect(stranger.status == 403)
         #expect((json(stranger)["error_description"] as? String)?.contains("uid 1000") == true)
-        #expect(await send(api, "GET", "/v1/tokens", peer: .unix(pid: 5, uid: 1001, gid: 1)).status == 200)
-        #expect(await send(api, "GET", "/v1/tokens", peer: .unix(pid: 5, uid: 7, gid: 2000)).status == 200)
-        #expect(await send(api, "GET", "/v1/tokens", peer: .unix(pid: 5, uid: 0, gid: 0)).status == 200)
-        #expect(await send(api, "GET", "/v1/tokens", peer: .unix(pid: 5, uid: 4242, gid: 9)).status == 200)
+        #expect(
+            await send(api, "GET", "/v1/tokens", peer: .unix(pid: 5, uid: 1001, gid: 1)).status
+                == 200)
+        #expect(
+            await send(api, "GET", "/v1/tokens", peer: .unix(pid: 5, uid: 7, gid: 2000)).status
+                == 200)
+        #expect(
+            await send(api, "GET", "/v1/tokens", peer: .unix(pid: 5, uid: 0, gid: 0)).status == 200)
+        #expect(
+            await send(api, "GET", "/v1/tokens", peer: .unix(pid: 5, uid: 4242, gid: 9)).status
+                == 200)
     }
 
     @Test func tcpCallersNeedTheHeaderAndMustNotBeForwarded() async {
@@ -80,14 +95,18 @@ struct TokenAPITests {
         let peer = PeerIdentity.tcp(address: "127.0.0.1", port: 50000)
         #expect(await send(api, "GET", "/v1/tokens", peer: peer).status == 403)
         #expect(
-            await send(api, "GET", "/v1/tokens", fields: ["Metadata-Flavor": "wrong"], peer: peer).status == 403)
+            await send(api, "GET", "/v1/tokens", fields: ["Metadata-Flavor": "wrong"], peer: peer)
+                .status == 403)
         let forwarded = await send(
-            api, "GET", "/v1/tokens", fields: ["Metadata-Flavor": "tokenproxy", "X-Forwarded-For": "10.0.0.1"],
+            api, "GET", "/v1/tokens",
+            fields: ["Metadata-Flavor": "tokenproxy", "X-Forwarded-For": "10.0.0.1"],
             peer: peer)
         #expect(forwarded.status == 403)
         #expect((json(forwarded)["error_description"] as? String)?.contains("forwarded") == true)
         #expect(
-            await send(api, "GET", "/v1/tokens", fields: ["Metadata-Flavor": "tokenproxy"], peer: peer).status
+            await send(
+                api, "GET", "/v1/tokens", fields: ["Metadata-Flavor": "tokenproxy"], peer: peer
+            ).status
                 == 200)
     }
 
@@ -102,7 +121,9 @@ struct TokenAPITests {
         #expect(await send(api(), "GET", "/readyz").status == 200)
         let metrics = await send(api(), "GET", "/metrics")
         #expect(metrics.status == 200)
-        #expect(String(decoding: metrics.body, as: UTF8.self).contains("# TYPE tokenproxy_api_requests_total counter"))
+        #expect(
+            String(decoding: metrics.body, as: UTF8.self).contains(
+                "# TYPE tokenproxy_api_requests_total counter"))
     }
 
     @Test func prefersTextOnlyWhenAskedFirst() {

@@ -15,7 +15,9 @@ struct TokenEndpointRejectionTests {
         #expect(r.error == "invalid_grant")
         #expect(r.detail == "jti reused")
         #expect(r.isCredentialProblem)
-        #expect(r.description.hasPrefix("HTTP 400 invalid_grant: jti reused. The server did not accept"))
+        #expect(
+            r.description.hasPrefix("HTTP 400 invalid_grant: jti reused. The server did not accept")
+        )
     }
 
     @Test func describesEmptyBodies() {
@@ -27,7 +29,8 @@ struct TokenEndpointRejectionTests {
     }
 
     @Test func summarizesHTMLPagesByTitle() {
-        let page = "<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head><body><h1>x</h1></body></html>"
+        let page =
+            "<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head><body><h1>x</h1></body></html>"
         let r = rejection(502, page, contentType: "text/html")
         #expect(r.detail == "HTML page: 502 Bad Gateway")
         #expect(!r.isCredentialProblem)
@@ -41,7 +44,9 @@ struct TokenEndpointRejectionTests {
 
     @Test func scrubsEchoedSecretsAndTruncates() {
         let assertion = "eyJhbGciOi.eyJpc3Mi.c2ln"
-        let r = rejection(400, "bad assertion \(assertion) " + String(repeating: "x", count: 1000), secrets: [assertion])
+        let r = rejection(
+            400, "bad assertion \(assertion) " + String(repeating: "x", count: 1000),
+            secrets: [assertion])
         #expect(!(r.detail ?? "").contains(assertion))
         #expect((r.detail ?? "").contains("<redacted>"))
         #expect((r.detail ?? "").count <= TokenEndpointRejection.maximumDetailLength + 1)

@@ -11,8 +11,10 @@ struct TokenResponseTests {
     }
 
     @Test func parsesZitadelStyleResponse() throws {
-        let token = try parse(#"{"access_token":"MtjHod","token_type":"Bearer","expires_in":43199}"#)
-            .get()
+        let token = try parse(
+            #"{"access_token":"MtjHod","token_type":"Bearer","expires_in":43199}"#
+        )
+        .get()
         #expect(token.accessToken.value == "MtjHod")
         #expect(token.tokenType == "Bearer")
         #expect(token.expiresIn == 43199)
