@@ -16,47 +16,15 @@ extension ProxyEngine {
                 + "Content-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n" + body).utf8)
     }()
 
-    /// Accepts until the backlog is empty (EAGAIN).
+    /// Accepts until the backlog is empty (EAGAIN); pauses this listener when out of
+    /// descriptors or memory.
     func acceptConnections(listenerIndex: Int) {
         let listener = listeners[listenerIndex]
-        while true {
-            var address = sockaddr_storage()
-            var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
-            let fd = withUnsafeMutablePointer(to: &address) { pointer in
-                pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    CLinuxShims_accept4(
-                        listener.fileDescriptor, $0, &length, CLinuxShims_sock_nonblock_cloexec())
-                }
-            }
-            guard fd >= 0 else {
-                switch errno {
-                case EAGAIN, EWOULDBLOCK:
-                    return
-                case EMFILE, ENFILE, ENOBUFS, ENOMEM:
-                    pauseAccepting(listenerIndex: listenerIndex)
-                    return
-                default:
-                    // ECONNABORTED, EINTR, EPROTO, EPERM concern one connection only.
-                    continue
-                }
-            }
-            admit(fd, address: address, from: listener)
-        }
+        let stop = listener.acceptPending { fd, peer in admit(fd, peer: peer, from: listener) }
+        if stop == .outOfResources { pauseAccepting(listenerIndex: listenerIndex) }
     }
 
-    private func admit(_ fd: Int32, address: sockaddr_storage, from listener: Listener) {
-        guard
-            let peer = try? PeerCredentials.identity(
-                of: fd, family: listener.family, address: address)
-        else {
-            _ = Glibc.close(fd)
-            return
-        }
-        if listener.family != AF_UNIX {
-            var on: Int32 = 1
-            _ = setsockopt(
-                fd, Int32(IPPROTO_TCP), TCP_NODELAY, &on, socklen_t(MemoryLayout<Int32>.size))
-        }
+    private func admit(_ fd: Int32, peer: PeerIdentity, from listener: Listener) {
         let connection = state.withLock { state -> ProxyConnection? in
             guard state.phase == .running,
                 state.connections.count < configuration.maxConnections
