@@ -135,8 +135,13 @@ package final class TokenAPI: HTTPServerHandler {
         }
         // A token with less than a second left is useless to a caller: never hand one out
         // (during an outage the caller gets 503 instead, with Retry-After).
-        let minValid: Duration = max(
-            minSeconds.map { .seconds($0) } ?? .zero, Self.minimumUsefulValidity)
+        // A `min_valid` the IdP's tokens cannot meet (as long as their whole lifetime) would
+        // make every request fetch a new one: such a request gets half the lifetime instead.
+        var requested: Duration = minSeconds.map { .seconds($0) } ?? .zero
+        if let lifetime = store.newestLifetime(name), requested >= lifetime {
+            requested = lifetime / 2
+        }
+        let minValid = max(requested, Self.minimumUsefulValidity)
         if let held = store.cachedToken(name, minValid: minValid) {
             return reply(tokenResponse(held, text: wantsText))
         }

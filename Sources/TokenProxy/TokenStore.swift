@@ -81,6 +81,11 @@ package final class TokenStore: Sendable {
         return held.expiresAt - now >= needed ? held : nil
     }
 
+    /// The lifetime of the newest token (from its fetch to its expiry), if one was fetched.
+    package func newestLifetime(_ name: String) -> Duration? {
+        newest.map.read { $0[name] }.map { $0.expiresAt - $0.receivedAt }
+    }
+
     /// A token valid for `minValid` more, from the cache or the service (which may wait for a
     /// fetch shared with other callers).
     package func token(_ name: String, minValid: Duration?) async throws -> HeldToken<IssuedToken> {

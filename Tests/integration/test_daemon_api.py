@@ -123,6 +123,21 @@ def test_min_valid_refreshes_only_when_needed(tokenproxy_daemon, authserver, key
         assert r.json()["error"] == "invalid_request"
 
 
+def test_unsatisfiable_min_valid_does_not_fetch_on_every_request(tokenproxy_daemon, authserver, key_factory):
+    """min_valid longer than the IdP's whole token lifetime can never be met: instead of one
+    IdP request per API request, the daemon asks for half the lifetime."""
+    key = key_factory("rsa2048", "serviceaccount")
+    server = authserver(key, token_lifetime=30)
+    refresh = {**FAST_REFRESH, "fraction": 0.9}
+    d = tokenproxy_daemon().start({"svc": credential_entry(key, server.issuer, refresh=refresh)})
+    d.wait_token("svc")
+    before = client_requests(server, key)
+    for _ in range(5):
+        r = d.get("/v1/tokens/svc?min_valid=600")
+        assert r.status == 200, r.text
+    assert client_requests(server, key) == before, "a fresh 30 s token already has half its lifetime"
+
+
 def test_post_refresh_forces_a_new_token(running, shared_authserver):
     old = running.token("svc").json()["access_token"]
     before = client_requests(shared_authserver, running.key)
