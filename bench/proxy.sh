@@ -1,0 +1,379 @@
+#!/usr/bin/env bash
+# Benchmarks tokenproxy's injecting proxy against nginx configured as an injecting reverse proxy
+# (proxy_set_header Authorization, upstream keepalive 64), both in front of the SAME nginx
+# upstream on loopback: a small fixed body over http and https (throwaway CA), loadgen (closed
+# loop, keep-alive) at 1/16/64 connections with the raw upstream as a baseline row, then a 1 GiB
+# download through each proxy with curl, sampling the proxies' RSS. Every process started here
+# is stopped by pid on exit. Writes bench/results/proxy-DATE.{json,md}. A measurement, not a
+# test: it fails only when something cannot run. See bench/README.md.
+#
+# Knobs (environment): BENCH_SECONDS (4) per run, BENCH_REPEATS (3), BENCH_CONNECTIONS
+# ("1 16 64") for http, BENCH_TLS_CONNECTIONS ("16") for https; BENCH_PROFILE=1 also records
+# tokenproxy with perf (cpu-clock, -g) during one 16-connection http run and writes the top
+# symbols to bench/results/proxy-DATE.profile.txt (needs linux-perf).
+set -euo pipefail
+export LC_ALL=C
+cd "$(dirname "$0")/.."
+
+seconds="${BENCH_SECONDS:-4}"
+repeats="${BENCH_REPEATS:-3}"
+read -r -a connection_counts <<<"${BENCH_CONNECTIONS:-1 16 64}"
+read -r -a tls_connection_counts <<<"${BENCH_TLS_CONNECTIONS:-16}"
+profile="${BENCH_PROFILE:-0}"
+credential=svc
+small_path=/api/small
+big_path=/api/big.bin
+
+log() { printf '[%s] %s\n' "$(date +%T)" "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+# --- prerequisites: nginx is installed only if missing --------------------------------------
+if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
+    log "nginx is missing: installing nginx-light"
+    as_root=(); [ "$(id -u)" -eq 0 ] || as_root=(sudo)
+    "${as_root[@]}" apt-get update -qq
+    "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null
+fi
+nginx_bin="$(command -v nginx || echo /usr/sbin/nginx)"
+python3 -c 'import authlib, flask, joserfc, cryptography' 2>/dev/null \
+    || die "the test IdP's Python packages are missing; run scripts/setup.sh once"
+for tool in gcc openssl curl swift; do
+    command -v "$tool" >/dev/null || die "$tool is not on PATH (scripts/setup.sh installs the rest)"
+done
+
+# --- state and clean-up ---------------------------------------------------------------------
+work="$(mktemp -d /tmp/tokenproxy-proxybench.XXXXXX)"
+idp_pid="" tokenproxy_pid="" upstream_pid="" reference_pid="" sampler_pid="" record_pid=""
+stop() { # stop PID NAME: SIGTERM, wait up to 5 s, then SIGKILL
+    local pid="$1"
+    [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 0
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    if kill -0 "$pid" 2>/dev/null; then
+        log "$2 (pid $pid) ignored SIGTERM; killing it"
+        kill -KILL "$pid" 2>/dev/null || true
+    fi
+    wait "$pid" 2>/dev/null || true
+}
+cleanup() {
+    stop "$record_pid" "perf record"
+    stop "$sampler_pid" "RSS sampler"
+    stop "$reference_pid" "nginx (proxy)"
+    stop "$upstream_pid" "nginx (upstream)"
+    stop "$tokenproxy_pid" tokenproxy
+    stop "$idp_pid" "test IdP"
+    rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+show_log() { [ -s "$1" ] && { log "last lines of $1:"; tail -20 "$1" >&2; }; return 0; }
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_port() { # wait_port PORT NAME LOG
+    for _ in $(seq 1 100); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+        sleep 0.05
+    done
+    show_log "$3"; die "$2 did not listen on 127.0.0.1:$1"
+}
+
+# --- 1. build ---------------------------------------------------------------------------------
+log "building tokenproxy (release) and loadgen"
+swift build -c release >"$work/build.log" 2>&1 || { show_log "$work/build.log"; die "swift build failed"; }
+tail -1 "$work/build.log" >&2
+bin="$(swift build -c release --show-bin-path)/tokenproxy"
+gcc -O2 -Wall -Wextra -o "$work/loadgen" bench/loadgen.c
+loadgen="$work/loadgen"
+
+# --- 2. throwaway CA and server certificate, the 1 GiB sparse file ------------------------------
+umask 077
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=bench-ca -keyout "$work/ca.key" \
+    -out "$work/ca.pem" -addext basicConstraints=critical,CA:TRUE -addext keyUsage=keyCertSign 2>/dev/null
+openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout "$work/server.key" \
+    -out "$work/server.csr" 2>/dev/null
+printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n' >"$work/server.ext"
+openssl x509 -req -in "$work/server.csr" -CA "$work/ca.pem" -CAkey "$work/ca.key" -CAcreateserial \
+    -days 2 -extfile "$work/server.ext" -out "$work/server.pem" 2>/dev/null
+mkdir -p "$work/www/api" "$work/up" "$work/ref"
+truncate -s 1G "$work/www/api/big.bin"
+chmod -R a+rX "$work"
+big_bytes=$((1024 * 1024 * 1024))
+# A small fixed body (128 bytes, a JSON-ish API answer).
+small_body="$(python3 -c 'import json; b={"ok":True,"pad":""}; b["pad"]="x"*(128-len(json.dumps(b,separators=(",",":")))); print(json.dumps(b,separators=(",",":")))')"
+
+up_port="$(free_port)"; up_tls_port="$(free_port)"; ref_port="$(free_port)"; tp_port="$(free_port)"
+fixed_token="bench-$(openssl rand -hex 24)"
+
+# --- 3. the upstream: one nginx, http and https, refusing requests without a bearer token -------
+common_http="
+    access_log off;
+    keepalive_requests 100000000;
+    keepalive_timeout 300s;
+    sendfile on;
+    client_body_temp_path $work/tmp-body; proxy_temp_path $work/tmp-proxy;
+    fastcgi_temp_path $work/tmp-fcgi; uwsgi_temp_path $work/tmp-uwsgi; scgi_temp_path $work/tmp-scgi;"
+cat >"$work/upstream.conf" <<EOF
+worker_processes auto;
+daemon off;
+pid $work/up/nginx.pid;
+error_log $work/up/error.log warn;
+events { worker_connections 4096; }
+http {
+    $common_http
+    map \$http_authorization \$bearer_ok { "~^Bearer ." 1; default 0; }
+    server {
+        listen 127.0.0.1:$up_port;
+        listen 127.0.0.1:$up_tls_port ssl;
+        ssl_certificate $work/server.pem;
+        ssl_certificate_key $work/server.key;
+        root $work/www;
+        location = $small_path {
+            if (\$bearer_ok = 0) { return 401; }
+            default_type application/json;
+            return 200 '$small_body';
+        }
+        location = $big_path {
+            if (\$bearer_ok = 0) { return 401; }
+            default_type application/octet-stream;
+        }
+    }
+}
+EOF
+"$nginx_bin" -p "$work/up" -e "$work/up/error.log" -c "$work/upstream.conf" &
+upstream_pid=$!
+wait_port "$up_port" "nginx (upstream)" "$work/up/error.log"
+
+# --- 4. the reference: nginx as an injecting reverse proxy ---------------------------------------
+cat >"$work/reference.conf" <<EOF
+worker_processes auto;
+daemon off;
+pid $work/ref/nginx.pid;
+error_log $work/ref/error.log warn;
+events { worker_connections 4096; }
+http {
+    $common_http
+    upstream upstream_pool { server 127.0.0.1:$up_port; keepalive 64; }
+    upstream upstream_tls_pool { server 127.0.0.1:$up_tls_port; keepalive 64; }
+    server {
+        listen 127.0.0.1:$ref_port;
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+        proxy_set_header Authorization "Bearer $fixed_token";
+        # Buffer in memory only: a 1 GiB response must not be spooled to a temp file.
+        proxy_max_temp_file_size 0;
+        location /api/ { proxy_pass http://upstream_pool; }
+        location /tls/ {
+            proxy_pass https://upstream_tls_pool/api/;
+            proxy_ssl_trusted_certificate $work/ca.pem;
+            proxy_ssl_verify on;
+            proxy_ssl_name localhost;
+            proxy_ssl_session_reuse on;
+        }
+    }
+}
+EOF
+"$nginx_bin" -p "$work/ref" -e "$work/ref/error.log" -c "$work/reference.conf" &
+reference_pid=$!
+wait_port "$ref_port" "nginx (proxy)" "$work/ref/error.log"
+
+# --- 5. test IdP, key, tokenproxy with two proxy routes ------------------------------------------
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$work/sa.pem" 2>/dev/null
+python3 - "$work" <<'PY'
+import json, subprocess, sys
+work = sys.argv[1]
+public = subprocess.run(["openssl", "pkey", "-in", f"{work}/sa.pem", "-pubout"], check=True,
+                        capture_output=True, text=True).stdout
+key = open(f"{work}/sa.pem").read()
+json.dump({"type": "serviceaccount", "keyId": "bench-key", "key": key, "userId": "bench-user"},
+          open(f"{work}/sa.json", "w"))
+json.dump({"clients": [{"client_id": "bench-user", "public_key_pem": public,
+                        "grant_types": ["urn:ietf:params:oauth:grant-type:jwt-bearer"],
+                        "scope": "openid"}]}, open(f"{work}/clients.json", "w"))
+PY
+python3 Tests/integration/authserver.py --clients "$work/clients.json" --port 0 \
+    --token-lifetime 3600 --ready-file "$work/idp.json" >"$work/idp.log" 2>&1 &
+idp_pid=$!
+for _ in $(seq 1 100); do [ -s "$work/idp.json" ] && break; sleep 0.1; done
+[ -s "$work/idp.json" ] || { show_log "$work/idp.log"; die "the test IdP did not start"; }
+issuer="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["issuer"])' "$work/idp.json")"
+python3 - "$work" "$issuer" "$credential" "$tp_port" "$up_port" "$up_tls_port" <<'PY'
+import json, sys
+work, issuer, name, tp_port, up_port, up_tls_port = sys.argv[1:7]
+config = {
+    "api": {"socket": f"{work}/tokenproxy.sock", "socket_mode": "0600"},
+    "credentials": {name: {"key_file": f"{work}/sa.json", "issuer": issuer, "scopes": ["openid"]}},
+    "proxy": {
+        "listen": [f"127.0.0.1:{tp_port}"],
+        "routes": [
+            {"path_prefix": "/api/", "upstream": f"http://127.0.0.1:{up_port}", "credential": name},
+            # /tls/X goes to https://127.0.0.1:PORT/api/X, like nginx's location /tls/.
+            {"path_prefix": "/tls/", "strip_prefix": True,
+             "upstream": f"https://127.0.0.1:{up_tls_port}/api", "credential": name,
+             "ca_file": f"{work}/ca.pem"},
+        ],
+    },
+    "log": {"level": "warning"},
+}
+json.dump(config, open(f"{work}/config.json", "w"), indent=2)
+PY
+log "starting tokenproxy serve"
+"$bin" serve --config "$work/config.json" 2>"$work/tokenproxy.log" &
+tokenproxy_pid=$!
+wait_port "$tp_port" tokenproxy "$work/tokenproxy.log"
+
+# Every path must answer 200 with the small body (the upstream refuses a missing bearer token).
+check() { # check NAME URL [CURL ARGS...]
+    local body
+    for _ in $(seq 1 100); do
+        body="$(curl -s -f "${@:3}" "$2" 2>/dev/null || true)"
+        [ "$body" = "$small_body" ] && return 0
+        sleep 0.1
+    done
+    show_log "$work/tokenproxy.log"; show_log "$work/ref/error.log"; show_log "$work/up/error.log"
+    die "$1 did not answer $2 with the upstream's body (last: ${body:0:200})"
+}
+check tokenproxy "http://127.0.0.1:$tp_port$small_path"
+check tokenproxy-https "http://127.0.0.1:$tp_port/tls/small"
+check nginx "http://127.0.0.1:$ref_port$small_path"
+check nginx-https "http://127.0.0.1:$ref_port/tls/small"
+check upstream "http://127.0.0.1:$up_port$small_path" -H "Authorization: Bearer x"
+check upstream-https "https://127.0.0.1:$up_tls_port$small_path" --cacert "$work/ca.pem" -H "Authorization: Bearer x"
+log "all paths answer ${#small_body}-byte bodies; upstream :$up_port/:$up_tls_port (tls), nginx :$ref_port, tokenproxy :$tp_port"
+
+# --- 6. load -----------------------------------------------------------------------------------
+declare -A pids=([tokenproxy]="$tokenproxy_pid"
+                 [nginx]="$reference_pid $(pgrep -P "$reference_pid" | tr '\n' ' ')"
+                 [upstream]="$upstream_pid $(pgrep -P "$upstream_pid" | tr '\n' ' ')")
+nginx_workers="$(pgrep -c -P "$reference_pid" || true)"
+clock_ticks="$(getconf CLK_TCK)"
+cpu_ticks() {
+    local pid total=0
+    for pid in ${pids[$1]}; do total=$((total + $(awk '{ print $14 + $15 }' "/proc/$pid/stat"))); done
+    echo "$total"
+}
+run() { # run TARGET SCHEME CONNECTIONS SECONDS: loadgen's line plus the proxy's CPU seconds
+    local port path header=() before line cpu_target="$1"
+    case "$1/$2" in
+        tokenproxy/http) port=$tp_port path=$small_path ;;
+        tokenproxy/https) port=$tp_port path=/tls/small ;;
+        nginx/http) port=$ref_port path=$small_path ;;
+        nginx/https) port=$ref_port path=/tls/small ;;
+        upstream/http) port=$up_port path=$small_path header=("Authorization: Bearer $fixed_token") ;;
+        *) die "no baseline for $1/$2 (loadgen speaks no TLS)" ;;
+    esac
+    before="$(cpu_ticks "$cpu_target")"
+    line="$("$loadgen" "tcp:127.0.0.1:$port" "$3" "$4" "$path" "${header[@]}" 2>>"$work/loadgen.err" || true)"
+    [ -n "$line" ] || die "loadgen printed nothing for $1/$2 ($(tail -1 "$work/loadgen.err"))"
+    echo "${line%\}}, \"server_cpu_s\": $(awk -v t=$(($(cpu_ticks "$cpu_target") - before)) -v hz="$clock_ticks" 'BEGIN { printf "%.2f", t / hz }')}"
+}
+record() { # record TARGET SCHEME REPEAT LINE
+    python3 -c 'import json,sys; r=json.loads(sys.argv[1]); r.update(target=sys.argv[2], scheme=sys.argv[3], repeat=int(sys.argv[4])); print(json.dumps(r))' \
+        "$4" "$1" "$2" "$3" >>"$work/runs.jsonl"
+}
+load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
+log "warm-up"
+for t in tokenproxy nginx; do for s in http https; do run "$t" "$s" 16 1 >/dev/null; done; done
+run upstream http 16 1 >/dev/null
+: >"$work/runs.jsonl"
+log "measuring: http ${connection_counts[*]} + https ${tls_connection_counts[*]} connections × $repeats repeats × ${seconds} s"
+for repeat in $(seq 1 "$repeats"); do
+    # Alternate which proxy goes first, so slow drift on a shared machine hits both alike.
+    order=(tokenproxy nginx upstream)
+    [ $((repeat % 2)) -eq 0 ] && order=(nginx tokenproxy upstream)
+    for connections in "${connection_counts[@]}"; do
+        for target in "${order[@]}"; do
+            line="$(run "$target" http "$connections" "$seconds")"
+            log "  #$repeat http $target c=$connections $line"
+            record "$target" http "$repeat" "$line"
+        done
+    done
+    for connections in "${tls_connection_counts[@]}"; do
+        for target in "${order[@]:0:2}"; do
+            line="$(run "$target" https "$connections" "$seconds")"
+            log "  #$repeat https $target c=$connections $line"
+            record "$target" https "$repeat" "$line"
+        done
+    done
+done
+
+mkdir -p bench/results
+stamp="$(date +%Y-%m-%d-%H%M)"
+if [ "$profile" = 1 ]; then
+    profile_file="bench/results/proxy-$stamp.profile.txt"
+    log "profiling tokenproxy at 16 connections (${seconds} s)"
+    perf record -e cpu-clock -F 999 -g -p "$tokenproxy_pid" -o "$work/perf.data" \
+        -- sleep "$seconds" 2>"$work/perf.err" &
+    record_pid=$!
+    line="$(run tokenproxy http 16 "$seconds")"
+    wait "$record_pid" || true
+    record_pid=""
+    { echo "=== tokenproxy, http, 16 connections, under perf: $line"
+      echo "--- self time by symbol (perf, cpu-clock)"
+      perf report -i "$work/perf.data" --percentage relative --no-children --sort dso,symbol --stdio 2>/dev/null \
+          | awk '/^ +[0-9]/ && n++ < 15'
+      echo "--- including callees"
+      perf report -i "$work/perf.data" --percentage relative --children --sort symbol -g none --stdio 2>/dev/null \
+          | awk '/^ +[0-9]/ && n++ < 30'
+    } | swift demangle --simplified | sed 's/ *$//' >"$profile_file"
+    log "profile written to $profile_file"
+fi
+
+# --- 7. 1 GiB download through each proxy (and directly), sampling RSS --------------------------
+download() { # download TARGET: sets speed (bytes/s) and peak (KiB, summed over its processes)
+    local url args=() result
+    case "$1" in
+        tokenproxy) url="http://127.0.0.1:$tp_port$big_path" ;;
+        nginx) url="http://127.0.0.1:$ref_port$big_path" ;;
+        upstream) url="http://127.0.0.1:$up_port$big_path" args=(-H "Authorization: Bearer x") ;;
+    esac
+    python3 bench/proxy_rss.py ${pids[$1]} >"$work/rss.out" &
+    sampler_pid=$!
+    result="$(curl -s -f -o /dev/null -w '%{speed_download} %{size_download}' "${args[@]}" "$url")" \
+        || die "the 1 GiB download through $1 failed"
+    stop "$sampler_pid" "RSS sampler"
+    sampler_pid=""
+    peak="$(cat "$work/rss.out")"
+    speed="${result% *}"
+    [ "${result#* }" = "$big_bytes" ] || die "$1 delivered ${result#* } bytes, not $big_bytes"
+}
+rss_tp_before="$(awk '$1 == "VmRSS:" { print $2 }' "/proc/$tokenproxy_pid/status")"
+cat "$work/www/api/big.bin" >/dev/null # page cache: the upstream's disk is not measured
+: >"$work/downloads.jsonl"
+for repeat in 1 2; do
+    order=(tokenproxy nginx upstream)
+    [ "$repeat" = 2 ] && order=(nginx tokenproxy upstream)
+    for target in "${order[@]}"; do
+        download "$target"
+        log "  1 GiB #$repeat via $target: $(awk -v s="$speed" 'BEGIN { printf "%.0f", s / 1e6 }') MB/s, peak RSS $peak KiB"
+        echo "{\"target\": \"$target\", \"repeat\": $repeat, \"bytes_per_s\": $speed, \"peak_rss_kib\": $peak}" >>"$work/downloads.jsonl"
+    done
+done
+proc_status() { awk -v key="$1:" '$1 == key { print $2 }' "/proc/$tokenproxy_pid/status"; }
+rss_tp_after="$(proc_status VmRSS)" hwm_tp="$(proc_status VmHWM)" threads_tp="$(proc_status Threads)"
+grep -i -E 'error|warn' "$work/tokenproxy.log" | sort | uniq -c | head -5 >"$work/tp-warnings.txt" || true
+
+# --- 8. report ------------------------------------------------------------------------------------
+python3 - "$work" "$stamp" "$seconds" "$repeats" "${#small_body}" "$("$nginx_bin" -v 2>&1 | sed 's|.*/||')" \
+    "$(git describe --always --dirty 2>/dev/null || echo unknown)" "$(swift --version 2>&1 | head -1)" \
+    "$nginx_workers" "$threads_tp" "$load_before" "$rss_tp_before" "$rss_tp_after" "$hwm_tp" <<'PY'
+import json, os, platform, sys
+(work, stamp, seconds, repeats, body, nginx, commit, swift, workers, threads, load_before,
+ rss0, rss1, hwm) = sys.argv[1:15]
+cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+meta = {
+    "date": stamp, "command": "bench/proxy.sh", "git_commit": commit, "cpu": cpu,
+    "cpus": os.cpu_count(), "kernel": "Linux " + platform.release(),
+    "load_average_before": load_before,
+    "load_average_after": " ".join(open("/proc/loadavg").read().split()[:3]),
+    "swift": swift, "nginx_version": nginx, "nginx_workers": int(workers),
+    "tokenproxy_threads_after_benchmark": int(threads), "seconds": float(seconds),
+    "repeats": int(repeats), "body_bytes": int(body),
+    "loadgen": "closed loop, keep-alive, 1 thread, epoll",
+    "tokenproxy_rss_kib": {"before_download": int(rss0), "after_download": int(rss1), "peak_vmhwm": int(hwm)},
+    "tokenproxy_log_warnings": open(f"{work}/tp-warnings.txt").read().strip(),
+    "downloads": [json.loads(l) for l in open(f"{work}/downloads.jsonl") if l.strip()],
+}
+json.dump(meta, open(f"{work}/meta.json", "w"))
+PY
+echo
+python3 bench/proxy_summarize.py "$work/runs.jsonl" "$work/meta.json" "bench/results/proxy-$stamp"
+echo "written: bench/results/proxy-$stamp.json, bench/results/proxy-$stamp.md"
