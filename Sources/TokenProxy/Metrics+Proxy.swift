@@ -27,7 +27,7 @@ package final class ProxyCounters: Sendable {
         0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60,
     ]
 
-    private let state = Mutex(State())
+    private let state = ThreadLock(State())
 
     package init() {}
 

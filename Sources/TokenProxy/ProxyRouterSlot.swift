@@ -1,4 +1,3 @@
-import Synchronization
 import TokenProxyCore
 import TokenProxyNet
 
@@ -8,13 +7,14 @@ import TokenProxyNet
 /// after the swap asks the new one, which retries only if the route still goes to the same
 /// upstream.
 package final class ProxyRouterSlot: ProxyDelegate {
-    private let current: Mutex<ProxyRouter>
+    /// Read on every request, written on reload.
+    private let current: ReadMostlyLock<ProxyRouter>
 
-    package init(_ router: ProxyRouter) { current = Mutex(router) }
+    package init(_ router: ProxyRouter) { current = ReadMostlyLock(router) }
 
-    package var router: ProxyRouter { current.withLock { $0 } }
+    package var router: ProxyRouter { current.read { $0 } }
 
-    package func swap(_ router: ProxyRouter) { current.withLock { $0 = router } }
+    package func swap(_ router: ProxyRouter) { current.write { $0 = router } }
 
     package func decide(_ head: HTTPRequestHead, peer: PeerIdentity, listener: String)
         -> ProxyDecision

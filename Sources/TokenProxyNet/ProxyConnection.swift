@@ -45,7 +45,7 @@ final class ProxyConnection: @unchecked Sendable {
     var output: [UInt8] = []
     var clientEnded = false
     var date = HTTPServerDate()
-    let control = Mutex(Control())
+    let control = ThreadLock(Control())
     let readBuffer: UnsafeMutableRawBufferPointer
 
     init(

@@ -43,7 +43,7 @@ package final class ProxyEngine: Sendable {
     let pool: ProxyUpstreamPool
     let acceptQueue = DispatchQueue(label: "tokenproxy.proxy.accept")
     let listenersClosed = DispatchGroup()
-    let state = Mutex(State())
+    let state = ThreadLock(State())
     private let peakBuffered = Atomic<Int>(0)
 
     /// An engine on `listeners` (it takes ownership of them and closes them on shutdown).

@@ -35,7 +35,7 @@ package struct ProxyEngineConfiguration: Sendable, Equatable {
         headerReadTimeout: Duration = .seconds(10), idleTimeout: Duration = .seconds(60),
         connectTimeout: Duration = .seconds(10), responseTimeout: Duration = .seconds(60),
         maxReplayBodyBytes: Int = 64 * 1024, maxConnections: Int = 1024,
-        maxIdleUpstreamConnections: Int = 16, via: String = "1.1 tokenproxy",
+        maxIdleUpstreamConnections: Int = 128, via: String = "1.1 tokenproxy",
         threadStackSize: Int = 512 * 1024
     ) {
         self.limits = limits

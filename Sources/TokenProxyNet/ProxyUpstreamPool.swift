@@ -18,11 +18,15 @@ final class ProxyUpstreamPool: Sendable {
     private struct State {
         var idle: [ProxyUpstream: [Idle]] = [:]
         var closed = false
+        var lastSweep = ContinuousClock.now
     }
+
+    /// Expired idle connections are looked for at most this often, not on every release.
+    static let sweepInterval: Duration = .seconds(1)
 
     let maxIdlePerUpstream: Int
     let idleTimeout: Duration
-    private let state = Mutex(State())
+    private let state = ThreadLock(State())
 
     init(maxIdlePerUpstream: Int, idleTimeout: Duration) {
         self.maxIdlePerUpstream = maxIdlePerUpstream
@@ -96,11 +100,14 @@ final class ProxyUpstreamPool: Sendable {
         let now = ContinuousClock.now
         var expired: [Connection] = []
         let kept = state.withLock { state -> Bool in
-            for (upstream, entries) in state.idle {
-                let (old, fresh) = entries.partitioned { now - $0.since >= idleTimeout }
-                if !old.isEmpty {
-                    expired += old.map(\.connection)
-                    state.idle[upstream] = fresh
+            if now - state.lastSweep >= Self.sweepInterval {
+                state.lastSweep = now
+                for (upstream, entries) in state.idle {
+                    let (old, fresh) = entries.partitioned { now - $0.since >= idleTimeout }
+                    if !old.isEmpty {
+                        expired += old.map(\.connection)
+                        state.idle[upstream] = fresh
+                    }
                 }
             }
             guard !state.closed,
