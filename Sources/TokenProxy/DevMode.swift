@@ -79,9 +79,17 @@ package enum DevMode {
             try await daemon.run()
         } catch {
             await issuerServer.shutdown(gracePeriod: .seconds(1))
+            removeIfTemporary(directory, requested: options.directory)
             throw OneShot.Failure(message: error.message, status: error.status)
         }
         await issuerServer.shutdown(gracePeriod: .seconds(1))
+        removeIfTemporary(directory, requested: options.directory)
+    }
+
+    /// Throwaway keys do not outlive the session unless the user chose where they go.
+    static func removeIfTemporary(_ directory: String, requested: String?) {
+        guard requested == nil else { return }
+        try? FileManager.default.removeItem(atPath: directory)
     }
 
     static func prepareDirectory(_ requested: String?) throws(OneShot.Failure) -> String {
