@@ -28,7 +28,7 @@ if ! command -v swift >/dev/null 2>&1; then
     exit 1
 fi
 
-if ! python3 -c 'import authlib, joserfc, flask, pytest, cryptography, requests' 2>/dev/null; then
+if ! python3 -c 'import authlib, joserfc, flask, pytest, xdist, cryptography, requests, jsonschema' 2>/dev/null; then
     echo "setup: installing Python test tools" >&2
     python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore \
         -r "$root_dir/Tests/integration/requirements.txt" 2>/dev/null \
