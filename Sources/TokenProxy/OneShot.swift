@@ -43,11 +43,14 @@ package enum OneShot {
                     clientID: arguments.clientID, keyID: arguments.keyID,
                     allowInsecurePermissions: arguments.allowInsecurePermissions))
         } catch {
-            let message = "\(error)"
-            let status: ExitStatus =
-                FileManager.default.isReadableFile(atPath: arguments.path)
-                ? (message.contains("chmod") ? .configuration : .dataError) : .noInput
-            throw Failure(message: message, status: status)
+            let status: ExitStatus
+            switch error as? CryptoError {
+            case .keyFileUnreadable?, .keyFileNotRegular?: status = .noInput
+            case .keyFileInsecurePermissions?: status = .configuration
+            case .clientIDRequired?: status = .usage
+            default: status = .dataError
+            }
+            throw Failure(message: "\(error)", status: status)
         }
     }
 

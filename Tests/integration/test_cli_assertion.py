@@ -189,3 +189,18 @@ def test_malformed_key_file_is_refused_without_echoing_it(run_cli, tmp_path):
     result = run_cli("assertion", "--key", path, "--audience", AUDIENCE)
     assert_refused(result, re.escape(path.name))
     assert secretish not in result.stderr
+
+
+def test_exit_statuses_tell_scripts_what_to_fix(run_cli, key_factory, tmp_path):
+    """sysexits.h statuses, as the README lists them: 66 missing file, 78 permissions (a
+    configuration matter), 65 malformed key, 64 usage (PEM key without --client-id)."""
+    assert run_cli("assertion", "--key", tmp_path / "absent.json", "--audience", AUDIENCE).code == 66
+    readable = key_factory("rsa2048", "serviceaccount")
+    os.chmod(readable.path, 0o644)
+    assert run_cli("assertion", "--key", readable.path, "--audience", AUDIENCE).code == 78
+    broken = tmp_path / "broken-status.json"
+    broken.write_text('{"type": "serviceaccount", "keyId": "1", "userId": "2", "key": "not a key"}')
+    os.chmod(broken, 0o600)
+    assert run_cli("assertion", "--key", broken, "--audience", AUDIENCE).code == 65
+    pem = key_factory("p256", "pkcs8")
+    assert run_cli("assertion", "--key", pem.path, "--audience", AUDIENCE).code == 64
