@@ -2,6 +2,8 @@
 
 #include <sys/socket.h>
 #include <errno.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 
 int CLinuxShims_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags) {
     return accept4(fd, addr, len, flags);
@@ -20,3 +22,27 @@ int CLinuxShims_peer_credentials(int fd, pid_t *pid, uid_t *uid, gid_t *gid) {
 }
 
 int CLinuxShims_sock_nonblock_cloexec(void) { return SOCK_NONBLOCK | SOCK_CLOEXEC; }
+
+int CLinuxShims_epoll_create(void) { return epoll_create1(EPOLL_CLOEXEC); }
+
+int CLinuxShims_epoll_ctl(int epfd, int op, int fd, uint32_t events, uint64_t token) {
+    struct epoll_event event;
+    event.events = events;
+    event.data.u64 = token;
+    return epoll_ctl(epfd, op, fd, &event);
+}
+
+int CLinuxShims_epoll_wait(int epfd, uint32_t *events, uint64_t *tokens, int max, int timeout) {
+    struct epoll_event buffer[256];
+    if (max > 256) {
+        max = 256;
+    }
+    int count = epoll_wait(epfd, buffer, max, timeout);
+    for (int i = 0; i < count; i++) {
+        events[i] = buffer[i].events;
+        tokens[i] = buffer[i].data.u64;
+    }
+    return count;
+}
+
+int CLinuxShims_eventfd(void) { return eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC); }

@@ -25,7 +25,7 @@ extension HTTPServer {
             let connection = ServerConnection(
                 id: state.nextConnectionID, fileDescriptor: fd, peer: peer,
                 listenerName: listener.name, handler: handler, configuration: configuration,
-                targetQueue: eventLoops[state.nextConnectionID % eventLoops.count]
+                loop: eventLoops[state.nextConnectionID % eventLoops.count]
             ) { [weak self] id in
                 self?.connectionClosed(id)
             }

@@ -4,12 +4,13 @@ import Foundation
 import Glibc
 import Synchronization
 
-/// An HTTP/1.1 server on Unix and TCP listeners, driven by libdispatch (no SwiftNIO).
+/// An HTTP/1.1 server on Unix and TCP listeners, driven by epoll event loops (no SwiftNIO).
 ///
-/// Each listener has a read source on one accept queue; each connection gets a serial queue of
-/// its own (`ServerConnection`), so a slow or stuck client never holds up another. Requests on
-/// a connection are answered strictly in order; bodies are buffered up to
-/// `maxRequestBodyBytes`. Handlers are called on the connection's queue and must not block it:
+/// Each listener has a Dispatch read source on one accept queue; accepted connections
+/// (`ServerConnection`) are dealt round-robin to one `EventLoop` per core, which reads, parses,
+/// calls the handler and writes on its own thread, so a slow or stuck client never holds up
+/// another. Requests on a connection are answered strictly in order; bodies are buffered up to
+/// `maxRequestBodyBytes`. Handlers are called on the loop's thread and must not block it:
 /// answer inline when the answer is at hand (the fast path), else hand the work to a task and
 /// call `respond` from there.
 ///
@@ -43,13 +44,10 @@ package final class HTTPServer: Sendable {
     let listeners: [Listener]
     let handler: any HTTPServerHandler
     let acceptQueue = DispatchQueue(label: "tokenproxy.http-server.accept")
-    /// One serial queue per core that connection queues target, like an event loop per core:
-    /// a connection's events then run on a thread that is already awake for its neighbours,
-    /// instead of waking a new Dispatch worker for every readable socket (measured: a third
-    /// of the CPU went to thread switches at 16 connections without this).
-    let eventLoops: [DispatchQueue] = (0..<max(1, ProcessInfo.processInfo.activeProcessorCount)).map
-    {
-        DispatchQueue(label: "tokenproxy.http-server.loop-\($0)")
+    /// One epoll loop per core; their threads run from `start()` until `shutdown` drained.
+    let eventLoops: [EventLoop] = (0..<max(1, ProcessInfo.processInfo.activeProcessorCount)).map {
+        // Thread names are cut at 15 bytes.
+        EventLoop(name: "http-loop-\($0)")
     }
     /// Left by each accept source's cancellation, after its listener was closed.
     let listenersClosed = DispatchGroup()
@@ -82,6 +80,7 @@ package final class HTTPServer: Sendable {
         state.withLock { state in
             precondition(state.phase == .created, "HTTPServer.start() called twice")
             state.phase = .running
+            for loop in eventLoops { loop.start() }
             for (index, listener) in listeners.enumerated() {
                 let source = DispatchSource.makeReadSource(
                     fileDescriptor: listener.fileDescriptor, queue: acceptQueue)
@@ -144,6 +143,12 @@ package final class HTTPServer: Sendable {
             }
             if drained { continuation.resume() }
         }
+        for loop in eventLoops { loop.stop() }
+    }
+
+    deinit {
+        // Without a shutdown the loops would run on, keeping their connections open.
+        for loop in eventLoops { loop.stop() }
     }
 
     private func forceCloseConnections() {

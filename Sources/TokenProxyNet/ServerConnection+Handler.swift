@@ -7,16 +7,16 @@ extension ServerConnection {
     enum ResponseSlot: Sendable {
         /// No request in flight.
         case idle
-        /// `handle` for request `sequence` is running on the connection's queue.
+        /// `handle` for request `sequence` is running on the connection's loop.
         case inHandler(sequence: Int)
         /// `respond` was called before `handle` returned (the fast path).
         case answeredInline(HTTPServerResponse)
-        /// `handle` returned without answering; `respond` will hop onto the queue.
+        /// `handle` returned without answering; `respond` will hop onto the loop.
         case awaiting(sequence: Int)
     }
 
     /// Runs the handler for one request. Returns the response when the handler answered before
-    /// returning, so it is written without a queue hop; nil when the answer comes later.
+    /// returning, so it is written without a thread hop; nil when the answer comes later.
     func callHandler(head: HTTPRequestHead, body: [UInt8]) -> HTTPServerResponse? {
         requestSequence &+= 1
         let sequence = requestSequence
@@ -52,6 +52,9 @@ extension ServerConnection {
             }
         }
         guard later else { return }
-        queue.async { [self] in run(machine.responseReady(response)) }
+        loop.execute { [self] in
+            guard !isClosed else { return }
+            run(machine.responseReady(response))
+        }
     }
 }

@@ -1,8 +1,7 @@
 import CLinuxShims
-import Dispatch
 import Glibc
 
-/// Reading, writing and the deadline timer of a `ServerConnection`, all on its queue.
+/// Reading, writing and deadlines of a `ServerConnection`, all on its loop's thread.
 extension ServerConnection {
     enum SendOutcome: Equatable {
         /// The socket took every byte.
@@ -15,12 +14,12 @@ extension ServerConnection {
 
     static let continueBytes = Array("HTTP/1.1 100 Continue\r\n\r\n".utf8)
 
-    /// The read source fired: feed what the socket has to the state machine.
+    /// The socket is readable: feed what it has to the state machine.
     ///
-    /// dispatch re-arms the (level-triggered) source after this returns, so a read shorter
-    /// than the buffer ends the loop without the extra `recv` that would only say EAGAIN.
+    /// epoll is level-triggered, so a read shorter than the buffer ends the loop without the
+    /// extra `recv` that would only say EAGAIN: anything left is reported again.
     func readable() {
-        while !isClosed && !readSuspended {
+        while !isClosed && readingEnabled {
             let count = readBuffer.withUnsafeMutableBytes { buffer in
                 recv(fd, buffer.baseAddress, buffer.count, 0)
             }
@@ -43,15 +42,31 @@ extension ServerConnection {
     }
 
     func resumeReading() {
-        guard readSuspended, let readSource else { return }
-        readSuspended = false
-        readSource.resume()
+        guard !readingEnabled else { return }
+        readingEnabled = true
+        updateWatch()
     }
 
     func suspendReading() {
-        guard !readSuspended, let readSource else { return }
-        readSuspended = true
-        readSource.suspend()
+        guard readingEnabled else { return }
+        readingEnabled = false
+        updateWatch()
+    }
+
+    /// Tells epoll what this connection waits for now. Waiting for nothing (a handler answering
+    /// later) takes the descriptor out of epoll, which would otherwise keep reporting a hang-up.
+    private func updateWatch() {
+        var events: UInt32 = 0
+        if readingEnabled { events |= CLinuxShims_EPOLLIN }
+        if writingEnabled { events |= CLinuxShims_EPOLLOUT }
+        let wanted = events == 0 ? nil : events
+        do {
+            try loop.watch(fd: fd, token: UInt64(id), events: wanted, previous: watchedEvents)
+            watchedEvents = wanted
+        } catch {
+            // Out of kernel memory for epoll: this connection cannot be served.
+            close()
+        }
     }
 
     /// Writes `head` and `body` with one `sendmsg` (gathering both, so a response costs one
@@ -105,14 +120,14 @@ extension ServerConnection {
             pending.append(contentsOf: body[(sent - head.count)...])
         }
         pendingHasResponse = isResponse
-        writeDeadline = DispatchTime.now().uptimeNanoseconds + timeouts.write
-        updateTimer()
+        writeDeadline = EventLoop.now() + timeouts.write
+        loop.noteDeadline(writeDeadline!)
         resumeWriting()
         return .pending
     }
 
-    /// The write source fired: push queued output; when it is gone, report the response done.
-    private func writable() {
+    /// The socket is writable: push queued output; when it is gone, report the response done.
+    func writable() {
         while pendingOffset < pending.count {
             let count = pending.withUnsafeBytes { bytes in
                 Glibc.send(
@@ -122,7 +137,7 @@ extension ServerConnection {
             if count >= 0 {
                 pendingOffset += count
                 // Progress restarts the write deadline: it bounds a stall, not a transfer.
-                writeDeadline = DispatchTime.now().uptimeNanoseconds + timeouts.write
+                writeDeadline = EventLoop.now() + timeouts.write
             } else if errno == EINTR {
                 continue
             } else if errno == EAGAIN || errno == EWOULDBLOCK {
@@ -135,9 +150,9 @@ extension ServerConnection {
         pending.removeAll(keepingCapacity: false)
         pendingOffset = 0
         writeDeadline = nil
-        if !writeSuspended, let writeSource {
-            writeSuspended = true
-            writeSource.suspend()
+        if writingEnabled {
+            writingEnabled = false
+            updateWatch()
         }
         if pendingHasResponse {
             pendingHasResponse = false
@@ -146,51 +161,14 @@ extension ServerConnection {
     }
 
     private func resumeWriting() {
-        if writeSource == nil {
-            let source = DispatchSource.makeWriteSource(fileDescriptor: fd, queue: queue)
-            source.setEventHandler { [self] in writable() }
-            source.setCancelHandler { [self] in sourceCancelled() }
-            writeSource = source
-            openSources += 1
-        }
-        guard writeSuspended, let writeSource else { return }
-        writeSuspended = false
-        writeSource.resume()
+        guard !writingEnabled else { return }
+        writingEnabled = true
+        updateWatch()
     }
 
     func setReadDeadline(_ deadline: StateMachine.Deadline) {
-        readDeadline = DispatchTime.now().uptimeNanoseconds + timeouts.duration(of: deadline)
-        updateTimer()
-    }
-
-    /// Moves the timer earlier when a deadline needs it; never later. A deadline that moved
-    /// later (the usual case: each keep-alive request pushes the idle deadline out) lets the
-    /// timer fire early once and re-arm, instead of rescheduling it for every request.
-    func updateTimer() {
-        let next: UInt64?
-        switch (readDeadline, writeDeadline) {
-        case (let read?, let write?): next = min(read, write)
-        case (let read?, nil): next = read
-        case (nil, let write?): next = write
-        case (nil, nil): next = nil
-        }
-        guard let next, let timer else { return }
-        if let firesAt = timerFiresAt, firesAt <= next { return }
-        timerFiresAt = next
-        timer.schedule(deadline: DispatchTime(uptimeNanoseconds: next))
-    }
-
-    func timerFired() {
-        timerFiresAt = nil
-        let now = DispatchTime.now().uptimeNanoseconds
-        if let writeDeadline, writeDeadline <= now {
-            close()
-            return
-        }
-        if let deadline = readDeadline, deadline <= now {
-            readDeadline = nil
-            run(machine.deadlineExpired())
-        }
-        if !isClosed { updateTimer() }
+        let at = EventLoop.now() + timeouts.duration(of: deadline)
+        readDeadline = at
+        loop.noteDeadline(at)
     }
 }

@@ -1,17 +1,16 @@
 import CLinuxShims
-import Dispatch
 import Glibc
 import Synchronization
 import TokenProxyCore
 
 /// One accepted HTTP/1.1 connection of an `HTTPServer`.
 ///
-/// It owns a serial queue; everything mutable below is touched only on that queue, which is
-/// what makes the `@unchecked Sendable` sound (the one exception, the response slot, has its own
-/// lock because handlers answer from any thread). A read source, a lazily created write source
-/// and one timer drive it; `StateMachine` makes every HTTP decision, and this class only
-/// carries out the actions. Nothing here ever blocks: a slow or stuck peer costs its own
-/// connection's memory and deadline, never another connection's time.
+/// It belongs to one `EventLoop`; everything mutable below is touched only on that loop's
+/// thread, which is what makes the `@unchecked Sendable` sound (the one exception, the response
+/// slot, has its own lock because handlers answer from any thread). The loop reports readiness
+/// and deadlines; `StateMachine` makes every HTTP decision, and this class only carries out the
+/// actions. Nothing here ever blocks: a slow or stuck peer costs its own connection's memory
+/// and deadline, never another connection's time.
 final class ServerConnection: @unchecked Sendable {
     /// Timeouts in nanoseconds, from `HTTPServerConfiguration`.
     struct Timeouts: Sendable {
@@ -40,25 +39,25 @@ final class ServerConnection: @unchecked Sendable {
     static let readBufferSize = 16 * 1024
 
     let id: Int
-    let queue: DispatchQueue
+    let loop: EventLoop
     let fd: Int32
     let peer: PeerIdentity
     let listenerName: String
     let handler: any HTTPServerHandler
     let timeouts: Timeouts
-    /// Called once, on `queue`, after the descriptor was closed.
+    /// Called once, on the loop's thread, after the descriptor was closed.
     let onClose: @Sendable (Int) -> Void
     /// Who answers the request in flight; see `ServerConnection+Handler.swift`.
     let responseSlot = Mutex(ResponseSlot.idle)
 
     var machine: StateMachine
-    var readSource: (any DispatchSourceRead)?
-    var readSuspended = true
-    var writeSource: (any DispatchSourceWrite)?
-    var writeSuspended = true
-    var timer: (any DispatchSourceTimer)?
-    /// When the timer is set to fire (uptime nanoseconds); it may fire early and re-arm.
-    var timerFiresAt: UInt64?
+    /// Whether the loop should report readability (off while a response is awaited or queued).
+    var readingEnabled = false
+    /// Whether the loop should report writability (only while output is queued).
+    var writingEnabled = false
+    /// The events epoll currently watches for `fd` (nil: not in epoll).
+    var watchedEvents: UInt32?
+    /// Read and write deadlines, in `EventLoop.now()` nanoseconds.
     var readDeadline: UInt64?
     var writeDeadline: UInt64?
     var readBuffer: [UInt8]
@@ -70,12 +69,11 @@ final class ServerConnection: @unchecked Sendable {
     var date = HTTPServerDate()
     var requestSequence = 0
     var isClosed = false
-    var openSources = 0
 
     init(
         id: Int, fileDescriptor: Int32, peer: PeerIdentity, listenerName: String,
         handler: any HTTPServerHandler, configuration: HTTPServerConfiguration,
-        targetQueue: DispatchQueue? = nil, onClose: @escaping @Sendable (Int) -> Void
+        loop: EventLoop, onClose: @escaping @Sendable (Int) -> Void
     ) {
         self.id = id
         self.fd = fileDescriptor
@@ -84,36 +82,29 @@ final class ServerConnection: @unchecked Sendable {
         self.handler = handler
         self.timeouts = Timeouts(configuration)
         self.onClose = onClose
-        self.queue = DispatchQueue(label: "tokenproxy.http-server.connection", target: targetQueue)
+        self.loop = loop
         self.machine = StateMachine(settings: configuration.stateMachineSettings)
         self.readBuffer = [UInt8](repeating: 0, count: Self.readBufferSize)
     }
 
-    /// Sets up the sources and starts reading the first request.
+    /// Joins the loop and starts reading the first request.
     func start() {
-        queue.async { [self] in
-            let read = DispatchSource.makeReadSource(fileDescriptor: fd, queue: queue)
-            read.setEventHandler { [self] in readable() }
-            read.setCancelHandler { [self] in sourceCancelled() }
-            readSource = read
-            openSources += 1
-            let timer = DispatchSource.makeTimerSource(queue: queue)
-            timer.setEventHandler { [self] in timerFired() }
-            timer.schedule(deadline: .distantFuture)
-            timer.resume()
-            self.timer = timer
+        loop.execute { [self] in
+            // A shutdown or force close queued by another thread may have won the race.
+            guard !isClosed else { return }
+            loop.register(self, token: UInt64(id))
             run(machine.start())
         }
     }
 
     /// Closes now if idle, else after the response in progress (sent with `Connection: close`).
     func requestShutdown() {
-        queue.async { [self] in run(machine.shutdownRequested()) }
+        loop.execute { [self] in run(machine.shutdownRequested()) }
     }
 
     /// Closes now, whatever is in flight (the grace period is over).
     func forceClose() {
-        queue.async { [self] in close() }
+        loop.execute { [self] in close() }
     }
 
     /// Carries out `first` and every action that follows from it without waiting.
@@ -165,38 +156,52 @@ final class ServerConnection: @unchecked Sendable {
         }
     }
 
-    /// Stops everything; the descriptor is closed once dispatch has let go of it.
+    /// Stops everything: leaves epoll and the loop, closes the descriptor, reports the close.
     func close() {
         guard !isClosed else { return }
         isClosed = true
         machine.closed()
         readDeadline = nil
         writeDeadline = nil
-        timer?.cancel()
-        timer = nil
-        // A suspended source delivers its cancellation only once resumed.
-        if let source = readSource {
-            source.cancel()
-            if readSuspended { source.resume() }
-        }
-        if let source = writeSource {
-            source.cancel()
-            if writeSuspended { source.resume() }
-        }
-        readSource = nil
-        writeSource = nil
-        if openSources == 0 { release() }
-    }
-
-    /// Closing the descriptor while a source still watches it would let epoll report on
-    /// whatever file gets the number next, so this waits for every source's cancellation.
-    func sourceCancelled() {
-        openSources -= 1
-        if openSources == 0 { release() }
-    }
-
-    private func release() {
+        readingEnabled = false
+        writingEnabled = false
+        // Before close(2): a descriptor number must not stay watched once it can be reused.
+        try? loop.watch(fd: fd, token: UInt64(id), events: nil, previous: watchedEvents)
+        watchedEvents = nil
+        loop.deregister(token: UInt64(id))
         _ = Glibc.close(fd)
         onClose(id)
+    }
+}
+
+extension ServerConnection: EventLoopClient {
+    func handleEvents(_ events: UInt32) {
+        let trouble = CLinuxShims_EPOLLHUP | CLinuxShims_EPOLLERR
+        if readingEnabled && events & (CLinuxShims_EPOLLIN | trouble) != 0 { readable() }
+        if writingEnabled && events & (CLinuxShims_EPOLLOUT | trouble) != 0 { writable() }
+    }
+
+    var deadline: UInt64? {
+        switch (readDeadline, writeDeadline) {
+        case (let read?, let write?): min(read, write)
+        case (let read?, nil): read
+        case (nil, let write?): write
+        case (nil, nil): nil
+        }
+    }
+
+    func deadlinePassed(now: UInt64) {
+        if let writeDeadline, writeDeadline <= now {
+            close()
+            return
+        }
+        if let deadline = readDeadline, deadline <= now {
+            readDeadline = nil
+            run(machine.deadlineExpired())
+        }
+    }
+
+    func loopStopped() {
+        close()
     }
 }

@@ -3,6 +3,7 @@
 
 #include <sys/types.h>
 #include <sys/socket.h>
+#include <stdint.h>
 
 /// accept4(2) with SOCK_NONBLOCK | SOCK_CLOEXEC, which Glibc only declares under _GNU_SOURCE.
 int CLinuxShims_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags);
@@ -13,5 +14,28 @@ int CLinuxShims_peer_credentials(int fd, pid_t *pid, uid_t *uid, gid_t *gid);
 
 /// The value of SOCK_NONBLOCK | SOCK_CLOEXEC for socket(2) and accept4(2).
 int CLinuxShims_sock_nonblock_cloexec(void);
+
+/// Event bits for the epoll shims below (Glibc imports them as an enum type).
+static const uint32_t CLinuxShims_EPOLLIN = 0x001;
+static const uint32_t CLinuxShims_EPOLLOUT = 0x004;
+static const uint32_t CLinuxShims_EPOLLERR = 0x008;
+static const uint32_t CLinuxShims_EPOLLHUP = 0x010;
+/// epoll_ctl(2) operations.
+static const int CLinuxShims_EPOLL_CTL_ADD = 1;
+static const int CLinuxShims_EPOLL_CTL_DEL = 2;
+static const int CLinuxShims_EPOLL_CTL_MOD = 3;
+
+/// epoll_create1(EPOLL_CLOEXEC).
+int CLinuxShims_epoll_create(void);
+
+/// epoll_ctl(2) with the event spelled out (`struct epoll_event` is packed on x86-64, which
+/// Swift cannot lay out); `token` is returned with each event.
+int CLinuxShims_epoll_ctl(int epfd, int op, int fd, uint32_t events, uint64_t token);
+
+/// epoll_wait(2) for at most `max` (<= 256) events, split into `events` and `tokens`.
+int CLinuxShims_epoll_wait(int epfd, uint32_t *events, uint64_t *tokens, int max, int timeout);
+
+/// eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC).
+int CLinuxShims_eventfd(void);
 
 #endif

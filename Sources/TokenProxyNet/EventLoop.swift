@@ -1,0 +1,218 @@
+import CLinuxShims
+import Foundation
+import Glibc
+import Synchronization
+
+/// Something an `EventLoop` drives: one descriptor's readiness and one deadline. Every method
+/// is called on the loop's thread.
+protocol EventLoopClient: AnyObject {
+    /// epoll reported `events` (`CLinuxShims_EPOLLIN`, `…OUT`, `…HUP`, `…ERR` bits).
+    func handleEvents(_ events: UInt32)
+    /// The client's earliest deadline (`EventLoop.now()` nanoseconds), nil for none.
+    var deadline: UInt64? { get }
+    /// `deadline` is at or before `now`.
+    func deadlinePassed(now: UInt64)
+    /// The loop is stopping while the client is still registered: close now.
+    func loopStopped()
+}
+
+/// One thread running `epoll_wait` over the connections assigned to it, like one nginx worker.
+///
+/// Why not DispatchSource: libdispatch's manager thread owns epoll and hands every readable
+/// source to a worker thread, then re-arms through an eventfd; measured, that was about a third
+/// of the token API's CPU and one context switch per request. Here the thread that learns a
+/// socket is readable reads it, runs the state machine and the handler, and writes the answer.
+///
+/// Everything but `execute(_:)` and `stop()` must be called on the loop's thread, which is
+/// what makes the `@unchecked Sendable` sound: the inbox is the only state other threads touch,
+/// and it has its own lock. Deadlines are checked by a scan over the clients when the earliest
+/// one noted may have passed; a deadline that moves later (each keep-alive request pushes the
+/// idle deadline out) costs nothing until then.
+final class EventLoop: @unchecked Sendable {
+    /// Work handed over from other threads, and whether the loop was already woken for it.
+    struct Inbox {
+        var jobs: [@Sendable () -> Void] = []
+        var wakePending = false
+        var stopped = false
+    }
+
+    /// The epoll token of the wake-up eventfd; client tokens are never 0.
+    static let wakeToken: UInt64 = 0
+    /// Most events taken per `epoll_wait`.
+    static let batchSize = 64
+
+    let name: String
+    private let epollFD: Int32
+    private let wakeFD: Int32
+    private let inbox = Mutex(Inbox())
+    private var clients: [UInt64: any EventLoopClient] = [:]
+    /// When the deadline scan must run next (may be early, never late).
+    private var nextScan = UInt64.max
+
+    /// A loop that does nothing until `start()`.
+    ///
+    /// Creating one needs two descriptors; when the process has none left the server cannot
+    /// work at all, so that stops the process with a message (raise `LimitNOFILE=`).
+    init(name: String) {
+        self.name = name
+        epollFD = CLinuxShims_epoll_create()
+        precondition(epollFD >= 0, "epoll_create1 failed (errno \(errno)): raise LimitNOFILE=")
+        wakeFD = CLinuxShims_eventfd()
+        precondition(wakeFD >= 0, "eventfd failed (errno \(errno)): raise LimitNOFILE=")
+        let added = CLinuxShims_epoll_ctl(
+            epollFD, CLinuxShims_EPOLL_CTL_ADD, wakeFD, CLinuxShims_EPOLLIN, Self.wakeToken)
+        precondition(added == 0, "epoll_ctl for the wake-up eventfd failed (errno \(errno))")
+    }
+
+    deinit {
+        // Only now: `execute` may write to the eventfd until the last reference is gone.
+        _ = Glibc.close(wakeFD)
+        _ = Glibc.close(epollFD)
+    }
+
+    /// Starts the loop's thread. Call it once.
+    func start() {
+        let thread = Thread { [self] in run() }
+        thread.name = name
+        thread.start()
+    }
+
+    /// Runs `job` on the loop's thread soon, from any thread. Dropped once the loop stopped.
+    func execute(_ job: @escaping @Sendable () -> Void) {
+        let wake = inbox.withLock { inbox -> Bool in
+            guard !inbox.stopped else { return false }
+            inbox.jobs.append(job)
+            defer { inbox.wakePending = true }
+            return !inbox.wakePending
+        }
+        if wake { signal() }
+    }
+
+    /// Stops the loop after the jobs already queued; clients still registered are told to close.
+    func stop() {
+        let wake = inbox.withLock { inbox -> Bool in
+            guard !inbox.stopped else { return false }
+            inbox.stopped = true
+            defer { inbox.wakePending = true }
+            return !inbox.wakePending
+        }
+        if wake { signal() }
+    }
+
+    /// Monotonic nanoseconds, the clock of every deadline.
+    static func now() -> UInt64 {
+        var time = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &time)
+        return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
+    }
+
+    /// Adds `client` under `token` (unique, not 0). It is watched once it calls `watch`.
+    func register(_ client: any EventLoopClient, token: UInt64) {
+        clients[token] = client
+    }
+
+    /// Forgets `token`; events already taken for it are dropped.
+    func deregister(token: UInt64) {
+        clients[token] = nil
+    }
+
+    /// Moves `fd` from watching `previous` events to `events` (nil: not in epoll at all, which
+    /// is also how a client with nothing to wait for avoids level-triggered EPOLLHUP reports).
+    func watch(
+        fd: Int32, token: UInt64, events: UInt32?, previous: UInt32?
+    ) throws(NetError) {
+        let operation: Int32
+        switch (previous, events) {
+        case (nil, nil): return
+        case (nil, _?): operation = CLinuxShims_EPOLL_CTL_ADD
+        case (_?, nil): operation = CLinuxShims_EPOLL_CTL_DEL
+        case (let old?, let new?):
+            guard old != new else { return }
+            operation = CLinuxShims_EPOLL_CTL_MOD
+        }
+        try syscallNonBlocking("epoll_ctl") {
+            CLinuxShims_epoll_ctl(epollFD, operation, fd, events ?? 0, token)
+        }
+    }
+
+    /// A client's deadline is now `deadline`: scan no later than that.
+    func noteDeadline(_ deadline: UInt64) {
+        if deadline < nextScan { nextScan = deadline }
+    }
+
+    private func signal() {
+        var one: UInt64 = 1
+        // EAGAIN means the counter is already non-zero: the loop will wake anyway.
+        _ = withUnsafeBytes(of: &one) { Glibc.write(wakeFD, $0.baseAddress, $0.count) }
+    }
+
+    private func run() {
+        var events = [UInt32](repeating: 0, count: Self.batchSize)
+        var tokens = [UInt64](repeating: 0, count: Self.batchSize)
+        var running = true
+        while running {
+            let count = events.withUnsafeMutableBufferPointer { events in
+                tokens.withUnsafeMutableBufferPointer { tokens in
+                    CLinuxShims_epoll_wait(
+                        epollFD, events.baseAddress, tokens.baseAddress, Int32(events.count),
+                        timeoutMilliseconds())
+                }
+            }
+            if count < 0 {
+                precondition(errno == EINTR, "epoll_wait failed (errno \(errno))")
+                continue
+            }
+            var woken = false
+            for index in 0..<Int(count) {
+                if tokens[index] == Self.wakeToken {
+                    woken = true
+                } else {
+                    clients[tokens[index]]?.handleEvents(events[index])
+                }
+            }
+            if woken { running = runInbox() }
+            scanDeadlines()
+        }
+        for client in Array(clients.values) { client.loopStopped() }
+        clients = [:]
+    }
+
+    /// Runs the queued jobs; false once the loop was stopped.
+    private func runInbox() -> Bool {
+        var counter: UInt64 = 0
+        _ = withUnsafeMutableBytes(of: &counter) { Glibc.read(wakeFD, $0.baseAddress, $0.count) }
+        let (jobs, stopped) = inbox.withLock { inbox in
+            inbox.wakePending = false
+            var jobs: [@Sendable () -> Void] = []
+            swap(&jobs, &inbox.jobs)
+            return (jobs, inbox.stopped)
+        }
+        for job in jobs { job() }
+        return !stopped
+    }
+
+    private func timeoutMilliseconds() -> Int32 {
+        guard nextScan != .max else { return -1 }
+        let now = Self.now()
+        guard nextScan > now else { return 0 }
+        // Rounded up, so the loop never wakes just before a deadline and spins.
+        return Int32(clamping: (nextScan - now + 999_999) / 1_000_000)
+    }
+
+    private func scanDeadlines() {
+        let now = Self.now()
+        guard now >= nextScan else { return }
+        nextScan = .max
+        var next = UInt64.max
+        for client in Array(clients.values) {
+            guard var deadline = client.deadline else { continue }
+            if deadline <= now {
+                client.deadlinePassed(now: now)
+                guard let later = client.deadline else { continue }
+                deadline = later
+            }
+            next = min(next, deadline)
+        }
+        nextScan = min(nextScan, next)
+    }
+}

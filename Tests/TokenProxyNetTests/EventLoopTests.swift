@@ -1,0 +1,121 @@
+import CLinuxShims
+import Glibc
+import Synchronization
+import Testing
+
+@testable import TokenProxyNet
+
+/// A client that forwards what the loop reports to closures (all called on the loop's thread).
+private final class RecordingClient: EventLoopClient, @unchecked Sendable {
+    var deadline: UInt64?
+    var onEvents: (UInt32) -> Void = { _ in }
+    var onDeadline: () -> Void = {}
+    var onStop: () -> Void = {}
+
+    func handleEvents(_ events: UInt32) { onEvents(events) }
+
+    func deadlinePassed(now: UInt64) {
+        deadline = nil
+        onDeadline()
+    }
+
+    func loopStopped() { onStop() }
+}
+
+struct EventLoopTests {
+    private func socketPair() -> (Int32, Int32) {
+        var fds: [Int32] = [0, 0]
+        let socketType = Int32(SOCK_STREAM.rawValue) | CLinuxShims_sock_nonblock_cloexec()
+        #expect(socketpair(AF_UNIX, socketType, 0, &fds) == 0)
+        return (fds[0], fds[1])
+    }
+
+    @Test func runsJobsInTheOrderTheyWereQueued() async {
+        let loop = EventLoop(name: "test")
+        loop.start()
+        defer { loop.stop() }
+        let order = Mutex<[Int]>([])
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            for index in 0..<100 {
+                loop.execute { order.withLock { $0.append(index) } }
+            }
+            loop.execute { continuation.resume() }
+        }
+        #expect(order.withLock { $0 } == Array(0..<100))
+    }
+
+    @Test func reportsAReadableDescriptorToItsClient() async throws {
+        let loop = EventLoop(name: "test")
+        loop.start()
+        defer { loop.stop() }
+        let (local, remote) = socketPair()
+        defer {
+            _ = close(local)
+            _ = close(remote)
+        }
+        let client = RecordingClient()
+        let events = await withCheckedContinuation {
+            (continuation: CheckedContinuation<UInt32, Never>) in
+            loop.execute {
+                client.onEvents = { events in
+                    // Level-triggered: stop watching before resuming, or it reports again.
+                    try? loop.watch(
+                        fd: local, token: 7, events: nil, previous: CLinuxShims_EPOLLIN)
+                    loop.deregister(token: 7)
+                    continuation.resume(returning: events)
+                }
+                loop.register(client, token: 7)
+                try? loop.watch(fd: local, token: 7, events: CLinuxShims_EPOLLIN, previous: nil)
+                var byte: UInt8 = 42
+                _ = send(remote, &byte, 1, 0)
+            }
+        }
+        #expect(events & CLinuxShims_EPOLLIN != 0)
+    }
+
+    @Test func tellsAClientWhenItsDeadlinePassed() async {
+        let loop = EventLoop(name: "test")
+        loop.start()
+        defer { loop.stop() }
+        let client = RecordingClient()
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            loop.execute {
+                client.onDeadline = {
+                    loop.deregister(token: 3)
+                    continuation.resume()
+                }
+                let deadline = EventLoop.now() + 5_000_000
+                client.deadline = deadline
+                loop.register(client, token: 3)
+                loop.noteDeadline(deadline)
+            }
+        }
+        #expect(client.deadline == nil)
+    }
+
+    @Test func tellsRegisteredClientsToCloseWhenStopped() async {
+        let loop = EventLoop(name: "test")
+        loop.start()
+        let client = RecordingClient()
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            loop.execute {
+                client.onStop = { continuation.resume() }
+                loop.register(client, token: 9)
+            }
+            loop.stop()
+        }
+    }
+
+    @Test func rejectsWatchingTheSameDescriptorTwiceWithAnError() {
+        let loop = EventLoop(name: "test")
+        defer { loop.stop() }
+        let (local, remote) = socketPair()
+        _ = close(remote)
+        defer { _ = close(local) }
+        // Watching the same descriptor twice is EEXIST: an error, not a crash.
+        #expect(throws: NetError.self) {
+            try loop.watch(fd: local, token: 1, events: CLinuxShims_EPOLLIN, previous: nil)
+            try loop.watch(fd: local, token: 1, events: CLinuxShims_EPOLLIN, previous: nil)
+        }
+    }
+}
