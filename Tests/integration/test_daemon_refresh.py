@@ -87,5 +87,10 @@ def test_two_credentials_refresh_independently(tokenproxy_daemon, authserver, ke
     for name, key in (("sa", sa), ("pem", pem)):
         assert len(seen[name]) >= 2, f"{name} never changed its token"
         assert by_client.get(key.client_id, 0) >= 2
+    # Debug-level logs of many refreshes: no token, and no key material, ever reaches them.
+    log = d.log()
+    leaked = [token for tokens in seen.values() for token in tokens if token in log]
+    assert not leaked, f"{len(leaked)} served tokens appear in the daemon's log"
+    assert "PRIVATE KEY" not in log
     assert server.stats()["last_token_request_form"]["grant_type"] in (
         "urn:ietf:params:oauth:grant-type:jwt-bearer", "client_credentials")
