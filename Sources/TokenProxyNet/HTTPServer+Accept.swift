@@ -4,9 +4,6 @@ import Glibc
 
 /// Accepting connections, on the accept queue.
 extension HTTPServer {
-    /// How long accepting pauses when the process or system is out of descriptors or memory:
-    /// the listening socket stays readable, so retrying at once would spin.
-    static let acceptPauseNanoseconds: UInt64 = 100_000_000
 
     /// Accepts until the backlog is empty (EAGAIN); pauses this listener when out of
     /// descriptors or memory.
@@ -42,25 +39,6 @@ extension HTTPServer {
     }
 
     private func pauseAccepting(listenerIndex: Int) {
-        state.withLock { state in
-            guard state.phase == .running, !state.pausedListeners.contains(listenerIndex) else {
-                return
-            }
-            state.pausedListeners.insert(listenerIndex)
-            state.acceptSources[listenerIndex].suspend()
-        }
-        acceptQueue.asyncAfter(
-            deadline: DispatchTime(
-                uptimeNanoseconds: DispatchTime.now().uptimeNanoseconds
-                    + Self.acceptPauseNanoseconds)
-        ) { [self] in
-            state.withLock { state in
-                // Shutdown resumes paused sources itself, to let their cancellation through.
-                guard state.phase == .running,
-                    state.pausedListeners.remove(listenerIndex) != nil
-                else { return }
-                state.acceptSources[listenerIndex].resume()
-            }
-        }
+        acceptor.pause(listenerIndex)
     }
 }

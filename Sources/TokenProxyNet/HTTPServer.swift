@@ -32,9 +32,6 @@ package final class HTTPServer: Sendable {
 
     struct State {
         var phase = Phase.created
-        var acceptSources: [any DispatchSourceRead] = []
-        /// Indices of accept sources suspended after EMFILE and friends.
-        var pausedListeners: Set<Int> = []
         var connections: [Int: ServerConnection] = [:]
         var nextConnectionID = 0
         var drainWaiters: [CheckedContinuation<Void, Never>] = []
@@ -43,14 +40,13 @@ package final class HTTPServer: Sendable {
     package let configuration: HTTPServerConfiguration
     let listeners: [Listener]
     let handler: any HTTPServerHandler
-    let acceptQueue = DispatchQueue(label: "tokenproxy.http-server.accept")
+    /// The listening sockets and their accept sources.
+    let acceptor: AcceptSources
     /// One epoll loop per core; their threads run from `start()` until `shutdown` drained.
     let eventLoops: [EventLoop] = (0..<max(1, ProcessInfo.processInfo.activeProcessorCount)).map {
         // Thread names are cut at 15 bytes.
         EventLoop(name: "http-loop-\($0)")
     }
-    /// Left by each accept source's cancellation, after its listener was closed.
-    let listenersClosed = DispatchGroup()
     let state = Mutex(State())
 
     /// A server on `listeners` (it takes ownership of them and closes them on shutdown).
@@ -60,6 +56,7 @@ package final class HTTPServer: Sendable {
         configuration: HTTPServerConfiguration = HTTPServerConfiguration()
     ) {
         self.listeners = listeners
+        self.acceptor = AcceptSources(listeners: listeners, label: "tokenproxy.http-server.accept")
         self.handler = handler
         self.configuration = configuration
     }
@@ -81,19 +78,8 @@ package final class HTTPServer: Sendable {
             precondition(state.phase == .created, "HTTPServer.start() called twice")
             state.phase = .running
             for loop in eventLoops { loop.start() }
-            for (index, listener) in listeners.enumerated() {
-                let source = DispatchSource.makeReadSource(
-                    fileDescriptor: listener.fileDescriptor, queue: acceptQueue)
-                source.setEventHandler { [self] in acceptConnections(listenerIndex: index) }
-                listenersClosed.enter()
-                source.setCancelHandler { [self] in
-                    listener.close()
-                    listenersClosed.leave()
-                }
-                state.acceptSources.append(source)
-                source.resume()
-            }
         }
+        acceptor.start { [self] index in acceptConnections(listenerIndex: index) }
     }
 
     /// Stops accepting (closing the listeners and removing Unix socket files we created),
@@ -101,29 +87,11 @@ package final class HTTPServer: Sendable {
     /// them with `Connection: close`, and after `gracePeriod` closes whatever is left. Returns
     /// when every connection is closed. Safe to call more than once, or without `start()`.
     package func shutdown(gracePeriod: Duration) async {
-        let (connections, previous) = state.withLock { state in
-            let previous = state.phase
-            if previous == .created || previous == .running { state.phase = .shuttingDown }
-            if previous == .running {
-                for (index, source) in state.acceptSources.enumerated() {
-                    source.cancel()
-                    // A suspended source delivers its cancellation only once resumed.
-                    if state.pausedListeners.contains(index) { source.resume() }
-                }
-                state.pausedListeners = []
-            }
-            return (Array(state.connections.values), previous)
+        let connections = state.withLock { state in
+            if state.phase == .created || state.phase == .running { state.phase = .shuttingDown }
+            return Array(state.connections.values)
         }
-        if previous == .created {
-            for listener in listeners { listener.close() }
-        } else {
-            // The accept sources' cancel handlers close the listeners (a descriptor must not
-            // be closed while dispatch still watches it); wait for them so the socket files
-            // are gone when this returns.
-            await withCheckedContinuation { continuation in
-                listenersClosed.notify(queue: acceptQueue) { continuation.resume() }
-            }
-        }
+        await acceptor.stop()
         for connection in connections { connection.requestShutdown() }
         let nanoseconds = gracePeriod.clampedNanoseconds
         DispatchQueue.global().asyncAfter(

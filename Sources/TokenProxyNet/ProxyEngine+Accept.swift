@@ -5,8 +5,6 @@ import Glibc
 
 /// Accepting connections, on the accept queue; each admitted one gets a thread.
 extension ProxyEngine {
-    /// How long accepting pauses when the process or system is out of descriptors or memory.
-    static let acceptPauseNanoseconds: UInt64 = 100_000_000
 
     /// What a client over `maxConnections` gets before the close.
     static let overloadedResponse: [UInt8] = {
@@ -55,24 +53,6 @@ extension ProxyEngine {
     }
 
     private func pauseAccepting(listenerIndex: Int) {
-        state.withLock { state in
-            guard state.phase == .running, !state.pausedListeners.contains(listenerIndex) else {
-                return
-            }
-            state.pausedListeners.insert(listenerIndex)
-            state.acceptSources[listenerIndex].suspend()
-        }
-        acceptQueue.asyncAfter(
-            deadline: DispatchTime(
-                uptimeNanoseconds: DispatchTime.now().uptimeNanoseconds
-                    + Self.acceptPauseNanoseconds)
-        ) { [self] in
-            state.withLock { state in
-                guard state.phase == .running,
-                    state.pausedListeners.remove(listenerIndex) != nil
-                else { return }
-                state.acceptSources[listenerIndex].resume()
-            }
-        }
+        acceptor.pause(listenerIndex)
     }
 }

@@ -30,8 +30,6 @@ package final class ProxyEngine: Sendable {
 
     struct State {
         var phase = Phase.created
-        var acceptSources: [any DispatchSourceRead] = []
-        var pausedListeners: Set<Int> = []
         var connections: [Int: ProxyConnection] = [:]
         var nextConnectionID = 0
         var drainWaiters: [CheckedContinuation<Void, Never>] = []
@@ -41,8 +39,8 @@ package final class ProxyEngine: Sendable {
     let listeners: [Listener]
     let delegate: any ProxyDelegate
     let pool: ProxyUpstreamPool
-    let acceptQueue = DispatchQueue(label: "tokenproxy.proxy.accept")
-    let listenersClosed = DispatchGroup()
+    /// The listening sockets and their accept sources.
+    let acceptor: AcceptSources
     let state = ThreadLock(State())
     private let peakBuffered = Atomic<Int>(0)
 
@@ -52,6 +50,7 @@ package final class ProxyEngine: Sendable {
         configuration: ProxyEngineConfiguration = ProxyEngineConfiguration()
     ) {
         self.listeners = listeners
+        self.acceptor = AcceptSources(listeners: listeners, label: "tokenproxy.proxy.accept")
         self.delegate = delegate
         self.configuration = configuration
         self.pool = ProxyUpstreamPool(
@@ -92,19 +91,8 @@ package final class ProxyEngine: Sendable {
         state.withLock { state in
             precondition(state.phase == .created, "ProxyEngine.start() called twice")
             state.phase = .running
-            for (index, listener) in listeners.enumerated() {
-                let source = DispatchSource.makeReadSource(
-                    fileDescriptor: listener.fileDescriptor, queue: acceptQueue)
-                source.setEventHandler { [self] in acceptConnections(listenerIndex: index) }
-                listenersClosed.enter()
-                source.setCancelHandler { [self] in
-                    listener.close()
-                    listenersClosed.leave()
-                }
-                state.acceptSources.append(source)
-                source.resume()
-            }
         }
+        acceptor.start { [self] index in acceptConnections(listenerIndex: index) }
     }
 
     /// Stops accepting (closing the listeners), closes idle client connections at once, lets
@@ -112,25 +100,11 @@ package final class ProxyEngine: Sendable {
     /// `gracePeriod` closes whatever is left, tunnels included. Returns when every connection
     /// thread has finished. Safe to call more than once, or without `start()`.
     package func shutdown(gracePeriod: Duration) async {
-        let (connections, previous) = state.withLock { state in
-            let previous = state.phase
-            if previous == .created || previous == .running { state.phase = .shuttingDown }
-            if previous == .running {
-                for (index, source) in state.acceptSources.enumerated() {
-                    source.cancel()
-                    if state.pausedListeners.contains(index) { source.resume() }
-                }
-                state.pausedListeners = []
-            }
-            return (Array(state.connections.values), previous)
+        let connections = state.withLock { state in
+            if state.phase == .created || state.phase == .running { state.phase = .shuttingDown }
+            return Array(state.connections.values)
         }
-        if previous == .created {
-            for listener in listeners { listener.close() }
-        } else if previous == .running {
-            await withCheckedContinuation { continuation in
-                listenersClosed.notify(queue: acceptQueue) { continuation.resume() }
-            }
-        }
+        await acceptor.stop()
         for connection in connections { connection.requestShutdown() }
         DispatchQueue.global().asyncAfter(
             deadline: DispatchTime(
