@@ -12,15 +12,9 @@ package final class Metrics: Sendable {
         var outcome: String
     }
 
-    private struct Histogram {
-        var buckets: [Int]
-        var count = 0
-        var sum = 0.0
-    }
-
     private struct State {
         var fetches: [FetchKey: Int] = [:]
-        var latency: [String: Histogram] = [:]
+        var latency: [String: PrometheusHistogram] = [:]
         var expired: [String: Int] = [:]
     }
 
@@ -61,20 +55,11 @@ package final class Metrics: Sendable {
     }
 
     private func count(_ name: String, _ reason: String, _ outcome: String, latency: Duration) {
-        let seconds =
-            Double(latency.components.seconds) + Double(latency.components.attoseconds) / 1e18
         state.withLock { state in
             state.fetches[
                 FetchKey(credential: name, reason: reason, outcome: outcome), default: 0] += 1
-            var histogram =
-                state.latency[name]
-                ?? Histogram(buckets: Array(repeating: 0, count: Self.latencyBuckets.count))
-            for (index, bound) in Self.latencyBuckets.enumerated() where seconds <= bound {
-                histogram.buckets[index] += 1
-            }
-            histogram.count += 1
-            histogram.sum += seconds
-            state.latency[name] = histogram
+            state.latency[name, default: PrometheusHistogram(bounds: Self.latencyBuckets)]
+                .observe(latency)
         }
     }
 
@@ -88,14 +73,14 @@ package final class Metrics: Sendable {
         for status in statuses {
             if status.holdsUsefulToken, let seconds = status.secondsToExpiry {
                 out +=
-                    "tokenproxy_token_expiry_seconds{credential=\"\(label(status.name))\"} \(format(seconds))\n"
+                    "tokenproxy_token_expiry_seconds{credential=\"\(PrometheusText.label(status.name))\"} \(PrometheusText.number(seconds))\n"
             }
         }
         out += "# HELP tokenproxy_token_valid Whether a valid token is held (1) or not (0).\n"
         out += "# TYPE tokenproxy_token_valid gauge\n"
         for status in statuses {
             out +=
-                "tokenproxy_token_valid{credential=\"\(label(status.name))\"} \(status.holdsUsefulToken ? 1 : 0)\n"
+                "tokenproxy_token_valid{credential=\"\(PrometheusText.label(status.name))\"} \(status.holdsUsefulToken ? 1 : 0)\n"
         }
         out +=
             "# HELP tokenproxy_credential_state The refresh state of each credential (1 for the current state).\n"
@@ -103,7 +88,7 @@ package final class Metrics: Sendable {
         for status in statuses {
             for state in CredentialState.allCases {
                 out +=
-                    "tokenproxy_credential_state{credential=\"\(label(status.name))\",state=\"\(state.rawValue)\"} \(status.state == state ? 1 : 0)\n"
+                    "tokenproxy_credential_state{credential=\"\(PrometheusText.label(status.name))\",state=\"\(state.rawValue)\"} \(status.state == state ? 1 : 0)\n"
             }
         }
         out +=
@@ -113,36 +98,28 @@ package final class Metrics: Sendable {
             let rejected =
                 status.consecutiveFailures > 0 && status.lastError?.category == .credentialRejected
             out +=
-                "tokenproxy_credential_rejected{credential=\"\(label(status.name))\"} \(rejected ? 1 : 0)\n"
+                "tokenproxy_credential_rejected{credential=\"\(PrometheusText.label(status.name))\"} \(rejected ? 1 : 0)\n"
         }
         out +=
             "# HELP tokenproxy_token_fetches_total Token requests to the IdP by credential, reason and outcome.\n"
         out += "# TYPE tokenproxy_token_fetches_total counter\n"
         for (key, value) in snapshot.fetches.sorted(by: { "\($0.key)" < "\($1.key)" }) {
             out +=
-                "tokenproxy_token_fetches_total{credential=\"\(label(key.credential))\",reason=\"\(key.reason)\",outcome=\"\(key.outcome)\"} \(value)\n"
+                "tokenproxy_token_fetches_total{credential=\"\(PrometheusText.label(key.credential))\",reason=\"\(key.reason)\",outcome=\"\(key.outcome)\"} \(value)\n"
         }
         out +=
             "# HELP tokenproxy_token_expired_total Times a held token expired before a replacement arrived.\n"
         out += "# TYPE tokenproxy_token_expired_total counter\n"
         for (name, value) in snapshot.expired.sorted(by: { $0.key < $1.key }) {
-            out += "tokenproxy_token_expired_total{credential=\"\(label(name))\"} \(value)\n"
+            out +=
+                "tokenproxy_token_expired_total{credential=\"\(PrometheusText.label(name))\"} \(value)\n"
         }
         out +=
             "# HELP tokenproxy_idp_request_duration_seconds Latency of token requests to the IdP.\n"
         out += "# TYPE tokenproxy_idp_request_duration_seconds histogram\n"
         for (name, histogram) in snapshot.latency.sorted(by: { $0.key < $1.key }) {
-            let credential = label(name)
-            for (index, bound) in Self.latencyBuckets.enumerated() {
-                out +=
-                    "tokenproxy_idp_request_duration_seconds_bucket{credential=\"\(credential)\",le=\"\(format(bound))\"} \(histogram.buckets[index])\n"
-            }
-            out +=
-                "tokenproxy_idp_request_duration_seconds_bucket{credential=\"\(credential)\",le=\"+Inf\"} \(histogram.count)\n"
-            out +=
-                "tokenproxy_idp_request_duration_seconds_sum{credential=\"\(credential)\"} \(format(histogram.sum))\n"
-            out +=
-                "tokenproxy_idp_request_duration_seconds_count{credential=\"\(credential)\"} \(histogram.count)\n"
+            out += histogram.render(
+                "tokenproxy_idp_request_duration_seconds", label: "credential", value: name)
         }
         out += "# HELP tokenproxy_api_requests_total Token API responses by status code.\n"
         out += "# TYPE tokenproxy_api_requests_total counter\n"
@@ -156,15 +133,4 @@ package final class Metrics: Sendable {
         return out
     }
 
-    /// Label values escape backslash, quote and newline (exposition format).
-    private func label(_ text: String) -> String {
-        text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(
-            of: "\"", with: "\\\""
-        )
-        .replacingOccurrences(of: "\n", with: "\\n")
-    }
-
-    private func format(_ value: Double) -> String {
-        value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(value)
-    }
 }
