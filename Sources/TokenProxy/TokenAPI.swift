@@ -138,7 +138,7 @@ package final class TokenAPI: HTTPServerHandler {
         // A `min_valid` the IdP's tokens cannot meet (as long as their whole lifetime) would
         // make every request fetch a new one: such a request gets half the lifetime instead.
         var requested: Duration = minSeconds.map { .seconds($0) } ?? .zero
-        if let lifetime = store.newestLifetime(name), requested >= lifetime {
+        if minSeconds != nil, let lifetime = store.newestLifetime(name), requested >= lifetime {
             requested = lifetime / 2
         }
         let minValid = max(requested, Self.minimumUsefulValidity)
