@@ -51,16 +51,32 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The embedded throwaway issuer and `tokenproxy dev`: depends on the product modules,
+        // never the other way round.
+        .target(
+            name: "TokenProxyDev",
+            dependencies: [
+                "TokenProxy", "TokenProxyCore", "TokenProxyCrypto", "TokenProxyNet",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Test doubles (a manual clock, …) shared by the test targets; part of no product.
+        .target(
+            name: "TokenProxyTestSupport",
+            dependencies: ["TokenProxyCore"]
+        ),
         .executableTarget(
             name: "tokenproxy",
             dependencies: [
-                "TokenProxy",
+                "TokenProxy", "TokenProxyDev",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "TokenProxyCoreTests", dependencies: ["TokenProxyCore"]),
+        .testTarget(
+            name: "TokenProxyCoreTests", dependencies: ["TokenProxyCore", "TokenProxyTestSupport"]),
         .testTarget(name: "TokenProxyCryptoTests", dependencies: ["TokenProxyCrypto"]),
         .testTarget(name: "TokenProxyNetTests", dependencies: ["TokenProxyNet"]),
         .testTarget(name: "TokenProxyTests", dependencies: ["TokenProxy"]),
+        .testTarget(name: "TokenProxyDevTests", dependencies: ["TokenProxyDev"]),
     ]
 )

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import TokenProxy
+import TokenProxyDev
 import TokenProxyCore
 
 /// `tokenproxy dev`: try everything with no IdP.
