@@ -1,5 +1,3 @@
-import Dispatch
-import Foundation
 import Synchronization
 
 /// The injecting HTTP/1.1 proxy: accepts plain HTTP from local programs (absolute-form as a
@@ -21,27 +19,11 @@ import Synchronization
 /// await engine.shutdown(gracePeriod: .seconds(5))
 /// ```
 package final class ProxyEngine: Sendable {
-    enum Phase {
-        case created
-        case running
-        case shuttingDown
-        case stopped
-    }
-
-    struct State {
-        var phase = Phase.created
-        var connections: [Int: ProxyConnection] = [:]
-        var nextConnectionID = 0
-        var drainWaiters: [CheckedContinuation<Void, Never>] = []
-    }
-
     package let configuration: ProxyEngineConfiguration
-    let listeners: [Listener]
     let delegate: any ProxyDelegate
     let pool: ProxyUpstreamPool
-    /// The listening sockets and their accept sources.
-    let acceptor: AcceptSources
-    let state = ThreadLock(State())
+    /// Listeners, accepting, the connection table and the drain.
+    let shell: ConnectionShell<ProxyConnectionThread>
     private let peakBuffered = Atomic<Int>(0)
 
     /// An engine on `listeners` (it takes ownership of them and closes them on shutdown).
@@ -49,24 +31,24 @@ package final class ProxyEngine: Sendable {
         listeners: [Listener], delegate: some ProxyDelegate,
         configuration: ProxyEngineConfiguration = ProxyEngineConfiguration()
     ) {
-        self.listeners = listeners
-        self.acceptor = AcceptSources(listeners: listeners, label: "tokenproxy.proxy.accept")
         self.delegate = delegate
         self.configuration = configuration
         self.pool = ProxyUpstreamPool(
             maxIdlePerUpstream: configuration.maxIdleUpstreamConnections,
             idleTimeout: configuration.idleTimeout)
+        self.shell = ConnectionShell(
+            listeners: listeners, label: "tokenproxy.proxy.accept",
+            maxConnections: configuration.maxConnections,
+            overloadResponse: Self.overloadedResponse)
     }
 
     /// The port a TCP listener is bound to (after binding port 0), or nil.
     package func boundPort(_ listenerName: String) -> Int? {
-        listeners.first { $0.name == listenerName }?.port
+        shell.boundPort(listenerName)
     }
 
     /// Open client connections, including ones draining during shutdown.
-    package var connectionCount: Int {
-        state.withLock { $0.connections.count }
-    }
+    package var connectionCount: Int { shell.connectionCount }
 
     /// Idle upstream connections kept for reuse.
     package var idleUpstreamConnections: Int { pool.idleCount }
@@ -88,11 +70,7 @@ package final class ProxyEngine: Sendable {
 
     /// Starts accepting on every listener and returns at once. Call it once.
     package func start() {
-        state.withLock { state in
-            precondition(state.phase == .created, "ProxyEngine.start() called twice")
-            state.phase = .running
-        }
-        acceptor.start { [self] index in acceptConnections(listenerIndex: index) }
+        shell.start { [self] admission in ProxyConnectionThread(admission, engine: self) }
     }
 
     /// Stops accepting (closing the listeners), closes idle client connections at once, lets
@@ -100,47 +78,7 @@ package final class ProxyEngine: Sendable {
     /// `gracePeriod` closes whatever is left, tunnels included. Returns when every connection
     /// thread has finished. Safe to call more than once, or without `start()`.
     package func shutdown(gracePeriod: Duration) async {
-        let connections = state.withLock { state in
-            if state.phase == .created || state.phase == .running { state.phase = .shuttingDown }
-            return Array(state.connections.values)
-        }
-        await acceptor.stop()
-        for connection in connections { connection.requestShutdown() }
-        DispatchQueue.global().asyncAfter(
-            deadline: DispatchTime(
-                uptimeNanoseconds: DispatchTime.now().uptimeNanoseconds
-                    + gracePeriod.clampedNanoseconds)
-        ) { [weak self] in
-            self?.forceCloseConnections()
-        }
-        await withCheckedContinuation { continuation in
-            let drained = state.withLock { state in
-                guard state.connections.isEmpty else {
-                    state.drainWaiters.append(continuation)
-                    return false
-                }
-                state.phase = .stopped
-                return true
-            }
-            if drained { continuation.resume() }
-        }
+        await shell.shutdown(gracePeriod: gracePeriod)
         pool.closeAll()
-    }
-
-    private func forceCloseConnections() {
-        let connections = state.withLock { Array($0.connections.values) }
-        for connection in connections { connection.forceClose() }
-    }
-
-    /// A connection thread finished: forget it, and finish a drain it was the last of.
-    func connectionFinished(_ id: Int) {
-        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
-            state.connections[id] = nil
-            guard state.connections.isEmpty, state.phase == .shuttingDown else { return [] }
-            state.phase = .stopped
-            defer { state.drainWaiters = [] }
-            return state.drainWaiters
-        }
-        for waiter in waiters { waiter.resume() }
     }
 }

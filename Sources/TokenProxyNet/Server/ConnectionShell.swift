@@ -1,0 +1,177 @@
+import Dispatch
+
+/// A connection a `ConnectionShell` keeps in its table. How it is driven (a state machine on an
+/// event loop, or for now the proxy's thread per connection) is its own business: the shell
+/// only starts it, asks it to stop, and hears when it is gone.
+protocol ShellConnection: AnyObject, Sendable {
+    /// Begins serving. Called once, right after admission, outside the shell's lock. The
+    /// connection must call its admission's `finished` exactly once, after its descriptor was
+    /// closed — also when it was shut down or force-closed before it got going.
+    func start()
+    /// Closes now if idle; otherwise finishes the exchange in progress, answering it with
+    /// `Connection: close`, and closes then.
+    func requestShutdown()
+    /// Closes now, whatever is in flight (the grace period is over). Any thread may call it.
+    func forceClose()
+}
+
+/// What the shell knows about a connection it just accepted and admitted.
+struct ShellAdmission: Sendable {
+    /// Unique within one shell, increasing; the connection's key in the table.
+    let id: Int
+    /// The accepted socket (non-blocking, close-on-exec, `TCP_NODELAY` on TCP). The connection
+    /// owns it from here on.
+    let fileDescriptor: Int32
+    let peer: PeerIdentity
+    let listener: Listener
+    /// Tells the shell the connection is closed: it leaves the table, and a drain it was the
+    /// last of ends.
+    let finished: @Sendable () -> Void
+}
+
+/// The part every server of ours shares — the token API server and the proxy engine: the
+/// listeners and their accept sources, the connection table with its `maxConnections` limit,
+/// and the lifecycle `start` → `shutdown(gracePeriod:)`, which stops accepting, lets exchanges
+/// in progress finish, force-closes the rest when the grace period is over, and returns once
+/// every connection is gone.
+///
+/// The shell does not know how connections are driven; each server passes `start` a factory
+/// that builds its kind of connection from a `ShellAdmission` (see `ShellConnection`).
+final class ConnectionShell<Connection: ShellConnection>: Sendable {
+    /// Where the shell is in its life; it only ever moves forward.
+    enum Phase: Sendable {
+        case created
+        case running
+        /// Not accepting; waiting for the open connections to finish.
+        case draining
+        case stopped
+    }
+
+    private struct State {
+        var phase = Phase.created
+        var connections: [Int: Connection] = [:]
+        var nextConnectionID = 0
+        var drainWaiters: [CheckedContinuation<Void, Never>] = []
+    }
+
+    let listeners: [Listener]
+    /// Most open connections; see `refuse`.
+    let maxConnections: Int
+    /// The bytes a connection over `maxConnections` (or one accepted while draining) gets
+    /// before it is closed; nil closes it without a word. Either way the client fails fast (and
+    /// can retry) instead of waiting in the kernel's backlog for a server that will not get to
+    /// it.
+    let overloadResponse: [UInt8]?
+    /// The listening sockets and their accept sources.
+    let acceptor: AcceptSources
+    /// A plain pthread mutex: with the proxy's threads (more than cores) a spinning lock costs
+    /// the holder its CPU; see `ThreadLock`.
+    private let state = ThreadLock(State())
+
+    /// A shell on `listeners` (it takes ownership of them and closes them on shutdown).
+    init(
+        listeners: [Listener], label: String, maxConnections: Int,
+        overloadResponse: [UInt8]? = nil
+    ) {
+        self.listeners = listeners
+        self.maxConnections = maxConnections
+        self.overloadResponse = overloadResponse
+        self.acceptor = AcceptSources(listeners: listeners, label: label)
+    }
+
+    var phase: Phase { state.withLock { $0.phase } }
+
+    /// Open connections, including ones draining during shutdown.
+    var connectionCount: Int { state.withLock { $0.connections.count } }
+
+    /// The port a TCP listener is bound to (after binding port 0), or nil for an unknown name or
+    /// a Unix listener.
+    func boundPort(_ listenerName: String) -> Int? {
+        listeners.first { $0.name == listenerName }?.port
+    }
+
+    /// Starts accepting on every listener and returns at once. Call it once.
+    ///
+    /// `makeConnection` builds a server's kind of connection for each admitted socket; it runs
+    /// on the accept queue under the shell's lock, so it should only build.
+    func start(makeConnection: @escaping @Sendable (ShellAdmission) -> Connection) {
+        state.withLock { state in
+            precondition(state.phase == .created, "a server was started twice")
+            state.phase = .running
+        }
+        acceptor.start { [self] index in
+            acceptConnections(listenerIndex: index, makeConnection: makeConnection)
+        }
+    }
+
+    /// Stops accepting (closing the listeners, which removes Unix socket files we created),
+    /// asks every connection to finish (idle ones close at once), and after `gracePeriod`
+    /// force-closes whatever is left. Returns when every connection is gone. Safe to call more
+    /// than once, or without `start()`.
+    func shutdown(gracePeriod: Duration) async {
+        let connections = state.withLock { state in
+            if state.phase == .created || state.phase == .running { state.phase = .draining }
+            return Array(state.connections.values)
+        }
+        await acceptor.stop()
+        for connection in connections { connection.requestShutdown() }
+        DispatchQueue.global().asyncAfter(
+            deadline: DispatchTime(
+                uptimeNanoseconds: DispatchTime.now().uptimeNanoseconds
+                    + gracePeriod.clampedNanoseconds)
+        ) { [weak self] in
+            self?.forceCloseConnections()
+        }
+        await withCheckedContinuation { continuation in
+            let drained = state.withLock { state in
+                guard state.connections.isEmpty else {
+                    state.drainWaiters.append(continuation)
+                    return false
+                }
+                state.phase = .stopped
+                return true
+            }
+            if drained { continuation.resume() }
+        }
+    }
+
+    private func forceCloseConnections() {
+        let connections = state.withLock { Array($0.connections.values) }
+        for connection in connections { connection.forceClose() }
+    }
+
+    /// A connection is closed: forget it, and finish a drain it was the last of.
+    func connectionFinished(_ id: Int) {
+        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            state.connections[id] = nil
+            guard state.connections.isEmpty, state.phase == .draining else { return [] }
+            state.phase = .stopped
+            defer { state.drainWaiters = [] }
+            return state.drainWaiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    /// Admits an accepted socket into the table, or refuses it (over `maxConnections`, or not
+    /// running). Returns the new connection, not yet started, or nil when `fd` was closed.
+    func admit(
+        _ fd: Int32, peer: PeerIdentity, from listener: Listener,
+        makeConnection: (ShellAdmission) -> Connection
+    ) -> Connection? {
+        let connection = state.withLock { state -> Connection? in
+            guard state.phase == .running, state.connections.count < maxConnections else {
+                return nil
+            }
+            state.nextConnectionID += 1
+            let id = state.nextConnectionID
+            let connection = makeConnection(
+                ShellAdmission(
+                    id: id, fileDescriptor: fd, peer: peer, listener: listener,
+                    finished: { [weak self] in self?.connectionFinished(id) }))
+            state.connections[id] = connection
+            return connection
+        }
+        if connection == nil { refuse(fd) }
+        return connection
+    }
+}
