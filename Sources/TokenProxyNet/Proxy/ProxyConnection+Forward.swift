@@ -49,7 +49,7 @@ extension ProxyConnection {
         }
         if hasBody(head) && expectsContinue(head) {
             // We answer the expectation ourselves (and do not forward it): simplest correct.
-            output += Self.continueResponse
+            output += HTTPServerResponseEncoder.continueResponse
             do { try flushOutput() } catch { return clientFailed(.gone, head, route, start) }
         }
         let body: OutgoingBody

@@ -2,12 +2,9 @@ import TokenProxyCore
 
 /// Answers the proxy gives itself: the delegate's `.respond`, errors, rejected requests.
 extension ProxyConnection {
-    static let continueResponse = Array("HTTP/1.1 100 Continue\r\n\r\n".utf8)
     /// A body the client sends anyway with a local answer is read and dropped up to this
     /// size, to keep the connection; past it the connection closes.
     static let maxDiscardedBodyBytes = 1 << 20
-    /// Fields the engine writes itself in local responses.
-    private static let ownedFields = ["Content-Length", "Transfer-Encoding", "Connection", "Date"]
 
     /// Whether the request announces a body (chunked or a non-zero Content-Length).
     func hasBody(_ head: HTTPRequestHead) -> Bool {
@@ -73,29 +70,17 @@ extension ProxyConnection {
         return written && !close
     }
 
-    /// Writes a whole local response (after any output gathered before it). The engine owns
-    /// the framing fields; fields that could not go on the wire are dropped.
+    /// Writes a whole local response (after any output gathered before it), encoded as the
+    /// token API server encodes its own (`HTTPServerResponseEncoder`).
     @discardableResult
     func writeResponse(_ response: HTTPServerResponse, head: HTTPRequestHead?, close: Bool) -> Bool
     {
-        let status = (100...999).contains(response.status) ? response.status : 500
-        var fields = HTTPFields()
-        for field in response.headers
-        where !Self.ownedFields.contains(where: { HTTPFields.namesEqual($0, field.name) })
-            && HTTPFields.isValidName(field.name) && HTTPFields.isValidValue(field.value)
-        {
-            fields.append(field.name, field.value)
+        output += HTTPServerResponseEncoder.head(
+            for: response, close: close, keepAlive: head?.version == .http1_0,
+            date: date.current())
+        if HTTPServerResponseEncoder.sendsBody(response, answeringHEAD: head?.method == "HEAD") {
+            output += response.body
         }
-        let noBody = (100..<200).contains(status) || status == 204 || status == 304
-        if !noBody { fields.append("Content-Length", String(response.body.count)) }
-        fields.append("Date", String(decoding: date.current(), as: UTF8.self))
-        if close {
-            fields.append("Connection", "close")
-        } else if head?.version == .http1_0 {
-            fields.append("Connection", "keep-alive")
-        }
-        output += HTTPSerializer.responseHead(HTTPResponseHead(status: status, fields: fields))
-        if !noBody && head?.method != "HEAD" { output += response.body }
         do {
             try flushOutput()
             return true

@@ -12,8 +12,6 @@ extension ServerConnection {
         case failed
     }
 
-    static let continueBytes = Array("HTTP/1.1 100 Continue\r\n\r\n".utf8)
-
     /// The socket is readable: feed what it has to the state machine.
     ///
     /// epoll is level-triggered, so a read shorter than the buffer ends the loop without the

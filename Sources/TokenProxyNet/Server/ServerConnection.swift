@@ -130,7 +130,8 @@ final class ServerConnection: @unchecked Sendable {
                 action = machine.responseReady(response)
             case .sendContinue(let deadline):
                 setReadDeadline(deadline)
-                guard send(Self.continueBytes, isResponse: false) != .failed else {
+                guard send(HTTPServerResponseEncoder.continueResponse, isResponse: false) != .failed
+                else {
                     close()
                     return
                 }
@@ -138,8 +139,13 @@ final class ServerConnection: @unchecked Sendable {
                 return
             case .write(let output):
                 readDeadline = nil
-                let head = HTTPServerResponseEncoder.head(for: output, date: date.current())
-                let body = HTTPServerResponseEncoder.sendsBody(output) ? output.response.body : []
+                let response = output.response
+                let head = HTTPServerResponseEncoder.head(
+                    for: response, close: response.closeConnection,
+                    keepAlive: output.keepAliveHeader, date: date.current())
+                let body =
+                    HTTPServerResponseEncoder.sendsBody(
+                        response, answeringHEAD: !output.includeBody) ? response.body : []
                 switch send(head, body, isResponse: true) {
                 case .done: action = machine.writeCompleted()
                 case .pending:

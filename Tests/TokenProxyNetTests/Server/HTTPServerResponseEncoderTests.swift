@@ -6,8 +6,13 @@ import TokenProxyCore
 struct HTTPServerResponseEncoderTests {
     static let date = Array("Sun, 06 Nov 1994 08:49:37 GMT".utf8)
 
-    static func head(_ output: ServerConnection.StateMachine.Output) -> String {
-        String(decoding: HTTPServerResponseEncoder.head(for: output, date: date), as: UTF8.self)
+    static func head(
+        _ response: HTTPServerResponse, close: Bool = false, keepAlive: Bool = false
+    ) -> String {
+        String(
+            decoding: HTTPServerResponseEncoder.head(
+                for: response, close: close, keepAlive: keepAlive, date: date),
+            as: UTF8.self)
     }
 
     @Test func writesFramingFieldsItselfAndDropsTheHandlers() {
@@ -15,32 +20,70 @@ struct HTTPServerResponseEncoderTests {
             status: 200,
             headers: [
                 "Content-Type": "application/json", "Content-Length": "99", "Connection": "x",
+                "transfer-encoding": "chunked", "DATE": "yesterday",
             ],
             body: Array("{}".utf8))
-        let output = ServerConnection.StateMachine.Output(
-            response: response, includeBody: true, keepAliveHeader: false)
         #expect(
-            Self.head(output)
+            Self.head(response)
                 == "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n"
                 + "Date: Sun, 06 Nov 1994 08:49:37 GMT\r\n\r\n")
     }
 
     @Test func saysCloseOrKeepAliveWhenNeeded() {
-        var output = ServerConnection.StateMachine.Output(
-            response: HTTPServerResponse(status: 404, closeConnection: true), includeBody: true,
-            keepAliveHeader: false)
-        #expect(Self.head(output).contains("\r\nConnection: close\r\n"))
-        output.response.closeConnection = false
-        output.keepAliveHeader = true
-        #expect(Self.head(output).contains("\r\nConnection: keep-alive\r\n"))
+        let response = HTTPServerResponse(status: 404)
+        #expect(Self.head(response, close: true).contains("\r\nConnection: close\r\n"))
+        #expect(
+            Self.head(response, close: true, keepAlive: true).contains("\r\nConnection: close\r\n"))
+        #expect(Self.head(response, keepAlive: true).contains("\r\nConnection: keep-alive\r\n"))
+        #expect(!Self.head(response).contains("Connection"))
     }
 
     @Test func sendsNoContentLengthOrBodyFor204() {
-        let output = ServerConnection.StateMachine.Output(
-            response: HTTPServerResponse(status: 204, body: [1]), includeBody: true,
-            keepAliveHeader: false)
-        #expect(!Self.head(output).contains("Content-Length"))
-        #expect(!HTTPServerResponseEncoder.sendsBody(output))
+        let response = HTTPServerResponse(status: 204, body: [1])
+        #expect(!Self.head(response).contains("Content-Length"))
+        #expect(!HTTPServerResponseEncoder.sendsBody(response, answeringHEAD: false))
+    }
+
+    @Test func sendsNoBodyFor1xxAnd304() {
+        for status in [100, 103, 199, 304] {
+            let response = HTTPServerResponse(status: status, body: [1, 2])
+            #expect(!Self.head(response).contains("Content-Length"))
+            #expect(!HTTPServerResponseEncoder.sendsBody(response, answeringHEAD: false))
+        }
+        #expect(
+            HTTPServerResponseEncoder.sendsBody(
+                HTTPServerResponse(status: 200, body: [1]), answeringHEAD: false))
+    }
+
+    @Test func answersHEADWithTheLengthButNoBody() {
+        let response = HTTPServerResponse(status: 200, body: [1, 2, 3])
+        #expect(Self.head(response).contains("\r\nContent-Length: 3\r\n"))
+        #expect(!HTTPServerResponseEncoder.sendsBody(response, answeringHEAD: true))
+    }
+
+    @Test func clampsStatusesThatAreNotThreeDigits() {
+        for status in [0, 42, 1000, -1] {
+            let response = HTTPServerResponse(status: status, body: [1])
+            #expect(Self.head(response).hasPrefix("HTTP/1.1 500 Internal Server Error\r\n"))
+            // The head then promises a body, so the body must follow.
+            #expect(HTTPServerResponseEncoder.sendsBody(response, answeringHEAD: false))
+        }
+        #expect(Self.head(HTTPServerResponse(status: 999)).hasPrefix("HTTP/1.1 999 \r\n"))
+    }
+
+    @Test func dropsFieldsThatCannotGoOnTheWire() {
+        let response = HTTPServerResponse(
+            status: 200, headers: ["X-Split": "a\r\nSet-Cookie: x", "Bad Name": "v", "X-Ok": "1"])
+        #expect(
+            Self.head(response)
+                == "HTTP/1.1 200 OK\r\nX-Ok: 1\r\nContent-Length: 0\r\n"
+                + "Date: Sun, 06 Nov 1994 08:49:37 GMT\r\n\r\n")
+    }
+
+    @Test func continueResponseIsTheBareInterimHead() {
+        #expect(
+            String(decoding: HTTPServerResponseEncoder.continueResponse, as: UTF8.self)
+                == "HTTP/1.1 100 Continue\r\n\r\n")
     }
 
     @Test func formatsIMFFixdate() {
