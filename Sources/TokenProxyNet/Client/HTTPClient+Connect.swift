@@ -11,27 +11,27 @@ extension HTTPClient {
         var limits = configuration.responseLimits
         limits.maxBodyBytes = .max  // the body bound is enforced (with a better error) by the reader
         let endpoint = request.proxy ?? request.origin
+        let tunnel: ((any ByteStream) throws -> Void)? =
+            if request.isTLS, let proxy = request.proxy {
+                { stream in
+                    try self.openTunnel(
+                        through: proxy, over: stream, for: request, limits: limits,
+                        deadline: deadline)
+                }
+            } else {
+                nil
+            }
         let stream = try Self.transportCall {
-            try transport.connect(endpoint.host, endpoint.port, deadline)
+            try transport.open(
+                host: endpoint.host, port: endpoint.port,
+                tlsServerName: request.isTLS ? request.origin.host : nil, deadline: deadline,
+                prepare: tunnel)
         }
-        do {
-            guard request.isTLS else {
-                let peer = request.proxy.map { "\(request.origin.display) via proxy \($0.display)" }
-                return HTTPClientConnection(
-                    stream: stream, peer: peer ?? request.origin.display, limits: limits)
-            }
-            if let proxy = request.proxy {
-                try openTunnel(
-                    through: proxy, over: stream, for: request, limits: limits, deadline: deadline)
-            }
-            let tls = try Self.transportCall {
-                try transport.startTLS(stream, request.origin.host, deadline)
-            }
-            return HTTPClientConnection(stream: tls, peer: request.origin.display, limits: limits)
-        } catch {
-            stream.close()
-            throw error
-        }
+        let peer =
+            request.isTLS
+            ? nil : request.proxy.map { "\(request.origin.display) via proxy \($0.display)" }
+        return HTTPClientConnection(
+            stream: stream, peer: peer ?? request.origin.display, limits: limits)
     }
 
     /// Asks the proxy for a tunnel with `CONNECT host:port HTTP/1.1` (RFC 9110 §9.3.6) and

@@ -12,9 +12,18 @@ struct HTTPClientPreparedRequest: Sendable {
         var display: String
     }
 
+    /// What makes two requests able to share a pooled connection.
+    struct PoolKey: Hashable, Sendable {
+        var scheme: String
+        var host: String
+        var port: Int
+        /// `host:port` of the proxy, or nil when direct.
+        var proxy: String?
+    }
+
     var head: HTTPRequestHead
     var body: [UInt8]
-    var key: HTTPClientPool.Key
+    var key: PoolKey
     var origin: Endpoint
     var isTLS: Bool
     /// The proxy to connect to instead of `origin`, if any.
@@ -82,7 +91,7 @@ extension HTTPClient {
             fields.append("Proxy-Authorization", proxyAuthorization.value)
         }
         let head = HTTPRequestHead(method: request.method, target: target, fields: fields)
-        let key = HTTPClientPool.Key(
+        let key = HTTPClientPreparedRequest.PoolKey(
             scheme: scheme, host: origin.host, port: origin.port, proxy: proxy?.display)
         return HTTPClientPreparedRequest(
             head: head, body: request.body, key: key, origin: origin, isTLS: scheme == "https",

@@ -20,7 +20,8 @@ import TokenProxyCore
 package final class HTTPClient: Sendable {
     package let configuration: HTTPClientConfiguration
     let transport: HTTPClientTransport
-    let pool: HTTPClientPool
+    /// Idle keep-alive connections per (scheme, host, port, proxy).
+    let pool: ConnectionPool<HTTPClientPreparedRequest.PoolKey, HTTPClientConnection>
     private let queue = DispatchQueue(label: "tokenproxy.http-client", attributes: .concurrent)
 
     /// Builds the TLS context once (loading CA files is slow, and errors in them surface here).
@@ -38,9 +39,9 @@ package final class HTTPClient: Sendable {
     package init(configuration: HTTPClientConfiguration, transport: HTTPClientTransport) {
         self.configuration = configuration
         self.transport = transport
-        self.pool = HTTPClientPool(
-            idleTimeout: configuration.idleConnectionTimeout,
-            maxIdlePerKey: configuration.maxIdleConnectionsPerHost)
+        self.pool = ConnectionPool(
+            maxIdlePerKey: configuration.maxIdleConnectionsPerHost,
+            idleTimeout: configuration.idleConnectionTimeout)
     }
 
     /// Sends the request and buffers the response body (up to `maxResponseBodyBytes`, else
@@ -78,32 +79,27 @@ package final class HTTPClient: Sendable {
 
     /// Closes idle connections; later `execute` calls fail with `shutDown`.
     package func shutdown() {
-        pool.shutdown()
+        pool.closeAll()
     }
 
     private func perform(
         _ request: HTTPClientPreparedRequest, connectDeadline: ContinuousClock.Instant,
         deadline: ContinuousClock.Instant, cancellation: HTTPClientCancellation
     ) throws -> HTTPClientResponse {
-        var mayRetry = true
-        while true {
-            try cancellation.check()
-            let (connection, reused) = try obtainConnection(
-                for: request, connectDeadline: connectDeadline)
-            do {
-                try cancellation.check()
-                return try exchange(request, on: connection, deadline: deadline)
-            } catch let error as HTTPClientError {
-                connection.close()
-                guard mayRetry, reused, Self.isClosedConnection(error),
-                    !connection.receivedResponseBytes,
-                    request.head.isIdempotent || !connection.requestWritten
-                else { throw error }
-                mayRetry = false
-            } catch {
-                connection.close()
-                throw error
+        try cancellation.check()
+        guard !pool.isClosed else { throw HTTPClientError.shutDown }
+        return try pool.withConnection(
+            request.key,
+            connect: { try connect(request, deadline: connectDeadline) },
+            mayReplay: { error, connection in
+                guard let error = error as? HTTPClientError, Self.isClosedConnection(error) else {
+                    return false
+                }
+                return request.head.isIdempotent || !connection.requestWritten
             }
+        ) { connection in
+            try cancellation.check()
+            return try exchange(request, on: connection, deadline: deadline)
         }
     }
 
@@ -115,19 +111,8 @@ package final class HTTPClient: Sendable {
         let head = try connection.readResponseHead(deadline: deadline)
         let body = try connection.readResponseBody(
             head: head, limit: configuration.maxResponseBodyBytes, deadline: deadline)
-        pool.checkin(connection, key: request.key)
+        pool.release(connection, key: request.key)
         return HTTPClientResponse(status: head.status, headers: head.fields, body: body)
-    }
-
-    /// A live pooled connection, or a new one.
-    private func obtainConnection(
-        for request: HTTPClientPreparedRequest, connectDeadline: ContinuousClock.Instant
-    ) throws -> (HTTPClientConnection, reused: Bool) {
-        while let pooled = try pool.checkout(request.key) {
-            if !pooled.isStale() { return (pooled, true) }
-            pooled.close()
-        }
-        return (try connect(request, deadline: connectDeadline), false)
     }
 
     /// The failures that mean "the server closed this connection", as opposed to a timeout,
@@ -155,3 +140,6 @@ final class HTTPClientCancellation: Sendable {
         if cancelled.withLock({ $0 }) { throw CancellationError() }
     }
 }
+
+/// An IdP connection is pooled as it is.
+extension HTTPClientConnection: PooledConnection {}

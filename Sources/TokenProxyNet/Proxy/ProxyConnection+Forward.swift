@@ -67,7 +67,7 @@ extension ProxyConnection {
     private func run(_ exchange: inout Exchange) -> Bool {
         let route = exchange.forward.routeName
         while true {
-            let connection: ProxyUpstreamPool.Connection
+            let connection: ProxyUpstreamConnection
             let response: HTTPResponseHead
             do {
                 (connection, response) = try send(&exchange)
@@ -99,54 +99,46 @@ extension ProxyConnection {
 
     /// Sends the request on a pooled or new connection and reads the response head. A pooled
     /// connection that fails before any response byte (the upstream closed it while idle) is
-    /// replaced once, if the request can still be sent whole.
+    /// replaced once, if the request can still be sent whole (`ConnectionPool.withConnection`).
     private func send(_ exchange: inout Exchange) throws -> (
-        ProxyUpstreamPool.Connection, HTTPResponseHead
+        ProxyUpstreamConnection, HTTPResponseHead
     ) {
-        var mayRetry = true
-        while true {
-            let connection: ProxyUpstreamPool.Connection
-            if mayRetry, let pooled = engine.pool.acquire(exchange.forward.upstream) {
-                connection = pooled
-            } else {
-                connection = try engine.pool.connect(
-                    exchange.forward, deadline: .now + configuration.connectTimeout)
-            }
-            setUpstream(connection.stream)
-            connection.stream.beforeRead = { [unowned self] in try flushOutput() }
-            do {
-                try write(&exchange, on: connection)
+        do {
+            return try engine.pool.withConnection(
+                exchange.forward.upstream,
+                connect: {
+                    try ProxyUpstreamConnection.connect(
+                        exchange.forward, deadline: .now + configuration.connectTimeout)
+                },
+                mayReplay: { error, _ in
+                    !(error is ClientError) && !(error is UpstreamWriteFailed)
+                        && (exchange.body.isReplayable || !exchange.streamedBeyondPrefix)
+                }
+            ) { connection in
+                setUpstream(connection.stream)
+                connection.stream.beforeRead = { [unowned self] in try flushOutput() }
+                do {
+                    try write(&exchange, on: connection)
+                } catch let failure as UpstreamWriteFailed {
+                    // The upstream stopped reading the body: it may have answered already
+                    // (413, 401 …); relay that answer, or report the write failure.
+                    guard
+                        let response = try? connection.http.readResponseHead(
+                            deadline: .now + configuration.responseTimeout)
+                    else { throw failure }
+                    return (connection, response)
+                }
                 let response = try connection.http.readResponseHead(
                     deadline: .now + configuration.responseTimeout)
                 return (connection, response)
-            } catch let error as ClientError {
-                connection.http.close()
-                throw error
-            } catch let failure as UpstreamWriteFailed {
-                // The upstream stopped reading the body: it may have answered already (413,
-                // 401 …); relay that answer, or report the write failure.
-                if let response = try? connection.http.readResponseHead(
-                    deadline: .now + configuration.responseTimeout)
-                {
-                    return (connection, response)
-                }
-                connection.http.close()
-                throw failure.underlying
-            } catch {
-                connection.http.close()
-                let whole = exchange.body.isReplayable || !exchange.streamedBeyondPrefix
-                if mayRetry && connection.reused && !connection.http.receivedResponseBytes && whole
-                {
-                    mayRetry = false
-                    continue
-                }
-                throw error
             }
+        } catch let failure as UpstreamWriteFailed {
+            throw failure.underlying
         }
     }
 
     /// Writes the head and the body: at once when buffered, else streaming from the client.
-    private func write(_ exchange: inout Exchange, on connection: ProxyUpstreamPool.Connection)
+    private func write(_ exchange: inout Exchange, on connection: ProxyUpstreamConnection)
         throws
     {
         let http = connection.http
@@ -196,7 +188,7 @@ extension ProxyConnection {
 
     /// Reads and drops a response the client will not see (a 401 about to be replayed),
     /// keeping the connection when the body is small enough to be worth it.
-    private func discardResponse(on connection: ProxyUpstreamPool.Connection) {
+    private func discardResponse(on connection: ProxyUpstreamConnection) {
         var total = 0
         do {
             while let part = try connection.http.readResponseBodyPart(

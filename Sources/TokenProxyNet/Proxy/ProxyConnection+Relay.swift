@@ -6,7 +6,7 @@ extension ProxyConnection {
     /// then gives the upstream connection back. Returns whether the client connection stays
     /// open.
     func relay(
-        _ response: HTTPResponseHead, from connection: ProxyUpstreamPool.Connection,
+        _ response: HTTPResponseHead, from connection: ProxyUpstreamConnection,
         exchange: Exchange
     ) -> Bool {
         let head = exchange.head
@@ -91,7 +91,7 @@ extension ProxyConnection {
 
     /// After a 101 to an upgrade request: relay bytes both ways until either side closes.
     private func switchProtocols(
-        _ response: HTTPResponseHead, connection: ProxyUpstreamPool.Connection, exchange: Exchange
+        _ response: HTTPResponseHead, connection: ProxyUpstreamConnection, exchange: Exchange
     ) {
         output += ProxyHeaders.clientResponse(
             response, framing: .none, connection: .upgrade, via: configuration.via)

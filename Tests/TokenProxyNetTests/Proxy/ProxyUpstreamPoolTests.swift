@@ -77,8 +77,8 @@ struct ProxyUpstreamPoolTests {
         let forward = ProxyForward(
             upstream: ProxyUpstream(scheme: "http", host: "127.0.0.1", port: upstream.port),
             tls: nil, target: "/", hostHeader: "h", authorization: nil, routeName: "r")
-        let first = try pool.connect(forward, deadline: .now + .seconds(5))
-        let second = try pool.connect(forward, deadline: .now + .seconds(5))
+        let first = try ProxyUpstreamConnection.connect(forward, deadline: .now + .seconds(5))
+        let second = try ProxyUpstreamConnection.connect(forward, deadline: .now + .seconds(5))
         pool.release(first)
         pool.release(second)
         #expect(pool.idleCount == 1)

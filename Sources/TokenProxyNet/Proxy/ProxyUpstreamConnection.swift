@@ -1,0 +1,108 @@
+import TokenProxyCore
+
+/// The proxy's idle upstream connections, keyed by `ProxyUpstream` (scheme, host, port and TLS
+/// profile, so routes with different trust settings never share a connection). A connection
+/// is given back only if its exchange completed cleanly.
+typealias ProxyUpstreamPool = ConnectionPool<ProxyUpstream, ProxyUpstreamConnection>
+
+extension ConnectionPool where Key == ProxyUpstream, Connection == ProxyUpstreamConnection {
+    /// An upstream pool with the engine's limits.
+    convenience init(maxIdlePerUpstream: Int, idleTimeout: Duration) {
+        self.init(maxIdlePerKey: maxIdlePerUpstream, idleTimeout: idleTimeout)
+    }
+
+    /// Gives a connection back under its own upstream.
+    func release(_ connection: ProxyUpstreamConnection) {
+        release(connection, key: connection.upstream)
+    }
+}
+
+/// One upstream connection as the proxy drives it: an `HTTPClientConnection` over a
+/// `FlushingStream`, owned by one client connection thread at a time (or by the pool).
+final class ProxyUpstreamConnection: PooledConnection, @unchecked Sendable {
+    // @unchecked: used by one thread at a time; the pool's lock hands it over.
+    let upstream: ProxyUpstream
+    let stream: FlushingStream
+    let http: HTTPClientConnection
+
+    init(upstream: ProxyUpstream, stream: any ByteStream, peer: String) {
+        self.upstream = upstream
+        self.stream = FlushingStream(stream)
+        // The proxy streams bodies of any size; head limits stay at their defaults.
+        self.http = HTTPClientConnection(
+            stream: self.stream, peer: peer, limits: HTTPLimits(maxBodyBytes: .max))
+    }
+
+    /// A new connection for `forward`: TCP, then TLS for `https` with the route's context.
+    /// Throws `ProxyEngineError` (already classified into 502/504).
+    static func connect(_ forward: ProxyForward, deadline: ContinuousClock.Instant)
+        throws(ProxyEngineError) -> ProxyUpstreamConnection
+    {
+        let upstream = forward.upstream
+        let name = upstream.description
+        switch upstream.scheme {
+        case "http":
+            break
+        case "https" where forward.tls == nil:
+            throw ProxyEngineError.tlsFailed(
+                route: forward.routeName, upstream: name,
+                detail: "no TLS settings for an https upstream (a routing bug)")
+        case "https":
+            break
+        default:
+            throw ProxyEngineError.upstreamUnreachable(
+                route: forward.routeName, upstream: name,
+                detail: "unsupported scheme '\(upstream.scheme)'")
+        }
+        do {
+            let stream = try HTTPClientTransport.system(tls: forward.tls).open(
+                host: upstream.host, port: upstream.port,
+                tlsServerName: upstream.scheme == "https" ? upstream.host : nil,
+                deadline: deadline)
+            return ProxyUpstreamConnection(
+                upstream: upstream, stream: stream,
+                peer: SocketAddress.displayName(host: upstream.host, port: upstream.port))
+        } catch {
+            throw ProxyEngineError.connecting(error, route: forward.routeName, upstream: name)
+        }
+    }
+
+    var isReusable: Bool { http.isReusable }
+    var receivedResponseBytes: Bool { http.receivedResponseBytes }
+    func isStale() -> Bool { http.isStale() }
+    func close() { http.close() }
+
+    /// The pool must not keep the last client connection's flush alive.
+    func parked() {
+        stream.beforeRead = nil
+    }
+
+    /// Passes reads and writes through, running `beforeRead` before every read.
+    ///
+    /// The proxy collects what it sends to the client (a response head, small body pieces) and
+    /// writes it in one call; the one moment it must write what it holds is before it may
+    /// block waiting for the upstream, which is exactly a read here. So a small response costs
+    /// one write, and a slow streaming upstream never holds back bytes already received.
+    final class FlushingStream: ByteStream, @unchecked Sendable {
+        // @unchecked: `beforeRead` is set and used by the one thread driving the connection.
+        let inner: any ByteStream
+        var beforeRead: (() throws -> Void)?
+
+        init(_ inner: any ByteStream) {
+            self.inner = inner
+        }
+
+        func read(maxLength: Int, deadline: ContinuousClock.Instant) throws -> [UInt8] {
+            if let beforeRead { try beforeRead() }
+            return try inner.read(maxLength: maxLength, deadline: deadline)
+        }
+
+        func write(_ bytes: [UInt8], deadline: ContinuousClock.Instant) throws {
+            try inner.write(bytes, deadline: deadline)
+        }
+
+        func close() {
+            inner.close()
+        }
+    }
+}
