@@ -4,6 +4,7 @@ import TokenProxyCore
 
 @testable import TokenProxyNet
 
+@Suite(.timeLimit(.minutes(1)))
 struct HTTPClientTests {
     static let ok = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nDate: x\r\n\r\n{}"
 

@@ -6,6 +6,7 @@ import TokenProxyCore
 @testable import TokenProxyNet
 
 /// End-to-end forwarding through a real engine to a scripted upstream, over loopback TCP.
+@Suite(.timeLimit(.minutes(1)))
 struct ProxyEngineTests {
     @Test func forwardsAbsoluteFormWithExactlyOneInjectedAuthorization() async throws {
         let upstream = try UpstreamTestServer()

@@ -5,6 +5,7 @@ import TokenProxyCore
 @testable import TokenProxyNet
 
 /// Upstream connections: pooling, staleness and TLS.
+@Suite(.timeLimit(.minutes(1)))
 struct ProxyUpstreamPoolTests {
     private static func httpsForward(port: Int, tls: TLSClientContext, host: String = "localhost")
         -> FakeProxyDelegate

@@ -5,6 +5,7 @@ import TokenProxyCore
 
 @testable import TokenProxyNet
 
+@Suite(.timeLimit(.minutes(1)))
 struct HTTPServerTests {
     @Test func servesSeveralRequestsOnOneKeepAliveConnection() async throws {
         let server = try TestServer()
