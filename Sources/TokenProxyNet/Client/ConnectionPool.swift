@@ -31,8 +31,8 @@ extension PooledConnection {
 /// Connections are closed outside the lock (closing TLS writes close_notify, which can block
 /// briefly).
 ///
-/// The lock is a plain pthread mutex (`ThreadLock`): the proxy's many connection threads take
-/// it, and `Synchronization.Mutex` spins in its slow path on Linux.
+/// The lock is a pthread lock (`ThreadLock`): the proxy's many connection threads take it, and
+/// `Synchronization.Mutex` spins in its slow path on Linux.
 final class ConnectionPool<Key: Hashable & Sendable, Connection: PooledConnection>: Sendable {
     private struct Idle {
         let connection: Connection

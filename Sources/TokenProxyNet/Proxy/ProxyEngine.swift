@@ -7,8 +7,10 @@ import Synchronization
 ///
 /// Every client connection runs on a thread of its own with blocking I/O against deadlines:
 /// simple, fast at the handful of connections local programs open, and it lets the delegate
-/// block while a token is fetched. Accepting runs on a dispatch queue, as in `HTTPServer`.
-/// Upstream connections are kept alive and reused (`ProxyUpstreamPool`).
+/// block while a token is fetched (`ProxyConnectionThread`). Listeners, the connection table,
+/// its limit and the drain are the `ConnectionShell` the token API server uses too. Upstream
+/// connections are kept alive and reused (`ProxyUpstreamPool`, the `ConnectionPool` the IdP
+/// client uses too).
 ///
 /// ```swift
 /// let engine = ProxyEngine(
@@ -34,7 +36,7 @@ package final class ProxyEngine: Sendable {
         self.delegate = delegate
         self.configuration = configuration
         self.pool = ProxyUpstreamPool(
-            maxIdlePerUpstream: configuration.maxIdleUpstreamConnections,
+            maxIdlePerKey: configuration.maxIdleUpstreamConnections,
             idleTimeout: configuration.idleTimeout)
         self.shell = ConnectionShell(
             listeners: listeners, label: "tokenproxy.proxy.accept",

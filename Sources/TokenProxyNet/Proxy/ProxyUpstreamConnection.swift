@@ -6,11 +6,6 @@ import TokenProxyCore
 typealias ProxyUpstreamPool = ConnectionPool<ProxyUpstream, ProxyUpstreamConnection>
 
 extension ConnectionPool where Key == ProxyUpstream, Connection == ProxyUpstreamConnection {
-    /// An upstream pool with the engine's limits.
-    convenience init(maxIdlePerUpstream: Int, idleTimeout: Duration) {
-        self.init(maxIdlePerKey: maxIdlePerUpstream, idleTimeout: idleTimeout)
-    }
-
     /// Gives a connection back under its own upstream.
     func release(_ connection: ProxyUpstreamConnection) {
         release(connection, key: connection.upstream)

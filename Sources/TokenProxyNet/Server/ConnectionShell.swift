@@ -64,8 +64,8 @@ final class ConnectionShell<Connection: ShellConnection>: Sendable {
     let overloadResponse: [UInt8]?
     /// The listening sockets and their accept sources.
     let acceptor: AcceptSources
-    /// A plain pthread mutex: with the proxy's threads (more than cores) a spinning lock costs
-    /// the holder its CPU; see `ThreadLock`.
+    /// A pthread lock, not a spinning `Mutex`: with the proxy's threads (more than cores) a
+    /// spinning waiter costs the holder its CPU; see `ThreadLock`.
     private let state = ThreadLock(State())
 
     /// A shell on `listeners` (it takes ownership of them and closes them on shutdown).

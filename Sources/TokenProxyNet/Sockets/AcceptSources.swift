@@ -1,9 +1,9 @@
 import Dispatch
 
-/// The accepting side shared by the token API server and the proxy engine: one Dispatch read
-/// source per listening socket on a serial queue, a pause after running out of descriptors
-/// (the socket stays readable, so retrying at once would spin), and a stop that returns once
-/// every listener is closed — so Unix socket files are gone when shutdown returns.
+/// The accepting side of a `ConnectionShell` (the token API server's and the proxy's): one
+/// Dispatch read source per listening socket on a serial queue, a pause after running out of
+/// descriptors (the socket stays readable, so retrying at once would spin), and a stop that
+/// returns once every listener is closed — so Unix socket files are gone when shutdown returns.
 final class AcceptSources: Sendable {
     private struct State {
         var sources: [any DispatchSourceRead] = []

@@ -73,7 +73,7 @@ struct ProxyUpstreamPoolTests {
     }
 
     @Test func keepsAtMostTheConfiguredIdleConnections() async throws {
-        let pool = ProxyUpstreamPool(maxIdlePerUpstream: 1, idleTimeout: .seconds(60))
+        let pool = ProxyUpstreamPool(maxIdlePerKey: 1, idleTimeout: .seconds(60))
         let upstream = try UpstreamTestServer()
         let forward = ProxyForward(
             upstream: ProxyUpstream(scheme: "http", host: "127.0.0.1", port: upstream.port),
