@@ -1,15 +1,5 @@
 import Foundation
 
-extension ProxyEngine {
-    /// What a client over `maxConnections` gets before the close.
-    static let overloadedResponse: [UInt8] = {
-        let body = "tokenproxy: too many connections\n"
-        return Array(
-            ("HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n"
-                + "Content-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n" + body).utf8)
-    }()
-}
-
 /// A `ProxyConnection` on a thread of its own, as the `ConnectionShell` sees it: `start` spawns
 /// the thread, which serves the client with blocking I/O and reports to the shell when done.
 ///

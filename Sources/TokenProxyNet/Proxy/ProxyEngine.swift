@@ -28,6 +28,14 @@ package final class ProxyEngine: Sendable {
     let shell: ConnectionShell<ProxyConnectionThread>
     private let peakBuffered = Atomic<Int>(0)
 
+    /// What a client over `maxConnections` gets before the close.
+    static let overloadedResponse: [UInt8] = {
+        let body = "tokenproxy: too many connections\n"
+        return Array(
+            ("HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n"
+                + "Content-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n" + body).utf8)
+    }()
+
     /// An engine on `listeners` (it takes ownership of them and closes them on shutdown).
     package init(
         listeners: [Listener], delegate: some ProxyDelegate,
