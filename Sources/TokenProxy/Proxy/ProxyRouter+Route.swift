@@ -1,5 +1,6 @@
 import Foundation
 import TokenProxyCore
+import TokenProxyCrypto
 import TokenProxyNet
 
 /// A configured route with everything a request needs precomputed: the match keys, the
@@ -126,7 +127,7 @@ extension ProxyRouter {
     private static func tlsPath(_ error: any Error, route: ProxyRoute, at path: ConfigPath)
         -> ConfigPath
     {
-        guard case NetError.tlsConfiguration(let file, _) = error else { return path }
+        guard case TLSError.configuration(let file, _) = error else { return path }
         switch file {
         case route.caFile: return path.appending("ca_file")
         case route.clientCertificateFile: return path.appending("client_certificate")
