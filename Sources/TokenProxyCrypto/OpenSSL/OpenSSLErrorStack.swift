@@ -37,9 +37,14 @@ package struct OpenSSLErrorStack: Sendable, Equatable, CustomStringConvertible {
     ///
     /// The corresponding C functions are `ERR_get_error` and `ERR_error_string_n`.
     package static func drain() -> OpenSSLErrorStack {
+        drain { ERR_get_error() }
+    }
+
+    /// `drain()` over any source of codes that returns 0 when empty (tests feed their own).
+    static func drain(from next: () -> UInt) -> OpenSSLErrorStack {
         var entries: [Entry] = []
         while true {
-            let code = ERR_get_error()
+            let code = next()
             guard code != 0 else { break }
             guard entries.count < maximumEntries else { continue }
             var buffer = [CChar](repeating: 0, count: 256)
