@@ -80,7 +80,8 @@ let package = Package(
         .testTarget(
             name: "TokenProxyNetTests",
             dependencies: ["TokenProxyNet", "TokenProxyCrypto", "TokenProxyTestSupport"]),
-        .testTarget(name: "TokenProxyTests", dependencies: ["TokenProxy"]),
+        .testTarget(
+            name: "TokenProxyTests", dependencies: ["TokenProxy", "TokenProxyTestSupport"]),
         .testTarget(name: "TokenProxyDevTests", dependencies: ["TokenProxyDev"]),
     ]
 )

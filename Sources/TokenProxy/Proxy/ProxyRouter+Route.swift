@@ -62,7 +62,8 @@ struct ProxyRouterRoute: Sendable {
             let built = try makeTLS(
                 TLSClientConfiguration(
                     caFile: route.caFile, clientCertificateFile: route.clientCertificateFile,
-                    clientKeyFile: route.clientKeyFile))
+                    clientKeyFile: route.clientKeyFile,
+                    allowInsecureKeyPermissions: route.allowInsecureKeyPermissions))
             tls = built.context
             profile = built.profile
         }
@@ -120,7 +121,8 @@ extension ProxyRouter {
         guard files.contains(where: { $0 != nil }) || !configuration.useSystemTrustStore else {
             return ""
         }
-        return "ca=\(files[0] ?? "-") cert=\(files[1] ?? "-") key=\(files[2] ?? "-")"
+        let insecure = configuration.allowInsecureKeyPermissions ? " allow-insecure-key" : ""
+        return "ca=\(files[0] ?? "-") cert=\(files[1] ?? "-") key=\(files[2] ?? "-")\(insecure)"
     }
 
     /// The key naming the file a TLS error is about.
