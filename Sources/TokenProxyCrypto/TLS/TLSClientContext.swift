@@ -49,7 +49,8 @@ package final class TLSClientContext: Sendable {
     private func loadVerifyLocations(_ file: String) throws(TLSError) {
         try Self.requireReadable(file, what: "CA file")
         if let errors = backing.loadVerifyLocations(file) {
-            throw .configuration(file: file, detail: "not a PEM file of CA certificates (\(errors))")
+            throw .configuration(
+                file: file, detail: "not a PEM file of CA certificates (\(errors))")
         }
     }
 
@@ -73,7 +74,8 @@ package final class TLSClientContext: Sendable {
             throw .configuration(file: keyFile, detail: "\(error)")
         }
         if let errors = backing.useCertificateChain(certificate) {
-            throw .configuration(file: certificate, detail: "not a PEM certificate chain (\(errors))")
+            throw .configuration(
+                file: certificate, detail: "not a PEM certificate chain (\(errors))")
         }
         switch backing.use(key) {
         case .used:
@@ -81,7 +83,8 @@ package final class TLSClientContext: Sendable {
         case .mismatch:
             throw Self.mismatch(key: keyFile, certificate: certificate)
         case .failed(let errors):
-            throw .configuration(file: keyFile, detail: "OpenSSL refused the client key (\(errors))")
+            throw .configuration(
+                file: keyFile, detail: "OpenSSL refused the client key (\(errors))")
         }
     }
 

@@ -59,7 +59,8 @@ package final class TLSSession {
             if case .failed(let error) = result { return .failed(error) }
             return .failed(
                 .protocolFailure(
-                    host: serverName, detail: "the server closed the connection during the handshake"))
+                    host: serverName,
+                    detail: "the server closed the connection during the handshake"))
         }
     }
 

@@ -17,7 +17,8 @@ extension TLSStream {
             case .done(let value):
                 return value
             case .wantRead:
-                try Poll.wait(fd: fd, for: Int16(POLLIN), deadline: deadline, operation: operation())
+                try Poll.wait(
+                    fd: fd, for: Int16(POLLIN), deadline: deadline, operation: operation())
             case .wantWrite:
                 try Poll.wait(
                     fd: fd, for: Int16(POLLOUT), deadline: deadline, operation: operation())

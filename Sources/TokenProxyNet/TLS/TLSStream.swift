@@ -103,7 +103,9 @@ package final class TLSStream: ByteStream, @unchecked Sendable {
             var offset = 0
             while offset < bytes.count {
                 let written = try drive(fd: fd, deadline: deadline, operation: "write to \(peer)") {
-                    bytes.withUnsafeBytes { session.write(UnsafeRawBufferPointer(rebasing: $0[offset...])) }
+                    bytes.withUnsafeBytes {
+                        session.write(UnsafeRawBufferPointer(rebasing: $0[offset...]))
+                    }
                 }
                 // A write that meets the end of the connection cannot deliver its bytes.
                 guard let written else { throw NetError.connectionClosed(peer: peer) }
