@@ -150,17 +150,3 @@ package final class TLSSession {
         return inet_pton(AF_INET, name, &address) == 1 || inet_pton(AF_INET6, name, &address) == 1
     }
 }
-
-extension TLSResult {
-    /// The same outcome with `transform` applied to a `.done` value.
-    package func map<Other>(_ transform: (Value) -> Other) -> TLSResult<Other> {
-        switch self {
-        case .done(let value): return .done(transform(value))
-        case .wantRead: return .wantRead
-        case .wantWrite: return .wantWrite
-        case .closed: return .closed
-        case .closedWithoutCloseNotify: return .closedWithoutCloseNotify
-        case .failed(let error): return .failed(error)
-        }
-    }
-}
