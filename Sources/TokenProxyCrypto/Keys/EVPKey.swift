@@ -24,7 +24,7 @@ final class EVPKey: @unchecked Sendable {
     func classify(origin: String) throws -> KeyType {
         if EVP_PKEY_is_a(pointer, "RSA") == 1 {
             let bits = Int(EVP_PKEY_get_bits(pointer))
-            guard KeyType.rsaBits.contains(bits) else {
+            guard Limits.KeyFile.rsaBits.contains(bits) else {
                 throw CryptoError.unsupportedRSASize(origin: origin, bits: bits)
             }
             return .rsa(bits: bits)
