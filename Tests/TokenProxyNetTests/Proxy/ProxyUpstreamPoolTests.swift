@@ -1,6 +1,8 @@
 import Foundation
 import Testing
 import TokenProxyCore
+import TokenProxyCrypto
+import TokenProxyTestSupport
 
 @testable import TokenProxyNet
 
