@@ -10,6 +10,9 @@ package struct RefreshConfiguration: Sendable, Equatable {
     package static let defaultJitter = 0.1
     package static let defaultBackoffInitial = Duration.seconds(1)
     package static let defaultBackoffMaximum = Duration.seconds(300)
+    /// The one default lifetime of a token whose response has no `expires_in` (RFC 6749
+    /// §5.1 makes it optional). Short on purpose: assuming too long would serve tokens the IdP
+    /// already considers expired. ``RefreshPolicy`` starts from it; nothing else assumes one.
     package static let defaultLifetimeWithoutExpiresIn = Duration.seconds(300)
 
     package var fraction: Double
