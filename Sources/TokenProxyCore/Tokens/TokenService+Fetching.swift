@@ -31,14 +31,14 @@ extension TokenService {
         case .success(let fetched):
             switch credentials[name]!.lifecycle.fetchSucceeded(fetched, now: now, using: &random) {
             case .resumeWaiters(let held, _):
+                let snapshot = publishAccepted(held, for: name)
                 onEvent(
                     .fetchSucceeded(
                         name: name, reason: reason, latency: latency,
                         lifetime: held.expiresAt - held.receivedAt))
-                publish(name)
-                resumeWaiters(name, with: .success(snapshot(of: held, name)))
+                resumeWaiters(name, with: .success(snapshot))
             case .failWaiters(let failure, let retryAt):
-                publish(name)
+                unpublishIfDropped(name)
                 failed(name, reason: reason, failure: failure, retryAt: retryAt, latency: latency)
             case .doNothing:
                 break
@@ -49,7 +49,7 @@ extension TokenService {
                 category: category, message: message, now: now, using: &random)
             switch action {
             case .failWaiters(let failure, let retryAt):
-                publish(name)
+                unpublishIfDropped(name)
                 failed(name, reason: reason, failure: failure, retryAt: retryAt, latency: latency)
             case .doNothing:
                 break
@@ -115,10 +115,10 @@ extension TokenService {
 
     /// Points the credential's timer task at the lifecycle's next deadline, replacing a task
     /// aimed elsewhere. Stale firings are told apart by a generation number. Every lifecycle
-    /// event ends here, so this also publishes the token the lifecycle now holds.
+    /// event ends here, so this also drops a snapshot whose token the lifecycle dropped.
     func rearmTimer(_ name: String) {
         guard !isShutDown, let credential = credentials[name] else { return }
-        publish(name)
+        unpublishIfDropped(name)
         let deadline = credential.lifecycle.nextDeadline
         if deadline == credential.timerDeadline, credential.timer != nil || deadline == nil {
             return
@@ -146,7 +146,9 @@ extension TokenService {
         guard !isShutDown, credentials[name]?.timerGeneration == generation else { return }
         credentials[name]!.timer = nil
         credentials[name]!.timerDeadline = nil
-        switch credentials[name]!.lifecycle.timerFired(now: clock.now) {
+        let action = credentials[name]!.lifecycle.timerFired(now: clock.now)
+        unpublishIfDropped(name)
+        switch action {
         case .startFetch:
             startFetch(name)
         case .tokenExpired:

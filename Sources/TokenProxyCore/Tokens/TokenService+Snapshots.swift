@@ -1,25 +1,29 @@
-/// Publishing the lifecycle's token into the snapshot table. Runs on the actor after every
-/// lifecycle event, so the table always shows the token the lifecycle would serve (or none).
+/// Publishing the lifecycle's token into the snapshot table, on the actor, so that the table
+/// always shows the token the lifecycle would serve (or none). The lifecycle's token changes in
+/// exactly two ways: a fetch it accepted replaces it (``publishAccepted(_:for:)``), or it is
+/// dropped because it expired (``unpublishIfDropped(_:)``, called after every other event).
 extension TokenService {
-    /// Publishes the token the lifecycle of `name` holds now, or clears the entry when it holds
-    /// none. Keeps the published snapshot when it is of the same token, so `expires_at` stays
-    /// put and readers are not disturbed by events that did not change the token.
-    func publish(_ name: String) {
-        guard !isShutDown, let credential = credentials[name] else { return }
-        let current = snapshots.current(name)
-        guard let held = credential.lifecycle.heldToken else {
-            if current != nil { snapshots.publish(nil, for: name) }
-            return
-        }
-        if let current, current.describes(held) { return }
-        snapshots.publish(makeSnapshot(held), for: name)
+    /// Publishes the token the lifecycle of `name` has just accepted and returns its snapshot.
+    /// Call it before telling anyone about the token (events, waiters).
+    func publishAccepted(_ held: HeldToken<Token>, for name: String) -> TokenSnapshot<Token> {
+        let snapshot = makeSnapshot(held)
+        if !isShutDown { snapshots.publish(snapshot, for: name) }
+        return snapshot
     }
 
-    /// The published snapshot of `held`; a new one if the table shows another token (which
-    /// would mean an event was not followed by ``publish(_:)``).
+    /// Clears the entry of `name` when its lifecycle no longer holds a token.
+    func unpublishIfDropped(_ name: String) {
+        guard let credential = credentials[name], credential.lifecycle.heldToken == nil,
+            snapshots.current(name) != nil
+        else { return }
+        snapshots.publish(nil, for: name)
+    }
+
+    /// The published snapshot of `held`, the token the lifecycle of `name` serves.
     func snapshot(of held: HeldToken<Token>, _ name: String) -> TokenSnapshot<Token> {
-        if let current = snapshots.current(name), current.describes(held) { return current }
-        return makeSnapshot(held)
+        // Always the published one; a fresh one only if an event skipped publishing (a bug,
+        // but the caller still gets the right token).
+        snapshots.current(name) ?? makeSnapshot(held)
     }
 
     /// A snapshot whose wall-clock expiry is the monotonic expiry seen from the wall clock now.

@@ -33,12 +33,6 @@ package final class TokenSnapshot<Token: Sendable>: Sendable {
     package func isUsable(at now: ContinuousClock.Instant, minValid: Duration? = nil) -> Bool {
         held.isUsable(at: now, minValid: minValid)
     }
-
-    /// Whether this snapshot is of `held` (the lifecycle never holds two tokens with the same
-    /// receive and expiry instants, so the instants identify the token).
-    func describes(_ held: HeldToken<Token>) -> Bool {
-        self.held.receivedAt == held.receivedAt && self.held.expiresAt == held.expiresAt
-    }
 }
 
 /// The one token cache: per credential, the snapshot of the token the lifecycle currently
