@@ -46,7 +46,9 @@ package final class TokenStore: Sendable {
                     accessToken: token.accessToken, tokenType: token.tokenType, scope: token.scope),
                 expiresIn: token.expiresIn.map { Duration.seconds($0) })
         }
-        service = TokenService(policies: policies, fetch: fetch, onEvent: onEvent)
+        service = TokenService(
+            policies: policies, fetch: fetch, onEvent: onEvent,
+            makeSnapshotSlot: { ReadMostlyLock($0) })
     }
 
     /// The published token if it is valid for at least `minValid` more, without suspending.
@@ -79,6 +81,10 @@ package final class TokenStore: Sendable {
     package func shutdown() async { await service.shutdown() }
     package func statuses() async -> [CredentialStatus] { await service.statuses() }
 }
+
+/// Token API and proxy readers on every event loop read the snapshots at once: they must not
+/// wait for each other (see ``TokenSnapshotTable``).
+extension ReadMostlyLock: ReadMostlyBox {}
 
 extension RefreshPolicy {
     /// The policy a credential's `refresh` settings describe.

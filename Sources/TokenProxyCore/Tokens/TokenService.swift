@@ -48,16 +48,20 @@ package actor TokenService<Token: Sendable> {
     var isShutDown = false
     var nextWaiterID = 0
 
-    /// A service for the credentials in `policies` (name → refresh policy).
+    /// A service for the credentials in `policies` (name → refresh policy). `makeSnapshotSlot`
+    /// supplies the lock of each entry in ``snapshots`` (see ``TokenSnapshotTable``).
     package init(
         policies: [String: RefreshPolicy],
         fetch: @escaping Fetch,
         clock: any TokenServiceClock = ContinuousTokenServiceClock(),
         random: some RandomNumberGenerator & Sendable = SystemRandomNumberGenerator(),
-        onEvent: @escaping EventHook = { _ in }
+        onEvent: @escaping EventHook = { _ in },
+        makeSnapshotSlot: (TokenSnapshot<Token>?) -> TokenSnapshotTable<Token>.Slot = {
+            MutexBox($0)
+        }
     ) {
         credentials = policies.mapValues { Credential(lifecycle: TokenLifecycle(policy: $0)) }
-        snapshots = TokenSnapshotTable(names: policies.keys)
+        snapshots = TokenSnapshotTable(names: policies.keys, makeSlot: makeSnapshotSlot)
         self.fetch = fetch
         self.clock = clock
         self.random = TokenServiceRandom(random)
@@ -158,9 +162,10 @@ package actor TokenService<Token: Sendable> {
         }
     }
 
-    /// Stops timers and fetches, clears the published snapshots (a stopped service serves
-    /// nothing, from the cache or otherwise) and fails every waiting caller with `shutDown`.
-    /// Idempotent.
+    /// Stops timers and fetches and fails every waiting caller with `shutDown`. Idempotent.
+    /// The published snapshots stay: readers still holding this service across a reload keep
+    /// getting its tokens from ``cachedToken(_:minValid:)`` until they expire (readers check
+    /// expiry themselves), while everything that would need the actor fails with `shutDown`.
     package func shutdown() {
         guard !isShutDown else { return }
         isShutDown = true
@@ -169,7 +174,6 @@ package actor TokenService<Token: Sendable> {
             credentials[name]!.timer = nil
             credentials[name]!.fetchTask?.cancel()
             credentials[name]!.fetchTask = nil
-            snapshots.publish(nil, for: name)
             resumeWaiters(name, with: .failure(TokenServiceError.shutDown))
         }
     }

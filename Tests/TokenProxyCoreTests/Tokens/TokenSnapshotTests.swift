@@ -6,7 +6,7 @@ import TokenProxyTestSupport
 @testable import TokenProxyCore
 
 /// The service's published snapshots, the one token cache: only tokens the lifecycle
-/// accepted appear, they are replaced on refresh and cleared on expiry and shutdown, and
+/// accepted appear, they are replaced on refresh and cleared on expiry, and
 /// readers on other threads take them without awaiting.
 @Suite(.timeLimit(.minutes(1)))
 struct TokenSnapshotTests {
@@ -108,14 +108,33 @@ struct TokenSnapshotTests {
         await finish(service)
     }
 
-    @Test func shutdownClearsEverySnapshot() async throws {
+    @Test func afterShutdownThePublishedTokenIsServedUntilItExpires() async throws {
         let service = makeService()
         await service.start()
         await script.succeed("t-1", expiresIn: .seconds(600))
         await log.waitForSuccesses(1)
-        #expect(service.cachedToken("a") != nil)
         await finish(service)
-        #expect(service.snapshots.current("a") == nil)
+        #expect(service.cachedToken("a")?.value == "t-1")
+        await #expect(throws: TokenServiceError.shutDown) { try await service.token("a") }
+        clock.advance(by: .seconds(600))
+        #expect(service.cachedToken("a") == nil)
+    }
+
+    @Test func theOwnerChoosesTheLockOfEachSlot() async throws {
+        let made = Mutex(0)
+        let service = TokenService(
+            policies: ["a": RefreshPolicy(), "b": RefreshPolicy()], fetch: script.fetch,
+            clock: clock,
+            makeSnapshotSlot: { initial in
+                made.withLock { $0 += 1 }
+                return MutexBox(initial)
+            })
+        #expect(made.withLock { $0 } == 2)
+        let caller = Task { try await service.token("b") }
+        await script.succeed("t-b", expiresIn: .seconds(60))
+        #expect(try await caller.value === service.cachedToken("b"))
+        #expect(service.cachedToken("a") == nil)
+        await finish(service)
     }
 
     /// Reader threads (not tasks: event loops are plain threads) take snapshots while the
