@@ -48,7 +48,7 @@ package final class TokenStore: Sendable {
         }
         service = TokenService(
             policies: policies, fetch: fetch, onEvent: onEvent,
-            makeSnapshotSlot: { ReadMostlyLock($0) })
+            makeSnapshotSlot: { ThreadLock($0) })
     }
 
     /// The published token if it is valid for at least `minValid` more, without suspending.
@@ -84,7 +84,7 @@ package final class TokenStore: Sendable {
 
 /// Token API and proxy readers on every event loop read the snapshots at once: they must not
 /// wait for each other (see ``TokenSnapshotTable``).
-extension ReadMostlyLock: ReadMostlyBox {}
+extension ThreadLock: ReadMostlyBox {}
 
 extension RefreshPolicy {
     /// The policy a credential's `refresh` settings describe.
