@@ -43,19 +43,18 @@ package struct RefreshPolicy: Sendable, Equatable {
     /// Upper bound of every retry delay.
     package var backoffMax: Duration
 
-    /// Creates a policy; the defaults are the daemon's documented defaults, taken from
-    /// ``RefreshConfiguration`` so that each exists once (`minInterval` is not configurable).
+    /// Creates a policy; the defaults are the daemon's documented defaults (``Limits/Refresh``).
     /// The configuration layer validates operator-supplied values; out-of-range values here are
     /// programming errors.
     package init(
-        fraction: Double = RefreshConfiguration.defaultFraction,
-        beforeExpiry: Duration = RefreshConfiguration.defaultBeforeExpiry,
-        minBeforeExpiry: Duration = RefreshConfiguration.defaultMinimumBeforeExpiry,
-        minInterval: Duration = .seconds(60),
-        jitter: Double = RefreshConfiguration.defaultJitter,
-        defaultLifetime: Duration = RefreshConfiguration.defaultLifetimeWithoutExpiresIn,
-        backoffInitial: Duration = RefreshConfiguration.defaultBackoffInitial,
-        backoffMax: Duration = RefreshConfiguration.defaultBackoffMaximum
+        fraction: Double = Limits.Refresh.fraction,
+        beforeExpiry: Duration = Limits.Refresh.beforeExpiry,
+        minBeforeExpiry: Duration = Limits.Refresh.minimumBeforeExpiry,
+        minInterval: Duration = Limits.Refresh.minimumInterval,
+        jitter: Double = Limits.Refresh.jitter,
+        defaultLifetime: Duration = Limits.Refresh.defaultLifetime,
+        backoffInitial: Duration = Limits.Refresh.backoffInitial,
+        backoffMax: Duration = Limits.Refresh.backoffMaximum
     ) {
         precondition(fraction > 0 && fraction < 1, "RefreshPolicy.fraction must be in (0, 1)")
         precondition(jitter >= 0 && jitter < 1, "RefreshPolicy.jitter must be in [0, 1)")
