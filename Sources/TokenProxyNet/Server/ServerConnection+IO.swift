@@ -24,10 +24,10 @@ extension ServerConnection {
                 recv(fd, buffer.baseAddress, buffer.count, 0)
             }
             if count > 0 {
-                run(machine.readable(readBuffer[0..<count]))
+                run(Step(machine.readable(readBuffer[0..<count])))
                 if count < readBuffer.count { return }
             } else if count == 0 {
-                run(machine.endOfInput())
+                run(Step(machine.endOfInput()))
                 return
             } else {
                 switch errno {
@@ -156,7 +156,7 @@ extension ServerConnection {
         }
         if pendingHasResponse {
             pendingHasResponse = false
-            run(machine.writeCompleted())
+            run(Step(machine.writeCompleted()))
         }
     }
 

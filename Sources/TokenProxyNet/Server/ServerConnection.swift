@@ -93,13 +93,13 @@ final class ServerConnection: @unchecked Sendable {
             // A shutdown or force close queued by another thread may have won the race.
             guard !isClosed else { return }
             loop.register(self, token: UInt64(id))
-            run(machine.start())
+            run(Step(machine.start()))
         }
     }
 
     /// Closes now if idle, else after the response in progress (sent with `Connection: close`).
     func requestShutdown() {
-        loop.execute { [self] in run(machine.shutdownRequested()) }
+        loop.execute { [self] in run(Step(machine.shutdownRequested())) }
     }
 
     /// Closes now, whatever is in flight (the grace period is over).
@@ -107,14 +107,14 @@ final class ServerConnection: @unchecked Sendable {
         loop.execute { [self] in close() }
     }
 
-    /// Carries out `first` and every action that follows from it without waiting.
+    /// Carries out `first` and every step that follows from it without waiting.
     ///
     /// A loop rather than recursion: a burst of pipelined requests answered synchronously
     /// would otherwise nest one stack frame set per request.
-    func run(_ first: StateMachine.Action) {
-        var action = first
+    func run(_ first: Step) {
+        var step = first
         while !isClosed {
-            switch action {
+            switch step {
             case .doNothing:
                 return
             case .readMore(let deadline):
@@ -127,7 +127,7 @@ final class ServerConnection: @unchecked Sendable {
                     suspendReading()
                     return
                 }
-                action = machine.responseReady(response)
+                step = Step(machine.responseReady(response))
             case .sendContinue(let deadline):
                 setReadDeadline(deadline)
                 guard send(Self.continueBytes, isResponse: false) != .failed else {
@@ -141,7 +141,7 @@ final class ServerConnection: @unchecked Sendable {
                 let head = HTTPServerResponseEncoder.head(for: output, date: date.current())
                 let body = HTTPServerResponseEncoder.sendsBody(output) ? output.response.body : []
                 switch send(head, body, isResponse: true) {
-                case .done: action = machine.writeCompleted()
+                case .done: step = Step(machine.writeCompleted())
                 case .pending:
                     suspendReading()
                     return
@@ -197,7 +197,7 @@ extension ServerConnection: EventLoopClient {
         }
         if let deadline = readDeadline, deadline <= now {
             readDeadline = nil
-            run(machine.deadlineExpired())
+            run(Step(machine.deadlineExpired()))
         }
     }
 
