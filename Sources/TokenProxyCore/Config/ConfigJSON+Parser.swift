@@ -193,13 +193,12 @@ private struct ConfigJSONParser {
     /// Parses `\uXXXX` starting at the backslash.
     mutating func parseHexEscape() throws(ConfigJSON.SyntaxError) -> UInt32 {
         index += 2
-        guard index + 4 <= bytes.count,
-            let value = UInt32(
-                String(decoding: bytes[index..<index + 4], as: UTF8.self), radix: 16),
-            bytes[index..<index + 4].allSatisfy({
-                $0 != UInt8(ascii: "+") && $0 != UInt8(ascii: "-")
-            })
-        else { throw error("\\u must be followed by four hexadecimal digits") }
+        var value: UInt32 = 0
+        for offset in 0..<4 {
+            guard index + offset < bytes.count, let digit = ASCIIHex.value(bytes[index + offset])
+            else { throw error("\\u must be followed by four hexadecimal digits") }
+            value = value << 4 | UInt32(digit)
+        }
         index += 4
         return value
     }

@@ -1,3 +1,5 @@
+import TokenProxyCore
+
 /// A small, strict JSON (RFC 8259) reader for ZITADEL key files.
 ///
 /// `JSONDecoder` and `JSONSerialization` would turn the private key into `String`s that cannot
@@ -206,7 +208,7 @@ extension KeyJSONReader {
                     cursor += 2
                 case UInt8(ascii: "u"):
                     guard cursor + 6 <= input.count,
-                        (2..<6).allSatisfy({ Self.hexValue(input[cursor + $0]) != nil })
+                        (2..<6).allSatisfy({ ASCIIHex.value(input[cursor + $0]) != nil })
                     else {
                         throw KeyJSONReader.malformedAt(origin, cursor, "invalid \\u escape")
                     }
@@ -271,16 +273,7 @@ extension KeyJSONReader {
     }
 
     private func hex4(at offset: Int) -> UInt32 {
-        (0..<4).reduce(0) { $0 << 4 | UInt32(Self.hexValue(input[offset + $1])!) }
-    }
-
-    private static func hexValue(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): return byte - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): return byte - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): return byte - UInt8(ascii: "A") + 10
-        default: return nil
-        }
+        (0..<4).reduce(0) { $0 << 4 | UInt32(ASCIIHex.value(input[offset + $1])!) }
     }
 
     private static func malformedAt(_ origin: String, _ offset: Int, _ problem: String)
