@@ -54,7 +54,7 @@ extension ServerConnection {
         guard later else { return }
         loop.execute { [self] in
             guard !isClosed else { return }
-            run(Step(machine.responseReady(response)))
+            run(machine.responseReady(response))
         }
     }
 }

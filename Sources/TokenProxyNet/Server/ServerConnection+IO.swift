@@ -24,10 +24,10 @@ extension ServerConnection {
                 recv(fd, buffer.baseAddress, buffer.count, 0)
             }
             if count > 0 {
-                run(Step(machine.readable(readBuffer[0..<count])))
+                run(machine.readable(readBuffer[0..<count]))
                 if count < readBuffer.count { return }
             } else if count == 0 {
-                run(Step(machine.endOfInput()))
+                run(machine.endOfInput())
                 return
             } else {
                 switch errno {
@@ -156,7 +156,7 @@ extension ServerConnection {
         }
         if pendingHasResponse {
             pendingHasResponse = false
-            run(Step(machine.writeCompleted()))
+            run(machine.writeCompleted())
         }
     }
 

@@ -76,3 +76,14 @@ extension ServerConnection {
         }
     }
 }
+
+/// Carrying out each event's action: every one comes down to `run(_: Step)`.
+extension ServerConnection {
+    func run(_ action: StateMachine.StartAction) { run(Step(action)) }
+    func run(_ action: StateMachine.ReadableAction) { run(Step(action)) }
+    func run(_ action: StateMachine.EndOfInputAction) { run(Step(action)) }
+    func run(_ action: StateMachine.ResponseReadyAction) { run(Step(action)) }
+    func run(_ action: StateMachine.WriteCompletedAction) { run(Step(action)) }
+    func run(_ action: StateMachine.DeadlineExpiredAction) { run(Step(action)) }
+    func run(_ action: StateMachine.ShutdownAction) { run(Step(action)) }
+}

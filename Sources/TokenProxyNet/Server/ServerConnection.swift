@@ -93,13 +93,13 @@ final class ServerConnection: @unchecked Sendable {
             // A shutdown or force close queued by another thread may have won the race.
             guard !isClosed else { return }
             loop.register(self, token: UInt64(id))
-            run(Step(machine.start()))
+            run(machine.start())
         }
     }
 
     /// Closes now if idle, else after the response in progress (sent with `Connection: close`).
     func requestShutdown() {
-        loop.execute { [self] in run(Step(machine.shutdownRequested())) }
+        loop.execute { [self] in run(machine.shutdownRequested()) }
     }
 
     /// Closes now, whatever is in flight (the grace period is over).
@@ -197,7 +197,7 @@ extension ServerConnection: EventLoopClient {
         }
         if let deadline = readDeadline, deadline <= now {
             readDeadline = nil
-            run(Step(machine.deadlineExpired()))
+            run(machine.deadlineExpired())
         }
     }
 
