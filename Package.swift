@@ -38,7 +38,7 @@ let package = Package(
         ),
         .target(
             name: "TokenProxyNet",
-            dependencies: ["TokenProxyCore", "COpenSSL", "CLinuxShims"]
+            dependencies: ["TokenProxyCore", "TokenProxyCrypto", "CLinuxShims"]
         ),
         .target(
             name: "TokenProxySystemd",
@@ -74,9 +74,14 @@ let package = Package(
         ),
         .testTarget(
             name: "TokenProxyCoreTests", dependencies: ["TokenProxyCore", "TokenProxyTestSupport"]),
-        .testTarget(name: "TokenProxyCryptoTests", dependencies: ["TokenProxyCrypto"]),
-        .testTarget(name: "TokenProxyNetTests", dependencies: ["TokenProxyNet"]),
-        .testTarget(name: "TokenProxyTests", dependencies: ["TokenProxy"]),
+        .testTarget(
+            name: "TokenProxyCryptoTests",
+            dependencies: ["TokenProxyCrypto", "TokenProxyTestSupport"]),
+        .testTarget(
+            name: "TokenProxyNetTests",
+            dependencies: ["TokenProxyNet", "TokenProxyCrypto", "TokenProxyTestSupport"]),
+        .testTarget(
+            name: "TokenProxyTests", dependencies: ["TokenProxy", "TokenProxyTestSupport"]),
         .testTarget(name: "TokenProxyDevTests", dependencies: ["TokenProxyDev"]),
     ]
 )

@@ -58,28 +58,19 @@ package final class ProxyCounters: Sendable {
                 "tokenproxy_proxy_requests_total",
                 ["route": key.route, "method": key.method, "code": String(key.code)], value)
         }
-        out.family(
-            "tokenproxy_proxy_failures_total", "counter",
+        out.counters(
+            "tokenproxy_proxy_failures_total",
             help:
-                "Exchanges that failed (upstream unreachable, TLS, timeout, malformed request, client gone) by route (none: refused before routing)."
-        )
-        for (route, value) in snapshot.failures.sorted(by: { $0.key < $1.key }) {
-            out.sample("tokenproxy_proxy_failures_total", ["route": route], value)
-        }
-        out.family(
-            "tokenproxy_proxy_unauthorized_retries_total", "counter",
-            help: "Requests replayed with a fresh token after a 401 from the upstream.")
-        for (route, value) in snapshot.retries.sorted(by: { $0.key < $1.key }) {
-            out.sample("tokenproxy_proxy_unauthorized_retries_total", ["route": route], value)
-        }
-        out.family(
-            "tokenproxy_proxy_request_duration_seconds", "histogram",
-            help: "Time from request head to the end of the response.")
-        for (route, histogram) in snapshot.durations.sorted(by: { $0.key < $1.key }) {
-            out.histogram(
-                "tokenproxy_proxy_request_duration_seconds", label: "route", value: route,
-                histogram)
-        }
+                "Exchanges that failed (upstream unreachable, TLS, timeout, malformed request, client gone) by route (none: refused before routing).",
+            label: "route", snapshot.failures)
+        out.counters(
+            "tokenproxy_proxy_unauthorized_retries_total",
+            help: "Requests replayed with a fresh token after a 401 from the upstream.",
+            label: "route", snapshot.retries)
+        out.histograms(
+            "tokenproxy_proxy_request_duration_seconds",
+            help: "Time from request head to the end of the response.", label: "route",
+            snapshot.durations)
     }
 }
 

@@ -115,20 +115,14 @@ package final class Metrics: Sendable {
                 "tokenproxy_token_fetches_total",
                 ["credential": key.credential, "reason": key.reason, "outcome": key.outcome], value)
         }
-        out.family(
-            "tokenproxy_token_expired_total", "counter",
-            help: "Times a held token expired before a replacement arrived.")
-        for (name, value) in snapshot.expired.sorted(by: { $0.key < $1.key }) {
-            out.sample("tokenproxy_token_expired_total", ["credential": name], value)
-        }
-        out.family(
-            "tokenproxy_idp_request_duration_seconds", "histogram",
-            help: "Latency of token requests to the IdP.")
-        for (name, histogram) in snapshot.latency.sorted(by: { $0.key < $1.key }) {
-            out.histogram(
-                "tokenproxy_idp_request_duration_seconds", label: "credential", value: name,
-                histogram)
-        }
+        out.counters(
+            "tokenproxy_token_expired_total",
+            help: "Times a held token expired before a replacement arrived.", label: "credential",
+            snapshot.expired)
+        out.histograms(
+            "tokenproxy_idp_request_duration_seconds",
+            help: "Latency of token requests to the IdP.",
+            label: "credential", snapshot.latency)
         out.family(
             "tokenproxy_api_requests_total", "counter", help: "Token API responses by status code.")
         for (index, counter) in statusCounters.enumerated() {

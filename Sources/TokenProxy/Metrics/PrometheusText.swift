@@ -41,6 +41,24 @@ struct PrometheusWriter {
         sample(name, labels, String(value))
     }
 
+    /// A whole counter family with one label, samples sorted by label value.
+    mutating func counters(_ name: String, help: String, label: String, _ values: [String: Int]) {
+        family(name, "counter", help: help)
+        for (value, count) in values.sorted(by: { $0.key < $1.key }) {
+            sample(name, [label: value], count)
+        }
+    }
+
+    /// A whole histogram family with one label, sorted by label value.
+    mutating func histograms(
+        _ name: String, help: String, label: String, _ values: [String: PrometheusHistogram]
+    ) {
+        family(name, "histogram", help: help)
+        for (value, histogram) in values.sorted(by: { $0.key < $1.key }) {
+            self.histogram(name, label: label, value: value, histogram)
+        }
+    }
+
     /// A histogram's `_bucket`, `_sum` and `_count` lines for one label.
     mutating func histogram(
         _ name: String, label: String, value: String, _ histogram: PrometheusHistogram

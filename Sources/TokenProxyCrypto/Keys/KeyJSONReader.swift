@@ -7,8 +7,6 @@ import TokenProxyCore
 /// object, each into its own `SecretBuffer`; everything else is validated and skipped without
 /// being copied. Error messages give byte offsets, never content.
 struct KeyJSONReader {
-    /// Deeper nesting than this is not a key file; the limit also bounds recursion.
-    static let maximumDepth = 32
 
     private let input: UnsafeRawBufferPointer
     private let origin: String
@@ -109,7 +107,9 @@ struct KeyJSONReader {
 
     /// Validates and skips one value of any type.
     private mutating func skipValue(depth: Int) throws {
-        guard depth <= Self.maximumDepth else { throw malformed("nesting deeper than 32 levels") }
+        guard depth <= Limits.KeyFile.maxJSONDepth else {
+            throw malformed("nesting deeper than \(Limits.KeyFile.maxJSONDepth) levels")
+        }
         guard let byte = peek() else { throw malformed("expected a value") }
         switch byte {
         case UInt8(ascii: "\""):

@@ -16,9 +16,6 @@ package struct DevIssuerForm: Sendable, Equatable {
     /// Parameters that may appear more than once.
     package static let repeatable: Set<String> = ["resource", "audience"]
 
-    /// Form bodies of the token and introspection endpoints are a few kilobytes at most.
-    package static let maximumBodySize = 64 * 1024
-
     package init(parameters: [String: String], repeated: [String: [String]] = [:]) {
         self.parameters = parameters
         self.repeated = repeated
@@ -29,8 +26,9 @@ package struct DevIssuerForm: Sendable, Equatable {
 
     /// Parses a form body.
     package static func parse(_ body: [UInt8]) throws(DevIssuerRejection) -> DevIssuerForm {
-        guard body.count <= maximumBodySize else {
-            throw .invalidRequest("the form body is larger than \(maximumBodySize) bytes")
+        guard body.count <= Limits.DevIssuer.maxFormBytes else {
+            throw .invalidRequest(
+                "the form body is larger than \(Limits.DevIssuer.maxFormBytes) bytes")
         }
         var parameters: [String: String] = [:]
         var repeated: [String: [String]] = [:]
