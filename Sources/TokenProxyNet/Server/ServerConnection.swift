@@ -107,14 +107,14 @@ final class ServerConnection: @unchecked Sendable {
         loop.execute { [self] in close() }
     }
 
-    /// Carries out `first` and every action that follows from it without waiting.
+    /// Carries out `first` and every step that follows from it without waiting.
     ///
     /// A loop rather than recursion: a burst of pipelined requests answered synchronously
     /// would otherwise nest one stack frame set per request.
-    func run(_ first: StateMachine.Action) {
-        var action = first
+    func run(_ first: Step) {
+        var step = first
         while !isClosed {
-            switch action {
+            switch step {
             case .doNothing:
                 return
             case .readMore(let deadline):
@@ -127,7 +127,7 @@ final class ServerConnection: @unchecked Sendable {
                     suspendReading()
                     return
                 }
-                action = machine.responseReady(response)
+                step = Step(machine.responseReady(response))
             case .sendContinue(let deadline):
                 setReadDeadline(deadline)
                 guard send(Self.continueBytes, isResponse: false) != .failed else {
@@ -141,7 +141,7 @@ final class ServerConnection: @unchecked Sendable {
                 let head = HTTPServerResponseEncoder.head(for: output, date: date.current())
                 let body = HTTPServerResponseEncoder.sendsBody(output) ? output.response.body : []
                 switch send(head, body, isResponse: true) {
-                case .done: action = machine.writeCompleted()
+                case .done: step = Step(machine.writeCompleted())
                 case .pending:
                     suspendReading()
                     return
