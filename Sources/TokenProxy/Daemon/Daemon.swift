@@ -4,6 +4,7 @@ import Logging
 import Synchronization
 import TokenProxyCore
 import TokenProxyNet
+import TokenProxyPosix
 import TokenProxySystemd
 
 /// `tokenproxy serve`: owns the long-lived parts — the token store (refresh schedules), the

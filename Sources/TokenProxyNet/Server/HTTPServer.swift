@@ -1,4 +1,4 @@
-import CLinuxShims
+import TokenProxyPosix
 import Dispatch
 import Foundation
 import Glibc

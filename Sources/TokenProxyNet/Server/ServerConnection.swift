@@ -1,4 +1,4 @@
-import CLinuxShims
+import TokenProxyPosix
 import Glibc
 import Synchronization
 import TokenProxyCore
@@ -169,16 +169,17 @@ final class ServerConnection: @unchecked Sendable {
         try? loop.watch(fd: fd, token: UInt64(id), events: nil, previous: watchedEvents)
         watchedEvents = nil
         loop.deregister(token: UInt64(id))
-        _ = Glibc.close(fd)
+        // A socket's close reports nothing to act on; EBADF (a double close) traps in Posix.
+        try? Posix.close(fd)
         onClose(id)
     }
 }
 
 extension ServerConnection: EventLoopClient {
     func handleEvents(_ events: UInt32) {
-        let trouble = CLinuxShims_EPOLLHUP | CLinuxShims_EPOLLERR
-        if readingEnabled && events & (CLinuxShims_EPOLLIN | trouble) != 0 { readable() }
-        if writingEnabled && events & (CLinuxShims_EPOLLOUT | trouble) != 0 { writable() }
+        let trouble = Epoll.hangUp | Epoll.error
+        if readingEnabled && events & (Epoll.input | trouble) != 0 { readable() }
+        if writingEnabled && events & (Epoll.output | trouble) != 0 { writable() }
     }
 
     var deadline: UInt64? {

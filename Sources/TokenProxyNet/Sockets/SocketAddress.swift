@@ -1,4 +1,4 @@
-import CLinuxShims
+import TokenProxyPosix
 import Glibc
 
 /// One resolved socket address (IPv4, IPv6 or Unix), copied out of the C structures so that it

@@ -1,4 +1,4 @@
-import CLinuxShims
+import TokenProxyPosix
 import Glibc
 
 /// A connected TCP or Unix stream socket, blocking-with-deadlines via poll(2).
@@ -36,8 +36,10 @@ package final class SocketStream: ByteStream, Sendable {
         return try withFileDescriptor { fd in
             var bytes = [UInt8](repeating: 0, count: maxLength)
             while true {
-                let result = try ioCall("recv") {
-                    bytes.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+                let result = try ioCall { () throws(PosixError) in
+                    try bytes.withUnsafeMutableBytes { buffer in
+                        Result { () throws(PosixError) in try Posix.receive(fd, into: buffer) }
+                    }.get()
                 }
                 switch result {
                 case .done(let count):
@@ -60,12 +62,12 @@ package final class SocketStream: ByteStream, Sendable {
         try withFileDescriptor { fd in
             var offset = 0
             while offset < bytes.count {
-                let result = try ioCall("send") {
-                    bytes.withUnsafeBytes { buffer in
-                        send(
-                            fd, buffer.baseAddress! + offset, buffer.count - offset,
-                            Int32(MSG_NOSIGNAL))
-                    }
+                let result = try ioCall { () throws(PosixError) in
+                    try bytes.withUnsafeBytes { buffer in
+                        Result { () throws(PosixError) in
+                            try Posix.send(fd, UnsafeRawBufferPointer(rebasing: buffer[offset...]))
+                        }
+                    }.get()
                 }
                 switch result {
                 case .done(let count):
@@ -94,7 +96,7 @@ package final class SocketStream: ByteStream, Sendable {
     package func close() {
         switch gate.requestClose() {
         case .releaseNow: releaseDescriptor()
-        case .wakeInFlight: _ = shutdown(fd, Int32(SHUT_RDWR))
+        case .wakeInFlight: try? Posix.shutdown(fd, how: Int32(SHUT_RDWR))
         case .alreadyClosed: break
         }
     }
@@ -107,19 +109,17 @@ package final class SocketStream: ByteStream, Sendable {
     }
 
     private func releaseDescriptor() {
-        // close(2) may report EINTR or EIO, but the descriptor is gone either way on Linux;
-        // retrying would close a descriptor some other thread may have just been given.
-        _ = Glibc.close(fd)
+        // The gate runs this exactly once. A socket's close reports nothing to act on (the
+        // descriptor is gone either way on Linux); EBADF, a double close, traps in Posix.
+        try? Posix.close(fd)
     }
 
-    /// `syscall` with failures of an established connection reported with the peer's name.
-    private func ioCall(_ name: String, _ body: () -> Int) throws(NetError) -> SyscallResult<Int> {
+    /// A `Posix` call with failures of an established connection reported with the peer's name.
+    func ioCall<Value>(_ body: () throws(PosixError) -> Value) throws(NetError) -> Value {
         do {
-            return try syscall(name, body)
-        } catch .syscall(_, let errno) {
-            throw .io(peer: peer, call: name, errno: errno)
+            return try body()
         } catch {
-            throw error
+            throw .io(peer: peer, call: error.call, errno: error.errno)
         }
     }
 }

@@ -1,4 +1,4 @@
-import CLinuxShims
+import TokenProxyPosix
 internal import COpenSSL
 import Glibc
 
@@ -84,7 +84,7 @@ package final class TLSClientContext: @unchecked Sendable {
             // Honours SSL_CERT_FILE / SSL_CERT_DIR, then OpenSSL's compiled-in directory.
             _ = SSL_CTX_set_default_verify_paths(context)
             OpenSSLError.clearQueue()
-            if access(Self.systemBundlePath, R_OK) == 0 {
+            if (try? Posix.checkReadable(Self.systemBundlePath)) != nil {
                 try loadVerifyLocations(Self.systemBundlePath)
             }
         } else if configuration.caFile == nil {
@@ -155,11 +155,13 @@ package final class TLSClientContext: @unchecked Sendable {
     /// Fails early, with the errno text, for a path we cannot read (OpenSSL's own message for a
     /// missing file is a list of library codes).
     private static func requireReadable(_ file: String, what: String) throws {
-        guard access(file, R_OK) == 0 else {
-            let reason = String(cString: strerror(errno))
+        do {
+            try Posix.checkReadable(file)
+        } catch {
             throw NetError.tlsConfiguration(
                 file: file,
-                detail: "cannot read this \(what): \(reason); check the path and permissions")
+                detail:
+                    "cannot read this \(what): \(error.reason); check the path and permissions")
         }
     }
 }

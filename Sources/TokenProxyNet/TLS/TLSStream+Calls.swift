@@ -1,4 +1,4 @@
-import CLinuxShims
+import TokenProxyPosix
 internal import COpenSSL
 import Glibc
 

@@ -1,4 +1,4 @@
-import CLinuxShims
+import TokenProxyPosix
 import Foundation
 import Glibc
 import Testing
