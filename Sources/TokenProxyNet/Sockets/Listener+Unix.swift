@@ -102,27 +102,16 @@ extension Listener {
         (try? lookUpGroup(group, path: "")) != nil
     }
 
-    /// The gid of `group`, or of a numeric group id. The corresponding C function is
-    /// `getgrnam_r`.
+    /// The gid of `group`, or of a numeric group id (a name wins over a number).
+    /// The corresponding C function is `getgrnam_r` (through `Posix.groupID(named:)`).
     private static func lookUpGroup(_ group: String, path: String) throws(ListenerError) -> gid_t {
-        var entry = GroupEntry()
-        var result: UnsafeMutablePointer<GroupEntry>?
-        var buffer = [CChar](repeating: 0, count: 1024)
-        while true {
-            let status = buffer.withUnsafeMutableBufferPointer { storage in
-                getgrnam_r(group, &entry, storage.baseAddress, storage.count, &result)
-            }
-            if status == ERANGE && buffer.count < 1 << 20 {
-                buffer = [CChar](repeating: 0, count: buffer.count * 4)
-                continue
-            }
-            if status == 0, let result { return result.pointee.gr_gid }
-            if let numeric = gid_t(group) { return numeric }
-            guard status == 0 || status == ENOENT || status == ESRCH else {
-                throw .syscall(call: "getgrnam_r", socket: path, errno: status)
-            }
-            throw .unknownGroup(group: group, path: path)
+        let found = Result { () throws(PosixError) in try Posix.groupID(named: group) }
+        if case .success(let gid?) = found { return gid }
+        if let numeric = gid_t(group) { return numeric }
+        if case .failure(let error) = found {
+            throw .syscall(call: error.call, socket: path, errno: error.errno)
         }
+        throw .unknownGroup(group: group, path: path)
     }
 
     private static func withSockAddr<Result, Failure: Error>(
@@ -135,5 +124,3 @@ extension Listener {
         }
     }
 }
-
-private typealias GroupEntry = Glibc.group

@@ -78,7 +78,8 @@ enum SyscallScanner {
         "epoll_create", "epoll_create1", "epoll_ctl", "epoll_wait", "eventfd", "pipe", "pipe2",
         "dup", "dup2", "dup3", "fcntl", "ioctl", "chmod", "fchmod", "chown", "fchown", "access",
         "mkdir", "rmdir", "symlink", "readlink", "mkstemp", "kill", "sigaction", "sigprocmask",
-        "pthread_sigmask", "_exit", "fflush", "fopen", "fclose", "fread", "fwrite",
+        "pthread_sigmask", "_exit", "fflush", "fopen", "fclose", "fread", "fwrite", "getaddrinfo",
+        "freeaddrinfo", "getgrnam_r", "getpwnam_r",
     ]
     /// C functions whose names our own types use too (`stream.write(bytes, deadline:)`): flagged
     /// when qualified with `Glibc.` or called bare with C's shape (unlabeled arguments; two or
@@ -90,11 +91,10 @@ enum SyscallScanner {
         let text = stripComments(source)
         var found: [String] = []
         for line in text.split(separator: "\n") where line.contains("import CLinuxShims") {
-            _ = line
-            found.append("import CLinuxShims")
+            found.append(String(line.trimmingCharacters(in: .whitespaces)))
         }
         let names = (functions + ambiguous).joined(separator: "|")
-        let pattern = #"(Glibc\.)?(?<![.\w])(?<!func )(?<!case )("# + names + #")\s*\("#
+        let pattern = #"(?:(Glibc\.)|(?<![.\w]))(?<!func )(?<!case )("# + names + #")\s*\("#
         let regex = try! NSRegularExpression(pattern: pattern)
         let utf16 = text as NSString
         for match in regex.matches(in: text, range: NSRange(location: 0, length: utf16.length)) {
@@ -114,9 +114,13 @@ enum SyscallScanner {
         return found
     }
 
-    /// The source without `//` comments (good enough for our code: no `//` inside strings that
-    /// matter here) and without `/* */` blocks.
+    /// The source without string literals' contents, `//` comments and `/* */` blocks (good
+    /// enough for our code, which has no comment markers inside strings that matter here).
     static func stripComments(_ source: String) -> String {
+        let source = source.replacingOccurrences(
+            of: #"\"\"\"[\s\S]*?\"\"\""#, with: "\"\"", options: .regularExpression
+        ).replacingOccurrences(
+            of: #"\"(?:[^"\\\n]|\\.)*\""#, with: "\"\"", options: .regularExpression)
         var result = ""
         for line in source.split(separator: "\n", omittingEmptySubsequences: false) {
             if let range = line.range(of: "//") {
