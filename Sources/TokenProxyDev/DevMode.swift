@@ -1,6 +1,6 @@
-import TokenProxy
 import Foundation
 import Logging
+import TokenProxy
 import TokenProxyCore
 import TokenProxyNet
 import TokenProxyPosix

@@ -1,7 +1,7 @@
-import TokenProxyPosix
 import Foundation
 import Glibc
 import Synchronization
+import TokenProxyPosix
 
 /// Something an `EventLoop` drives: one descriptor's readiness and one deadline. Every method
 /// is called on the loop's thread.

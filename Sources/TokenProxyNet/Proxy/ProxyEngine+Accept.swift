@@ -1,7 +1,7 @@
-import TokenProxyPosix
 import Dispatch
 import Foundation
 import Glibc
+import TokenProxyPosix
 
 /// Accepting connections, on the accept queue; each admitted one gets a thread.
 extension ProxyEngine {

@@ -1,5 +1,5 @@
-import TokenProxyPosix
 import Glibc
+import TokenProxyPosix
 
 /// Relays bytes both ways between the client and an upstream (a CONNECT tunnel, or a
 /// connection after `101 Switching Protocols`), on the calling thread with `poll(2)`.

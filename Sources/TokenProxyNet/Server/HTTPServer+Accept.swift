@@ -1,6 +1,6 @@
-import TokenProxyPosix
 import Dispatch
 import Glibc
+import TokenProxyPosix
 
 /// Accepting connections, on the accept queue.
 extension HTTPServer {

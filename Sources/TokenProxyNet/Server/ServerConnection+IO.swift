@@ -1,5 +1,5 @@
-import TokenProxyPosix
 import Glibc
+import TokenProxyPosix
 
 /// Reading, writing and deadlines of a `ServerConnection`, all on its loop's thread.
 extension ServerConnection {

@@ -1,7 +1,7 @@
-import TokenProxyPosix
 import Glibc
 import Synchronization
 import TokenProxyCore
+import TokenProxyPosix
 
 /// One accepted HTTP/1.1 connection of an `HTTPServer`.
 ///

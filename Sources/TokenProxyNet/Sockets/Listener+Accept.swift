@@ -1,5 +1,5 @@
-import TokenProxyPosix
 import Glibc
+import TokenProxyPosix
 
 /// Accepting, shared by the token API server and the proxy engine.
 extension Listener {

@@ -1,5 +1,5 @@
-import TokenProxyPosix
 import Glibc
+import TokenProxyPosix
 
 extension Listener {
     /// Listens on `host` (an IP literal such as `127.0.0.1` or `::1`, or a name resolved once)

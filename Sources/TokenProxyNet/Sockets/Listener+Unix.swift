@@ -1,5 +1,5 @@
-import TokenProxyPosix
 import Glibc
+import TokenProxyPosix
 
 extension Listener {
     /// Creates a Unix stream socket at `path`, with permissions `mode` and, when `group` is
@@ -115,7 +115,8 @@ extension Listener {
     }
 
     private static func withSockAddr<Result, Failure: Error>(
-        _ address: sockaddr_un, _ body: (UnsafePointer<sockaddr>, socklen_t) throws(Failure) -> Result
+        _ address: sockaddr_un,
+        _ body: (UnsafePointer<sockaddr>, socklen_t) throws(Failure) -> Result
     ) throws(Failure) -> Result {
         try withUnsafePointer(to: address) { pointer throws(Failure) in
             try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { raw throws(Failure) in

@@ -1,6 +1,6 @@
-import TokenProxyPosix
 import Glibc
 import Synchronization
+import TokenProxyPosix
 
 /// A listening stream socket an `HTTPServer` accepts connections from: a Unix socket it
 /// created, a TCP socket it bound, or a socket inherited from systemd.

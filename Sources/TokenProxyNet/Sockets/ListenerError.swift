@@ -1,5 +1,5 @@
-import TokenProxyPosix
 import Glibc
+import TokenProxyPosix
 
 /// Why a listening socket could not be set up. Each message names the socket (path, address or
 /// inherited descriptor), what failed and, where there is one, what the operator can do.

@@ -1,5 +1,5 @@
-import TokenProxyPosix
 import Glibc
+import TokenProxyPosix
 
 /// Finds out who is on the other end of an accepted connection.
 ///

@@ -10,9 +10,10 @@ extension Poll {
         fd: Int32, for events: Int16, deadline: ContinuousClock.Instant,
         operation: @autoclosure () -> String
     ) throws(NetError) {
-        guard try NetError.mapping({ () throws(PosixError) in
-            try Poll.wait(fd: fd, for: events, until: deadline)
-        })
+        guard
+            try NetError.mapping({ () throws(PosixError) in
+                try Poll.wait(fd: fd, for: events, until: deadline)
+            })
         else { throw NetError.timedOut(operation: operation()) }
     }
 }

@@ -1,5 +1,5 @@
-import TokenProxyPosix
 import Glibc
+import TokenProxyPosix
 
 /// One resolved socket address (IPv4, IPv6 or Unix), copied out of the C structures so that it
 /// can outlive `freeaddrinfo`.

@@ -1,5 +1,5 @@
-import TokenProxyPosix
 import Glibc
+import TokenProxyPosix
 
 extension SocketStream {
     /// Takes ownership of an accepted, connected, non-blocking descriptor (from `accept4` with
@@ -19,7 +19,8 @@ extension SocketStream {
         precondition(buffer.count > 0, "read(into:) needs room for at least one byte")
         return try withFileDescriptor { fd in
             while true {
-                switch try ioCall({ () throws(PosixError) in try Posix.receive(fd, into: buffer) }) {
+                switch try ioCall({ () throws(PosixError) in try Posix.receive(fd, into: buffer) })
+                {
                 case .done(let count):
                     return count
                 case .wouldBlock:

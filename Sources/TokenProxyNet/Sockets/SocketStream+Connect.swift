@@ -1,5 +1,5 @@
-import TokenProxyPosix
 import Glibc
+import TokenProxyPosix
 
 extension SocketStream {
     /// Resolves `host` and connects to the first address that answers before `deadline`.

@@ -1,5 +1,5 @@
-import TokenProxyPosix
 import Glibc
+import TokenProxyPosix
 
 /// A connected TCP or Unix stream socket, blocking-with-deadlines via poll(2).
 ///

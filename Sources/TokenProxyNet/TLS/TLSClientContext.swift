@@ -1,6 +1,6 @@
-import TokenProxyPosix
 internal import COpenSSL
 import Glibc
+import TokenProxyPosix
 
 /// Settings for verifying servers; a `TLSClientContext` is built from them once.
 package struct TLSClientConfiguration: Sendable, Equatable {

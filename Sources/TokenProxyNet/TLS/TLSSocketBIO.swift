@@ -1,6 +1,6 @@
-import TokenProxyPosix
 internal import COpenSSL
 import Glibc
+import TokenProxyPosix
 
 /// An OpenSSL socket BIO whose writes cannot raise `SIGPIPE`.
 ///
@@ -47,7 +47,8 @@ enum TLSSocketBIO {
             guard let bio, let data, length > 0 else { return 0 }
             let fd = Int32(truncatingIfNeeded: BIO_ctrl(bio, BIO_C_GET_FD, 0, nil))
             errno = 0
-            let result = try? Posix.send(fd, UnsafeRawBufferPointer(start: data, count: Int(length)))
+            let result = try? Posix.send(
+                fd, UnsafeRawBufferPointer(start: data, count: Int(length)))
             BIO_clear_flags(
                 bio,
                 BIO_FLAGS_READ | BIO_FLAGS_WRITE | BIO_FLAGS_IO_SPECIAL | BIO_FLAGS_SHOULD_RETRY)

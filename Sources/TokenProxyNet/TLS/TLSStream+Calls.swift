@@ -1,6 +1,6 @@
-import TokenProxyPosix
 internal import COpenSSL
 import Glibc
+import TokenProxyPosix
 
 extension TLSStream {
     /// The outcome of an `SSL_*` call once it no longer asks to be retried.

@@ -1,6 +1,6 @@
-import TokenProxyPosix
 internal import COpenSSL
 import Glibc
+import TokenProxyPosix
 
 extension TLSStream {
     /// Performs the handshake with `serverName` (SNI and the name the certificate must match).

@@ -1,7 +1,7 @@
-import TokenProxyPosix
 internal import COpenSSL
 import Glibc
 import Synchronization
+import TokenProxyPosix
 
 /// TLS (≥ 1.2) over a connected socket, with SNI and host-name verification.
 ///

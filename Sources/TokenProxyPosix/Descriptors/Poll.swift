@@ -13,7 +13,8 @@ package enum Poll {
             guard let timeout = millisecondsUntil(deadline) else { return false }
             var pollFD = pollfd(fd: fd, events: events, revents: 0)
             let ready = try withUnsafeMutablePointer(to: &pollFD) { pointer throws(PosixError) in
-                try Posix.poll(UnsafeMutableBufferPointer(start: pointer, count: 1), timeout: timeout)
+                try Posix.poll(
+                    UnsafeMutableBufferPointer(start: pointer, count: 1), timeout: timeout)
             }
             if ready > 0 {
                 // POLLNVAL means the descriptor is not open: the same bug as EBADF.

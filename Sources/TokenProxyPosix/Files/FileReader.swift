@@ -46,7 +46,8 @@ package enum FileReader {
             let attempt = buffer.withUnsafeMutableBytes { memory in
                 Result { () throws(PosixError) in
                     try Posix.read(
-                        file.rawValue, into: UnsafeMutableRawBufferPointer(rebasing: memory[total...]))
+                        file.rawValue,
+                        into: UnsafeMutableRawBufferPointer(rebasing: memory[total...]))
                 }
             }
             let result: SyscallResult<Int>

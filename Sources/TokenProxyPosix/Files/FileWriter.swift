@@ -33,7 +33,8 @@ package enum FileWriter {
         throws(PosixError)
     {
         while true {
-            let temporary = path + ".tmp-\(ProcessIdentity.processID)-\(UInt32.random(in: 0...UInt32.max))"
+            let temporary =
+                path + ".tmp-\(ProcessIdentity.processID)-\(UInt32.random(in: 0...UInt32.max))"
             let file: FileDescriptor
             do {
                 file = try Posix.open(

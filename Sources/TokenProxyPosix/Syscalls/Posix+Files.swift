@@ -8,7 +8,9 @@ extension Posix {
     package static func open(_ path: String, flags: Int32, mode: UInt32 = 0)
         throws(PosixError) -> FileDescriptor
     {
-        let fd = try syscallNonBlocking("open") { Glibc.open(path, flags | O_CLOEXEC, mode_t(mode)) }
+        let fd = try syscallNonBlocking("open") {
+            Glibc.open(path, flags | O_CLOEXEC, mode_t(mode))
+        }
         return FileDescriptor(adopting: fd)
     }
 

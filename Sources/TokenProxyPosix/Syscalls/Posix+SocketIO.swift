@@ -32,7 +32,9 @@ extension Posix {
         _ fd: Int32, _ first: UnsafeRawBufferPointer, _ second: UnsafeRawBufferPointer
     ) throws(PosixError) -> SyscallResult<Int> {
         var vectors = (
-            iovec(iov_base: UnsafeMutableRawPointer(mutating: first.baseAddress), iov_len: first.count),
+            iovec(
+                iov_base: UnsafeMutableRawPointer(mutating: first.baseAddress), iov_len: first.count
+            ),
             iovec(
                 iov_base: UnsafeMutableRawPointer(mutating: second.baseAddress),
                 iov_len: second.count)

@@ -77,7 +77,8 @@ package enum Posix {
         case EINTR:
             return
         case EBADF:
-            preconditionFailure("close(\(fd)) failed with EBADF: a double close, a bug in tokenproxy")
+            preconditionFailure(
+                "close(\(fd)) failed with EBADF: a double close, a bug in tokenproxy")
         default:
             throw PosixError(call: "close", errno: error)
         }

@@ -1,7 +1,7 @@
-import TokenProxyPosix
 import Glibc
 import Synchronization
 import Testing
+import TokenProxyPosix
 
 @testable import TokenProxyNet
 
@@ -25,7 +25,9 @@ private final class RecordingClient: EventLoopClient, @unchecked Sendable {
 struct EventLoopTests {
     private func socketPair() -> (Int32, Int32) {
         var fds: [Int32] = [0, 0]
-        let socketType = Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
+        let socketType =
+            Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue)
+            | Int32(SOCK_CLOEXEC.rawValue)
         #expect(socketpair(AF_UNIX, socketType, 0, &fds) == 0)
         return (fds[0], fds[1])
     }

@@ -1,8 +1,8 @@
-import TokenProxyPosix
 import Foundation
 import Glibc
 import Synchronization
 import TokenProxyCore
+import TokenProxyPosix
 
 @testable import TokenProxyNet
 

@@ -1,7 +1,7 @@
-import TokenProxyPosix
 import Foundation
 import Glibc
 import Testing
+import TokenProxyPosix
 
 @testable import TokenProxyNet
 

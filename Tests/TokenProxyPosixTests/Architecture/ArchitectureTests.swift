@@ -27,7 +27,8 @@ struct ArchitectureTests {
     @Test func onlyThePosixModuleCallsGlibcIOFunctions() throws {
         var violations: [String] = []
         for file in try Self.swiftFilesOutsidePosix() {
-            let text = try String(contentsOf: Self.sources.appendingPathComponent(file), encoding: .utf8)
+            let text = try String(
+                contentsOf: Self.sources.appendingPathComponent(file), encoding: .utf8)
             violations += SyscallScanner.violations(in: text).map { "\(file): \($0)" }
         }
         #expect(
@@ -84,7 +85,9 @@ enum SyscallScanner {
     /// C functions whose names our own types use too (`stream.write(bytes, deadline:)`): flagged
     /// when qualified with `Glibc.` or called bare with C's shape (unlabeled arguments; two or
     /// more, or one for `close`).
-    static let ambiguous = ["read", "write", "close", "send", "connect", "shutdown", "signal", "poll"]
+    static let ambiguous = [
+        "read", "write", "close", "send", "connect", "shutdown", "signal", "poll",
+    ]
 
     /// One entry per offending import or call, in order, like `recv(` or `import CLinuxShims`.
     static func violations(in source: String) -> [String] {
@@ -100,7 +103,8 @@ enum SyscallScanner {
         for match in regex.matches(in: text, range: NSRange(location: 0, length: utf16.length)) {
             let qualified = match.range(at: 1).location != NSNotFound
             let name = utf16.substring(with: match.range(at: 2))
-            let arguments = argumentList(text, openingAt: match.range.location + match.range.length - 1)
+            let arguments = argumentList(
+                text, openingAt: match.range.location + match.range.length - 1)
             if qualified {
                 found.append("Glibc.\(name)(")
             } else if functions.contains(name) {
@@ -136,7 +140,8 @@ enum SyscallScanner {
 
     /// How many top-level arguments the call whose `(` is at `offset` (UTF-16) has, and whether
     /// any is labeled (`name:` at top level).
-    static func argumentList(_ text: String, openingAt offset: Int) -> (count: Int, hasLabel: Bool)? {
+    static func argumentList(_ text: String, openingAt offset: Int) -> (count: Int, hasLabel: Bool)?
+    {
         let characters = Array((text as NSString).substring(from: offset + 1).utf8)
         var depth = 0
         var commas = 0
@@ -149,8 +154,12 @@ enum SyscallScanner {
                 continue
             }
             switch byte {
-            case UInt8(ascii: "\""): inString = true; sawContent = true
-            case UInt8(ascii: "("), UInt8(ascii: "["), UInt8(ascii: "{"): depth += 1; sawContent = true
+            case UInt8(ascii: "\""):
+                inString = true
+                sawContent = true
+            case UInt8(ascii: "("), UInt8(ascii: "["), UInt8(ascii: "{"):
+                depth += 1
+                sawContent = true
             case UInt8(ascii: ")"), UInt8(ascii: "]"), UInt8(ascii: "}"):
                 if depth == 0 { return (sawContent ? commas + 1 : 0, hasLabel) }
                 depth -= 1

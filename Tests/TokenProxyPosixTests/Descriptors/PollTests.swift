@@ -17,7 +17,8 @@ struct PollTests {
         let local = FileDescriptor(adopting: a)
         let remote = FileDescriptor(adopting: b)
         let started = ContinuousClock.now
-        #expect(try !Poll.wait(fd: local.rawValue, for: Int16(POLLIN), until: .now + .milliseconds(20)))
+        #expect(
+            try !Poll.wait(fd: local.rawValue, for: Int16(POLLIN), until: .now + .milliseconds(20)))
         #expect(ContinuousClock.now - started >= .milliseconds(20))
         try remote.close()
     }

@@ -36,7 +36,8 @@ struct FileReaderTests {
                 try FileReader.read(path: path, limit: 64)
             }
             guard case .notRegularFile(let status) = error else {
-                Issue.record("expected notRegularFile for \(path), got \(String(describing: error))")
+                Issue.record(
+                    "expected notRegularFile for \(path), got \(String(describing: error))")
                 continue
             }
             #expect(status.isDirectory == (path == directory.path))
