@@ -1,53 +1,108 @@
-/// Bounds the HTTP/1.1 parser enforces while reading, so a peer can never make us buffer or
-/// scan without limit. Every limit is checked as bytes arrive (not after a message is complete),
-/// and each has a status code to answer with when exceeded (see `HTTPParseError.status`).
-///
-/// The defaults fit the token API, the IdP client and ordinary reverse-proxy traffic; the proxy
-/// may raise `maxBodyBytes` for streamed bodies.
-package struct HTTPLimits: Sendable, Equatable {
-    /// Default for `maxHeadBytes`: 16 KiB, a little above what common servers allow per line
-    /// (nginx: 8 KiB per header line) and far above what our own clients send.
-    package static let defaultMaxHeadBytes = 16 * 1024
-    /// Default for `maxFieldCount`: 100 field lines, as in nginx/Apache defaults.
-    package static let defaultMaxFieldCount = 100
-    /// Default for `maxRequestTargetBytes`: 8 KiB (RFC 9112 §3 recommends supporting at least
-    /// 8000 octets of request-line).
-    package static let defaultMaxRequestTargetBytes = 8 * 1024
-    /// Default for `maxChunkSizeLineBytes`: 1 KiB; a chunk-size line is a hex number plus
-    /// optional extensions, which nobody legitimately makes long.
-    package static let defaultMaxChunkSizeLineBytes = 1024
-    /// Default for `maxTrailerBytes`: 8 KiB of trailer fields after a chunked body.
-    package static let defaultMaxTrailerBytes = 8 * 1024
-    /// Default for `maxBodyBytes`: 1 MiB. Token requests and IdP responses are a few KiB.
-    package static let defaultMaxBodyBytes = 1 << 20
+/// Every numeric limit and tunable default of tokenproxy, in one place, so that a reviewer sees
+/// what a peer can make us buffer, wait for or repeat, and an operator sees where a config
+/// default comes from. Values a configuration file can override are marked "(config: key)".
+/// Code refers to these constants; no numeric limit lives anywhere else.
+package enum Limits {
+    /// HTTP/1.1 parsing (`HTTPLimits` defaults; RFC 9112). Each is checked as bytes arrive.
+    package enum HTTP {
+        /// Start line plus field section: 16 KiB, a little above common servers' per-line limit
+        /// (nginx: 8 KiB) and far above what our own clients send. Over it: 431.
+        package static let maxHeadBytes = 16 * 1024
+        /// Field lines in one head or trailer section, as nginx/Apache defaults. Over it: 431.
+        package static let maxFieldCount = 100
+        /// Request-target length: RFC 9112 §3 asks for at least 8000 octets. Over it: 414.
+        package static let maxRequestTargetBytes = 8 * 1024
+        /// A chunk-size line with extensions, which nobody legitimately makes long. Over: 400.
+        package static let maxChunkSizeLineBytes = 1024
+        /// Trailer fields after a chunked body. Over it: 431.
+        package static let maxTrailerBytes = 8 * 1024
+        /// A message body the parser lets through: token requests and IdP answers are a few
+        /// KiB. Over it: 413.
+        package static let maxBodyBytes = 1 << 20
+        /// Bytes beyond `maxRequestTargetBytes` a request line may take (method, version,
+        /// spaces) before the line alone is refused.
+        package static let requestLineSlack = 64
+    }
 
-    /// Largest start line plus field section plus the empty line ending it, in bytes. Over it: 431.
-    package var maxHeadBytes: Int
-    /// Most field lines in one head (or one trailer section). Over it: 431.
-    package var maxFieldCount: Int
-    /// Longest request-target (request mode only). Over it: 414.
-    package var maxRequestTargetBytes: Int
-    /// Longest chunk-size line including extensions, without CRLF. Over it: 400.
-    package var maxChunkSizeLineBytes: Int
-    /// Largest trailer section of a chunked body, in bytes. Over it: 431.
-    package var maxTrailerBytes: Int
-    /// Largest message body the parser lets through (declared or counted). Over it: 413.
-    /// Use `Int.max` for streamed bodies whose consumer enforces its own bound.
-    package var maxBodyBytes: Int
+    /// The configuration file and its JSON.
+    package enum Config {
+        /// A configuration file larger than this is refused before parsing.
+        package static let maxFileBytes = 1 << 20
+        /// JSON nesting deeper than this is refused (the real schema is four levels deep).
+        package static let maxJSONDepth = 64
+        /// Edit distance up to which an unknown key gets a "did you mean" suggestion.
+        package static let maxSuggestionDistance = 2
+        /// `allowed_uids`/`allowed_gids` entries: any id but `(uid_t)-1`, which means "none".
+        package static let maxUserOrGroupID = Double(UInt32.max - 1)
+        /// `sun_path` holds 108 bytes including the terminating NUL (unix(7)).
+        package static let maxSocketPathBytes = 107
+    }
 
-    package init(
-        maxHeadBytes: Int = HTTPLimits.defaultMaxHeadBytes,
-        maxFieldCount: Int = HTTPLimits.defaultMaxFieldCount,
-        maxRequestTargetBytes: Int = HTTPLimits.defaultMaxRequestTargetBytes,
-        maxChunkSizeLineBytes: Int = HTTPLimits.defaultMaxChunkSizeLineBytes,
-        maxTrailerBytes: Int = HTTPLimits.defaultMaxTrailerBytes,
-        maxBodyBytes: Int = HTTPLimits.defaultMaxBodyBytes
-    ) {
-        self.maxHeadBytes = maxHeadBytes
-        self.maxFieldCount = maxFieldCount
-        self.maxRequestTargetBytes = maxRequestTargetBytes
-        self.maxChunkSizeLineBytes = maxChunkSizeLineBytes
-        self.maxTrailerBytes = maxTrailerBytes
-        self.maxBodyBytes = maxBodyBytes
+    /// Private key files.
+    package enum KeyFile {
+        /// A key file larger than this is refused unread (a 4096-bit RSA key JSON is ~3.3 KiB).
+        package static let maxBytes = 64 * 1024
+        /// JSON nesting in a key file (a ZITADEL key JSON is one level deep).
+        package static let maxJSONDepth = 32
+        /// RSA modulus sizes accepted: below 2048 is broken (NIST SP 800-131A), above 4096
+        /// makes every signature slow for nothing.
+        package static let rsaBits: ClosedRange<Int> = 2048...4096
+    }
+
+    /// Client assertions (RFC 7523).
+    package enum Assertion {
+        /// Five minutes: long enough for a slow IdP, short enough that a leaked assertion is
+        /// worth little (config: `assertion_lifetime`).
+        package static let defaultLifetime: Duration = .seconds(300)
+        /// RFC 7523 servers commonly refuse assertions valid for longer than an hour
+        /// (ZITADEL's cap).
+        package static let maxLifetime: Duration = .seconds(3600)
+        /// `iat` backdated by ten seconds, as in the ZITADEL guides' `iat = now - 10`
+        /// (config: `clock_skew`).
+        package static let defaultClockSkew: Duration = .seconds(10)
+    }
+
+    /// The IdP client.
+    package enum IdP {
+        /// How long a discovery document (OpenID Connect Discovery) is reused, in seconds.
+        package static let discoveryTTLSeconds: Double = 3600
+        /// Server error text quoted in our messages is cut at this many characters.
+        package static let maxQuotedDetailCharacters = 300
+    }
+
+    /// The proxy (config: the `proxy` section's keys of the same names).
+    package enum Proxy {
+        /// Request bodies up to this size are buffered so that a request can be replayed once
+        /// after a 401 (config: `max_replay_body_bytes`).
+        package static let maxReplayBodyBytes = 64 * 1024
+        /// TCP plus TLS to an upstream (config: `connect_timeout`).
+        package static let connectTimeout: Duration = .seconds(10)
+        /// Waiting for the upstream's response head (config: `response_timeout`).
+        package static let responseTimeout: Duration = .seconds(60)
+        /// The whole request head must arrive within this, against slowloris
+        /// (config: `header_read_timeout`).
+        package static let headerReadTimeout: Duration = .seconds(10)
+        /// Idle keep-alive connections, client side and pool (config: `idle_timeout`).
+        package static let idleTimeout: Duration = .seconds(60)
+        /// Client connections accepted at once (config: `max_connections`).
+        package static let maxConnections = 1024
+        /// `X-Tokenproxy-Refresh` forces a fresh token at most this often per route.
+        package static let minimumForcedRefreshInterval: Duration = .seconds(5)
+        /// Client input echoed in an error page is cut at this many characters.
+        package static let maxEchoedCharacters = 200
+    }
+
+    /// The dev issuer (`tokenproxy dev`): bounds that keep a long-running dev session small.
+    package enum DevIssuer {
+        /// A form body larger than this is refused.
+        package static let maxFormBytes = 64 * 1024
+        /// An assertion longer than this is refused before it is parsed.
+        package static let maxAssertionBytes = 16 * 1024
+        /// `jti` values remembered for replay detection.
+        package static let maxRememberedJTIs = 100_000
+        /// Issued tokens remembered for introspection.
+        package static let maxRememberedTokens = 100_000
+        /// Expired entries are swept every this many insertions.
+        package static let sweepEveryInsertions = 1024
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import TokenProxy
+import TokenProxyCore
 
 /// `tokenproxy assertion`: prints one signed RFC 7523 assertion.
 struct AssertionCommand: AsyncParsableCommand {
@@ -32,8 +33,10 @@ struct AssertionCommand: AsyncParsableCommand {
             throw ValidationError(
                 "pass --audience URL (or --issuer URL to use the issuer as audience)")
         }
-        guard (1...3600).contains(lifetime) else {
-            throw ValidationError("--lifetime must be between 1 and 3600 seconds")
+        guard (1...Limits.Assertion.maxLifetime.components.seconds).contains(Int64(lifetime)) else {
+            throw ValidationError(
+                "--lifetime must be between 1 and \(Limits.Assertion.maxLifetime.components.seconds) seconds"
+            )
         }
     }
 

@@ -55,8 +55,10 @@ struct FetchCommand: AsyncParsableCommand {
     var format: OneShot.OutputFormat = .json
 
     func validate() throws {
-        guard (1...3600).contains(lifetime) else {
-            throw ValidationError("--lifetime must be between 1 and 3600 seconds")
+        guard (1...Limits.Assertion.maxLifetime.components.seconds).contains(Int64(lifetime)) else {
+            throw ValidationError(
+                "--lifetime must be between 1 and \(Limits.Assertion.maxLifetime.components.seconds) seconds"
+            )
         }
     }
 

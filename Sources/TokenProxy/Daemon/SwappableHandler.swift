@@ -4,15 +4,15 @@ import TokenProxyNet
 /// sockets or the connections on them.
 final class SwappableHandler: HTTPServerHandler {
     /// Read on every request, written on reload.
-    private let current: ReadMostlyLock<TokenAPI>
+    private let current: ThreadLock<TokenAPI>
 
-    init(_ api: TokenAPI) { current = ReadMostlyLock(api) }
+    init(_ api: TokenAPI) { current = ThreadLock(api) }
 
-    func swap(_ api: TokenAPI) { current.write { $0 = api } }
+    func swap(_ api: TokenAPI) { current.withLock { $0 = api } }
 
     func handle(
         _ request: HTTPServerRequest, respond: @escaping @Sendable (HTTPServerResponse) -> Void
     ) {
-        current.read { $0 }.handle(request, respond: respond)
+        current.withReadLock { $0 }.handle(request, respond: respond)
     }
 }

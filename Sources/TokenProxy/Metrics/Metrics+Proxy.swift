@@ -47,39 +47,30 @@ package final class ProxyCounters: Sendable {
         }
     }
 
-    /// The exposition text (format 0.0.4) of the proxy metrics.
-    func render() -> String {
+    /// Appends the proxy metric families (exposition format 0.0.4) to `out`.
+    func render(into out: inout PrometheusWriter) {
         let snapshot = state.withLock { $0 }
-        var out = ""
-        out +=
-            "# HELP tokenproxy_proxy_requests_total Proxied requests by route, method and status code.\n"
-        out += "# TYPE tokenproxy_proxy_requests_total counter\n"
+        out.family(
+            "tokenproxy_proxy_requests_total", "counter",
+            help: "Proxied requests by route, method and status code.")
         for (key, value) in snapshot.requests.sorted(by: { $0.key < $1.key }) {
-            out +=
-                "tokenproxy_proxy_requests_total{route=\"\(PrometheusText.label(key.route))\",method=\"\(key.method)\",code=\"\(key.code)\"} \(value)\n"
+            out.sample(
+                "tokenproxy_proxy_requests_total",
+                ["route": key.route, "method": key.method, "code": String(key.code)], value)
         }
-        out +=
-            "# HELP tokenproxy_proxy_failures_total Exchanges that failed (upstream unreachable, TLS, timeout, malformed request, client gone) by route (none: refused before routing).\n"
-        out += "# TYPE tokenproxy_proxy_failures_total counter\n"
-        for (route, value) in snapshot.failures.sorted(by: { $0.key < $1.key }) {
-            out +=
-                "tokenproxy_proxy_failures_total{route=\"\(PrometheusText.label(route))\"} \(value)\n"
-        }
-        out +=
-            "# HELP tokenproxy_proxy_unauthorized_retries_total Requests replayed with a fresh token after a 401 from the upstream.\n"
-        out += "# TYPE tokenproxy_proxy_unauthorized_retries_total counter\n"
-        for (route, value) in snapshot.retries.sorted(by: { $0.key < $1.key }) {
-            out +=
-                "tokenproxy_proxy_unauthorized_retries_total{route=\"\(PrometheusText.label(route))\"} \(value)\n"
-        }
-        out +=
-            "# HELP tokenproxy_proxy_request_duration_seconds Time from request head to the end of the response.\n"
-        out += "# TYPE tokenproxy_proxy_request_duration_seconds histogram\n"
-        for (route, histogram) in snapshot.durations.sorted(by: { $0.key < $1.key }) {
-            out += histogram.render(
-                "tokenproxy_proxy_request_duration_seconds", label: "route", value: route)
-        }
-        return out
+        out.counters(
+            "tokenproxy_proxy_failures_total",
+            help:
+                "Exchanges that failed (upstream unreachable, TLS, timeout, malformed request, client gone) by route (none: refused before routing).",
+            label: "route", snapshot.failures)
+        out.counters(
+            "tokenproxy_proxy_unauthorized_retries_total",
+            help: "Requests replayed with a fresh token after a 401 from the upstream.",
+            label: "route", snapshot.retries)
+        out.histograms(
+            "tokenproxy_proxy_request_duration_seconds",
+            help: "Time from request head to the end of the response.", label: "route",
+            snapshot.durations)
     }
 }
 

@@ -66,71 +66,73 @@ package final class Metrics: Sendable {
     /// The exposition text for the current values and `statuses`.
     package func render(statuses: [CredentialStatus]) -> String {
         let snapshot = state.withLock { $0 }
-        var out = ""
-        out +=
-            "# HELP tokenproxy_token_expiry_seconds Seconds until the served token expires (absent when none is valid).\n"
-        out += "# TYPE tokenproxy_token_expiry_seconds gauge\n"
+        var out = PrometheusWriter()
+        out.family(
+            "tokenproxy_token_expiry_seconds", "gauge",
+            help: "Seconds until the served token expires (absent when none is valid).")
         for status in statuses {
             if status.holdsUsefulToken, let seconds = status.secondsToExpiry {
-                out +=
-                    "tokenproxy_token_expiry_seconds{credential=\"\(PrometheusText.label(status.name))\"} \(PrometheusText.number(seconds))\n"
+                out.sample(
+                    "tokenproxy_token_expiry_seconds", ["credential": status.name],
+                    PrometheusText.number(seconds))
             }
         }
-        out += "# HELP tokenproxy_token_valid Whether a valid token is held (1) or not (0).\n"
-        out += "# TYPE tokenproxy_token_valid gauge\n"
+        out.family(
+            "tokenproxy_token_valid", "gauge",
+            help: "Whether a valid token is held (1) or not (0).")
         for status in statuses {
-            out +=
-                "tokenproxy_token_valid{credential=\"\(PrometheusText.label(status.name))\"} \(status.holdsUsefulToken ? 1 : 0)\n"
+            out.sample(
+                "tokenproxy_token_valid", ["credential": status.name],
+                status.holdsUsefulToken ? 1 : 0)
         }
-        out +=
-            "# HELP tokenproxy_credential_state The refresh state of each credential (1 for the current state).\n"
-        out += "# TYPE tokenproxy_credential_state gauge\n"
+        out.family(
+            "tokenproxy_credential_state", "gauge",
+            help: "The refresh state of each credential (1 for the current state).")
         for status in statuses {
             for state in CredentialState.allCases {
-                out +=
-                    "tokenproxy_credential_state{credential=\"\(PrometheusText.label(status.name))\",state=\"\(state.rawValue)\"} \(status.state == state ? 1 : 0)\n"
+                out.sample(
+                    "tokenproxy_credential_state",
+                    ["credential": status.name, "state": state.rawValue],
+                    status.state == state ? 1 : 0)
             }
         }
-        out +=
-            "# HELP tokenproxy_credential_rejected Whether the IdP rejected the credential on the last failed attempt since the last success (invalid_grant / invalid_client: key revoked or expired).\n"
-        out += "# TYPE tokenproxy_credential_rejected gauge\n"
+        out.family(
+            "tokenproxy_credential_rejected", "gauge",
+            help:
+                "Whether the IdP rejected the credential on the last failed attempt since the last success (invalid_grant / invalid_client: key revoked or expired)."
+        )
         for status in statuses {
             let rejected =
                 status.consecutiveFailures > 0 && status.lastError?.category == .credentialRejected
-            out +=
-                "tokenproxy_credential_rejected{credential=\"\(PrometheusText.label(status.name))\"} \(rejected ? 1 : 0)\n"
+            out.sample(
+                "tokenproxy_credential_rejected", ["credential": status.name], rejected ? 1 : 0)
         }
-        out +=
-            "# HELP tokenproxy_token_fetches_total Token requests to the IdP by credential, reason and outcome.\n"
-        out += "# TYPE tokenproxy_token_fetches_total counter\n"
+        out.family(
+            "tokenproxy_token_fetches_total", "counter",
+            help: "Token requests to the IdP by credential, reason and outcome.")
         for (key, value) in snapshot.fetches.sorted(by: { "\($0.key)" < "\($1.key)" }) {
-            out +=
-                "tokenproxy_token_fetches_total{credential=\"\(PrometheusText.label(key.credential))\",reason=\"\(key.reason)\",outcome=\"\(key.outcome)\"} \(value)\n"
+            out.sample(
+                "tokenproxy_token_fetches_total",
+                ["credential": key.credential, "reason": key.reason, "outcome": key.outcome], value)
         }
-        out +=
-            "# HELP tokenproxy_token_expired_total Times a held token expired before a replacement arrived.\n"
-        out += "# TYPE tokenproxy_token_expired_total counter\n"
-        for (name, value) in snapshot.expired.sorted(by: { $0.key < $1.key }) {
-            out +=
-                "tokenproxy_token_expired_total{credential=\"\(PrometheusText.label(name))\"} \(value)\n"
-        }
-        out +=
-            "# HELP tokenproxy_idp_request_duration_seconds Latency of token requests to the IdP.\n"
-        out += "# TYPE tokenproxy_idp_request_duration_seconds histogram\n"
-        for (name, histogram) in snapshot.latency.sorted(by: { $0.key < $1.key }) {
-            out += histogram.render(
-                "tokenproxy_idp_request_duration_seconds", label: "credential", value: name)
-        }
-        out += "# HELP tokenproxy_api_requests_total Token API responses by status code.\n"
-        out += "# TYPE tokenproxy_api_requests_total counter\n"
+        out.counters(
+            "tokenproxy_token_expired_total",
+            help: "Times a held token expired before a replacement arrived.", label: "credential",
+            snapshot.expired)
+        out.histograms(
+            "tokenproxy_idp_request_duration_seconds",
+            help: "Latency of token requests to the IdP.",
+            label: "credential", snapshot.latency)
+        out.family(
+            "tokenproxy_api_requests_total", "counter", help: "Token API responses by status code.")
         for (index, counter) in statusCounters.enumerated() {
             let value = counter.value.load(ordering: .relaxed)
             if value > 0 {
-                out += "tokenproxy_api_requests_total{code=\"\(index + 100)\"} \(value)\n"
+                out.sample("tokenproxy_api_requests_total", ["code": String(index + 100)], value)
             }
         }
-        out += proxy.render()
-        return out
+        proxy.render(into: &out)
+        return out.text
     }
 
 }

@@ -40,8 +40,8 @@ package struct Credential: Sendable {
         grant: GrantType, scopes: [String] = [], assertionAudience: [String]? = nil,
         resources: [String] = [], extraParameters: [(String, String)] = [],
         algorithm: JWSAlgorithm? = nil, caFile: String? = nil,
-        assertionLifetime: Duration = Credential.defaultLifetime,
-        clockSkewAllowance: Duration = Credential.defaultSkew
+        assertionLifetime: Duration = Limits.Assertion.defaultLifetime,
+        clockSkewAllowance: Duration = Limits.Assertion.defaultClockSkew
     ) {
         self.name = name
         self.keyOrigin = keyOrigin
@@ -58,14 +58,6 @@ package struct Credential: Sendable {
         self.assertionLifetime = assertionLifetime
         self.clockSkewAllowance = clockSkewAllowance
     }
-
-    /// Five minutes: long enough for a slow IdP, short enough that a leaked assertion is
-    /// worth little (ZITADEL accepts up to an hour).
-    package static let defaultLifetime: Duration = .seconds(300)
-    /// Ten seconds, as in the ZITADEL guides' `iat = now - 10`.
-    package static let defaultSkew: Duration = .seconds(10)
-    /// RFC 7523 servers commonly refuse assertions valid for longer than this.
-    package static let maximumLifetime: Duration = .seconds(3600)
 
     /// The grant a key's type suggests: ZITADEL service users use the JWT-bearer grant,
     /// applications and bare PEM keys (API gateways) use `client_credentials`.

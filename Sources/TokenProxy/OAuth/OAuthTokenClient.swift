@@ -14,9 +14,6 @@ package final class OAuthTokenClient: Sendable {
     private let now: @Sendable () -> Date
     private let discoveryCache = Mutex<[String: CachedMetadata]>([:])
 
-    /// How long a discovery document is reused before it is fetched again.
-    static let discoveryTTL: TimeInterval = 3600
-
     private struct CachedMetadata: Sendable {
         var metadata: ProviderMetadata
         var fetchedAt: Date
@@ -138,7 +135,7 @@ package final class OAuthTokenClient: Sendable {
         let issuer = credential.issuerString
         let current = now()
         if let cached = discoveryCache.withLock({ $0[issuer] }),
-            current.timeIntervalSince(cached.fetchedAt) < Self.discoveryTTL
+            current.timeIntervalSince(cached.fetchedAt) < Limits.IdP.discoveryTTLSeconds
         {
             return cached.metadata
         }

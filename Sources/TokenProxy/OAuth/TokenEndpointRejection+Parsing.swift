@@ -1,8 +1,7 @@
 import Foundation
+import TokenProxyCore
 
 extension TokenEndpointRejection {
-    /// Longest server-supplied text we repeat in a message.
-    static let maximumDetailLength = 300
 
     /// Interprets an error answer. `secrets` (the assertion we sent) are scrubbed from any text
     /// the server echoes back, so a chatty error page cannot leak them into our logs.
@@ -44,7 +43,7 @@ extension TokenEndpointRejection {
             && code.utf8.allSatisfy { ($0 >= 0x20 && $0 <= 0x7E) && $0 != 0x22 && $0 != 0x5C }
     }
 
-    /// One line of printable text, secrets removed, at most `maximumDetailLength` characters.
+    /// One line of printable text, secrets removed, at most `Limits.IdP.maxQuotedDetailCharacters` characters.
     static func sanitize(_ text: String, secrets: [String]) -> String {
         var cleaned = text
         for secret in secrets where !secret.isEmpty {
@@ -62,8 +61,8 @@ extension TokenEndpointRejection {
             lastWasSpace = isSpace
         }
         collapsed = collapsed.trimmingCharacters(in: .whitespaces)
-        if collapsed.count > maximumDetailLength {
-            collapsed = String(collapsed.prefix(maximumDetailLength)) + "…"
+        if collapsed.count > Limits.IdP.maxQuotedDetailCharacters {
+            collapsed = String(collapsed.prefix(Limits.IdP.maxQuotedDetailCharacters)) + "…"
         }
         return collapsed
     }

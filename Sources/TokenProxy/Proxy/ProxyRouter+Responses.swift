@@ -6,8 +6,6 @@ import TokenProxyNet
 extension ProxyRouter {
     /// The methods a forwarded route answers, for `Allow` on a refused CONNECT (RFC 9110 §15.5.6).
     static let allowedMethods = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"
-    /// Longest piece of client input echoed in a body.
-    static let maximumEcho = 200
 
     static func text(_ status: Int, _ body: String, headers: HTTPFields = [:]) -> HTTPServerResponse
     {
@@ -90,13 +88,14 @@ extension ProxyRouter {
                 + "api.allowed_gids\n")
     }
 
-    /// Client input made safe to echo: visible ASCII only, cut at `maximumEcho`.
+    /// Client input made safe to echo: visible ASCII only, cut at `Limits.Proxy.maxEchoedCharacters`.
     static func printable(_ text: String) -> String {
         let cleaned = String(
             String.UnicodeScalarView(
-                text.unicodeScalars.prefix(maximumEcho).map {
+                text.unicodeScalars.prefix(Limits.Proxy.maxEchoedCharacters).map {
                     (0x20...0x7E).contains($0.value) ? $0 : "?"
                 }))
-        return text.unicodeScalars.count > maximumEcho ? cleaned + "…" : cleaned
+        return text.unicodeScalars.count > Limits.Proxy.maxEchoedCharacters
+            ? cleaned + "…" : cleaned
     }
 }

@@ -24,10 +24,6 @@ package final class ProxyRouter: ProxyDelegate {
     let metrics: Metrics?
     let logger: Logger
 
-    /// A forced refresh (refresh header) within this long of the last fetch reuses that token,
-    /// so a client sending the header on every request cannot hammer the IdP.
-    static let minimumForcedRefreshInterval: Duration = .seconds(5)
-
     /// Builds the router and every route's TLS context. Throws the problems of unusable TLS
     /// files, at the route keys that name them (`proxy.routes[1].ca_file`); `file` labels them.
     /// `makeTLS` builds a context (tests share one: loading the CA bundle takes a while).
@@ -113,7 +109,7 @@ package final class ProxyRouter: ProxyDelegate {
     func token(_ name: String, forceRefresh: Bool) -> Result<HeldToken<IssuedToken>, any Error> {
         if let held = tokens.cachedToken(name, minValid: nil),
             !forceRefresh
-                || ContinuousClock.now - held.receivedAt < Self.minimumForcedRefreshInterval
+                || ContinuousClock.now - held.receivedAt < Limits.Proxy.minimumForcedRefreshInterval
         {
             return .success(held)
         }

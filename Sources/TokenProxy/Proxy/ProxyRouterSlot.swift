@@ -8,13 +8,13 @@ import TokenProxyNet
 /// upstream.
 package final class ProxyRouterSlot: ProxyDelegate {
     /// Read on every request, written on reload.
-    private let current: ReadMostlyLock<ProxyRouter>
+    private let current: ThreadLock<ProxyRouter>
 
-    package init(_ router: ProxyRouter) { current = ReadMostlyLock(router) }
+    package init(_ router: ProxyRouter) { current = ThreadLock(router) }
 
-    package var router: ProxyRouter { current.read { $0 } }
+    package var router: ProxyRouter { current.withReadLock { $0 } }
 
-    package func swap(_ router: ProxyRouter) { current.write { $0 = router } }
+    package func swap(_ router: ProxyRouter) { current.withLock { $0 = router } }
 
     package func decide(_ head: HTTPRequestHead, peer: PeerIdentity, listener: String)
         -> ProxyDecision

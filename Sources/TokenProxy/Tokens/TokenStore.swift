@@ -66,7 +66,7 @@ package final class TokenStore: Sendable {
                     + (lifetime ?? fallback).components.seconds)
             let held = HeldToken(
                 value: issued, receivedAt: started, expiresAt: started + (lifetime ?? fallback))
-            newest.map.write { $0[name] = held }
+            newest.map.withLock { $0[name] = held }
             return FetchedToken(value: issued, expiresIn: lifetime)
         }
         service = TokenService(policies: policies, fetch: fetch, onEvent: onEvent)
@@ -75,7 +75,7 @@ package final class TokenStore: Sendable {
     /// The newest token if it is valid for at least `minValid` more (and the safety margin),
     /// without suspending. `nil` means: ask the service.
     package func cachedToken(_ name: String, minValid: Duration?) -> HeldToken<IssuedToken>? {
-        guard let held = newest.map.read({ $0[name] }) else { return nil }
+        guard let held = newest.map.withReadLock({ $0[name] }) else { return nil }
         let now = ContinuousClock.now
         let needed = (minValid ?? .zero) + Self.safetyMargin
         return held.expiresAt - now >= needed ? held : nil
@@ -83,7 +83,7 @@ package final class TokenStore: Sendable {
 
     /// The lifetime of the newest token (from its fetch to its expiry), if one was fetched.
     package func newestLifetime(_ name: String) -> Duration? {
-        newest.map.read { $0[name] }.map { $0.expiresAt - $0.receivedAt }
+        newest.map.withReadLock { $0[name] }.map { $0.expiresAt - $0.receivedAt }
     }
 
     /// A token valid for `minValid` more, from the cache or the service (which may wait for a
@@ -109,7 +109,7 @@ package final class TokenStore: Sendable {
 /// Shared between the store and its fetch closure; read on every request, written once per
 /// refresh, hence a reader-writer lock.
 private final class NewestTokens: Sendable {
-    let map = ReadMostlyLock<[String: HeldToken<IssuedToken>]>([:])
+    let map = ThreadLock<[String: HeldToken<IssuedToken>]>([:])
 }
 
 extension RefreshPolicy {

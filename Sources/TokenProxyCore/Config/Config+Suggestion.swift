@@ -1,8 +1,5 @@
 /// "Did you mean …?" for unknown keys and enum values.
 package enum ConfigSuggestion {
-    /// Candidates further than this (in edits) from what was written are not suggested.
-    package static let maximumDistance = 2
-
     /// The candidate closest to `word`, if it is close enough to be a plausible typo.
     ///
     /// Comparison ignores case, `_` and `-` first (so `clientId` finds `client_id`, `es256`
@@ -17,7 +14,9 @@ package enum ConfigSuggestion {
         var best: (candidate: String, distance: Int)?
         for candidate in candidates {
             let distance = editDistance(word.lowercased(), candidate.lowercased())
-            guard distance <= maximumDistance, distance < word.count else { continue }
+            guard distance <= Limits.Config.maxSuggestionDistance, distance < word.count else {
+                continue
+            }
             if best == nil || distance < best!.distance { best = (candidate, distance) }
         }
         if let best { return best.candidate }

@@ -9,10 +9,6 @@ extension ConfigJSON {
         package var description: String { "line \(line), column \(column): \(message)" }
     }
 
-    /// Deeper nesting than this is refused instead of recursing further: a configuration needs
-    /// about five levels, and a hostile file must not overflow the stack.
-    package static let maximumDepth = 64
-
     /// Parses one JSON document (RFC 8259, strict: no comments, no trailing commas, no single
     /// quotes, no NaN). A leading UTF-8 byte order mark is skipped, as §8.1 allows.
     package static func parse(_ bytes: [UInt8]) throws(SyntaxError) -> ConfigJSON {
@@ -121,8 +117,8 @@ private struct ConfigJSONParser {
 
     mutating func enterContainer() throws(ConfigJSON.SyntaxError) {
         depth += 1
-        if depth > ConfigJSON.maximumDepth {
-            throw error("nested deeper than \(ConfigJSON.maximumDepth) levels")
+        if depth > Limits.Config.maxJSONDepth {
+            throw error("nested deeper than \(Limits.Config.maxJSONDepth) levels")
         }
         index += 1
     }
@@ -193,13 +189,12 @@ private struct ConfigJSONParser {
     /// Parses `\uXXXX` starting at the backslash.
     mutating func parseHexEscape() throws(ConfigJSON.SyntaxError) -> UInt32 {
         index += 2
-        guard index + 4 <= bytes.count,
-            let value = UInt32(
-                String(decoding: bytes[index..<index + 4], as: UTF8.self), radix: 16),
-            bytes[index..<index + 4].allSatisfy({
-                $0 != UInt8(ascii: "+") && $0 != UInt8(ascii: "-")
-            })
-        else { throw error("\\u must be followed by four hexadecimal digits") }
+        var value: UInt32 = 0
+        for offset in 0..<4 {
+            guard index + offset < bytes.count, let digit = ASCIIHex.value(bytes[index + offset])
+            else { throw error("\\u must be followed by four hexadecimal digits") }
+            value = value << 4 | UInt32(digit)
+        }
         index += 4
         return value
     }

@@ -3,9 +3,6 @@ package struct APIConfiguration: Sendable, Equatable {
     package static let defaultSocket = "/run/tokenproxy/tokenproxy.sock"
     /// Owner and group may connect; together with `socketGroup` that is the coarse ACL.
     package static let defaultSocketMode: UInt32 = 0o660
-    /// `sun_path` holds 108 bytes on Linux, one of them the terminating NUL.
-    package static let maximumSocketPathBytes = 107
-
     /// Absolute path of the Unix socket serving the token API.
     package var socket: String
     /// Permission bits applied to the socket file (only the low 9 bits).

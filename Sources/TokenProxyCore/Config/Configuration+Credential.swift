@@ -2,8 +2,6 @@ import Foundation
 
 /// One entry of `credentials`: a service-user key and how to turn it into access tokens.
 package struct CredentialConfiguration: Sendable, Equatable {
-    package static let defaultAssertionLifetime = Duration.seconds(300)
-    package static let defaultClockSkew = Duration.seconds(10)
 
     /// The key of `credentials`, matching `[A-Za-z0-9._-]{1,64}`; it appears in `/v1/tokens/{name}`.
     package var name: String
@@ -44,8 +42,8 @@ package struct CredentialConfiguration: Sendable, Equatable {
         tokenEndpoint: URL? = nil,
         resources: [String] = [], extraParameters: [String: String] = [:],
         algorithm: SigningAlgorithm? = nil,
-        assertionLifetime: Duration = defaultAssertionLifetime,
-        clockSkew: Duration = defaultClockSkew,
+        assertionLifetime: Duration = Limits.Assertion.defaultLifetime,
+        clockSkew: Duration = Limits.Assertion.defaultClockSkew,
         caFile: String? = nil, allowInsecureKeyPermissions: Bool = false,
         refresh: RefreshConfiguration = .init()
     ) {

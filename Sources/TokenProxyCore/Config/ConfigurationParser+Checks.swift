@@ -10,11 +10,11 @@ extension ConfigurationParser {
         if !path.hasPrefix("/") {
             decoder.report(
                 location, "must be an absolute path like \"\(APIConfiguration.defaultSocket)\"")
-        } else if path.utf8.count > APIConfiguration.maximumSocketPathBytes {
+        } else if path.utf8.count > Limits.Config.maxSocketPathBytes {
             decoder.report(
                 location,
                 "is \(path.utf8.count) bytes long; a Unix socket path holds at most "
-                    + "\(APIConfiguration.maximumSocketPathBytes) bytes, choose a shorter one")
+                    + "\(Limits.Config.maxSocketPathBytes) bytes, choose a shorter one")
         } else if path.hasSuffix("/") || path.utf8.contains(0) {
             decoder.report(location, "must name a file, not a directory, and contain no NUL byte")
         }

@@ -60,11 +60,12 @@ extension ConfigurationParser {
         let extraParameters = parseExtraParameters(object, decoder: &decoder)
         let algorithm: SigningAlgorithm? = decoder.choice(object, "algorithm")
         let lifetime = decoder.number(
-            object, "assertion_lifetime", in: 1...3600, unit: "seconds", wholeNumber: true)
+            object, "assertion_lifetime", in: 1...Limits.Assertion.maxLifetime.configSeconds,
+            unit: "seconds", wholeNumber: true)
         let skew = decoder.number(
             object, "clock_skew", in: 0...300, unit: "seconds", wholeNumber: true)
         if let skew,
-            skew >= lifetime ?? CredentialConfiguration.defaultAssertionLifetime.configSeconds
+            skew >= lifetime ?? Limits.Assertion.defaultLifetime.configSeconds
         {
             decoder.report(
                 path.appending("clock_skew"),
@@ -86,8 +87,8 @@ extension ConfigurationParser {
             keyID: keyID, audience: audience, tokenEndpoint: tokenEndpoint, resources: resources,
             extraParameters: extraParameters, algorithm: algorithm,
             assertionLifetime: lifetime.map { .seconds($0) }
-                ?? CredentialConfiguration.defaultAssertionLifetime,
-            clockSkew: skew.map { .seconds($0) } ?? CredentialConfiguration.defaultClockSkew,
+                ?? Limits.Assertion.defaultLifetime,
+            clockSkew: skew.map { .seconds($0) } ?? Limits.Assertion.defaultClockSkew,
             caFile: caFile,
             allowInsecureKeyPermissions: insecure, refresh: refresh)
     }

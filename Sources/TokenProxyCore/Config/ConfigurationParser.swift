@@ -9,9 +9,6 @@ package enum ConfigurationParser {
     static let tcpKeys = ["listen", "required_header", "required_header_value"]
     static let logKeys = ["level"]
 
-    /// Largest uid/gid: 2^32 - 1 is `(uid_t) -1`, which means "no user" and never a caller.
-    static let maximumID = Double(UInt32.max - 1)
-
     /// Parses and validates a whole configuration file. `file` only labels the problems.
     package static func parse(_ bytes: [UInt8], file: String) throws(ConfigurationError)
         -> Configuration
@@ -67,10 +64,12 @@ package enum ConfigurationParser {
                 group, at: object.path.appending("socket_group"), decoder: &decoder)
         }
         api.allowedUIDs =
-            decoder.integerArray(object, "allowed_uids", in: 0...maximumID)?.map { UInt32($0) }
+            decoder.integerArray(object, "allowed_uids", in: 0...Limits.Config.maxUserOrGroupID)?
+            .map { UInt32($0) }
             ?? []
         api.allowedGIDs =
-            decoder.integerArray(object, "allowed_gids", in: 0...maximumID)?.map { UInt32($0) }
+            decoder.integerArray(object, "allowed_gids", in: 0...Limits.Config.maxUserOrGroupID)?
+            .map { UInt32($0) }
             ?? []
         if let tcp = decoder.object(object, "tcp", keys: tcpKeys) {
             api.tcp = parseTCP(tcp, decoder: &decoder)

@@ -28,22 +28,16 @@ package struct ProxyConfiguration: Sendable, Equatable {
     package var maxConnections: Int
 
     package static let defaultRefreshHeader = "X-Tokenproxy-Refresh"
-    package static let defaultMaxReplayBodyBytes = 64 * 1024
-    package static let defaultConnectTimeout: Duration = .seconds(10)
-    package static let defaultResponseTimeout: Duration = .seconds(60)
-    package static let defaultHeaderReadTimeout: Duration = .seconds(10)
-    package static let defaultIdleTimeout: Duration = .seconds(60)
-    package static let defaultMaxConnections = 1024
 
     package init(
         listen: [ProxyListenAddress], routes: [ProxyRoute], tunnels: [ProxyTunnel] = [],
         refreshHeader: String = ProxyConfiguration.defaultRefreshHeader,
-        maxReplayBodyBytes: Int = ProxyConfiguration.defaultMaxReplayBodyBytes,
-        connectTimeout: Duration = ProxyConfiguration.defaultConnectTimeout,
-        responseTimeout: Duration = ProxyConfiguration.defaultResponseTimeout,
-        headerReadTimeout: Duration = ProxyConfiguration.defaultHeaderReadTimeout,
-        idleTimeout: Duration = ProxyConfiguration.defaultIdleTimeout,
-        maxConnections: Int = ProxyConfiguration.defaultMaxConnections
+        maxReplayBodyBytes: Int = Limits.Proxy.maxReplayBodyBytes,
+        connectTimeout: Duration = Limits.Proxy.connectTimeout,
+        responseTimeout: Duration = Limits.Proxy.responseTimeout,
+        headerReadTimeout: Duration = Limits.Proxy.headerReadTimeout,
+        idleTimeout: Duration = Limits.Proxy.idleTimeout,
+        maxConnections: Int = Limits.Proxy.maxConnections
     ) {
         self.listen = listen
         self.routes = routes

@@ -23,7 +23,7 @@ extension HTTPParser {
     static func chunkSize(_ line: ArraySlice<UInt8>) throws(HTTPParseError) -> Int {
         var size = 0
         var index = line.startIndex
-        while index < line.endIndex, let digit = hexValue(line[index]) {
+        while index < line.endIndex, let digit = ASCIIHex.value(line[index]).map(Int.init) {
             // 60 bits of size is an exabyte: anything beyond is an attack, not a body.
             guard size < (1 << 59) else { throw .invalidChunkSize }
             size = size << 4 | digit
@@ -41,15 +41,6 @@ extension HTTPParser {
             throw .invalidChunkSize
         }
         return size
-    }
-
-    private static func hexValue(_ byte: UInt8) -> Int? {
-        switch byte {
-        case 0x30...0x39: Int(byte - 0x30)
-        case 0x41...0x46: Int(byte - 0x41 + 10)
-        case 0x61...0x66: Int(byte - 0x61 + 10)
-        default: nil
-        }
     }
 
     /// Consumes the CRLF after chunk data. Returns false when it has not fully arrived.

@@ -1,8 +1,5 @@
 /// Start lines and field lines (RFC 9112 §2–§5).
 extension HTTPParser {
-    /// Bytes a request line may have beyond its target: method, two SPs, `HTTP/1.1`, CRLF. A
-    /// line longer than target limit plus this slack is answered 414 before it is complete.
-    static let requestLineSlack = 64
 
     /// Finds the next CRLF-terminated line starting at `readIndex`, scanning only bytes not
     /// scanned before. Returns the content range (without CRLF) and consumes the line, or nil
@@ -37,9 +34,9 @@ extension HTTPParser {
             var limit = budget
             var tooLong = HTTPParseError.headTooLarge
             if isStartLine && mode == .request
-                && limits.maxRequestTargetBytes + Self.requestLineSlack < budget
+                && limits.maxRequestTargetBytes + Limits.HTTP.requestLineSlack < budget
             {
-                limit = limits.maxRequestTargetBytes + Self.requestLineSlack
+                limit = limits.maxRequestTargetBytes + Limits.HTTP.requestLineSlack
                 tooLong = .requestTargetTooLong
             }
             let lineStart = readIndex

@@ -13,7 +13,7 @@ enum EVPKey {
     static func classify(_ pkey: OpaquePointer, origin: String) throws -> KeyType {
         if EVP_PKEY_is_a(pkey, "RSA") == 1 {
             let bits = Int(EVP_PKEY_get_bits(pkey))
-            guard KeyType.rsaBits.contains(bits) else {
+            guard Limits.KeyFile.rsaBits.contains(bits) else {
                 throw CryptoError.unsupportedRSASize(origin: origin, bits: bits)
             }
             return .rsa(bits: bits)

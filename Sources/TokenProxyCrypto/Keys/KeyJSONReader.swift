@@ -1,3 +1,5 @@
+import TokenProxyCore
+
 /// A small, strict JSON (RFC 8259) reader for ZITADEL key files.
 ///
 /// `JSONDecoder` and `JSONSerialization` would turn the private key into `String`s that cannot
@@ -5,8 +7,6 @@
 /// object, each into its own `SecretBuffer`; everything else is validated and skipped without
 /// being copied. Error messages give byte offsets, never content.
 struct KeyJSONReader {
-    /// Deeper nesting than this is not a key file; the limit also bounds recursion.
-    static let maximumDepth = 32
 
     private let input: UnsafeRawBufferPointer
     private let origin: String
@@ -107,7 +107,9 @@ struct KeyJSONReader {
 
     /// Validates and skips one value of any type.
     private mutating func skipValue(depth: Int) throws {
-        guard depth <= Self.maximumDepth else { throw malformed("nesting deeper than 32 levels") }
+        guard depth <= Limits.KeyFile.maxJSONDepth else {
+            throw malformed("nesting deeper than \(Limits.KeyFile.maxJSONDepth) levels")
+        }
         guard let byte = peek() else { throw malformed("expected a value") }
         switch byte {
         case UInt8(ascii: "\""):
@@ -206,7 +208,7 @@ extension KeyJSONReader {
                     cursor += 2
                 case UInt8(ascii: "u"):
                     guard cursor + 6 <= input.count,
-                        (2..<6).allSatisfy({ Self.hexValue(input[cursor + $0]) != nil })
+                        (2..<6).allSatisfy({ ASCIIHex.value(input[cursor + $0]) != nil })
                     else {
                         throw KeyJSONReader.malformedAt(origin, cursor, "invalid \\u escape")
                     }
@@ -271,16 +273,7 @@ extension KeyJSONReader {
     }
 
     private func hex4(at offset: Int) -> UInt32 {
-        (0..<4).reduce(0) { $0 << 4 | UInt32(Self.hexValue(input[offset + $1])!) }
-    }
-
-    private static func hexValue(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): return byte - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): return byte - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): return byte - UInt8(ascii: "A") + 10
-        default: return nil
-        }
+        (0..<4).reduce(0) { $0 << 4 | UInt32(ASCIIHex.value(input[offset + $1])!) }
     }
 
     private static func malformedAt(_ origin: String, _ offset: Int, _ problem: String)

@@ -4,10 +4,6 @@ package enum KeyType: Sendable, Equatable, CustomStringConvertible {
     case ec(ECCurve)
     case ed25519
 
-    /// The RSA sizes accepted: below 2048 is breakable or soon will be (NIST SP 800-131A);
-    /// above 4096 buys nothing and makes every signature slow.
-    package static let rsaBits: ClosedRange<Int> = 2048...4096
-
     /// "RSA 2048", "EC P-384" or "Ed25519".
     package var description: String {
         switch self {

@@ -79,7 +79,7 @@ package final class PrivateKey: @unchecked Sendable {
         let algorithmName: String
         switch type {
         case .rsa(let bits):
-            guard KeyType.rsaBits.contains(bits) else {
+            guard Limits.KeyFile.rsaBits.contains(bits) else {
                 throw CryptoError.unsupportedRSASize(origin: "a key to generate", bits: bits)
             }
             algorithmName = "RSA"

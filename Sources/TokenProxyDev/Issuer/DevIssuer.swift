@@ -1,6 +1,6 @@
-import TokenProxy
 import Foundation
 import Synchronization
+import TokenProxy
 import TokenProxyCore
 import TokenProxyNet
 
@@ -27,9 +27,6 @@ package final class DevIssuer: HTTPServerHandler, Sendable {
     package static let leeway: Int64 = 30
     /// Longest assertion lifetime (`exp` − `iat`) accepted, as ZITADEL does.
     package static let maximumAssertionLifetime: Int64 = 3600
-    /// Bounds on the replay and token stores (see `DevIssuerState`).
-    package static let maximumRememberedJTIs = 100_000
-    package static let maximumRememberedTokens = 100_000
 
     static let discoveryPath = "/.well-known/openid-configuration"
     static let tokenPath = "/oauth/v2/token"
@@ -59,8 +56,8 @@ package final class DevIssuer: HTTPServerHandler, Sendable {
         self.now = now
         self.state = Mutex(
             DevIssuerState(
-                issuer: normalized, maximumJTIs: Self.maximumRememberedJTIs,
-                maximumTokens: Self.maximumRememberedTokens))
+                issuer: normalized, maximumJTIs: Limits.DevIssuer.maxRememberedJTIs,
+                maximumTokens: Limits.DevIssuer.maxRememberedTokens))
     }
 
     /// The issuer URL (no trailing slash), once known.

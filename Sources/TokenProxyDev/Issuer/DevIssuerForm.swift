@@ -1,3 +1,5 @@
+import TokenProxyCore
+
 /// An `application/x-www-form-urlencoded` request body as the dev issuer reads it: strictly,
 /// so that a client bug shows up here rather than at a real IdP.
 ///
@@ -14,9 +16,6 @@ package struct DevIssuerForm: Sendable, Equatable {
     /// Parameters that may appear more than once.
     package static let repeatable: Set<String> = ["resource", "audience"]
 
-    /// Form bodies of the token and introspection endpoints are a few kilobytes at most.
-    package static let maximumBodySize = 64 * 1024
-
     package init(parameters: [String: String], repeated: [String: [String]] = [:]) {
         self.parameters = parameters
         self.repeated = repeated
@@ -27,8 +26,9 @@ package struct DevIssuerForm: Sendable, Equatable {
 
     /// Parses a form body.
     package static func parse(_ body: [UInt8]) throws(DevIssuerRejection) -> DevIssuerForm {
-        guard body.count <= maximumBodySize else {
-            throw .invalidRequest("the form body is larger than \(maximumBodySize) bytes")
+        guard body.count <= Limits.DevIssuer.maxFormBytes else {
+            throw .invalidRequest(
+                "the form body is larger than \(Limits.DevIssuer.maxFormBytes) bytes")
         }
         var parameters: [String: String] = [:]
         var repeated: [String: [String]] = [:]
@@ -78,7 +78,8 @@ package struct DevIssuerForm: Sendable, Equatable {
                 index += 1
             case UInt8(ascii: "%"):
                 guard raw.endIndex - index >= 3,
-                    let high = hexValue(raw[index + 1]), let low = hexValue(raw[index + 2])
+                    let high = ASCIIHex.value(raw[index + 1]),
+                    let low = ASCIIHex.value(raw[index + 2])
                 else {
                     throw .invalidRequest(
                         "malformed percent-escape in the form body: '%' must be followed by two hex digits"
@@ -95,15 +96,6 @@ package struct DevIssuerForm: Sendable, Equatable {
             throw .invalidRequest("the form body is not UTF-8 after percent-decoding")
         }
         return text
-    }
-
-    private static func hexValue(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): return byte - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): return byte - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): return byte - UInt8(ascii: "A") + 10
-        default: return nil
-        }
     }
 
     /// A parameter name for an error message: control characters replaced, at most 40

@@ -1,5 +1,5 @@
-import TokenProxy
 import Foundation
+import TokenProxy
 import TokenProxyCore
 import TokenProxyCrypto
 
@@ -20,9 +20,6 @@ struct DevIssuerJWS {
     var signingInput: [UInt8]
     /// The decoded signature.
     var signature: [UInt8]
-
-    /// Assertions are a few hundred bytes; one this large is not a key-signed JWT.
-    static let maximumLength = 16 * 1024
 
     /// A JSON value as it appears in a JWS header or claims set.
     enum Value: Decodable, Equatable {
@@ -58,8 +55,9 @@ struct DevIssuerJWS {
     /// are JSON objects, and headers with `crit` (RFC 7515 §4.1.11: we understand no
     /// extensions, so we must not accept one).
     static func parse(_ text: String) throws(DevIssuerRejection) -> DevIssuerJWS {
-        guard text.utf8.count <= maximumLength else {
-            throw .invalidGrant("the assertion is longer than \(maximumLength) bytes")
+        guard text.utf8.count <= Limits.DevIssuer.maxAssertionBytes else {
+            throw .invalidGrant(
+                "the assertion is longer than \(Limits.DevIssuer.maxAssertionBytes) bytes")
         }
         let parts = text.utf8.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false)
         guard parts.count == 3 else {

@@ -1,8 +1,10 @@
+import TokenProxyCore
+
 /// The mutable part of a `DevIssuer`, owned by its `Mutex`: the issuer URL once known, the
 /// `jti`s already used, the tokens issued, and the request counts.
 ///
 /// Both stores are bounded. Expired entries are dropped whenever a store reaches its limit
-/// (and every `sweepInterval` insertions, so memory follows the live set). A full replay store
+/// (and every `Limits.DevIssuer.sweepEveryInsertions` insertions, so memory follows the live set). A full replay store
 /// refuses new assertions rather than forget an unexpired `jti`; a full token store forgets the
 /// token closest to expiry, which only makes that token inactive early.
 struct DevIssuerState: Sendable {
@@ -32,7 +34,6 @@ struct DevIssuerState: Sendable {
 
     let maximumJTIs: Int
     let maximumTokens: Int
-    static let sweepInterval = 1024
 
     init(issuer: String?, maximumJTIs: Int, maximumTokens: Int) {
         self.issuer = issuer
@@ -75,10 +76,10 @@ struct DevIssuerState: Sendable {
         return record
     }
 
-    /// Drops expired entries of both stores every `sweepInterval` insertions.
+    /// Drops expired entries of both stores every `Limits.DevIssuer.sweepEveryInsertions` insertions.
     private mutating func sweepIfDue(now: Int64) {
         insertionsSinceSweep += 1
-        guard insertionsSinceSweep >= Self.sweepInterval else { return }
+        guard insertionsSinceSweep >= Limits.DevIssuer.sweepEveryInsertions else { return }
         insertionsSinceSweep = 0
         usedJTIs = usedJTIs.filter { $0.value >= now }
         issuedTokens = issuedTokens.filter { $0.value.expiresAt > now }

@@ -106,11 +106,11 @@ struct ConfigJSONTests {
     }
 
     @Test func refusesNestingBeyondTheLimit() {
-        let deep = String(repeating: "[", count: ConfigJSON.maximumDepth + 1)
+        let deep = String(repeating: "[", count: Limits.Config.maxJSONDepth + 1)
         #expect(syntaxError(deep)?.message.hasPrefix("nested deeper than") == true)
         let allowed =
-            String(repeating: "[", count: ConfigJSON.maximumDepth)
-            + String(repeating: "]", count: ConfigJSON.maximumDepth)
+            String(repeating: "[", count: Limits.Config.maxJSONDepth)
+            + String(repeating: "]", count: Limits.Config.maxJSONDepth)
         #expect(syntaxError(allowed) == nil)
     }
 

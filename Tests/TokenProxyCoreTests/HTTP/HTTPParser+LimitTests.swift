@@ -4,7 +4,7 @@ import TokenProxyCore
 /// Limits are enforced while bytes arrive, not only once a message is complete.
 struct HTTPParserLimitTests {
     @Test func rejectsLongTargetWith414() {
-        let target = "/" + String(repeating: "a", count: HTTPLimits.defaultMaxRequestTargetBytes)
+        let target = "/" + String(repeating: "a", count: Limits.HTTP.maxRequestTargetBytes)
         #expect(parseError("GET \(target) HTTP/1.1\r\nHost: h\r\n\r\n") == .requestTargetTooLong)
     }
 

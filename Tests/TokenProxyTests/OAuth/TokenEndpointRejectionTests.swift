@@ -1,4 +1,5 @@
 import Testing
+import TokenProxyCore
 
 @testable import TokenProxy
 
@@ -49,7 +50,7 @@ struct TokenEndpointRejectionTests {
             secrets: [assertion])
         #expect(!(r.detail ?? "").contains(assertion))
         #expect((r.detail ?? "").contains("<redacted>"))
-        #expect((r.detail ?? "").count <= TokenEndpointRejection.maximumDetailLength + 1)
+        #expect((r.detail ?? "").count <= Limits.IdP.maxQuotedDetailCharacters + 1)
     }
 
     @Test func ignoresInvalidErrorCodes() {
