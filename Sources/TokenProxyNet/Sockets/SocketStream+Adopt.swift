@@ -5,7 +5,7 @@ extension SocketStream {
     /// Takes ownership of an accepted, connected, non-blocking descriptor (from `accept4` with
     /// `SOCK_NONBLOCK | SOCK_CLOEXEC`). `peer` names the other end in messages.
     package convenience init(adopting fd: Int32, peer: String) {
-        self.init(fd: fd, peer: peer)
+        self.init(descriptor: FileDescriptor(adopting: fd), peer: peer)
     }
 
     /// Reads at most `buffer.count` bytes into `buffer`, returning how many (0 at end of

@@ -28,7 +28,7 @@ extension SocketStream {
                 lastErrno = errno
                 continue
             }
-            return SocketStream(fd: socket.release(), peer: peer)
+            return SocketStream(descriptor: socket, peer: peer)
         }
         throw NetError.connect(host: host, port: port, errno: lastErrno)
     }
@@ -49,7 +49,7 @@ extension SocketStream {
         {
             throw NetError.connectUnixSocket(path: path, errno: errno)
         }
-        return SocketStream(fd: socket.release(), peer: path)
+        return SocketStream(descriptor: socket, peer: path)
     }
 
     /// A new non-blocking, close-on-exec stream socket.

@@ -1,4 +1,5 @@
 import Glibc
+import Synchronization
 import TokenProxyPosix
 
 /// A connected TCP or Unix stream socket, blocking-with-deadlines via poll(2).
@@ -10,12 +11,16 @@ package final class SocketStream: ByteStream, Sendable {
     /// The peer as `host:port` or the Unix path, for messages.
     package let peer: String
 
+    /// The descriptor's number, for `Posix` calls while the gate is open.
     private let fd: Int32
+    /// Owns `fd`; taken and closed once, when the gate says so.
+    private let descriptor: Mutex<FileDescriptor?>
     private let gate = OperationGate()
 
-    /// Takes ownership of the connected, non-blocking descriptor `fd`.
-    init(fd: Int32, peer: String) {
-        self.fd = fd
+    /// Takes ownership of a connected, non-blocking socket.
+    init(descriptor: consuming FileDescriptor, peer: String) {
+        self.fd = descriptor.rawValue
+        self.descriptor = Mutex(descriptor)
         self.peer = peer
     }
 
@@ -109,9 +114,10 @@ package final class SocketStream: ByteStream, Sendable {
     }
 
     private func releaseDescriptor() {
-        // The gate runs this exactly once. A socket's close reports nothing to act on (the
-        // descriptor is gone either way on Linux); EBADF, a double close, traps in Posix.
-        try? Posix.close(fd)
+        // The gate runs this once. A socket's close reports nothing to act on (the descriptor
+        // is gone either way on Linux); EBADF, a double close, traps in Posix.
+        guard let owner = descriptor.withLock({ $0.take() }) else { return }
+        try? owner.close()
     }
 
     /// A `Posix` call with failures of an established connection reported with the peer's name.
