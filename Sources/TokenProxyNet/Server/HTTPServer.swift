@@ -2,7 +2,6 @@ import Dispatch
 import Foundation
 import Glibc
 import Synchronization
-import TokenProxyPosix
 
 /// An HTTP/1.1 server on Unix and TCP listeners, driven by epoll event loops (no SwiftNIO).
 ///

@@ -1,5 +1,4 @@
 import Glibc
-import TokenProxyPosix
 
 /// The `Date` field value (IMF-fixdate, RFC 9110 §5.6.7), formatted at most once per second.
 ///

@@ -41,6 +41,8 @@ final class ServerConnection: @unchecked Sendable {
     let id: Int
     let loop: EventLoop
     let fd: Int32
+    /// Owns `fd`; taken and closed by `close()`.
+    private var descriptor: FileDescriptor?
     let peer: PeerIdentity
     let listenerName: String
     let handler: any HTTPServerHandler
@@ -77,6 +79,7 @@ final class ServerConnection: @unchecked Sendable {
     ) {
         self.id = id
         self.fd = fileDescriptor
+        self.descriptor = FileDescriptor(adopting: fileDescriptor)
         self.peer = peer
         self.listenerName = listenerName
         self.handler = handler
@@ -170,7 +173,7 @@ final class ServerConnection: @unchecked Sendable {
         watchedEvents = nil
         loop.deregister(token: UInt64(id))
         // A socket's close reports nothing to act on; EBADF (a double close) traps in Posix.
-        try? Posix.close(fd)
+        if let owner = descriptor.take() { try? owner.close() }
         onClose(id)
     }
 }

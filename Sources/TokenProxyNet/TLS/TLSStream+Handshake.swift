@@ -1,6 +1,5 @@
 internal import COpenSSL
 import Glibc
-import TokenProxyPosix
 
 extension TLSStream {
     /// Performs the handshake with `serverName` (SNI and the name the certificate must match).

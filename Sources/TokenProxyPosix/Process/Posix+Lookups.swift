@@ -15,6 +15,7 @@ package struct ResolvedAddress: Sendable {
 /// Why name resolution failed, in the resolver's words (`gai_strerror`, or `strerror` for
 /// `EAI_SYSTEM`).
 package struct ResolutionError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The resolver's text, for example "Name or service not known".
     package var message: String
     package var description: String { message }
 }

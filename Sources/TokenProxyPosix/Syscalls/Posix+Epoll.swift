@@ -15,7 +15,13 @@ package enum Epoll {
 
     /// What `Posix.epollControl` does with a descriptor.
     package enum Operation: Sendable {
-        case add, modify, delete
+        /// Start watching a descriptor (`EPOLL_CTL_ADD`).
+        case add
+        /// Change the events watched (`EPOLL_CTL_MOD`).
+        case modify
+        /// Stop watching (`EPOLL_CTL_DEL`); required before the descriptor is closed, since
+        /// epoll watches the open file, not the number.
+        case delete
 
         var rawValue: Int32 {
             switch self {

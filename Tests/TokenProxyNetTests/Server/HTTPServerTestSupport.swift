@@ -2,7 +2,6 @@ import Foundation
 import Glibc
 import Synchronization
 import TokenProxyCore
-import TokenProxyPosix
 
 @testable import TokenProxyNet
 

@@ -1,7 +1,6 @@
 import Foundation
 import Glibc
 import Testing
-import TokenProxyPosix
 
 @testable import TokenProxyNet
 

@@ -1,6 +1,5 @@
 import Foundation
 import Glibc
-import TokenProxyPosix
 
 /// A minimal listening socket for tests: TCP on a loopback address with port 0, or a Unix socket
 /// in its own temporary directory. It accepts exactly one connection on a thread of its own.
