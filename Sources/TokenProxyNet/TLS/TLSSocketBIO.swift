@@ -47,18 +47,21 @@ enum TLSSocketBIO {
             guard let bio, let data, length > 0 else { return 0 }
             let fd = Int32(truncatingIfNeeded: BIO_ctrl(bio, BIO_C_GET_FD, 0, nil))
             errno = 0
-            let result = try? Posix.send(
-                fd, UnsafeRawBufferPointer(start: data, count: Int(length)))
+            let result = Result { () throws(PosixError) in
+                try Posix.send(fd, UnsafeRawBufferPointer(start: data, count: Int(length)))
+            }
             BIO_clear_flags(
                 bio,
                 BIO_FLAGS_READ | BIO_FLAGS_WRITE | BIO_FLAGS_IO_SPECIAL | BIO_FLAGS_SHOULD_RETRY)
             switch result {
-            case .done(let sent)?:
+            case .success(.done(let sent)):
                 return Int32(sent)
-            case .wouldBlock?:
+            case .success(.wouldBlock):
                 BIO_set_flags(bio, BIO_FLAGS_WRITE | BIO_FLAGS_SHOULD_RETRY)
                 return -1
-            case nil:
+            case .failure(let error):
+                // TLSStream reports SSL_ERROR_SYSCALL with the errno it finds after the call.
+                errno = error.errno
                 return -1
             }
         }

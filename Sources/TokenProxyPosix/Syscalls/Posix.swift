@@ -12,6 +12,11 @@ import Glibc
 ///
 /// `close` has its own rule (see `close(_:)`). No other module calls these C functions; an
 /// architecture test (`ArchitectureTests`) keeps it that way.
+///
+/// Why not apple/swift-system: it covers files but not sockets, epoll, eventfd or `accept4`
+/// (most of our calls), it throws `EAGAIN` where a non-blocking caller wants a value, it throws
+/// `EBADF` where we want to stop, and its `FileDescriptor` is copyable, so it cannot promise a
+/// single close. We keep its conventions: typed errors and doc comments naming the C function.
 package enum Posix {
     /// Runs one system call under the errno policy above.
     ///
