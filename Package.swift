@@ -44,7 +44,7 @@ let package = Package(
         ),
         .target(
             name: "TokenProxyNet",
-            dependencies: ["TokenProxyCore", "TokenProxyPosix", "COpenSSL"]
+            dependencies: ["TokenProxyCore", "TokenProxyCrypto", "TokenProxyPosix"]
         ),
         .target(
             name: "TokenProxySystemd",
@@ -85,10 +85,16 @@ let package = Package(
         .testTarget(
             name: "TokenProxyCoreTests", dependencies: ["TokenProxyCore", "TokenProxyTestSupport"]),
         .testTarget(name: "TokenProxyPosixTests", dependencies: ["TokenProxyPosix"]),
-        .testTarget(name: "TokenProxyCryptoTests", dependencies: ["TokenProxyCrypto"]),
         .testTarget(
-            name: "TokenProxyNetTests", dependencies: ["TokenProxyNet", "TokenProxyPosix"]),
-        .testTarget(name: "TokenProxyTests", dependencies: ["TokenProxy"]),
+            name: "TokenProxyCryptoTests",
+            dependencies: ["TokenProxyCrypto", "TokenProxyTestSupport"]),
+        .testTarget(
+            name: "TokenProxyNetTests",
+            dependencies: [
+                "TokenProxyNet", "TokenProxyCrypto", "TokenProxyPosix", "TokenProxyTestSupport",
+            ]),
+        .testTarget(
+            name: "TokenProxyTests", dependencies: ["TokenProxy", "TokenProxyTestSupport"]),
         .testTarget(name: "TokenProxyDevTests", dependencies: ["TokenProxyDev"]),
     ]
 )

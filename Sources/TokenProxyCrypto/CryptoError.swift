@@ -13,8 +13,8 @@ import TokenProxyPosix
 /// "key JSON field 'key' in /etc/tokenproxy/key.json") and what to do. Messages never contain
 /// key bytes, key file contents, signatures or assertions.
 package enum CryptoError: Error, Sendable, CustomStringConvertible {
-    /// A libcrypto call failed; `detail` is the drained OpenSSL error queue.
-    case openSSL(operation: String, detail: String)
+    /// A libcrypto call failed; `errors` is the drained OpenSSL error queue.
+    case openSSL(operation: String, errors: OpenSSLErrorStack)
     /// The key file could not be opened or read.
     case keyFileUnreadable(path: String, errno: Int32)
     /// The key path is a directory, FIFO, device or socket.
@@ -54,10 +54,16 @@ package enum CryptoError: Error, Sendable, CustomStringConvertible {
     /// The assertion has no audience, or an empty one.
     case invalidAudience(problem: String)
 
+    /// `openSSL` for `operation` with the calling thread's error queue, drained: the one way a
+    /// failed libcrypto call becomes a `CryptoError`.
+    static func openSSL(_ operation: String) -> CryptoError {
+        .openSSL(operation: operation, errors: .drain())
+    }
+
     package var description: String {
         switch self {
-        case .openSSL(let operation, let detail):
-            return "OpenSSL failed to \(operation): \(detail)"
+        case .openSSL(let operation, let errors):
+            return "OpenSSL failed to \(operation): \(errors)"
         case .keyFileUnreadable(let path, let errno):
             return "cannot read key file \(path): \(PosixError.reason(errno))"
                 + " (errno \(errno)); check the path and that the service user may read it"

@@ -244,10 +244,13 @@ class TLSMaterial:
     cert_file: Path
     key_file: Path
     other_ca_file: Path  # a CA that did NOT sign the server certificate
+    client_cert_file: Path  # a client certificate (CN tokenproxy-test-client) for mutual TLS
+    client_key_file: Path  # its key, mode 0600
 
 
 def make_tls_material(directory) -> TLSMaterial:
-    """A throwaway CA and a server certificate for 127.0.0.1, ::1 and localhost."""
+    """A throwaway CA, a server certificate for 127.0.0.1, ::1 and localhost, and a client
+    certificate for mutual TLS."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     now = datetime.datetime.now(datetime.timezone.utc)
@@ -293,13 +296,33 @@ def make_tls_material(directory) -> TLSMaterial:
         )
         .sign(ca_key, hashes.SHA256())
     )
+    client_key = ec.generate_private_key(ec.SECP256R1())
+    client_cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "tokenproxy-test-client")]))
+        .issuer_name(ca_cert.subject).public_key(client_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(hours=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
     pem = serialization.Encoding.PEM
     paths = TLSMaterial(directory / "ca.pem", directory / "server.pem", directory / "server.key",
-                        directory / "other-ca.pem")
+                        directory / "other-ca.pem", directory / "client.pem", directory / "client.key")
     paths.ca_file.write_bytes(ca_cert.public_bytes(pem))
     paths.other_ca_file.write_bytes(other_ca_cert.public_bytes(pem))
     paths.cert_file.write_bytes(srv_cert.public_bytes(pem))
     paths.key_file.write_bytes(srv_key.private_bytes(
         pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
     os.chmod(paths.key_file, 0o600)
+    paths.client_cert_file.write_bytes(client_cert.public_bytes(pem))
+    fd = os.open(paths.client_key_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(client_key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    os.chmod(paths.client_key_file, 0o600)
     return paths

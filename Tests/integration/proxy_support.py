@@ -95,6 +95,18 @@ http {{
         }}
         location / {{ }}
     }}
+    server {{
+        listen 127.0.0.1:{mtls_port} ssl;
+        server_name localhost;
+        ssl_certificate {cert};
+        ssl_certificate_key {key};
+        ssl_client_certificate {ca};
+        ssl_verify_client on;
+        location = /client {{
+            default_type text/plain;
+            return 200 "$ssl_client_verify|$ssl_client_s_dn|$http_authorization\n";
+        }}
+    }}
 }}
 """
 
@@ -105,6 +117,7 @@ class Nginx:
     prefix: Path
     http_port: int
     https_port: int
+    mtls_port: int  # HTTPS that requires a client certificate from the test CA
 
     @property
     def access_log(self) -> Path:
@@ -140,9 +153,10 @@ def start_nginx(prefix: Path, tls: keys.TLSMaterial, big_file_size: int) -> Ngin
         (prefix / "www" / "small.txt").write_text("hello from nginx\n")
         with open(prefix / "www" / BIG_FILE, "wb") as f:
             f.truncate(big_file_size)
-        http_port, https_port = free_port(), free_port()
+        http_port, https_port, mtls_port = free_port(), free_port(), free_port()
         (prefix / "nginx.conf").write_text(NGINX_CONF.format(
-            prefix=prefix, http_port=http_port, https_port=https_port, cert=tls.cert_file, key=tls.key_file))
+            prefix=prefix, http_port=http_port, https_port=https_port, mtls_port=mtls_port,
+            cert=tls.cert_file, key=tls.key_file, ca=tls.ca_file))
         (prefix / "error.log").write_text("")
         proc = subprocess.Popen(
             ["nginx", "-p", str(prefix), "-c", str(prefix / "nginx.conf"), "-e", str(prefix / "error.log"),
@@ -150,8 +164,8 @@ def start_nginx(prefix: Path, tls: keys.TLSMaterial, big_file_size: int) -> Ngin
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, env=clean_env())
         deadline = time.monotonic() + START_TIMEOUT
         while proc.poll() is None and time.monotonic() < deadline:
-            if _connects(http_port) and _connects(https_port):
-                return Nginx(proc, prefix, http_port, https_port)
+            if _connects(http_port) and _connects(https_port) and _connects(mtls_port):
+                return Nginx(proc, prefix, http_port, https_port, mtls_port)
             time.sleep(0.05)
         stop_process(proc)
         errors = (prefix / "error.log").read_text(errors="replace")
@@ -515,6 +529,9 @@ def build_env(tmp_path_factory, tokenproxy_bin: Path, tls: keys.TLSMaterial,
                 {"host": "secure.test", "upstream": f"https://localhost:{nginx.https_port}", "credential": "svc",
                  "ca_file": str(tls.ca_file)},
                 {"host": "untrusted.test", "upstream": f"https://localhost:{nginx.https_port}", "credential": "svc"},
+                {"host": "mtls.test", "upstream": f"https://localhost:{nginx.mtls_port}", "credential": "svc",
+                 "ca_file": str(tls.ca_file), "client_certificate": str(tls.client_cert_file),
+                 "client_key": str(tls.client_key_file)},
                 {"host": "echo.test", "upstream": echo.url, "credential": "svc"},
                 {"host": "down.test", "upstream": f"http://127.0.0.1:{closed_port}", "credential": "svc"},
                 {"path_prefix": "/zitadel/", "strip_prefix": True, "upstream": echo.url, "credential": "svc",

@@ -176,6 +176,27 @@ def test_serve_with_unreadable_key_exits_78(run_cli, tmp_path, extras):
         shutil.rmtree(sock, ignore_errors=True)
 
 
+def test_serve_refuses_a_group_readable_mtls_client_key_like_credential_keys(
+        run_cli, tmp_path, good_key, tls_material):
+    """A proxy route's client_key goes through the same checks as credential keys."""
+    sock = short_tmpdir()
+    try:
+        client_key = tmp_path / "client.key"
+        client_key.write_bytes(tls_material.client_key_file.read_bytes())
+        os.chmod(client_key, 0o640)
+        route = {"host": "mtls.test", "upstream": "https://localhost:8443", "credential": "a",
+                 "client_certificate": str(tls_material.client_cert_file), "client_key": str(client_key)}
+        config = {"api": {"socket": str(sock / "api.sock")},
+                  "credentials": {"a": good_credential(good_key)},
+                  "proxy": {"listen": [f"unix:{sock / 'proxy.sock'}"], "routes": [route]}}
+        path = write(tmp_path, config)
+        r = run_cli("serve", "--config", path, timeout=30)
+        assert r.code == EX_CONFIG, r
+        assert re.search(r"proxy\.routes\[0\]\.client_key: .*(group|others).*chmod 600", r.stderr), r.stderr
+    finally:
+        shutil.rmtree(sock, ignore_errors=True)
+
+
 def test_check_agrees_with_serve_on_a_missing_ca_file(run_cli, tmp_path, good_key):
     """What makes `serve` exit 78 must make `check` fail too."""
     sock = short_tmpdir()

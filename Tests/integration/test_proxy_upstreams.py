@@ -1,6 +1,6 @@
-"""The proxy toward its upstreams: HTTPS with a private CA (and the 502 without it), upstream
-failures (502 refused, 504 hanging), chunked uploads, and a 1 GiB download that must stream
-with flat memory."""
+"""The proxy toward its upstreams: HTTPS with a private CA (and the 502 without it), mutual TLS
+with a route client certificate, upstream failures (502 refused, 504 hanging), chunked uploads,
+and a 1 GiB download that must stream with flat memory."""
 
 from __future__ import annotations
 
@@ -23,6 +23,17 @@ def test_https_upstream_with_the_route_ca_file(proxy_env):
     authorization, proxy_authorization, via, host = done.stdout.decode().rstrip("\n").split("|")
     assert proxy_env.valid_at_authserver(authorization), done.stdout
     assert host == f"localhost:{proxy_env.nginx.https_port}"
+
+
+def test_mutual_tls_upstream_gets_the_route_client_certificate(proxy_env):
+    """mtls.test → nginx that requires a client certificate: the route's client_key (loaded
+    like every key file) signs the handshake, and the token is injected as usual."""
+    done = proxy_env.curl("-x", proxy_env.proxy_url, "http://mtls.test/client")
+    assert done.returncode == 0, done.stderr
+    verify, subject, authorization = done.stdout.decode().rstrip("\n").split("|")
+    assert verify == "SUCCESS", done.stdout
+    assert subject == "CN=tokenproxy-test-client", done.stdout
+    assert proxy_env.valid_at_authserver(authorization), done.stdout
 
 
 def test_https_upstream_without_ca_file_is_a_502_naming_route_and_certificate(proxy_env):

@@ -1,5 +1,6 @@
 import Foundation
 import TokenProxyCore
+import TokenProxyCrypto
 import TokenProxyNet
 
 /// A configured route with everything a request needs precomputed: the match keys, the
@@ -61,7 +62,8 @@ struct ProxyRouterRoute: Sendable {
             let built = try makeTLS(
                 TLSClientConfiguration(
                     caFile: route.caFile, clientCertificateFile: route.clientCertificateFile,
-                    clientKeyFile: route.clientKeyFile))
+                    clientKeyFile: route.clientKeyFile,
+                    allowInsecureKeyPermissions: route.allowInsecureKeyPermissions))
             tls = built.context
             profile = built.profile
         }
@@ -119,14 +121,15 @@ extension ProxyRouter {
         guard files.contains(where: { $0 != nil }) || !configuration.useSystemTrustStore else {
             return ""
         }
-        return "ca=\(files[0] ?? "-") cert=\(files[1] ?? "-") key=\(files[2] ?? "-")"
+        let insecure = configuration.allowInsecureKeyPermissions ? " allow-insecure-key" : ""
+        return "ca=\(files[0] ?? "-") cert=\(files[1] ?? "-") key=\(files[2] ?? "-")\(insecure)"
     }
 
     /// The key naming the file a TLS error is about.
     private static func tlsPath(_ error: any Error, route: ProxyRoute, at path: ConfigPath)
         -> ConfigPath
     {
-        guard case NetError.tlsConfiguration(let file, _) = error else { return path }
+        guard case TLSError.configuration(let file, _) = error else { return path }
         switch file {
         case route.caFile: return path.appending("ca_file")
         case route.clientCertificateFile: return path.appending("client_certificate")

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import TokenProxyCore
+import TokenProxyCrypto
 import TokenProxyNet
 
 /// The proxy's routing and tokens: decides, for each request the engine parsed, which

@@ -86,6 +86,7 @@ extension ConfigurationParser {
                 checkAbsolutePath($0, at: path.appending(key), decoder: &decoder)
             }
         }
+        let insecureKey = decoder.bool(object, "allow_insecure_key_permissions") ?? false
         checkTLSFiles(object, upstream: upstream, decoder: &decoder)
         guard decoder.problems.count == problemsBefore, let upstream, let credential else {
             return nil
@@ -95,7 +96,8 @@ extension ConfigurationParser {
             credential: credential,
             keepClientAuthorization: keepAuthorization, forwardedHeaders: forwarded,
             allowPlainHTTP: allowPlain, caFile: files["ca_file"],
-            clientCertificateFile: files["client_certificate"], clientKeyFile: files["client_key"])
+            clientCertificateFile: files["client_certificate"], clientKeyFile: files["client_key"],
+            allowInsecureKeyPermissions: insecureKey)
     }
 
     /// A client certificate needs its key and the other way round; TLS settings on an `http`

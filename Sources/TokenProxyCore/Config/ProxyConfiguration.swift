@@ -110,12 +110,14 @@ package struct ProxyRoute: Sendable, Equatable {
     /// Client certificate (PEM) and key for mutual TLS with this upstream.
     package var clientCertificateFile: String?
     package var clientKeyFile: String?
+    /// Accept a `clientKeyFile` that group or others can read (as for credential keys).
+    package var allowInsecureKeyPermissions: Bool
 
     package init(
         host: String? = nil, pathPrefix: String? = nil, stripPrefix: Bool = false, upstream: URL,
         credential: String, keepClientAuthorization: Bool = false, forwardedHeaders: Bool = false,
         allowPlainHTTP: Bool = false, caFile: String? = nil, clientCertificateFile: String? = nil,
-        clientKeyFile: String? = nil
+        clientKeyFile: String? = nil, allowInsecureKeyPermissions: Bool = false
     ) {
         self.host = host
         self.pathPrefix = pathPrefix
@@ -128,6 +130,7 @@ package struct ProxyRoute: Sendable, Equatable {
         self.caFile = caFile
         self.clientCertificateFile = clientCertificateFile
         self.clientKeyFile = clientKeyFile
+        self.allowInsecureKeyPermissions = allowInsecureKeyPermissions
     }
 
     /// How logs, metrics and error bodies name the route: `api.example.com`, `/zitadel/` or

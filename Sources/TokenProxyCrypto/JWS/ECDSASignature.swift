@@ -11,7 +11,7 @@ enum ECDSASignature {
             var cursor: UnsafePointer<UInt8>? = buffer.baseAddress
             return d2i_ECDSA_SIG(nil, &cursor, buffer.count)
         }
-        guard let signature = parsed else { throw OpenSSLErrors.error("parse an ECDSA signature") }
+        guard let signature = parsed else { throw CryptoError.openSSL("parse an ECDSA signature") }
         defer { ECDSA_SIG_free(signature) }
         var r: OpaquePointer?
         var s: OpaquePointer?
@@ -22,7 +22,7 @@ enum ECDSASignature {
             return (BN_bn2binpad(r, base, Int32(size)), BN_bn2binpad(s, base + size, Int32(size)))
         }
         guard written.0 == Int32(size), written.1 == Int32(size) else {
-            throw OpenSSLErrors.error("convert an ECDSA signature to JOSE form")
+            throw CryptoError.openSSL("convert an ECDSA signature to JOSE form")
         }
         return out
     }

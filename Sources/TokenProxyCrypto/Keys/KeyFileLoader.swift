@@ -22,6 +22,18 @@ package enum KeyFileLoader {
         return try parse(&bytes, origin: path, options: options)
     }
 
+    /// Reads and parses a bare PEM private key file, for example the client key of mutual TLS,
+    /// through the same checks as service-user keys: a regular file of at most
+    /// `maximumFileSize` bytes that group and others cannot access (unless
+    /// `allowInsecurePermissions`), read into one buffer that is wiped after parsing.
+    package static func loadPEMPrivateKey(path: String, allowInsecurePermissions: Bool) throws
+        -> PrivateKey
+    {
+        var bytes = try readKeyFile(path: path, allowInsecurePermissions: allowInsecurePermissions)
+        defer { Wipe.bytes(&bytes) }
+        return try bytes.withUnsafeBytes { try PrivateKey.fromPEM(buffer: $0, origin: path) }
+    }
+
     /// Parses key file contents already read (for example a systemd credential). `origin`
     /// names them in errors. `bytes` is zeroed before this returns or throws; the caller must
     /// hold the only reference to its storage, or the wipe reaches a copy.

@@ -3,31 +3,25 @@ import TokenProxyCore
 
 /// A private signing key: RSA 2048–4096 bits, EC P-256/P-384/P-521 or Ed25519.
 ///
-/// Owns an OpenSSL `EVP_PKEY`, freed in `deinit`; no C pointer leaves this module. The class is
-/// `Sendable` because OpenSSL 3 keys are immutable after loading and every operation here uses
-/// its own context, so concurrent signing from several tasks is safe.
-package final class PrivateKey: @unchecked Sendable {
-    /// The owned `EVP_PKEY *`.
-    let pkey: OpaquePointer
+/// Its `EVPKey` backing owns the OpenSSL `EVP_PKEY` and frees it when the last copy goes; no C
+/// pointer leaves this module. Immutable and `Sendable`: OpenSSL 3 keys do not change after
+/// loading and every operation uses its own context, so concurrent signing is safe.
+package struct PrivateKey: Sendable {
+    /// Owns the `EVP_PKEY`; also lent to `TLSClientContext` for mutual TLS.
+    let backing: EVPKey
     /// What kind of key this is; fixed at load time.
     package let type: KeyType
 
     /// Takes ownership of `pkey` after checking it is a supported kind; frees it if not.
     static func adopt(_ pkey: OpaquePointer, origin: String) throws -> PrivateKey {
-        do {
-            return PrivateKey(owning: pkey, type: try EVPKey.classify(pkey, origin: origin))
-        } catch {
-            EVP_PKEY_free(pkey)
-            throw error
-        }
+        let backing = EVPKey(taking: pkey)
+        return PrivateKey(backing: backing, type: try backing.classify(origin: origin))
     }
 
-    private init(owning pkey: OpaquePointer, type: KeyType) {
-        self.pkey = pkey
+    private init(backing: EVPKey, type: KeyType) {
+        self.backing = backing
         self.type = type
     }
-
-    deinit { EVP_PKEY_free(pkey) }
 
     /// Parses a PEM private key: PKCS#1 ("BEGIN RSA PRIVATE KEY"), PKCS#8 ("BEGIN PRIVATE KEY")
     /// or SEC1 ("BEGIN EC PRIVATE KEY"). Encrypted keys are refused with the command that
@@ -53,23 +47,22 @@ package final class PrivateKey: @unchecked Sendable {
             throw CryptoError.noPrivateKey(origin: origin, detail: found)
         }
         var askedForPassphrase: Int32 = 0
-        let loaded: OpaquePointer? = {
-            // A read-only memory BIO reads the caller's bytes in place.
-            guard let bio = BIO_new_mem_buf(pem.baseAddress, Int32(pem.count)) else { return nil }
-            defer { BIO_free(bio) }
-            return withUnsafeMutablePointer(to: &askedForPassphrase) { flag in
+        // The read-only memory BIO reads the caller's bytes in place.
+        let loaded = try OpenSSLBIO.withReadOnlyMemoryBIO(pem) { bio in
+            withUnsafeMutablePointer(to: &askedForPassphrase) { flag in
                 PEM_read_bio_PrivateKey(bio, nil, refusePassphrase, flag)
             }
-        }()
+        }
         guard let pkey = loaded else {
             if askedForPassphrase != 0 {
-                OpenSSLErrors.clear()
+                OpenSSLErrorStack.clear()
                 throw CryptoError.encryptedKey(origin: origin)
             }
-            throw CryptoError.noPrivateKey(origin: origin, detail: OpenSSLErrors.drain())
+            throw CryptoError.noPrivateKey(
+                origin: origin, detail: OpenSSLErrorStack.drain().description)
         }
         // OpenSSL's decoders may leave notes from formats they tried before the one that worked.
-        OpenSSLErrors.clear()
+        OpenSSLErrorStack.clear()
         return try adopt(pkey, origin: origin)
     }
 
@@ -87,27 +80,27 @@ package final class PrivateKey: @unchecked Sendable {
         case .ed25519: algorithmName = "ED25519"
         }
         guard let context = EVP_PKEY_CTX_new_from_name(nil, algorithmName, nil) else {
-            throw OpenSSLErrors.error("create a \(type) key generator")
+            throw CryptoError.openSSL("create a \(type) key generator")
         }
         defer { EVP_PKEY_CTX_free(context) }
         guard EVP_PKEY_keygen_init(context) == 1 else {
-            throw OpenSSLErrors.error("start generating a \(type) key")
+            throw CryptoError.openSSL("start generating a \(type) key")
         }
         switch type {
         case .rsa(let bits):
             guard EVP_PKEY_CTX_set_rsa_keygen_bits(context, Int32(bits)) == 1 else {
-                throw OpenSSLErrors.error("set the RSA key size")
+                throw CryptoError.openSSL("set the RSA key size")
             }
         case .ec(let curve):
             guard EVP_PKEY_CTX_set_group_name(context, curve.openSSLGroupName) == 1 else {
-                throw OpenSSLErrors.error("select curve \(curve.rawValue)")
+                throw CryptoError.openSSL("select curve \(curve.rawValue)")
             }
         case .ed25519:
             break
         }
         var generated: OpaquePointer?
         guard EVP_PKEY_generate(context, &generated) == 1, let pkey = generated else {
-            throw OpenSSLErrors.error("generate a \(type) key")
+            throw CryptoError.openSSL("generate a \(type) key")
         }
         return try adopt(pkey, origin: "a generated key")
     }
@@ -133,7 +126,7 @@ package final class PrivateKey: @unchecked Sendable {
     /// (salt = hash length), ECDSA in JOSE `r‖s` form of 64/96/132 bytes, or pure Ed25519.
     package func sign(_ message: [UInt8], algorithm: JWSAlgorithm) throws -> [UInt8] {
         try EVPKey.requireSupport(type, algorithm)
-        let raw = try EVPKey.sign(pkey, message: message, algorithm: algorithm)
+        let raw = try backing.sign(message, algorithm: algorithm)
         if case .ec(let curve) = type {
             return try ECDSASignature.jose(fromDER: raw, curve: curve)
         }
@@ -145,24 +138,24 @@ package final class PrivateKey: @unchecked Sendable {
     package func verify(signature: [UInt8], message: [UInt8], algorithm: JWSAlgorithm) throws
         -> Bool
     {
-        try EVPKey.verify(
-            pkey, type: type, signature: signature, message: message, algorithm: algorithm)
+        try backing.verify(
+            type: type, signature: signature, message: message, algorithm: algorithm)
     }
 
     /// The public half as SubjectPublicKeyInfo PEM ("BEGIN PUBLIC KEY").
     package func publicKeyPEM() throws -> String {
-        try EVPKey.publicKeyPEM(pkey)
+        try backing.publicKeyPEM()
     }
 
     /// The public JWK (RFC 7517): kty and n/e, crv/x/y or crv/x, plus `kid` when given,
     /// `use` = "sig" and `alg` = `defaultAlgorithm`.
     package func publicJWK(keyID: String?) throws -> [String: String] {
-        try EVPKey.publicJWK(pkey, type: type, keyID: keyID, algorithm: defaultAlgorithm)
+        try backing.publicJWK(type: type, keyID: keyID, algorithm: defaultAlgorithm)
     }
 
     /// The private key as unencrypted PKCS#8 PEM, for dev mode writing throwaway keys.
     package func privateKeyPKCS8PEM() throws -> Redacted<[UInt8]> {
-        Redacted(try EVPKey.privateKeyPKCS8PEM(pkey))
+        Redacted(try backing.privateKeyPKCS8PEM())
     }
 }
 

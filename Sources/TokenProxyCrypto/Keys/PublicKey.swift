@@ -2,19 +2,17 @@ internal import COpenSSL
 import TokenProxyCore
 
 /// A public key for verification: the dev-mode issuer checks clients' assertions with it.
-/// Owns an `EVP_PKEY`, freed in `deinit`; immutable and safe to share (see `PrivateKey`).
-package final class PublicKey: @unchecked Sendable {
-    /// The owned `EVP_PKEY *`.
-    let pkey: OpaquePointer
+/// Its `EVPKey` backing owns the `EVP_PKEY`; immutable and safe to share (see `PrivateKey`).
+package struct PublicKey: Sendable {
+    /// Owns the `EVP_PKEY`.
+    let backing: EVPKey
     /// What kind of key this is; the same kinds and sizes as `PrivateKey` are accepted.
     package let type: KeyType
 
-    private init(owning pkey: OpaquePointer, type: KeyType) {
-        self.pkey = pkey
+    private init(backing: EVPKey, type: KeyType) {
+        self.backing = backing
         self.type = type
     }
-
-    deinit { EVP_PKEY_free(pkey) }
 
     /// Parses SubjectPublicKeyInfo PEM ("BEGIN PUBLIC KEY"). The corresponding C function is
     /// `PEM_read_bio_PUBKEY`.
@@ -24,24 +22,17 @@ package final class PublicKey: @unchecked Sendable {
             throw CryptoError.noPublicKey(
                 origin: origin, detail: "no '-----BEGIN PUBLIC KEY-----' line")
         }
-        let loaded: OpaquePointer? = pem.withUnsafeBytes { buffer in
-            guard let bio = BIO_new_mem_buf(buffer.baseAddress, Int32(buffer.count)) else {
-                return nil
-            }
-            defer { BIO_free(bio) }
-            return PEM_read_bio_PUBKEY(bio, nil, nil, nil)
+        let loaded = try pem.withUnsafeBytes { buffer in
+            try OpenSSLBIO.withReadOnlyMemoryBIO(buffer) { PEM_read_bio_PUBKEY($0, nil, nil, nil) }
         }
         guard let pkey = loaded else {
-            throw CryptoError.noPublicKey(origin: origin, detail: OpenSSLErrors.drain())
+            throw CryptoError.noPublicKey(
+                origin: origin, detail: OpenSSLErrorStack.drain().description)
         }
         // OpenSSL's decoders may leave notes from formats they tried before the one that worked.
-        OpenSSLErrors.clear()
-        do {
-            return PublicKey(owning: pkey, type: try EVPKey.classify(pkey, origin: origin))
-        } catch {
-            EVP_PKEY_free(pkey)
-            throw error
-        }
+        OpenSSLErrorStack.clear()
+        let backing = EVPKey(taking: pkey)
+        return PublicKey(backing: backing, type: try backing.classify(origin: origin))
     }
 
     /// The algorithm a key of this kind uses by default (see `PrivateKey.defaultAlgorithm`).
@@ -54,17 +45,17 @@ package final class PublicKey: @unchecked Sendable {
     package func verify(signature: [UInt8], message: [UInt8], algorithm: JWSAlgorithm) throws
         -> Bool
     {
-        try EVPKey.verify(
-            pkey, type: type, signature: signature, message: message, algorithm: algorithm)
+        try backing.verify(
+            type: type, signature: signature, message: message, algorithm: algorithm)
     }
 
     /// The public JWK with `kid` (when given), `use` = "sig" and `alg` = `defaultAlgorithm`.
     package func jwk(keyID: String?) throws -> [String: String] {
-        try EVPKey.publicJWK(pkey, type: type, keyID: keyID, algorithm: defaultAlgorithm)
+        try backing.publicJWK(type: type, keyID: keyID, algorithm: defaultAlgorithm)
     }
 
     /// SubjectPublicKeyInfo PEM, as parsed.
     package func pem() throws -> String {
-        try EVPKey.publicKeyPEM(pkey)
+        try backing.publicKeyPEM()
     }
 }

@@ -15,7 +15,8 @@ package enum SecureRandom {
         let rc = out.withUnsafeMutableBufferPointer { RAND_bytes($0.baseAddress, Int32(count)) }
         if rc != 1 {
             fatalError(
-                "RAND_bytes failed: \(OpenSSLErrors.drain()); cannot continue without randomness")
+                "RAND_bytes failed: \(OpenSSLErrorStack.drain()); cannot continue without randomness"
+            )
         }
         return out
     }

@@ -2,6 +2,7 @@ import Dispatch
 import Foundation
 import Synchronization
 import TokenProxyCore
+import TokenProxyCrypto
 
 #if canImport(Glibc)
     import Glibc
@@ -28,8 +29,8 @@ package final class HTTPClient: Sendable {
         let context: TLSClientContext
         do {
             context = try TLSClientContext(configuration: configuration.tls)
-        } catch let error as NetError {
-            throw HTTPClientError.transport(error)
+        } catch {
+            throw HTTPClientError.transport(NetError(error, peer: "(none)"))
         }
         self.init(configuration: configuration, transport: .system(tls: context))
     }

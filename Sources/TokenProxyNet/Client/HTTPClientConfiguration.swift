@@ -1,4 +1,5 @@
 import TokenProxyCore
+import TokenProxyCrypto
 
 /// How an `HTTPClient` connects, how long it waits and how much it accepts.
 package struct HTTPClientConfiguration: Sendable {

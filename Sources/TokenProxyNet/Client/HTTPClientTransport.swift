@@ -1,3 +1,5 @@
+import TokenProxyCrypto
+
 /// How `HTTPClient` opens byte streams: TCP connect, then TLS over it. Production uses
 /// `system(tls:)` (`SocketStream` and `TLSStream`); tests substitute scripted in-memory streams
 /// to exercise pooling, retries and proxy tunnels without a network.

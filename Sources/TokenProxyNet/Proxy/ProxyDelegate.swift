@@ -1,4 +1,5 @@
 import TokenProxyCore
+import TokenProxyCrypto
 
 /// What the proxy engine does with one request, as decided by its delegate (routing and
 /// tokens live in the TokenProxy module; the engine only moves bytes and enforces HTTP).

@@ -1,5 +1,6 @@
 import Synchronization
 import TokenProxyCore
+import TokenProxyCrypto
 
 /// Idle keep-alive connections to upstreams, keyed by `ProxyUpstream` (scheme, host, port and
 /// TLS profile, so routes with different trust settings never share a connection).

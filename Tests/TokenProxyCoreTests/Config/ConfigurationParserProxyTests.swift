@@ -31,7 +31,8 @@ struct ConfigurationParserProxyTests {
                       {"host": "API.example.com", "upstream": "https://api.example.com", "credential": "zitadel-admin"},
                       {"path_prefix": "/zitadel/", "strip_prefix": true, "upstream": "https://my.zitadel.cloud/base",
                        "credential": "a", "keep_client_authorization": true, "forwarded_headers": true,
-                       "ca_file": "/etc/ca.pem", "client_certificate": "/etc/c.pem", "client_key": "/etc/c.key"},
+                       "ca_file": "/etc/ca.pem", "client_certificate": "/etc/c.pem", "client_key": "/etc/c.key",
+                       "allow_insecure_key_permissions": true},
                       {"host": "legacy.lan:8080", "upstream": "http://legacy.lan:8080", "credential": "a", "allow_plain_http": true}
                     ],
                     "tunnels": ["github.com:443", "[2001:db8::1]:8443"], "refresh_header": "X-Refresh",
@@ -53,7 +54,8 @@ struct ConfigurationParserProxyTests {
                     upstream: URL(string: "https://my.zitadel.cloud/base")!,
                     credential: "a", keepClientAuthorization: true, forwardedHeaders: true,
                     caFile: "/etc/ca.pem",
-                    clientCertificateFile: "/etc/c.pem", clientKeyFile: "/etc/c.key"))
+                    clientCertificateFile: "/etc/c.pem", clientKeyFile: "/etc/c.key",
+                    allowInsecureKeyPermissions: true))
         #expect(proxy.routes[2].allowPlainHTTP)
         #expect(
             proxy.tunnels == [

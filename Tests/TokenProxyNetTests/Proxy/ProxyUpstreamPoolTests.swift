@@ -1,10 +1,13 @@
 import Foundation
 import Testing
 import TokenProxyCore
+import TokenProxyCrypto
+import TokenProxyTestSupport
 
 @testable import TokenProxyNet
 
 /// Upstream connections: pooling, staleness and TLS.
+@Suite(.timeLimit(.minutes(1)))
 struct ProxyUpstreamPoolTests {
     private static func httpsForward(port: Int, tls: TLSClientContext, host: String = "localhost")
         -> FakeProxyDelegate

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import Synchronization
 import TokenProxyCore
+import TokenProxyCrypto
 import TokenProxyNet
 
 @testable import TokenProxy

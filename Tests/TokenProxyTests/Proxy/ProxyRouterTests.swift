@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TokenProxyCore
 import TokenProxyNet
+import TokenProxyTestSupport
 
 @testable import TokenProxy
 
@@ -212,6 +213,27 @@ struct ProxyRouterTests {
             return problems.count == 1 && problems[0].path == "proxy.routes[1].ca_file"
                 && problems[0].message.contains("/nonexistent/ca.pem")
         }
+    }
+
+    /// The mTLS client key is checked like a credential key: group-readable is refused, with
+    /// the same `chmod 600` advice, at the route's `client_key`, unless the route allows it.
+    @Test func refusesAGroupReadableClientKeyAtTheRouteKey() throws {
+        let certificates = try TestCertificates.generate()
+        chmod(certificates.clientKey, 0o640)
+        var route = F.route(host: "a.example", upstream: "https://a.example")
+        route.clientCertificateFile = certificates.clientCertificate
+        route.clientKeyFile = certificates.clientKey
+        #expect {
+            try F.router([route])
+        } throws: { error in
+            let problems = (error as? ConfigurationError)?.problems ?? []
+            return problems.count == 1 && problems[0].path == "proxy.routes[0].client_key"
+                && problems[0].message.contains("group or others")
+                && problems[0].message.contains("chmod 600 \(certificates.clientKey)")
+        }
+        route.allowInsecureKeyPermissions = true
+        let router = try F.router([route])
+        #expect(router.routes[0].upstream.tlsProfile.hasSuffix("allow-insecure-key"))
     }
 
     @Test func sharesOneTLSContextPerSettings() throws {

@@ -6,16 +6,16 @@ import Glibc
 ///
 /// The server picks its own port (no race for a free one) and exits by itself after 60 s idle;
 /// `stop()` (or deinit) kills it by pid.
-final class TestTLSServer: Sendable {
+package final class TestTLSServer: Sendable {
     /// How the server ends each connection.
-    enum Ending: String {
+    package enum Ending: String, Sendable {
         /// Sends close_notify.
         case closeNotify = "close_notify"
         /// Closes TCP without close_notify.
         case abrupt
     }
 
-    let port: Int
+    package let port: Int
     private let process: Process
 
     private init(process: Process, port: Int) {
@@ -27,7 +27,7 @@ final class TestTLSServer: Sendable {
 
     /// Starts the server with `certificate`/`key`; with `clientCA`, clients must present a
     /// certificate issued by it (mutual TLS).
-    static func start(
+    package static func start(
         certificate: String, key: String, clientCA: String? = nil, ending: Ending = .closeNotify
     ) throws -> TestTLSServer {
         let process = Process()
@@ -47,13 +47,13 @@ final class TestTLSServer: Sendable {
         guard let port = Int(line.trimmingCharacters(in: .whitespacesAndNewlines)) else {
             process.terminate()
             process.waitUntilExit()
-            throw TestListenerError.failed("python3 TLS server did not start", 0)
+            throw TestSupportError("python3 TLS server did not start")
         }
         return TestTLSServer(process: process, port: port)
     }
 
     /// Kills the server by pid and reaps it.
-    func stop() {
+    package func stop() {
         if process.isRunning {
             kill(process.processIdentifier, SIGKILL)
         }

@@ -8,12 +8,12 @@ import TokenProxyPosix
 /// would deliver `SIGPIPE` and kill the daemon unless the whole process ignores that signal.
 /// This BIO reuses the stock socket BIO for everything (reads, `BIO_ctrl`, end-of-file tracking
 /// that OpenSSL needs to report an EOF without close_notify) except the write, which uses
-/// `send(2)` with `MSG_NOSIGNAL`, the same as `SocketStream`.
+/// `send(2)` with `MSG_NOSIGNAL`, the same as the socket streams of TokenProxyNet.
 enum TLSSocketBIO {
     /// The method table, built once; OpenSSL only reads it afterwards.
     nonisolated(unsafe) private static let method: OpaquePointer = makeMethod()
 
-    /// A BIO over `fd` that does not close `fd` when freed (the `SocketStream` owns it).
+    /// A BIO over `fd` that does not close `fd` when freed (the caller owns it).
     ///
     /// The corresponding C functions are `BIO_new` and `BIO_set_fd`.
     static func make(fd: Int32) -> OpaquePointer? {
@@ -26,7 +26,7 @@ enum TLSSocketBIO {
         let type = BIO_get_new_index() | BIO_TYPE_SOURCE_SINK | BIO_TYPE_DESCRIPTOR
         guard let method = BIO_meth_new(type, "tokenproxy socket"), let socket = BIO_s_socket()
         else {
-            fatalError("OpenSSL could not allocate a BIO method: \(OpenSSLError.drainQueue())")
+            fatalError("OpenSSL could not allocate a BIO method: \(OpenSSLErrorStack.drain())")
         }
         _ = BIO_meth_set_write(method, sendWithoutSignal)
         _ = BIO_meth_set_read(method, BIO_meth_get_read(socket))
@@ -60,7 +60,7 @@ enum TLSSocketBIO {
                 BIO_set_flags(bio, BIO_FLAGS_WRITE | BIO_FLAGS_SHOULD_RETRY)
                 return -1
             case .failure(let error):
-                // TLSStream reports SSL_ERROR_SYSCALL with the errno it finds after the call.
+                // SSL_ERROR_SYSCALL is reported with the errno found after the call.
                 errno = error.errno
                 return -1
             }
