@@ -1,7 +1,7 @@
-import CLinuxShims
 import Dispatch
 import Foundation
 import Glibc
+import TokenProxyPosix
 
 /// Accepting connections, on the accept queue; each admitted one gets a thread.
 extension ProxyEngine {
@@ -18,11 +18,16 @@ extension ProxyEngine {
     /// descriptors or memory.
     func acceptConnections(listenerIndex: Int) {
         let listener = listeners[listenerIndex]
-        let stop = listener.acceptPending { fd, peer in admit(fd, peer: peer, from: listener) }
+        let stop = listener.acceptPending { socket, peer in
+            admit(socket, peer: peer, from: listener)
+        }
         if stop == .outOfResources { pauseAccepting(listenerIndex: listenerIndex) }
     }
 
-    private func admit(_ fd: Int32, peer: PeerIdentity, from listener: Listener) {
+    private func admit(
+        _ socket: consuming FileDescriptor, peer: PeerIdentity, from listener: Listener
+    ) {
+        let fd = socket.rawValue
         let connection = state.withLock { state -> ProxyConnection? in
             guard state.phase == .running,
                 state.connections.count < configuration.maxConnections
@@ -36,13 +41,15 @@ extension ProxyEngine {
             return connection
         }
         guard let connection else {
-            // The socket is new and its send buffer empty: this small write cannot block.
+            // The socket is new and its send buffer empty: this small write cannot block. The
+            // client may be gone already; `socket` closes when this returns.
             _ = Self.overloadedResponse.withUnsafeBytes {
-                send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT))
+                try? Posix.send(fd, $0, flags: Int32(MSG_DONTWAIT))
             }
-            _ = Glibc.close(fd)
             return
         }
+        // The connection's stream closes it from now on.
+        _ = socket.release()
         let thread = Thread { [self] in
             connection.run()
             connectionFinished(connection.id)

@@ -1,6 +1,6 @@
-import CLinuxShims
 import Dispatch
 import Glibc
+import TokenProxyPosix
 
 /// Accepting connections, on the accept queue.
 extension HTTPServer {
@@ -9,11 +9,16 @@ extension HTTPServer {
     /// descriptors or memory.
     func acceptConnections(listenerIndex: Int) {
         let listener = listeners[listenerIndex]
-        let stop = listener.acceptPending { fd, peer in admit(fd, peer: peer, from: listener) }
+        let stop = listener.acceptPending { socket, peer in
+            admit(socket, peer: peer, from: listener)
+        }
         if stop == .outOfResources { pauseAccepting(listenerIndex: listenerIndex) }
     }
 
-    private func admit(_ fd: Int32, peer: PeerIdentity, from listener: Listener) {
+    private func admit(
+        _ socket: consuming FileDescriptor, peer: PeerIdentity, from listener: Listener
+    ) {
+        let fd = socket.rawValue
         let connection = state.withLock { state -> ServerConnection? in
             guard state.phase == .running,
                 state.connections.count < configuration.maxConnections
@@ -30,11 +35,12 @@ extension HTTPServer {
             return connection
         }
         guard let connection else {
-            // Over maxConnections (or shutting down): close at once, see
+            // Over maxConnections (or shutting down): `socket` closes at once, see
             // `HTTPServerConfiguration.maxConnections`.
-            _ = Glibc.close(fd)
             return
         }
+        // The connection closes it from now on.
+        _ = socket.release()
         connection.start()
     }
 
