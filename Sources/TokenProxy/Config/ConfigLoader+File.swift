@@ -9,7 +9,7 @@ extension ConfigLoader {
         try ConfigurationParser.parse(try read(path: path), file: path)
     }
 
-    /// The file's bytes, at most `maximumFileBytes`, read through `FileReader` (symbolic links
+    /// The file's bytes, at most `Limits.Config.maxFileBytes`, read through `FileReader` (symbolic links
     /// followed: configuration is often linked into /etc).
     static func read(path: String) throws(ConfigurationError) -> [UInt8] {
         func failure(_ message: String) -> ConfigurationError {
@@ -17,7 +17,7 @@ extension ConfigLoader {
                 file: path, problems: [ConfigurationProblem(path: "", message: message)])
         }
         do {
-            return try FileReader.read(path: path, limit: maximumFileBytes)
+            return try FileReader.read(path: path, limit: Limits.Config.maxFileBytes)
         } catch let error as FileReadError {
             switch error {
             case .system(let system) where system.errno == ENOENT:

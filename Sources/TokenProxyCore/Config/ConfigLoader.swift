@@ -4,9 +4,6 @@ package enum ConfigLoader {
     package static let defaultPath = "/etc/tokenproxy/config.json"
     /// The environment variable naming the file when `--config` is not given.
     package static let environmentVariable = "TOKENPROXY_CONFIG"
-    /// A configuration is a few kilobytes; refusing anything past this keeps a wrong path (a log,
-    /// a device) from being read into memory.
-    package static let maximumFileBytes = 1 << 20
 
     /// `--config` if given, then `$TOKENPROXY_CONFIG` if set and not empty, then the default.
     package static func path(explicit: String?, environment: [String: String]) -> String {

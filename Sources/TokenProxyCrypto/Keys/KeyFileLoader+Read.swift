@@ -1,3 +1,4 @@
+import TokenProxyCore
 import TokenProxyPosix
 
 extension KeyFileLoader {
@@ -9,7 +10,7 @@ extension KeyFileLoader {
     /// buffer, wiped on failure) is `FileReader.read`'s.
     static func readKeyFile(path: String, allowInsecurePermissions: Bool) throws -> [UInt8] {
         do {
-            return try FileReader.read(path: path, limit: maximumFileSize) { status in
+            return try FileReader.read(path: path, limit: Limits.KeyFile.maxBytes) { status in
                 if status.isAccessibleByOthers && !allowInsecurePermissions {
                     throw CryptoError.keyFileInsecurePermissions(path: path, mode: status.mode)
                 }
@@ -21,7 +22,7 @@ extension KeyFileLoader {
             case .notRegularFile:
                 throw CryptoError.keyFileNotRegular(path: path)
             case .tooLarge:
-                throw CryptoError.keyFileTooLarge(path: path, limit: maximumFileSize)
+                throw CryptoError.keyFileTooLarge(path: path, limit: Limits.KeyFile.maxBytes)
             }
         }
     }

@@ -62,7 +62,7 @@ struct ConfigLoaderFileTests {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let path = directory + "/big.json"
-        try Data(repeating: 0x20, count: ConfigLoader.maximumFileBytes + 1).write(
+        try Data(repeating: 0x20, count: Limits.Config.maxFileBytes + 1).write(
             to: URL(fileURLWithPath: path))
         #expect(throws: ConfigurationError.self) { try ConfigLoader.load(path: path) }
     }
@@ -86,7 +86,7 @@ struct ConfigLoaderFileTests {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let path = directory + "/big.json"
-        try Data(repeating: 0x20, count: ConfigLoader.maximumFileBytes + 1).write(
+        try Data(repeating: 0x20, count: Limits.Config.maxFileBytes + 1).write(
             to: URL(fileURLWithPath: path))
         do {
             _ = try ConfigLoader.load(path: path)
@@ -94,8 +94,8 @@ struct ConfigLoaderFileTests {
         } catch {
             #expect(
                 error.problems.first?.message
-                    == "is \(ConfigLoader.maximumFileBytes + 1) bytes; a configuration file may "
-                    + "be at most \(ConfigLoader.maximumFileBytes) bytes")
+                    == "is \(Limits.Config.maxFileBytes + 1) bytes; a configuration file may "
+                    + "be at most \(Limits.Config.maxFileBytes) bytes")
         }
     }
 }
