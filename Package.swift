@@ -32,22 +32,31 @@ let package = Package(
         .target(
             name: "TokenProxyCore"
         ),
+        // The one syscall layer: the only module that calls Glibc I/O functions and the only
+        // importer of CLinuxShims. Depends on nothing of ours.
+        .target(
+            name: "TokenProxyPosix",
+            dependencies: ["CLinuxShims"]
+        ),
         .target(
             name: "TokenProxyCrypto",
-            dependencies: ["TokenProxyCore", "COpenSSL"]
+            dependencies: ["TokenProxyCore", "TokenProxyPosix", "COpenSSL"]
         ),
         .target(
             name: "TokenProxyNet",
-            dependencies: ["TokenProxyCore", "TokenProxyCrypto", "CLinuxShims"]
+            dependencies: ["TokenProxyCore", "TokenProxyCrypto", "TokenProxyPosix"]
         ),
         .target(
             name: "TokenProxySystemd",
-            dependencies: ["CSystemd", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "CSystemd", "TokenProxyPosix", .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .target(
             name: "TokenProxy",
             dependencies: [
-                "TokenProxyCore", "TokenProxyCrypto", "TokenProxyNet", "TokenProxySystemd",
+                "TokenProxyCore", "TokenProxyCrypto", "TokenProxyNet", "TokenProxyPosix",
+                "TokenProxySystemd",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -57,6 +66,7 @@ let package = Package(
             name: "TokenProxyDev",
             dependencies: [
                 "TokenProxy", "TokenProxyCore", "TokenProxyCrypto", "TokenProxyNet",
+                "TokenProxyPosix",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -74,12 +84,15 @@ let package = Package(
         ),
         .testTarget(
             name: "TokenProxyCoreTests", dependencies: ["TokenProxyCore", "TokenProxyTestSupport"]),
+        .testTarget(name: "TokenProxyPosixTests", dependencies: ["TokenProxyPosix"]),
         .testTarget(
             name: "TokenProxyCryptoTests",
             dependencies: ["TokenProxyCrypto", "TokenProxyTestSupport"]),
         .testTarget(
             name: "TokenProxyNetTests",
-            dependencies: ["TokenProxyNet", "TokenProxyCrypto", "TokenProxyTestSupport"]),
+            dependencies: [
+                "TokenProxyNet", "TokenProxyCrypto", "TokenProxyPosix", "TokenProxyTestSupport",
+            ]),
         .testTarget(
             name: "TokenProxyTests", dependencies: ["TokenProxy", "TokenProxyTestSupport"]),
         .testTarget(name: "TokenProxyDevTests", dependencies: ["TokenProxyDev"]),

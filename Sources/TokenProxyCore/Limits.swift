@@ -62,6 +62,40 @@ package enum Limits {
         package static let defaultClockSkew: Duration = .seconds(10)
     }
 
+    /// Token refresh and retry defaults (config: each credential's `refresh` keys, named in
+    /// each entry). ``RefreshPolicy`` explains how they combine.
+    package enum Refresh {
+        /// Refresh after this share of a token's lifetime (config: `fraction`).
+        package static let fraction = 0.5
+        /// …or this long before expiry, if that comes first (config: `before_expiry`).
+        package static let beforeExpiry: Duration = .seconds(300)
+        /// Never refresh later than this before expiry (config: `min_before_expiry`).
+        package static let minimumBeforeExpiry: Duration = .seconds(60)
+        /// Keep a token at least this long (or its `fraction`, if shorter), so a lifetime just
+        /// above `beforeExpiry` does not turn into a refresh loop. Not configurable.
+        package static let minimumInterval: Duration = .seconds(60)
+        /// Relative spread of the refresh moment, so many daemons do not refresh in step
+        /// (config: `jitter`).
+        package static let jitter = 0.1
+        /// Upper bound of the first retry delay after a failure (config: `backoff_initial`).
+        package static let backoffInitial: Duration = .seconds(1)
+        /// Upper bound of every retry delay (config: `backoff_max`).
+        package static let backoffMaximum: Duration = .seconds(300)
+        /// The one lifetime assumed for a token whose response has no `expires_in` (RFC 6749
+        /// §5.1 makes it optional). Short on purpose: assuming too long would serve tokens the
+        /// IdP already considers expired (config: `default_lifetime`).
+        package static let defaultLifetime: Duration = .seconds(300)
+    }
+
+    /// The token API.
+    package enum TokenAPI {
+        /// A token with less than this left is not handed out (the caller gets 503 and
+        /// `Retry-After`) and does not count as valid for `/readyz`, `/v1/tokens`, `/metrics`.
+        package static let minimumUsefulValidity: Duration = .seconds(1)
+        /// The largest `min_valid` a caller may ask for, in seconds (a day).
+        package static let maxMinValidSeconds = 86_400
+    }
+
     /// The IdP client.
     package enum IdP {
         /// How long a discovery document (OpenID Connect Discovery) is reused, in seconds.

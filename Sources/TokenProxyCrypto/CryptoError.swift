@@ -1,4 +1,5 @@
 import TokenProxyCore
+import TokenProxyPosix
 
 #if canImport(Glibc)
     import Glibc
@@ -64,7 +65,7 @@ package enum CryptoError: Error, Sendable, CustomStringConvertible {
         case .openSSL(let operation, let errors):
             return "OpenSSL failed to \(operation): \(errors)"
         case .keyFileUnreadable(let path, let errno):
-            return "cannot read key file \(path): \(String(cString: strerror(errno)))"
+            return "cannot read key file \(path): \(PosixError.reason(errno))"
                 + " (errno \(errno)); check the path and that the service user may read it"
         case .keyFileNotRegular(let path):
             return "key file \(path) is not a regular file; point to the key file itself"

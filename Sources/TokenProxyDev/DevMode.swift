@@ -1,8 +1,9 @@
-import TokenProxy
 import Foundation
 import Logging
+import TokenProxy
 import TokenProxyCore
 import TokenProxyNet
+import TokenProxyPosix
 
 /// `tokenproxy dev`: the daemon against an embedded issuer on loopback, with throwaway keys,
 /// so a new user sees everything work in one command. Writes a real configuration file next
@@ -62,7 +63,7 @@ package enum DevMode {
         let configPath = directory + "/config.json"
         let config = configuration(socket: socket, issuer: issuerURL.absoluteString, keys: keys)
         do {
-            try Data(config.utf8).write(to: URL(fileURLWithPath: configPath))
+            try FileWriter.replaceAtomically(configPath, contents: Array(config.utf8), mode: 0o600)
         } catch {
             throw OneShot.Failure(
                 message: "cannot write \(configPath): \(error)", status: .configuration)

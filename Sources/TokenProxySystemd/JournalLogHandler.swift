@@ -1,6 +1,7 @@
 internal import CSystemd
 import Foundation
 import Logging
+import TokenProxyPosix
 
 /// A swift-log handler that writes structured entries to the systemd journal: the message as
 /// `MESSAGE`, the level as syslog `PRIORITY`, metadata as upper-cased fields
@@ -22,9 +23,8 @@ package struct JournalLogHandler: LogHandler {
         guard parts.count == 2, let device = UInt64(parts[0]), let inode = UInt64(parts[1]) else {
             return false
         }
-        var info = stat()
-        guard fstat(2, &info) == 0 else { return false }
-        return UInt64(info.st_dev) == device && UInt64(info.st_ino) == inode
+        guard let info = try? Posix.status(2) else { return false }
+        return info.device == device && info.inode == inode
     }
 
     package subscript(metadataKey key: String) -> Logger.Metadata.Value? {

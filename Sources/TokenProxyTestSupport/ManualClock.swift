@@ -20,14 +20,27 @@ package final class ManualClock: TokenServiceClock {
     }
 
     private let state: Mutex<State>
+    private let start: ContinuousClock.Instant
+    private let unixStart: Double
 
-    /// A clock standing at `start` (any instant works: only differences matter).
-    package init(start: ContinuousClock.Instant = ContinuousClock.now) {
+    /// A clock standing at `start` (any instant works: only differences matter) whose wall
+    /// clock reads `unixStart` then and moves in step with `advance`.
+    package init(
+        start: ContinuousClock.Instant = ContinuousClock.now, unixStart: Double = 1_800_000_000
+    ) {
         state = Mutex(State(now: start))
+        self.start = start
+        self.unixStart = unixStart
     }
 
     /// The instant the clock stands at; moves only through `advance`.
     package var now: ContinuousClock.Instant { state.withLock { $0.now } }
+
+    /// `unixStart` plus the time advanced since the start.
+    package var unixTime: Double {
+        let (seconds, attoseconds) = (now - start).components
+        return unixStart + Double(seconds) + Double(attoseconds) / 1e18
+    }
 
     /// How many tasks are sleeping on this clock.
     package var sleeperCount: Int { state.withLock { $0.sleepers.count } }

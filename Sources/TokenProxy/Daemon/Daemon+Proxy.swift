@@ -1,6 +1,7 @@
 import Logging
 import TokenProxyCore
 import TokenProxyNet
+import TokenProxyPosix
 import TokenProxySystemd
 
 /// The injecting proxy's part of the daemon: built from the `proxy` section next to the token

@@ -2,6 +2,7 @@ import Dispatch
 import Foundation
 import Logging
 import TokenProxyCore
+import TokenProxyPosix
 import TokenProxySystemd
 
 #if canImport(Glibc)
@@ -13,10 +14,14 @@ extension Daemon {
     /// Dispatch sources, so no handler runs in signal context.
     func waitForTermination() async {
         let queue = DispatchQueue(label: "tokenproxy.signals")
-        signal(SIGTERM, SIG_IGN)
-        signal(SIGINT, SIG_IGN)
-        signal(SIGHUP, SIG_IGN)
-        signal(SIGPIPE, SIG_IGN)
+        for number in [SIGTERM, SIGINT, SIGHUP, SIGPIPE] {
+            do {
+                try Posix.ignoreSignal(number)
+            } catch {
+                // Only an invalid signal number fails, which these are not.
+                preconditionFailure("\(error)")
+            }
+        }
         let (stream, continuation) = AsyncStream.makeStream(of: Int32.self)
         let sources = [SIGTERM, SIGINT, SIGHUP].map { number -> DispatchSourceSignal in
             let source = DispatchSource.makeSignalSource(signal: number, queue: queue)

@@ -5,6 +5,7 @@ import Synchronization
 import TokenProxyCore
 import TokenProxyCrypto
 import TokenProxyNet
+import TokenProxyPosix
 import TokenProxySystemd
 
 /// `tokenproxy serve`: owns the long-lived parts — the token store (refresh schedules), the

@@ -1,5 +1,5 @@
-import Foundation
 import TokenProxyCrypto
+import TokenProxyPosix
 
 /// What every tokenproxy process sets up first and does last.
 package enum ProcessRuntime {
@@ -12,7 +12,6 @@ package enum ProcessRuntime {
     /// destructors (C++ and OpenSSL), which would race with Dispatch threads still finishing
     /// work the shutdown abandoned. Output is flushed first.
     package static func exitAfterShutdown(_ status: Int32) -> Never {
-        fflush(nil)
-        _exit(status)
+        Posix.exitImmediately(status)
     }
 }

@@ -5,12 +5,12 @@ import TokenProxyCore
 /// Where the proxy router gets tokens: the daemon's `TokenStore`, or a fake in tests (so that
 /// routing can be tested without an IdP).
 package protocol ProxyTokenSource: Sendable {
-    /// The newest token if valid for `minValid` more, without suspending; nil: ask `token`.
-    func cachedToken(_ name: String, minValid: Duration?) -> HeldToken<IssuedToken>?
+    /// The published token if valid for `minValid` more, without suspending; nil: ask `token`.
+    func cachedToken(_ name: String, minValid: Duration?) -> TokenStore.Snapshot?
     /// A valid token, waiting for a fetch (shared with other callers) if needed.
-    func token(_ name: String, minValid: Duration?) async throws -> HeldToken<IssuedToken>
+    func token(_ name: String, minValid: Duration?) async throws -> TokenStore.Snapshot
     /// Forces a fetch, joining one already in flight.
-    func refresh(_ name: String) async throws -> HeldToken<IssuedToken>
+    func refresh(_ name: String) async throws -> TokenStore.Snapshot
 }
 
 extension TokenStore: ProxyTokenSource {}

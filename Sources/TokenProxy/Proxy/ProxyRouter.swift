@@ -107,7 +107,7 @@ package final class ProxyRouter: ProxyDelegate {
 
     /// The cached token when it is valid (the fast path, no thread hop), else a blocking wait
     /// for the token service. A forced refresh skips the cache unless it is very fresh.
-    func token(_ name: String, forceRefresh: Bool) -> Result<HeldToken<IssuedToken>, any Error> {
+    func token(_ name: String, forceRefresh: Bool) -> Result<TokenStore.Snapshot, any Error> {
         if let held = tokens.cachedToken(name, minValid: nil),
             !forceRefresh
                 || ContinuousClock.now - held.receivedAt < Limits.Proxy.minimumForcedRefreshInterval
@@ -121,13 +121,13 @@ package final class ProxyRouter: ProxyDelegate {
         }
     }
 
-    static func bearer(_ held: HeldToken<IssuedToken>) -> String {
-        "Bearer \(held.value.accessToken.value)"
+    static func bearer(_ held: TokenStore.Snapshot) -> String {
+        held.value.authorization.value
     }
 
     /// Identifies a token without revealing it: a keyed hash (the key is random per process)
     /// of the token and its lifetime. Equal generations mean the same token.
-    static func generation(of held: HeldToken<IssuedToken>) -> String {
+    static func generation(of held: TokenStore.Snapshot) -> String {
         var hasher = Hasher()
         hasher.combine(held.value.accessToken.value)
         hasher.combine(held.receivedAt)

@@ -4,26 +4,28 @@ import TokenProxyNet
 
 extension TokenAPI {
     /// The token in the shape of a cloud metadata token endpoint, or the bare token for
-    /// `Accept: text/plain`. `expires_at` is Unix time in seconds.
-    func tokenResponse(_ held: HeldToken<IssuedToken>, text: Bool) -> HTTPServerResponse {
-        let remaining = held.expiresAt - ContinuousClock.now
-        let seconds = max(0, remaining.components.seconds)
-        var headers: HTTPFields = ["Cache-Control": "no-store"]
+    /// `Accept: text/plain`. `expires_at` is Unix time in seconds, fixed per token;
+    /// `expires_in` counts down. The bytes that never change were serialized when the token
+    /// arrived (``IssuedToken``).
+    func tokenResponse(_ snapshot: TokenStore.Snapshot, text: Bool) -> HTTPServerResponse {
+        let token = snapshot.value
         if text {
-            headers.append("Content-Type", "text/plain; charset=utf-8")
             return HTTPServerResponse(
-                status: 200, headers: headers, body: Array(held.value.accessToken.value.utf8))
+                status: 200, headers: Self.textTokenHeaders, body: token.plainBody.value)
         }
-        let expiresAt = held.value.expiresAtUnix
-        let body = JSONText.object([
-            ("access_token", JSONText.string(held.value.accessToken.value)),
-            ("token_type", JSONText.string(held.value.tokenType)),
-            ("expires_in", String(seconds)),
-            ("expires_at", String(expiresAt)),
-        ])
-        headers.append("Content-Type", "application/json")
-        return HTTPServerResponse(status: 200, headers: headers, body: Array(body.utf8))
+        let remaining = snapshot.expiresAt - ContinuousClock.now
+        let seconds = max(0, remaining.components.seconds)
+        return HTTPServerResponse(
+            status: 200, headers: Self.jsonTokenHeaders,
+            body: token.jsonBody(expiresIn: seconds, expiresAt: snapshot.expiresAtUnix))
     }
+
+    private static let jsonTokenHeaders: HTTPFields = [
+        "Cache-Control": "no-store", "Content-Type": "application/json",
+    ]
+    private static let textTokenHeaders: HTTPFields = [
+        "Cache-Control": "no-store", "Content-Type": "text/plain; charset=utf-8",
+    ]
 
     /// 200 when every credential holds a valid token, else 503 naming those that do not.
     func readiness() async -> HTTPServerResponse {

@@ -42,9 +42,8 @@ package final class TokenAPI: HTTPServerHandler {
         }
     }
 
-    /// A token with less than this left is not handed out (the caller gets 503 and
-    /// `Retry-After`), and does not count as valid for `/readyz`, `/v1/tokens` or `/metrics`.
-    static let minimumUsefulValidity: Duration = .seconds(1)
+    /// See ``Limits/TokenAPI/minimumUsefulValidity``.
+    static let minimumUsefulValidity = Limits.TokenAPI.minimumUsefulValidity
 
     let store: TokenStore
     let metrics: Metrics
@@ -126,11 +125,12 @@ package final class TokenAPI: HTTPServerHandler {
         let minValidText = Self.queryValue(query, "min_valid")
         let minSeconds = minValidText.flatMap { Int($0) }
         if minValidText != nil {
-            guard let minSeconds, minSeconds >= 0, minSeconds <= 86_400 else {
+            let maximum = Limits.TokenAPI.maxMinValidSeconds
+            guard let minSeconds, minSeconds >= 0, minSeconds <= maximum else {
                 return reply(
                     Self.error(
                         400, "invalid_request",
-                        "min_valid must be a whole number of seconds (0…86400)"))
+                        "min_valid must be a whole number of seconds (0…\(maximum))"))
             }
         }
         // A token with less than a second left is useless to a caller: never hand one out

@@ -1,38 +1,23 @@
 import Foundation
-import Synchronization
 import TokenProxyCore
 import TokenProxyNet
-
-/// What the daemon holds per credential: the token and what the IdP said about it.
-package struct IssuedToken: Sendable {
-    package var accessToken: Redacted<String>
-    package var tokenType: String
-    package var scope: String?
-    /// Wall-clock expiry (Unix seconds), fixed when the token arrives so that every answer for
-    /// the same token states the same `expires_at`. Counted from the start of the fetch, like
-    /// the monotonic expiry that governs serving.
-    package var expiresAtUnix: Int64
-}
 
 extension OAuthError: TokenFetchError {
     /// The full operator message (it never contains secrets).
     package var message: String { description }
 }
 
-/// The daemon's token source: a `TokenService` (refresh schedule, backoff, singleflight) plus a
-/// lock-protected copy of each credential's newest token, so that the common request — a
-/// still-valid token — is answered synchronously on the connection's queue, without a hop onto
-/// the actor. The copy is only a cache: it is consulted only while the token is valid for the
-/// caller (minus a safety margin) and everything else goes through the service.
+/// The daemon's token source: a `TokenService` (refresh schedule, backoff, singleflight, and
+/// the one token cache) fed by the OAuth client. The common request — a token valid now — is
+/// answered from the service's published snapshot, synchronously on the caller's thread;
+/// everything else goes through the service's actor.
 package final class TokenStore: Sendable {
+    /// What the store hands out: an accepted token with its expiry, shared by reference.
+    package typealias Snapshot = TokenSnapshot<IssuedToken>
+
     package let service: TokenService<IssuedToken>
-    private let newest: NewestTokens
     /// The names, in configuration order.
     package let names: [String]
-
-    /// The fast path never serves a token this close to its expiry: the service may be a few
-    /// microseconds ahead of our record of when the fetch started.
-    static let safetyMargin: Duration = .seconds(1)
 
     package init(
         credentials: [Credential], policies: [String: RefreshPolicy],
@@ -41,15 +26,13 @@ package final class TokenStore: Sendable {
         onEvent: @escaping TokenService<IssuedToken>.EventHook
     ) {
         let byName = Dictionary(credentials.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
-        let newest = NewestTokens()
-        self.newest = newest
         self.names = credentials.map(\.name)
+        // The fetch only translates the IdP's answer: lifetime, expiry and caching are the
+        // service's (a missing `expires_in` stays nil, and the credential's policy decides).
         let fetch: TokenService<IssuedToken>.Fetch = { name in
             guard let credential = byName[name], let client = clients[name] else {
                 throw OAuthError.configuration(credential: name, detail: "not configured")
             }
-            let started = ContinuousClock.now
-            let startedWall = Date()
             let result: OAuthTokenClient.Result
             do {
                 result = try await client.fetchToken(for: credential)
@@ -58,43 +41,36 @@ package final class TokenStore: Sendable {
                 throw error
             }
             let token = result.response
-            let lifetime = token.expiresIn.map { Duration.seconds($0) }
-            let fallback = policies[name]?.defaultLifetime ?? .seconds(300)
-            let issued = IssuedToken(
-                accessToken: token.accessToken, tokenType: token.tokenType, scope: token.scope,
-                expiresAtUnix: Int64(startedWall.timeIntervalSince1970)
-                    + (lifetime ?? fallback).components.seconds)
-            let held = HeldToken(
-                value: issued, receivedAt: started, expiresAt: started + (lifetime ?? fallback))
-            newest.map.withLock { $0[name] = held }
-            return FetchedToken(value: issued, expiresIn: lifetime)
+            return FetchedToken(
+                value: IssuedToken(
+                    accessToken: token.accessToken, tokenType: token.tokenType, scope: token.scope),
+                expiresIn: token.expiresIn.map { Duration.seconds($0) })
         }
-        service = TokenService(policies: policies, fetch: fetch, onEvent: onEvent)
+        service = TokenService(
+            policies: policies, fetch: fetch, onEvent: onEvent,
+            makeSnapshotSlot: { ThreadLock($0) })
     }
 
-    /// The newest token if it is valid for at least `minValid` more (and the safety margin),
-    /// without suspending. `nil` means: ask the service.
-    package func cachedToken(_ name: String, minValid: Duration?) -> HeldToken<IssuedToken>? {
-        guard let held = newest.map.withReadLock({ $0[name] }) else { return nil }
-        let now = ContinuousClock.now
-        let needed = (minValid ?? .zero) + Self.safetyMargin
-        return held.expiresAt - now >= needed ? held : nil
+    /// The published token if it is valid for at least `minValid` more, without suspending.
+    /// `nil` means: ask ``token(_:minValid:)``.
+    package func cachedToken(_ name: String, minValid: Duration?) -> Snapshot? {
+        service.cachedToken(name, minValid: minValid)
     }
 
-    /// The lifetime of the newest token (from its fetch to its expiry), if one was fetched.
+    /// The lifetime of the published token (from its fetch to its expiry), if one is held.
     package func newestLifetime(_ name: String) -> Duration? {
-        newest.map.withReadLock { $0[name] }.map { $0.expiresAt - $0.receivedAt }
+        service.snapshots.current(name)?.lifetime
     }
 
     /// A token valid for `minValid` more, from the cache or the service (which may wait for a
     /// fetch shared with other callers).
-    package func token(_ name: String, minValid: Duration?) async throws -> HeldToken<IssuedToken> {
-        if let held = cachedToken(name, minValid: minValid) { return held }
+    package func token(_ name: String, minValid: Duration?) async throws -> Snapshot {
+        if let snapshot = cachedToken(name, minValid: minValid) { return snapshot }
         return try await service.token(name, minValid: minValid)
     }
 
     /// Forces a fetch now (joining one in flight).
-    package func refresh(_ name: String) async throws -> HeldToken<IssuedToken> {
+    package func refresh(_ name: String) async throws -> Snapshot {
         try await service.refresh(name)
     }
 
@@ -106,11 +82,9 @@ package final class TokenStore: Sendable {
     package func statuses() async -> [CredentialStatus] { await service.statuses() }
 }
 
-/// Shared between the store and its fetch closure; read on every request, written once per
-/// refresh, hence a reader-writer lock.
-private final class NewestTokens: Sendable {
-    let map = ThreadLock<[String: HeldToken<IssuedToken>]>([:])
-}
+/// Token API and proxy readers on every event loop read the snapshots at once: they must not
+/// wait for each other (see ``TokenSnapshotTable``).
+extension ThreadLock: ReadMostlyBox {}
 
 extension RefreshPolicy {
     /// The policy a credential's `refresh` settings describe.

@@ -4,14 +4,6 @@
 /// `beforeExpiry` before expiry, but never later than `minimumBeforeExpiry` before expiry; the
 /// moment is then moved by up to ±`jitter`·(time until it) so many daemons do not refresh in step.
 package struct RefreshConfiguration: Sendable, Equatable {
-    package static let defaultFraction = 0.5
-    package static let defaultBeforeExpiry = Duration.seconds(300)
-    package static let defaultMinimumBeforeExpiry = Duration.seconds(60)
-    package static let defaultJitter = 0.1
-    package static let defaultBackoffInitial = Duration.seconds(1)
-    package static let defaultBackoffMaximum = Duration.seconds(300)
-    package static let defaultLifetimeWithoutExpiresIn = Duration.seconds(300)
-
     package var fraction: Double
     package var beforeExpiry: Duration
     package var minimumBeforeExpiry: Duration
@@ -22,12 +14,15 @@ package struct RefreshConfiguration: Sendable, Equatable {
     /// Assumed lifetime when the IdP's response has no `expires_in`.
     package var defaultLifetime: Duration
 
+    /// Settings with the defaults from ``Limits/Refresh``.
     package init(
-        fraction: Double = defaultFraction, beforeExpiry: Duration = defaultBeforeExpiry,
-        minimumBeforeExpiry: Duration = defaultMinimumBeforeExpiry, jitter: Double = defaultJitter,
-        backoffInitial: Duration = defaultBackoffInitial,
-        backoffMaximum: Duration = defaultBackoffMaximum,
-        defaultLifetime: Duration = defaultLifetimeWithoutExpiresIn
+        fraction: Double = Limits.Refresh.fraction,
+        beforeExpiry: Duration = Limits.Refresh.beforeExpiry,
+        minimumBeforeExpiry: Duration = Limits.Refresh.minimumBeforeExpiry,
+        jitter: Double = Limits.Refresh.jitter,
+        backoffInitial: Duration = Limits.Refresh.backoffInitial,
+        backoffMaximum: Duration = Limits.Refresh.backoffMaximum,
+        defaultLifetime: Duration = Limits.Refresh.defaultLifetime
     ) {
         self.fraction = fraction
         self.beforeExpiry = beforeExpiry

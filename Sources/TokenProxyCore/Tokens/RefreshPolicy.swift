@@ -43,17 +43,18 @@ package struct RefreshPolicy: Sendable, Equatable {
     /// Upper bound of every retry delay.
     package var backoffMax: Duration
 
-    /// Creates a policy; the defaults are the daemon's documented defaults. The configuration
-    /// layer validates operator-supplied values; out-of-range values here are programming errors.
+    /// Creates a policy; the defaults are the daemon's documented defaults (``Limits/Refresh``).
+    /// The configuration layer validates operator-supplied values; out-of-range values here are
+    /// programming errors.
     package init(
-        fraction: Double = 0.5,
-        beforeExpiry: Duration = .seconds(300),
-        minBeforeExpiry: Duration = .seconds(60),
-        minInterval: Duration = .seconds(60),
-        jitter: Double = 0.1,
-        defaultLifetime: Duration = .seconds(300),
-        backoffInitial: Duration = .seconds(1),
-        backoffMax: Duration = .seconds(300)
+        fraction: Double = Limits.Refresh.fraction,
+        beforeExpiry: Duration = Limits.Refresh.beforeExpiry,
+        minBeforeExpiry: Duration = Limits.Refresh.minimumBeforeExpiry,
+        minInterval: Duration = Limits.Refresh.minimumInterval,
+        jitter: Double = Limits.Refresh.jitter,
+        defaultLifetime: Duration = Limits.Refresh.defaultLifetime,
+        backoffInitial: Duration = Limits.Refresh.backoffInitial,
+        backoffMax: Duration = Limits.Refresh.backoffMaximum
     ) {
         precondition(fraction > 0 && fraction < 1, "RefreshPolicy.fraction must be in (0, 1)")
         precondition(jitter >= 0 && jitter < 1, "RefreshPolicy.jitter must be in [0, 1)")

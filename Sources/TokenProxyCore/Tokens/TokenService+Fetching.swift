@@ -31,12 +31,14 @@ extension TokenService {
         case .success(let fetched):
             switch credentials[name]!.lifecycle.fetchSucceeded(fetched, now: now, using: &random) {
             case .resumeWaiters(let held, _):
+                let snapshot = publishAccepted(held, for: name)
                 onEvent(
                     .fetchSucceeded(
                         name: name, reason: reason, latency: latency,
                         lifetime: held.expiresAt - held.receivedAt))
-                resumeWaiters(name, with: .success(held))
+                resumeWaiters(name, with: .success(snapshot))
             case .failWaiters(let failure, let retryAt):
+                unpublishIfDropped(name)
                 failed(name, reason: reason, failure: failure, retryAt: retryAt, latency: latency)
             case .doNothing:
                 break
@@ -47,6 +49,7 @@ extension TokenService {
                 category: category, message: message, now: now, using: &random)
             switch action {
             case .failWaiters(let failure, let retryAt):
+                unpublishIfDropped(name)
                 failed(name, reason: reason, failure: failure, retryAt: retryAt, latency: latency)
             case .doNothing:
                 break
@@ -79,7 +82,7 @@ extension TokenService {
     }
 
     /// Parks the caller until the fetch in flight for `name` completes.
-    func waitForFetch(_ name: String) async throws -> HeldToken<Token> {
+    func waitForFetch(_ name: String) async throws -> TokenSnapshot<Token> {
         let id = nextWaiterID
         nextWaiterID += 1
         return try await withTaskCancellationHandler {
@@ -104,16 +107,18 @@ extension TokenService {
         waiter.continuation.resume(throwing: CancellationError())
     }
 
-    func resumeWaiters(_ name: String, with result: Result<HeldToken<Token>, any Error>) {
+    func resumeWaiters(_ name: String, with result: Result<TokenSnapshot<Token>, any Error>) {
         guard let waiters = credentials[name]?.waiters, !waiters.isEmpty else { return }
         credentials[name]!.waiters = []
         for waiter in waiters { waiter.continuation.resume(with: result) }
     }
 
     /// Points the credential's timer task at the lifecycle's next deadline, replacing a task
-    /// aimed elsewhere. Stale firings are told apart by a generation number.
+    /// aimed elsewhere. Stale firings are told apart by a generation number. Every lifecycle
+    /// event ends here, so this also drops a snapshot whose token the lifecycle dropped.
     func rearmTimer(_ name: String) {
         guard !isShutDown, let credential = credentials[name] else { return }
+        unpublishIfDropped(name)
         let deadline = credential.lifecycle.nextDeadline
         if deadline == credential.timerDeadline, credential.timer != nil || deadline == nil {
             return
@@ -141,7 +146,9 @@ extension TokenService {
         guard !isShutDown, credentials[name]?.timerGeneration == generation else { return }
         credentials[name]!.timer = nil
         credentials[name]!.timerDeadline = nil
-        switch credentials[name]!.lifecycle.timerFired(now: clock.now) {
+        let action = credentials[name]!.lifecycle.timerFired(now: clock.now)
+        unpublishIfDropped(name)
+        switch action {
         case .startFetch:
             startFetch(name)
         case .tokenExpired:

@@ -1,5 +1,11 @@
 /// Keeps every configured credential's access token fresh and hands tokens to callers.
 ///
+/// The service is also the one token cache: whenever the lifecycle accepts, replaces or drops
+/// a token, the service publishes a ``TokenSnapshot`` into ``snapshots``, and readers that
+/// only need a token that is valid now take it from there with ``cachedToken(_:minValid:)``,
+/// synchronously, from any thread. A snapshot is written only after the lifecycle accepted the
+/// token, so a token rejected on arrival (already expired) is never served from the cache.
+///
 /// One ``TokenLifecycle`` per credential decides *what* happens; this actor carries it out: it
 /// runs fetches as unstructured tasks, parks callers until the fetch they need completes, and
 /// keeps one timer task per credential asleep on the injected clock until the lifecycle's next
@@ -19,7 +25,7 @@ package actor TokenService<Token: Sendable> {
 
     struct Waiter {
         var id: Int
-        var continuation: CheckedContinuation<HeldToken<Token>, any Error>
+        var continuation: CheckedContinuation<TokenSnapshot<Token>, any Error>
     }
 
     struct Credential {
@@ -34,21 +40,28 @@ package actor TokenService<Token: Sendable> {
 
     var credentials: [String: Credential]
     let fetch: Fetch
-    let clock: any TokenServiceClock
+    nonisolated let clock: any TokenServiceClock
+    /// The published snapshot of each credential's token (see the type's documentation).
+    package nonisolated let snapshots: TokenSnapshotTable<Token>
     var random: TokenServiceRandom
     let onEvent: EventHook
     var isShutDown = false
     var nextWaiterID = 0
 
-    /// A service for the credentials in `policies` (name → refresh policy).
+    /// A service for the credentials in `policies` (name → refresh policy). `makeSnapshotSlot`
+    /// supplies the lock of each entry in ``snapshots`` (see ``TokenSnapshotTable``).
     package init(
         policies: [String: RefreshPolicy],
         fetch: @escaping Fetch,
         clock: any TokenServiceClock = ContinuousTokenServiceClock(),
         random: some RandomNumberGenerator & Sendable = SystemRandomNumberGenerator(),
-        onEvent: @escaping EventHook = { _ in }
+        onEvent: @escaping EventHook = { _ in },
+        makeSnapshotSlot: (TokenSnapshot<Token>?) -> TokenSnapshotTable<Token>.Slot = {
+            MutexBox($0)
+        }
     ) {
         credentials = policies.mapValues { Credential(lifecycle: TokenLifecycle(policy: $0)) }
+        snapshots = TokenSnapshotTable(names: policies.keys, makeSlot: makeSnapshotSlot)
         self.fetch = fetch
         self.clock = clock
         self.random = TokenServiceRandom(random)
@@ -86,18 +99,32 @@ package actor TokenService<Token: Sendable> {
         }
     }
 
+    /// The published token of `name` if it is unexpired now and, with `minValid`, valid at
+    /// least that much longer; `nil` means: ask ``token(_:minValid:)``. Never suspends and never
+    /// touches the actor: this is the fast path for readers on event-loop threads.
+    package nonisolated func cachedToken(_ name: String, minValid: Duration? = nil)
+        -> TokenSnapshot<Token>?
+    {
+        guard let snapshot = snapshots.current(name),
+            snapshot.isUsable(at: clock.now, minValid: minValid)
+        else { return nil }
+        return snapshot
+    }
+
     /// A token for `name` that is unexpired now and, with `minValid`, valid at least that much
     /// longer. Waits for the fetch in flight if there is no such token; concurrent callers share
     /// that one fetch. A freshly fetched token is handed to every waiter even if the IdP's
     /// lifetime is shorter than a waiter's `minValid`: fetching again would not help.
     /// - Throws: ``TokenServiceError`` (`unknownCredential`, `unavailable`, `shutDown`), or
     ///   `CancellationError` if the caller's task is cancelled while waiting.
-    package func token(_ name: String, minValid: Duration? = nil) async throws -> HeldToken<Token> {
+    package func token(_ name: String, minValid: Duration? = nil) async throws
+        -> TokenSnapshot<Token>
+    {
         try checkUsable(name)
         let action = credentials[name]!.lifecycle.tokenRequested(now: clock.now, minValid: minValid)
         switch action {
         case .serve(let held):
-            return held
+            return snapshot(of: held, name)
         case .unavailable(let retryAfter, let lastError):
             throw TokenServiceError.unavailable(
                 name: name, category: lastError?.category ?? .unavailable,
@@ -114,7 +141,7 @@ package actor TokenService<Token: Sendable> {
     /// a fetch already in flight instead of starting another.
     /// - Throws: like ``token(_:minValid:)``; `unavailable` if the fetch fails.
     @discardableResult
-    package func refresh(_ name: String) async throws -> HeldToken<Token> {
+    package func refresh(_ name: String) async throws -> TokenSnapshot<Token> {
         try checkUsable(name)
         if credentials[name]!.lifecycle.refreshForced(now: clock.now)
             == .waitForFetch(startFetch: true)
@@ -136,6 +163,9 @@ package actor TokenService<Token: Sendable> {
     }
 
     /// Stops timers and fetches and fails every waiting caller with `shutDown`. Idempotent.
+    /// The published snapshots stay: readers still holding this service across a reload keep
+    /// getting its tokens from ``cachedToken(_:minValid:)`` until they expire (readers check
+    /// expiry themselves), while everything that would need the actor fails with `shutDown`.
     package func shutdown() {
         guard !isShutDown else { return }
         isShutDown = true

@@ -1,3 +1,5 @@
+import Foundation
+
 /// The time source of ``TokenService``: a monotonic `now` and a way to sleep until an instant.
 /// Production uses ``ContinuousTokenServiceClock``; tests use ``ManualClock`` and move time by
 /// hand. `ContinuousClock` keeps counting while the machine is suspended, which is what token
@@ -7,6 +9,9 @@ package protocol TokenServiceClock: Sendable {
     var now: ContinuousClock.Instant { get }
     /// Returns once `now >= deadline`; throws `CancellationError` if the task is cancelled first.
     func sleep(until deadline: ContinuousClock.Instant) async throws
+    /// Wall-clock time in seconds since the Unix epoch. Used only to tell clients when a token
+    /// expires (`expires_at`); every decision runs on the monotonic `now`.
+    var unixTime: Double { get }
 }
 
 /// The real clock: `ContinuousClock`.
@@ -21,4 +26,7 @@ package struct ContinuousTokenServiceClock: TokenServiceClock {
     package func sleep(until deadline: ContinuousClock.Instant) async throws {
         try await ContinuousClock().sleep(until: deadline, tolerance: nil)
     }
+
+    /// `Date.now` as Unix seconds.
+    package var unixTime: Double { Date().timeIntervalSince1970 }
 }

@@ -4,9 +4,6 @@
 /// buffer, and each decoded JSON string (held in `SecretBuffer`s). OpenSSL copies the key into
 /// its own memory while parsing; that is OpenSSL's to clean.
 package enum KeyFileLoader {
-    /// Key files are a few kilobytes (an RSA 4096 PEM is about 3.3 KB); anything much larger
-    /// is the wrong file.
-    package static let maximumFileSize = 64 * 1024
 
     /// The `type` field values of ZITADEL key files.
     private static let serviceAccountType = "serviceaccount"
@@ -24,7 +21,7 @@ package enum KeyFileLoader {
 
     /// Reads and parses a bare PEM private key file, for example the client key of mutual TLS,
     /// through the same checks as service-user keys: a regular file of at most
-    /// `maximumFileSize` bytes that group and others cannot access (unless
+    /// `Limits.KeyFile.maxBytes` bytes that group and others cannot access (unless
     /// `allowInsecurePermissions`), read into one buffer that is wiped after parsing.
     package static func loadPEMPrivateKey(path: String, allowInsecurePermissions: Bool) throws
         -> PrivateKey

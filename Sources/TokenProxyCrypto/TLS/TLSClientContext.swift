@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-    import Glibc
-#endif
+import TokenProxyPosix
 
 /// A TLS client context (OpenSSL `SSL_CTX`) built once from a `TLSClientConfiguration`
 /// (loading a CA bundle is slow); `TLSSession`s are made from it.
@@ -31,7 +29,7 @@ package final class TLSClientContext: Sendable {
     private func loadTrustAnchors() throws(TLSError) {
         if configuration.useSystemTrustStore {
             backing.useDefaultVerifyPaths()
-            if access(Self.systemBundlePath, R_OK) == 0 {
+            if (try? Posix.checkReadable(Self.systemBundlePath)) != nil {
                 try loadVerifyLocations(Self.systemBundlePath)
             }
         } else if configuration.caFile == nil {
@@ -94,13 +92,16 @@ package final class TLSClientContext: Sendable {
     }
 
     /// Fails early, with the errno text, for a path we cannot read (OpenSSL's own message for a
-    /// missing file is a list of library codes). The corresponding C function is `access`.
+    /// missing file is a list of library codes). The corresponding C function is `access`
+    /// (through `Posix.checkReadable`).
     private static func requireReadable(_ file: String, what: String) throws(TLSError) {
-        guard access(file, R_OK) == 0 else {
-            let reason = String(cString: strerror(errno))
+        do {
+            try Posix.checkReadable(file)
+        } catch {
             throw .configuration(
                 file: file,
-                detail: "cannot read this \(what): \(reason); check the path and permissions")
+                detail:
+                    "cannot read this \(what): \(error.reason); check the path and permissions")
         }
     }
 }

@@ -1,5 +1,6 @@
 internal import COpenSSL
 import Glibc
+import TokenProxyPosix
 
 /// An OpenSSL socket BIO whose writes cannot raise `SIGPIPE`.
 ///
@@ -36,21 +37,32 @@ enum TLSSocketBIO {
         return method
     }
 
-    /// The BIO write callback: `send(2)` with `MSG_NOSIGNAL`, flagging "retry" on `EAGAIN`
-    /// exactly as the stock socket BIO does, so `SSL_get_error` reports `SSL_ERROR_WANT_WRITE`.
+    /// The BIO write callback: `send(2)` with `MSG_NOSIGNAL` (through `Posix.send`), flagging
+    /// "retry" on `EAGAIN` as the stock socket BIO does, so `SSL_get_error` reports
+    /// `SSL_ERROR_WANT_WRITE`. Other failures return -1 with `errno` still set by the call, for
+    /// `SSL_ERROR_SYSCALL`.
     private static let sendWithoutSignal:
         @convention(c) (OpaquePointer?, UnsafePointer<CChar>?, Int32) -> Int32 = {
             bio, data, length in
             guard let bio, let data, length > 0 else { return 0 }
             let fd = Int32(truncatingIfNeeded: BIO_ctrl(bio, BIO_C_GET_FD, 0, nil))
             errno = 0
-            let sent = send(fd, data, Int(length), Int32(MSG_NOSIGNAL))
+            let result = Result { () throws(PosixError) in
+                try Posix.send(fd, UnsafeRawBufferPointer(start: data, count: Int(length)))
+            }
             BIO_clear_flags(
                 bio,
                 BIO_FLAGS_READ | BIO_FLAGS_WRITE | BIO_FLAGS_IO_SPECIAL | BIO_FLAGS_SHOULD_RETRY)
-            if sent <= 0, BIO_sock_should_retry(Int32(sent)) != 0 {
+            switch result {
+            case .success(.done(let sent)):
+                return Int32(sent)
+            case .success(.wouldBlock):
                 BIO_set_flags(bio, BIO_FLAGS_WRITE | BIO_FLAGS_SHOULD_RETRY)
+                return -1
+            case .failure(let error):
+                // SSL_ERROR_SYSCALL is reported with the errno found after the call.
+                errno = error.errno
+                return -1
             }
-            return Int32(sent)
         }
 }

@@ -1,6 +1,7 @@
 import TokenProxy
 import TokenProxyCore
 import TokenProxyCrypto
+import TokenProxyPosix
 
 #if canImport(Glibc)
     import Glibc
@@ -77,7 +78,8 @@ package struct DevKeys: Sendable {
         do {
             try writeNewFile(gatewayPath, gatewayPEM)
         } catch {
-            unlink(serviceUserPath)
+            // Best effort: the first file is ours, and the second failure is what matters.
+            try? Posix.unlink(serviceUserPath)
             throw error
         }
         return DevKeys(
@@ -106,33 +108,16 @@ package struct DevKeys: Sendable {
         return out
     }
 
-    /// Creates `path` with `O_EXCL | O_NOFOLLOW` and mode 0600 and writes `bytes`. The
-    /// corresponding C functions are `open`, `write` and `close`.
+    /// Creates `path` with `O_EXCL | O_NOFOLLOW` and mode 0600 and writes `bytes`; a failed
+    /// write or close removes the file again (`FileWriter.createExclusively`).
     private static func writeNewFile(_ path: String, _ bytes: [UInt8]) throws(DevKeysError) {
-        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
-        guard fd >= 0 else {
-            let code = errno
-            if code == EEXIST { throw .fileExists(path: path) }
-            throw .writeFailed(path: path, operation: "create", errno: code)
-        }
-        var written = 0
-        while written < bytes.count {
-            let rc = bytes.withUnsafeBytes { buffer in
-                write(fd, buffer.baseAddress! + written, buffer.count - written)
-            }
-            if rc < 0 {
-                let code = errno
-                if code == EINTR { continue }
-                close(fd)
-                unlink(path)
-                throw .writeFailed(path: path, operation: "write", errno: code)
-            }
-            written += rc
-        }
-        guard close(fd) == 0 else {
-            let code = errno
-            unlink(path)
-            throw .writeFailed(path: path, operation: "close", errno: code)
+        do {
+            try FileWriter.createExclusively(path, contents: bytes, mode: 0o600)
+        } catch where error.call == "open" && error.errno == EEXIST {
+            throw .fileExists(path: path)
+        } catch {
+            let operation = error.call == "open" ? "create" : error.call
+            throw .writeFailed(path: path, operation: operation, errno: error.errno)
         }
     }
 

@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
+import TokenProxyPosix
 
 /// Why `DevKeys.generate` could not write a throwaway environment.
 package enum DevKeysError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -19,7 +15,7 @@ package enum DevKeysError: Error, Sendable, Equatable, CustomStringConvertible {
             return "\(path) already exists; dev keys never overwrite files: remove it or use "
                 + "another directory"
         case .writeFailed(let path, let operation, let code):
-            return "cannot \(operation) \(path): \(String(cString: strerror(code))) (errno "
+            return "cannot \(operation) \(path): \(PosixError.reason(code)) (errno "
                 + "\(code)); check that the directory exists and is writable"
         case .keyGeneration(let detail):
             return "cannot generate a throwaway dev key: \(detail)"

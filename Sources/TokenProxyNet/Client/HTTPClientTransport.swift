@@ -55,7 +55,7 @@ package struct HTTPClientTransport: Sendable {
         host: String, port: Int, tlsServerName: String?, deadline: ContinuousClock.Instant,
         prepare: ((any ByteStream) throws -> Void)? = nil
     ) throws -> any ByteStream {
-        let stream = try connect(host, port, deadline)
+        let stream = try self.connect(host, port, deadline)
         do {
             try prepare?(stream)
             guard let tlsServerName else { return stream }

@@ -1,12 +1,12 @@
-import CLinuxShims
 import Foundation
 import Glibc
 import Synchronization
+import TokenProxyPosix
 
 /// Something an `EventLoop` drives: one descriptor's readiness and one deadline. Every method
 /// is called on the loop's thread.
 protocol EventLoopClient: AnyObject {
-    /// epoll reported `events` (`CLinuxShims_EPOLLIN`, `…OUT`, `…HUP`, `…ERR` bits).
+    /// epoll reported `events` (`Epoll.input`, `.output`, `.hangUp`, `.error` bits).
     func handleEvents(_ events: UInt32)
     /// The client's earliest deadline (`EventLoop.now()` nanoseconds), nil for none.
     var deadline: UInt64? { get }
@@ -42,8 +42,8 @@ final class EventLoop: @unchecked Sendable {
     static let batchSize = 64
 
     let name: String
-    private let epollFD: Int32
-    private let wakeFD: Int32
+    private let epoll: FileDescriptor
+    private let wake: FileDescriptor
     private let inbox = Mutex(Inbox())
     private var clients: [UInt64: any EventLoopClient] = [:]
     /// When the deadline scan must run next (may be early, never late).
@@ -55,20 +55,19 @@ final class EventLoop: @unchecked Sendable {
     /// work at all, so that stops the process with a message (raise `LimitNOFILE=`).
     init(name: String) {
         self.name = name
-        epollFD = CLinuxShims_epoll_create()
-        precondition(epollFD >= 0, "epoll_create1 failed (errno \(errno)): raise LimitNOFILE=")
-        wakeFD = CLinuxShims_eventfd()
-        precondition(wakeFD >= 0, "eventfd failed (errno \(errno)): raise LimitNOFILE=")
-        let added = CLinuxShims_epoll_ctl(
-            epollFD, CLinuxShims_EPOLL_CTL_ADD, wakeFD, CLinuxShims_EPOLLIN, Self.wakeToken)
-        precondition(added == 0, "epoll_ctl for the wake-up eventfd failed (errno \(errno))")
+        do {
+            epoll = try Posix.epollCreate()
+            wake = try Posix.eventCounter()
+            try Posix.epollControl(
+                epoll.rawValue, .add, fd: wake.rawValue, events: Epoll.input,
+                token: Self.wakeToken)
+        } catch {
+            preconditionFailure("cannot create an event loop: \(error)")
+        }
     }
 
-    deinit {
-        // Only now: `execute` may write to the eventfd until the last reference is gone.
-        _ = Glibc.close(wakeFD)
-        _ = Glibc.close(epollFD)
-    }
+    // Both descriptors close when the loop is released (their owners' deinit), and only then:
+    // `execute` may write to the eventfd until the last reference is gone.
 
     /// Starts the loop's thread. Call it once.
     func start() {
@@ -121,17 +120,18 @@ final class EventLoop: @unchecked Sendable {
     func watch(
         fd: Int32, token: UInt64, events: UInt32?, previous: UInt32?
     ) throws(NetError) {
-        let operation: Int32
+        let operation: Epoll.Operation
         switch (previous, events) {
         case (nil, nil): return
-        case (nil, _?): operation = CLinuxShims_EPOLL_CTL_ADD
-        case (_?, nil): operation = CLinuxShims_EPOLL_CTL_DEL
+        case (nil, _?): operation = .add
+        case (_?, nil): operation = .delete
         case (let old?, let new?):
             guard old != new else { return }
-            operation = CLinuxShims_EPOLL_CTL_MOD
+            operation = .modify
         }
-        try syscallNonBlocking("epoll_ctl") {
-            CLinuxShims_epoll_ctl(epollFD, operation, fd, events ?? 0, token)
+        try NetError.mapping { () throws(PosixError) in
+            try Posix.epollControl(
+                epoll.rawValue, operation, fd: fd, events: events ?? 0, token: token)
         }
     }
 
@@ -142,8 +142,9 @@ final class EventLoop: @unchecked Sendable {
 
     private func signal() {
         var one: UInt64 = 1
-        // EAGAIN means the counter is already non-zero: the loop will wake anyway.
-        _ = withUnsafeBytes(of: &one) { Glibc.write(wakeFD, $0.baseAddress, $0.count) }
+        // .wouldBlock (EAGAIN) means the counter is at its maximum: the loop will wake anyway.
+        // Nothing else can fail on an eventfd we own.
+        _ = withUnsafeBytes(of: &one) { try? Posix.write(wake.rawValue, $0) }
     }
 
     private func run() {
@@ -151,19 +152,19 @@ final class EventLoop: @unchecked Sendable {
         var tokens = [UInt64](repeating: 0, count: Self.batchSize)
         var running = true
         while running {
+            let timeout = timeoutMilliseconds()
             let count = events.withUnsafeMutableBufferPointer { events in
                 tokens.withUnsafeMutableBufferPointer { tokens in
-                    CLinuxShims_epoll_wait(
-                        epollFD, events.baseAddress, tokens.baseAddress, Int32(events.count),
-                        timeoutMilliseconds())
+                    do {
+                        return try Posix.epollWait(
+                            epoll.rawValue, events: events, tokens: tokens, timeout: timeout)
+                    } catch {
+                        preconditionFailure("\(error)")
+                    }
                 }
             }
-            if count < 0 {
-                precondition(errno == EINTR, "epoll_wait failed (errno \(errno))")
-                continue
-            }
             var woken = false
-            for index in 0..<Int(count) {
+            for index in 0..<count {
                 if tokens[index] == Self.wakeToken {
                     woken = true
                 } else {
@@ -180,7 +181,8 @@ final class EventLoop: @unchecked Sendable {
     /// Runs the queued jobs; false once the loop was stopped.
     private func runInbox() -> Bool {
         var counter: UInt64 = 0
-        _ = withUnsafeMutableBytes(of: &counter) { Glibc.read(wakeFD, $0.baseAddress, $0.count) }
+        // .wouldBlock: another wake-up already emptied the counter.
+        _ = withUnsafeMutableBytes(of: &counter) { try? Posix.read(wake.rawValue, into: $0) }
         let (jobs, stopped) = inbox.withLock { inbox in
             inbox.wakePending = false
             var jobs: [@Sendable () -> Void] = []

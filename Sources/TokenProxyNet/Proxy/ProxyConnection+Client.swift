@@ -1,103 +1,113 @@
 import TokenProxyCore
 
-/// Reading requests from and writing bytes to the client.
+/// Carrying out the state machine's steps on the client side: reading, answering, rejecting.
 extension ProxyConnection {
-    enum HeadOutcome {
-        case head(HTTPRequestHead)
-        /// The client closed, or stayed idle past the idle timeout: close quietly.
-        case closed
-        /// Part of a head arrived but not all of it in time: 408.
-        case timedOut
-        case failed(HTTPParseError)
-    }
-
-    /// Reads the next request head. Waiting for its first byte is bounded by the idle
-    /// timeout (by the head timeout for the first request); from that byte on, the whole
-    /// head must arrive within `headerReadTimeout`.
-    func readRequestHead(first: Bool) -> HeadOutcome {
-        var started = !parser.isIdle
-        var deadline =
-            ContinuousClock.now
-            + (first || started ? configuration.headerReadTimeout : configuration.idleTimeout)
-        while true {
-            do {
-                if let event = try parser.next() {
-                    guard case .requestHead(let head) = event else {
-                        // Only a bug could leave body events unread here; framing is lost.
-                        return .failed(.invalidRequestLine)
-                    }
-                    return .head(head)
+    /// Carries out one step; returns the next, or nil when the connection is done.
+    func perform(_ step: Step) -> Step? {
+        switch step {
+        case .doNothing:
+            return nil
+        case .close:
+            if let current {
+                // An exchange was cut short by the client (a stall, a reset, a half body).
+                report(
+                    current.head, route: current.route, status: 0, failure: "client went away",
+                    start: current.start)
+            }
+            return nil
+        case .readMore(let arm):
+            if machine.awaitsRequest {
+                // Idle: a shutdown closes the socket, which wakes this read.
+                let proceed = control.withLock { control in
+                    control.idle = true
+                    return !control.shutdownRequested
                 }
-            } catch {
-                return .failed(error)
+                guard proceed else { return nil }
             }
-            if clientEnded { return .closed }
-            do {
-                if try readClient(deadline: deadline) > 0 && !started {
-                    started = true
-                    deadline = .now + configuration.headerReadTimeout
+            return read(arm: arm)
+        case .decideRoute(let head):
+            control.withLock { $0.idle = false }
+            return decide(head)
+        case .reject(let error):
+            if let current {
+                _ = clientFailed(.parse(error), current.head, current.route, current.start)
+            } else {
+                rejectRequest(error)
+            }
+            return nil
+        case .requestTimeout:
+            writeLocal(status: 408, text: "request head not received in time", close: true)
+            return nil
+        case .respond(let response, let close):
+            let written = writeResponse(response, head: current?.head, close: close)
+            if let current {
+                report(
+                    current.head, route: current.route, status: response.status,
+                    start: current.start)
+            }
+            return responseSent(intact: written)
+        case .sendContinue:
+            // We answer the expectation ourselves (and do not forward it): simplest correct.
+            output += HTTPServerResponseEncoder.continueResponse
+            do { try flushOutput() } catch { return .close }
+            return Step(machine.continueSent())
+        case .forward(let body):
+            return forward(body)
+        case .sendBody, .finishBody:
+            // Only while a body streams upstream, inside `nextBodyPiece()`.
+            return nil
+        case .refuseTunnel:
+            if let current {
+                _ = fail(
+                    .invalidTunnelRequest(route: current.route), head: current.head,
+                    route: current.route, close: true, start: current.start)
+            }
+            return nil
+        case .openTunnel(let clientBytes):
+            if let current, case .tunnel(let host, let port) = current.decision {
+                tunnel(current, host: host, port: port, clientBytes: clientBytes)
+            }
+            return nil
+        }
+    }
+
+    /// Reads once from the client under the running deadline (armed anew when `arm` is set)
+    /// and feeds the result to the machine.
+    func read(arm: StateMachine.Deadline?) -> Step {
+        if let arm {
+            let duration =
+                switch arm {
+                case .idle, .body: configuration.idleTimeout
+                case .header: configuration.headerReadTimeout
                 }
-            } catch NetError.timedOut {
-                return started ? .timedOut : .closed
-            } catch {
-                return .closed
-            }
+            readDeadline = .now + duration
         }
-    }
-
-    /// The next parser event of the current request, reading as needed.
-    func nextClientEvent() throws(ClientError) -> HTTPParserEvent {
-        while true {
-            do {
-                if let event = try parser.next() { return event }
-            } catch {
-                throw .parse(error)
-            }
-            if clientEnded { throw .gone }
-            do {
-                _ = try readClient(deadline: .now + configuration.idleTimeout)
-            } catch {
-                throw .gone
-            }
-        }
-    }
-
-    /// The next piece of the request body (a slice of the parser's buffer: use it before the
-    /// next read), or nil once the request is complete.
-    func nextBodyPiece() throws(ClientError) -> ArraySlice<UInt8>? {
-        switch try nextClientEvent() {
-        case .body(let bytes): return bytes
-        case .end: return nil
-        case .requestHead, .responseHead, .informationalResponse: throw .parse(.invalidRequestLine)
-        }
-    }
-
-    /// Consumes the rest of the request body, up to `limit` bytes. Returns false when the
-    /// body is longer (the connection must then close) or broken.
-    func discardRequestBody(limit: Int) -> Bool {
-        var total = 0
+        let count: Int
         do {
-            while let piece = try nextBodyPiece() {
-                total += piece.count
-                if total > limit { return false }
-            }
-            return true
+            count = try client.read(into: readBuffer, deadline: readDeadline)
+        } catch NetError.timedOut {
+            return Step(machine.deadlineExpired())
         } catch {
-            return false
+            machine.closed()
+            return .close
         }
+        if count == 0 { return Step(machine.endOfInput()) }
+        return Step(machine.readable(UnsafeRawBufferPointer(rebasing: readBuffer[0..<count])))
     }
 
-    /// Reads once from the client into the parser; returns the byte count (0: end of stream).
-    @discardableResult
-    func readClient(deadline: ContinuousClock.Instant) throws -> Int {
-        let count = try client.read(into: readBuffer, deadline: deadline)
-        if count == 0 {
-            clientEnded = true
-            parser.feedEndOfStream()
-        } else {
-            parser.feed(UnsafeRawBufferPointer(rebasing: readBuffer[0..<count]))
+    /// The next piece of a request body streaming upstream (valid until the next call), or
+    /// nil once the request is complete.
+    func nextBodyPiece() throws(ClientError) -> ArraySlice<UInt8>? {
+        var step = Step(machine.bodyPartSent())
+        while true {
+            switch step {
+            case .sendBody(let bytes): return bytes
+            case .finishBody: return nil
+            case .readMore(let arm): step = read(arm: arm)
+            case .reject(let error): throw .parse(error)
+            default: throw .gone
+            }
         }
-        return count
     }
 
     /// Writes the gathered output to the client.

@@ -2,19 +2,6 @@ import TokenProxyCore
 
 /// `.forward`: sending the request upstream, with one replay after a 401.
 extension ProxyConnection {
-    /// The request body as it goes upstream.
-    enum OutgoingBody {
-        /// Complete in memory (possibly empty): the request can be sent again.
-        case buffered([UInt8])
-        /// `prefix` was read; the rest still comes from the client while it is sent.
-        case streaming(prefix: [UInt8])
-
-        var isReplayable: Bool {
-            if case .buffered = self { return true }
-            return false
-        }
-    }
-
     /// One forwarded request while it is in progress.
     struct Exchange {
         let head: HTTPRequestHead
@@ -22,12 +9,9 @@ extension ProxyConnection {
         var forward: ProxyForward
         let start: ContinuousClock.Instant
         let body: OutgoingBody
-        /// Whether the client's request was read to its end (else the connection closes).
-        var requestComplete: Bool
         /// Whether client body bytes beyond `prefix` were consumed (no resend possible then).
         var streamedBeyondPrefix = false
         var retried = false
-        let isUpgrade: Bool
     }
 
     /// An upstream write failed while the body streamed; the upstream may have answered early.
@@ -35,36 +19,22 @@ extension ProxyConnection {
         let underlying: any Error
     }
 
-    /// Carries out `.forward`. Returns whether the client connection stays open.
-    func forward(_ head: HTTPRequestHead, _ forward: ProxyForward, start: ContinuousClock.Instant)
-        -> Bool
-    {
-        let route = forward.routeName
-        let upstreamHead = ProxyHeaders.upstreamRequest(
-            head, forward: forward, clientAddress: clientAddress, via: configuration.via)
-        if let problem = Self.problem(with: upstreamHead) {
-            return fail(
-                .invalidForward(route: route, detail: problem), head: head, route: route,
-                close: hasBody(head), start: start)
-        }
-        if hasBody(head) && expectsContinue(head) {
-            // We answer the expectation ourselves (and do not forward it): simplest correct.
-            output += HTTPServerResponseEncoder.continueResponse
-            do { try flushOutput() } catch { return clientFailed(.gone, head, route, start) }
-        }
-        let body: OutgoingBody
-        do {
-            body = try readReplayableBody(head)
-        } catch {
-            return clientFailed(error, head, route, start)
+    /// Carries out `.forward` once the machine has the body (or its first part) ready.
+    func forward(_ body: OutgoingBody) -> Step? {
+        guard let current, case .forward(let forward) = current.decision,
+            let upstreamHead = current.upstreamHead
+        else { return nil }
+        switch body {
+        case .buffered(let bytes): engine.noteBuffered(bytes.count)
+        case .streaming(let prefix): if !prefix.isEmpty { engine.noteBuffered(prefix.count) }
         }
         var exchange = Exchange(
-            head: head, upstreamHead: upstreamHead, forward: forward, start: start, body: body,
-            requestComplete: body.isReplayable, isUpgrade: ProxyHeaders.isUpgradeRequest(head))
+            head: current.head, upstreamHead: upstreamHead, forward: forward,
+            start: current.start, body: body)
         return run(&exchange)
     }
 
-    private func run(_ exchange: inout Exchange) -> Bool {
+    private func run(_ exchange: inout Exchange) -> Step? {
         let route = exchange.forward.routeName
         while true {
             let connection: ProxyUpstreamConnection
@@ -73,14 +43,14 @@ extension ProxyConnection {
                 (connection, response) = try send(&exchange)
             } catch let error as ClientError {
                 setUpstream(nil)
-                return clientFailed(error, exchange.head, route, exchange.start)
+                _ = clientFailed(error, exchange.head, route, exchange.start)
+                return nil
             } catch {
                 setUpstream(nil)
-                return fail(
+                return failExchange(
                     ProxyEngineError.exchanging(
                         error, route: route, upstream: exchange.forward.upstream.description),
-                    head: exchange.head, route: route, close: !exchange.requestComplete,
-                    retried: exchange.retried, start: exchange.start)
+                    retried: exchange.retried)
             }
             if response.status == 401, exchange.body.isReplayable, !exchange.retried,
                 exchange.forward.authorization != nil,
@@ -93,7 +63,7 @@ extension ProxyConnection {
                 discardResponse(on: connection)
                 continue
             }
-            return relay(response, from: connection, exchange: exchange)
+            return responseSent(intact: relay(response, from: connection, exchange: exchange))
         }
     }
 
@@ -160,29 +130,7 @@ extension ProxyConnection {
                     throw UpstreamWriteFailed(underlying: error)
                 }
             }
-            exchange.requestComplete = true
             try http.finishRequestBody(deadline: .now + configuration.idleTimeout)
-        }
-    }
-
-    /// Reads a body of up to `maxReplayBodyBytes` completely (so it can be sent twice), or
-    /// its first part when it is longer.
-    private func readReplayableBody(_ head: HTTPRequestHead) throws(ClientError) -> OutgoingBody {
-        let limit = configuration.maxReplayBodyBytes
-        switch ProxyHeaders.requestFraming(head.fields) {
-        case .length(let length) where length > limit:
-            return .streaming(prefix: [])
-        case .none, .length, .chunked:
-            var bytes: [UInt8] = []
-            while let piece = try nextBodyPiece() {
-                bytes += piece
-                if bytes.count > limit {
-                    engine.noteBuffered(bytes.count)
-                    return .streaming(prefix: bytes)
-                }
-            }
-            engine.noteBuffered(bytes.count)
-            return .buffered(bytes)
         }
     }
 

@@ -2,36 +2,40 @@ import TokenProxyCore
 
 /// Passing the upstream's response to the client.
 extension ProxyConnection {
-    /// Streams `response` and its body to the client with framing the client understands,
-    /// then gives the upstream connection back. Returns whether the client connection stays
-    /// open.
+    /// Streams `response` and its body to the client with the framing and `Connection`
+    /// field the state machine chose, then gives the upstream connection back. Returns whether
+    /// the response went out intact (false: the connection must close).
     func relay(
         _ response: HTTPResponseHead, from connection: ProxyUpstreamConnection,
         exchange: Exchange
     ) -> Bool {
         let head = exchange.head
         let route = exchange.forward.routeName
-        if response.status == 101 {
-            guard exchange.isUpgrade else {
-                connection.http.close()
-                setUpstream(nil)
-                return fail(
-                    .badUpstreamResponse(
-                        route: route, upstream: exchange.forward.upstream.description,
-                        detail: "101 Switching Protocols to a request that did not ask for it"),
-                    head: head, route: route, close: true, retried: exchange.retried,
-                    start: exchange.start)
-            }
-            switchProtocols(response, connection: connection, exchange: exchange)
+        deliverShutdown()
+        let framing: ProxyHeaders.ResponseFraming
+        let connectionField: ProxyHeaders.ConnectionField
+        switch machine.responseHeadReceived(response) {
+        case .refuseSwitch:
+            connection.http.close()
+            setUpstream(nil)
+            _ = fail(
+                .badUpstreamResponse(
+                    route: route, upstream: exchange.forward.upstream.description,
+                    detail: "101 Switching Protocols to a request that did not ask for it"),
+                head: head, route: route, close: true, retried: exchange.retried,
+                start: exchange.start)
             return false
+        case .switchProtocols(let clientBytes):
+            switchProtocols(
+                response, connection: connection, exchange: exchange, clientBytes: clientBytes)
+            return false
+        case .relay(let chosenFraming, let chosenField):
+            framing = chosenFraming
+            connectionField = chosenField
         }
-        let framing = clientFraming(of: response, to: head)
-        var keepAlive =
-            head.keepAlive && exchange.requestComplete && framing != .close && !shutdownRequested
-        let connectionField: ProxyHeaders.ConnectionField =
-            keepAlive ? (head.version == .http1_0 ? .keepAlive : .none) : .close
         output += ProxyHeaders.clientResponse(
             response, framing: framing, connection: connectionField, via: configuration.via)
+        var intact = true
         var failure: String?
         do {
             // Reading waits on the upstream only after the gathered output went out (see
@@ -49,7 +53,7 @@ extension ProxyConnection {
             try flushOutput()
         } catch is ClientError {
             failure = "client went away during the response"
-            keepAlive = false
+            intact = false
             connection.http.close()
         } catch {
             // Too late for a 502: the head is out. Closing tells the client the body is cut.
@@ -57,7 +61,7 @@ extension ProxyConnection {
                 ProxyEngineError.exchanging(
                     error, route: route, upstream: exchange.forward.upstream.description
                 ).description + " (response truncated)"
-            keepAlive = false
+            intact = false
             connection.http.close()
             try? flushOutput()
         }
@@ -67,31 +71,13 @@ extension ProxyConnection {
         report(
             head, route: route, status: response.status, failure: failure,
             retried: exchange.retried, start: exchange.start)
-        return keepAlive
-    }
-
-    /// How the body reaches the client (RFC 9112 §6.3): none for HEAD, 204 and 304; the
-    /// upstream's Content-Length as is; chunked (or until-close) bodies re-chunked for
-    /// HTTP/1.1 clients, delimited by closing for HTTP/1.0 ones.
-    private func clientFraming(of response: HTTPResponseHead, to head: HTTPRequestHead)
-        -> ProxyHeaders.ResponseFraming
-    {
-        if head.method == "HEAD" || response.status == 204 || response.status == 304 {
-            return .none
-        }
-        if !response.fields.contains("Transfer-Encoding"),
-            let value = response.fields["Content-Length"],
-            let first = value.split(separator: ",").first,
-            let length = Int(first.filter { $0 != " " && $0 != "\t" })
-        {
-            return .length(length)
-        }
-        return head.version == .http1_1 ? .chunked : .close
+        return intact
     }
 
     /// After a 101 to an upgrade request: relay bytes both ways until either side closes.
     private func switchProtocols(
-        _ response: HTTPResponseHead, connection: ProxyUpstreamConnection, exchange: Exchange
+        _ response: HTTPResponseHead, connection: ProxyUpstreamConnection, exchange: Exchange,
+        clientBytes: [UInt8]
     ) {
         output += ProxyHeaders.clientResponse(
             response, framing: .none, connection: .upgrade, via: configuration.via)
@@ -102,7 +88,6 @@ extension ProxyConnection {
             // followed it (the upgraded protocol's first bytes).
             _ = try? connection.http.parser.next()
             let upstreamBytes = connection.http.parser.takeRemainingBytes()
-            let clientBytes = parser.takeRemainingBytes()
             totals = ProxyTunnel.relay(
                 client: client, upstream: connection.stream.inner, clientBytes: clientBytes,
                 upstreamBytes: upstreamBytes, buffer: readBuffer,

@@ -1,41 +1,11 @@
 import TokenProxyCore
 
-/// Answers the proxy gives itself: the delegate's `.respond`, errors, rejected requests.
+/// Answers the proxy gives itself: the delegate's `.respond`, errors, rejected requests
+/// (when and how to close is decided by `ProxyConnection.StateMachine`).
 extension ProxyConnection {
     /// A body the client sends anyway with a local answer is read and dropped up to this
     /// size, to keep the connection; past it the connection closes.
     static let maxDiscardedBodyBytes = 1 << 20
-
-    /// Whether the request announces a body (chunked or a non-zero Content-Length).
-    func hasBody(_ head: HTTPRequestHead) -> Bool {
-        switch ProxyHeaders.requestFraming(head.fields) {
-        case .none, .length(0): false
-        case .length, .chunked: true
-        }
-    }
-
-    /// Whether the client waits for `100 Continue` before sending the body (RFC 9110 §10.1.1).
-    func expectsContinue(_ head: HTTPRequestHead) -> Bool {
-        head.version == .http1_1 && head.fields.listContains("Expect", token: "100-continue")
-    }
-
-    /// Carries out `.respond`. Returns whether the connection stays open.
-    func respond(
-        _ response: HTTPServerResponse, to head: HTTPRequestHead, start: ContinuousClock.Instant
-    )
-        -> Bool
-    {
-        var close = response.closeConnection || !head.keepAlive || shutdownRequested
-        if hasBody(head) && !close {
-            // Without `100 Continue` an expecting client may never send the body it announced.
-            close = expectsContinue(head) || !discardRequestBody(limit: Self.maxDiscardedBodyBytes)
-        } else if !hasBody(head) {
-            _ = try? nextBodyPiece()  // the request's end, already parsed
-        }
-        let written = writeResponse(response, head: head, close: close)
-        report(head, route: "", status: response.status, start: start)
-        return written && !close
-    }
 
     /// Answers `status` with a short `text/plain` explanation.
     @discardableResult

@@ -4,16 +4,10 @@ import TokenProxyCore
 extension ProxyConnection {
     static let connectionEstablished = Array("HTTP/1.1 200 Connection Established\r\n\r\n".utf8)
 
-    func tunnel(_ head: HTTPRequestHead, host: String, port: Int, start: ContinuousClock.Instant) {
-        let route = SocketAddress.displayName(host: host, port: port)
-        guard head.method == "CONNECT", !hasBody(head) else {
-            _ = fail(
-                .invalidTunnelRequest(route: route), head: head, route: route, close: true,
-                start: start)
-            return
-        }
-        _ = try? nextBodyPiece()  // the CONNECT request's end, already parsed
-        let early = parser.takeRemainingBytes()
+    /// Connects to `host:port`, says 200 and relays until either side closes. `clientBytes`
+    /// arrived after the CONNECT head and are the tunnel's first.
+    func tunnel(_ current: Current, host: String, port: Int, clientBytes early: [UInt8]) {
+        let (head, route, start) = (current.head, current.route, current.start)
         let upstream: SocketStream
         do {
             upstream = try SocketStream.connect(

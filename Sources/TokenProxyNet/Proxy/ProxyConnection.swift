@@ -1,12 +1,13 @@
 import Synchronization
 import TokenProxyCore
 
-/// One client connection of the `ProxyEngine`, driven by its own thread (`run()`): read a
-/// request head, ask the delegate, answer or forward, and loop while keep-alive allows.
+/// One client connection of the `ProxyEngine`, driven by its own thread (`run()`) with
+/// blocking I/O: it carries out what its `StateMachine` decides (read, ask the delegate,
+/// answer, forward, tunnel, close) and feeds it what happened.
 ///
 /// Requests are handled strictly one after another, so pipelined requests are answered in
-/// order: the next head is parsed only after the previous response was written, and bytes
-/// that arrived early wait in the parser. Everything but `requestShutdown()` and
+/// order: the machine parses the next head only after the previous response was sent, and
+/// bytes that arrived early wait in its parser. Everything but `requestShutdown()` and
 /// `forceClose()` runs on the connection's thread.
 final class ProxyConnection: @unchecked Sendable {
     // @unchecked: the mutable I/O state belongs to the connection thread; what other threads
@@ -31,6 +32,17 @@ final class ProxyConnection: @unchecked Sendable {
         var upstream: (any ByteStream)?
     }
 
+    /// The request being answered, from its route decision until its response was sent.
+    struct Current {
+        let head: HTTPRequestHead
+        let decision: ProxyDecision
+        let start: ContinuousClock.Instant
+        /// For reports: the route's name ("" for local answers).
+        let route: String
+        /// For `.forward`: the head sent upstream.
+        var upstreamHead: HTTPRequestHead?
+    }
+
     /// Size of the client read buffer, and the point at which gathered output is written.
     static let bufferSize = 64 * 1024
 
@@ -40,10 +52,14 @@ final class ProxyConnection: @unchecked Sendable {
     let listenerName: String
     let engine: ProxyEngine
     let configuration: ProxyEngineConfiguration
-    var parser: HTTPParser
+    var machine: StateMachine
+    var current: Current?
+    /// When the running read deadline passes.
+    var readDeadline = ContinuousClock.now
+    /// Whether the machine was told about a shutdown.
+    var shutdownDelivered = false
     /// Bytes for the client not yet written; flushed before any wait on the upstream.
     var output: [UInt8] = []
-    var clientEnded = false
     var date = HTTPServerDate()
     let control = ThreadLock(Control())
     let readBuffer: UnsafeMutableRawBufferPointer
@@ -58,7 +74,10 @@ final class ProxyConnection: @unchecked Sendable {
         self.listenerName = listenerName
         self.engine = engine
         self.configuration = engine.configuration
-        self.parser = HTTPParser(mode: .request, limits: engine.configuration.limits)
+        self.machine = StateMachine(
+            settings: StateMachine.Settings(
+                limits: engine.configuration.limits,
+                maxReplayBodyBytes: engine.configuration.maxReplayBodyBytes))
         self.readBuffer = .allocate(byteCount: Self.bufferSize, alignment: 16)
         output.reserveCapacity(Self.bufferSize + 4096)
     }
@@ -80,45 +99,63 @@ final class ProxyConnection: @unchecked Sendable {
     /// shuts down; then closes the client socket.
     func run() {
         defer { client.close() }
-        var first = true
-        while true {
-            let proceed = control.withLock { control in
-                control.idle = true
-                return !control.shutdownRequested
+        var step = Step(machine.start())
+        while let next = perform(step) { step = next }
+    }
+
+    /// Asks the delegate and tells the machine its decision.
+    func decide(_ head: HTTPRequestHead) -> Step {
+        let start = ContinuousClock.now
+        let decision = engine.delegate.decide(head, peer: peer, listener: listenerName)
+        deliverShutdown()
+        switch decision {
+        case .respond(let response):
+            current = Current(head: head, decision: decision, start: start, route: "")
+            return Step(machine.routeDecided(.respond(response)))
+        case .forward(let forward):
+            let upstreamHead = ProxyHeaders.upstreamRequest(
+                head, forward: forward, clientAddress: clientAddress, via: configuration.via)
+            current = Current(
+                head: head, decision: decision, start: start, route: forward.routeName,
+                upstreamHead: upstreamHead)
+            if let problem = Self.problem(with: upstreamHead) {
+                return failExchange(.invalidForward(route: forward.routeName, detail: problem))
             }
-            guard proceed else { return }
-            let head: HTTPRequestHead
-            switch readRequestHead(first: first) {
-            case .head(let parsed):
-                head = parsed
-            case .closed:
-                return
-            case .timedOut:
-                writeLocal(status: 408, text: "request head not received in time", close: true)
-                return
-            case .failed(let error):
-                rejectRequest(error)
-                return
-            }
-            first = false
-            control.withLock { $0.idle = false }
-            guard handle(head) else { return }
+            return Step(machine.routeDecided(.forward))
+        case .tunnel(let host, let port):
+            current = Current(
+                head: head, decision: decision, start: start,
+                route: SocketAddress.displayName(host: host, port: port))
+            return Step(machine.routeDecided(.tunnel))
         }
     }
 
-    /// Asks the delegate and carries out its decision. Returns whether the connection may
-    /// carry another request.
-    private func handle(_ head: HTTPRequestHead) -> Bool {
-        let start = ContinuousClock.now
-        switch engine.delegate.decide(head, peer: peer, listener: listenerName) {
-        case .respond(let response):
-            return respond(response, to: head, start: start)
-        case .forward(let forward):
-            return self.forward(head, forward, start: start)
-        case .tunnel(let host, let port):
-            tunnel(head, host: host, port: port, start: start)
-            return false
+    /// Tells the machine once that the engine shuts down, so that the exchange in progress
+    /// ends with `Connection: close`.
+    func deliverShutdown() {
+        guard !shutdownDelivered, shutdownRequested else { return }
+        shutdownDelivered = true
+        _ = machine.shutdownRequested()
+    }
+
+    /// Answers an exchange that failed before a response head reached the client.
+    func failExchange(_ error: ProxyEngineError, retried: Bool = false) -> Step {
+        guard let current else { return .close }
+        deliverShutdown()
+        let close: Bool
+        switch machine.exchangeFailed() {
+        case .answer(let decided): close = decided
         }
+        let kept = fail(
+            error, head: current.head, route: current.route, close: close, retried: retried,
+            start: current.start)
+        return responseSent(intact: kept)
+    }
+
+    /// The response to the current request was sent (and reported).
+    func responseSent(intact: Bool) -> Step {
+        current = nil
+        return Step(machine.responseSent(intact: intact))
     }
 
     /// Reports a finished exchange to the delegate.

@@ -1,5 +1,5 @@
-import CLinuxShims
 import Glibc
+import TokenProxyPosix
 
 /// Relays bytes both ways between the client and an upstream (a CONNECT tunnel, or a
 /// connection after `101 Switching Protocols`), on the calling thread with `poll(2)`.
@@ -106,13 +106,16 @@ enum ProxyTunnel {
                     pollfd(fd: clientOpen ? clientFD : -1, events: Int16(POLLIN), revents: 0),
                     pollfd(fd: upstreamFD, events: Int16(POLLIN), revents: 0)
                 )
-                let result = withUnsafeMutableBytes(of: &fds) { raw in
-                    poll(raw.baseAddress!.assumingMemoryBound(to: pollfd.self), 2, milliseconds)
-                }
-                if result < 0 {
-                    guard errno == EINTR else { throw NetError.syscall(name: "poll", errno: errno) }
-                    continue
-                }
+                let result = try withUnsafeMutableBytes(of: &fds) { raw in
+                    Result { () throws(PosixError) in
+                        try Posix.poll(
+                            UnsafeMutableBufferPointer(
+                                start: raw.baseAddress!.assumingMemoryBound(to: pollfd.self),
+                                count: 2),
+                            timeout: milliseconds)
+                    }
+                }.mapError(NetError.init).get()
+                // Timed out or interrupted: let the deadline decide.
                 if result == 0 { continue }
                 return (fds.0.revents != 0, fds.1.revents != 0)
             }

@@ -1,4 +1,5 @@
 import Glibc
+import TokenProxyPosix
 
 /// Accepting, on the accept queue.
 extension ConnectionShell {
@@ -8,20 +9,31 @@ extension ConnectionShell {
         listenerIndex: Int, makeConnection: (ShellAdmission) -> Connection
     ) {
         let listener = listeners[listenerIndex]
-        let stop = listener.acceptPending { fd, peer in
-            admit(fd, peer: peer, from: listener, makeConnection: makeConnection)?.start()
+        let stop = listener.acceptPending { socket, peer in
+            admit(socket, peer: peer, from: listener, makeConnection: makeConnection)?.start()
         }
         if stop == .outOfResources { acceptor.pause(listenerIndex) }
     }
 
-    /// Sends `overloadResponse` (if any) and closes `fd`.
-    func refuse(_ fd: Int32) {
-        if let overloadResponse {
-            // The socket is new and its send buffer empty: this small write cannot block.
-            _ = overloadResponse.withUnsafeBytes {
-                send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT))
+    /// Admits an accepted socket into the table, or refuses it (over `maxConnections`, or not
+    /// running): then it gets `overloadResponse`, if any, and is closed. Returns the new
+    /// connection, not yet started; it owns the socket from here on.
+    func admit(
+        _ socket: consuming FileDescriptor, peer: PeerIdentity, from listener: Listener,
+        makeConnection: (ShellAdmission) -> Connection
+    ) -> Connection? {
+        guard let connection = register(socket.rawValue, peer: peer, from: listener, makeConnection)
+        else {
+            if let overloadResponse {
+                // The socket is new and its send buffer empty: this small write cannot block.
+                // The client may be gone already; `socket` closes when this returns.
+                _ = overloadResponse.withUnsafeBytes {
+                    try? Posix.send(socket.rawValue, $0, flags: Int32(MSG_DONTWAIT))
+                }
             }
+            return nil
         }
-        _ = Glibc.close(fd)
+        _ = socket.release()
+        return connection
     }
 }

@@ -55,7 +55,7 @@ final class ConnectionShell<Connection: ShellConnection>: Sendable {
     }
 
     let listeners: [Listener]
-    /// Most open connections; see `refuse`.
+    /// Most open connections; see `overloadResponse`.
     let maxConnections: Int
     /// The bytes a connection over `maxConnections` (or one accepted while draining) gets
     /// before it is closed; nil closes it without a word. Either way the client fails fast (and
@@ -152,13 +152,13 @@ final class ConnectionShell<Connection: ShellConnection>: Sendable {
         for waiter in waiters { waiter.resume() }
     }
 
-    /// Admits an accepted socket into the table, or refuses it (over `maxConnections`, or not
-    /// running). Returns the new connection, not yet started, or nil when `fd` was closed.
-    func admit(
+    /// Enters a connection for `fd` into the table, or returns nil when over `maxConnections`
+    /// or not running.
+    func register(
         _ fd: Int32, peer: PeerIdentity, from listener: Listener,
-        makeConnection: (ShellAdmission) -> Connection
+        _ makeConnection: (ShellAdmission) -> Connection
     ) -> Connection? {
-        let connection = state.withLock { state -> Connection? in
+        state.withLock { state -> Connection? in
             guard state.phase == .running, state.connections.count < maxConnections else {
                 return nil
             }
@@ -171,7 +171,5 @@ final class ConnectionShell<Connection: ShellConnection>: Sendable {
             state.connections[id] = connection
             return connection
         }
-        if connection == nil { refuse(fd) }
-        return connection
     }
 }

@@ -1,4 +1,3 @@
-import CLinuxShims
 import Glibc
 
 /// The `Date` field value (IMF-fixdate, RFC 9110 §5.6.7), formatted at most once per second.

@@ -1,5 +1,5 @@
-import CLinuxShims
 import Glibc
+import TokenProxyPosix
 
 /// Reading, writing and deadlines of a `ServerConnection`, all on its loop's thread.
 extension ServerConnection {
@@ -18,23 +18,22 @@ extension ServerConnection {
     /// extra `recv` that would only say EAGAIN: anything left is reported again.
     func readable() {
         while !isClosed && readingEnabled {
-            let count = readBuffer.withUnsafeMutableBytes { buffer in
-                recv(fd, buffer.baseAddress, buffer.count, 0)
+            let result = readBuffer.withUnsafeMutableBytes { buffer in
+                try? Posix.receive(fd, into: buffer)
             }
-            if count > 0 {
+            switch result {
+            case .done(let count)? where count > 0:
                 run(machine.readable(readBuffer[0..<count]))
                 if count < readBuffer.count { return }
-            } else if count == 0 {
+            case .done?:
                 run(machine.endOfInput())
                 return
-            } else {
-                switch errno {
-                case EINTR: continue
-                case EAGAIN, EWOULDBLOCK: return
-                default:
-                    close()
-                    return
-                }
+            case .wouldBlock?:
+                return
+            case nil:
+                // ECONNRESET and friends: the peer is gone.
+                close()
+                return
             }
         }
     }
@@ -55,8 +54,8 @@ extension ServerConnection {
     /// later) takes the descriptor out of epoll, which would otherwise keep reporting a hang-up.
     private func updateWatch() {
         var events: UInt32 = 0
-        if readingEnabled { events |= CLinuxShims_EPOLLIN }
-        if writingEnabled { events |= CLinuxShims_EPOLLOUT }
+        if readingEnabled { events |= Epoll.input }
+        if writingEnabled { events |= Epoll.output }
         let wanted = events == 0 ? nil : events
         do {
             try loop.watch(fd: fd, token: UInt64(id), events: wanted, previous: watchedEvents)
@@ -79,33 +78,14 @@ extension ServerConnection {
             return .pending
         }
         let total = head.count + body.count
-        var sent = 0
-        while true {
-            sent = head.withUnsafeBytes { headBytes in
-                body.withUnsafeBytes { bodyBytes in
-                    var vectors = (
-                        iovec(
-                            iov_base: UnsafeMutableRawPointer(mutating: headBytes.baseAddress),
-                            iov_len: headBytes.count),
-                        iovec(
-                            iov_base: UnsafeMutableRawPointer(mutating: bodyBytes.baseAddress),
-                            iov_len: bodyBytes.count)
-                    )
-                    return withUnsafeMutableBytes(of: &vectors) { raw in
-                        var message = msghdr()
-                        message.msg_iov = raw.baseAddress!.assumingMemoryBound(to: iovec.self)
-                        message.msg_iovlen = bodyBytes.isEmpty ? 1 : 2
-                        return sendmsg(fd, &message, Int32(MSG_NOSIGNAL))
-                    }
-                }
-            }
-            if sent >= 0 { break }
-            switch errno {
-            case EINTR: continue
-            case EAGAIN, EWOULDBLOCK: sent = 0
-            default: return .failed
-            }
-            break
+        let result = head.withUnsafeBytes { headBytes in
+            body.withUnsafeBytes { bodyBytes in try? Posix.send(fd, headBytes, bodyBytes) }
+        }
+        let sent: Int
+        switch result {
+        case .done(let count)?: sent = count
+        case .wouldBlock?: sent = 0
+        case nil: return .failed
         }
         if sent == total { return .done }
         // Rare (a full socket buffer): copy the rest once and wait for writability.
@@ -127,20 +107,17 @@ extension ServerConnection {
     /// The socket is writable: push queued output; when it is gone, report the response done.
     func writable() {
         while pendingOffset < pending.count {
-            let count = pending.withUnsafeBytes { bytes in
-                Glibc.send(
-                    fd, bytes.baseAddress! + pendingOffset, bytes.count - pendingOffset,
-                    Int32(MSG_NOSIGNAL))
+            let result = pending.withUnsafeBytes { bytes in
+                try? Posix.send(fd, UnsafeRawBufferPointer(rebasing: bytes[pendingOffset...]))
             }
-            if count >= 0 {
+            switch result {
+            case .done(let count)?:
                 pendingOffset += count
                 // Progress restarts the write deadline: it bounds a stall, not a transfer.
                 writeDeadline = EventLoop.now() + timeouts.write
-            } else if errno == EINTR {
-                continue
-            } else if errno == EAGAIN || errno == EWOULDBLOCK {
+            case .wouldBlock?:
                 return
-            } else {
+            case nil:
                 close()
                 return
             }

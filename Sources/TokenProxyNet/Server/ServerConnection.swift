@@ -1,7 +1,7 @@
-import CLinuxShims
 import Glibc
 import Synchronization
 import TokenProxyCore
+import TokenProxyPosix
 
 /// One accepted HTTP/1.1 connection of an `HTTPServer`.
 ///
@@ -41,6 +41,8 @@ final class ServerConnection: @unchecked Sendable {
     let id: Int
     let loop: EventLoop
     let fd: Int32
+    /// Owns `fd`; taken and closed by `close()`.
+    private var descriptor: FileDescriptor?
     let peer: PeerIdentity
     let listenerName: String
     let handler: any HTTPServerHandler
@@ -77,6 +79,7 @@ final class ServerConnection: @unchecked Sendable {
     ) {
         self.id = id
         self.fd = fileDescriptor
+        self.descriptor = FileDescriptor(adopting: fileDescriptor)
         self.peer = peer
         self.listenerName = listenerName
         self.handler = handler
@@ -107,14 +110,14 @@ final class ServerConnection: @unchecked Sendable {
         loop.execute { [self] in close() }
     }
 
-    /// Carries out `first` and every action that follows from it without waiting.
+    /// Carries out `first` and every step that follows from it without waiting.
     ///
     /// A loop rather than recursion: a burst of pipelined requests answered synchronously
     /// would otherwise nest one stack frame set per request.
-    func run(_ first: StateMachine.Action) {
-        var action = first
+    func run(_ first: Step) {
+        var step = first
         while !isClosed {
-            switch action {
+            switch step {
             case .doNothing:
                 return
             case .readMore(let deadline):
@@ -127,7 +130,7 @@ final class ServerConnection: @unchecked Sendable {
                     suspendReading()
                     return
                 }
-                action = machine.responseReady(response)
+                step = Step(machine.responseReady(response))
             case .sendContinue(let deadline):
                 setReadDeadline(deadline)
                 guard send(HTTPServerResponseEncoder.continueResponse, isResponse: false) != .failed
@@ -147,7 +150,7 @@ final class ServerConnection: @unchecked Sendable {
                     HTTPServerResponseEncoder.sendsBody(
                         response, answeringHEAD: !output.includeBody) ? response.body : []
                 switch send(head, body, isResponse: true) {
-                case .done: action = machine.writeCompleted()
+                case .done: step = Step(machine.writeCompleted())
                 case .pending:
                     suspendReading()
                     return
@@ -175,16 +178,17 @@ final class ServerConnection: @unchecked Sendable {
         try? loop.watch(fd: fd, token: UInt64(id), events: nil, previous: watchedEvents)
         watchedEvents = nil
         loop.deregister(token: UInt64(id))
-        _ = Glibc.close(fd)
+        // A socket's close reports nothing to act on; EBADF (a double close) traps in Posix.
+        if let owner = descriptor.take() { try? owner.close() }
         onClose(id)
     }
 }
 
 extension ServerConnection: EventLoopClient {
     func handleEvents(_ events: UInt32) {
-        let trouble = CLinuxShims_EPOLLHUP | CLinuxShims_EPOLLERR
-        if readingEnabled && events & (CLinuxShims_EPOLLIN | trouble) != 0 { readable() }
-        if writingEnabled && events & (CLinuxShims_EPOLLOUT | trouble) != 0 { writable() }
+        let trouble = Epoll.hangUp | Epoll.error
+        if readingEnabled && events & (Epoll.input | trouble) != 0 { readable() }
+        if writingEnabled && events & (Epoll.output | trouble) != 0 { writable() }
     }
 
     var deadline: UInt64? {

@@ -1,5 +1,5 @@
-import CLinuxShims
 import Glibc
+import TokenProxyPosix
 
 /// Accepting, shared by the token API server and the proxy engine.
 extension Listener {
@@ -16,41 +16,45 @@ extension Listener {
     /// connection to `admit` with its peer identity (SO_PEERCRED for Unix sockets) and, on TCP,
     /// `TCP_NODELAY` set — responses go out in one write, and Nagle would only hold them back
     /// (40 ms per keep-alive exchange with delayed ACKs). A connection whose identity cannot be
-    /// read is closed.
+    /// read is closed (by its owner).
     /// The corresponding C function is `accept4(2)`.
-    func acceptPending(_ admit: (Int32, PeerIdentity) -> Void) -> AcceptStop {
+    func acceptPending(_ admit: (consuming FileDescriptor, PeerIdentity) -> Void) -> AcceptStop {
         while true {
             var address = sockaddr_storage()
             var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
-            let fd = withUnsafeMutablePointer(to: &address) { pointer in
-                pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    CLinuxShims_accept4(
-                        fileDescriptor, $0, &length, CLinuxShims_sock_nonblock_cloexec())
+            let attempt = withUnsafeMutablePointer(to: &address) { pointer in
+                pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { raw in
+                    Result { () throws(PosixError) in
+                        try Posix.accept(fileDescriptor, address: raw, length: &length)
+                    }
                 }
             }
-            guard fd >= 0 else {
-                switch errno {
-                case EAGAIN, EWOULDBLOCK:
-                    return .drained
+            let accepted: FileDescriptor
+            switch consume attempt {
+            case .success(let descriptor?):
+                accepted = descriptor
+            case .success(nil):
+                return .drained
+            case .failure(let error):
+                switch error.errno {
                 case EMFILE, ENFILE, ENOBUFS, ENOMEM:
                     return .outOfResources
                 default:
-                    // EINTR, ECONNABORTED (the client gave up in the backlog), EPROTO, EPERM
-                    // (a firewall rule) and friends concern one connection, not the listener.
+                    // ECONNABORTED (the client gave up in the backlog), EPROTO, EPERM (a
+                    // firewall rule) and friends concern one connection, not the listener.
                     continue
                 }
             }
-            guard let peer = try? PeerCredentials.identity(of: fd, family: family, address: address)
-            else {
-                _ = Glibc.close(fd)
-                continue
-            }
+            guard
+                let peer = try? PeerCredentials.identity(
+                    of: accepted.rawValue, family: family, address: address)
+            else { continue }
             if family != AF_UNIX {
-                var on: Int32 = 1
-                _ = setsockopt(
-                    fd, Int32(IPPROTO_TCP), TCP_NODELAY, &on, socklen_t(MemoryLayout<Int32>.size))
+                // Best effort: a connection that cannot take it is served anyway.
+                try? Posix.setSocketOption(
+                    accepted.rawValue, level: Int32(IPPROTO_TCP), option: TCP_NODELAY, value: 1)
             }
-            admit(fd, peer)
+            admit(accepted, peer)
         }
     }
 }

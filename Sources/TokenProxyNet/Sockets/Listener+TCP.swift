@@ -1,5 +1,5 @@
-import CLinuxShims
 import Glibc
+import TokenProxyPosix
 
 extension Listener {
     /// Listens on `host` (an IP literal such as `127.0.0.1` or `::1`, or a name resolved once)
@@ -22,29 +22,25 @@ extension Listener {
         }
         let address = addresses[0]
         let display = SocketAddress.displayName(host: host, port: port)
-        let fd = socket(
-            address.family, Int32(SOCK_STREAM.rawValue) | CLinuxShims_sock_nonblock_cloexec(), 0)
-        guard fd >= 0 else { throw .syscall(call: "socket", socket: display, errno: errno) }
-        do throws(ListenerError) {
-            try setOption(fd, SOL_SOCKET, SO_REUSEADDR, 1, socket: display)
-            if address.family == AF_INET6 {
-                try setOption(fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, 1, socket: display)
-            }
-            let bound = address.withSockAddr { bind(fd, $0, $1) }
-            guard bound == 0 else { throw .syscall(call: "bind", socket: display, errno: errno) }
-            guard listen(fd, backlog) == 0 else {
-                throw .syscall(call: "listen", socket: display, errno: errno)
-            }
-            guard let (family, boundPort) = boundAddress(of: fd) else {
-                throw .syscall(call: "getsockname", socket: display, errno: errno)
-            }
-            return Listener(
-                name: name, fileDescriptor: fd, family: family, port: boundPort, path: nil,
-                socketFile: nil)
-        } catch {
-            _ = Glibc.close(fd)
-            throw error
+        // Closed by its owner on any failure below.
+        let socket = try setUp(display) { () throws(PosixError) in
+            try Posix.socket(family: address.family, type: Int32(SOCK_STREAM.rawValue))
         }
+        let fd = socket.rawValue
+        try setOption(fd, SOL_SOCKET, SO_REUSEADDR, 1, socket: display)
+        if address.family == AF_INET6 {
+            try setOption(fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, 1, socket: display)
+        }
+        let (family, boundPort) = try setUp(display) { () throws(PosixError) in
+            try address.withSockAddr { pointer, length throws(PosixError) in
+                try Posix.bind(fd, pointer, length)
+            }
+            try Posix.listen(fd, backlog: backlog)
+            return try boundAddress(of: fd)
+        }
+        return Listener(
+            name: name, descriptor: socket, family: family, port: boundPort, path: nil,
+            socketFile: nil)
     }
 
     /// Adopts a listening socket passed by systemd socket activation (`sd_listen_fds`), named by
@@ -54,26 +50,26 @@ extension Listener {
     package static func inherited(fileDescriptor fd: Int32, name: String) throws(ListenerError)
         -> Listener
     {
-        guard let type = option(fd, SOL_SOCKET, SO_TYPE) else {
+        let type: Int32
+        do {
+            type = try Posix.socketOption(fd, level: SOL_SOCKET, option: SO_TYPE)
+        } catch {
             throw .notListening(
-                name: name, fileDescriptor: fd,
-                reason: "not a socket (\(String(cString: strerror(errno))))")
+                name: name, fileDescriptor: fd, reason: "not a socket (\(error.reason))")
         }
         guard type == Int32(SOCK_STREAM.rawValue) else {
             throw .notListening(name: name, fileDescriptor: fd, reason: "not a stream socket")
         }
-        guard option(fd, SOL_SOCKET, SO_ACCEPTCONN) == 1 else {
+        guard (try? Posix.socketOption(fd, level: SOL_SOCKET, option: SO_ACCEPTCONN)) == 1 else {
             throw .notListening(name: name, fileDescriptor: fd, reason: "not listening")
         }
-        guard let (family, port) = boundAddress(of: fd) else {
-            throw .syscall(call: "getsockname", socket: "fd \(fd)", errno: errno)
+        let (family, port) = try setUp("fd \(fd)") { () throws(PosixError) in
+            let bound = try boundAddress(of: fd)
+            try Posix.makeNonBlockingAndCloseOnExec(fd)
+            return bound
         }
-        let flags = fcntl(fd, F_GETFL)
-        guard flags >= 0, fcntl(fd, F_SETFL, flags | O_NONBLOCK) == 0,
-            fcntl(fd, F_SETFD, FD_CLOEXEC) == 0
-        else { throw .syscall(call: "fcntl", socket: "fd \(fd)", errno: errno) }
         return Listener(
-            name: name, fileDescriptor: fd, family: family,
+            name: name, descriptor: FileDescriptor(adopting: fd), family: family,
             port: family == AF_UNIX ? nil : port, path: nil, socketFile: nil)
     }
 }

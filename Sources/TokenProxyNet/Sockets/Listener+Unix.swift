@@ -1,5 +1,5 @@
-import CLinuxShims
 import Glibc
+import TokenProxyPosix
 
 extension Listener {
     /// Creates a Unix stream socket at `path`, with permissions `mode` and, when `group` is
@@ -27,33 +27,36 @@ extension Listener {
         let groupID = try group.map { group throws(ListenerError) in
             try lookUpGroup(group, path: path)
         }
-        let fd = socket(
-            AF_UNIX, Int32(SOCK_STREAM.rawValue) | CLinuxShims_sock_nonblock_cloexec(), 0)
-        guard fd >= 0 else { throw .syscall(call: "socket", socket: path, errno: errno) }
-        var bound = false
+        // Closed by its owner on any failure below.
+        let socket = try setUp(path) { () throws(PosixError) in
+            try Posix.socket(family: AF_UNIX, type: Int32(SOCK_STREAM.rawValue))
+        }
+        let fd = socket.rawValue
+        try setUp(path) { () throws(PosixError) in
+            try withSockAddr(address) { pointer, length throws(PosixError) in
+                try Posix.bind(fd, pointer, length)
+            }
+        }
         do throws(ListenerError) {
-            guard withSockAddr(address, { bind(fd, $0, $1) }) == 0 else {
-                throw .syscall(call: "bind", socket: path, errno: errno)
+            try setUp(path) { () throws(PosixError) in
+                try Posix.changeMode(path, to: mode)
             }
-            bound = true
-            guard chmod(path, mode_t(mode)) == 0 else {
-                throw .syscall(call: "chmod", socket: path, errno: errno)
+            if let groupID {
+                do {
+                    try Posix.changeGroup(path, to: groupID)
+                } catch {
+                    throw .syscall(call: "chown (group)", socket: path, errno: error.errno)
+                }
             }
-            if let groupID, chown(path, uid_t.max, groupID) != 0 {
-                // uid_t.max is (uid_t)-1: leave the owner unchanged.
-                throw .syscall(call: "chown (group)", socket: path, errno: errno)
-            }
-            guard listen(fd, backlog) == 0 else {
-                throw .syscall(call: "listen", socket: path, errno: errno)
-            }
-            return Listener(
-                name: name, fileDescriptor: fd, family: AF_UNIX, port: nil, path: path,
-                socketFile: fileIdentity(path))
+            try setUp(path) { () throws(PosixError) in try Posix.listen(fd, backlog: backlog) }
         } catch {
-            _ = Glibc.close(fd)
-            if bound { unlink(path) }
+            // Best effort: we bound it, so the file is ours to remove.
+            try? Posix.unlink(path)
             throw error
         }
+        return Listener(
+            name: name, descriptor: socket, family: AF_UNIX, port: nil, path: path,
+            socketFile: fileIdentity(path))
     }
 
     /// Unlinks a socket file at `path` that nobody accepts on; throws if it is live or not a
@@ -61,33 +64,35 @@ extension Listener {
     private static func removeStaleSocket(at path: String, address: sockaddr_un)
         throws(ListenerError)
     {
-        var info = stat()
-        guard lstat(path, &info) == 0 else {
-            guard errno == ENOENT else { throw .syscall(call: "lstat", socket: path, errno: errno) }
-            return
+        guard let status = try setUp(path, { () throws(PosixError) in try Posix.linkStatus(path) })
+        else { return }
+        guard status.isSocket else { throw .notASocket(path: path) }
+        // Closed by its owner when this returns.
+        let probe = try setUp(path) { () throws(PosixError) in
+            try Posix.socket(family: AF_UNIX, type: Int32(SOCK_STREAM.rawValue))
         }
-        guard info.st_mode & S_IFMT == S_IFSOCK else { throw .notASocket(path: path) }
-        let probe = socket(
-            AF_UNIX, Int32(SOCK_STREAM.rawValue) | CLinuxShims_sock_nonblock_cloexec(), 0)
-        guard probe >= 0 else { throw .syscall(call: "socket", socket: path, errno: errno) }
-        defer { _ = Glibc.close(probe) }
-        var result: Int32
-        repeat {
-            result = withSockAddr(address) { connect(probe, $0, $1) }
-        } while result != 0 && errno == EINTR
-        if result == 0 { throw .socketInUse(path: path) }
-        switch errno {
-        case ECONNREFUSED:
-            guard unlink(path) == 0 || errno == ENOENT else {
-                throw .syscall(call: "unlink (stale socket)", socket: path, errno: errno)
-            }
-        case EAGAIN:
-            // A listener whose backlog is full is still a listener.
+        let probeFD = probe.rawValue
+        let attempt = withSockAddr(address) { pointer, length in
+            Result { () throws(PosixError) in try Posix.connect(probeFD, pointer, length) }
+        }
+        switch attempt {
+        case .success:
+            // Connected, or (EAGAIN) a listener whose backlog is full, which is still a listener.
+            // EINPROGRESS never happens for Unix sockets.
             throw .socketInUse(path: path)
-        case ENOENT:
+        case .failure(let error) where error.errno == ECONNREFUSED:
+            do {
+                try Posix.unlink(path)
+            } catch where error.errno == ENOENT {
+                return
+            } catch {
+                throw .syscall(call: "unlink (stale socket)", socket: path, errno: error.errno)
+            }
+        case .failure(let error) where error.errno == ENOENT:
             return
-        default:
-            throw .syscall(call: "connect (stale socket check)", socket: path, errno: errno)
+        case .failure(let error):
+            throw .syscall(
+                call: "connect (stale socket check)", socket: path, errno: error.errno)
         }
     }
 
@@ -97,38 +102,26 @@ extension Listener {
         (try? lookUpGroup(group, path: "")) != nil
     }
 
-    /// The gid of `group`, or of a numeric group id. The corresponding C function is
-    /// `getgrnam_r`.
+    /// The gid of `group`, or of a numeric group id (a name wins over a number).
+    /// The corresponding C function is `getgrnam_r` (through `Posix.groupID(named:)`).
     private static func lookUpGroup(_ group: String, path: String) throws(ListenerError) -> gid_t {
-        var entry = GroupEntry()
-        var result: UnsafeMutablePointer<GroupEntry>?
-        var buffer = [CChar](repeating: 0, count: 1024)
-        while true {
-            let status = buffer.withUnsafeMutableBufferPointer { storage in
-                getgrnam_r(group, &entry, storage.baseAddress, storage.count, &result)
-            }
-            if status == ERANGE && buffer.count < 1 << 20 {
-                buffer = [CChar](repeating: 0, count: buffer.count * 4)
-                continue
-            }
-            if status == 0, let result { return result.pointee.gr_gid }
-            if let numeric = gid_t(group) { return numeric }
-            guard status == 0 || status == ENOENT || status == ESRCH else {
-                throw .syscall(call: "getgrnam_r", socket: path, errno: status)
-            }
-            throw .unknownGroup(group: group, path: path)
+        let found = Result { () throws(PosixError) in try Posix.groupID(named: group) }
+        if case .success(let gid?) = found { return gid }
+        if let numeric = gid_t(group) { return numeric }
+        if case .failure(let error) = found {
+            throw .syscall(call: error.call, socket: path, errno: error.errno)
         }
+        throw .unknownGroup(group: group, path: path)
     }
 
-    private static func withSockAddr<Result>(
-        _ address: sockaddr_un, _ body: (UnsafePointer<sockaddr>, socklen_t) -> Result
-    ) -> Result {
-        withUnsafePointer(to: address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                body($0, socklen_t(MemoryLayout<sockaddr_un>.size))
+    private static func withSockAddr<Result, Failure: Error>(
+        _ address: sockaddr_un,
+        _ body: (UnsafePointer<sockaddr>, socklen_t) throws(Failure) -> Result
+    ) throws(Failure) -> Result {
+        try withUnsafePointer(to: address) { pointer throws(Failure) in
+            try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { raw throws(Failure) in
+                try body(raw, socklen_t(MemoryLayout<sockaddr_un>.size))
             }
         }
     }
 }
-
-private typealias GroupEntry = Glibc.group

@@ -1,6 +1,6 @@
-import CLinuxShims
 import Glibc
 import Synchronization
+import TokenProxyPosix
 
 /// A listening stream socket an `HTTPServer` accepts connections from: a Unix socket it
 /// created, a TCP socket it bound, or a socket inherited from systemd.
@@ -22,17 +22,20 @@ package final class Listener: Sendable {
     package let path: String?
     /// `AF_UNIX`, `AF_INET` or `AF_INET6`: decides how peers are identified.
     let family: Int32
+    /// The listening socket's number, valid until `close()`.
     let fileDescriptor: Int32
+    /// Owns `fileDescriptor`; taken (and closed) once by `close()`.
+    private let descriptor: Mutex<FileDescriptor?>
     /// Device and inode of the socket file we created, to unlink only our own file.
     private let socketFile: (device: UInt64, inode: UInt64)?
-    private let closed = Mutex(false)
 
     init(
-        name: String, fileDescriptor: Int32, family: Int32, port: Int?, path: String?,
-        socketFile: (device: UInt64, inode: UInt64)?
+        name: String, descriptor: consuming FileDescriptor, family: Int32, port: Int?,
+        path: String?, socketFile: (device: UInt64, inode: UInt64)?
     ) {
         self.name = name
-        self.fileDescriptor = fileDescriptor
+        self.fileDescriptor = descriptor.rawValue
+        self.descriptor = Mutex(descriptor)
         self.family = family
         self.port = port
         self.path = path
@@ -45,54 +48,49 @@ package final class Listener: Sendable {
 
     /// Stops listening: closes the descriptor and removes the socket file we created.
     package func close() {
-        let wasClosed = closed.withLock { closed in
-            defer { closed = true }
-            return closed
-        }
-        guard !wasClosed else { return }
-        _ = Glibc.close(fileDescriptor)
+        guard let owner = descriptor.withLock({ $0.take() }) else { return }
+        // A listening socket's close reports nothing to act on; EBADF traps in Posix.
+        try? owner.close()
         if let path, let socketFile, let current = Self.fileIdentity(path),
             current == socketFile
         {
-            unlink(path)
+            // Best effort: the file may be gone already.
+            try? Posix.unlink(path)
         }
     }
 
     /// Device and inode of the file at `path` (not following symlinks), or nil.
     static func fileIdentity(_ path: String) -> (device: UInt64, inode: UInt64)? {
-        var info = stat()
-        guard lstat(path, &info) == 0 else { return nil }
-        return (UInt64(info.st_dev), UInt64(info.st_ino))
+        guard let status = try? Posix.linkStatus(path) else { return nil }
+        return (status.device, status.inode)
     }
 
     /// The family and port (0 for Unix sockets) `fd` is bound to.
-    /// The corresponding C function is `getsockname`.
-    static func boundAddress(of fd: Int32) -> (family: Int32, port: Int)? {
-        var storage = sockaddr_storage()
-        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
-        let result = withUnsafeMutablePointer(to: &storage) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        guard result == 0 else { return nil }
+    static func boundAddress(of fd: Int32) throws(PosixError) -> (family: Int32, port: Int) {
+        let storage = try Posix.socketName(fd)
         let family = Int32(storage.ss_family)
         guard family == AF_INET || family == AF_INET6 else { return (family, 0) }
         return (family, PeerCredentials.numericHost(storage).1)
     }
 
-    /// Sets an integer socket option. The corresponding C function is `setsockopt`.
+    /// Sets an integer socket option.
     static func setOption(
         _ fd: Int32, _ level: Int32, _ option: Int32, _ value: Int32, socket: String
     ) throws(ListenerError) {
-        var value = value
-        let result = setsockopt(fd, level, option, &value, socklen_t(MemoryLayout<Int32>.size))
-        guard result == 0 else { throw .syscall(call: "setsockopt", socket: socket, errno: errno) }
+        try setUp(socket) { () throws(PosixError) in
+            try Posix.setSocketOption(fd, level: level, option: option, value: value)
+        }
     }
 
-    /// Reads an integer socket option. The corresponding C function is `getsockopt`.
-    static func option(_ fd: Int32, _ level: Int32, _ option: Int32) -> Int32? {
-        var value: Int32 = 0
-        var length = socklen_t(MemoryLayout<Int32>.size)
-        guard getsockopt(fd, level, option, &value, &length) == 0 else { return nil }
-        return value
+    /// Runs one `Posix` call of setting up `socket`, reporting a failure as
+    /// `ListenerError.syscall` for that socket.
+    static func setUp<Result: ~Copyable>(
+        _ socket: String, _ body: () throws(PosixError) -> Result
+    ) throws(ListenerError) -> Result {
+        do {
+            return try body()
+        } catch {
+            throw .syscall(call: error.call, socket: socket, errno: error.errno)
+        }
     }
 }

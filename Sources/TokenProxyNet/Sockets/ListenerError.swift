@@ -1,5 +1,5 @@
-import CLinuxShims
 import Glibc
+import TokenProxyPosix
 
 /// Why a listening socket could not be set up. Each message names the socket (path, address or
 /// inherited descriptor), what failed and, where there is one, what the operator can do.
@@ -45,7 +45,7 @@ package enum ListenerError: Error, Sendable, Equatable, CustomStringConvertible 
         case .syscall(let call, let socket, let errno):
             let hint = errno == EACCES || errno == EPERM ? " (check permissions)" : ""
             return "cannot set up listening socket \(socket): \(call) failed: "
-                + "\(String(cString: strerror(errno))) (errno \(errno))\(hint)"
+                + "\(PosixError.reason(errno)) (errno \(errno))\(hint)"
         }
     }
 }

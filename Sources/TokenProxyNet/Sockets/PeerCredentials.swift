@@ -1,5 +1,5 @@
-import CLinuxShims
 import Glibc
+import TokenProxyPosix
 
 /// Finds out who is on the other end of an accepted connection.
 ///
@@ -14,11 +14,8 @@ enum PeerCredentials {
         of fd: Int32, family: Int32, address: sockaddr_storage
     ) throws(NetError) -> PeerIdentity {
         if family == AF_UNIX {
-            var pid: pid_t = 0
-            var uid: uid_t = 0
-            var gid: gid_t = 0
-            try syscallNonBlocking("getsockopt(SO_PEERCRED)") {
-                CLinuxShims_peer_credentials(fd, &pid, &uid, &gid)
+            let (pid, uid, gid) = try NetError.mapping { () throws(PosixError) in
+                try Posix.peerCredentials(fd)
             }
             return .unix(pid: pid, uid: uid, gid: gid)
         }

@@ -1,5 +1,5 @@
-import CLinuxShims
 import Glibc
+import TokenProxyPosix
 
 /// One resolved socket address (IPv4, IPv6 or Unix), copied out of the C structures so that it
 /// can outlive `freeaddrinfo`.
@@ -25,42 +25,18 @@ struct SocketAddress: Sendable {
     ///
     /// IPv6 literals are accepted with or without brackets. This blocks for as long as the
     /// resolver takes: `getaddrinfo` has no deadline.
-    /// The corresponding C function is `getaddrinfo(3)`.
+    /// The corresponding C function is `getaddrinfo(3)` (through `Posix.resolveStream`).
     static func resolve(host: String, port: Int) throws(NetError) -> [SocketAddress] {
-        let name = unbracketed(host)
-        var hints = addrinfo()
-        hints.ai_family = AF_UNSPEC
-        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-        // The port is a number; never look it up in /etc/services.
-        hints.ai_flags = AI_NUMERICSERV
-        var list: UnsafeMutablePointer<addrinfo>?
-        let status = getaddrinfo(name, String(port), &hints, &list)
-        guard status == 0, let list else {
-            let message =
-                status == EAI_SYSTEM
-                ? String(cString: strerror(errno)) : String(cString: gai_strerror(status))
-            throw NetError.resolve(host: host, message: message)
+        let resolved: [ResolvedAddress]
+        do {
+            resolved = try Posix.resolveStream(host: unbracketed(host), port: port)
+        } catch {
+            throw NetError.resolve(host: host, message: error.message)
         }
-        defer { freeaddrinfo(list) }
-
-        var addresses: [SocketAddress] = []
-        var entry: UnsafeMutablePointer<addrinfo>? = list
-        while let current = entry?.pointee {
-            entry = current.ai_next
-            guard let address = current.ai_addr,
-                current.ai_family == AF_INET || current.ai_family == AF_INET6,
-                Int(current.ai_addrlen) <= MemoryLayout<sockaddr_storage>.size
-            else { continue }
-            var storage = sockaddr_storage()
-            withUnsafeMutableBytes(of: &storage) { target in
-                target.copyMemory(
-                    from: UnsafeRawBufferPointer(start: address, count: Int(current.ai_addrlen)))
-            }
-            addresses.append(
-                SocketAddress(
-                    family: current.ai_family, socketProtocol: current.ai_protocol,
-                    storage: storage,
-                    length: current.ai_addrlen))
+        let addresses = resolved.map {
+            SocketAddress(
+                family: $0.family, socketProtocol: $0.socketProtocol, storage: $0.storage,
+                length: $0.length)
         }
         guard !addresses.isEmpty else {
             throw NetError.resolve(host: host, message: "no IPv4 or IPv6 address")

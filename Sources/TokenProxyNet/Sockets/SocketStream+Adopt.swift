@@ -1,11 +1,11 @@
-import CLinuxShims
 import Glibc
+import TokenProxyPosix
 
 extension SocketStream {
     /// Takes ownership of an accepted, connected, non-blocking descriptor (from `accept4` with
     /// `SOCK_NONBLOCK | SOCK_CLOEXEC`). `peer` names the other end in messages.
     package convenience init(adopting fd: Int32, peer: String) {
-        self.init(fd: fd, peer: peer)
+        self.init(descriptor: FileDescriptor(adopting: fd), peer: peer)
     }
 
     /// Reads at most `buffer.count` bytes into `buffer`, returning how many (0 at end of
@@ -19,19 +19,14 @@ extension SocketStream {
         precondition(buffer.count > 0, "read(into:) needs room for at least one byte")
         return try withFileDescriptor { fd in
             while true {
-                let count = recv(fd, buffer.baseAddress, buffer.count, 0)
-                if count >= 0 { return count }
-                switch errno {
-                case EINTR:
-                    continue
-                case EAGAIN, EWOULDBLOCK:
+                switch try ioCall({ () throws(PosixError) in try Posix.receive(fd, into: buffer) })
+                {
+                case .done(let count):
+                    return count
+                case .wouldBlock:
                     try Poll.wait(
                         fd: fd, for: Int16(POLLIN), deadline: deadline,
                         operation: "read from \(peer)")
-                case EBADF, EFAULT:
-                    preconditionFailure("recv failed with errno \(errno): a bug in TokenProxyNet")
-                default:
-                    throw NetError.io(peer: peer, call: "recv", errno: errno)
                 }
             }
         }
@@ -43,7 +38,7 @@ extension SocketStream {
     /// The corresponding C function is `shutdown(2)` with `SHUT_WR`.
     package func shutdownWrite() {
         _ = try? withFileDescriptor { fd in
-            _ = shutdown(fd, Int32(SHUT_WR))
+            try? Posix.shutdown(fd, how: Int32(SHUT_WR))
         }
     }
 }

@@ -1,5 +1,5 @@
-import CLinuxShims
 import Glibc
+import TokenProxyPosix
 
 extension SocketStream {
     /// Resolves `host` and connects to the first address that answers before `deadline`.
@@ -18,22 +18,17 @@ extension SocketStream {
         }
         var lastErrno: Int32 = ECONNREFUSED
         for address in try SocketAddress.resolve(host: host, port: port) {
-            let fd = try openSocket(family: address.family, protocol: address.socketProtocol)
-            do {
-                try setOption(fd, level: Int32(IPPROTO_TCP), option: TCP_NODELAY)
-                try setOption(fd, level: SOL_SOCKET, option: SO_KEEPALIVE)
-                if let errno = try connectNonBlocking(
-                    fd, to: address, deadline: deadline, operation: "connect to \(peer)")
-                {
-                    lastErrno = errno
-                    _ = Glibc.close(fd)
-                    continue
-                }
-            } catch {
-                _ = Glibc.close(fd)
-                throw error
+            // Closed by its owner unless handed to the stream.
+            let socket = try openSocket(family: address.family, protocol: address.socketProtocol)
+            try setOption(socket.rawValue, level: Int32(IPPROTO_TCP), option: TCP_NODELAY)
+            try setOption(socket.rawValue, level: SOL_SOCKET, option: SO_KEEPALIVE)
+            if let errno = try connectNonBlocking(
+                socket.rawValue, to: address, deadline: deadline, operation: "connect to \(peer)")
+            {
+                lastErrno = errno
+                continue
             }
-            return SocketStream(fd: fd, peer: peer)
+            return SocketStream(descriptor: socket, peer: peer)
         }
         throw NetError.connect(host: host, port: port, errno: lastErrno)
     }
@@ -47,33 +42,30 @@ extension SocketStream {
         -> SocketStream
     {
         let address = try SocketAddress.unix(path: path)
-        let fd = try openSocket(family: AF_UNIX, protocol: 0)
-        do {
-            if let errno = try connectNonBlocking(
-                fd, to: address, deadline: deadline, operation: "connect to Unix socket \(path)")
-            {
-                throw NetError.connectUnixSocket(path: path, errno: errno)
-            }
-        } catch {
-            _ = Glibc.close(fd)
-            throw error
+        let socket = try openSocket(family: AF_UNIX, protocol: 0)
+        if let errno = try connectNonBlocking(
+            socket.rawValue, to: address, deadline: deadline,
+            operation: "connect to Unix socket \(path)")
+        {
+            throw NetError.connectUnixSocket(path: path, errno: errno)
         }
-        return SocketStream(fd: fd, peer: path)
+        return SocketStream(descriptor: socket, peer: path)
     }
 
     /// A new non-blocking, close-on-exec stream socket.
     /// The corresponding C function is `socket(2)`.
     private static func openSocket(family: Int32, protocol socketProtocol: Int32) throws(NetError)
-        -> Int32
+        -> FileDescriptor
     {
-        let type = Int32(SOCK_STREAM.rawValue) | CLinuxShims_sock_nonblock_cloexec()
-        return try syscallNonBlocking("socket") { socket(family, type, socketProtocol) }
+        try NetError.mapping { () throws(PosixError) in
+            try Posix.socket(
+                family: family, type: Int32(SOCK_STREAM.rawValue), protocol: socketProtocol)
+        }
     }
 
     private static func setOption(_ fd: Int32, level: Int32, option: Int32) throws(NetError) {
-        var on: Int32 = 1
-        try syscallNonBlocking("setsockopt") {
-            setsockopt(fd, level, option, &on, socklen_t(MemoryLayout<Int32>.size))
+        try NetError.mapping { () throws(PosixError) in
+            try Posix.setSocketOption(fd, level: level, option: option, value: 1)
         }
     }
 
@@ -86,13 +78,13 @@ extension SocketStream {
         _ fd: Int32, to address: SocketAddress, deadline: ContinuousClock.Instant, operation: String
     ) throws(NetError) -> Int32? {
         while true {
-            let result: SyscallResult<Int32>
-            do {
-                result = try address.withSockAddr { pointer, length throws(NetError) in
-                    try syscall("connect") { Glibc.connect(fd, pointer, length) }
-                }
-            } catch .syscall(_, let errno) {
-                return errno
+            let attempt = address.withSockAddr { pointer, length in
+                Result { () throws(PosixError) in try Posix.connect(fd, pointer, length) }
+            }
+            let result: SyscallResult<Void>
+            switch attempt {
+            case .success(let value): result = value
+            case .failure(let error): return error.errno
             }
             switch result {
             case .done:
@@ -106,10 +98,8 @@ extension SocketStream {
             case .wouldBlock:
                 // EINPROGRESS: writable means the attempt finished; SO_ERROR says how.
                 try Poll.wait(fd: fd, for: Int16(POLLOUT), deadline: deadline, operation: operation)
-                var error: Int32 = 0
-                var length = socklen_t(MemoryLayout<Int32>.size)
-                try syscallNonBlocking("getsockopt") {
-                    getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length)
+                let error = try NetError.mapping { () throws(PosixError) in
+                    try Posix.socketOption(fd, level: SOL_SOCKET, option: SO_ERROR)
                 }
                 return error == 0 ? nil : error
             }

@@ -1,5 +1,6 @@
-import CLinuxShims
 import Glibc
+import Synchronization
+import TokenProxyPosix
 
 /// A connected TCP or Unix stream socket, blocking-with-deadlines via poll(2).
 ///
@@ -10,12 +11,16 @@ package final class SocketStream: ByteStream, Sendable {
     /// The peer as `host:port` or the Unix path, for messages.
     package let peer: String
 
+    /// The descriptor's number, for `Posix` calls while the gate is open.
     private let fd: Int32
+    /// Owns `fd`; taken and closed once, when the gate says so.
+    private let descriptor: Mutex<FileDescriptor?>
     private let gate = OperationGate()
 
-    /// Takes ownership of the connected, non-blocking descriptor `fd`.
-    init(fd: Int32, peer: String) {
-        self.fd = fd
+    /// Takes ownership of a connected, non-blocking socket.
+    init(descriptor: consuming FileDescriptor, peer: String) {
+        self.fd = descriptor.rawValue
+        self.descriptor = Mutex(descriptor)
         self.peer = peer
     }
 
@@ -36,8 +41,10 @@ package final class SocketStream: ByteStream, Sendable {
         return try withFileDescriptor { fd in
             var bytes = [UInt8](repeating: 0, count: maxLength)
             while true {
-                let result = try ioCall("recv") {
-                    bytes.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+                let result = try ioCall { () throws(PosixError) in
+                    try bytes.withUnsafeMutableBytes { buffer in
+                        Result { () throws(PosixError) in try Posix.receive(fd, into: buffer) }
+                    }.get()
                 }
                 switch result {
                 case .done(let count):
@@ -60,12 +67,12 @@ package final class SocketStream: ByteStream, Sendable {
         try withFileDescriptor { fd in
             var offset = 0
             while offset < bytes.count {
-                let result = try ioCall("send") {
-                    bytes.withUnsafeBytes { buffer in
-                        send(
-                            fd, buffer.baseAddress! + offset, buffer.count - offset,
-                            Int32(MSG_NOSIGNAL))
-                    }
+                let result = try ioCall { () throws(PosixError) in
+                    try bytes.withUnsafeBytes { buffer in
+                        Result { () throws(PosixError) in
+                            try Posix.send(fd, UnsafeRawBufferPointer(rebasing: buffer[offset...]))
+                        }
+                    }.get()
                 }
                 switch result {
                 case .done(let count):
@@ -94,7 +101,7 @@ package final class SocketStream: ByteStream, Sendable {
     package func close() {
         switch gate.requestClose() {
         case .releaseNow: releaseDescriptor()
-        case .wakeInFlight: _ = shutdown(fd, Int32(SHUT_RDWR))
+        case .wakeInFlight: try? Posix.shutdown(fd, how: Int32(SHUT_RDWR))
         case .alreadyClosed: break
         }
     }
@@ -107,19 +114,18 @@ package final class SocketStream: ByteStream, Sendable {
     }
 
     private func releaseDescriptor() {
-        // close(2) may report EINTR or EIO, but the descriptor is gone either way on Linux;
-        // retrying would close a descriptor some other thread may have just been given.
-        _ = Glibc.close(fd)
+        // The gate runs this once. A socket's close reports nothing to act on (the descriptor
+        // is gone either way on Linux); EBADF, a double close, traps in Posix.
+        guard let owner = descriptor.withLock({ $0.take() }) else { return }
+        try? owner.close()
     }
 
-    /// `syscall` with failures of an established connection reported with the peer's name.
-    private func ioCall(_ name: String, _ body: () -> Int) throws(NetError) -> SyscallResult<Int> {
+    /// A `Posix` call with failures of an established connection reported with the peer's name.
+    func ioCall<Value>(_ body: () throws(PosixError) -> Value) throws(NetError) -> Value {
         do {
-            return try syscall(name, body)
-        } catch .syscall(_, let errno) {
-            throw .io(peer: peer, call: name, errno: errno)
+            return try body()
         } catch {
-            throw error
+            throw .io(peer: peer, call: error.call, errno: error.errno)
         }
     }
 }

@@ -1,5 +1,6 @@
 import Glibc
 import TokenProxyCrypto
+import TokenProxyPosix
 
 extension TLSStream {
     /// Calls `step` (a session handshake, read or write) until it completes, polling `fd`

@@ -1,5 +1,6 @@
 import Synchronization
 import TokenProxyCrypto
+import TokenProxyPosix
 
 /// TLS (≥ 1.2) over a connected socket, with SNI and host-name verification: a blocking
 /// `ByteStream` that drives TokenProxyCrypto's `TLSSession`, polling the socket whenever the

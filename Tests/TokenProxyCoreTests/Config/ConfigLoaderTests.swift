@@ -1,17 +1,8 @@
-import Foundation
 import Testing
 
 @testable import TokenProxyCore
 
 struct ConfigLoaderTests {
-    /// A private temporary directory per test, removed afterwards by the caller.
-    func temporaryDirectory() throws -> String {
-        var template = Array((NSTemporaryDirectory() + "/tokenproxy-config-XXXXXX").utf8CString)
-        let path = try #require(
-            template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) })
-        return String(cString: path)
-    }
-
     @Test func prefersExplicitThenEnvironmentThenDefault() {
         #expect(
             ConfigLoader.path(explicit: "/a.json", environment: ["TOKENPROXY_CONFIG": "/b.json"])
@@ -23,54 +14,5 @@ struct ConfigLoaderTests {
             ConfigLoader.path(explicit: nil, environment: ["TOKENPROXY_CONFIG": ""])
                 == "/etc/tokenproxy/config.json")
         #expect(ConfigLoader.path(explicit: nil, environment: [:]) == ConfigLoader.defaultPath)
-    }
-
-    @Test func loadsAFile() throws {
-        let directory = try temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let path = directory + "/config.json"
-        try Data(#"{"credentials": {"a": {\#(ConfigFixture.credential)}}}"#.utf8).write(
-            to: URL(fileURLWithPath: path))
-        #expect(try ConfigLoader.load(path: path).credentials.map(\.name) == ["a"])
-    }
-
-    @Test func labelsProblemsWithThePath() throws {
-        let directory = try temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let path = directory + "/config.json"
-        try Data("{}".utf8).write(to: URL(fileURLWithPath: path))
-        #expect(throws: ConfigurationError.self) { try ConfigLoader.load(path: path) }
-        do {
-            _ = try ConfigLoader.load(path: path)
-        } catch {
-            #expect(error.description.hasPrefix(path + ": credentials: required key is missing"))
-        }
-    }
-
-    @Test func explainsMissingFilesAndDirectories() throws {
-        let directory = try temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        for (path, expected) in [
-            (directory + "/missing.json", "no such file"), (directory, "is a directory"),
-        ] {
-            do {
-                _ = try ConfigLoader.load(path: path)
-                Issue.record("loaded \(path)")
-            } catch {
-                #expect(error.file == path)
-                #expect(error.problems.count == 1)
-                #expect(error.problems.first?.path == "")
-                #expect(error.problems.first?.message.hasPrefix(expected) == true)
-            }
-        }
-    }
-
-    @Test func refusesOversizedFiles() throws {
-        let directory = try temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let path = directory + "/big.json"
-        try Data(repeating: 0x20, count: ConfigLoader.maximumFileBytes + 1).write(
-            to: URL(fileURLWithPath: path))
-        #expect(throws: ConfigurationError.self) { try ConfigLoader.load(path: path) }
     }
 }

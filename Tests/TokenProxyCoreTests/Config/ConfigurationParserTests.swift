@@ -29,7 +29,8 @@ struct ConfigurationParserTests {
     @Test func samplePassesWithEveryOptionSet() throws {
         let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
             .appendingPathComponent("../../../config.sample.json").standardizedFileURL
-        let configuration = try ConfigLoader.load(path: url.path)
+        let configuration = try ConfigurationParser.parse(
+            [UInt8](try Data(contentsOf: url)), file: url.path)
         #expect(configuration.credentials.map(\.name) == ["zitadel-admin", "gateway"])
         #expect(configuration.api.allowedUIDs == [0, 1001])
         #expect(configuration.api.tcp == TCPListenerConfiguration(host: "127.0.0.1", port: 8181))

@@ -1,7 +1,8 @@
+import Foundation
 import Testing
+import TokenProxyTestSupport
 
 @testable import TokenProxyCore
-import TokenProxyTestSupport
 
 /// ``ManualClock`` (the tests' time source) and the real ``ContinuousTokenServiceClock``.
 @Suite(.timeLimit(.minutes(1)))
@@ -57,5 +58,17 @@ struct TokenServiceClockTests {
         let now = clock.now
         try await clock.sleep(until: now)
         #expect(clock.now >= now)
+    }
+
+    @Test func manualWallClockMovesWithAdvance() {
+        let clock = ManualClock(unixStart: 1_800_000_000)
+        #expect(clock.unixTime == 1_800_000_000)
+        clock.advance(by: .milliseconds(2500))
+        #expect(clock.unixTime == 1_800_000_002.5)
+    }
+
+    @Test func continuousClockWallTimeIsTheSystemTime() {
+        let wall = ContinuousTokenServiceClock().unixTime
+        #expect(abs(wall - Date().timeIntervalSince1970) < 5)
     }
 }

@@ -1,7 +1,7 @@
-import CLinuxShims
 import Glibc
 import Synchronization
 import Testing
+import TokenProxyPosix
 
 @testable import TokenProxyNet
 
@@ -25,7 +25,9 @@ private final class RecordingClient: EventLoopClient, @unchecked Sendable {
 struct EventLoopTests {
     private func socketPair() -> (Int32, Int32) {
         var fds: [Int32] = [0, 0]
-        let socketType = Int32(SOCK_STREAM.rawValue) | CLinuxShims_sock_nonblock_cloexec()
+        let socketType =
+            Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue)
+            | Int32(SOCK_CLOEXEC.rawValue)
         #expect(socketpair(AF_UNIX, socketType, 0, &fds) == 0)
         return (fds[0], fds[1])
     }
@@ -60,17 +62,17 @@ struct EventLoopTests {
                 client.onEvents = { events in
                     // Level-triggered: stop watching before resuming, or it reports again.
                     try? loop.watch(
-                        fd: local, token: 7, events: nil, previous: CLinuxShims_EPOLLIN)
+                        fd: local, token: 7, events: nil, previous: Epoll.input)
                     loop.deregister(token: 7)
                     continuation.resume(returning: events)
                 }
                 loop.register(client, token: 7)
-                try? loop.watch(fd: local, token: 7, events: CLinuxShims_EPOLLIN, previous: nil)
+                try? loop.watch(fd: local, token: 7, events: Epoll.input, previous: nil)
                 var byte: UInt8 = 42
                 _ = send(remote, &byte, 1, 0)
             }
         }
-        #expect(events & CLinuxShims_EPOLLIN != 0)
+        #expect(events & Epoll.input != 0)
     }
 
     @Test func tellsAClientWhenItsDeadlinePassed() async {
@@ -114,8 +116,8 @@ struct EventLoopTests {
         defer { _ = close(local) }
         // Watching the same descriptor twice is EEXIST: an error, not a crash.
         #expect(throws: NetError.self) {
-            try loop.watch(fd: local, token: 1, events: CLinuxShims_EPOLLIN, previous: nil)
-            try loop.watch(fd: local, token: 1, events: CLinuxShims_EPOLLIN, previous: nil)
+            try loop.watch(fd: local, token: 1, events: Epoll.input, previous: nil)
+            try loop.watch(fd: local, token: 1, events: Epoll.input, previous: nil)
         }
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import Testing
+import TokenProxyPosix
 
 @testable import TokenProxyNet
 
@@ -154,7 +155,7 @@ struct ConnectionShellTests {
         let listener = try Listener.tcp(host: "127.0.0.1", port: 0)
         defer { listener.close() }
         let admitted = harness.shell.admit(
-            fds[0], peer: .unix(pid: 1, uid: 0, gid: 0), from: listener
+            FileDescriptor(adopting: fds[0]), peer: .unix(pid: 1, uid: 0, gid: 0), from: listener
         ) { RecordingConnection($0, busy: false) }
         #expect(admitted == nil)
         var byte: UInt8 = 0

@@ -7,9 +7,7 @@ import TokenProxyCore
 struct ServerConnectionStateMachineTests {
     typealias Machine = ServerConnection.StateMachine
 
-    static func machine(
-        maxBody: Int = 64, maxRequests: Int? = nil
-    ) -> Machine {
+    static func machine(maxBody: Int = 64, maxRequests: Int? = nil) -> Machine {
         var machine = Machine(
             settings: Machine.Settings(
                 maxRequestBodyBytes: maxBody, maxRequestsPerConnection: maxRequests))
@@ -19,294 +17,212 @@ struct ServerConnectionStateMachineTests {
 
     static func bytes(_ text: String) -> ArraySlice<UInt8> { ArraySlice(text.utf8) }
 
+    static func get(_ target: String = "/", version: HTTPVersion = .http1_1) -> HTTPRequestHead {
+        HTTPRequestHead(method: "GET", target: target, version: version, fields: ["Host": "x"])
+    }
+
+    /// The response the state machine writes for `status` and `reason`, closing.
+    static func error(_ status: Int, _ reason: String, includeBody: Bool = true) -> Machine.Output {
+        Machine.Output(
+            response: Machine.plainText(status, reason), includeBody: includeBody,
+            keepAliveHeader: false)
+    }
+
+    static func output(
+        _ response: HTTPServerResponse, close: Bool = false, includeBody: Bool = true,
+        keepAliveHeader: Bool = false
+    ) -> Machine.Output {
+        var response = response
+        response.closeConnection = close
+        return Machine.Output(
+            response: response, includeBody: includeBody, keepAliveHeader: keepAliveHeader)
+    }
+
+    static let ok = HTTPServerResponse(status: 200)
+
     @Test func armsTheHeaderDeadlineOnAcceptAndKeepsItWhileTheHeadTrickles() {
         var machine = Machine(settings: Machine.Settings())
-        guard case .readMore(arm: .header) = machine.start() else {
-            Issue.record("expected the header deadline")
-            return
-        }
-        guard case .readMore(arm: nil) = machine.readable(Self.bytes("GET / HT")) else {
-            Issue.record("the running header deadline must not restart")
-            return
-        }
-        #expect(machine.state == .readingHead)
+        #expect(machine.start() == .readMore(arm: .header))
+        #expect(machine.readable(Self.bytes("GET / HT")) == .readMore(arm: nil))
+        #expect(machine.state == .readingHead(closeAfterResponse: false))
     }
 
     @Test func dispatchesACompleteRequestAndWaitsForItsResponse() {
         var machine = Self.machine()
-        guard
-            case .dispatch(let head, let body) = machine.readable(
-                Self.bytes("POST /t HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi"))
-        else {
-            Issue.record("expected dispatch")
-            return
-        }
-        #expect(head.target == "/t")
-        #expect(body == Array("hi".utf8))
-        #expect(machine.state == .handling)
-        guard case .write(let output) = machine.responseReady(HTTPServerResponse(status: 200))
-        else {
-            Issue.record("expected write")
-            return
-        }
-        #expect(!output.response.closeConnection)
-        guard case .readMore(arm: .idle) = machine.writeCompleted() else {
-            Issue.record("expected the idle deadline after a response")
-            return
-        }
+        let head = HTTPRequestHead(
+            method: "POST", target: "/t", version: .http1_1,
+            fields: ["Host": "x", "Content-Length": "2"])
+        let request = "POST /t HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi"
+        #expect(machine.readable(Self.bytes(request)) == .dispatch(head, body: Array("hi".utf8)))
+        #expect(machine.state == .handling(head, closeAfterResponse: false))
+        #expect(machine.responseReady(Self.ok) == .write(Self.output(Self.ok)))
+        #expect(machine.writeCompleted() == .readMore(arm: .idle))
         #expect(machine.state == .idle)
     }
 
     @Test func holdsPipelinedRequestsUntilTheResponseIsWritten() {
         var machine = Self.machine()
         let two = "GET /1 HTTP/1.1\r\nHost: x\r\n\r\nGET /2 HTTP/1.1\r\nHost: x\r\n\r\nGET /3"
-        guard case .dispatch(let first, _) = machine.readable(Self.bytes(two)) else {
-            Issue.record("expected the first request")
-            return
-        }
-        #expect(first.target == "/1")
-        guard case .write = machine.responseReady(HTTPServerResponse(status: 200)) else {
-            Issue.record("expected write")
-            return
-        }
-        guard case .dispatch(let second, _) = machine.writeCompleted() else {
-            Issue.record("expected the buffered second request")
-            return
-        }
-        #expect(second.target == "/2")
-        _ = machine.responseReady(HTTPServerResponse(status: 200))
-        guard case .readMore(arm: .header) = machine.writeCompleted() else {
-            Issue.record("a partial third head runs under the header deadline")
-            return
-        }
+        #expect(machine.readable(Self.bytes(two)) == .dispatch(Self.get("/1"), body: []))
+        #expect(machine.responseReady(Self.ok) == .write(Self.output(Self.ok)))
+        #expect(machine.writeCompleted() == .dispatch(Self.get("/2"), body: []))
+        _ = machine.responseReady(Self.ok)
+        // A partial third head runs under the header deadline.
+        #expect(machine.writeCompleted() == .readMore(arm: .header))
     }
 
     @Test func ignoresBytesArrivingWhileARequestIsHandled() {
         var machine = Self.machine()
         _ = machine.readable(Self.bytes("GET /1 HTTP/1.1\r\nHost: x\r\n\r\n"))
-        guard case .doNothing = machine.readable(Self.bytes("GET /2 HTTP/1.1\r\nHost: x\r\n\r\n"))
-        else {
-            Issue.record("nothing is parsed while a request is in flight")
-            return
-        }
-        _ = machine.responseReady(HTTPServerResponse(status: 200))
-        guard case .dispatch(let head, _) = machine.writeCompleted() else {
-            Issue.record("expected the held request")
-            return
-        }
-        #expect(head.target == "/2")
+        #expect(machine.readable(Self.bytes("GET /2 HTTP/1.1\r\nHost: x\r\n\r\n")) == .doNothing)
+        _ = machine.responseReady(Self.ok)
+        #expect(machine.writeCompleted() == .dispatch(Self.get("/2"), body: []))
     }
 
     @Test func closesAfterTheResponseWhenTheClientAsks() {
         var machine = Self.machine()
         _ = machine.readable(Self.bytes("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"))
-        guard case .write(let output) = machine.responseReady(HTTPServerResponse(status: 200))
-        else {
-            Issue.record("expected write")
-            return
-        }
-        #expect(output.response.closeConnection)
-        guard case .close = machine.writeCompleted() else {
-            Issue.record("expected close")
-            return
-        }
+        #expect(machine.responseReady(Self.ok) == .write(Self.output(Self.ok, close: true)))
+        #expect(machine.writeCompleted() == .close)
     }
 
     @Test func keepsHTTP10AliveOnlyWhenAskedAndSaysSo() {
         var plain = Self.machine()
         _ = plain.readable(Self.bytes("GET / HTTP/1.0\r\n\r\n"))
-        guard case .write(let closing) = plain.responseReady(HTTPServerResponse(status: 200)) else {
-            Issue.record("expected write")
-            return
-        }
-        #expect(closing.response.closeConnection)
+        #expect(plain.responseReady(Self.ok) == .write(Self.output(Self.ok, close: true)))
         var asking = Self.machine()
         _ = asking.readable(Self.bytes("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"))
-        guard case .write(let kept) = asking.responseReady(HTTPServerResponse(status: 200)) else {
-            Issue.record("expected write")
-            return
-        }
-        #expect(!kept.response.closeConnection)
-        #expect(kept.keepAliveHeader)
+        #expect(
+            asking.responseReady(Self.ok) == .write(Self.output(Self.ok, keepAliveHeader: true)))
     }
 
     @Test func omitsTheBodyForHEAD() {
         var machine = Self.machine()
         _ = machine.readable(Self.bytes("HEAD / HTTP/1.1\r\nHost: x\r\n\r\n"))
-        guard
-            case .write(let output) = machine.responseReady(
-                HTTPServerResponse(status: 200, body: [1]))
-        else {
-            Issue.record("expected write")
-            return
-        }
-        #expect(!output.includeBody)
+        let response = HTTPServerResponse(status: 200, body: [1])
+        #expect(
+            machine.responseReady(response) == .write(Self.output(response, includeBody: false)))
     }
 
     @Test func answersParseErrorsWithTheirStatusAndCloses() {
         var machine = Self.machine()
-        guard case .write(let output) = machine.readable(Self.bytes("GET / HTTP/1.1\r\n\r\n"))
-        else {
-            Issue.record("expected an error response")
-            return
-        }
-        #expect(output.response.status == 400)
-        #expect(output.response.closeConnection)
-        #expect(String(decoding: output.response.body, as: UTF8.self) == "missing Host header\n")
-        guard case .close = machine.writeCompleted() else {
-            Issue.record("expected close")
-            return
-        }
+        #expect(
+            machine.readable(Self.bytes("GET / HTTP/1.1\r\n\r\n"))
+                == .write(Self.error(400, "missing Host header")))
+        #expect(machine.writeCompleted() == .close)
     }
 
     @Test func refusesADeclaredBodyOverTheLimit() {
         var machine = Self.machine(maxBody: 4)
-        guard
-            case .write(let output) = machine.readable(
-                Self.bytes("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\n"))
-        else {
-            Issue.record("expected 413")
-            return
-        }
-        #expect(output.response.status == 413)
+        let head = "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\n"
+        #expect(
+            machine.readable(Self.bytes(head)) == .write(Self.error(413, "request body too large")))
     }
 
     @Test func refusesAChunkedBodyOnceItPassesTheLimit() {
         var machine = Self.machine(maxBody: 4)
-        guard
-            case .write(let output) = machine.readable(
-                Self.bytes(
-                    "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n3\r\ndef\r\n"
-                ))
-        else {
-            Issue.record("expected 413")
-            return
-        }
-        #expect(output.response.status == 413)
+        let request =
+            "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n3\r\ndef\r\n"
+        #expect(
+            machine.readable(Self.bytes(request))
+                == .write(Self.error(413, "request body too large")))
     }
 
     @Test func sendsContinueOnlyBeforeAnyBodyByte() {
         var waiting = Self.machine()
         let head = "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\n"
-        guard case .sendContinue(arm: .body) = waiting.readable(Self.bytes(head)) else {
-            Issue.record("expected 100 Continue")
-            return
-        }
-        guard case .dispatch = waiting.readable(Self.bytes("ok")) else {
-            Issue.record("expected dispatch")
-            return
-        }
+        #expect(waiting.readable(Self.bytes(head)) == .sendContinue(arm: .body))
+        let expected = HTTPRequestHead(
+            method: "POST", target: "/", version: .http1_1,
+            fields: ["Host": "x", "Content-Length": "2", "Expect": "100-continue"])
+        #expect(waiting.readable(Self.bytes("ok")) == .dispatch(expected, body: Array("ok".utf8)))
+        // A client already sending the body gets no 100 Continue.
         var eager = Self.machine()
-        guard case .readMore(arm: .body) = eager.readable(Self.bytes(head + "o")) else {
-            Issue.record("a client already sending the body gets no 100 Continue")
-            return
-        }
+        #expect(eager.readable(Self.bytes(head + "o")) == .readMore(arm: .body))
     }
 
     @Test func answers417ToAnExpectedBodyOverTheLimit() {
         var machine = Self.machine(maxBody: 1)
-        guard
-            case .write(let output) = machine.readable(
-                Self.bytes(
-                    "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\n"
-                ))
-        else {
-            Issue.record("expected 417")
-            return
-        }
-        #expect(output.response.status == 417)
+        let head = "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\n"
+        #expect(
+            machine.readable(Self.bytes(head)) == .write(Self.error(417, "request body too large")))
     }
 
     @Test func answers408WhenTheHeadDeadlinePassesAndClosesSilentlyWhenIdle() {
         var reading = Self.machine()
         _ = reading.readable(Self.bytes("GET / HTTP/1.1\r\n"))
-        guard case .write(let output) = reading.deadlineExpired() else {
-            Issue.record("expected 408")
-            return
-        }
-        #expect(output.response.status == 408)
+        #expect(reading.deadlineExpired() == .write(Self.error(408, "request timeout")))
 
         var idle = Self.machine()
         _ = idle.readable(Self.bytes("GET / HTTP/1.1\r\nHost: x\r\n\r\n"))
         _ = idle.responseReady(HTTPServerResponse(status: 204))
         _ = idle.writeCompleted()
-        guard case .close = idle.deadlineExpired() else {
-            Issue.record("an idle keep-alive connection just closes")
-            return
-        }
+        #expect(idle.deadlineExpired() == .close)
     }
 
     @Test func restartsTheHeaderDeadlineWhenTheNextRequestBegins() {
         var machine = Self.machine()
         _ = machine.readable(Self.bytes("GET / HTTP/1.1\r\nHost: x\r\n\r\n"))
-        _ = machine.responseReady(HTTPServerResponse(status: 200))
+        _ = machine.responseReady(Self.ok)
         _ = machine.writeCompleted()
-        guard case .readMore(arm: .header) = machine.readable(Self.bytes("GET")) else {
-            Issue.record("the first byte of a request starts the header deadline")
-            return
-        }
+        #expect(machine.readable(Self.bytes("GET")) == .readMore(arm: .header))
     }
 
     @Test func ignoresDeadlinesWhileHandling() {
         var machine = Self.machine()
         _ = machine.readable(Self.bytes("GET / HTTP/1.1\r\nHost: x\r\n\r\n"))
-        guard case .doNothing = machine.deadlineExpired() else {
-            Issue.record("a slow handler is not the client's fault")
-            return
-        }
+        // A slow handler is not the client's fault.
+        #expect(machine.deadlineExpired() == .doNothing)
     }
 
     @Test func closesAfterMaxRequestsPerConnection() {
         var machine = Self.machine(maxRequests: 1)
         _ = machine.readable(Self.bytes("GET / HTTP/1.1\r\nHost: x\r\n\r\n"))
-        guard case .write(let output) = machine.responseReady(HTTPServerResponse(status: 200))
-        else {
-            Issue.record("expected write")
-            return
-        }
-        #expect(output.response.closeConnection)
+        #expect(machine.responseReady(Self.ok) == .write(Self.output(Self.ok, close: true)))
     }
 
     @Test func replacesAResponseWithAnInvalidHeaderBy500() {
         var machine = Self.machine()
         _ = machine.readable(Self.bytes("GET / HTTP/1.1\r\nHost: x\r\n\r\n"))
         let bad = HTTPServerResponse(status: 200, headers: ["X-Split": "a\r\nSet-Cookie: x"])
-        guard case .write(let output) = machine.responseReady(bad) else {
-            Issue.record("expected write")
-            return
-        }
-        #expect(output.response.status == 500)
+        let replaced = Machine.plainText(500, "invalid response header")
+        #expect(machine.responseReady(bad) == .write(Self.output(replaced, close: true)))
     }
 
     @Test func shutdownClosesIdleConnectionsAndMarksBusyOnesToClose() {
         var idle = Self.machine()
-        guard case .close = idle.shutdownRequested() else {
-            Issue.record("idle connections close at once")
-            return
-        }
+        #expect(idle.shutdownRequested() == .close)
         var busy = Self.machine()
         _ = busy.readable(Self.bytes("GET / HTTP/1.1\r\nHost: x\r\n\r\n"))
-        guard case .doNothing = busy.shutdownRequested() else {
-            Issue.record("a request in flight finishes")
-            return
-        }
-        guard case .write(let output) = busy.responseReady(HTTPServerResponse(status: 200)) else {
-            Issue.record("expected write")
-            return
-        }
-        #expect(output.response.closeConnection)
+        // A request in flight finishes.
+        #expect(busy.shutdownRequested() == .doNothing)
+        #expect(busy.responseReady(Self.ok) == .write(Self.output(Self.ok, close: true)))
+        #expect(busy.writeCompleted() == .close)
+    }
+
+    @Test func shutdownWhileWritingClosesAfterTheWrite() {
+        var machine = Self.machine()
+        _ = machine.readable(Self.bytes("GET / HTTP/1.1\r\nHost: x\r\n\r\n"))
+        _ = machine.responseReady(Self.ok)
+        #expect(machine.shutdownRequested() == .doNothing)
+        #expect(machine.writeCompleted() == .close)
     }
 
     @Test func closesOnEndOfInputAndIgnoresLateResponses() {
         var machine = Self.machine()
         _ = machine.readable(Self.bytes("GET / HT"))
-        guard case .close = machine.endOfInput() else {
-            Issue.record("expected close")
-            return
-        }
-        guard case .doNothing = machine.responseReady(HTTPServerResponse(status: 200)) else {
-            Issue.record("expected a late response to be ignored")
-            return
-        }
+        #expect(machine.endOfInput() == .close)
+        #expect(machine.responseReady(Self.ok) == .doNothing)
+    }
+
+    @Test func answersRequestsBufferedBeforeAHalfCloseThenCloses() {
+        var machine = Self.machine()
+        let two = "GET /1 HTTP/1.1\r\nHost: x\r\n\r\nGET /2 HTTP/1.1\r\nHost: x\r\n\r\n"
+        _ = machine.readable(Self.bytes(two))
+        _ = machine.responseReady(Self.ok)
+        #expect(machine.endOfInput() == .doNothing)
+        #expect(machine.writeCompleted() == .dispatch(Self.get("/2"), body: []))
+        #expect(machine.responseReady(Self.ok) == .write(Self.output(Self.ok, close: true)))
+        #expect(machine.writeCompleted() == .close)
     }
 }

@@ -12,7 +12,7 @@ import TokenProxyNet
 /// refreshes, and fails on request. Each test builds its own.
 final class FakeTokenSource: ProxyTokenSource {
     struct State {
-        var held: [String: HeldToken<IssuedToken>] = [:]
+        var held: [String: TokenStore.Snapshot] = [:]
         var serial = 0
         var fetches = 0
         var refreshes = 0
@@ -26,19 +26,19 @@ final class FakeTokenSource: ProxyTokenSource {
 
     /// Makes `name` hold a token received `age` ago.
     @discardableResult
-    func preload(_ name: String, age: Duration = .zero) -> HeldToken<IssuedToken> {
+    func preload(_ name: String, age: Duration = .zero) -> TokenStore.Snapshot {
         state.withLock { Self.mint(name, age: age, &$0) }
     }
 
     func fail(with error: TokenServiceError?) { state.withLock { $0.failure = error } }
 
-    func cachedToken(_ name: String, minValid: Duration?) -> HeldToken<IssuedToken>? {
+    func cachedToken(_ name: String, minValid: Duration?) -> TokenStore.Snapshot? {
         state.withLock { $0.held[name] }.flatMap {
             $0.isUsable(at: .now, minValid: minValid) ? $0 : nil
         }
     }
 
-    func token(_ name: String, minValid: Duration?) async throws -> HeldToken<IssuedToken> {
+    func token(_ name: String, minValid: Duration?) async throws -> TokenStore.Snapshot {
         if let held = cachedToken(name, minValid: minValid) { return held }
         return try state.withLock { state in
             if let failure = state.failure { throw failure }
@@ -47,7 +47,7 @@ final class FakeTokenSource: ProxyTokenSource {
         }
     }
 
-    func refresh(_ name: String) async throws -> HeldToken<IssuedToken> {
+    func refresh(_ name: String) async throws -> TokenStore.Snapshot {
         try state.withLock { state in
             if let failure = state.failure { throw failure }
             state.refreshes += 1
@@ -55,16 +55,18 @@ final class FakeTokenSource: ProxyTokenSource {
         }
     }
 
-    private static func mint(_ name: String, age: Duration, _ state: inout State) -> HeldToken<
-        IssuedToken
-    > {
+    private static func mint(_ name: String, age: Duration, _ state: inout State)
+        -> TokenStore.Snapshot
+    {
         state.serial += 1
         let received = ContinuousClock.now - age
-        let held = HeldToken(
-            value: IssuedToken(
-                accessToken: Redacted("token-\(name)-\(state.serial)"), tokenType: "Bearer",
-                scope: nil, expiresAtUnix: Int64(Date().timeIntervalSince1970) + 300),
-            receivedAt: received, expiresAt: received + .seconds(300))
+        let held = TokenStore.Snapshot(
+            held: HeldToken(
+                value: IssuedToken(
+                    accessToken: Redacted("token-\(name)-\(state.serial)"), tokenType: "Bearer",
+                    scope: nil),
+                receivedAt: received, expiresAt: received + .seconds(300)),
+            expiresAtUnix: Int64(Date().timeIntervalSince1970) + 300)
         state.held[name] = held
         return held
     }

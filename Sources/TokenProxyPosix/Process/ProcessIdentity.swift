@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-    import Glibc
-#endif
+import Glibc
 
 /// This process's identity, for access decisions (the daemon's own user may always read its
 /// tokens).

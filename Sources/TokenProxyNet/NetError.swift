@@ -1,5 +1,5 @@
-import CLinuxShims
 import Glibc
+import TokenProxyPosix
 
 /// Transport failures: name resolution, connecting, reading, writing and TLS.
 ///
@@ -60,6 +60,24 @@ package enum NetError: Error, Sendable, CustomStringConvertible {
     }
 
     private static func text(_ errno: Int32) -> String {
-        String(cString: strerror(errno))
+        PosixError.reason(errno)
+    }
+}
+
+extension NetError {
+    /// A failed system call as this module reports it (same message: call, reason, errno).
+    init(_ error: PosixError) {
+        self = .syscall(name: error.call, errno: error.errno)
+    }
+
+    /// Runs `body`, reporting a `PosixError` as `NetError.syscall`.
+    static func mapping<Result: ~Copyable>(_ body: () throws(PosixError) -> Result) throws(NetError)
+        -> Result
+    {
+        do {
+            return try body()
+        } catch {
+            throw NetError(error)
+        }
     }
 }

@@ -1,0 +1,31 @@
+import Glibc
+
+/// What `fstat`/`lstat` said about a file: its type, permission bits, owner, size and identity.
+package struct FileStatus: Sendable, Equatable {
+    /// The file type and permission bits (`st_mode`).
+    package var mode: UInt32
+    /// The owner's user id.
+    package var owner: UInt32
+    /// The size in bytes.
+    package var size: Int
+    /// Device and inode: which file this is, to recognise it again later.
+    package var device: UInt64
+    package var inode: UInt64
+
+    init(_ info: stat) {
+        mode = UInt32(info.st_mode)
+        owner = UInt32(info.st_uid)
+        size = Int(info.st_size)
+        device = UInt64(info.st_dev)
+        inode = UInt64(info.st_ino)
+    }
+
+    /// A regular file (not a directory, FIFO, device or socket).
+    package var isRegularFile: Bool { mode & UInt32(S_IFMT) == UInt32(S_IFREG) }
+    /// A directory.
+    package var isDirectory: Bool { mode & UInt32(S_IFMT) == UInt32(S_IFDIR) }
+    /// A socket.
+    package var isSocket: Bool { mode & UInt32(S_IFMT) == UInt32(S_IFSOCK) }
+    /// Whether group or others have any permission bit (`mode & 0o077`), as ssh checks keys.
+    package var isAccessibleByOthers: Bool { mode & 0o077 != 0 }
+}

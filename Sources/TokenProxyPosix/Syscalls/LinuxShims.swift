@@ -1,0 +1,25 @@
+internal import CLinuxShims
+import Glibc
+
+/// The C functions Glibc hides from Swift without `_GNU_SOURCE`, reached through the
+/// `CLinuxShims` target. Kept apart so that no `package` signature mentions a type as seen
+/// through `CLinuxShims` (it is imported `internal`).
+enum LinuxShims {
+    /// `SOCK_NONBLOCK | SOCK_CLOEXEC`.
+    static var nonBlockingCloseOnExec: Int32 { CLinuxShims_sock_nonblock_cloexec() }
+
+    /// The corresponding C function is `accept4` with `SOCK_NONBLOCK | SOCK_CLOEXEC`.
+    static func accept(
+        _ fd: Int32, _ address: UnsafeMutablePointer<sockaddr>,
+        _ length: UnsafeMutablePointer<socklen_t>
+    ) -> Int32 {
+        CLinuxShims_accept4(fd, address, length, CLinuxShims_sock_nonblock_cloexec())
+    }
+
+    /// The corresponding C function is `getsockopt` with `SO_PEERCRED`.
+    static func peerCredentials(
+        _ fd: Int32, _ pid: inout pid_t, _ uid: inout uid_t, _ gid: inout gid_t
+    ) -> Int32 {
+        CLinuxShims_peer_credentials(fd, &pid, &uid, &gid)
+    }
+}

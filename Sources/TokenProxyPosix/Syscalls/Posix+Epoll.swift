@@ -1,0 +1,81 @@
+internal import CLinuxShims
+import Glibc
+
+/// The event bits and operations of `epoll(7)`, as plain values (Glibc imports the C ones as
+/// enum types, and `struct epoll_event` is packed on x86-64, which Swift cannot lay out).
+package enum Epoll {
+    /// Readable (`EPOLLIN`).
+    package static let input: UInt32 = CLinuxShims_EPOLLIN
+    /// Writable (`EPOLLOUT`).
+    package static let output: UInt32 = CLinuxShims_EPOLLOUT
+    /// An error on the descriptor (`EPOLLERR`); always reported.
+    package static let error: UInt32 = CLinuxShims_EPOLLERR
+    /// The peer hung up (`EPOLLHUP`); always reported.
+    package static let hangUp: UInt32 = CLinuxShims_EPOLLHUP
+
+    /// What `Posix.epollControl` does with a descriptor.
+    package enum Operation: Sendable {
+        /// Start watching a descriptor (`EPOLL_CTL_ADD`).
+        case add
+        /// Change the events watched (`EPOLL_CTL_MOD`).
+        case modify
+        /// Stop watching (`EPOLL_CTL_DEL`); required before the descriptor is closed, since
+        /// epoll watches the open file, not the number.
+        case delete
+
+        var rawValue: Int32 {
+            switch self {
+            case .add: CLinuxShims_EPOLL_CTL_ADD
+            case .modify: CLinuxShims_EPOLL_CTL_MOD
+            case .delete: CLinuxShims_EPOLL_CTL_DEL
+            }
+        }
+    }
+}
+
+extension Posix {
+    /// A new close-on-exec epoll instance. The corresponding C function is `epoll_create1`.
+    package static func epollCreate() throws(PosixError) -> FileDescriptor {
+        FileDescriptor(
+            adopting: try syscallNonBlocking("epoll_create1") { CLinuxShims_epoll_create() })
+    }
+
+    /// Adds, changes or removes `fd` in `epoll`; `token` comes back with each of its events.
+    ///
+    /// The corresponding C function is `epoll_ctl`.
+    package static func epollControl(
+        _ epoll: Int32, _ operation: Epoll.Operation, fd: Int32, events: UInt32, token: UInt64
+    ) throws(PosixError) {
+        try syscallNonBlocking("epoll_ctl") {
+            CLinuxShims_epoll_ctl(epoll, operation.rawValue, fd, events, token)
+        }
+    }
+
+    /// Waits up to `timeout` milliseconds (-1: forever) for events, filling `events` and
+    /// `tokens` (at most 256 per call); returns how many. An interrupted wait returns 0, so the
+    /// caller recomputes its timeout.
+    ///
+    /// The corresponding C function is `epoll_wait`.
+    package static func epollWait(
+        _ epoll: Int32, events: UnsafeMutableBufferPointer<UInt32>,
+        tokens: UnsafeMutableBufferPointer<UInt64>, timeout: Int32
+    ) throws(PosixError) -> Int {
+        precondition(events.count == tokens.count, "one token per event")
+        let count = CLinuxShims_epoll_wait(
+            epoll, events.baseAddress, tokens.baseAddress, Int32(events.count), timeout)
+        guard count == -1 else { return Int(count) }
+        let error = errno
+        switch error {
+        case EINTR: return 0
+        case EBADF, EFAULT, EINVAL:
+            preconditionFailure("epoll_wait failed with errno \(error): a bug in tokenproxy")
+        default: throw PosixError(call: "epoll_wait", errno: error)
+        }
+    }
+
+    /// A new non-blocking, close-on-exec eventfd with counter 0: a descriptor another thread
+    /// makes readable by adding to it. The corresponding C function is `eventfd`.
+    package static func eventCounter() throws(PosixError) -> FileDescriptor {
+        FileDescriptor(adopting: try syscallNonBlocking("eventfd") { CLinuxShims_eventfd() })
+    }
+}
