@@ -13,10 +13,14 @@ package enum ASCIIHex {
         }
     }
 
-    /// The two lower-case digits of `byte`, high nibble first.
-    package static func digits(_ byte: UInt8) -> (high: UInt8, low: UInt8) {
-        (lowercase[Int(byte >> 4)], lowercase[Int(byte & 0x0F)])
+    /// The two digits of `byte`, high nibble first; lower case unless `uppercase` (RFC 3986
+    /// §2.1 prefers upper case in percent-encoding).
+    package static func digits(_ byte: UInt8, uppercase: Bool = false) -> (high: UInt8, low: UInt8)
+    {
+        let table = uppercase ? upper : lower
+        return (table[Int(byte >> 4)], table[Int(byte & 0x0F)])
     }
 
-    private static let lowercase: [UInt8] = Array("0123456789abcdef".utf8)
+    private static let lower: [UInt8] = Array("0123456789abcdef".utf8)
+    private static let upper: [UInt8] = Array("0123456789ABCDEF".utf8)
 }

@@ -96,8 +96,47 @@ package enum Limits {
         package static let maxMinValidSeconds = 86_400
     }
 
+    /// The token API server (`HTTPServerConfiguration` defaults): tiny requests from local
+    /// programs, many keep-alive connections, no patience for slow or stuck clients.
+    package enum Server {
+        /// Open connections; one more is closed at once so the client fails fast.
+        package static let maxConnections = 1024
+        /// Request bodies: token API requests have none or tiny ones. Over it: 413.
+        package static let maxRequestBodyBytes = 64 * 1024
+        /// The whole request head must arrive within this (slowloris). Expiry: 408.
+        package static let headerReadTimeout: Duration = .seconds(10)
+        /// The whole body must arrive within this after its head. Expiry: 408.
+        package static let bodyReadTimeout: Duration = .seconds(10)
+        /// Keep-alive connections idle longer than this are closed silently.
+        package static let idleTimeout: Duration = .seconds(60)
+        /// A response must drain into a client that stopped reading within this.
+        package static let writeTimeout: Duration = .seconds(10)
+        /// Bytes read from a client socket at once.
+        package static let readBufferBytes = 16 * 1024
+        /// In-flight requests get this long on SIGTERM before connections are force-closed.
+        package static let drainTimeout: Duration = .seconds(5)
+    }
+
+    /// An event loop.
+    package enum EventLoop {
+        /// Events taken per `epoll_wait`.
+        package static let eventsPerWait = 64
+    }
+
     /// The IdP client.
     package enum IdP {
+        /// TCP (and TLS) connect to the IdP or its proxy.
+        package static let connectTimeout: Duration = .seconds(10)
+        /// A whole token request, connect to last byte.
+        package static let totalTimeout: Duration = .seconds(30)
+        /// Idle keep-alive connections to the IdP are closed after this.
+        package static let idleConnectionTimeout: Duration = .seconds(20)
+        /// Idle keep-alive connections kept per IdP host.
+        package static let maxIdleConnectionsPerHost = 4
+        /// Bytes read from an IdP connection at once.
+        package static let readBufferBytes = 16 * 1024
+        /// An idle pool is swept for expired connections at most this often.
+        package static let poolSweepInterval: Duration = .seconds(1)
         /// How long a discovery document (OpenID Connect Discovery) is reused, in seconds.
         package static let discoveryTTLSeconds: Double = 3600
         /// Server error text quoted in our messages is cut at this many characters.
@@ -124,6 +163,11 @@ package enum Limits {
         package static let minimumForcedRefreshInterval: Duration = .seconds(5)
         /// Client input echoed in an error page is cut at this many characters.
         package static let maxEchoedCharacters = 200
+        /// A body sent with a request the proxy answers itself is read and dropped up to this
+        /// size, to keep the connection; past it the connection closes.
+        package static let maxDiscardedBodyBytes = 1 << 20
+        /// Bytes buffered per direction while relaying a body or a tunnel.
+        package static let relayBufferBytes = 64 * 1024
     }
 
     /// The dev issuer (`tokenproxy dev`): bounds that keep a long-running dev session small.

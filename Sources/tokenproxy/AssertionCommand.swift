@@ -21,7 +21,7 @@ struct AssertionCommand: AsyncParsableCommand {
     var issuer: String?
 
     @Option(name: .long, help: "Lifetime in seconds (1…3600).")
-    var lifetime: Int = 300
+    var lifetime = Int(Limits.Assertion.defaultLifetime.components.seconds)
 
     @Option(
         name: .long,

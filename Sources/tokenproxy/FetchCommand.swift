@@ -49,7 +49,7 @@ struct FetchCommand: AsyncParsableCommand {
     var algorithm: String?
 
     @Option(name: .long, help: "Assertion lifetime in seconds (1…3600).")
-    var lifetime: Int = 300
+    var lifetime = Int(Limits.Assertion.defaultLifetime.components.seconds)
 
     @Option(name: .long, help: "json, raw or header.")
     var format: OneShot.OutputFormat = .json

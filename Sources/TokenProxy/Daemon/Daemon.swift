@@ -22,7 +22,7 @@ package final class Daemon: Sendable {
 
         package init(
             configurationPath: String, environment: [String: String],
-            drainTimeout: Duration = .seconds(5)
+            drainTimeout: Duration = Limits.Server.drainTimeout
         ) {
             self.configurationPath = configurationPath
             self.environment = environment

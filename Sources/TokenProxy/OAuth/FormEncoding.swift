@@ -1,3 +1,5 @@
+import TokenProxyCore
+
 /// `application/x-www-form-urlencoded` serialization (WHATWG URL §5.2, as browsers and every
 /// OAuth server expect): unreserved bytes as they are, space as `+`, everything else `%XX`.
 enum FormEncoding {
@@ -14,7 +16,6 @@ enum FormEncoding {
     }
 
     private static func append(_ string: String, to out: inout [UInt8]) {
-        let hex = Array("0123456789ABCDEF".utf8)
         for byte in string.utf8 {
             switch byte {
             case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
@@ -25,8 +26,8 @@ enum FormEncoding {
                 out.append(UInt8(ascii: "+"))
             default:
                 out.append(UInt8(ascii: "%"))
-                out.append(hex[Int(byte >> 4)])
-                out.append(hex[Int(byte & 0x0F)])
+                let digits = ASCIIHex.digits(byte, uppercase: true)
+                out += [digits.high, digits.low]
             }
         }
     }

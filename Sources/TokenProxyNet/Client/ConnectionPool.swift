@@ -1,3 +1,5 @@
+import TokenProxyCore
+
 /// A connection a `ConnectionPool` can keep between exchanges: `HTTPClientConnection`, and the
 /// proxy's `ProxyUpstreamConnection` around one.
 protocol PooledConnection: AnyObject, Sendable {
@@ -47,7 +49,7 @@ final class ConnectionPool<Key: Hashable & Sendable, Connection: PooledConnectio
 
     /// Expired idle connections of every key are looked for at most this often, not on every
     /// release.
-    static var sweepInterval: Duration { .seconds(1) }
+    static var sweepInterval: Duration { Limits.IdP.poolSweepInterval }
 
     /// Most idle connections kept per key; 0 disables reuse.
     let maxIdlePerKey: Int

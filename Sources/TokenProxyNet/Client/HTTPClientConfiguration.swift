@@ -23,10 +23,12 @@ package struct HTTPClientConfiguration: Sendable {
     package var responseLimits: HTTPLimits
 
     package init(
-        connectTimeout: Duration = .seconds(10), totalTimeout: Duration = .seconds(30),
+        connectTimeout: Duration = Limits.IdP.connectTimeout,
+        totalTimeout: Duration = Limits.IdP.totalTimeout,
         tls: TLSClientConfiguration = .init(), proxy: ProxySettings = .none,
         maxResponseBodyBytes: Int = 1 << 20, userAgent: String = "tokenproxy",
-        idleConnectionTimeout: Duration = .seconds(20), maxIdleConnectionsPerHost: Int = 4,
+        idleConnectionTimeout: Duration = Limits.IdP.idleConnectionTimeout,
+        maxIdleConnectionsPerHost: Int = Limits.IdP.maxIdleConnectionsPerHost,
         responseLimits: HTTPLimits = HTTPLimits()
     ) {
         self.connectTimeout = connectTimeout

@@ -107,7 +107,7 @@ extension HTTPClientConnection {
     private func fill(deadline: ContinuousClock.Instant) throws {
         let bytes: [UInt8]
         do {
-            bytes = try stream.read(maxLength: Self.readSize, deadline: deadline)
+            bytes = try stream.read(maxLength: Limits.IdP.readBufferBytes, deadline: deadline)
         } catch let error as NetError {
             failed = true
             throw HTTPClientError.transport(error)

@@ -22,9 +22,6 @@ package final class HTTPClientConnection: @unchecked Sendable {
         case chunked
     }
 
-    /// Largest single read from the stream.
-    static let readSize = 16 * 1024
-
     package let stream: any ByteStream
     /// The peer as `host:port` (the proxy when talking to one), for messages.
     package let peer: String

@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import Synchronization
+import TokenProxyCore
 import TokenProxyPosix
 
 /// Something an `EventLoop` drives: one descriptor's readiness and one deadline. Every method
@@ -38,8 +39,6 @@ final class EventLoop: @unchecked Sendable {
 
     /// The epoll token of the wake-up eventfd; client tokens are never 0.
     static let wakeToken: UInt64 = 0
-    /// Most events taken per `epoll_wait`.
-    static let batchSize = 64
 
     let name: String
     private let epoll: FileDescriptor
@@ -148,8 +147,8 @@ final class EventLoop: @unchecked Sendable {
     }
 
     private func run() {
-        var events = [UInt32](repeating: 0, count: Self.batchSize)
-        var tokens = [UInt64](repeating: 0, count: Self.batchSize)
+        var events = [UInt32](repeating: 0, count: Limits.EventLoop.eventsPerWait)
+        var tokens = [UInt64](repeating: 0, count: Limits.EventLoop.eventsPerWait)
         var running = true
         while running {
             let timeout = timeoutMilliseconds()

@@ -143,7 +143,7 @@ extension ProxyConnection {
                 deadline: .now + configuration.responseTimeout)
             {
                 total += part.count
-                if total > Self.maxDiscardedBodyBytes {
+                if total > Limits.Proxy.maxDiscardedBodyBytes {
                     connection.http.close()
                     break
                 }

@@ -45,7 +45,7 @@ extension ProxyConnection {
             {
                 engine.noteBuffered(part.count)
                 if framing == .chunked { appendChunk(part) } else { output += part }
-                if output.count >= Self.bufferSize { try flushOutput() }
+                if output.count >= Limits.Proxy.relayBufferBytes { try flushOutput() }
             }
             if framing == .chunked {
                 output += HTTPSerializer.lastChunk(trailers: connection.http.trailers)
@@ -82,13 +82,13 @@ extension ProxyConnection {
         output += ProxyHeaders.clientResponse(
             response, framing: .none, connection: .upgrade, via: configuration.via)
         connection.stream.beforeRead = nil
-        var totals = ProxyTunnel.Totals()
+        var totals = TunnelRelay.Totals()
         if (try? flushOutput()) != nil {
             // The parser still owes the 101's end, after which it hands over the bytes that
             // followed it (the upgraded protocol's first bytes).
             _ = try? connection.http.parser.next()
             let upstreamBytes = connection.http.parser.takeRemainingBytes()
-            totals = ProxyTunnel.relay(
+            totals = TunnelRelay.relay(
                 client: client, upstream: connection.stream.inner, clientBytes: clientBytes,
                 upstreamBytes: upstreamBytes, buffer: readBuffer,
                 idleTimeout: configuration.idleTimeout)

@@ -3,9 +3,6 @@ import TokenProxyCore
 /// Answers the proxy gives itself: the delegate's `.respond`, errors, rejected requests
 /// (when and how to close is decided by `ProxyConnection.StateMachine`).
 extension ProxyConnection {
-    /// A body the client sends anyway with a local answer is read and dropped up to this
-    /// size, to keep the connection; past it the connection closes.
-    static let maxDiscardedBodyBytes = 1 << 20
 
     /// Answers `status` with a short `text/plain` explanation.
     @discardableResult

@@ -26,10 +26,10 @@ extension ProxyConnection.StateMachine {
         var limits = HTTPLimits(maxBodyBytes: .max)
         /// Bodies up to this size are read whole before forwarding, so that the request can be
         /// replayed after a 401; larger ones stream through.
-        var maxReplayBodyBytes = 64 * 1024
+        var maxReplayBodyBytes = Limits.Proxy.maxReplayBodyBytes
         /// A body sent along with a request we answer locally is read and dropped up to this
         /// size, to keep the connection; past it the connection closes.
-        var maxDiscardedBodyBytes = ProxyConnection.maxDiscardedBodyBytes
+        var maxDiscardedBodyBytes = Limits.Proxy.maxDiscardedBodyBytes
     }
 
     /// Which read deadline applies. `.body` is armed anew for every read: it bounds a stall,

@@ -30,7 +30,7 @@ extension ProxyConnection {
             report(head, route: route, status: 200, failure: "client went away", start: start)
             return
         }
-        let totals = ProxyTunnel.relay(
+        let totals = TunnelRelay.relay(
             client: client, upstream: upstream, clientBytes: early, upstreamBytes: [],
             buffer: readBuffer, idleTimeout: configuration.idleTimeout)
         report(head, route: route, status: 200, failure: totals.failure, start: start)

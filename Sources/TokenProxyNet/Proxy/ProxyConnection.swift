@@ -43,9 +43,6 @@ final class ProxyConnection: @unchecked Sendable {
         var upstreamHead: HTTPRequestHead?
     }
 
-    /// Size of the client read buffer, and the point at which gathered output is written.
-    static let bufferSize = 64 * 1024
-
     let id: Int
     let client: SocketStream
     let peer: PeerIdentity
@@ -78,8 +75,8 @@ final class ProxyConnection: @unchecked Sendable {
             settings: StateMachine.Settings(
                 limits: engine.configuration.limits,
                 maxReplayBodyBytes: engine.configuration.maxReplayBodyBytes))
-        self.readBuffer = .allocate(byteCount: Self.bufferSize, alignment: 16)
-        output.reserveCapacity(Self.bufferSize + 4096)
+        self.readBuffer = .allocate(byteCount: Limits.Proxy.relayBufferBytes, alignment: 16)
+        output.reserveCapacity(Limits.Proxy.relayBufferBytes + 4096)
     }
 
     deinit {

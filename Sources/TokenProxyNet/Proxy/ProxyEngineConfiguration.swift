@@ -32,8 +32,10 @@ package struct ProxyEngineConfiguration: Sendable, Equatable {
 
     package init(
         limits: HTTPLimits = HTTPLimits(maxBodyBytes: .max),
-        headerReadTimeout: Duration = .seconds(10), idleTimeout: Duration = .seconds(60),
-        connectTimeout: Duration = .seconds(10), responseTimeout: Duration = .seconds(60),
+        headerReadTimeout: Duration = Limits.Proxy.headerReadTimeout,
+        idleTimeout: Duration = Limits.Proxy.idleTimeout,
+        connectTimeout: Duration = Limits.Proxy.connectTimeout,
+        responseTimeout: Duration = Limits.Proxy.responseTimeout,
         maxReplayBodyBytes: Int = 64 * 1024, maxConnections: Int = 1024,
         maxIdleUpstreamConnections: Int = 128, via: String = "1.1 tokenproxy",
         threadStackSize: Int = 512 * 1024

@@ -3,10 +3,6 @@ import TokenProxyCore
 /// Limits and timeouts of an `HTTPServer`. The defaults suit the token API: tiny requests from
 /// local programs, many keep-alive connections, and no patience for slow or stuck clients.
 package struct HTTPServerConfiguration: Sendable {
-    /// Default for `maxConnections`.
-    package static let defaultMaxConnections = 1024
-    /// Default for `maxRequestBodyBytes`: 64 KiB; token API requests have no or tiny bodies.
-    package static let defaultMaxRequestBodyBytes = 64 * 1024
 
     /// Parser limits for request heads (`maxBodyBytes` is ignored: see `maxRequestBodyBytes`).
     package var limits: HTTPLimits
@@ -34,12 +30,12 @@ package struct HTTPServerConfiguration: Sendable {
 
     package init(
         limits: HTTPLimits = HTTPLimits(),
-        maxConnections: Int = HTTPServerConfiguration.defaultMaxConnections,
-        headerReadTimeout: Duration = .seconds(10),
-        bodyReadTimeout: Duration = .seconds(10),
-        idleTimeout: Duration = .seconds(60),
-        writeTimeout: Duration = .seconds(10),
-        maxRequestBodyBytes: Int = HTTPServerConfiguration.defaultMaxRequestBodyBytes,
+        maxConnections: Int = Limits.Server.maxConnections,
+        headerReadTimeout: Duration = Limits.Server.headerReadTimeout,
+        bodyReadTimeout: Duration = Limits.Server.bodyReadTimeout,
+        idleTimeout: Duration = Limits.Server.idleTimeout,
+        writeTimeout: Duration = Limits.Server.writeTimeout,
+        maxRequestBodyBytes: Int = Limits.Server.maxRequestBodyBytes,
         maxRequestsPerConnection: Int? = nil
     ) {
         self.limits = limits

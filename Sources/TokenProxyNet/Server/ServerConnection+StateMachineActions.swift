@@ -12,7 +12,7 @@ extension ServerConnection.StateMachine {
         var limits = HTTPLimits()
         /// Largest request body accepted, declared or counted. Over it: 413 (417 when the
         /// client asked for `100-continue`) and close.
-        var maxRequestBodyBytes = 64 * 1024
+        var maxRequestBodyBytes = Limits.Server.maxRequestBodyBytes
         /// Close after this many responses (nil: no limit).
         var maxRequestsPerConnection: Int?
     }

@@ -35,9 +35,6 @@ final class ServerConnection: @unchecked Sendable {
         }
     }
 
-    /// Bytes read per `recv`: one typical request fits many times over.
-    static let readBufferSize = 16 * 1024
-
     let id: Int
     let loop: EventLoop
     let fd: Int32
@@ -87,7 +84,7 @@ final class ServerConnection: @unchecked Sendable {
         self.onClose = onClose
         self.loop = loop
         self.machine = StateMachine(settings: configuration.stateMachineSettings)
-        self.readBuffer = [UInt8](repeating: 0, count: Self.readBufferSize)
+        self.readBuffer = [UInt8](repeating: 0, count: Limits.Server.readBufferBytes)
     }
 
     /// Joins the loop and starts reading the first request.

@@ -51,20 +51,10 @@ package enum Posix {
     static func syscallNonBlocking<Value: FixedWidthInteger>(
         _ name: String, _ body: () -> Value
     ) throws(PosixError) -> Value {
-        while true {
-            let result = body()
-            guard result == -1 else { return result }
-            let error = errno
-            switch error {
-            case EINTR:
-                continue
-            case EBADF, EFAULT:
-                preconditionFailure(
-                    "\(name) failed with errno \(error): a closed descriptor or a bad pointer, "
-                        + "a bug in tokenproxy")
-            default:
-                throw PosixError(call: name, errno: error)
-            }
+        switch try syscall(name, body) {
+        case .done(let value): return value
+        // `errno` still holds what `syscall` read: nothing ran in between.
+        case .wouldBlock: throw PosixError(call: name, errno: errno)
         }
     }
 

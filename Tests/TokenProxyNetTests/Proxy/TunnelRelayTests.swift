@@ -6,7 +6,7 @@ import TokenProxyCore
 @testable import TokenProxyNet
 
 /// Byte relays: CONNECT tunnels and upgraded (WebSocket-style) connections.
-struct ProxyTunnelTests {
+struct TunnelRelayTests {
     @Test func connectTunnelRelaysBytesBothWays() async throws {
         let echo = try TestListener.tcp()
         echo.acceptOne { TestPeer.echo($0) }

@@ -1,4 +1,5 @@
 import Glibc
+import TokenProxyCore
 import TokenProxyPosix
 
 /// Relays bytes both ways between the client and an upstream (a CONNECT tunnel, or a
@@ -8,15 +9,13 @@ import TokenProxyPosix
 /// direction keeps going, as long as both sockets are plain; a TLS upstream cannot be half
 /// closed, so its tunnel ends with either side. The relay also ends when either side fails
 /// or nothing moved for `idleTimeout`.
-enum ProxyTunnel {
+enum TunnelRelay {
     /// How much moved, and why the relay stopped if not by both sides closing.
     struct Totals {
         var clientToUpstream = 0
         var upstreamToClient = 0
         var failure: String?
     }
-
-    private static let readSize = 64 * 1024
 
     /// Relays until done. `clientBytes` and `upstreamBytes` arrived with the handshake and are
     /// passed on first; `buffer` is the client read buffer to reuse.
@@ -73,7 +72,8 @@ enum ProxyTunnel {
                     }
                 }
                 if upstreamReady {
-                    let bytes = try upstream.read(maxLength: readSize, deadline: .now + idleTimeout)
+                    let bytes = try upstream.read(
+                        maxLength: Limits.Proxy.relayBufferBytes, deadline: .now + idleTimeout)
                     if bytes.isEmpty {
                         upstreamOpen = false
                         if tls != nil { return totals }
