@@ -3,6 +3,7 @@ import Testing
 
 @testable import TokenProxyCore
 
+@Suite(.timeLimit(.minutes(1)))
 struct JSONTextTests {
     @Test func plainASCIIIsQuotedUnchanged() {
         #expect(JSONText.string("eyJhbGciOi.abc_-") == "\"eyJhbGciOi.abc_-\"")

@@ -2,6 +2,7 @@ import Testing
 
 @testable import TokenProxyCore
 
+@Suite(.timeLimit(.minutes(1)))
 struct ConfigJSONTests {
     func parse(_ text: String) throws -> ConfigJSON { try ConfigJSON.parse(Array(text.utf8)) }
 

@@ -2,6 +2,7 @@ import Testing
 
 @testable import TokenProxyCore
 
+@Suite(.timeLimit(.minutes(1)))
 struct ConfigPathTests {
     @Test func rendersKeysAndIndexes() {
         let path = ConfigPath.root.appending("credentials").appending("gateway").appending("scopes")

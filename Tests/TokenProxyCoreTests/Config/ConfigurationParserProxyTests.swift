@@ -3,6 +3,7 @@ import Testing
 
 @testable import TokenProxyCore
 
+@Suite(.timeLimit(.minutes(1)))
 struct ConfigurationParserProxyTests {
     typealias F = ConfigFixture
 

@@ -1,6 +1,7 @@
 import Testing
 import TokenProxyCore
 
+@Suite(.timeLimit(.minutes(1)))
 struct HTTPFieldsTests {
     @Test func looksUpNamesCaseInsensitively() {
         let fields: HTTPFields = ["Content-Type": "application/json", "X-A": "1"]

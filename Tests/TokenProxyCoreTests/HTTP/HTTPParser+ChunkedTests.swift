@@ -1,6 +1,7 @@
 import Testing
 import TokenProxyCore
 
+@Suite(.timeLimit(.minutes(1)))
 struct HTTPParserChunkedTests {
     static let head = "POST /t HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
 

@@ -2,6 +2,7 @@ import Testing
 import TokenProxyCore
 
 /// Limits are enforced while bytes arrive, not only once a message is complete.
+@Suite(.timeLimit(.minutes(1)))
 struct HTTPParserLimitTests {
     @Test func rejectsLongTargetWith414() {
         let target = "/" + String(repeating: "a", count: Limits.HTTP.maxRequestTargetBytes)

@@ -2,6 +2,7 @@ import Testing
 import TokenProxyCore
 
 /// Every request the parser must refuse, with the status a server answers.
+@Suite(.timeLimit(.minutes(1)))
 struct HTTPParserRejectionTests {
     static let rejections: [(String, HTTPParseError)] = [
         // Request line.

@@ -2,6 +2,7 @@ import Testing
 import TokenProxyCore
 
 /// Response framing (RFC 9112 §6.3) depends on the request method and the status.
+@Suite(.timeLimit(.minutes(1)))
 struct HTTPParserResponseTests {
     @Test func parsesContentLengthResponse() throws {
         let events = try parseEvents(

@@ -1,6 +1,7 @@
 import Testing
 import TokenProxyCore
 
+@Suite(.timeLimit(.minutes(1)))
 struct HTTPParserTests {
     @Test func parsesSimpleRequest() throws {
         let events = try parseEvents(

@@ -1,6 +1,7 @@
 import Testing
 import TokenProxyCore
 
+@Suite(.timeLimit(.minutes(1)))
 struct HTTPSerializerTests {
     @Test func serializesRequestHead() {
         let head = HTTPRequestHead(

@@ -2,6 +2,7 @@ import Testing
 
 @testable import TokenProxyCore
 
+@Suite(.timeLimit(.minutes(1)))
 struct RefreshPolicyTests {
     let policy = RefreshPolicy()
 

@@ -4,6 +4,7 @@ import Testing
 
 /// Drives one lifecycle through thousands of seeded random events — requests with and without
 /// `minValid`, slow and failing fetches, timers — and checks the invariants after every step.
+@Suite(.timeLimit(.minutes(1)))
 struct TokenLifecycleSimulationTests {
     @Test(arguments: [(1 as UInt64, 4.0), (2, 120), (3, 600), (4, 43200), (5, 4), (6, 120)])
     func servedTokensAreNeverExpiredOverManyLifetimes(seed: UInt64, lifetimeSeconds: Double) {

@@ -3,6 +3,7 @@ import Testing
 
 @testable import TokenProxyCrypto
 
+@Suite(.timeLimit(.minutes(1)))
 struct AssertionSignerTests {
     static func serviceKey(_ pem: String, keyID: String? = "kid-1") throws -> ServiceKey {
         ServiceKey(

@@ -2,6 +2,7 @@ import Testing
 
 @testable import TokenProxyCrypto
 
+@Suite(.timeLimit(.minutes(1)))
 struct Base64URLTests {
     @Test func encodesRFC4648TestVectorsWithoutPadding() {
         // RFC 4648 §10, with the padding removed.

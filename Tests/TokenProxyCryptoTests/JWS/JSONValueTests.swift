@@ -2,6 +2,7 @@ import Testing
 
 @testable import TokenProxyCrypto
 
+@Suite(.timeLimit(.minutes(1)))
 struct JSONValueTests {
     static func text(_ value: JSONValue) throws -> String {
         var out = ""

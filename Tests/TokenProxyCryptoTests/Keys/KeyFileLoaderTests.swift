@@ -4,6 +4,7 @@ import TokenProxyCore
 
 @testable import TokenProxyCrypto
 
+@Suite(.timeLimit(.minutes(1)))
 struct KeyFileLoaderTests {
     /// A base64 line from inside a PEM body, to prove error messages carry no key bytes.
     static func bodyLine(_ pem: String) -> String {

@@ -4,6 +4,7 @@ import Testing
 
 /// Deterministic algorithms against the RFCs' own examples. PSS and ECDSA are randomized and
 /// are checked by sign-then-verify in `PrivateKeyTests` instead.
+@Suite(.timeLimit(.minutes(1)))
 struct PrivateKeyKnownAnswerTests {
     @Test func rs256ReproducesRFC7515AppendixA2() throws {
         let pem = TestSupport.rsaPKCS1PEM(jwk: RFCVectors.rfc7515RSAKey)

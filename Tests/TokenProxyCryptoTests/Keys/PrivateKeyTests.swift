@@ -23,6 +23,7 @@ struct KeyFixture: Sendable, CustomTestStringConvertible {
     ]
 }
 
+@Suite(.timeLimit(.minutes(1)))
 struct PrivateKeyTests {
     static func expectedAlgorithms(_ type: KeyType) -> Set<JWSAlgorithm> {
         switch type {

@@ -2,6 +2,7 @@ import Testing
 
 @testable import TokenProxyCrypto
 
+@Suite(.timeLimit(.minutes(1)))
 struct PublicKeyTests {
     @Test(arguments: KeyFixture.all)
     func jwkMatchesThePrivateKeys(_ fixture: KeyFixture) throws {

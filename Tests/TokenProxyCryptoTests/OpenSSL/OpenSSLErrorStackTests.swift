@@ -2,6 +2,7 @@ import Testing
 
 @testable import TokenProxyCrypto
 
+@Suite(.timeLimit(.minutes(1)))
 struct OpenSSLErrorStackTests {
     @Test func anEmptyQueueDrainsToTheOneFallbackText() {
         OpenSSLErrorStack.clear()

@@ -2,6 +2,7 @@ import Testing
 
 @testable import TokenProxyCrypto
 
+@Suite(.timeLimit(.minutes(1)))
 struct SecureRandomTests {
     @Test func returnsTheRequestedNumberOfDistinctBytes() {
         #expect(SecureRandom.bytes(0).isEmpty)

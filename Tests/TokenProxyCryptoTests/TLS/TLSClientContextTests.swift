@@ -4,6 +4,7 @@ import TokenProxyTestSupport
 
 @testable import TokenProxyCrypto
 
+@Suite(.timeLimit(.minutes(1)))
 struct TLSClientContextTests {
     private func expectConfigurationError(
         naming file: String, containing parts: [String], _ configuration: TLSClientConfiguration

@@ -8,6 +8,7 @@ import TokenProxyCrypto
 
 /// Every way an assertion is refused, through the JWT-bearer grant (`invalid_grant`, 400) and
 /// through client authentication (`invalid_client`, 401).
+@Suite(.timeLimit(.minutes(1)))
 struct DevIssuerAssertionTests {
     typealias F = DevIssuerFixture
 

@@ -5,6 +5,7 @@ import TokenProxyCore
 @testable import TokenProxy
 @testable import TokenProxyDev
 
+@Suite(.timeLimit(.minutes(1)))
 struct DevIssuerDiscoveryTests {
     typealias F = DevIssuerFixture
 

@@ -6,6 +6,7 @@ import TokenProxyNet
 @testable import TokenProxy
 @testable import TokenProxyDev
 
+@Suite(.timeLimit(.minutes(1)))
 struct DevIssuerIntrospectionTests {
     typealias F = DevIssuerFixture
     static let introspectionEndpoint = F.issuerURL + "/oauth/v2/introspect"

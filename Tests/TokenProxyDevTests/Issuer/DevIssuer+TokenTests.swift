@@ -6,6 +6,7 @@ import TokenProxyCrypto
 @testable import TokenProxy
 @testable import TokenProxyDev
 
+@Suite(.timeLimit(.minutes(1)))
 struct DevIssuerTokenTests {
     typealias F = DevIssuerFixture
 

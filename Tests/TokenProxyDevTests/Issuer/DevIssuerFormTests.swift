@@ -4,6 +4,7 @@ import TokenProxyCore
 @testable import TokenProxy
 @testable import TokenProxyDev
 
+@Suite(.timeLimit(.minutes(1)))
 struct DevIssuerFormTests {
     private func parse(_ text: String) throws(DevIssuerRejection) -> DevIssuerForm {
         try DevIssuerForm.parse(Array(text.utf8))

@@ -4,6 +4,7 @@ import TokenProxyCore
 @testable import TokenProxy
 @testable import TokenProxyDev
 
+@Suite(.timeLimit(.minutes(1)))
 struct DevIssuerStateTests {
     @Test func jtiIsRememberedUntilItsDeadlineThenForgotten() {
         var state = DevIssuerState(issuer: nil, maximumJTIs: 10, maximumTokens: 10)

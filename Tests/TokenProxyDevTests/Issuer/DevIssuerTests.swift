@@ -6,6 +6,7 @@ import TokenProxyCore
 @testable import TokenProxyDev
 
 /// Routing, set-up and statistics of the dev issuer.
+@Suite(.timeLimit(.minutes(1)))
 struct DevIssuerTests {
     typealias F = DevIssuerFixture
 

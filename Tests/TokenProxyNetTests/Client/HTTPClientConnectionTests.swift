@@ -3,6 +3,7 @@ import TokenProxyCore
 
 @testable import TokenProxyNet
 
+@Suite(.timeLimit(.minutes(1)))
 struct HTTPClientConnectionTests {
     static let okResponse = "HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\nhello world"
 

@@ -4,6 +4,7 @@ import Testing
 @testable import TokenProxyNet
 
 /// The client against a real server over real sockets.
+@Suite(.timeLimit(.minutes(1)))
 struct HTTPClientEndToEndTests {
     struct Echo: Decodable {
         var method: String

@@ -3,6 +3,7 @@ import Testing
 
 @testable import TokenProxyNet
 
+@Suite(.timeLimit(.minutes(1)))
 struct ProxySettingsTests {
     @Test func readsProxiesFromEnvironment() {
         let settings = ProxySettings.fromEnvironment([

@@ -22,6 +22,7 @@ private final class RecordingClient: EventLoopClient, @unchecked Sendable {
     func loopStopped() { onStop() }
 }
 
+@Suite(.timeLimit(.minutes(1)))
 struct EventLoopTests {
     private func socketPair() -> (Int32, Int32) {
         var fds: [Int32] = [0, 0]

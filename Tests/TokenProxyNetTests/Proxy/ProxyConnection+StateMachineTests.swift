@@ -4,6 +4,7 @@ import TokenProxyCore
 @testable import TokenProxyNet
 
 /// The proxy's request-side decisions, driven event by event without sockets or threads.
+@Suite(.timeLimit(.minutes(1)))
 struct ProxyConnectionStateMachineTests {
     typealias Machine = ProxyConnection.StateMachine
 

@@ -6,6 +6,7 @@ import TokenProxyCore
 @testable import TokenProxyNet
 
 /// The client side of a proxy connection: strict parsing, bodies, framing, local answers.
+@Suite(.timeLimit(.minutes(1)))
 struct ProxyConnectionTests {
     static let ambiguousRequests: [String] = [
         "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",

@@ -3,6 +3,7 @@ import TokenProxyCore
 
 @testable import TokenProxyNet
 
+@Suite(.timeLimit(.minutes(1)))
 struct ProxyHeadersTests {
     private func forward(authorization: String? = "Bearer injected", forwarded: Bool = false)
         -> ProxyForward

@@ -6,6 +6,7 @@ import TokenProxyCore
 @testable import TokenProxyNet
 
 /// Byte relays: CONNECT tunnels and upgraded (WebSocket-style) connections.
+@Suite(.timeLimit(.minutes(1)))
 struct TunnelRelayTests {
     @Test func connectTunnelRelaysBytesBothWays() async throws {
         let echo = try TestListener.tcp()

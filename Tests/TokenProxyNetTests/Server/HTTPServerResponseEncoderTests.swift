@@ -3,6 +3,7 @@ import TokenProxyCore
 
 @testable import TokenProxyNet
 
+@Suite(.timeLimit(.minutes(1)))
 struct HTTPServerResponseEncoderTests {
     static let date = Array("Sun, 06 Nov 1994 08:49:37 GMT".utf8)
 

@@ -7,6 +7,7 @@ import TokenProxyCore
 
 /// Malformed, oversized, slow and excess clients: each gets its answer and its connection
 /// closed, and nobody else notices.
+@Suite(.timeLimit(.minutes(1)))
 struct HTTPServerRobustnessTests {
     struct Malformed: Sendable, CustomTestStringConvertible {
         let name: String

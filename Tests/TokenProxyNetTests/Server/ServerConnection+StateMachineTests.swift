@@ -4,6 +4,7 @@ import TokenProxyCore
 @testable import TokenProxyNet
 
 /// The connection's decisions, driven event by event without sockets or clocks.
+@Suite(.timeLimit(.minutes(1)))
 struct ServerConnectionStateMachineTests {
     typealias Machine = ServerConnection.StateMachine
 

@@ -4,6 +4,7 @@ import Testing
 
 @testable import TokenProxyNet
 
+@Suite(.timeLimit(.minutes(1)))
 struct ListenerTests {
     static func mode(_ path: String) -> (mode: UInt32, gid: UInt32, isSocket: Bool)? {
         var info = stat()

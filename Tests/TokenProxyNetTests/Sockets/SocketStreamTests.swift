@@ -5,6 +5,7 @@ import Testing
 
 @testable import TokenProxyNet
 
+@Suite(.timeLimit(.minutes(1)))
 struct SocketStreamTests {
     private func soon() -> ContinuousClock.Instant { .now + .seconds(10) }
 

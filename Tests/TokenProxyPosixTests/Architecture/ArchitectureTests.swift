@@ -6,6 +6,7 @@ import Testing
 ///
 /// It reads every Swift file under `Sources/` outside `TokenProxyPosix` and fails on an
 /// `import CLinuxShims` or a call to one of `SyscallScanner`'s functions. Comments are ignored.
+@Suite(.timeLimit(.minutes(1)))
 struct ArchitectureTests {
     /// The repository's `Sources/` directory, found from this file's path.
     static let sources = URL(fileURLWithPath: #filePath)

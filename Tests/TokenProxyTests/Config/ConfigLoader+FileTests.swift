@@ -5,6 +5,7 @@ import TokenProxyCore
 @testable import TokenProxy
 
 /// Reading the configuration file (`ConfigLoader+File`); choosing its path is tested in Core.
+@Suite(.timeLimit(.minutes(1)))
 struct ConfigLoaderFileTests {
     /// The smallest valid credential body.
     static let credential =

@@ -3,6 +3,7 @@ import TokenProxyCore
 
 @testable import TokenProxy
 
+@Suite(.timeLimit(.minutes(1)))
 struct MetricsTests {
     @Test func rendersTokenFamiliesWithEscapedLabels() {
         let metrics = Metrics()

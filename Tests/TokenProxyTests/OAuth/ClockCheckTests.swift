@@ -3,6 +3,7 @@ import Testing
 
 @testable import TokenProxy
 
+@Suite(.timeLimit(.minutes(1)))
 struct ClockCheckTests {
     private let serverDate = "Sun, 06 Nov 1994 08:49:37 GMT"
     private var serverTime: Date { Date(timeIntervalSince1970: 784_111_777) }

@@ -3,6 +3,7 @@ import TokenProxyCore
 
 @testable import TokenProxy
 
+@Suite(.timeLimit(.minutes(1)))
 struct TokenEndpointRejectionTests {
     private func rejection(
         _ status: Int, _ body: String, contentType: String? = nil, secrets: [String] = []

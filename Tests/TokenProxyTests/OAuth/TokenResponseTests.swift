@@ -3,6 +3,7 @@ import Testing
 
 @testable import TokenProxy
 
+@Suite(.timeLimit(.minutes(1)))
 struct TokenResponseTests {
     private let now = Date(timeIntervalSince1970: 1_700_000_000)
 

@@ -2,6 +2,7 @@ import Testing
 
 @testable import TokenProxy
 
+@Suite(.timeLimit(.minutes(1)))
 struct ProxyRequestTargetTests {
     typealias T = ProxyRequestTarget
 

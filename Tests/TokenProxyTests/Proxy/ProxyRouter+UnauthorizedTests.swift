@@ -5,6 +5,7 @@ import TokenProxyNet
 
 @testable import TokenProxy
 
+@Suite(.timeLimit(.minutes(1)))
 struct ProxyRouterUnauthorizedTests {
     typealias F = ProxyRouterFixture
 

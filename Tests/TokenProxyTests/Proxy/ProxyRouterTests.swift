@@ -6,6 +6,7 @@ import TokenProxyTestSupport
 
 @testable import TokenProxy
 
+@Suite(.timeLimit(.minutes(1)))
 struct ProxyRouterTests {
     typealias F = ProxyRouterFixture
 

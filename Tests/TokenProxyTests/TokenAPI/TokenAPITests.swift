@@ -8,6 +8,7 @@ import TokenProxyNet
 
 /// The token API's routing and access rules, called directly (no sockets, no IdP: the store
 /// has no credentials, so nothing here can reach a token).
+@Suite(.timeLimit(.minutes(1)))
 struct TokenAPITests {
     private func api(
         allowedUIDs: Set<UInt32> = [], allowedGIDs: Set<UInt32> = [],

@@ -8,6 +8,7 @@ import TokenProxyNet
 /// The bytes serialized once per token (``IssuedToken``) and the token API answers built from
 /// them: the JSON shape stays that of a cloud metadata endpoint, `expires_in` counts down while
 /// `expires_at` stays fixed, and nothing prints the token.
+@Suite(.timeLimit(.minutes(1)))
 struct IssuedTokenTests {
     private func snapshot(
         _ token: String = "tok-1", type: String = "Bearer", remaining: Duration = .seconds(600),
