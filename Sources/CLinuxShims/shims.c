@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sched.h>
 
 int CLinuxShims_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags) {
     return accept4(fd, addr, len, flags);
@@ -46,3 +47,30 @@ int CLinuxShims_epoll_wait(int epfd, uint32_t *events, uint64_t *tokens, int max
 }
 
 int CLinuxShims_eventfd(void) { return eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC); }
+
+int CLinuxShims_allowed_cpu_count(void) {
+    // A fixed set covers 1,024 CPUs; larger machines need a dynamically sized mask.
+    size_t count = 1024;
+    for (int attempt = 0; attempt < 6; attempt++) {
+        cpu_set_t *set = CPU_ALLOC(count);
+        if (set == NULL) {
+            return -1;
+        }
+        size_t size = CPU_ALLOC_SIZE(count);
+        CPU_ZERO_S(size, set);
+        if (sched_getaffinity(0, size, set) == 0) {
+            int result = CPU_COUNT_S(size, set);
+            CPU_FREE(set);
+            return result;
+        }
+        int saved = errno;
+        CPU_FREE(set);
+        if (saved != EINVAL) {
+            errno = saved;
+            return -1;
+        }
+        count *= 4;
+    }
+    errno = EINVAL;
+    return -1;
+}

@@ -36,6 +36,8 @@ package enum Limits {
         package static let maxUserOrGroupID = Double(UInt32.max - 1)
         /// `sun_path` holds 108 bytes including the terminating NUL (unix(7)).
         package static let maxSocketPathBytes = 107
+        /// `api.event_loops`: more loops than this is a typo, not a machine.
+        package static let maxEventLoops = 1024
     }
 
     /// Private key files.

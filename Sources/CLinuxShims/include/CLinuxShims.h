@@ -38,4 +38,8 @@ int CLinuxShims_epoll_wait(int epfd, uint32_t *events, uint64_t *tokens, int max
 /// eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC).
 int CLinuxShims_eventfd(void);
 
+/// The number of CPUs in this thread's affinity mask (sched_getaffinity(2) and CPU_COUNT, both
+/// _GNU_SOURCE). Returns the count, or -1 with errno set on failure.
+int CLinuxShims_allowed_cpu_count(void);
+
 #endif

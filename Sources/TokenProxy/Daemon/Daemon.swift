@@ -128,10 +128,15 @@ package final class Daemon: Sendable {
         do {
             server = HTTPServer(
                 listeners: try listeners(for: configuration.api), handler: handler,
-                configuration: HTTPServerConfiguration())
+                configuration: HTTPServerConfiguration(eventLoops: configuration.api.eventLoops))
         } catch {
             throw StartupError(message: "cannot listen: \(error)", status: .configuration)
         }
+        logger.info(
+            "event loops",
+            metadata: [
+                "loops": "\(server.cpuBudget.loops)", "reason": "\(server.cpuBudget.reason)",
+            ])
         let proxy = try makeProxy(configuration: configuration, store: store, metrics: metrics)
         server.start()
         startProxy(proxy)

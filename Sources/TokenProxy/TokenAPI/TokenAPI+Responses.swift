@@ -9,23 +9,11 @@ extension TokenAPI {
     /// arrived (``IssuedToken``).
     func tokenResponse(_ snapshot: TokenStore.Snapshot, text: Bool) -> HTTPServerResponse {
         let token = snapshot.value
-        if text {
-            return HTTPServerResponse(
-                status: 200, headers: Self.textTokenHeaders, body: token.plainBody.value)
-        }
+        if text { return token.textResponse.value }
         let remaining = snapshot.expiresAt - ContinuousClock.now
         let seconds = max(0, remaining.components.seconds)
-        return HTTPServerResponse(
-            status: 200, headers: Self.jsonTokenHeaders,
-            body: token.jsonBody(expiresIn: seconds, expiresAt: snapshot.expiresAtUnix))
+        return token.jsonResponse(expiresIn: seconds, expiresAt: snapshot.expiresAtUnix)
     }
-
-    private static let jsonTokenHeaders: HTTPFields = [
-        "Cache-Control": "no-store", "Content-Type": "application/json",
-    ]
-    private static let textTokenHeaders: HTTPFields = [
-        "Cache-Control": "no-store", "Content-Type": "text/plain; charset=utf-8",
-    ]
 
     /// 200 when every credential holds a valid token, else 503 naming those that do not.
     func readiness() async -> HTTPServerResponse {

@@ -1,4 +1,6 @@
+import Synchronization
 import TokenProxyCore
+import TokenProxyNet
 
 /// What the daemon holds per credential: the token, what the IdP said about it, and the parts
 /// of every answer that never change for this token, serialized once when it arrives so that
@@ -18,6 +20,10 @@ package struct IssuedToken: Sendable {
     /// The token API's JSON body up to `expires_in`'s value, which counts down and is filled in
     /// per answer (see ``jsonBody(expiresIn:expiresAt:)``).
     private let jsonHead: Redacted<[UInt8]>
+    /// The whole `text/plain` answer, head pre-encoded: it never changes for this token.
+    let textResponse: Redacted<HTTPServerResponse>
+    /// The JSON answer of the current second (see ``jsonResponse(expiresIn:expiresAt:)``).
+    private let jsonResponses = JSONResponseCache()
 
     package init(accessToken: Redacted<String>, tokenType: String, scope: String?) {
         self.accessToken = accessToken
@@ -29,6 +35,33 @@ package struct IssuedToken: Sendable {
             "{\"access_token\":" + JSONText.string(accessToken.value) + ",\"token_type\":"
             + JSONText.string(tokenType) + ",\"expires_in\":"
         jsonHead = Redacted(Array(head.utf8))
+        textResponse = Redacted(
+            HTTPServerResponse(
+                status: 200, headers: Self.textHeaders, body: plainBody.value
+            ).preEncoded())
+    }
+
+    /// The headers of every token answer (RFC 9111 §5.2.2.5: a token must not be cached).
+    static let jsonHeaders: HTTPFields = [
+        "Cache-Control": "no-store", "Content-Type": "application/json",
+    ]
+    static let textHeaders: HTTPFields = [
+        "Cache-Control": "no-store", "Content-Type": "text/plain; charset=utf-8",
+    ]
+
+    /// The token API's JSON answer with `expires_in` = `expiresIn`, head pre-encoded.
+    ///
+    /// `expires_in` changes once a second, so the answer is built at most once a second and
+    /// shared by every request in between, on any loop: a request costs a lock and a copy of
+    /// two array references, not a body and a head.
+    package func jsonResponse(expiresIn: Int64, expiresAt: Int64) -> HTTPServerResponse {
+        if let cached = jsonResponses.response(expiresIn: expiresIn) { return cached }
+        let response = HTTPServerResponse(
+            status: 200, headers: Self.jsonHeaders,
+            body: jsonBody(expiresIn: expiresIn, expiresAt: expiresAt)
+        ).preEncoded()
+        jsonResponses.store(response, expiresIn: expiresIn)
+        return response
     }
 
     /// The token API's JSON body, in the shape of a cloud metadata token endpoint:
@@ -39,5 +72,27 @@ package struct IssuedToken: Sendable {
         body.reserveCapacity(body.count + tail.utf8.count)
         body.append(contentsOf: tail.utf8)
         return body
+    }
+}
+
+/// One serialized JSON answer per `IssuedToken`, for the second it was built in. A class
+/// because the token is a value copied into every snapshot, and all copies should share it.
+private final class JSONResponseCache: Sendable {
+    private struct Entry {
+        var expiresIn: Int64
+        var response: HTTPServerResponse
+    }
+
+    private let entry = Mutex<Entry?>(nil)
+
+    func response(expiresIn: Int64) -> HTTPServerResponse? {
+        entry.withLock { entry in
+            guard let entry, entry.expiresIn == expiresIn else { return nil }
+            return entry.response
+        }
+    }
+
+    func store(_ response: HTTPServerResponse, expiresIn: Int64) {
+        entry.withLock { $0 = Entry(expiresIn: expiresIn, response: response) }
     }
 }

@@ -15,11 +15,15 @@ package struct APIConfiguration: Sendable, Equatable {
     package var allowedGIDs: [UInt32]
     /// An optional loopback TCP listener for programs that cannot speak to a Unix socket.
     package var tcp: TCPListenerConfiguration?
+    /// How many event loops serve the token API; nil: the CPUs the process may use (affinity
+    /// and cgroup v2 quota, see `CPUBudget`).
+    package var eventLoops: Int?
 
     package init(
         socket: String = defaultSocket, socketMode: UInt32 = defaultSocketMode,
         socketGroup: String? = nil,
-        allowedUIDs: [UInt32] = [], allowedGIDs: [UInt32] = [], tcp: TCPListenerConfiguration? = nil
+        allowedUIDs: [UInt32] = [], allowedGIDs: [UInt32] = [], tcp: TCPListenerConfiguration? = nil,
+        eventLoops: Int? = nil
     ) {
         self.socket = socket
         self.socketMode = socketMode
@@ -27,6 +31,7 @@ package struct APIConfiguration: Sendable, Equatable {
         self.allowedUIDs = allowedUIDs
         self.allowedGIDs = allowedGIDs
         self.tcp = tcp
+        self.eventLoops = eventLoops
     }
 
     /// True when no per-caller ACL is configured.

@@ -5,6 +5,7 @@ package enum ConfigurationParser {
     static let topLevelKeys = ["$schema", "api", "credentials", "log", "proxy"]
     static let apiKeys = [
         "socket", "socket_mode", "socket_group", "allowed_uids", "allowed_gids", "tcp",
+        "event_loops",
     ]
     static let tcpKeys = ["listen", "required_header", "required_header_value"]
     static let logKeys = ["level"]
@@ -74,6 +75,9 @@ package enum ConfigurationParser {
         if let tcp = decoder.object(object, "tcp", keys: tcpKeys) {
             api.tcp = parseTCP(tcp, decoder: &decoder)
         }
+        api.eventLoops = decoder.number(
+            object, "event_loops", in: 1...Double(Limits.Config.maxEventLoops), wholeNumber: true
+        ).map { Int($0) }
         return decoder.problems.count == problemsBefore ? api : nil
     }
 

@@ -1,10 +1,11 @@
 import Foundation
+import TokenProxyCore
 
 /// An HTTP/1.1 server on Unix and TCP listeners, driven by epoll event loops (no SwiftNIO).
 ///
 /// Its `ConnectionShell` accepts connections on Dispatch read sources and keeps the connection
 /// table and its limit; each admitted connection (`ServerConnection`) is dealt round-robin to
-/// one `EventLoop` per core, which reads, parses, calls the handler and writes on its own
+/// one `EventLoop` per CPU the process may use (`CPUBudget`), which reads, parses, calls the handler and writes on its own
 /// thread, so a slow or stuck client never holds up another. Requests on a connection are
 /// answered strictly in order; bodies are buffered up to `maxRequestBodyBytes`. Handlers are
 /// called on the loop's thread and must not block it: answer inline when the answer is at hand
@@ -23,8 +24,11 @@ package final class HTTPServer: Sendable {
     let handler: any HTTPServerHandler
     /// Listeners, accepting, the connection table and the drain.
     let shell: ConnectionShell<ServerConnection>
-    /// One epoll loop per core; their threads run from `start()` until `shutdown` drained.
+    /// One epoll loop per CPU the process may use; their threads run from `start()` until
+    /// `shutdown` drained.
     let eventLoops: [EventLoop]
+    /// How many loops, and why (for the daemon's start-up log line).
+    package let cpuBudget: CPUBudget
 
     /// A server on `listeners` (it takes ownership of them and closes them on shutdown).
     /// Listener names should be unique; `HTTPServerRequest.listener` carries them.
@@ -32,7 +36,9 @@ package final class HTTPServer: Sendable {
         listeners: [Listener], handler: some HTTPServerHandler,
         configuration: HTTPServerConfiguration = HTTPServerConfiguration()
     ) {
-        self.eventLoops = (0..<max(1, ProcessInfo.processInfo.activeProcessorCount)).map {
+        let budget = CPUBudget.measure(configured: configuration.eventLoops)
+        self.cpuBudget = budget
+        self.eventLoops = (0..<budget.loops).map {
             // Thread names are cut at 15 bytes.
             EventLoop(name: "http-loop-\($0)")
         }

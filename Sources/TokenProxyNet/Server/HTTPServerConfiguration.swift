@@ -27,6 +27,9 @@ package struct HTTPServerConfiguration: Sendable {
     package var maxRequestBodyBytes: Int
     /// Close a connection after this many responses (nil: no limit).
     package var maxRequestsPerConnection: Int?
+    /// How many event loops to run; nil: as many as the CPUs the process may use
+    /// (`CPUBudget.measure`: affinity and cgroup quota).
+    package var eventLoops: Int?
 
     package init(
         limits: HTTPLimits = HTTPLimits(),
@@ -36,7 +39,7 @@ package struct HTTPServerConfiguration: Sendable {
         idleTimeout: Duration = Limits.Server.idleTimeout,
         writeTimeout: Duration = Limits.Server.writeTimeout,
         maxRequestBodyBytes: Int = Limits.Server.maxRequestBodyBytes,
-        maxRequestsPerConnection: Int? = nil
+        maxRequestsPerConnection: Int? = nil, eventLoops: Int? = nil
     ) {
         self.limits = limits
         self.maxConnections = maxConnections
@@ -46,6 +49,7 @@ package struct HTTPServerConfiguration: Sendable {
         self.writeTimeout = writeTimeout
         self.maxRequestBodyBytes = maxRequestBodyBytes
         self.maxRequestsPerConnection = maxRequestsPerConnection
+        self.eventLoops = eventLoops
     }
 
     /// The state machine's share of the configuration.

@@ -8,6 +8,10 @@ import Glibc
 struct HTTPServerDate {
     private var second = Int.min
     private var cached: [UInt8] = []
+    /// `HTTPServerResponseEncoder.headTail` for a keep-alive answer without a `Connection`
+    /// field (the common case), for `tailSecond`.
+    private var cachedTail: [UInt8] = []
+    private var tailSecond = Int.min
 
     /// `Sun, 06 Nov 1994 08:49:37 GMT` for the current second.
     mutating func current() -> [UInt8] {
@@ -19,6 +23,21 @@ struct HTTPServerDate {
             cached = Self.imfFixdate(epochSeconds: seconds)
         }
         return cached
+    }
+
+    /// The end of a response head for now: `Date`, `Connection` per `close` and `keepAlive`,
+    /// and the empty line. The common variant is built once per second.
+    mutating func headTail(close: Bool, keepAlive: Bool) -> [UInt8] {
+        let date = current()
+        guard !close && !keepAlive else {
+            return HTTPServerResponseEncoder.headTail(close: close, keepAlive: keepAlive, date: date)
+        }
+        if tailSecond != second {
+            tailSecond = second
+            cachedTail = HTTPServerResponseEncoder.headTail(
+                close: false, keepAlive: false, date: date)
+        }
+        return cachedTail
     }
 
     private static let weekdays: [StaticString] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]

@@ -42,6 +42,9 @@ package struct HTTPServerResponse: Sendable {
     package var headers: HTTPFields
     package var body: [UInt8]
     package var closeConnection: Bool
+    /// The head up to `Date`, serialized in advance (see `preEncoded()`); nil: built when sent.
+    /// Whoever changes `status`, `headers` or `body` afterwards must call `preEncoded()` again.
+    package private(set) var encodedHead: [UInt8]?
 
     package init(
         status: Int, headers: HTTPFields = [:], body: [UInt8] = [], closeConnection: Bool = false
@@ -50,6 +53,16 @@ package struct HTTPServerResponse: Sendable {
         self.headers = headers
         self.body = body
         self.closeConnection = closeConnection
+    }
+
+    /// This response with its head serialized now (all but `Date`, `Connection` and the empty
+    /// line, which the server adds when sending), for a response sent many times unchanged —
+    /// a cached token — so that sending it copies no header and formats no number.
+    package func preEncoded() -> HTTPServerResponse {
+        var response = self
+        response.encodedHead = nil
+        response.encodedHead = HTTPServerResponseEncoder.headPrefix(for: response)
+        return response
     }
 }
 

@@ -34,6 +34,16 @@ enum HTTPServerResponseEncoder {
     static func head(
         for response: HTTPServerResponse, close: Bool, keepAlive: Bool, date: [UInt8]
     ) -> [UInt8] {
+        var bytes = response.encodedHead ?? headPrefix(for: response)
+        bytes.append(contentsOf: headTail(close: close, keepAlive: keepAlive, date: date))
+        return bytes
+    }
+
+    /// The part of a head that depends only on the response: the status line, the handler's
+    /// fields and `Content-Length`, each line ending in CRLF. What follows it (`headTail`)
+    /// changes per second and per connection; a response that is sent many times carries this
+    /// part pre-serialized (`HTTPServerResponse.preEncoded()`).
+    static func headPrefix(for response: HTTPServerResponse) -> [UInt8] {
         let status = clampedStatus(response.status)
         var bytes: [UInt8] = []
         bytes.reserveCapacity(160 + response.headers.count * 48)
@@ -59,7 +69,14 @@ enum HTTPServerResponseEncoder {
             appendDecimal(response.body.count, to: &bytes)
             bytes.append(contentsOf: crlf)
         }
-        // RFC 9110 §6.6.1: an origin server with a clock sends Date.
+        return bytes
+    }
+
+    /// The end of a head: `Date` (RFC 9110 §6.6.1: an origin server with a clock sends it),
+    /// `Connection` as described for `head(for:close:keepAlive:date:)`, and the empty line.
+    static func headTail(close: Bool, keepAlive: Bool, date: [UInt8]) -> [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(64)
         append("Date: ", to: &bytes)
         bytes.append(contentsOf: date)
         bytes.append(contentsOf: crlf)

@@ -66,20 +66,27 @@ extension ServerConnection {
         }
     }
 
-    /// Writes `head` and `body` with one `sendmsg` (gathering both, so a response costs one
-    /// syscall and goes out in one segment); queues what the socket does not take.
+    /// Writes `head`, `tail` and `body` with one `sendmsg` (gathering them, so a response
+    /// costs one syscall and goes out in one segment); queues what the socket does not take.
     /// MSG_NOSIGNAL turns a vanished peer into EPIPE instead of a process-killing SIGPIPE.
-    func send(_ head: [UInt8], _ body: [UInt8] = [], isResponse: Bool) -> SendOutcome {
+    func send(
+        _ head: [UInt8], _ tail: [UInt8] = [], _ body: [UInt8] = [], isResponse: Bool
+    ) -> SendOutcome {
         if pendingOffset < pending.count {
             // Earlier output (a 100 Continue) is still queued: keep the order.
             pending.append(contentsOf: head)
+            pending.append(contentsOf: tail)
             pending.append(contentsOf: body)
             pendingHasResponse = pendingHasResponse || isResponse
             return .pending
         }
-        let total = head.count + body.count
+        let total = head.count + tail.count + body.count
         let result = head.withUnsafeBytes { headBytes in
-            body.withUnsafeBytes { bodyBytes in try? Posix.send(fd, headBytes, bodyBytes) }
+            tail.withUnsafeBytes { tailBytes in
+                body.withUnsafeBytes { bodyBytes in
+                    try? Posix.send(fd, headBytes, tailBytes, bodyBytes)
+                }
+            }
         }
         let sent: Int
         switch result {
@@ -91,11 +98,14 @@ extension ServerConnection {
         // Rare (a full socket buffer): copy the rest once and wait for writability.
         pending.removeAll(keepingCapacity: true)
         pendingOffset = 0
-        if sent < head.count {
-            pending.append(contentsOf: head[sent...])
-            pending.append(contentsOf: body)
-        } else {
-            pending.append(contentsOf: body[(sent - head.count)...])
+        var skip = sent
+        for part in [head, tail, body] {
+            if skip >= part.count {
+                skip -= part.count
+            } else {
+                pending.append(contentsOf: part[skip...])
+                skip = 0
+            }
         }
         pendingHasResponse = isResponse
         writeDeadline = EventLoop.now() + timeouts.write

@@ -140,13 +140,15 @@ final class ServerConnection: @unchecked Sendable {
             case .write(let output):
                 readDeadline = nil
                 let response = output.response
-                let head = HTTPServerResponseEncoder.head(
-                    for: response, close: response.closeConnection,
-                    keepAlive: output.keepAliveHeader, date: date.current())
+                // A pre-encoded head (a cached token) is sent as is: three parts, one sendmsg.
+                let head =
+                    response.encodedHead ?? HTTPServerResponseEncoder.headPrefix(for: response)
+                let tail = date.headTail(
+                    close: response.closeConnection, keepAlive: output.keepAliveHeader)
                 let body =
                     HTTPServerResponseEncoder.sendsBody(
                         response, answeringHEAD: !output.includeBody) ? response.body : []
-                switch send(head, body, isResponse: true) {
+                switch send(head, tail, body, isResponse: true) {
                 case .done: step = Step(machine.writeCompleted())
                 case .pending:
                     suspendReading()

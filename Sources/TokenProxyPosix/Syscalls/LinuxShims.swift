@@ -23,3 +23,10 @@ enum LinuxShims {
         CLinuxShims_peer_credentials(fd, &pid, &uid, &gid)
     }
 }
+
+extension LinuxShims {
+    /// The corresponding C functions are `sched_getaffinity` and `CPU_COUNT_S`.
+    static func allowedCPUCount() -> Int32 {
+        CLinuxShims_allowed_cpu_count()
+    }
+}

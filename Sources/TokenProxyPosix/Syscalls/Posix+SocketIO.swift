@@ -31,18 +31,45 @@ extension Posix {
     package static func send(
         _ fd: Int32, _ first: UnsafeRawBufferPointer, _ second: UnsafeRawBufferPointer
     ) throws(PosixError) -> SyscallResult<Int> {
-        var vectors = (
-            iovec(
-                iov_base: UnsafeMutableRawPointer(mutating: first.baseAddress), iov_len: first.count
-            ),
-            iovec(
-                iov_base: UnsafeMutableRawPointer(mutating: second.baseAddress),
-                iov_len: second.count)
-        )
+        try send(fd, first, second, UnsafeRawBufferPointer(start: nil, count: 0))
+    }
+
+    /// Sends `first`, `second` and `third` gathered into one call (a pre-serialized response
+    /// head, the per-second `Date` and `Connection` lines, and the body: one syscall, one
+    /// segment), with `MSG_NOSIGNAL`. Empty parts are skipped. Returns how many bytes of all
+    /// three together the socket took.
+    ///
+    /// The corresponding C function is `sendmsg`.
+    package static func send(
+        _ fd: Int32, _ first: UnsafeRawBufferPointer, _ second: UnsafeRawBufferPointer,
+        _ third: UnsafeRawBufferPointer
+    ) throws(PosixError) -> SyscallResult<Int> {
+        var vectors = (iovec(), iovec(), iovec())
         return try withUnsafeMutableBytes(of: &vectors) { raw throws(PosixError) in
+            let iov = raw.baseAddress!.assumingMemoryBound(to: iovec.self)
+            var count = 0
+            // No array of the parts: this runs once per response.
+            if !first.isEmpty {
+                iov[count] = iovec(
+                    iov_base: UnsafeMutableRawPointer(mutating: first.baseAddress),
+                    iov_len: first.count)
+                count += 1
+            }
+            if !second.isEmpty {
+                iov[count] = iovec(
+                    iov_base: UnsafeMutableRawPointer(mutating: second.baseAddress),
+                    iov_len: second.count)
+                count += 1
+            }
+            if !third.isEmpty {
+                iov[count] = iovec(
+                    iov_base: UnsafeMutableRawPointer(mutating: third.baseAddress),
+                    iov_len: third.count)
+                count += 1
+            }
             var message = msghdr()
-            message.msg_iov = raw.baseAddress!.assumingMemoryBound(to: iovec.self)
-            message.msg_iovlen = second.isEmpty ? 1 : 2
+            message.msg_iov = iov
+            message.msg_iovlen = count
             return try syscall("sendmsg") { sendmsg(fd, &message, Int32(MSG_NOSIGNAL)) }
         }
     }

@@ -146,3 +146,21 @@ struct ConfigurationParserAPITests {
             ])
     }
 }
+
+extension ConfigurationParserAPITests {
+    @Test func parsesEventLoops() throws {
+        #expect(try F.parse(F.withAPI(#""event_loops": 3"#)).api.eventLoops == 3)
+        #expect(try F.parse(F.withAPI(#""socket": "/run/tp.sock""#)).api.eventLoops == nil)
+    }
+
+    @Test func refusesEventLoopsThatAreNotAPositiveWholeNumber() {
+        for bad in ["0", "-1", "1.5", "2000"] {
+            let problems = F.problems(F.withAPI(#""event_loops": \#(bad)"#))
+            #expect(problems.count == 1)
+            #expect(problems.first?.hasPrefix("api.event_loops: ") == true, "\(problems)")
+        }
+        #expect(
+            F.problems(F.withAPI(#""event_loops": "2""#)).first?.hasPrefix("api.event_loops: ")
+                == true)
+    }
+}
