@@ -22,7 +22,8 @@ package struct APIConfiguration: Sendable, Equatable {
     package init(
         socket: String = defaultSocket, socketMode: UInt32 = defaultSocketMode,
         socketGroup: String? = nil,
-        allowedUIDs: [UInt32] = [], allowedGIDs: [UInt32] = [], tcp: TCPListenerConfiguration? = nil,
+        allowedUIDs: [UInt32] = [], allowedGIDs: [UInt32] = [],
+        tcp: TCPListenerConfiguration? = nil,
         eventLoops: Int? = nil
     ) {
         self.socket = socket

@@ -16,8 +16,7 @@ package struct CPUBudget: Sendable, Equatable, CustomStringConvertible {
     /// The loop count from the configured value (if any), the affinity mask's CPU count, and a
     /// cgroup quota in CPUs (nil: no quota or no cgroup v2). The smaller of affinity and
     /// quota wins; a configured value wins over both.
-    package static func decide(configured: Int?, affinityCPUs: Int, quotaCPUs: Int?) -> CPUBudget
-    {
+    package static func decide(configured: Int?, affinityCPUs: Int, quotaCPUs: Int?) -> CPUBudget {
         if let configured {
             return CPUBudget(loops: max(1, configured), reason: "api.event_loops in the config")
         }

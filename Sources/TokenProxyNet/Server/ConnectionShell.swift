@@ -62,8 +62,10 @@ final class ConnectionShell<Connection: ShellConnection>: Sendable {
     /// can retry) instead of waiting in the kernel's backlog for a server that will not get to
     /// it.
     let overloadResponse: [UInt8]?
-    /// The listening sockets and their accept sources.
+    /// The listening sockets and their accept sources (the proxy's thread-per-connection path).
     let acceptor: AcceptSources
+    /// Accepting on the event loops instead (the token API server), once `start(on:)` ran.
+    let loopAcceptors = ThreadLock<LoopAcceptors?>(nil)
     /// A pthread lock, not a spinning `Mutex`: with the proxy's threads (more than cores) a
     /// spinning waiter costs the holder its CPU; see `ThreadLock`.
     private let state = ThreadLock(State())
@@ -104,6 +106,34 @@ final class ConnectionShell<Connection: ShellConnection>: Sendable {
         }
     }
 
+    /// Starts accepting on `loops` themselves and returns at once: each loop watches every
+    /// listener (see `LoopAcceptors`), admits what it accepts, and `startOnLoop` starts the
+    /// connection right there, on the accepting loop's thread. The loops must be running and
+    /// must keep running until `shutdown` returned. Call it (or `start(makeConnection:)`) once.
+    func start(
+        on loops: [EventLoop],
+        makeConnection: @escaping @Sendable (ShellAdmission, EventLoop) -> Connection,
+        startOnLoop: @escaping @Sendable (Connection) -> Void
+    ) {
+        let acceptors = LoopAcceptors(listeners: listeners, loops: loops)
+        state.withLock { state in
+            precondition(state.phase == .created, "a server was started twice")
+            state.phase = .running
+        }
+        loopAcceptors.withLock { $0 = acceptors }
+        acceptors.start { [self] loop, index in
+            let listener = listeners[index]
+            return listener.acceptPending { socket, peer in
+                guard
+                    let connection = admit(
+                        socket, peer: peer, from: listener,
+                        makeConnection: { makeConnection($0, loop) })
+                else { return }
+                startOnLoop(connection)
+            }
+        }
+    }
+
     /// Stops accepting (closing the listeners, which removes Unix socket files we created),
     /// asks every connection to finish (idle ones close at once), and after `gracePeriod`
     /// force-closes whatever is left. Returns when every connection is gone. Safe to call more
@@ -113,7 +143,11 @@ final class ConnectionShell<Connection: ShellConnection>: Sendable {
             if state.phase == .created || state.phase == .running { state.phase = .draining }
             return Array(state.connections.values)
         }
-        await acceptor.stop()
+        if let loopAcceptors = loopAcceptors.withLock({ $0 }) {
+            await loopAcceptors.stop()
+        } else {
+            await acceptor.stop()
+        }
         for connection in connections { connection.requestShutdown() }
         DispatchQueue.global().asyncAfter(
             deadline: DispatchTime(

@@ -3,13 +3,14 @@ import TokenProxyCore
 
 /// An HTTP/1.1 server on Unix and TCP listeners, driven by epoll event loops (no SwiftNIO).
 ///
-/// Its `ConnectionShell` accepts connections on Dispatch read sources and keeps the connection
-/// table and its limit; each admitted connection (`ServerConnection`) is dealt round-robin to
-/// one `EventLoop` per CPU the process may use (`CPUBudget`), which reads, parses, calls the handler and writes on its own
-/// thread, so a slow or stuck client never holds up another. Requests on a connection are
-/// answered strictly in order; bodies are buffered up to `maxRequestBodyBytes`. Handlers are
-/// called on the loop's thread and must not block it: answer inline when the answer is at hand
-/// (the fast path), else hand the work to a task and call `respond` from there.
+/// It runs one `EventLoop` per CPU the process may use (`CPUBudget`). Every loop watches the
+/// listeners (`EPOLLEXCLUSIVE`, see `LoopAcceptors`); the loop that accepts a connection
+/// (`ServerConnection`) keeps it, and reads, parses, calls the handler and writes on its own
+/// thread, so a slow or stuck client never holds up another; its `ConnectionShell` keeps the
+/// connection table and its limit. Requests on a connection are answered strictly in order;
+/// bodies are buffered up to `maxRequestBodyBytes`. Handlers are called on the loop's thread
+/// and must not block it: answer inline when the answer is at hand (the fast path), else hand
+/// the work to a task and call `respond` from there.
 ///
 /// ```swift
 /// let server = HTTPServer(
@@ -64,12 +65,14 @@ package final class HTTPServer: Sendable {
     package func start() {
         precondition(shell.phase == .created, "HTTPServer.start() called twice")
         for loop in eventLoops { loop.start() }
-        shell.start { [self] admission in
+        shell.start(on: eventLoops) { [self] admission, loop in
             ServerConnection(
                 id: admission.id, fileDescriptor: admission.fileDescriptor, peer: admission.peer,
                 listenerName: admission.listener.name, handler: handler,
-                configuration: configuration, loop: eventLoops[admission.id % eventLoops.count]
+                configuration: configuration, loop: loop
             ) { _ in admission.finished() }
+        } startOnLoop: { connection in
+            connection.startOnLoop()
         }
     }
 

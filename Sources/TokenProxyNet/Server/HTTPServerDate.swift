@@ -30,7 +30,8 @@ struct HTTPServerDate {
     mutating func headTail(close: Bool, keepAlive: Bool) -> [UInt8] {
         let date = current()
         guard !close && !keepAlive else {
-            return HTTPServerResponseEncoder.headTail(close: close, keepAlive: keepAlive, date: date)
+            return HTTPServerResponseEncoder.headTail(
+                close: close, keepAlive: keepAlive, date: date)
         }
         if tailSecond != second {
             tailSecond = second

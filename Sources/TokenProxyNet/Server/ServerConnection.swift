@@ -89,12 +89,16 @@ final class ServerConnection: @unchecked Sendable {
 
     /// Joins the loop and starts reading the first request.
     func start() {
-        loop.execute { [self] in
-            // A shutdown or force close queued by another thread may have won the race.
-            guard !isClosed else { return }
-            loop.register(self, token: UInt64(id))
-            run(machine.start())
-        }
+        loop.execute { [self] in startOnLoop() }
+    }
+
+    /// `start()` when already on the loop's thread (the loop accepted the connection itself):
+    /// no hop through the loop's inbox.
+    func startOnLoop() {
+        // A shutdown or force close queued by another thread may have won the race.
+        guard !isClosed else { return }
+        loop.register(self, token: UInt64(id))
+        run(machine.start())
     }
 
     /// Closes now if idle, else after the response in progress (sent with `Connection: close`).

@@ -12,6 +12,10 @@ package enum Epoll {
     package static let error: UInt32 = CLinuxShims_EPOLLERR
     /// The peer hung up (`EPOLLHUP`); always reported.
     package static let hangUp: UInt32 = CLinuxShims_EPOLLHUP
+    /// Wake only one (or a few) of the epoll instances watching the same descriptor
+    /// (`EPOLLEXCLUSIVE`, Linux 4.5): a listening socket watched by every loop then wakes one
+    /// loop per connection instead of all of them. Only valid with `.add`.
+    package static let exclusive: UInt32 = CLinuxShims_EPOLLEXCLUSIVE
 
     /// What `Posix.epollControl` does with a descriptor.
     package enum Operation: Sendable {

@@ -5,8 +5,9 @@ import Testing
 @Suite(.timeLimit(.minutes(1)))
 struct CPUBudgetTests {
     @Test func readsTheCgroupV2Path() {
-        #expect(CPUBudget.cgroupV2Path(procSelfCgroup: "0::/system.slice/tokenproxy.service\n")
-            == "/system.slice/tokenproxy.service")
+        #expect(
+            CPUBudget.cgroupV2Path(procSelfCgroup: "0::/system.slice/tokenproxy.service\n")
+                == "/system.slice/tokenproxy.service")
         #expect(CPUBudget.cgroupV2Path(procSelfCgroup: "0::/\n") == "/")
     }
 

@@ -1,0 +1,64 @@
+"""How many event loops `serve` starts: the CPUs the process may use (its affinity mask, as
+`taskset -c 0` sets it, and its cgroup v2 quota), or `api.event_loops`; logged once at start-up."""
+
+from __future__ import annotations
+
+import os
+import re
+
+import pytest
+
+from daemon import credential_entry
+
+LOOPS_LINE = re.compile(r"loops=(\d+) reason=(.*?) \[TokenProxy\] event loops")
+
+
+@pytest.fixture
+def credentials(shared_authserver, key_factory):
+    key = key_factory("p256", "serviceaccount")
+    shared_authserver.add_client(key.registration())
+    return {"svc": credential_entry(key, shared_authserver.issuer)}
+
+
+def logged_loops(daemon) -> tuple[int, str]:
+    match = LOOPS_LINE.search(daemon.log())
+    assert match, daemon.log()
+    return int(match.group(1)), match.group(2)
+
+
+def start_pinned(daemon, credentials, **kwargs):
+    """Starts the daemon with its affinity limited to one CPU, as `taskset -c 0` would: a child
+    inherits the mask of the process that forks it."""
+    saved = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {min(saved)})
+    try:
+        return daemon.start(credentials, level="info", **kwargs)
+    finally:
+        os.sched_setaffinity(0, saved)
+
+
+def test_one_loop_when_pinned_to_one_cpu(tokenproxy_daemon, credentials):
+    d = start_pinned(tokenproxy_daemon(), credentials)
+    loops, reason = logged_loops(d)
+    assert loops == 1
+    assert "affinity" in reason or "cpu.max" in reason
+    d.wait_token("svc")
+    assert d.token("svc").status == 200
+
+
+def test_configured_loops_win(tokenproxy_daemon, credentials):
+    d = start_pinned(tokenproxy_daemon(), credentials, api_extra={"event_loops": 3})
+    loops, reason = logged_loops(d)
+    assert loops == 3
+    assert "api.event_loops" in reason
+    threads = os.listdir(f"/proc/{d.pid}/task")
+    names = [open(f"/proc/{d.pid}/task/{t}/comm").read().strip() for t in threads]
+    assert sum(name.startswith("http-loop-") for name in names) == 3, names
+    d.wait_token("svc")
+    assert d.token("svc").status == 200
+
+
+def test_unpinned_uses_the_allowed_cpus(tokenproxy_daemon, credentials):
+    d = tokenproxy_daemon().start(credentials, level="info")
+    loops, _ = logged_loops(d)
+    assert 1 <= loops <= len(os.sched_getaffinity(0))
