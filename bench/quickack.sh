@@ -213,6 +213,32 @@ run() { # run TARGET SECONDS
     [ -n "$line" ] || die "loadgen printed nothing for $1 ($(tail -1 "$work/loadgen.err"))"
     echo "$line"
 }
+# A fresh connection per request starts in quick-ACK mode, so it never stalls: the floor for
+# this upstream (a Python client, so its own overhead is included).
+fresh() { # fresh SECONDS: loadgen-like JSON line for new-connection-per-request to the upstream
+    python3 - "$up_port" "$1" "$path" "$fixed_token" <<'PY'
+import json, socket, sys, time
+port, seconds, path, token = int(sys.argv[1]), float(sys.argv[2]), sys.argv[3], sys.argv[4]
+request = (f"GET {path} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\n"
+           "Connection: close\r\n\r\n").encode()
+samples, errors, start = [], 0, time.monotonic()
+while time.monotonic() - start < seconds:
+    began = time.monotonic()
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        sock.sendall(request)
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    errors += not data.startswith(b"HTTP/1.1 200")
+    samples.append(int((time.monotonic() - began) * 1e6))
+elapsed = time.monotonic() - start
+samples.sort()
+pct = lambda p: samples[int((len(samples) - 1) * p)]
+print(json.dumps({"connections": 1, "requests": len(samples), "errors": errors, "seconds": round(elapsed, 3),
+                  "rps": round(len(samples) / elapsed, 1), "p50_us": pct(0.5), "p90_us": pct(0.9),
+                  "p99_us": pct(0.99), "max_us": samples[-1]}))
+PY
+}
 log "warm-up"
 for target in "${targets[@]}"; do run "$target" 1 >/dev/null; done
 : >"$work/runs.jsonl"
@@ -220,8 +246,8 @@ log "measuring: ${targets[*]} × $repeats repeats × ${seconds} s, one connectio
 for repeat in $(seq 1 "$repeats"); do
     order=("${targets[@]}")
     [ $((repeat % 2)) -eq 0 ] && order=(nginx tokenproxy-no-quickack tokenproxy direct)
-    for target in "${order[@]}"; do
-        line="$(run "$target" "$seconds")"
+    for target in "${order[@]}" direct-new-connection; do
+        if [ "$target" = direct-new-connection ]; then line="$(fresh "$seconds")"; else line="$(run "$target" "$seconds")"; fi
         log "  #$repeat $target $line"
         python3 -c 'import json,sys; r=json.loads(sys.argv[1]); r.update(target=sys.argv[2], repeat=int(sys.argv[3])); print(json.dumps(r))' \
             "$line" "$target" "$repeat" >>"$work/runs.jsonl"
@@ -236,8 +262,9 @@ python3 - "$work/runs.jsonl" "bench/results/quickack-$stamp" "$seconds" "$repeat
 import json, statistics, sys
 runs_file, out, seconds, repeats, nginx, python, kernel, cpus = sys.argv[1:9]
 runs = [json.loads(line) for line in open(runs_file)]
-targets = ["direct", "tokenproxy", "tokenproxy-no-quickack", "nginx"]
-labels = {"direct": "direct (no proxy)", "tokenproxy": "tokenproxy (TCP_QUICKACK, default)",
+targets = ["direct-new-connection", "direct", "tokenproxy", "tokenproxy-no-quickack", "nginx"]
+labels = {"direct-new-connection": "direct, a new connection per request (Python client)",
+          "direct": "direct, one keep-alive connection (loadgen)", "tokenproxy": "tokenproxy (TCP_QUICKACK, default)",
           "tokenproxy-no-quickack": "tokenproxy, TOKENPROXY_BENCH_NO_QUICKACK=1", "nginx": "nginx 1 worker, keepalive upstream"}
 rows = []
 for t in targets:
