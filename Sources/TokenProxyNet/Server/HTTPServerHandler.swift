@@ -45,6 +45,8 @@ package struct HTTPServerResponse: Sendable {
     /// The head up to `Date`, serialized in advance (see `preEncoded()`); nil: built when sent.
     /// Whoever changes `status`, `headers` or `body` afterwards must call `preEncoded()` again.
     package private(set) var encodedHead: [UInt8]?
+    /// Whether `headers` ask to close (`Connection: close`), worked out with `encodedHead`.
+    private(set) var encodedAsksClose = false
 
     package init(
         status: Int, headers: HTTPFields = [:], body: [UInt8] = [], closeConnection: Bool = false
@@ -58,9 +60,15 @@ package struct HTTPServerResponse: Sendable {
     /// This response with its head serialized now (all but `Date`, `Connection` and the empty
     /// line, which the server adds when sending), for a response sent many times unchanged —
     /// a cached token — so that sending it copies no header and formats no number.
+    ///
+    /// The checks the server makes on every response are made here, once: a response with a
+    /// field that cannot go on the wire is returned as is, not encoded, so that the server still
+    /// replaces it with a 500 when it is sent.
     package func preEncoded() -> HTTPServerResponse {
         var response = self
         response.encodedHead = nil
+        guard headers.firstInvalidField() == nil else { return response }
+        response.encodedAsksClose = headers.listContains("Connection", token: "close")
         response.encodedHead = HTTPServerResponseEncoder.headPrefix(for: response)
         return response
     }

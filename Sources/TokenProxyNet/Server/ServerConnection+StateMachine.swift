@@ -77,14 +77,20 @@ extension ServerConnection {
                 return .doNothing
             }
             var response = response
-            if response.headers.firstInvalidField() != nil {
+            // A pre-encoded response (a cached token) was checked when it was encoded.
+            let preEncoded = response.encodedHead != nil
+            if !preEncoded && response.headers.firstInvalidField() != nil {
                 // Never put a handler's CR/LF on the wire (response splitting).
                 response = Self.plainText(500, "invalid response header")
             }
             let reachedLimit = settings.maxRequestsPerConnection.map { requestCount >= $0 } ?? false
+            let asksClose =
+                preEncoded
+                ? response.encodedAsksClose
+                : response.headers.listContains("Connection", token: "close")
             let close =
                 response.closeConnection || !request.keepAlive || closeAfterResponse
-                || reachedLimit || response.headers.listContains("Connection", token: "close")
+                || reachedLimit || asksClose
             response.closeConnection = close
             state = .writing(then: close ? .close : .readNext)
             return .write(

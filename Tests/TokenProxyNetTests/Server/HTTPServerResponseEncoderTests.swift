@@ -94,3 +94,35 @@ struct HTTPServerResponseEncoderTests {
                 == "Thu, 01 Jan 1970 00:00:00 GMT")
     }
 }
+
+extension HTTPServerResponseEncoderTests {
+    @Test func preEncodedHeadIsTheHeadUpToDate() {
+        let response = HTTPServerResponse(
+            status: 200, headers: ["Cache-Control": "no-store", "Content-Length": "9"],
+            body: Array("{}".utf8))
+        let encoded = response.preEncoded()
+        #expect(
+            encoded.encodedHead
+                == Array("HTTP/1.1 200 OK\r\nCache-Control: no-store\r\nContent-Length: 2\r\n".utf8)
+        )
+        #expect(Self.head(encoded) == Self.head(response))
+        #expect(Self.head(encoded, close: true) == Self.head(response, close: true))
+        #expect(!encoded.encodedAsksClose)
+        #expect(
+            HTTPServerResponse(status: 200, headers: ["Connection": "close"]).preEncoded()
+                .encodedAsksClose)
+    }
+
+    @Test func doesNotPreEncodeAResponseWithAnInvalidField() {
+        let response = HTTPServerResponse(status: 200, headers: ["X-Bad": "a\r\nInjected: 1"])
+        #expect(response.preEncoded().encodedHead == nil)
+    }
+
+    @Test func headTailIsCachedPerSecondForTheCommonCase() {
+        var date = HTTPServerDate()
+        let tail = String(decoding: date.headTail(close: false, keepAlive: false), as: UTF8.self)
+        #expect(tail.hasPrefix("Date: ") && tail.hasSuffix(" GMT\r\n\r\n"))
+        let closing = String(decoding: date.headTail(close: true, keepAlive: false), as: UTF8.self)
+        #expect(closing.hasSuffix(" GMT\r\nConnection: close\r\n\r\n"))
+    }
+}

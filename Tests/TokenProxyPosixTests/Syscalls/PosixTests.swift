@@ -83,6 +83,26 @@ struct PosixTests {
         #expect(Array(buffer[0..<(head.count + body.count)]) == head + body)
     }
 
+    @Test func sendsThreeGatheredBuffersSkippingEmptyOnes() throws {
+        let (a, b) = try Self.socketPair()
+        let local = FileDescriptor(adopting: a)
+        let remote = FileDescriptor(adopting: b)
+        let parts = [Array("HTTP/1.1 200 OK\r\n".utf8), [], Array("\r\nhello".utf8)]
+        let sent = try parts[0].withUnsafeBytes { first in
+            try parts[1].withUnsafeBytes { second in
+                try parts[2].withUnsafeBytes { try Posix.send(local.rawValue, first, second, $0) }
+            }
+        }
+        let all = parts.flatMap { $0 }
+        #expect(sent == .done(all.count))
+        var buffer = [UInt8](repeating: 0, count: 64)
+        let received = try buffer.withUnsafeMutableBytes {
+            try Posix.receive(remote.rawValue, into: $0)
+        }
+        #expect(received == .done(all.count))
+        #expect(Array(buffer[0..<all.count]) == all)
+    }
+
     @Test func receivesEndOfStreamAsZero() throws {
         let (a, b) = try Self.socketPair()
         let local = FileDescriptor(adopting: a)

@@ -94,3 +94,27 @@ struct IssuedTokenTests {
         #expect(try json(response.body)["expires_in"] as? Int == 0)
     }
 }
+
+extension IssuedTokenTests {
+    @Test func jsonResponseIsPreEncodedAndSharedWithinASecond() throws {
+        let token = IssuedToken(accessToken: Redacted("tok-1"), tokenType: "Bearer", scope: nil)
+        let first = token.jsonResponse(expiresIn: 599, expiresAt: 9)
+        let again = token.jsonResponse(expiresIn: 599, expiresAt: 9)
+        let later = token.jsonResponse(expiresIn: 598, expiresAt: 9)
+        #expect(first.encodedHead != nil)
+        #expect(first.body == token.jsonBody(expiresIn: 599, expiresAt: 9))
+        #expect(again.body == first.body && again.encodedHead == first.encodedHead)
+        #expect(later.body == token.jsonBody(expiresIn: 598, expiresAt: 9))
+        let head = String(decoding: try #require(first.encodedHead), as: UTF8.self)
+        #expect(head.contains("Cache-Control: no-store\r\n"))
+        #expect(head.contains("Content-Type: application/json\r\n"))
+        #expect(head.contains("Content-Length: \(first.body.count)\r\n"))
+    }
+
+    @Test func textResponseIsPreEncoded() {
+        let token = IssuedToken(accessToken: Redacted("tok-1"), tokenType: "Bearer", scope: nil)
+        #expect(token.textResponse.value.encodedHead != nil)
+        #expect(token.textResponse.value.body == Array("tok-1".utf8))
+        #expect("\(token.textResponse)".contains("tok-1") == false)
+    }
+}
