@@ -59,3 +59,48 @@ def test_unpinned_uses_the_allowed_cpus(tokenproxy_daemon, credentials):
     d = tokenproxy_daemon().start(credentials, level="info")
     loops, _ = logged_loops(d)
     assert 1 <= loops <= len(os.sched_getaffinity(0))
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_out_of_descriptors_pauses_accepting_without_spinning(tokenproxy_daemon, credentials):
+    """With its descriptor limit reached, the loops stop watching the listener for a moment
+    instead of spinning on a socket that stays readable, and serve again once descriptors are
+    free."""
+    import socket
+    import subprocess
+    import time
+
+    d = tokenproxy_daemon().start(credentials, level="info", api_extra={"event_loops": 2})
+    d.wait_token("svc")
+    open_now = len(os.listdir(f"/proc/{d.pid}/fd"))
+    # The soft limit only (`N:`), so that it can be raised again without privileges.
+    subprocess.run(["prlimit", f"--pid={d.pid}", f"--nofile={open_now + 8}:"], check=True)
+    clients = []
+    try:
+        for _ in range(40):
+            c = socket.socket(socket.AF_UNIX)
+            c.connect(str(d.socket_path))
+            clients.append(c)
+        time.sleep(0.5)
+        # The limit was reached: 40 clients, room for 8 more descriptors.
+        assert len(os.listdir(f"/proc/{d.pid}/fd")) <= open_now + 8
+        before = cpu_seconds(d.pid)
+        time.sleep(1.5)
+        assert cpu_seconds(d.pid) - before < 0.5, "accepting spins while out of descriptors"
+    finally:
+        for c in clients:
+            c.close()
+    subprocess.run(["prlimit", f"--pid={d.pid}", "--nofile=1024:"], check=True)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            if d.token("svc").status == 200:
+                break
+        except OSError:
+            pass
+        assert time.monotonic() < deadline, d.log()
+        time.sleep(0.2)
