@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <malloc.h>
 
 int CLinuxShims_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags) {
     return accept4(fd, addr, len, flags);
@@ -46,3 +47,5 @@ int CLinuxShims_epoll_wait(int epfd, uint32_t *events, uint64_t *tokens, int max
 }
 
 int CLinuxShims_eventfd(void) { return eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC); }
+
+int CLinuxShims_malloc_trim(void) { return malloc_trim(0); }

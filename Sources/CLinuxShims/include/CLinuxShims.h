@@ -38,4 +38,8 @@ int CLinuxShims_epoll_wait(int epfd, uint32_t *events, uint64_t *tokens, int max
 /// eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC).
 int CLinuxShims_eventfd(void);
 
+/// malloc_trim(0): returns free heap memory to the kernel (<malloc.h> is not in Swift's Glibc
+/// module). Returns 1 if memory was released.
+int CLinuxShims_malloc_trim(void);
+
 #endif
