@@ -79,7 +79,8 @@ api_socket="$work/tokenproxy.sock"
 python3 - "$work" "$issuer" "$api_socket" "$credential" "$proxy_port" "$connections" <<'PY'
 import json, sys
 work, issuer, socket_path, name, port, connections = sys.argv[1:7]
-config = {"api": {"socket": socket_path, "socket_mode": "0600"},
+config = {"api": {"socket": socket_path, "socket_mode": "0600",
+                  "max_connections": min(65536, int(connections) + 64)},
           "credentials": {name: {"key_file": f"{work}/sa.json", "issuer": issuer,
                                  "scopes": ["openid"]}},
           "proxy": {"listen": [f"127.0.0.1:{port}"],
@@ -89,6 +90,17 @@ config = {"api": {"socket": socket_path, "socket_mode": "0600"},
           "log": {"level": "warning"}}
 json.dump(config, open(f"{work}/config.json", "w"), indent=2)
 PY
+# A binary from before api.max_connections existed keeps its built-in limit (1024).
+if ! "$bin" check --config "$work/config.json" >"$work/check.log" 2>&1; then
+    grep -q "api.max_connections" "$work/check.log" || { show_log "$work/check.log"; die "the configuration is refused"; }
+    log "this binary has no api.max_connections: the token API keeps its built-in connection limit"
+    python3 - "$work/config.json" <<'PY'
+import json, sys
+config = json.load(open(sys.argv[1]))
+del config["api"]["max_connections"]
+json.dump(config, open(sys.argv[1], "w"), indent=2)
+PY
+fi
 
 # --- 3. measure ---------------------------------------------------------------------------------
 log "measuring: $runs start-ups, idle RSS, $connections idle connections on the API socket and the proxy"

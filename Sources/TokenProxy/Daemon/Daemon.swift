@@ -128,7 +128,8 @@ package final class Daemon: Sendable {
         do {
             server = HTTPServer(
                 listeners: try listeners(for: configuration.api), handler: handler,
-                configuration: HTTPServerConfiguration())
+                configuration: HTTPServerConfiguration(
+                    maxConnections: configuration.api.maxConnections))
         } catch {
             throw StartupError(message: "cannot listen: \(error)", status: .configuration)
         }

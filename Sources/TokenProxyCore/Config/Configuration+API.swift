@@ -15,11 +15,16 @@ package struct APIConfiguration: Sendable, Equatable {
     package var allowedGIDs: [UInt32]
     /// An optional loopback TCP listener for programs that cannot speak to a Unix socket.
     package var tcp: TCPListenerConfiguration?
+    /// Client connections held at once over all of the API's listeners; one more is closed at
+    /// once (config: `api.max_connections`).
+    package var maxConnections: Int
 
     package init(
         socket: String = defaultSocket, socketMode: UInt32 = defaultSocketMode,
         socketGroup: String? = nil,
-        allowedUIDs: [UInt32] = [], allowedGIDs: [UInt32] = [], tcp: TCPListenerConfiguration? = nil
+        allowedUIDs: [UInt32] = [], allowedGIDs: [UInt32] = [],
+        tcp: TCPListenerConfiguration? = nil,
+        maxConnections: Int = Limits.Server.maxConnections
     ) {
         self.socket = socket
         self.socketMode = socketMode
@@ -27,6 +32,7 @@ package struct APIConfiguration: Sendable, Equatable {
         self.allowedUIDs = allowedUIDs
         self.allowedGIDs = allowedGIDs
         self.tcp = tcp
+        self.maxConnections = maxConnections
     }
 
     /// True when no per-caller ACL is configured.

@@ -5,6 +5,7 @@ package enum ConfigurationParser {
     static let topLevelKeys = ["$schema", "api", "credentials", "log", "proxy"]
     static let apiKeys = [
         "socket", "socket_mode", "socket_group", "allowed_uids", "allowed_gids", "tcp",
+        "max_connections",
     ]
     static let tcpKeys = ["listen", "required_header", "required_header_value"]
     static let logKeys = ["level"]
@@ -74,6 +75,10 @@ package enum ConfigurationParser {
         if let tcp = decoder.object(object, "tcp", keys: tcpKeys) {
             api.tcp = parseTCP(tcp, decoder: &decoder)
         }
+        api.maxConnections =
+            decoder.number(object, "max_connections", in: 1...65536, wholeNumber: true).map {
+                Int($0)
+            } ?? api.maxConnections
         return decoder.problems.count == problemsBefore ? api : nil
     }
 
