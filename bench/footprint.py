@@ -133,7 +133,9 @@ def open_idle(family: int, address: object, count: int) -> tuple[list[socket.soc
     failures = 0
     for _ in range(count):
         client = socket.socket(family, socket.SOCK_STREAM)
-        client.settimeout(5)
+        # Blocking connect: a Unix socket whose accept queue is full makes a non-blocking (or
+        # timeout-mode) connect fail with EAGAIN at once, where a blocking one waits its turn.
+        client.setblocking(True)
         try:
             client.connect(address)
         except OSError:
