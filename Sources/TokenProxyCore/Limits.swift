@@ -170,6 +170,13 @@ package enum Limits {
         package static let relayBufferBytes = 64 * 1024
     }
 
+    /// OpenSSL.
+    package enum OpenSSL {
+        /// Entries kept from OpenSSL's error queue; the rest are drained and dropped, so a
+        /// misbehaving library cannot grow a message without end.
+        package static let maxErrorEntries = 16
+    }
+
     /// The dev issuer (`tokenproxy dev`): bounds that keep a long-running dev session small.
     package enum DevIssuer {
         /// A form body larger than this is refused.

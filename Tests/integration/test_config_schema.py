@@ -101,6 +101,8 @@ class ConfigSchemaTests(unittest.TestCase):
             with_route(upstream="http://[::1]:9000"),
             with_route(upstream="http://legacy.lan", allow_plain_http=True),
             with_route(ca_file="/etc/ssl/ca.pem", client_certificate="/c.pem", client_key="/c.key"),
+            with_route(upgrades=[]),
+            with_route(upgrades=["WebSocket", "my-proto.v2"]),
             with_proxy(connect_timeout=0.5, max_replay_body_bytes=0, refresh_header="X-Refresh"),
         ]:
             with self.subTest(document=document):
@@ -171,6 +173,11 @@ class ConfigSchemaTests(unittest.TestCase):
             "certificate without key": with_route(client_certificate="/c.pem"),
             "tls on http upstream": with_route(upstream="http://127.0.0.1:9000", ca_file="/ca.pem"),
             "relative ca file": with_route(ca_file="ca.pem"),
+            "h2c upgrade": with_route(upgrades=["websocket", "h2c"]),
+            "upgrade with version": with_route(upgrades=["websocket/13"]),
+            "upgrade not a token": with_route(upgrades=["web socket"]),
+            "upgrade twice": with_route(upgrades=["websocket", "websocket"]),
+            "upgrades not a list": with_route(upgrades="websocket"),
             "tunnel without port": with_proxy(tunnels=["github.com"]),
             "bad refresh header": with_proxy(refresh_header="X Refresh"),
             "negative replay size": with_proxy(max_replay_body_bytes=-1),

@@ -7,11 +7,12 @@ one request split in two, never two merged."""
 
 from __future__ import annotations
 
+import socket
 import time
 
 import pytest
 
-from proxy_support import exchange, proxy_env, request_bytes, unique  # noqa: F401
+from proxy_support import exchange, proxy_env, read_response, request_bytes, unique  # noqa: F401
 
 SETTLE = 0.2  # lets stray bytes reach the upstream before we check it got none (not asserted on)
 
@@ -153,3 +154,81 @@ def test_body_longer_than_content_length_is_the_next_request(proxy_env):
     assert result.statuses == [200, 200], result
     seen = proxy_env.echo.requests_under(key)
     assert [(r.target, r.body) for r in seen] == [(f"{key}/first", b"hello"), (f"{key}/second", b"")]
+
+
+# --- Upgrade is an allow-list: h2c never reaches the upstream --------------------------------
+
+H2C_SETTINGS = "AAMAAABkAAQAAP__"
+
+
+def h2c_request(path: str, upgrade: str = "h2c", close: bool = False) -> bytes:
+    connection = "Upgrade, HTTP2-Settings" + (", close" if close else "")
+    return get(path, f"Connection: {connection}\r\nUpgrade: {upgrade}\r\nHTTP2-Settings: {H2C_SETTINGS}\r\n")
+
+
+def test_h2c_upgrade_is_removed_and_the_request_forwarded_as_plain_http(proxy_env):
+    """h2c smuggling: after a 101 to h2c the upstream would speak HTTP/2 on a connection the
+    proxy only relays, and the requests that follow would bypass routing and token injection.
+    The proxy removes `Upgrade: h2c`, `HTTP2-Settings` and their `Connection` tokens and sends a
+    plain HTTP/1.1 request; the connection stays HTTP/1.1, so the next request is routed too.
+    The upstream's raw bytes never contain h2c or the settings."""
+    key = f"/no-switch/{unique()}"
+    result = exchange(proxy_env.port, h2c_request(f"{key}/1") + get(f"{key}/2", "Connection: close\r\n"),
+                      max_responses=2, timeout=10)
+    assert result.statuses == [200, 200], result
+    seen = proxy_env.echo.wait_for_requests(key, 2)
+    assert [r.target for r in seen] == [f"{key}/1", f"{key}/2"]
+    for request in seen:
+        assert request.header_values("Upgrade") == [], request.headers
+        assert request.header_values("HTTP2-Settings") == [], request.headers
+        assert all("upgrade" not in v.lower() for v in request.header_values("Connection")), request.headers
+        assert len(request.header_values("Authorization")) == 1
+    raw = proxy_env.echo.bytes_received().lower()
+    assert b"h2c" not in raw and H2C_SETTINGS.lower().encode() not in raw and b"http2-settings" not in raw
+
+
+def test_h2c_to_an_upstream_that_would_switch_gets_its_normal_answer(proxy_env):
+    """/upgrade on the echo upstream answers 101 to any Upgrade it sees, else 426. Offered
+    h2c it answers 426: it never saw the offer. Offered `h2c, websocket` on a websocket route,
+    only websocket arrives and the tunnel opens."""
+    result = exchange(proxy_env.port, h2c_request("/upgrade", close=True), max_responses=1, timeout=10)
+    assert result.statuses == [426], result
+    with socket.create_connection(("127.0.0.1", proxy_env.port), timeout=10) as sock:
+        sock.sendall(h2c_request("/upgrade", upgrade="h2c, websocket"))
+        f = sock.makefile("rb")
+        response = read_response(f)
+        assert response.status == 101, (response.status, response.text)
+        assert response.header("Upgrade") == "websocket"
+        sock.sendall(b"ping")
+        assert f.read(4) == b"ping"
+    raw = proxy_env.echo.bytes_received().lower()
+    assert b"h2c" not in raw and b"http2-settings" not in raw
+
+
+def test_websocket_upgrade_still_tunnels(proxy_env):
+    """The default allow-list: a WebSocket handshake gets the upstream's 101 and bytes flow
+    both ways; the upstream saw exactly `Connection: Upgrade` and `Upgrade: websocket`."""
+    with socket.create_connection(("127.0.0.1", proxy_env.port), timeout=10) as sock:
+        sock.sendall(get("/upgrade", "Connection: keep-alive, Upgrade\r\nUpgrade: websocket\r\n"
+                                     "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"))
+        f = sock.makefile("rb")
+        response = read_response(f)
+        assert response.status == 101, (response.status, response.text)
+        assert response.header("Upgrade") == "websocket"
+        sock.sendall(b"\x81\x05hello")
+        assert f.read(7) == b"\x81\x05hello"
+    upgraded = [r for r in proxy_env.echo.requests_under("/upgrade") if r.header_values("Sec-WebSocket-Key")]
+    assert upgraded and upgraded[-1].header_values("Upgrade") == ["websocket"]
+    assert upgraded[-1].header_values("Connection") == ["Upgrade"]
+
+
+def test_a_route_with_no_upgrades_forwards_websocket_as_plain_http(proxy_env):
+    """`"upgrades": []`: even websocket is removed; the upstream answers the plain request
+    (426 here) and never sees an Upgrade."""
+    before = len(proxy_env.echo.requests_under("/upgrade"))
+    data = (b"GET http://no-upgrade.test/upgrade HTTP/1.1\r\nHost: no-upgrade.test\r\n"
+            b"Connection: Upgrade, close\r\nUpgrade: websocket\r\n\r\n")
+    result = exchange(proxy_env.port, data, max_responses=1, timeout=10)
+    assert result.statuses == [426], result
+    seen = proxy_env.echo.requests_under("/upgrade")[before:]
+    assert len(seen) == 1 and seen[0].header_values("Upgrade") == [], seen

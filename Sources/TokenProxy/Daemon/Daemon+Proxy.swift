@@ -16,6 +16,11 @@ extension Daemon {
         var listen: [ProxyListenAddress]
     }
 
+    /// `TOKENPROXY_BENCH_NO_QUICKACK=1` turns `TCP_QUICKACK` off on upstream sockets. A switch
+    /// for `bench/quickack.sh` to show what the option saves, not a setting: never set it in
+    /// production.
+    static let noQuickAckVariable = "TOKENPROXY_BENCH_NO_QUICKACK"
+
     /// `FileDescriptorName=` of a socket systemd passes for the proxy (the others are the API's).
     static let proxySocketName = "proxy"
 
@@ -68,7 +73,8 @@ extension Daemon {
             configuration: ProxyEngineConfiguration(
                 headerReadTimeout: proxy.headerReadTimeout, idleTimeout: proxy.idleTimeout,
                 connectTimeout: proxy.connectTimeout, responseTimeout: proxy.responseTimeout,
-                maxReplayBodyBytes: proxy.maxReplayBodyBytes, maxConnections: proxy.maxConnections))
+                maxReplayBodyBytes: proxy.maxReplayBodyBytes, maxConnections: proxy.maxConnections,
+                upstreamQuickAck: options.environment[Self.noQuickAckVariable] != "1"))
         return ProxyParts(slot: slot, engine: engine, listen: proxy.listen)
     }
 

@@ -90,7 +90,8 @@ package final class ProxyRouter: ProxyDelegate {
                 basePath: route.basePath),
             hostHeader: route.hostHeader, authorization: nil,
             removeHeaders: [refreshHeader, "Proxy-Authorization"],
-            forwardedHeaders: configured.forwardedHeaders, routeName: route.name)
+            forwardedHeaders: configured.forwardedHeaders, routeName: route.name,
+            upgrades: configured.upgrades)
         if configured.keepClientAuthorization, head.fields.contains("Authorization") {
             return .forward(forward)
         }

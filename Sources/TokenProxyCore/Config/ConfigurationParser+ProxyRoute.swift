@@ -88,6 +88,7 @@ extension ConfigurationParser {
         }
         let insecureKey = decoder.bool(object, "allow_insecure_key_permissions") ?? false
         checkTLSFiles(object, upstream: upstream, decoder: &decoder)
+        let upgrades = parseUpgrades(object, decoder: &decoder)
         guard decoder.problems.count == problemsBefore, let upstream, let credential else {
             return nil
         }
@@ -97,7 +98,7 @@ extension ConfigurationParser {
             keepClientAuthorization: keepAuthorization, forwardedHeaders: forwarded,
             allowPlainHTTP: allowPlain, caFile: files["ca_file"],
             clientCertificateFile: files["client_certificate"], clientKeyFile: files["client_key"],
-            allowInsecureKeyPermissions: insecureKey)
+            allowInsecureKeyPermissions: insecureKey, upgrades: upgrades)
     }
 
     /// A client certificate needs its key and the other way round; TLS settings on an `http`

@@ -112,12 +112,21 @@ package struct ProxyRoute: Sendable, Equatable {
     package var clientKeyFile: String?
     /// Accept a `clientKeyFile` that group or others can read (as for credential keys).
     package var allowInsecureKeyPermissions: Bool
+    /// Protocols a client may switch to through this route with `Upgrade` (RFC 9110 §7.8),
+    /// lowercased protocol names. Any other offer (`h2c` above all: after a 101 the proxy
+    /// would stop seeing requests) is removed and the request forwarded as plain HTTP/1.1.
+    /// Empty: no upgrade at all.
+    package var upgrades: [String]
+
+    /// Only WebSocket (RFC 6455) is tunnelled unless the route says otherwise.
+    package static let defaultUpgrades = ["websocket"]
 
     package init(
         host: String? = nil, pathPrefix: String? = nil, stripPrefix: Bool = false, upstream: URL,
         credential: String, keepClientAuthorization: Bool = false, forwardedHeaders: Bool = false,
         allowPlainHTTP: Bool = false, caFile: String? = nil, clientCertificateFile: String? = nil,
-        clientKeyFile: String? = nil, allowInsecureKeyPermissions: Bool = false
+        clientKeyFile: String? = nil, allowInsecureKeyPermissions: Bool = false,
+        upgrades: [String] = ProxyRoute.defaultUpgrades
     ) {
         self.host = host
         self.pathPrefix = pathPrefix
@@ -131,6 +140,7 @@ package struct ProxyRoute: Sendable, Equatable {
         self.clientCertificateFile = clientCertificateFile
         self.clientKeyFile = clientKeyFile
         self.allowInsecureKeyPermissions = allowInsecureKeyPermissions
+        self.upgrades = upgrades
     }
 
     /// How logs, metrics and error bodies name the route: `api.example.com`, `/zitadel/` or

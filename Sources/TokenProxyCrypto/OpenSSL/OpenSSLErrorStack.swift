@@ -1,4 +1,5 @@
 internal import COpenSSL
+import TokenProxyCore
 
 /// The calling thread's OpenSSL error queue, drained into one value.
 ///
@@ -20,9 +21,6 @@ package struct OpenSSLErrorStack: Sendable, Equatable, CustomStringConvertible {
         var reason: Int32 { ERR_GET_REASON(code) }
     }
 
-    /// At most this many entries are kept; the rest are drained and dropped, so a misbehaving
-    /// library cannot grow a message without end.
-    package static let maximumEntries = 16
     /// The text of an empty stack: a failure OpenSSL gave no reason for.
     package static let emptyText = "no detail from OpenSSL"
 
@@ -46,7 +44,7 @@ package struct OpenSSLErrorStack: Sendable, Equatable, CustomStringConvertible {
         while true {
             let code = next()
             guard code != 0 else { break }
-            guard entries.count < maximumEntries else { continue }
+            guard entries.count < Limits.OpenSSL.maxErrorEntries else { continue }
             var buffer = [CChar](repeating: 0, count: 256)
             buffer.withUnsafeMutableBufferPointer {
                 ERR_error_string_n(code, $0.baseAddress, $0.count)

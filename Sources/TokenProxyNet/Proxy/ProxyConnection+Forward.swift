@@ -78,7 +78,8 @@ extension ProxyConnection {
                 exchange.forward.upstream,
                 connect: {
                     try ProxyUpstreamConnection.connect(
-                        exchange.forward, deadline: .now + configuration.connectTimeout)
+                        exchange.forward, deadline: .now + configuration.connectTimeout,
+                        quickAck: configuration.upstreamQuickAck)
                 },
                 mayReplay: { error, _ in
                     !(error is ClientError) && !(error is UpstreamWriteFailed)
@@ -93,12 +94,12 @@ extension ProxyConnection {
                     // The upstream stopped reading the body: it may have answered already
                     // (413, 401 …); relay that answer, or report the write failure.
                     guard
-                        let response = try? connection.http.readResponseHead(
+                        let response = try? connection.readResponseHead(
                             deadline: .now + configuration.responseTimeout)
                     else { throw failure }
                     return (connection, response)
                 }
-                let response = try connection.http.readResponseHead(
+                let response = try connection.readResponseHead(
                     deadline: .now + configuration.responseTimeout)
                 return (connection, response)
             }

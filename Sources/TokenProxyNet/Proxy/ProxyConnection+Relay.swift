@@ -21,7 +21,7 @@ extension ProxyConnection {
             _ = fail(
                 .badUpstreamResponse(
                     route: route, upstream: exchange.forward.upstream.description,
-                    detail: "101 Switching Protocols to a request that did not ask for it"),
+                    detail: "101 Switching Protocols to a protocol the request did not offer"),
                 head: head, route: route, close: true, retried: exchange.retried,
                 start: exchange.start)
             return false

@@ -69,7 +69,9 @@ extension ProxyConnection {
                 }
                 state = .discardingBody(request, response: response, discarded: 0)
                 return RouteDecidedAction(parseBody())
-            case .forward:
+            case .forward(let allowedUpgrades):
+                request.upgrades = ProxyHeaders.allowedUpgrades(
+                    request.head, allowed: allowedUpgrades)
                 if request.complete {
                     state = .forwarding(request)
                     return .forward(.buffered([]))
@@ -110,7 +112,7 @@ extension ProxyConnection {
         mutating func responseHeadReceived(_ response: HTTPResponseHead) -> ResponseHeadAction {
             guard case .forwarding(var request) = state else { return .refuseSwitch }
             if response.status == 101 {
-                guard ProxyHeaders.isUpgradeRequest(request.head) else {
+                guard ProxyHeaders.switchMatchesOffer(response, offered: request.upgrades) else {
                     state = .closed
                     return .refuseSwitch
                 }

@@ -47,8 +47,9 @@ extension ProxyConnection.StateMachine {
     enum Route: Sendable, Equatable {
         /// Answer locally with this response.
         case respond(HTTPServerResponse)
-        /// Send the request upstream.
-        case forward
+        /// Send the request upstream, offering only the `Upgrade` protocols whose (lowercased)
+        /// names `allowedUpgrades` lists.
+        case forward(allowedUpgrades: [String])
         /// CONNECT: relay bytes to an allow-listed `host:port`.
         case tunnel
     }
@@ -62,6 +63,9 @@ extension ProxyConnection.StateMachine {
         /// The connection closes after this exchange (the client asked, an HTTP/1.0 client
         /// did not ask for keep-alive, or the engine shuts down).
         var closeAfter: Bool
+        /// The `Upgrade` protocols offered upstream (the client's offer through the route's
+        /// allow-list); a `101` is relayed only when it switches to one of them.
+        var upgrades: [String] = []
 
         init(head: HTTPRequestHead) {
             self.head = head
@@ -170,7 +174,8 @@ extension ProxyConnection.StateMachine {
         case relay(ProxyHeaders.ResponseFraming, connection: ProxyHeaders.ConnectionField)
         /// A 101 to an upgrade request: relay both ways; `clientBytes` already arrived.
         case switchProtocols(clientBytes: [UInt8])
-        /// A 101 the client did not ask for: answer 502 and close.
+        /// A 101 to a request that offered no allowed upgrade, or switching to a protocol it did
+        /// not offer: answer 502 and close.
         case refuseSwitch
     }
 

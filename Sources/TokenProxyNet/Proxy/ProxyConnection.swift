@@ -118,7 +118,7 @@ final class ProxyConnection: @unchecked Sendable {
             if let problem = Self.problem(with: upstreamHead) {
                 return failExchange(.invalidForward(route: forward.routeName, detail: problem))
             }
-            return Step(machine.routeDecided(.forward))
+            return Step(machine.routeDecided(.forward(allowedUpgrades: forward.upgrades)))
         case .tunnel(let host, let port):
             current = Current(
                 head: head, decision: decision, start: start,

@@ -58,11 +58,15 @@ package struct ProxyForward: Sendable {
     /// Opaque value the delegate gets back with a 401, to tell whether the rejected token is
     /// still the current one (so that a burst of 401s causes one refresh).
     package var tokenGeneration: String
+    /// Protocols (lowercased names) the client may switch to with `Upgrade`; any other offer
+    /// is removed (`ProxyHeaders.allowedUpgrades`). Empty: no upgrades.
+    package var upgrades: [String]
 
     package init(
         upstream: ProxyUpstream, tls: TLSClientContext?, target: String, hostHeader: String,
         authorization: String?, removeHeaders: [String] = [], forwardedHeaders: Bool = false,
-        routeName: String, tokenGeneration: String = ""
+        routeName: String, tokenGeneration: String = "",
+        upgrades: [String] = ProxyRoute.defaultUpgrades
     ) {
         self.upstream = upstream
         self.tls = tls
@@ -73,6 +77,7 @@ package struct ProxyForward: Sendable {
         self.forwardedHeaders = forwardedHeaders
         self.routeName = routeName
         self.tokenGeneration = tokenGeneration
+        self.upgrades = upgrades
     }
 }
 

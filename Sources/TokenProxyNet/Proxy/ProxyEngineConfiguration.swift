@@ -29,6 +29,10 @@ package struct ProxyEngineConfiguration: Sendable, Equatable {
     /// Stack size of each connection thread. The engine never recurses; OpenSSL needs a few
     /// tens of KiB.
     package var threadStackSize: Int
+    /// Set `TCP_QUICKACK` on TCP upstream sockets before reading each response head (see
+    /// `ProxyUpstreamConnection.readResponseHead`). Off only to measure what it saves
+    /// (`bench/quickack.sh`).
+    package var upstreamQuickAck: Bool
 
     package init(
         limits: HTTPLimits = HTTPLimits(maxBodyBytes: .max),
@@ -38,7 +42,7 @@ package struct ProxyEngineConfiguration: Sendable, Equatable {
         responseTimeout: Duration = Limits.Proxy.responseTimeout,
         maxReplayBodyBytes: Int = 64 * 1024, maxConnections: Int = 1024,
         maxIdleUpstreamConnections: Int = 128, via: String = "1.1 tokenproxy",
-        threadStackSize: Int = 512 * 1024
+        threadStackSize: Int = 512 * 1024, upstreamQuickAck: Bool = true
     ) {
         self.limits = limits
         self.headerReadTimeout = headerReadTimeout
@@ -50,5 +54,6 @@ package struct ProxyEngineConfiguration: Sendable, Equatable {
         self.maxIdleUpstreamConnections = maxIdleUpstreamConnections
         self.via = via
         self.threadStackSize = threadStackSize
+        self.upstreamQuickAck = upstreamQuickAck
     }
 }

@@ -30,20 +30,50 @@ enum ProxyHeaders {
         return .none
     }
 
-    /// Whether the client asks to switch protocols (a WebSocket handshake, RFC 9110 §7.8).
+    /// Whether the client asks to switch protocols (RFC 9110 §7.8: `Upgrade` is only meaningful
+    /// when `Connection` names it, and only in HTTP/1.1).
     static func isUpgradeRequest(_ head: HTTPRequestHead) -> Bool {
         head.version == .http1_1 && head.fields.contains("Upgrade")
             && head.fields.listContains("Connection", token: "upgrade")
     }
 
+    /// The protocols of the client's `Upgrade` offer whose names `allowed` lists (lowercased
+    /// protocol names), as the client wrote them (`websocket`, `foo/2`), in its order. Empty
+    /// when the request is no upgrade request or offers nothing allowed: it then goes upstream
+    /// as a plain request. This is the allow-list that keeps `h2c` out: after a `101` to it the
+    /// upstream would speak HTTP/2 on a connection the proxy only relays, so the requests that
+    /// follow would bypass routing and token injection (h2c smuggling).
+    static func allowedUpgrades(_ head: HTTPRequestHead, allowed: [String]) -> [String] {
+        guard !allowed.isEmpty, isUpgradeRequest(head) else { return [] }
+        return head.fields.listElements("Upgrade").filter { allowed.contains(protocolName($0)) }
+            .map(String.init)
+    }
+
+    /// The lowercased `protocol-name` of an `Upgrade` element `name[/version]` (RFC 9110 §7.8).
+    static func protocolName(_ element: Substring) -> String {
+        lowercased(element.split(separator: "/", maxSplits: 1).first ?? "")
+    }
+
+    /// Whether a `101` names (in its `Upgrade` field, which RFC 9110 §15.2.2 requires) only
+    /// protocols among those offered upstream, so that the switch is one the route allows.
+    static func switchMatchesOffer(_ response: HTTPResponseHead, offered: [String]) -> Bool {
+        let chosen = response.fields.listElements("Upgrade")
+        let names = offered.map { protocolName(Substring($0)) }
+        return !chosen.isEmpty && chosen.allSatisfy { names.contains(protocolName($0)) }
+    }
+
     /// The head sent upstream for `head` as decided by `forward`. `clientAddress` is appended
-    /// to `X-Forwarded-For` (nil for Unix-socket clients, which have no address).
+    /// to `X-Forwarded-For` (nil for Unix-socket clients, which have no address). Only the
+    /// upgrades `forward.upgrades` allows are offered upstream; without one, `Upgrade`,
+    /// `HTTP2-Settings` and the `Connection` tokens naming them are gone and the request is a
+    /// plain HTTP/1.1 request, as nginx sends it.
     static func upstreamRequest(
         _ head: HTTPRequestHead, forward: ProxyForward, clientAddress: String?, via: String
     ) -> HTTPRequestHead {
         var drop = hopByHop
         for token in head.fields.listElements("Connection") { drop.insert(lowercased(token)) }
-        drop.formUnion(["host", "content-length", "expect", "via"])
+        // `HTTP2-Settings` only means something with an `Upgrade: h2c`, never forwarded.
+        drop.formUnion(["host", "content-length", "expect", "via", "http2-settings"])
         if forward.authorization != nil { drop.insert("authorization") }
         if forward.forwardedHeaders { drop.formUnion(["x-forwarded-for", "x-forwarded-proto"]) }
         for name in forward.removeHeaders { drop.insert(lowercased(Substring(name))) }
@@ -58,9 +88,10 @@ enum ProxyHeaders {
         case .length(let length): fields.append("Content-Length", String(length))
         case .chunked: fields.append("Transfer-Encoding", "chunked")
         }
-        if isUpgradeRequest(head) {
+        let upgrades = allowedUpgrades(head, allowed: forward.upgrades)
+        if !upgrades.isEmpty {
             fields.append("Connection", "Upgrade")
-            for value in head.fields.values("Upgrade") { fields.append("Upgrade", value) }
+            fields.append("Upgrade", upgrades.joined(separator: ", "))
         }
         fields.append("Via", joined(head.fields.values("Via"), adding: via))
         if forward.forwardedHeaders {

@@ -19,10 +19,15 @@ final class ProxyUpstreamConnection: PooledConnection, @unchecked Sendable {
     let upstream: ProxyUpstream
     let stream: FlushingStream
     let http: HTTPClientConnection
+    /// The TCP socket under the stream (also under TLS), for `TCP_QUICKACK`; nil when
+    /// `quickAck` is off or the stream is no socket (tests).
+    private let socket: SocketStream?
 
-    init(upstream: ProxyUpstream, stream: any ByteStream, peer: String) {
+    init(upstream: ProxyUpstream, stream: any ByteStream, peer: String, quickAck: Bool = true) {
         self.upstream = upstream
         self.stream = FlushingStream(stream)
+        self.socket =
+            quickAck ? (stream as? SocketStream) ?? (stream as? TLSStream)?.socket : nil
         // The proxy streams bodies of any size; head limits stay at their defaults.
         self.http = HTTPClientConnection(
             stream: self.stream, peer: peer, limits: HTTPLimits(maxBodyBytes: .max))
@@ -30,9 +35,9 @@ final class ProxyUpstreamConnection: PooledConnection, @unchecked Sendable {
 
     /// A new connection for `forward`: TCP, then TLS for `https` with the route's context.
     /// Throws `ProxyEngineError` (already classified into 502/504).
-    static func connect(_ forward: ProxyForward, deadline: ContinuousClock.Instant)
-        throws(ProxyEngineError) -> ProxyUpstreamConnection
-    {
+    static func connect(
+        _ forward: ProxyForward, deadline: ContinuousClock.Instant, quickAck: Bool = true
+    ) throws(ProxyEngineError) -> ProxyUpstreamConnection {
         let upstream = forward.upstream
         let name = upstream.description
         switch upstream.scheme {
@@ -56,10 +61,20 @@ final class ProxyUpstreamConnection: PooledConnection, @unchecked Sendable {
                 deadline: deadline)
             return ProxyUpstreamConnection(
                 upstream: upstream, stream: stream,
-                peer: SocketAddress.displayName(host: upstream.host, port: upstream.port))
+                peer: SocketAddress.displayName(host: upstream.host, port: upstream.port),
+                quickAck: quickAck)
         } catch {
             throw ProxyEngineError.connecting(error, route: forward.routeName, upstream: name)
         }
+    }
+
+    /// Reads the response head to the request just written. `TCP_QUICKACK` first: many
+    /// upstreams write the head and the body in two small segments with Nagle on, and the
+    /// body waits for our ACK of the head, which Linux would delay ~40 ms on a reused
+    /// connection (see `Posix.setQuickAck`). Set anew for every response: it is not sticky.
+    func readResponseHead(deadline: ContinuousClock.Instant) throws -> HTTPResponseHead {
+        socket?.acknowledgeQuickly()
+        return try http.readResponseHead(deadline: deadline)
     }
 
     var isReusable: Bool { http.isReusable }

@@ -72,6 +72,21 @@ extension Posix {
         }
     }
 
+    /// Acknowledges what arrives on the TCP socket `fd` at once instead of delaying the ACK.
+    ///
+    /// Linux delays ACKs on a connection it thinks is interactive ("pingpong": we just sent
+    /// data, such as a request, so an answer might carry the ACK). A peer that writes a reply
+    /// in two small segments with Nagle on (Python's `http.server` writes the head, then the
+    /// body) holds the second until the first is acknowledged, so each reply on a reused
+    /// connection waits for our delayed-ACK timer, about 40 ms. The option is not sticky: the
+    /// kernel returns to delayed ACKs by itself, so set it again before each reply is read
+    /// (tcp(7)). Setting it also sends an ACK already due.
+    ///
+    /// The corresponding C function is `setsockopt` with `IPPROTO_TCP`, `TCP_QUICKACK`.
+    package static func setQuickAck(_ fd: Int32) throws(PosixError) {
+        try setSocketOption(fd, level: Int32(IPPROTO_TCP), option: TCP_QUICKACK, value: 1)
+    }
+
     /// Reads an integer socket option (`SO_ERROR`, `SO_TYPE`, …). The corresponding C function
     /// is `getsockopt`.
     package static func socketOption(_ fd: Int32, level: Int32, option: Int32)

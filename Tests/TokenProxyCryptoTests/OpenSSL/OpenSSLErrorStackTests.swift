@@ -1,4 +1,5 @@
 import Testing
+import TokenProxyCore
 
 @testable import TokenProxyCrypto
 
@@ -19,7 +20,7 @@ struct OpenSSLErrorStackTests {
             return remaining.isEmpty ? 0 : remaining.removeFirst()
         }
         #expect(calls == 41)
-        #expect(stack.entries.count == OpenSSLErrorStack.maximumEntries)
+        #expect(stack.entries.count == Limits.OpenSSL.maxErrorEntries)
         #expect(stack.entries.map(\.code) == Array(1...16))
         #expect(stack.description.hasPrefix("error:00000001:"))
         #expect(stack.description.components(separatedBy: "; ").count == 16)

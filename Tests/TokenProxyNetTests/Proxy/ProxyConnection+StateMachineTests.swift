@@ -96,7 +96,7 @@ struct ProxyConnectionStateMachineTests {
         let two = "GET /1 HTTP/1.1\r\nHost: h\r\n\r\nGET /2 HTTP/1.1\r\nHost: h\r\n\r\n"
         #expect(machine.readable(Self.bytes(two)) == .decideRoute(Self.head("GET", "/1")))
         #expect(machine.readable(Self.bytes("GET /3")) == .doNothing)
-        #expect(machine.routeDecided(.forward) == .forward(.buffered([])))
+        #expect(machine.routeDecided(.forward(allowedUpgrades: [])) == .forward(.buffered([])))
         #expect(
             machine.responseHeadReceived(Self.response(204)) == .relay(.none, connection: .none))
         #expect(machine.responseSent(intact: true) == .decideRoute(Self.head("GET", "/2")))
@@ -115,7 +115,7 @@ struct ProxyConnectionStateMachineTests {
         var machine = Self.machine()
         let head = "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n"
         _ = machine.readable(Self.bytes(head))
-        #expect(machine.routeDecided(.forward) == .sendContinue)
+        #expect(machine.routeDecided(.forward(allowedUpgrades: [])) == .sendContinue)
         #expect(machine.continueSent() == .readMore(arm: .body))
         #expect(machine.readable(Self.bytes("hel")) == .readMore(arm: .body))
         #expect(machine.readable(Self.bytes("lo")) == .forward(.buffered(Self.bytes("hello"))))
@@ -153,7 +153,8 @@ struct ProxyConnectionStateMachineTests {
         var machine = Self.machine(maxReplay: 4)
         _ = machine.readable(
             Self.bytes("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 6\r\n\r\nabc"))
-        #expect(machine.routeDecided(.forward) == .forward(.streaming(prefix: [])))
+        #expect(
+            machine.routeDecided(.forward(allowedUpgrades: [])) == .forward(.streaming(prefix: [])))
         #expect(machine.bodyPartSent() == .sendBody(ArraySlice(Self.bytes("abc"))))
         #expect(machine.bodyPartSent() == .readMore(arm: .body))
         #expect(machine.readable(Self.bytes("def")) == .sendBody(ArraySlice(Self.bytes("def"))))
@@ -166,7 +167,8 @@ struct ProxyConnectionStateMachineTests {
             "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n3\r\ndef\r\n"
         _ = machine.readable(Self.bytes(request))
         #expect(
-            machine.routeDecided(.forward) == .forward(.streaming(prefix: Self.bytes("abcdef"))))
+            machine.routeDecided(.forward(allowedUpgrades: []))
+                == .forward(.streaming(prefix: Self.bytes("abcdef"))))
         #expect(machine.bodyPartSent() == .readMore(arm: .body))
         #expect(machine.readable(Self.bytes("0\r\n\r\n")) == .finishBody)
     }
@@ -175,7 +177,7 @@ struct ProxyConnectionStateMachineTests {
         var machine = Self.machine()
         _ = machine.readable(
             Self.bytes("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"))
-        #expect(machine.routeDecided(.forward) == .readMore(arm: .body))
+        #expect(machine.routeDecided(.forward(allowedUpgrades: [])) == .readMore(arm: .body))
         #expect(machine.readable(Self.bytes("zz\r\n")) == .reject(.invalidChunkSize))
     }
 
@@ -198,13 +200,13 @@ struct ProxyConnectionStateMachineTests {
     @Test func keepsHTTP10AliveOnlyWhenAskedAndWhenTheBodyIsNotDelimitedByClosing() {
         var asking = Self.machine()
         _ = asking.readable(Self.bytes("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"))
-        _ = asking.routeDecided(.forward)
+        _ = asking.routeDecided(.forward(allowedUpgrades: []))
         #expect(
             asking.responseHeadReceived(Self.response(200, ["Content-Length": "1"]))
                 == .relay(.length(1), connection: .keepAlive))
         var untilClose = Self.machine()
         _ = untilClose.readable(Self.bytes("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"))
-        _ = untilClose.routeDecided(.forward)
+        _ = untilClose.routeDecided(.forward(allowedUpgrades: []))
         #expect(
             untilClose.responseHeadReceived(Self.response(200))
                 == .relay(.close, connection: .close))
@@ -214,7 +216,7 @@ struct ProxyConnectionStateMachineTests {
     @Test func closesWhenTheUpstreamAnswersBeforeTheBodyWasRead() {
         var machine = Self.machine(maxReplay: 2)
         _ = machine.readable(Self.bytes("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 9\r\n\r\n"))
-        _ = machine.routeDecided(.forward)
+        _ = machine.routeDecided(.forward(allowedUpgrades: []))
         #expect(
             machine.responseHeadReceived(Self.response(413, ["Content-Length": "0"]))
                 == .relay(.length(0), connection: .close))
@@ -223,13 +225,13 @@ struct ProxyConnectionStateMachineTests {
     @Test func closesAfterAFailedExchangeOnlyWhenBodyBytesAreLeft() {
         var empty = Self.machine()
         _ = empty.readable(Self.bytes("GET / HTTP/1.1\r\nHost: h\r\n\r\n"))
-        _ = empty.routeDecided(.forward)
+        _ = empty.routeDecided(.forward(allowedUpgrades: []))
         #expect(empty.exchangeFailed() == .answer(close: false))
         #expect(empty.responseSent(intact: true) == .readMore(arm: .idle))
         var streaming = Self.machine(maxReplay: 2)
         _ = streaming.readable(
             Self.bytes("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 9\r\n\r\n"))
-        _ = streaming.routeDecided(.forward)
+        _ = streaming.routeDecided(.forward(allowedUpgrades: []))
         #expect(streaming.exchangeFailed() == .answer(close: true))
     }
 
@@ -249,13 +251,13 @@ struct ProxyConnectionStateMachineTests {
         let request =
             "GET /ws HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\nhi"
         _ = upgrade.readable(Self.bytes(request))
-        _ = upgrade.routeDecided(.forward)
+        _ = upgrade.routeDecided(.forward(allowedUpgrades: ["websocket"]))
         #expect(
-            upgrade.responseHeadReceived(Self.response(101))
+            upgrade.responseHeadReceived(Self.response(101, ["Upgrade": "websocket"]))
                 == .switchProtocols(clientBytes: Self.bytes("hi")))
         var plain = Self.machine()
         _ = plain.readable(Self.bytes("GET / HTTP/1.1\r\nHost: h\r\n\r\n"))
-        _ = plain.routeDecided(.forward)
+        _ = plain.routeDecided(.forward(allowedUpgrades: []))
         #expect(plain.responseHeadReceived(Self.response(101)) == .refuseSwitch)
     }
 
@@ -264,7 +266,7 @@ struct ProxyConnectionStateMachineTests {
         #expect(idle.shutdownRequested() == .close)
         var busy = Self.machine()
         _ = busy.readable(Self.bytes("GET / HTTP/1.1\r\nHost: h\r\n\r\n"))
-        _ = busy.routeDecided(.forward)
+        _ = busy.routeDecided(.forward(allowedUpgrades: []))
         #expect(busy.shutdownRequested() == .doNothing)
         #expect(
             busy.responseHeadReceived(Self.response(200, ["Content-Length": "0"]))
@@ -275,7 +277,7 @@ struct ProxyConnectionStateMachineTests {
     @Test func closesWhenAResponseWasCut() {
         var machine = Self.machine()
         _ = machine.readable(Self.bytes("GET / HTTP/1.1\r\nHost: h\r\n\r\n"))
-        _ = machine.routeDecided(.forward)
+        _ = machine.routeDecided(.forward(allowedUpgrades: []))
         _ = machine.responseHeadReceived(Self.response(200, ["Content-Length": "5"]))
         #expect(machine.responseSent(intact: false) == .close)
     }

@@ -118,4 +118,20 @@ struct PosixTests {
         #expect(credentials.pid == getpid())
         try remote.close()
     }
+
+    @Test func setsQuickAckOnTCPAndReportsItElsewhere() throws {
+        let tcp = try Posix.socket(family: AF_INET, type: Int32(SOCK_STREAM.rawValue))
+        try Posix.setQuickAck(tcp.rawValue)
+        #expect(
+            try Posix.socketOption(tcp.rawValue, level: Int32(IPPROTO_TCP), option: TCP_QUICKACK)
+                == 1)
+        try tcp.close()
+        let (a, b) = try Self.socketPair()
+        let local = FileDescriptor(adopting: a)
+        let remote = FileDescriptor(adopting: b)
+        let error = #expect(throws: PosixError.self) { try Posix.setQuickAck(local.rawValue) }
+        #expect(error?.call == "setsockopt")
+        try local.close()
+        try remote.close()
+    }
 }
