@@ -61,6 +61,9 @@ package final class TLSClientContext: Sendable {
         }
     }
 
+    /// Whether the system trust store is still to be loaded by the first session.
+    var isSystemTrustStorePending: Bool { systemTrustStorePending.withLock { $0 } }
+
     private func loadVerifyLocations(_ file: String) throws(TLSError) {
         try Self.requireReadable(file, what: "CA file")
         if let errors = backing.loadVerifyLocations(file) {
