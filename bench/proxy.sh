@@ -78,9 +78,8 @@ wait_port() { # wait_port PORT NAME LOG
 
 # --- 1. build ---------------------------------------------------------------------------------
 log "building tokenproxy (release) and loadgen"
-swift build -c release >"$work/build.log" 2>&1 || { show_log "$work/build.log"; die "swift build failed"; }
+bin="$(scripts/build-release 2>"$work/build.log")" || { show_log "$work/build.log"; die "swift build failed"; }
 tail -1 "$work/build.log" >&2
-bin="$(swift build -c release --show-bin-path)/tokenproxy"
 gcc -O2 -Wall -Wextra -o "$work/loadgen" bench/loadgen.c
 loadgen="$work/loadgen"
 

@@ -67,9 +67,8 @@ show_log() { [ -s "$1" ] && { log "last lines of $1:"; tail -20 "$1" >&2; }; ret
 
 # --- 1. build ---------------------------------------------------------------------------------
 log "building tokenproxy (release) and loadgen"
-swift build -c release >"$work/build.log" 2>&1 || { show_log "$work/build.log"; die "swift build failed"; }
+bin="$(scripts/build-release 2>"$work/build.log")" || { show_log "$work/build.log"; die "swift build failed"; }
 tail -1 "$work/build.log" >&2
-bin="$(swift build -c release --show-bin-path)/tokenproxy"
 gcc -O2 -Wall -Wextra -o "$work/loadgen" bench/loadgen.c
 loadgen="$work/loadgen"
 

@@ -6,6 +6,8 @@
 #include <sys/eventfd.h>
 #include <sched.h>
 
+#include <malloc.h>
+
 int CLinuxShims_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags) {
     return accept4(fd, addr, len, flags);
 }
@@ -74,3 +76,5 @@ int CLinuxShims_allowed_cpu_count(void) {
     errno = EINVAL;
     return -1;
 }
+
+int CLinuxShims_malloc_trim(void) { return malloc_trim(0); }

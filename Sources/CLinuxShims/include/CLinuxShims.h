@@ -42,5 +42,8 @@ int CLinuxShims_eventfd(void);
 /// The number of CPUs in this thread's affinity mask (sched_getaffinity(2) and CPU_COUNT, both
 /// _GNU_SOURCE). Returns the count, or -1 with errno set on failure.
 int CLinuxShims_allowed_cpu_count(void);
+/// malloc_trim(0): returns free heap memory to the kernel (<malloc.h> is not in Swift's Glibc
+/// module). Returns 1 if memory was released.
+int CLinuxShims_malloc_trim(void);
 
 #endif

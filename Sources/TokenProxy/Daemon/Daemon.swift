@@ -128,7 +128,9 @@ package final class Daemon: Sendable {
         do {
             server = HTTPServer(
                 listeners: try listeners(for: configuration.api), handler: handler,
-                configuration: HTTPServerConfiguration(eventLoops: configuration.api.eventLoops))
+                configuration: HTTPServerConfiguration(
+                    maxConnections: configuration.api.maxConnections,
+                    eventLoops: configuration.api.eventLoops))
         } catch {
             throw StartupError(message: "cannot listen: \(error)", status: .configuration)
         }
@@ -153,7 +155,9 @@ package final class Daemon: Sendable {
             ])
         notifier.ready(status: "serving \(credentials.count) credential(s)")
         let watchdog = startWatchdog()
+        let memoryTrimmer = startMemoryTrimmer()
         await waitForTermination()
+        memoryTrimmer.cancel()
         watchdog?.cancel()
         notifier.stopping()
         logger.info("tokenproxy stopping")

@@ -18,12 +18,16 @@ package struct APIConfiguration: Sendable, Equatable {
     /// How many event loops serve the token API; nil: the CPUs the process may use (affinity
     /// and cgroup v2 quota, see `CPUBudget`).
     package var eventLoops: Int?
+    /// Client connections held at once over all of the API's listeners; one more is closed at
+    /// once (config: `api.max_connections`).
+    package var maxConnections: Int
 
     package init(
         socket: String = defaultSocket, socketMode: UInt32 = defaultSocketMode,
         socketGroup: String? = nil,
         allowedUIDs: [UInt32] = [], allowedGIDs: [UInt32] = [],
         tcp: TCPListenerConfiguration? = nil,
+        maxConnections: Int = Limits.Server.maxConnections,
         eventLoops: Int? = nil
     ) {
         self.socket = socket
@@ -33,6 +37,7 @@ package struct APIConfiguration: Sendable, Equatable {
         self.allowedGIDs = allowedGIDs
         self.tcp = tcp
         self.eventLoops = eventLoops
+        self.maxConnections = maxConnections
     }
 
     /// True when no per-caller ACL is configured.

@@ -6,6 +6,7 @@ package enum ConfigurationParser {
     static let apiKeys = [
         "socket", "socket_mode", "socket_group", "allowed_uids", "allowed_gids", "tcp",
         "event_loops",
+        "max_connections",
     ]
     static let tcpKeys = ["listen", "required_header", "required_header_value"]
     static let logKeys = ["level"]
@@ -78,6 +79,10 @@ package enum ConfigurationParser {
         api.eventLoops = decoder.number(
             object, "event_loops", in: 1...Double(Limits.Config.maxEventLoops), wholeNumber: true
         ).map { Int($0) }
+        api.maxConnections =
+            decoder.number(object, "max_connections", in: 1...65536, wholeNumber: true).map {
+                Int($0)
+            } ?? api.maxConnections
         return decoder.problems.count == problemsBefore ? api : nil
     }
 

@@ -1,17 +1,24 @@
+import Synchronization
 import TokenProxyPosix
 
 /// A TLS client context (OpenSSL `SSL_CTX`) built once from a `TLSClientConfiguration`
 /// (loading a CA bundle is slow); `TLSSession`s are made from it.
 ///
 /// Every session requires TLS ≥ 1.2 and verifies the server's chain (`SSL_VERIFY_PEER`); there
-/// is deliberately no switch to turn verification off. Building the context reads every file,
-/// so a bad path fails at startup or reload, not on the first request. The client key of mutual
+/// is deliberately no switch to turn verification off. Building the context reads every file
+/// the configuration names, so a bad path fails at startup or reload, not on the first request.
+/// The system trust store is the exception: parsing its ~150 certificates twice (OpenSSL's
+/// default paths and the Debian bundle) took most of the daemon's exec → READY time and 1–2 MiB
+/// that a daemon whose IdP and upstreams all use `ca_file` or plain HTTP never needs, so it is
+/// loaded by the first session (`prepareForSession`), once, under a lock. The client key of mutual
 /// TLS goes through `KeyFileLoader` like every other private key (permission check, size limit,
 /// wiped buffer) and reaches OpenSSL as a parsed key, never as a file name.
 package final class TLSClientContext: Sendable {
     package let configuration: TLSClientConfiguration
     /// Owns the `SSL_CTX`; configured only in `init`, read-only (and thread-safe) afterwards.
     let backing: Backing
+    /// Whether the system trust store still has to be loaded (see `prepareForSession`).
+    private let systemTrustStorePending: Mutex<Bool>
 
     /// The CA bundle Debian-family systems ship; loaded in addition to OpenSSL's default paths.
     static let systemBundlePath = "/etc/ssl/certs/ca-certificates.crt"
@@ -20,6 +27,7 @@ package final class TLSClientContext: Sendable {
     /// used (never the contents of a key).
     package init(configuration: TLSClientConfiguration) throws(TLSError) {
         self.configuration = configuration
+        systemTrustStorePending = Mutex(configuration.useSystemTrustStore)
         backing = try Backing()
         try backing.configureClientDefaults()
         try loadTrustAnchors()
@@ -27,12 +35,7 @@ package final class TLSClientContext: Sendable {
     }
 
     private func loadTrustAnchors() throws(TLSError) {
-        if configuration.useSystemTrustStore {
-            backing.useDefaultVerifyPaths()
-            if (try? Posix.checkReadable(Self.systemBundlePath)) != nil {
-                try loadVerifyLocations(Self.systemBundlePath)
-            }
-        } else if configuration.caFile == nil {
+        if !configuration.useSystemTrustStore && configuration.caFile == nil {
             throw .configuration(
                 file: "(none)",
                 detail:
@@ -43,6 +46,23 @@ package final class TLSClientContext: Sendable {
             try loadVerifyLocations(caFile)
         }
     }
+
+    /// Loads the system trust store (OpenSSL's default paths, then the Debian bundle) the first
+    /// time a session is made from this context; later calls only take the lock. Called before
+    /// `SSL_new`, so no handshake ever reads the store while it is being filled.
+    func prepareForSession() throws(TLSError) {
+        try systemTrustStorePending.withLock { pending throws(TLSError) in
+            guard pending else { return }
+            backing.useDefaultVerifyPaths()
+            if (try? Posix.checkReadable(Self.systemBundlePath)) != nil {
+                try loadVerifyLocations(Self.systemBundlePath)
+            }
+            pending = false
+        }
+    }
+
+    /// Whether the system trust store is still to be loaded by the first session.
+    var isSystemTrustStorePending: Bool { systemTrustStorePending.withLock { $0 } }
 
     private func loadVerifyLocations(_ file: String) throws(TLSError) {
         try Self.requireReadable(file, what: "CA file")

@@ -10,8 +10,10 @@ extension TLSSession {
         private let context: TLSClientContext
         private let serverName: String
 
+        /// Loads the context's deferred trust store first (`prepareForSession`).
         /// The corresponding C function is `SSL_new`.
         init(context: TLSClientContext, serverName: String) throws(TLSError) {
+            try context.prepareForSession()
             OpenSSLErrorStack.clear()
             guard let pointer = SSL_new(context.backing.pointer) else {
                 throw .protocolFailure(

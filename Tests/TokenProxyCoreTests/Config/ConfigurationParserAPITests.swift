@@ -23,6 +23,15 @@ struct ConfigurationParserAPITests {
                     requiredHeaderValue: "yes please"))
     }
 
+    @Test func parsesAndBoundsMaxConnections() throws {
+        #expect(try F.parse(F.withAPI(#""max_connections": 10000"#)).api.maxConnections == 10000)
+        #expect(try F.parse(F.withAPI(#""socket": "/run/tp.sock""#)).api.maxConnections == 1024)
+        let problems = F.problems(F.withAPI(#""max_connections": 0"#))
+        #expect(problems.count == 1)
+        #expect(problems.first?.hasPrefix("api.max_connections:") == true)
+        #expect(F.problems(F.withAPI(#""max_connections": 1.5"#)).count == 1)
+    }
+
     @Test func defaultsTheTCPHeaderCheck() throws {
         let tcp = try F.parse(F.withAPI(#""tcp": {"listen": "127.0.0.1:8181"}"#)).api.tcp
         #expect(tcp?.requiredHeader == "Metadata-Flavor")

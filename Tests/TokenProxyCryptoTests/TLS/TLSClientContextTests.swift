@@ -26,6 +26,23 @@ struct TLSClientContextTests {
         _ = try TLSClientContext(configuration: .init())
     }
 
+    /// Start-up cost: the ~150 system CA certificates are parsed by the first session, once.
+    @Test func loadsTheSystemTrustStoreWithTheFirstSession() throws {
+        let context = try TLSClientContext(configuration: .init())
+        #expect(context.isSystemTrustStorePending)
+        _ = try TLSSession(context: context, fileDescriptor: -1, serverName: "example.org")
+        #expect(!context.isSystemTrustStorePending)
+        _ = try TLSSession(context: context, fileDescriptor: -1, serverName: "example.org")
+        #expect(!context.isSystemTrustStorePending)
+    }
+
+    @Test func withoutTheSystemTrustStoreNothingIsDeferred() throws {
+        let certificates = try TestCertificates.generate()
+        let context = try TLSClientContext(
+            configuration: .init(caFile: certificates.caCertificate, useSystemTrustStore: false))
+        #expect(!context.isSystemTrustStorePending)
+    }
+
     @Test func missingCAFileNamesTheFile() throws {
         let directory = try TestSupport.makeTempDir()
         defer { TestSupport.cleanup(directory) }
