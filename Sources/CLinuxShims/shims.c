@@ -7,6 +7,9 @@
 #include <sched.h>
 
 #include <malloc.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
 
 int CLinuxShims_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags) {
     return accept4(fd, addr, len, flags);
@@ -78,3 +81,30 @@ int CLinuxShims_allowed_cpu_count(void) {
 }
 
 int CLinuxShims_malloc_trim(void) { return malloc_trim(0); }
+
+static volatile int CLinuxShims_signal_write_fd = -1;
+
+static void CLinuxShims_signal_to_pipe(int number) {
+    int saved = errno;
+    unsigned char byte = (unsigned char)number;
+    if (CLinuxShims_signal_write_fd >= 0) {
+        ssize_t ignored = write(CLinuxShims_signal_write_fd, &byte, 1);
+        (void)ignored;
+    }
+    errno = saved;
+}
+
+int CLinuxShims_forward_signals(int write_fd, const int *signals, int count) {
+    CLinuxShims_signal_write_fd = write_fd;
+    for (int index = 0; index < count; index++) {
+        struct sigaction action;
+        memset(&action, 0, sizeof action);
+        action.sa_handler = CLinuxShims_signal_to_pipe;
+        action.sa_flags = SA_RESTART;
+        sigemptyset(&action.sa_mask);
+        if (sigaction(signals[index], &action, NULL) != 0) {
+            return -1;
+        }
+    }
+    return 0;
+}

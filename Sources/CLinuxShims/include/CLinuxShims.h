@@ -47,3 +47,9 @@ int CLinuxShims_allowed_cpu_count(void);
 int CLinuxShims_malloc_trim(void);
 
 #endif
+
+/// Installs (sigaction, SA_RESTART) a handler for each of `signals` that writes the signal
+/// number as one byte to `write_fd` (non-blocking; a full pipe drops the byte) and nothing
+/// else: write(2) is async-signal-safe and errno is preserved, so the handler is safe in any
+/// thread at any moment. Returns 0, or -1 with errno set by the failing sigaction.
+int CLinuxShims_forward_signals(int write_fd, const int *signals, int count);

@@ -10,27 +10,34 @@ import TokenProxySystemd
 #endif
 
 extension Daemon {
-    /// Waits for SIGTERM or SIGINT; SIGHUP reloads in the meantime. Signals arrive through
-    /// Dispatch sources, so no handler runs in signal context.
-    func waitForTermination() async {
-        let queue = DispatchQueue(label: "tokenproxy.signals")
-        for number in [SIGTERM, SIGINT, SIGHUP, SIGPIPE] {
-            do {
-                try Posix.ignoreSignal(number)
-            } catch {
-                // Only an invalid signal number fails, which these are not.
-                preconditionFailure("\(error)")
-            }
+    /// Starts capturing SIGTERM, SIGINT and SIGHUP (and ignores SIGPIPE). Called first thing
+    /// in `run`, before anything is announced to systemd, so that a signal sent the moment
+    /// `READY=1` arrives — systemd's `restart`, a pod terminating during start-up — is never
+    /// lost (see `SignalPipe`); it waits in the stream until `waitForTermination` reads it.
+    static func captureSignals() throws(StartupError) -> AsyncStream<Int32> {
+        let pipe: SignalPipe
+        do {
+            try Posix.ignoreSignal(SIGPIPE)
+            pipe = try SignalPipe(signals: [SIGTERM, SIGINT, SIGHUP])
+        } catch {
+            throw StartupError(message: "cannot handle signals: \(error)", status: .osError)
         }
         let (stream, continuation) = AsyncStream.makeStream(of: Int32.self)
-        let sources = [SIGTERM, SIGINT, SIGHUP].map { number -> DispatchSourceSignal in
-            let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
-            source.setEventHandler { continuation.yield(number) }
-            source.resume()
-            return source
+        // A thread of its own: reading the pipe blocks, which must not hold a Swift
+        // concurrency thread. It lives as long as the process (serve ends with _exit).
+        let thread = Thread {
+            while let number = pipe.next() { continuation.yield(number) }
+            continuation.finish()
         }
-        defer { sources.forEach { $0.cancel() } }
-        for await number in stream {
+        thread.name = "tokenproxy.signals"
+        thread.start()
+        return stream
+    }
+
+    /// Waits for SIGTERM or SIGINT from `signals`; SIGHUP reloads in the meantime. Nothing
+    /// runs in signal context: the handler only writes a byte (`SignalPipe`).
+    func waitForTermination(_ signals: AsyncStream<Int32>) async {
+        for await number in signals {
             if number == SIGHUP {
                 await reload()
             } else {

@@ -111,6 +111,7 @@ package final class Daemon: Sendable {
     /// `loaded` is the result of `loadConfiguration` when the caller already has it (the
     /// command loads it first to set up logging at the configured level).
     package func run(loaded: (Configuration, [Credential])? = nil) async throws(StartupError) {
+        let signals = try Self.captureSignals()
         let configuration: Configuration
         let credentials: [Credential]
         if let loaded {
@@ -156,7 +157,7 @@ package final class Daemon: Sendable {
         notifier.ready(status: "serving \(credentials.count) credential(s)")
         let watchdog = startWatchdog()
         let memoryTrimmer = startMemoryTrimmer()
-        await waitForTermination()
+        await waitForTermination(signals)
         memoryTrimmer.cancel()
         watchdog?.cancel()
         notifier.stopping()

@@ -12,6 +12,9 @@ package enum ExitStatus: Int32, Sendable {
     case noInput = 66
     /// The IdP could not be reached or answered with a server error.
     case unavailable = 69
+    /// An internal error of ours or of the system (sysexits `EX_OSERR`): no pipe, no signal
+    /// handler.
+    case osError = 71
     /// Temporary failure (timeouts): try again later.
     case temporaryFailure = 75
     /// The IdP refused the credential (`invalid_grant`, `invalid_client`, 401, 403).

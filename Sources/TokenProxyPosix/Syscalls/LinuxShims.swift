@@ -30,3 +30,13 @@ extension LinuxShims {
         CLinuxShims_allowed_cpu_count()
     }
 }
+
+extension LinuxShims {
+    /// The corresponding C function is `sigaction`, with a handler that writes the signal
+    /// number to `writeFD` (see `CLinuxShims_forward_signals`).
+    static func forwardSignals(_ signals: [Int32], to writeFD: Int32) -> Int32 {
+        signals.withUnsafeBufferPointer {
+            CLinuxShims_forward_signals(writeFD, $0.baseAddress, Int32($0.count))
+        }
+    }
+}
