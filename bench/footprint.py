@@ -127,8 +127,32 @@ class Daemon:
         self.log.close()
 
 
-def open_idle(family: int, address: object, count: int) -> tuple[list[socket.socket], int]:
-    """Opens up to `count` connections that send nothing; returns them and the failures."""
+def read_response(client: socket.socket) -> None:
+    """Reads one response with a Content-Length body (the token API's kind)."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = client.recv(4096)
+        if not chunk:
+            raise OSError("closed before the response head")
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value.strip())
+    while len(body) < length:
+        chunk = client.recv(4096)
+        if not chunk:
+            raise OSError("closed inside the response body")
+        body += chunk
+
+
+def open_idle(family: int, address: object, count: int,
+              request: bytes | None = None) -> tuple[list[socket.socket], int]:
+    """Opens up to `count` connections that send nothing (or `request` once, reading its
+    response, leaving a keep-alive connection idle between requests); returns them and the
+    failures."""
     sockets: list[socket.socket] = []
     failures = 0
     for _ in range(count):
@@ -138,6 +162,9 @@ def open_idle(family: int, address: object, count: int) -> tuple[list[socket.soc
         client.setblocking(True)
         try:
             client.connect(address)
+            if request is not None:
+                client.sendall(request)
+                read_response(client)
         except OSError:
             client.close()
             failures += 1
@@ -158,10 +185,11 @@ def still_open(sockets: list[socket.socket]) -> int:
 
 
 def idle_connections(pid: int, family: int, address: object, count: int, settle: float,
-                     idle: dict[str, int], later: float) -> dict[str, object]:
+                     idle: dict[str, int], later: float,
+                     request: bytes | None = None) -> dict[str, object]:
     """Opens `count` idle connections, samples the daemon, closes them."""
     started = time.monotonic()
-    sockets, failures = open_idle(family, address, count)
+    sockets, failures = open_idle(family, address, count, request)
     open_seconds = time.monotonic() - started
     time.sleep(settle)
     sample = proc_status(pid)
@@ -255,6 +283,17 @@ def main() -> int:
             result["idle_connections_api"] = api
             print(f"footprint: {api['held_by_daemon']} idle API connections: "
                   f"{api['rss_kib']} KiB RSS, {api['threads']} threads", file=sys.stderr)
+            # The same after one keep-alive token request each: what an idle client that
+            # already asked costs (parser, response and Date buffers must all be gone).
+            idle = proc_status(pid)
+            request = (f"GET {options.token_path} HTTP/1.1\r\nHost: localhost\r\n\r\n"
+                       .encode())
+            used = idle_connections(pid, socket.AF_UNIX, options.api_socket,
+                                    options.connections, options.settle, idle,
+                                    options.later, request)
+            result["idle_connections_api_after_request"] = used
+            print(f"footprint: {used['held_by_daemon']} API connections idle after a request: "
+                  f"{used['rss_kib']} KiB RSS, {used['threads']} threads", file=sys.stderr)
             if options.proxy:
                 host, _, port = options.proxy.rpartition(":")
                 idle = proc_status(pid)

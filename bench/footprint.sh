@@ -131,7 +131,10 @@ lines = [f"# tokenproxy footprint ({commit}, {flags})", "",
          f"- idle: VmRSS {i['rss_kib']} KiB ({i['rss_kib'] / 1024:.1f} MiB; anon {i['rss_anon_kib']}, "
          f"file {i['rss_file_kib']}), {i['threads']} threads",
          f"- binary {r['binary_bytes'] / 1e6:.1f} MB; shared libraries: {', '.join(r['shared_libraries'])}", ""]
-for key, title in (("idle_connections_api", "token API socket"), ("idle_connections_proxy", "proxy listener")):
+for key, title in (("idle_connections_api", "token API socket"),
+                   ("idle_connections_api_after_request",
+                    "token API socket, each after one keep-alive token request"),
+                   ("idle_connections_proxy", "proxy listener")):
     c = r.get(key)
     if not c:
         continue

@@ -113,8 +113,6 @@ package enum Limits {
         package static let idleTimeout: Duration = .seconds(60)
         /// A response must drain into a client that stopped reading within this.
         package static let writeTimeout: Duration = .seconds(10)
-        /// Bytes read from a client socket at once.
-        package static let readBufferBytes = 16 * 1024
         /// In-flight requests get this long on SIGTERM before connections are force-closed.
         package static let drainTimeout: Duration = .seconds(5)
     }
@@ -123,6 +121,9 @@ package enum Limits {
     package enum EventLoop {
         /// Events taken per `epoll_wait`.
         package static let eventsPerWait = 64
+        /// Bytes read from a socket at once, into the loop's one read buffer (shared by every
+        /// connection the loop drives, so an idle connection holds none).
+        package static let readBufferBytes = 16 * 1024
     }
 
     /// The IdP client.

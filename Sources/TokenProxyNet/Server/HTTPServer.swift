@@ -69,8 +69,7 @@ package final class HTTPServer: Sendable {
             ServerConnection(
                 id: admission.id, fileDescriptor: admission.fileDescriptor, peer: admission.peer,
                 listenerName: admission.listener.name, handler: handler,
-                configuration: configuration, loop: loop
-            ) { _ in admission.finished() }
+                configuration: configuration, loop: loop, onClose: admission.finished)
         } startOnLoop: { connection in
             connection.startOnLoop()
         }

@@ -14,17 +14,20 @@ extension ServerConnection {
 
     /// The socket is readable: feed what it has to the state machine.
     ///
+    /// The bytes land in the loop's shared `readBuffer` and the machine's parser copies what
+    /// it keeps before `readable` returns, so the buffer is free again before anything else
+    /// runs (this is only ever called from `handleEvents`, on the loop's thread).
     /// epoll is level-triggered, so a read shorter than the buffer ends the loop without the
     /// extra `recv` that would only say EAGAIN: anything left is reported again.
     func readable() {
+        let buffer = loop.readBuffer
         while !isClosed && readingEnabled {
-            let result = readBuffer.withUnsafeMutableBytes { buffer in
-                try? Posix.receive(fd, into: buffer)
-            }
+            let result = try? Posix.receive(fd, into: buffer)
             switch result {
             case .done(let count)? where count > 0:
-                run(machine.readable(readBuffer[0..<count]))
-                if count < readBuffer.count { return }
+                let action = machine.readable(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
+                run(action)
+                if count < buffer.count { return }
             case .done?:
                 run(machine.endOfInput())
                 return

@@ -34,8 +34,9 @@ extension ServerConnection {
             .readMore(arm: .header)
         }
 
-        /// Bytes arrived from the peer.
-        mutating func readable(_ bytes: ArraySlice<UInt8>) -> ReadableAction {
+        /// Bytes arrived from the peer. They are copied into the parser before this returns, so
+        /// `bytes` may point into a buffer the caller reuses (the loop's `readBuffer`).
+        mutating func readable(_ bytes: some Sequence<UInt8>) -> ReadableAction {
             guard state != .closed else { return .doNothing }
             parser.feed(bytes)
             switch state {
@@ -248,6 +249,7 @@ extension ServerConnection {
         /// after a `100 Continue` when the client waits for one.
         private mutating func needMore(armed: Deadline?) -> ParseResult {
             if case .readingHead = state, parser.isIdle { state = .idle }
+            if state == .idle { releaseParserBuffer() }
             let wanted = readDeadline ?? .header
             if case .readingBody(var request) = state, request.awaitingContinue {
                 // Only when no body byte has arrived yet: a client already sending needs none.
@@ -256,6 +258,14 @@ extension ServerConnection {
                 return .sendContinue(arm: wanted)
             }
             return .needMore(arm: wanted == armed ? nil : wanted)
+        }
+
+        /// Between requests with nothing buffered, a fresh parser replaces the used one, whose
+        /// buffer (capacity kept for the next message) would otherwise stay with every idle
+        /// keep-alive connection. Nothing is lost: an idle request parser holds no state but
+        /// its buffer (no failure, no end of stream, no pending bytes).
+        private mutating func releaseParserBuffer() {
+            parser = HTTPParser(mode: .request, limits: parser.limits)
         }
 
         /// Answers `status` with a short plain-text reason and closes: after a parse error the

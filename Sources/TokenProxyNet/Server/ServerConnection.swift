@@ -44,8 +44,9 @@ final class ServerConnection: @unchecked Sendable {
     let listenerName: String
     let handler: any HTTPServerHandler
     let timeouts: Timeouts
-    /// Called once, on the loop's thread, after the descriptor was closed.
-    let onClose: @Sendable (Int) -> Void
+    /// Called once, on the loop's thread, after the descriptor was closed (the shell's
+    /// `finished`, kept as is: wrapping it would cost every connection another closure box).
+    let onClose: @Sendable () -> Void
     /// Who answers the request in flight; see `ServerConnection+Handler.swift`.
     let responseSlot = Mutex(ResponseSlot.idle)
 
@@ -59,20 +60,20 @@ final class ServerConnection: @unchecked Sendable {
     /// Read and write deadlines, in `EventLoop.now()` nanoseconds.
     var readDeadline: UInt64?
     var writeDeadline: UInt64?
-    var readBuffer: [UInt8]
+    // No read buffer and no Date cache here: both are the loop's (`EventLoop.readBuffer`,
+    // `.responseDate`), so an idle connection holds no byte buffer at all.
     /// Output the socket has not taken yet, from `pendingOffset` on.
     var pending: [UInt8] = []
     var pendingOffset = 0
     /// Whether `pending` ends with a final response (whose completion the machine awaits).
     var pendingHasResponse = false
-    var date = HTTPServerDate()
     var requestSequence = 0
     var isClosed = false
 
     init(
         id: Int, fileDescriptor: Int32, peer: PeerIdentity, listenerName: String,
         handler: any HTTPServerHandler, configuration: HTTPServerConfiguration,
-        loop: EventLoop, onClose: @escaping @Sendable (Int) -> Void
+        loop: EventLoop, onClose: @escaping @Sendable () -> Void
     ) {
         self.id = id
         self.fd = fileDescriptor
@@ -84,7 +85,6 @@ final class ServerConnection: @unchecked Sendable {
         self.onClose = onClose
         self.loop = loop
         self.machine = StateMachine(settings: configuration.stateMachineSettings)
-        self.readBuffer = [UInt8](repeating: 0, count: Limits.Server.readBufferBytes)
     }
 
     /// Joins the loop and starts reading the first request.
@@ -147,7 +147,7 @@ final class ServerConnection: @unchecked Sendable {
                 // A pre-encoded head (a cached token) is sent as is: three parts, one sendmsg.
                 let head =
                     response.encodedHead ?? HTTPServerResponseEncoder.headPrefix(for: response)
-                let tail = date.headTail(
+                let tail = loop.responseDate.headTail(
                     close: response.closeConnection, keepAlive: output.keepAliveHeader)
                 let body =
                     HTTPServerResponseEncoder.sendsBody(
@@ -183,7 +183,7 @@ final class ServerConnection: @unchecked Sendable {
         loop.deregister(token: UInt64(id))
         // A socket's close reports nothing to act on; EBADF (a double close) traps in Posix.
         if let owner = descriptor.take() { try? owner.close() }
-        onClose(id)
+        onClose()
     }
 }
 

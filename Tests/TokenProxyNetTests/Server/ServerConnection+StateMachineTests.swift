@@ -61,6 +61,32 @@ struct ServerConnectionStateMachineTests {
         #expect(machine.state == .idle)
     }
 
+    /// The connection reads into its loop's one buffer and reuses it for the next read (and the
+    /// next connection): the machine must have copied what it keeps, also across going idle
+    /// (where it swaps in a fresh parser) and a head split over reads.
+    @Test func keepsItsOwnCopyOfBytesReadIntoASharedBuffer() {
+        var machine = Self.machine()
+        let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 64, alignment: 1)
+        defer { scratch.deallocate() }
+        func read(_ text: String) -> Machine.ReadableAction {
+            let count = text.utf8.count
+            scratch.copyBytes(from: text.utf8)
+            let action = machine.readable(UnsafeRawBufferPointer(rebasing: scratch[0..<count]))
+            scratch.initializeMemory(as: UInt8.self, repeating: 0x58)  // the next reader's bytes
+            return action
+        }
+        #expect(read("GET /1 HTTP/1.1\r\nHost: x\r\n\r\n") == .dispatch(Self.get("/1"), body: []))
+        _ = machine.responseReady(Self.ok)
+        #expect(machine.writeCompleted() == .readMore(arm: .idle))
+        #expect(machine.state == .idle)
+        #expect(read("GET /2 HT") == .readMore(arm: .header))
+        #expect(read("TP/1.1\r\nHo") == .readMore(arm: nil))
+        #expect(read("st: x\r\n\r\nGET /3 HTTP/1.1\r\n") == .dispatch(Self.get("/2"), body: []))
+        _ = machine.responseReady(Self.ok)
+        #expect(machine.writeCompleted() == .readMore(arm: .header))
+        #expect(read("Host: x\r\n\r\n") == .dispatch(Self.get("/3"), body: []))
+    }
+
     @Test func holdsPipelinedRequestsUntilTheResponseIsWritten() {
         var machine = Self.machine()
         let two = "GET /1 HTTP/1.1\r\nHost: x\r\n\r\nGET /2 HTTP/1.1\r\nHost: x\r\n\r\nGET /3"
