@@ -40,7 +40,7 @@ package actor TokenService<Token: Sendable> {
 
     var credentials: [String: Credential]
     let fetch: Fetch
-    nonisolated let clock: any TokenServiceClock
+    @usableFromInline nonisolated let clock: any TokenServiceClock
     /// The published snapshot of each credential's token (see the type's documentation).
     package nonisolated let snapshots: TokenSnapshotTable<Token>
     var random: TokenServiceRandom
@@ -102,6 +102,7 @@ package actor TokenService<Token: Sendable> {
     /// The published token of `name` if it is unexpired now and, with `minValid`, valid at
     /// least that much longer; `nil` means: ask ``token(_:minValid:)``. Never suspends and never
     /// touches the actor: this is the fast path for readers on event-loop threads.
+    @inlinable
     package nonisolated func cachedToken(_ name: String, minValid: Duration? = nil)
         -> TokenSnapshot<Token>?
     {

@@ -21,15 +21,16 @@ package final class TokenSnapshot<Token: Sendable>: Sendable {
     }
 
     /// The token payload.
-    package var value: Token { held.value }
+    @inlinable package var value: Token { held.value }
     /// When the fetch that produced the token started.
-    package var receivedAt: ContinuousClock.Instant { held.receivedAt }
+    @inlinable package var receivedAt: ContinuousClock.Instant { held.receivedAt }
     /// The token must not be served at or after this instant.
-    package var expiresAt: ContinuousClock.Instant { held.expiresAt }
+    @inlinable package var expiresAt: ContinuousClock.Instant { held.expiresAt }
     /// The whole lifetime the token was accepted with (from its fetch to its expiry).
-    package var lifetime: Duration { held.expiresAt - held.receivedAt }
+    @inlinable package var lifetime: Duration { held.expiresAt - held.receivedAt }
 
     /// Whether the token may be served at `now` to a caller that needs it for `minValid` more.
+    @inlinable
     package func isUsable(at now: ContinuousClock.Instant, minValid: Duration? = nil) -> Bool {
         held.isUsable(at: now, minValid: minValid)
     }
@@ -50,7 +51,7 @@ package final class TokenSnapshotTable<Token: Sendable>: Sendable {
     /// What guards one credential's snapshot.
     package typealias Slot = any ReadMostlyBox<TokenSnapshot<Token>?>
 
-    private let slots: [String: Slot]
+    @usableFromInline let slots: [String: Slot]
 
     /// An empty table for the credentials called `names`, each slot made by `makeSlot` (by
     /// default a ``MutexBox``; the daemon passes its reader-writer lock).
@@ -64,6 +65,7 @@ package final class TokenSnapshotTable<Token: Sendable>: Sendable {
     }
 
     /// The published snapshot of `name`; `nil` when none is held or the name is unknown.
+    @inlinable
     package func current(_ name: String) -> TokenSnapshot<Token>? {
         slots[name]?.withReadLock { $0 }
     }
