@@ -4,24 +4,26 @@ extension TokenAPI {
     /// the general route, which answers everything else (including unknown names) the same way
     /// as before. Returns the element of `names`, so the hot path builds no strings.
     static func tokenName(inTarget target: String, names: [String]) -> String? {
-        let prefix: StaticString = "/v1/tokens/"
-        let utf8 = target.utf8
-        let prefixCount = prefix.utf8CodeUnitCount
-        guard utf8.count > prefixCount else { return nil }
-        let matched: Int? = prefix.withUTF8Buffer { prefixBytes in
-            var index = utf8.startIndex
-            for byte in prefixBytes {
-                guard utf8[index] == byte else { return nil }
-                index = utf8.index(after: index)
-            }
-            let rest = utf8[index...]
+        let position = target.utf8.withContiguousStorageIfAvailable { bytes -> Int? in
+            let prefix = tokensPrefix
+            guard bytes.count > prefix.count else { return nil }
+            for offset in 0..<prefix.count where bytes[offset] != prefix[offset] { return nil }
+            let rest = UnsafeBufferPointer(rebasing: bytes[prefix.count...])
             // A name with `?` would be cut at the query by the general route: leave it to that.
-            for (position, name) in names.enumerated()
-            where name.utf8.elementsEqual(rest) && !rest.contains(0x3F) {
-                return position
+            for (position, name) in names.enumerated() where Self.equals(name, rest) {
+                return rest.contains(0x3F) ? nil : position
             }
             return nil
         }
-        return matched.map { names[$0] }
+        return (position ?? nil).map { names[$0] }
+    }
+
+    private static let tokensPrefix = Array("/v1/tokens/".utf8)
+
+    private static func equals(_ name: String, _ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        let utf8 = name.utf8
+        guard utf8.count == bytes.count else { return false }
+        return utf8.withContiguousStorageIfAvailable { $0.elementsEqual(bytes) }
+            ?? utf8.elementsEqual(bytes)
     }
 }

@@ -84,7 +84,9 @@ package final class TokenStore: Sendable {
 
 /// Token API and proxy readers on every event loop read the snapshots at once: they must not
 /// wait for each other (see ``TokenSnapshotTable``).
-extension ThreadLock: ReadMostlyBox {}
+extension ThreadLock: ReadMostlyBox {
+    package func read() -> Value { withReadLock { $0 } }
+}
 
 extension RefreshPolicy {
     /// The policy a credential's `refresh` settings describe.

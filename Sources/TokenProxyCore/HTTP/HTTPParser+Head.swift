@@ -65,13 +65,20 @@ extension HTTPParser {
     private func parseRequestLine(_ line: ArraySlice<UInt8>) throws(HTTPParseError) -> (
         method: String, target: String, version: HTTPVersion
     ) {
-        let parts = line.split(separator: 0x20, omittingEmptySubsequences: false)
-        guard parts.count == 3, HTTPFields.isToken(parts[0]) else { throw .invalidRequestLine }
-        guard parts[1].count <= limits.maxRequestTargetBytes else { throw .requestTargetTooLong }
-        guard HTTPFields.isValidRequestTarget(parts[1]) else { throw .invalidRequestLine }
-        let version = try Self.parseVersion(parts[2], malformed: .invalidRequestLine)
+        // Exactly two SP: three parts, none of them split further (found without an array).
+        guard let firstSpace = line.firstIndex(of: 0x20),
+            let secondSpace = line[(firstSpace + 1)...].firstIndex(of: 0x20),
+            !line[(secondSpace + 1)...].contains(0x20)
+        else { throw .invalidRequestLine }
+        let method = line[..<firstSpace]
+        let target = line[(firstSpace + 1)..<secondSpace]
+        guard HTTPFields.isToken(method) else { throw .invalidRequestLine }
+        guard target.count <= limits.maxRequestTargetBytes else { throw .requestTargetTooLong }
+        guard HTTPFields.isValidRequestTarget(target) else { throw .invalidRequestLine }
+        let version = try Self.parseVersion(
+            line[(secondSpace + 1)...], malformed: .invalidRequestLine)
         return (
-            String(decoding: parts[0], as: UTF8.self), String(decoding: parts[1], as: UTF8.self),
+            String(decoding: method, as: UTF8.self), String(decoding: target, as: UTF8.self),
             version
         )
     }

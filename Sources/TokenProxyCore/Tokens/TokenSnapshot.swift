@@ -9,6 +9,14 @@ import Synchronization
 /// reader's question (``isUsable(at:minValid:)``): expiry is a matter of time, and the service
 /// clears the entry only when its timer for that instant has fired.
 package final class TokenSnapshot<Token: Sendable>: Sendable {
+    /// When the fetch that produced the token started (a copy of `held.receivedAt`).
+    ///
+    /// The instants are stored here, ahead of `held`, rather than read through it: a reader in
+    /// another module runs this class's unspecialized code, which would look up the generic
+    /// metadata of `HeldToken<Token>` (a hash-table probe) on every request to reach them.
+    package let receivedAt: ContinuousClock.Instant
+    /// The token must not be served at or after this instant (a copy of `held.expiresAt`).
+    package let expiresAt: ContinuousClock.Instant
     /// The token with the monotonic instants that govern serving it.
     package let held: HeldToken<Token>
     /// The expiry on the wall clock (Unix seconds), fixed when the token is published so that
@@ -16,23 +24,24 @@ package final class TokenSnapshot<Token: Sendable>: Sendable {
     package let expiresAtUnix: Int64
 
     package init(held: HeldToken<Token>, expiresAtUnix: Int64) {
+        self.receivedAt = held.receivedAt
+        self.expiresAt = held.expiresAt
         self.held = held
         self.expiresAtUnix = expiresAtUnix
     }
 
     /// The token payload.
     @inlinable package var value: Token { held.value }
-    /// When the fetch that produced the token started.
-    @inlinable package var receivedAt: ContinuousClock.Instant { held.receivedAt }
-    /// The token must not be served at or after this instant.
-    @inlinable package var expiresAt: ContinuousClock.Instant { held.expiresAt }
     /// The whole lifetime the token was accepted with (from its fetch to its expiry).
-    @inlinable package var lifetime: Duration { held.expiresAt - held.receivedAt }
+    @inlinable package var lifetime: Duration { expiresAt - receivedAt }
 
     /// Whether the token may be served at `now` to a caller that needs it for `minValid` more.
     @inlinable
     package func isUsable(at now: ContinuousClock.Instant, minValid: Duration? = nil) -> Bool {
-        held.isUsable(at: now, minValid: minValid)
+        let remaining = expiresAt - now
+        guard remaining > .zero else { return false }
+        if let minValid { return remaining >= minValid }
+        return true
     }
 }
 
@@ -67,7 +76,9 @@ package final class TokenSnapshotTable<Token: Sendable>: Sendable {
     /// The published snapshot of `name`; `nil` when none is held or the name is unknown.
     @inlinable
     package func current(_ name: String) -> TokenSnapshot<Token>? {
-        slots[name]?.withReadLock { $0 }
+        // `read()`, not `withReadLock { $0 }`: a generic result would make this unspecialized
+        // code build the metadata of `TokenSnapshot<Token>?` per call.
+        slots[name]?.read()
     }
 
     /// Replaces the snapshot of `name` (`nil` clears it). Only the service publishes.
@@ -83,6 +94,8 @@ package protocol ReadMostlyBox<Value>: Sendable {
     associatedtype Value
     /// Runs `body` with shared access; readers may run concurrently.
     func withReadLock<Result>(_ body: (borrowing Value) throws -> Result) rethrows -> Result
+    /// A copy of the value, taken with shared access.
+    func read() -> Value
     /// Runs `body` with exclusive access.
     func withLock<Result>(_ body: (inout Value) throws -> Result) rethrows -> Result
 }
@@ -98,6 +111,8 @@ package final class MutexBox<Value: Sendable>: ReadMostlyBox {
     {
         try value.withLock { try body($0) }
     }
+
+    package func read() -> Value { value.withLock { $0 } }
 
     package func withLock<Result>(_ body: (inout Value) throws -> Result) rethrows -> Result {
         try value.withLock { try body(&$0) }
