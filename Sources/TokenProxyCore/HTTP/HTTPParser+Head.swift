@@ -7,9 +7,20 @@ extension HTTPParser {
     mutating func scanLine(limit: Int, tooLong: HTTPParseError) throws(HTTPParseError) -> Range<
         Int
     >? {
-        var index = lineScanIndex
         let end = buffer.count
-        while index < end && buffer[index] != 0x0A { index += 1 }
+        // One pass over raw bytes: the LF, and whether a CR sits anywhere but before it.
+        let start = lineScanIndex
+        let (index, strayCR) = buffer.withUnsafeBufferPointer { bytes -> (Int, Bool) in
+            var index = start
+            var strayCR = false
+            while index < end {
+                let byte = bytes[index]
+                if byte == 0x0A { break }
+                if byte == 0x0D && index + 1 < end && bytes[index + 1] != 0x0A { strayCR = true }
+                index += 1
+            }
+            return (index, strayCR)
+        }
         guard index < end else {
             lineScanIndex = end
             if end - readIndex > limit { throw tooLong }
@@ -20,7 +31,10 @@ extension HTTPParser {
         // RFC 9112 §2.2: bare LF and bare CR are both refused; only CRLF ends a line.
         guard index > readIndex, buffer[index - 1] == 0x0D else { throw .invalidLineEnding }
         let content = readIndex..<(index - 1)
-        if buffer[content].contains(0x0D) { throw .invalidLineEnding }
+        // Bytes scanned by an earlier call (the line arrived in pieces) are checked here.
+        if strayCR || buffer[readIndex..<min(start, index - 1)].contains(0x0D) {
+            throw .invalidLineEnding
+        }
         readIndex = lineEnd
         lineScanIndex = lineEnd
         return content
