@@ -49,15 +49,16 @@ package actor TokenService<Token: Sendable> {
     var nextWaiterID = 0
 
     /// A service for the credentials in `policies` (name → refresh policy). `makeSnapshotSlot`
-    /// supplies the lock of each entry in ``snapshots`` (see ``TokenSnapshotTable``).
+    /// supplies the lock of each entry in ``snapshots`` (see ``TokenSnapshotTable``), given the
+    /// credential's name (an owner may keep its own index of the slots).
     package init(
         policies: [String: RefreshPolicy],
         fetch: @escaping Fetch,
         clock: any TokenServiceClock = ContinuousTokenServiceClock(),
         random: some RandomNumberGenerator & Sendable = SystemRandomNumberGenerator(),
         onEvent: @escaping EventHook = { _ in },
-        makeSnapshotSlot: (TokenSnapshot<Token>?) -> TokenSnapshotTable<Token>.Slot = {
-            MutexBox($0)
+        makeSnapshotSlot: (String, TokenSnapshot<Token>?) -> TokenSnapshotTable<Token>.Slot = {
+            MutexBox($1)
         }
     ) {
         credentials = policies.mapValues { Credential(lifecycle: TokenLifecycle(policy: $0)) }

@@ -62,14 +62,15 @@ package final class TokenSnapshotTable<Token: Sendable>: Sendable {
 
     @usableFromInline let slots: [String: Slot]
 
-    /// An empty table for the credentials called `names`, each slot made by `makeSlot` (by
-    /// default a ``MutexBox``; the daemon passes its reader-writer lock).
+    /// An empty table for the credentials called `names`, each slot made by `makeSlot` from
+    /// the name and the initial value (by default a ``MutexBox``; the daemon passes its
+    /// reader-writer lock and keeps its own array of them for the token API's hot path).
     package init(
         names: some Sequence<String>,
-        makeSlot: (TokenSnapshot<Token>?) -> Slot = { MutexBox($0) }
+        makeSlot: (String, TokenSnapshot<Token>?) -> Slot = { MutexBox($1) }
     ) {
         var slots: [String: Slot] = [:]
-        for name in names where slots[name] == nil { slots[name] = makeSlot(nil) }
+        for name in names where slots[name] == nil { slots[name] = makeSlot(name, nil) }
         self.slots = slots
     }
 
