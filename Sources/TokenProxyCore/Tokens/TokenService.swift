@@ -40,7 +40,7 @@ package actor TokenService<Token: Sendable> {
 
     var credentials: [String: Credential]
     let fetch: Fetch
-    @usableFromInline nonisolated let clock: any TokenServiceClock
+    nonisolated let clock: any TokenServiceClock
     /// The published snapshot of each credential's token (see the type's documentation).
     package nonisolated let snapshots: TokenSnapshotTable<Token>
     var random: TokenServiceRandom
@@ -104,7 +104,6 @@ package actor TokenService<Token: Sendable> {
     /// least that much longer; `nil` means: ask ``token(_:minValid:)``. Never suspends and never
     /// touches the actor: this is the fast path for readers on event-loop threads.
     // `final`: a direct call, not through the actor's vtable.
-    @inlinable
     package final nonisolated func cachedToken(_ name: String, minValid: Duration? = nil)
         -> TokenSnapshot<Token>?
     {

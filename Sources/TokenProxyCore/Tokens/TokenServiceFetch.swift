@@ -50,7 +50,6 @@ package struct HeldToken<Token: Sendable>: Sendable {
     }
 
     /// Whether the token may be served at `now` to a caller that needs it for `minValid` more.
-    @inlinable
     package func isUsable(at now: ContinuousClock.Instant, minValid: Duration? = nil) -> Bool {
         let remaining = expiresAt - now
         guard remaining > .zero else { return false }

@@ -31,12 +31,11 @@ package final class TokenSnapshot<Token: Sendable>: Sendable {
     }
 
     /// The token payload.
-    @inlinable package var value: Token { held.value }
+    package var value: Token { held.value }
     /// The whole lifetime the token was accepted with (from its fetch to its expiry).
-    @inlinable package var lifetime: Duration { expiresAt - receivedAt }
+    package var lifetime: Duration { expiresAt - receivedAt }
 
     /// Whether the token may be served at `now` to a caller that needs it for `minValid` more.
-    @inlinable
     package func isUsable(at now: ContinuousClock.Instant, minValid: Duration? = nil) -> Bool {
         let remaining = expiresAt - now
         guard remaining > .zero else { return false }
@@ -60,7 +59,7 @@ package final class TokenSnapshotTable<Token: Sendable>: Sendable {
     /// What guards one credential's snapshot.
     package typealias Slot = any ReadMostlyBox<TokenSnapshot<Token>?>
 
-    @usableFromInline let slots: [String: Slot]
+    private let slots: [String: Slot]
 
     /// An empty table for the credentials called `names`, each slot made by `makeSlot` from
     /// the name and the initial value (by default a ``MutexBox``; the daemon passes its
@@ -75,7 +74,6 @@ package final class TokenSnapshotTable<Token: Sendable>: Sendable {
     }
 
     /// The published snapshot of `name`; `nil` when none is held or the name is unknown.
-    @inlinable
     package func current(_ name: String) -> TokenSnapshot<Token>? {
         // `read()`, not `withReadLock { $0 }`: a generic result would make this unspecialized
         // code build the metadata of `TokenSnapshot<Token>?` per call.
