@@ -67,6 +67,12 @@ package final class TokenAPI: HTTPServerHandler {
             metrics.recordRequest(status: response.status)
             respond(response)
         }
+        // The common request, `/v1/tokens/NAME` for a configured name without a query, is
+        // recognized on the target's bytes: no path or name strings are built for it.
+        if let name = Self.tokenName(inTarget: request.head.target, names: store.names) {
+            if let refusal = refusal(for: request) { return reply(refusal) }
+            return token(name, query: "", request, reply)
+        }
         let (path, query) = Self.split(request.head.target)
         let method = request.head.method
         let isRead = method == "GET" || method == "HEAD"
@@ -110,9 +116,9 @@ package final class TokenAPI: HTTPServerHandler {
                     "no credential named '\(Self.printable(name))'; configured: \(store.names.joined(separator: ", "))"
                 ))
         }
-        let wantsText = Self.prefersText(request.head.fields["Accept"])
         if isRefresh {
             guard method == "POST" else { return reply(Self.methodNotAllowed("POST")) }
+            let wantsText = Self.prefersText(request.head.fields["Accept"])
             return later(reply) { api in
                 do {
                     return api.tokenResponse(try await api.store.refresh(name), text: wantsText)
@@ -121,7 +127,19 @@ package final class TokenAPI: HTTPServerHandler {
                 }
             }
         }
-        guard isRead else { return reply(Self.methodNotAllowed("GET, HEAD")) }
+        token(name, query: query, request, reply)
+    }
+
+    /// `GET`/`HEAD /v1/tokens/{name}` for a configured `name`, after the access check.
+    private func token(
+        _ name: String, query: Substring, _ request: HTTPServerRequest,
+        _ reply: @escaping @Sendable (HTTPServerResponse) -> Void
+    ) {
+        let method = request.head.method
+        guard method == "GET" || method == "HEAD" else {
+            return reply(Self.methodNotAllowed("GET, HEAD"))
+        }
+        let wantsText = Self.prefersText(request.head.fields["Accept"])
         let minValidText = Self.queryValue(query, "min_valid")
         let minSeconds = minValidText.flatMap { Int($0) }
         if minValidText != nil {

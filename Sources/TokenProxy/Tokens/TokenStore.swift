@@ -18,6 +18,10 @@ package final class TokenStore: Sendable {
     package let service: TokenService<IssuedToken>
     /// The names, in configuration order.
     package let names: [String]
+    /// The service's snapshot slots, parallel to ``names``: read directly by ``cachedToken``,
+    /// concrete types without a dictionary lookup or generic code from another module (the
+    /// service's own table serves everything else).
+    private let slots: [ThreadLock<Snapshot?>]
 
     package init(
         credentials: [Credential], policies: [String: RefreshPolicy],
@@ -46,15 +50,28 @@ package final class TokenStore: Sendable {
                     accessToken: token.accessToken, tokenType: token.tokenType, scope: token.scope),
                 expiresIn: token.expiresIn.map { Duration.seconds($0) })
         }
+        var made: [String: ThreadLock<Snapshot?>] = [:]
         service = TokenService(
             policies: policies, fetch: fetch, onEvent: onEvent,
-            makeSnapshotSlot: { ThreadLock($0) })
+            makeSnapshotSlot: { name, initial in
+                let slot = ThreadLock(initial)
+                made[name] = slot
+                return slot
+            })
+        // A name without a policy has no slot in the service: it gets one that stays empty.
+        slots = names.map { made[$0] ?? ThreadLock(nil) }
     }
 
     /// The published token if it is valid for at least `minValid` more, without suspending.
     /// `nil` means: ask ``token(_:minValid:)``.
     package func cachedToken(_ name: String, minValid: Duration?) -> Snapshot? {
-        service.cachedToken(name, minValid: minValid)
+        // The same answer as `service.cachedToken` (the daemon's service runs on the real
+        // clock), from the slot found by a scan over the few configured names.
+        guard let position = names.firstIndex(of: name),
+            let snapshot = slots[position].withReadLock({ $0 }),
+            snapshot.isUsable(at: .now, minValid: minValid)
+        else { return nil }
+        return snapshot
     }
 
     /// The lifetime of the published token (from its fetch to its expiry), if one is held.
@@ -84,7 +101,9 @@ package final class TokenStore: Sendable {
 
 /// Token API and proxy readers on every event loop read the snapshots at once: they must not
 /// wait for each other (see ``TokenSnapshotTable``).
-extension ThreadLock: ReadMostlyBox {}
+extension ThreadLock: ReadMostlyBox {
+    package func read() -> Value { withReadLock { $0 } }
+}
 
 extension RefreshPolicy {
     /// The policy a credential's `refresh` settings describe.

@@ -91,10 +91,17 @@ package struct HTTPFields: Sendable, Equatable, Sequence, ExpressibleByDictionar
 
     /// ASCII case-insensitive comparison without allocating; field names are ASCII tokens.
     package static func namesEqual(_ lhs: String, _ rhs: String) -> Bool {
+        if lhs == rhs { return true }  // the usual case: the same spelling, compared at once
         let left = lhs.utf8
         let right = rhs.utf8
         guard left.count == right.count else { return false }
-        return zip(left, right).allSatisfy { asciiLower($0) == asciiLower($1) }
+        var rightBytes = right.makeIterator()
+        for byte in left {
+            guard let other = rightBytes.next(), asciiLower(byte) == asciiLower(other) else {
+                return false
+            }
+        }
+        return true
     }
 
     private static func asciiLower(_ byte: UInt8) -> UInt8 {

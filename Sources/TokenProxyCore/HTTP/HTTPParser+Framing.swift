@@ -42,19 +42,29 @@ extension HTTPParser {
     /// RFC 9112 §3.2: exactly one Host in HTTP/1.1 requests, at most one in HTTP/1.0, holding
     /// one authority (no list, no whitespace, no userinfo or path characters).
     private func validateHost(_ head: HTTPRequestHead) throws(HTTPParseError) {
-        let hosts = head.fields.values("Host")
-        if hosts.isEmpty {
+        var host: String?
+        for field in head.fields where HTTPFields.namesEqual(field.name, "Host") {
+            guard host == nil else { throw .invalidHost }
+            host = field.value
+        }
+        guard let host else {
             if head.version == .http1_1 { throw .missingHost }
             return
         }
-        guard hosts.count == 1 else { throw .invalidHost }
-        let forbidden: Set<UInt8> = [0x20, 0x09, 0x2C, 0x2F, 0x3F, 0x23, 0x40, 0x5C]
-        if hosts[0].utf8.contains(where: forbidden.contains) { throw .invalidHost }
+        // SP, HTAB, `,` `/` `?` `#` `@` `\`: a list, a path or userinfo, not one authority.
+        for byte in host.utf8 {
+            switch byte {
+            case 0x20, 0x09, 0x2C, 0x2F, 0x3F, 0x23, 0x40, 0x5C: throw .invalidHost
+            default: continue
+            }
+        }
     }
 
     private mutating func startBody(fields: HTTPFields, isRequest: Bool) throws(HTTPParseError) {
-        let lengths = fields.values("Content-Length")
-        let codings = fields.values("Transfer-Encoding")
+        // Most requests carry neither field: look before collecting (no arrays for them).
+        let lengths = fields.contains("Content-Length") ? fields.values("Content-Length") : []
+        let codings =
+            fields.contains("Transfer-Encoding") ? fields.values("Transfer-Encoding") : []
         if !codings.isEmpty {
             if !lengths.isEmpty { throw .contentLengthWithTransferEncoding }
             try Self.requireChunkedOnly(codings)

@@ -7,9 +7,20 @@ extension HTTPParser {
     mutating func scanLine(limit: Int, tooLong: HTTPParseError) throws(HTTPParseError) -> Range<
         Int
     >? {
-        var index = lineScanIndex
         let end = buffer.count
-        while index < end && buffer[index] != 0x0A { index += 1 }
+        // One pass over raw bytes: the LF, and whether a CR sits anywhere but before it.
+        let start = lineScanIndex
+        let (index, strayCR) = buffer.withUnsafeBufferPointer { bytes -> (Int, Bool) in
+            var index = start
+            var strayCR = false
+            while index < end {
+                let byte = bytes[index]
+                if byte == 0x0A { break }
+                if byte == 0x0D && index + 1 < end && bytes[index + 1] != 0x0A { strayCR = true }
+                index += 1
+            }
+            return (index, strayCR)
+        }
         guard index < end else {
             lineScanIndex = end
             if end - readIndex > limit { throw tooLong }
@@ -20,7 +31,10 @@ extension HTTPParser {
         // RFC 9112 §2.2: bare LF and bare CR are both refused; only CRLF ends a line.
         guard index > readIndex, buffer[index - 1] == 0x0D else { throw .invalidLineEnding }
         let content = readIndex..<(index - 1)
-        if buffer[content].contains(0x0D) { throw .invalidLineEnding }
+        // Bytes scanned by an earlier call (the line arrived in pieces) are checked here.
+        if strayCR || buffer[readIndex..<min(start, index - 1)].contains(0x0D) {
+            throw .invalidLineEnding
+        }
         readIndex = lineEnd
         lineScanIndex = lineEnd
         return content
@@ -65,13 +79,20 @@ extension HTTPParser {
     private func parseRequestLine(_ line: ArraySlice<UInt8>) throws(HTTPParseError) -> (
         method: String, target: String, version: HTTPVersion
     ) {
-        let parts = line.split(separator: 0x20, omittingEmptySubsequences: false)
-        guard parts.count == 3, HTTPFields.isToken(parts[0]) else { throw .invalidRequestLine }
-        guard parts[1].count <= limits.maxRequestTargetBytes else { throw .requestTargetTooLong }
-        guard HTTPFields.isValidRequestTarget(parts[1]) else { throw .invalidRequestLine }
-        let version = try Self.parseVersion(parts[2], malformed: .invalidRequestLine)
+        // Exactly two SP: three parts, none of them split further (found without an array).
+        guard let firstSpace = line.firstIndex(of: 0x20),
+            let secondSpace = line[(firstSpace + 1)...].firstIndex(of: 0x20),
+            !line[(secondSpace + 1)...].contains(0x20)
+        else { throw .invalidRequestLine }
+        let method = line[..<firstSpace]
+        let target = line[(firstSpace + 1)..<secondSpace]
+        guard HTTPFields.isToken(method) else { throw .invalidRequestLine }
+        guard target.count <= limits.maxRequestTargetBytes else { throw .requestTargetTooLong }
+        guard HTTPFields.isValidRequestTarget(target) else { throw .invalidRequestLine }
+        let version = try Self.parseVersion(
+            line[(secondSpace + 1)...], malformed: .invalidRequestLine)
         return (
-            String(decoding: parts[0], as: UTF8.self), String(decoding: parts[1], as: UTF8.self),
+            String(decoding: method, as: UTF8.self), String(decoding: target, as: UTF8.self),
             version
         )
     }

@@ -49,15 +49,16 @@ package actor TokenService<Token: Sendable> {
     var nextWaiterID = 0
 
     /// A service for the credentials in `policies` (name → refresh policy). `makeSnapshotSlot`
-    /// supplies the lock of each entry in ``snapshots`` (see ``TokenSnapshotTable``).
+    /// supplies the lock of each entry in ``snapshots`` (see ``TokenSnapshotTable``), given the
+    /// credential's name (an owner may keep its own index of the slots).
     package init(
         policies: [String: RefreshPolicy],
         fetch: @escaping Fetch,
         clock: any TokenServiceClock = ContinuousTokenServiceClock(),
         random: some RandomNumberGenerator & Sendable = SystemRandomNumberGenerator(),
         onEvent: @escaping EventHook = { _ in },
-        makeSnapshotSlot: (TokenSnapshot<Token>?) -> TokenSnapshotTable<Token>.Slot = {
-            MutexBox($0)
+        makeSnapshotSlot: (String, TokenSnapshot<Token>?) -> TokenSnapshotTable<Token>.Slot = {
+            MutexBox($1)
         }
     ) {
         credentials = policies.mapValues { Credential(lifecycle: TokenLifecycle(policy: $0)) }
@@ -102,7 +103,8 @@ package actor TokenService<Token: Sendable> {
     /// The published token of `name` if it is unexpired now and, with `minValid`, valid at
     /// least that much longer; `nil` means: ask ``token(_:minValid:)``. Never suspends and never
     /// touches the actor: this is the fast path for readers on event-loop threads.
-    package nonisolated func cachedToken(_ name: String, minValid: Duration? = nil)
+    // `final`: a direct call, not through the actor's vtable.
+    package final nonisolated func cachedToken(_ name: String, minValid: Duration? = nil)
         -> TokenSnapshot<Token>?
     {
         guard let snapshot = snapshots.current(name),

@@ -9,6 +9,14 @@ import Synchronization
 /// reader's question (``isUsable(at:minValid:)``): expiry is a matter of time, and the service
 /// clears the entry only when its timer for that instant has fired.
 package final class TokenSnapshot<Token: Sendable>: Sendable {
+    /// When the fetch that produced the token started (a copy of `held.receivedAt`).
+    ///
+    /// The instants are stored here, ahead of `held`, rather than read through it: a reader in
+    /// another module runs this class's unspecialized code, which would look up the generic
+    /// metadata of `HeldToken<Token>` (a hash-table probe) on every request to reach them.
+    package let receivedAt: ContinuousClock.Instant
+    /// The token must not be served at or after this instant (a copy of `held.expiresAt`).
+    package let expiresAt: ContinuousClock.Instant
     /// The token with the monotonic instants that govern serving it.
     package let held: HeldToken<Token>
     /// The expiry on the wall clock (Unix seconds), fixed when the token is published so that
@@ -16,22 +24,23 @@ package final class TokenSnapshot<Token: Sendable>: Sendable {
     package let expiresAtUnix: Int64
 
     package init(held: HeldToken<Token>, expiresAtUnix: Int64) {
+        self.receivedAt = held.receivedAt
+        self.expiresAt = held.expiresAt
         self.held = held
         self.expiresAtUnix = expiresAtUnix
     }
 
     /// The token payload.
     package var value: Token { held.value }
-    /// When the fetch that produced the token started.
-    package var receivedAt: ContinuousClock.Instant { held.receivedAt }
-    /// The token must not be served at or after this instant.
-    package var expiresAt: ContinuousClock.Instant { held.expiresAt }
     /// The whole lifetime the token was accepted with (from its fetch to its expiry).
-    package var lifetime: Duration { held.expiresAt - held.receivedAt }
+    package var lifetime: Duration { expiresAt - receivedAt }
 
     /// Whether the token may be served at `now` to a caller that needs it for `minValid` more.
     package func isUsable(at now: ContinuousClock.Instant, minValid: Duration? = nil) -> Bool {
-        held.isUsable(at: now, minValid: minValid)
+        let remaining = expiresAt - now
+        guard remaining > .zero else { return false }
+        if let minValid { return remaining >= minValid }
+        return true
     }
 }
 
@@ -52,20 +61,23 @@ package final class TokenSnapshotTable<Token: Sendable>: Sendable {
 
     private let slots: [String: Slot]
 
-    /// An empty table for the credentials called `names`, each slot made by `makeSlot` (by
-    /// default a ``MutexBox``; the daemon passes its reader-writer lock).
+    /// An empty table for the credentials called `names`, each slot made by `makeSlot` from
+    /// the name and the initial value (by default a ``MutexBox``; the daemon passes its
+    /// reader-writer lock and keeps its own array of them for the token API's hot path).
     package init(
         names: some Sequence<String>,
-        makeSlot: (TokenSnapshot<Token>?) -> Slot = { MutexBox($0) }
+        makeSlot: (String, TokenSnapshot<Token>?) -> Slot = { MutexBox($1) }
     ) {
         var slots: [String: Slot] = [:]
-        for name in names where slots[name] == nil { slots[name] = makeSlot(nil) }
+        for name in names where slots[name] == nil { slots[name] = makeSlot(name, nil) }
         self.slots = slots
     }
 
     /// The published snapshot of `name`; `nil` when none is held or the name is unknown.
     package func current(_ name: String) -> TokenSnapshot<Token>? {
-        slots[name]?.withReadLock { $0 }
+        // `read()`, not `withReadLock { $0 }`: a generic result would make this unspecialized
+        // code build the metadata of `TokenSnapshot<Token>?` per call.
+        slots[name]?.read()
     }
 
     /// Replaces the snapshot of `name` (`nil` clears it). Only the service publishes.
@@ -81,6 +93,8 @@ package protocol ReadMostlyBox<Value>: Sendable {
     associatedtype Value
     /// Runs `body` with shared access; readers may run concurrently.
     func withReadLock<Result>(_ body: (borrowing Value) throws -> Result) rethrows -> Result
+    /// A copy of the value, taken with shared access.
+    func read() -> Value
     /// Runs `body` with exclusive access.
     func withLock<Result>(_ body: (inout Value) throws -> Result) rethrows -> Result
 }
@@ -96,6 +110,8 @@ package final class MutexBox<Value: Sendable>: ReadMostlyBox {
     {
         try value.withLock { try body($0) }
     }
+
+    package func read() -> Value { value.withLock { $0 } }
 
     package func withLock<Result>(_ body: (inout Value) throws -> Result) rethrows -> Result {
         try value.withLock { try body(&$0) }

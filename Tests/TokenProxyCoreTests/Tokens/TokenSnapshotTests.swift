@@ -125,7 +125,7 @@ struct TokenSnapshotTests {
         let service = TokenService(
             policies: ["a": RefreshPolicy(), "b": RefreshPolicy()], fetch: script.fetch,
             clock: clock,
-            makeSnapshotSlot: { initial in
+            makeSnapshotSlot: { _, initial in
                 made.withLock { $0 += 1 }
                 return MutexBox(initial)
             })

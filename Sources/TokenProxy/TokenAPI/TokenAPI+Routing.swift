@@ -1,0 +1,29 @@
+extension TokenAPI {
+    /// The configured name that `target` asks for when it is exactly `/v1/tokens/{name}` (no
+    /// query, no further segment), compared on the UTF-8 bytes; `nil` sends the request down
+    /// the general route, which answers everything else (including unknown names) the same way
+    /// as before. Returns the element of `names`, so the hot path builds no strings.
+    static func tokenName(inTarget target: String, names: [String]) -> String? {
+        let position = target.utf8.withContiguousStorageIfAvailable { bytes -> Int? in
+            let prefix = tokensPrefix
+            guard bytes.count > prefix.count else { return nil }
+            for offset in 0..<prefix.count where bytes[offset] != prefix[offset] { return nil }
+            let rest = UnsafeBufferPointer(rebasing: bytes[prefix.count...])
+            // A name with `?` would be cut at the query by the general route: leave it to that.
+            for (position, name) in names.enumerated() where Self.equals(name, rest) {
+                return rest.contains(0x3F) ? nil : position
+            }
+            return nil
+        }
+        return (position ?? nil).map { names[$0] }
+    }
+
+    private static let tokensPrefix = Array("/v1/tokens/".utf8)
+
+    private static func equals(_ name: String, _ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        let utf8 = name.utf8
+        guard utf8.count == bytes.count else { return false }
+        return utf8.withContiguousStorageIfAvailable { $0.elementsEqual(bytes) }
+            ?? utf8.elementsEqual(bytes)
+    }
+}
