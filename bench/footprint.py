@@ -45,6 +45,9 @@ import subprocess
 import sys
 import time
 
+# One GET over the API socket, shared with token-api.sh's start-up timer (same directory).
+from startup import token_status
+
 
 def raise_nofile() -> int:
     """Raises RLIMIT_NOFILE to the hard limit; returns the new soft limit."""
@@ -64,27 +67,6 @@ def proc_status(pid: int) -> dict[str, int]:
                 result[key] = int(value.split()[0])
     result["fds"] = len(os.listdir(f"/proc/{pid}/fd"))
     return result
-
-
-def token_status(api_socket: str, path: str) -> int | None:
-    """One GET over the API socket; the HTTP status, or None while nobody answers."""
-    try:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
-            client.settimeout(2)
-            client.connect(api_socket)
-            client.sendall(
-                f"GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n".encode()
-            )
-            head = b""
-            while b"\r\n" not in head:
-                chunk = client.recv(4096)
-                if not chunk:
-                    break
-                head += chunk
-            parts = head.split(b" ", 2)
-            return int(parts[1]) if len(parts) >= 2 and parts[1].isdigit() else None
-    except OSError:
-        return None
 
 
 class Daemon:

@@ -13,13 +13,12 @@
 set -euo pipefail
 export LC_ALL=C
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 
 runs="${BENCH_STARTUP_RUNS:-20}"
 connections="${BENCH_IDLE_CONNECTIONS:-10000}"
 credential=bench
 
-log() { printf '[%s] %s\n' "$(date +%T)" "$*" >&2; }
-die() { log "error: $*"; exit 1; }
 
 python3 -c 'import authlib, flask, joserfc, cryptography' 2>/dev/null \
     || die "the test IdP's Python packages are missing; run scripts/setup.sh once"
@@ -40,7 +39,6 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-show_log() { [ -s "$1" ] && { log "last lines of $1:"; tail -20 "$1" >&2; }; return 0; }
 
 # --- 1. build -----------------------------------------------------------------------------------
 if [ -n "${BENCH_BIN:-}" ]; then

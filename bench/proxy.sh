@@ -14,6 +14,7 @@
 set -euo pipefail
 export LC_ALL=C
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 
 seconds="${BENCH_SECONDS:-4}"
 repeats="${BENCH_REPEATS:-3}"
@@ -24,8 +25,6 @@ credential=svc
 small_path=/api/small
 big_path=/api/big.bin
 
-log() { printf '[%s] %s\n' "$(date +%T)" "$*" >&2; }
-die() { log "error: $*"; exit 1; }
 
 # --- prerequisites: nginx is installed only if missing --------------------------------------
 if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
@@ -44,17 +43,6 @@ done
 # --- state and clean-up ---------------------------------------------------------------------
 work="$(mktemp -d /tmp/tokenproxy-proxybench.XXXXXX)"
 idp_pid="" tokenproxy_pid="" upstream_pid="" reference_pid="" sampler_pid="" record_pid=""
-stop() { # stop PID NAME: SIGTERM, wait up to 5 s, then SIGKILL
-    local pid="$1"
-    [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 0
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    if kill -0 "$pid" 2>/dev/null; then
-        log "$2 (pid $pid) ignored SIGTERM; killing it"
-        kill -KILL "$pid" 2>/dev/null || true
-    fi
-    wait "$pid" 2>/dev/null || true
-}
 cleanup() {
     stop "$record_pid" "perf record"
     stop "$sampler_pid" "RSS sampler"
@@ -66,15 +54,6 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-show_log() { [ -s "$1" ] && { log "last lines of $1:"; tail -20 "$1" >&2; }; return 0; }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() { # wait_port PORT NAME LOG
-    for _ in $(seq 1 100); do
-        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-        sleep 0.05
-    done
-    show_log "$3"; die "$2 did not listen on 127.0.0.1:$1"
-}
 
 # --- 1. build ---------------------------------------------------------------------------------
 log "building tokenproxy (release) and loadgen"

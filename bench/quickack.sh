@@ -12,14 +12,13 @@
 set -euo pipefail
 export LC_ALL=C
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 
 seconds="${BENCH_SECONDS:-3}"
 repeats="${BENCH_REPEATS:-3}"
 credential=svc
 path=/api/small
 
-log() { printf '[%s] %s\n' "$(date +%T)" "$*" >&2; }
-die() { log "error: $*"; exit 1; }
 
 if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
     log "nginx is missing: installing nginx-light"
@@ -36,17 +35,6 @@ done
 
 work="$(mktemp -d /tmp/tokenproxy-quickack.XXXXXX)"
 idp_pid="" upstream_pid="" reference_pid="" tp_pid="" tp_slow_pid=""
-stop() { # stop PID NAME: SIGTERM, wait up to 5 s, then SIGKILL
-    local pid="$1"
-    [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 0
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    if kill -0 "$pid" 2>/dev/null; then
-        log "$2 (pid $pid) ignored SIGTERM; killing it"
-        kill -KILL "$pid" 2>/dev/null || true
-    fi
-    wait "$pid" 2>/dev/null || true
-}
 cleanup() {
     stop "$reference_pid" "nginx (proxy)"
     stop "$tp_slow_pid" "tokenproxy (no quickack)"
@@ -57,15 +45,6 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-show_log() { [ -s "$1" ] && { log "last lines of $1:"; tail -20 "$1" >&2; }; return 0; }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() { # wait_port PORT NAME LOG
-    for _ in $(seq 1 100); do
-        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-        sleep 0.05
-    done
-    show_log "$3"; die "$2 did not listen on 127.0.0.1:$1"
-}
 
 # --- 1. build ---------------------------------------------------------------------------------
 log "building tokenproxy (release) and loadgen"

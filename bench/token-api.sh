@@ -14,6 +14,7 @@
 set -euo pipefail
 export LC_ALL=C # $EPOCHREALTIME and printf use the locale's decimal point
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 
 seconds="${BENCH_SECONDS:-5}"
 repeats="${BENCH_REPEATS:-3}"
@@ -21,8 +22,6 @@ read -r -a connection_counts <<<"${BENCH_CONNECTIONS:-1 16 64}"
 profile="${BENCH_PROFILE:-0}"
 credential=bench
 
-log() { printf '[%s] %s\n' "$(date +%T)" "$*" >&2; }
-die() { log "error: $*"; exit 1; }
 
 # --- prerequisites: nginx is installed only if missing --------------------------------------
 if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
@@ -41,17 +40,6 @@ done
 # --- state and clean-up ---------------------------------------------------------------------
 work="$(mktemp -d /tmp/tokenproxy-bench.XXXXXX)"
 idp_pid="" tokenproxy_pid="" nginx_pid="" helper_pid="" perf_pid="" record_pid=""
-stop() { # stop PID NAME: SIGTERM, wait up to 5 s, then SIGKILL
-    local pid="$1"
-    [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 0
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    if kill -0 "$pid" 2>/dev/null; then
-        log "$2 (pid $pid) ignored SIGTERM; killing it"
-        kill -KILL "$pid" 2>/dev/null || true
-    fi
-    wait "$pid" 2>/dev/null || true
-}
 cleanup() {
     stop "$perf_pid" "perf stat"
     stop "$record_pid" "perf record"
@@ -63,7 +51,6 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-show_log() { [ -s "$1" ] && { log "last lines of $1:"; tail -20 "$1" >&2; }; return 0; }
 
 # --- 1. build ---------------------------------------------------------------------------------
 log "building tokenproxy (release) and loadgen"
