@@ -10,15 +10,23 @@ import TokenProxyTestSupport
 struct TLSStreamTests {
     private func soon() -> ContinuousClock.Instant { .now + .seconds(20) }
 
+    /// A TLS stream to `server` on 127.0.0.1, handshake done.
+    func connect(
+        to server: TestTLSServer, serverName: String = "localhost",
+        configuration: TLSClientConfiguration
+    ) throws -> TLSStream {
+        let context = try TLSClientContext(configuration: configuration)
+        let socket = try SocketStream.connect(
+            host: "127.0.0.1", port: server.port, deadline: soon())
+        return try TLSStream.connect(
+            over: socket, serverName: serverName, context: context, deadline: soon())
+    }
+
     /// Connects to `server`, sends a GET and reads until end of stream.
     private func get(
         from server: TestTLSServer, serverName: String, configuration: TLSClientConfiguration
     ) throws -> (response: String, stream: TLSStream) {
-        let context = try TLSClientContext(configuration: configuration)
-        let socket = try SocketStream.connect(
-            host: "127.0.0.1", port: server.port, deadline: soon())
-        let stream = try TLSStream.connect(
-            over: socket, serverName: serverName, context: context, deadline: soon())
+        let stream = try connect(to: server, serverName: serverName, configuration: configuration)
         try stream.write(
             Array("GET / HTTP/1.1\r\nHost: \(serverName)\r\n\r\n".utf8), deadline: soon())
         var response: [UInt8] = []
@@ -135,11 +143,8 @@ struct TLSStreamTests {
         let certificates = try TestCertificates.generate()
         let server = try TestTLSServer.start(
             certificate: certificates.serverCertificate, key: certificates.serverKey)
-        let context = try TLSClientContext(configuration: .init(caFile: certificates.caCertificate))
-        let socket = try SocketStream.connect(
-            host: "127.0.0.1", port: server.port, deadline: soon())
-        let stream = try TLSStream.connect(
-            over: socket, serverName: "localhost", context: context, deadline: soon())
+        let stream = try connect(
+            to: server, configuration: .init(caFile: certificates.caCertificate))
         defer { stream.close() }
         // TLS 1.3 servers send session tickets right after the handshake: the socket becomes
         // readable, yet the connection is idle and reusable.
@@ -154,11 +159,8 @@ struct TLSStreamTests {
         let certificates = try TestCertificates.generate()
         let server = try TestTLSServer.start(
             certificate: certificates.serverCertificate, key: certificates.serverKey)
-        let context = try TLSClientContext(configuration: .init(caFile: certificates.caCertificate))
-        let socket = try SocketStream.connect(
-            host: "127.0.0.1", port: server.port, deadline: soon())
-        let stream = try TLSStream.connect(
-            over: socket, serverName: "localhost", context: context, deadline: soon())
+        let stream = try connect(
+            to: server, configuration: .init(caFile: certificates.caCertificate))
         stream.close()
         stream.close()
         #expect(stream.fileDescriptor == -1)
@@ -196,11 +198,8 @@ extension TLSStreamTests {
         let server = try TestTLSServer.start(
             certificate: certificates.serverCertificate, key: certificates.serverKey,
             ending: .abrupt)
-        let context = try TLSClientContext(configuration: .init(caFile: certificates.caCertificate))
-        let socket = try SocketStream.connect(
-            host: "127.0.0.1", port: server.port, deadline: soon())
-        let stream = try TLSStream.connect(
-            over: socket, serverName: "localhost", context: context, deadline: soon())
+        let stream = try connect(
+            to: server, configuration: .init(caFile: certificates.caCertificate))
         defer { stream.close() }
         try stream.write(Array("GET / HTTP/1.1\r\n\r\n".utf8), deadline: soon())
         // The server answers and closes without close_notify; keep writing without reading until
