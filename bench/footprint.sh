@@ -53,24 +53,7 @@ fi
 
 # --- 2. test IdP, key, configuration ------------------------------------------------------------
 umask 077
-openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$work/sa.pem" 2>/dev/null
-python3 - "$work" <<'PY'
-import json, subprocess, sys
-work = sys.argv[1]
-public = subprocess.run(["openssl", "pkey", "-in", f"{work}/sa.pem", "-pubout"], check=True,
-                        capture_output=True, text=True).stdout
-json.dump({"type": "serviceaccount", "keyId": "bench-key", "key": open(f"{work}/sa.pem").read(),
-           "userId": "bench-user"}, open(f"{work}/sa.json", "w"))
-json.dump({"clients": [{"client_id": "bench-user", "public_key_pem": public,
-                        "grant_types": ["urn:ietf:params:oauth:grant-type:jwt-bearer"],
-                        "scope": "openid"}]}, open(f"{work}/clients.json", "w"))
-PY
-python3 Tests/integration/authserver.py --clients "$work/clients.json" --port 0 \
-    --token-lifetime 3600 --ready-file "$work/idp.json" >"$work/idp.log" 2>&1 &
-idp_pid=$!
-for _ in $(seq 1 100); do [ -s "$work/idp.json" ] && break; sleep 0.1; done
-[ -s "$work/idp.json" ] || { show_log "$work/idp.log"; die "the test IdP did not start"; }
-issuer="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["issuer"])' "$work/idp.json")"
+start_test_idp
 proxy_port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
 api_socket="$work/tokenproxy.sock"
 # The proxy route points at the discard port: idle connections never send a request.

@@ -23,3 +23,47 @@ wait_port() { # wait_port PORT NAME LOG
     done
     show_log "$3"; die "$2 did not listen on 127.0.0.1:$1"
 }
+
+# start_test_idp: a throwaway service-user key ($work/sa.pem, ZITADEL-style $work/sa.json) and
+# the Authlib test IdP that accepts it (jwt-bearer, tokens valid 3600 s), on a free port.
+# Sets idp_pid (the caller's cleanup stops it) and issuer.
+start_test_idp() {
+    openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$work/sa.pem" 2>/dev/null
+    python3 - "$work" <<'PY'
+import json, subprocess, sys
+work = sys.argv[1]
+public = subprocess.run(["openssl", "pkey", "-in", f"{work}/sa.pem", "-pubout"], check=True,
+                        capture_output=True, text=True).stdout
+with open(f"{work}/sa.pem") as f:
+    key = f.read()
+with open(f"{work}/sa.json", "w") as f:
+    json.dump({"type": "serviceaccount", "keyId": "bench-key", "key": key, "userId": "bench-user"}, f)
+with open(f"{work}/clients.json", "w") as f:
+    json.dump({"clients": [{"client_id": "bench-user", "public_key_pem": public,
+                            "grant_types": ["urn:ietf:params:oauth:grant-type:jwt-bearer"],
+                            "scope": "openid"}]}, f)
+PY
+    python3 Tests/integration/authserver.py --clients "$work/clients.json" --port 0 \
+        --token-lifetime 3600 --ready-file "$work/idp.json" >"$work/idp.log" 2>&1 &
+    idp_pid=$!
+    for _ in $(seq 1 100); do [ -s "$work/idp.json" ] && break; sleep 0.1; done
+    [ -s "$work/idp.json" ] || { show_log "$work/idp.log"; die "the test IdP did not start"; }
+    issuer="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["issuer"])' "$work/idp.json")"
+}
+
+# require_nginx_and_idp_tools: nginx (installed with apt only if missing; sets nginx_bin), the
+# test IdP's Python packages, and the command-line tools the scripts call.
+require_nginx_and_idp_tools() {
+    if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
+        log "nginx is missing: installing nginx-light"
+        local as_root=(); [ "$(id -u)" -eq 0 ] || as_root=(sudo)
+        "${as_root[@]}" apt-get update -qq
+        "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null
+    fi
+    nginx_bin="$(command -v nginx || echo /usr/sbin/nginx)"
+    python3 -c 'import authlib, flask, joserfc, cryptography' 2>/dev/null \
+        || die "the test IdP's Python packages are missing; run scripts/setup.sh once"
+    for tool in gcc openssl curl swift; do
+        command -v "$tool" >/dev/null || die "$tool is not on PATH (scripts/setup.sh installs the rest)"
+    done
+}

@@ -27,18 +27,7 @@ big_path=/api/big.bin
 
 
 # --- prerequisites: nginx is installed only if missing --------------------------------------
-if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
-    log "nginx is missing: installing nginx-light"
-    as_root=(); [ "$(id -u)" -eq 0 ] || as_root=(sudo)
-    "${as_root[@]}" apt-get update -qq
-    "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null
-fi
-nginx_bin="$(command -v nginx || echo /usr/sbin/nginx)"
-python3 -c 'import authlib, flask, joserfc, cryptography' 2>/dev/null \
-    || die "the test IdP's Python packages are missing; run scripts/setup.sh once"
-for tool in gcc openssl curl swift; do
-    command -v "$tool" >/dev/null || die "$tool is not on PATH (scripts/setup.sh installs the rest)"
-done
+require_nginx_and_idp_tools
 
 # --- state and clean-up ---------------------------------------------------------------------
 work="$(mktemp -d /tmp/tokenproxy-proxybench.XXXXXX)"
@@ -154,25 +143,7 @@ reference_pid=$!
 wait_port "$ref_port" "nginx (proxy)" "$work/ref/error.log"
 
 # --- 5. test IdP, key, tokenproxy with two proxy routes ------------------------------------------
-openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$work/sa.pem" 2>/dev/null
-python3 - "$work" <<'PY'
-import json, subprocess, sys
-work = sys.argv[1]
-public = subprocess.run(["openssl", "pkey", "-in", f"{work}/sa.pem", "-pubout"], check=True,
-                        capture_output=True, text=True).stdout
-key = open(f"{work}/sa.pem").read()
-json.dump({"type": "serviceaccount", "keyId": "bench-key", "key": key, "userId": "bench-user"},
-          open(f"{work}/sa.json", "w"))
-json.dump({"clients": [{"client_id": "bench-user", "public_key_pem": public,
-                        "grant_types": ["urn:ietf:params:oauth:grant-type:jwt-bearer"],
-                        "scope": "openid"}]}, open(f"{work}/clients.json", "w"))
-PY
-python3 Tests/integration/authserver.py --clients "$work/clients.json" --port 0 \
-    --token-lifetime 3600 --ready-file "$work/idp.json" >"$work/idp.log" 2>&1 &
-idp_pid=$!
-for _ in $(seq 1 100); do [ -s "$work/idp.json" ] && break; sleep 0.1; done
-[ -s "$work/idp.json" ] || { show_log "$work/idp.log"; die "the test IdP did not start"; }
-issuer="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["issuer"])' "$work/idp.json")"
+start_test_idp
 python3 - "$work" "$issuer" "$credential" "$tp_port" "$up_port" "$up_tls_port" <<'PY'
 import json, sys
 work, issuer, name, tp_port, up_port, up_tls_port = sys.argv[1:7]
