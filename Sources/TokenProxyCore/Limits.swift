@@ -19,6 +19,9 @@ package enum Limits {
         /// A message body the parser lets through: token requests and IdP answers are a few
         /// KiB. Over it: 413.
         package static let maxBodyBytes = 1 << 20
+        /// A parser's emptied buffer keeps its capacity up to this size (an ordinary request
+        /// head); a larger one is freed, so idle keep-alive connections stay small.
+        package static let retainedBufferBytes = 1024
         /// Bytes beyond `maxRequestTargetBytes` a request line may take (method, version,
         /// spaces) before the line alone is refused.
         package static let requestLineSlack = 64

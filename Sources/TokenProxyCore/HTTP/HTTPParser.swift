@@ -108,7 +108,11 @@ package struct HTTPParser: Sendable {
     package mutating func next() throws(HTTPParseError) -> HTTPParserEvent? {
         if let failure { throw failure }
         do {
-            return try step()
+            let event = try step()
+            // Everything consumed and waiting for more: empty the buffer now, so that an idle
+            // connection does not hold its last message until the next bytes arrive.
+            if event == nil && readIndex == buffer.count { compactIfWorthIt() }
+            return event
         } catch {
             failure = error
             throw error
@@ -191,11 +195,14 @@ package struct HTTPParser: Sendable {
     }
 
     /// Drops consumed bytes once they are at least half the buffer, so compaction costs are
-    /// amortized linear and memory stays bounded by what is unconsumed.
+    /// amortized linear and memory stays bounded by what is unconsumed. A buffer emptied
+    /// completely keeps its capacity only while it is small: an idle keep-alive connection then
+    /// holds a few hundred bytes, not the largest message it ever received, and the common
+    /// small request reuses its buffer instead of allocating a new one.
     private mutating func compactIfWorthIt() {
         guard readIndex > 0 else { return }
         if readIndex == buffer.count {
-            buffer.removeAll(keepingCapacity: true)
+            buffer.removeAll(keepingCapacity: buffer.capacity <= Limits.HTTP.retainedBufferBytes)
         } else if readIndex >= buffer.count / 2 {
             buffer.removeSubrange(0..<readIndex)
         } else {

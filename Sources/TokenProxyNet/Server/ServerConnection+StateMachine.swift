@@ -249,7 +249,6 @@ extension ServerConnection {
         /// after a `100 Continue` when the client waits for one.
         private mutating func needMore(armed: Deadline?) -> ParseResult {
             if case .readingHead = state, parser.isIdle { state = .idle }
-            if state == .idle { releaseParserBuffer() }
             let wanted = readDeadline ?? .header
             if case .readingBody(var request) = state, request.awaitingContinue {
                 // Only when no body byte has arrived yet: a client already sending needs none.
@@ -258,14 +257,6 @@ extension ServerConnection {
                 return .sendContinue(arm: wanted)
             }
             return .needMore(arm: wanted == armed ? nil : wanted)
-        }
-
-        /// Between requests with nothing buffered, a fresh parser replaces the used one, whose
-        /// buffer (capacity kept for the next message) would otherwise stay with every idle
-        /// keep-alive connection. Nothing is lost: an idle request parser holds no state but
-        /// its buffer (no failure, no end of stream, no pending bytes).
-        private mutating func releaseParserBuffer() {
-            parser = HTTPParser(mode: .request, limits: parser.limits)
         }
 
         /// Answers `status` with a short plain-text reason and closes: after a parse error the

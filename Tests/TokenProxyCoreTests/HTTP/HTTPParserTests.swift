@@ -1,5 +1,6 @@
 import Testing
-import TokenProxyCore
+
+@testable import TokenProxyCore
 
 @Suite(.timeLimit(.minutes(1)))
 struct HTTPParserTests {
@@ -128,5 +129,35 @@ struct HTTPParserTests {
         #expect(throws: HTTPParseError.invalidFieldName) { try parser.next() }
         parser.feed(Array("GET / HTTP/1.1\r\nHost: h\r\n\r\n".utf8))
         #expect(throws: HTTPParseError.invalidFieldName) { try parser.next() }
+    }
+}
+
+@Suite(.timeLimit(.minutes(1)))
+struct HTTPParserBufferTests {
+    /// Parses one whole request fed at once and returns the parser, its message consumed.
+    private func parsed(_ text: String) throws -> HTTPParser {
+        var parser = HTTPParser(mode: .request)
+        parser.feed(Array(text.utf8))
+        while let event = try parser.next() {
+            if case .end = event { break }
+        }
+        _ = try parser.next()
+        return parser
+    }
+
+    /// An idle keep-alive connection does not keep the largest head it ever received.
+    @Test func freesALargeEmptiedBuffer() throws {
+        let large =
+            "GET / HTTP/1.1\r\nHost: a\r\nX-Pad: \(String(repeating: "p", count: 8000))\r\n\r\n"
+        let parser = try parsed(large)
+        #expect(parser.isIdle)
+        #expect(parser.buffer.capacity <= Limits.HTTP.retainedBufferBytes)
+    }
+
+    /// A small request's buffer is kept for the next one (no allocation per request).
+    @Test func keepsASmallEmptiedBuffer() throws {
+        let parser = try parsed("GET /v1/tokens/a HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        #expect(parser.isIdle)
+        #expect(parser.buffer.capacity > 0)
     }
 }
