@@ -174,6 +174,19 @@ package enum Limits {
         package static let maxDiscardedBodyBytes = 1 << 20
         /// Bytes buffered per direction while relaying a body or a tunnel.
         package static let relayBufferBytes = 64 * 1024
+        /// A name the proxy resolved is reused this long before it is looked up again (a short
+        /// positive cache: `getaddrinfo` blocks, so it runs off the loops, and a busy route
+        /// should not pay a thread hop per new upstream connection).
+        package static let resolverCacheTTL: Duration = .seconds(5)
+        /// Most names the proxy's resolver cache holds; past it the cache starts over.
+        package static let resolverCacheEntries = 256
+        /// Bytes queued for one side of a proxied exchange (client or upstream) above which
+        /// the proxy stops reading from the other side until they drained: the backpressure
+        /// bound that keeps a fast sender and a slow reader from filling memory.
+        package static let pendingOutputBytes = 64 * 1024
+        /// Reads one event handles on one side of a relay before it yields to the loop's other
+        /// connections (fairness under a fast sender; level-triggered epoll reports the rest).
+        package static let readsPerEvent = 8
     }
 
     /// OpenSSL.

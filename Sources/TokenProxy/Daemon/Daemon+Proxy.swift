@@ -47,9 +47,11 @@ extension Daemon {
         }
     }
 
-    /// Builds the proxy (listeners bound, not yet accepting) or nil when none is configured.
-    func makeProxy(configuration: Configuration, store: TokenStore, metrics: Metrics)
-        throws(StartupError) -> ProxyParts?
+    /// Builds the proxy (listeners bound, not yet accepting) on the process's `loops`, or nil
+    /// when none is configured.
+    func makeProxy(
+        configuration: Configuration, store: TokenStore, metrics: Metrics, loops: EventLoopGroup
+    ) throws(StartupError) -> ProxyParts?
     {
         guard let proxy = configuration.proxy,
             let router = try makeProxyRouter(
@@ -74,7 +76,8 @@ extension Daemon {
                 headerReadTimeout: proxy.headerReadTimeout, idleTimeout: proxy.idleTimeout,
                 connectTimeout: proxy.connectTimeout, responseTimeout: proxy.responseTimeout,
                 maxReplayBodyBytes: proxy.maxReplayBodyBytes, maxConnections: proxy.maxConnections,
-                upstreamQuickAck: options.environment[Self.noQuickAckVariable] != "1"))
+                upstreamQuickAck: options.environment[Self.noQuickAckVariable] != "1"),
+            loops: loops)
         return ProxyParts(slot: slot, engine: engine, listen: proxy.listen)
     }
 

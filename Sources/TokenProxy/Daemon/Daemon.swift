@@ -125,22 +125,27 @@ package final class Daemon: Sendable {
             configuration: configuration, credentials: credentials, metrics: metrics)
         let handler = SwappableHandler(
             makeAPI(configuration: configuration, store: store, metrics: metrics))
+        // One set of loops for the process: the token API and the proxy share them.
+        let loops = EventLoopGroup(configured: configuration.api.eventLoops, name: "http-loop")
         let server: HTTPServer
         do {
             server = HTTPServer(
                 listeners: try listeners(for: configuration.api), handler: handler,
                 configuration: HTTPServerConfiguration(
                     maxConnections: configuration.api.maxConnections,
-                    eventLoops: configuration.api.eventLoops))
+                    eventLoops: configuration.api.eventLoops),
+                loops: loops)
         } catch {
             throw StartupError(message: "cannot listen: \(error)", status: .configuration)
         }
         logger.info(
             "event loops",
             metadata: [
-                "loops": "\(server.cpuBudget.loops)", "reason": "\(server.cpuBudget.reason)",
+                "loops": "\(loops.cpuBudget.loops)", "reason": "\(loops.cpuBudget.reason)",
             ])
-        let proxy = try makeProxy(configuration: configuration, store: store, metrics: metrics)
+        let proxy = try makeProxy(
+            configuration: configuration, store: store, metrics: metrics, loops: loops)
+        loops.start()
         server.start()
         startProxy(proxy)
         running.withLock {
@@ -165,6 +170,7 @@ package final class Daemon: Sendable {
         if let current = running.withLock({ $0 }) {
             await current.proxy?.engine.shutdown(gracePeriod: options.drainTimeout)
             await current.server.shutdown(gracePeriod: options.drainTimeout)
+            loops.stop()
             await current.store.shutdown()
         }
     }

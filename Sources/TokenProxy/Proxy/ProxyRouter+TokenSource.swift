@@ -28,37 +28,48 @@ enum ProxyTokenWaitError: Error, CustomStringConvertible {
 }
 
 extension ProxyRouter {
-    /// Runs `operation` in a task and blocks the calling thread until it finishes or `timeout`
-    /// passes. The engine calls the delegate on a connection thread that may block (never on a
-    /// Swift concurrency thread, where blocking could starve the task we wait for).
-    static func blockingWait<T: Sendable>(
-        timeout: Duration, _ operation: @escaping @Sendable () async throws -> T
-    ) -> Result<T, any Error> {
-        let outcome = BlockingOutcome<T>()
+    /// Runs `operation` in a task and calls `completion` exactly once: with its result, or
+    /// with `ProxyTokenWaitError.timedOut` when `timeout` passes first. Nothing blocks: the
+    /// engine parked the request and resumes it on its loop when `completion` runs.
+    ///
+    /// Any asynchronous work before a decision (a token fetch, a check of the caller's own
+    /// credentials) goes through here, so every such wait is bounded the same way.
+    static func completeLater<T: Sendable>(
+        timeout: Duration, _ operation: @escaping @Sendable () async throws -> T,
+        completion: @escaping @Sendable (Result<T, any Error>) -> Void
+    ) {
+        let once = Once(completion)
         Task {
-            let result: Result<T, any Error>
             do {
-                result = .success(try await operation())
+                once.call(.success(try await operation()))
             } catch {
-                result = .failure(error)
+                once.call(.failure(error))
             }
-            outcome.result.withLock { $0 = result }
-            outcome.done.signal()
         }
+        // The task is not cancelled at the timeout: the fetch may be shared with other
+        // callers inside the token service, and its token will serve the next request.
         let nanoseconds =
             timeout.components.seconds * 1_000_000_000 + timeout.components.attoseconds
             / 1_000_000_000
-        if outcome.done.wait(timeout: .now() + .nanoseconds(Int(nanoseconds))) == .timedOut {
-            // The task is not cancelled: the fetch may be shared with other callers inside the
-            // token service, and its token will serve the next request. Only our wait ends.
-            return .failure(ProxyTokenWaitError.timedOut(timeout))
+        DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(Int(nanoseconds))) {
+            once.call(.failure(ProxyTokenWaitError.timedOut(timeout)))
         }
-        return outcome.result.withLock { $0 } ?? .failure(ProxyTokenWaitError.timedOut(timeout))
     }
 }
 
-/// The result slot shared between the waiting thread and the task.
-private final class BlockingOutcome<T: Sendable>: Sendable {
-    let result = Mutex<Result<T, any Error>?>(nil)
-    let done = DispatchSemaphore(value: 0)
+/// A completion that runs at most once, whichever caller comes first.
+private final class Once<T: Sendable>: Sendable {
+    private let completion: Mutex<(@Sendable (Result<T, any Error>) -> Void)?>
+
+    init(_ completion: @escaping @Sendable (Result<T, any Error>) -> Void) {
+        self.completion = Mutex(completion)
+    }
+
+    func call(_ result: Result<T, any Error>) {
+        let body = completion.withLock { stored in
+            defer { stored = nil }
+            return stored
+        }
+        body?(result)
+    }
 }

@@ -8,31 +8,39 @@ extension ProxyRouter {
     /// a newer generation, so a burst of 401s causes one fetch) and return the new one;
     /// otherwise return the current token. nil passes the 401 to the client: the client sent
     /// its own credentials, the route is gone or changed by a reload, or no token came.
-    package func authorizationAfterUnauthorized(_ forward: ProxyForward) -> String? {
+    package func authorizationAfterUnauthorized(
+        _ forward: ProxyForward, completion: @escaping @Sendable (String?) -> Void
+    ) -> ProxyAnswer<String?> {
         guard forward.authorization != nil, let route = routesByName[forward.routeName],
             route.upstream == forward.upstream
-        else { return nil }
+        else { return .now(nil) }
         let credential = route.route.credential
         if let current = tokens.cachedToken(credential, minValid: nil),
             Self.generation(of: current) != forward.tokenGeneration
         {
-            return Self.bearer(current)
+            return .now(Self.bearer(current))
         }
-        let tokens = self.tokens
-        switch Self.blockingWait(timeout: tokenTimeout, { try await tokens.refresh(credential) }) {
-        case .success(let fresh) where Self.generation(of: fresh) != forward.tokenGeneration:
-            logger.info(
-                "upstream rejected the token; refreshed it",
-                metadata: ["route": "\(route.name)", "credential": "\(credential)"])
-            return Self.bearer(fresh)
-        case .success:
-            return nil
-        case .failure(let error):
-            logger.warning(
-                "upstream rejected the token and no new one could be fetched: \(error)",
-                metadata: ["route": "\(route.name)", "credential": "\(credential)"])
-            return nil
+        let (tokens, logger, routeName) = (self.tokens, self.logger, route.name)
+        let rejected = forward.tokenGeneration
+        Self.completeLater(timeout: tokenTimeout) {
+            try await tokens.refresh(credential)
+        } completion: { result in
+            switch result {
+            case .success(let fresh) where Self.generation(of: fresh) != rejected:
+                logger.info(
+                    "upstream rejected the token; refreshed it",
+                    metadata: ["route": "\(routeName)", "credential": "\(credential)"])
+                completion(Self.bearer(fresh))
+            case .success:
+                completion(nil)
+            case .failure(let error):
+                logger.warning(
+                    "upstream rejected the token and no new one could be fetched: \(error)",
+                    metadata: ["route": "\(routeName)", "credential": "\(credential)"])
+                completion(nil)
+            }
         }
+        return .later
     }
 
     /// One log line per exchange (debug when all went well, warning when the upstream failed)

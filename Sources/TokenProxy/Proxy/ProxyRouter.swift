@@ -9,8 +9,9 @@ import TokenProxyNet
 /// matches no route is forwarded: tokenproxy is never an open proxy.
 ///
 /// Built from the `proxy` section and the daemon's token store; a reload builds a new one
-/// (see `ProxyRouterSlot`). Its methods run on the engine's connection threads and may block
-/// while a token is fetched.
+/// (see `ProxyRouterSlot`). Its methods run on the engine's event loops and never block: a
+/// cached token answers at once; otherwise the request is parked (`.later`) until the token
+/// service delivers or `tokenTimeout` passes (503 + `Retry-After`).
 package final class ProxyRouter: ProxyDelegate {
     let routes: [ProxyRouterRoute]
     let routesByName: [String: ProxyRouterRoute]
@@ -48,23 +49,24 @@ package final class ProxyRouter: ProxyDelegate {
         self.logger = logger
     }
 
-    package func decide(_ head: HTTPRequestHead, peer: PeerIdentity, listener: String)
-        -> ProxyDecision
-    {
+    package func decide(
+        _ head: HTTPRequestHead, peer: PeerIdentity, listener: String,
+        completion: @escaping @Sendable (ProxyDecision) -> Void
+    ) -> ProxyAnswer<ProxyDecision> {
         if case .unix(_, let uid, let gid) = peer, let access, !access.allows(uid: uid, gid: gid) {
-            return .respond(Self.forbiddenPeer(uid: uid, gid: gid))
+            return .now(.respond(Self.forbiddenPeer(uid: uid, gid: gid)))
         }
-        if head.method == "CONNECT" { return connect(head.target) }
+        if head.method == "CONNECT" { return .now(connect(head.target)) }
         let target: ProxyRequestTarget
         do {
             target = try ProxyRequestTarget.parse(head.target, host: head.fields["Host"])
         } catch {
-            return .respond(Self.badTarget(error))
+            return .now(.respond(Self.badTarget(error)))
         }
         guard let route = routes.first(where: { $0.matches(target) }) else {
-            return .respond(Self.noRoute(target))
+            return .now(.respond(Self.noRoute(target)))
         }
-        return forward(head, target: target, route: route)
+        return forward(head, target: target, route: route, completion: completion)
     }
 
     /// CONNECT carries TLS we cannot look into, so it is only a pass-through, and only to
@@ -78,11 +80,12 @@ package final class ProxyRouter: ProxyDelegate {
         return .respond(Self.connectRefused(target))
     }
 
-    func forward(_ head: HTTPRequestHead, target: ProxyRequestTarget, route: ProxyRouterRoute)
-        -> ProxyDecision
-    {
+    func forward(
+        _ head: HTTPRequestHead, target: ProxyRequestTarget, route: ProxyRouterRoute,
+        completion: @escaping @Sendable (ProxyDecision) -> Void
+    ) -> ProxyAnswer<ProxyDecision> {
         let configured = route.route
-        var forward = ProxyForward(
+        let forward = ProxyForward(
             upstream: route.upstream, tls: route.tls,
             target: ProxyRequestTarget.rewrite(
                 path: target.path, query: target.query,
@@ -93,33 +96,45 @@ package final class ProxyRouter: ProxyDelegate {
             forwardedHeaders: configured.forwardedHeaders, routeName: route.name,
             upgrades: configured.upgrades)
         if configured.keepClientAuthorization, head.fields.contains("Authorization") {
-            return .forward(forward)
+            return .now(.forward(forward))
         }
-        switch token(configured.credential, forceRefresh: head.fields.contains(refreshHeader)) {
-        case .success(let held):
-            forward.authorization = Self.bearer(held)
-            forward.tokenGeneration = Self.generation(of: held)
-            return .forward(forward)
-        case .failure(let error):
-            return .respond(
-                Self.tokenUnavailable(route: route.name, credential: configured.credential, error))
+        let (routeName, credential) = (route.name, configured.credential)
+        let decision: @Sendable (Result<TokenStore.Snapshot, any Error>) -> ProxyDecision = {
+            [forward] result in
+            var forward = forward
+            switch result {
+            case .success(let held):
+                forward.authorization = Self.bearer(held)
+                forward.tokenGeneration = Self.generation(of: held)
+                return .forward(forward)
+            case .failure(let error):
+                return .respond(
+                    Self.tokenUnavailable(route: routeName, credential: credential, error))
+            }
         }
-    }
-
-    /// The cached token when it is valid (the fast path, no thread hop), else a blocking wait
-    /// for the token service. A forced refresh skips the cache unless it is very fresh.
-    func token(_ name: String, forceRefresh: Bool) -> Result<TokenStore.Snapshot, any Error> {
-        if let held = tokens.cachedToken(name, minValid: nil),
-            !forceRefresh
-                || ContinuousClock.now - held.receivedAt < Limits.Proxy.minimumForcedRefreshInterval
-        {
-            return .success(held)
+        let forceRefresh = head.fields.contains(refreshHeader)
+        if let held = cachedToken(credential, forceRefresh: forceRefresh) {
+            return .now(decision(.success(held)))
         }
         let tokens = self.tokens
-        return Self.blockingWait(timeout: tokenTimeout) {
+        Self.completeLater(timeout: tokenTimeout) {
             forceRefresh
-                ? try await tokens.refresh(name) : try await tokens.token(name, minValid: nil)
+                ? try await tokens.refresh(credential)
+                : try await tokens.token(credential, minValid: nil)
+        } completion: { result in
+            completion(decision(result))
         }
+        return .later
+    }
+
+    /// The cached token when it is valid (the fast path, on the loop, no hop), else nil: then
+    /// the token service is asked. A forced refresh skips the cache unless it is very fresh.
+    func cachedToken(_ name: String, forceRefresh: Bool) -> TokenStore.Snapshot? {
+        guard let held = tokens.cachedToken(name, minValid: nil),
+            !forceRefresh
+                || ContinuousClock.now - held.receivedAt < Limits.Proxy.minimumForcedRefreshInterval
+        else { return nil }
+        return held
     }
 
     static func bearer(_ held: TokenStore.Snapshot) -> String {

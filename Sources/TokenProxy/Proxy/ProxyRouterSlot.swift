@@ -16,14 +16,17 @@ package final class ProxyRouterSlot: ProxyDelegate {
 
     package func swap(_ router: ProxyRouter) { current.withLock { $0 = router } }
 
-    package func decide(_ head: HTTPRequestHead, peer: PeerIdentity, listener: String)
-        -> ProxyDecision
-    {
-        router.decide(head, peer: peer, listener: listener)
+    package func decide(
+        _ head: HTTPRequestHead, peer: PeerIdentity, listener: String,
+        completion: @escaping @Sendable (ProxyDecision) -> Void
+    ) -> ProxyAnswer<ProxyDecision> {
+        router.decide(head, peer: peer, listener: listener, completion: completion)
     }
 
-    package func authorizationAfterUnauthorized(_ forward: ProxyForward) -> String? {
-        router.authorizationAfterUnauthorized(forward)
+    package func authorizationAfterUnauthorized(
+        _ forward: ProxyForward, completion: @escaping @Sendable (String?) -> Void
+    ) -> ProxyAnswer<String?> {
+        router.authorizationAfterUnauthorized(forward, completion: completion)
     }
 
     package func completed(_ event: ProxyEvent) { router.completed(event) }

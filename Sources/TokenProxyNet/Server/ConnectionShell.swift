@@ -109,13 +109,14 @@ final class ConnectionShell<Connection: ShellConnection>: Sendable {
     /// Starts accepting on `loops` themselves and returns at once: each loop watches every
     /// listener (see `LoopAcceptors`), admits what it accepts, and `startOnLoop` starts the
     /// connection right there, on the accepting loop's thread. The loops must be running and
-    /// must keep running until `shutdown` returned. Call it (or `start(makeConnection:)`) once.
+    /// must keep running until `shutdown` returned. `acceptorTokens` is this server's range of
+    /// acceptor tokens (`EventLoopToken`). Call it (or `start(makeConnection:)`) once.
     func start(
-        on loops: [EventLoop],
+        on loops: [EventLoop], acceptorTokens: UInt64,
         makeConnection: @escaping @Sendable (ShellAdmission, EventLoop) -> Connection,
         startOnLoop: @escaping @Sendable (Connection) -> Void
     ) {
-        let acceptors = LoopAcceptors(listeners: listeners, loops: loops)
+        let acceptors = LoopAcceptors(listeners: listeners, loops: loops, tokenBase: acceptorTokens)
         state.withLock { state in
             precondition(state.phase == .created, "a server was started twice")
             state.phase = .running

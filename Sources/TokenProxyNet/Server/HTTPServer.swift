@@ -25,24 +25,28 @@ package final class HTTPServer: Sendable {
     let handler: any HTTPServerHandler
     /// Listeners, accepting, the connection table and the drain.
     let shell: ConnectionShell<ServerConnection>
-    /// One epoll loop per CPU the process may use; their threads run from `start()` until
-    /// `shutdown` drained.
-    let eventLoops: [EventLoop]
+    /// The loops connections live on: the process's shared group when one was passed in,
+    /// else a group of the server's own, started by `start()` and stopped after `shutdown`.
+    let group: EventLoopGroup
+    /// Whether `group` is the server's own (it starts and stops it).
+    let ownsGroup: Bool
+    var eventLoops: [EventLoop] { group.loops }
     /// How many loops, and why (for the daemon's start-up log line).
-    package let cpuBudget: CPUBudget
+    package var cpuBudget: CPUBudget { group.cpuBudget }
 
     /// A server on `listeners` (it takes ownership of them and closes them on shutdown).
-    /// Listener names should be unique; `HTTPServerRequest.listener` carries them.
+    /// Listener names should be unique; `HTTPServerRequest.listener` carries them. With
+    /// `loops`, connections live on that shared group, which the caller starts before
+    /// `start()` and stops after `shutdown`; without, the server makes its own
+    /// (`configuration.eventLoops`).
     package init(
         listeners: [Listener], handler: some HTTPServerHandler,
-        configuration: HTTPServerConfiguration = HTTPServerConfiguration()
+        configuration: HTTPServerConfiguration = HTTPServerConfiguration(),
+        loops: EventLoopGroup? = nil
     ) {
-        let budget = CPUBudget.measure(configured: configuration.eventLoops)
-        self.cpuBudget = budget
-        self.eventLoops = (0..<budget.loops).map {
-            // Thread names are cut at 15 bytes.
-            EventLoop(name: "http-loop-\($0)")
-        }
+        // Thread names are cut at 15 bytes.
+        self.group = loops ?? EventLoopGroup(configured: configuration.eventLoops, name: "http-loop")
+        self.ownsGroup = loops == nil
         self.handler = handler
         self.configuration = configuration
         // Over maxConnections a connection is closed without a response: see
@@ -64,8 +68,8 @@ package final class HTTPServer: Sendable {
     /// Starts the loops and accepting on every listener, and returns at once. Call it once.
     package func start() {
         precondition(shell.phase == .created, "HTTPServer.start() called twice")
-        for loop in eventLoops { loop.start() }
-        shell.start(on: eventLoops) { [self] admission, loop in
+        if ownsGroup { group.start() }
+        shell.start(on: eventLoops, acceptorTokens: EventLoopToken.apiAcceptorBase) { [self] admission, loop in
             ServerConnection(
                 id: admission.id, fileDescriptor: admission.fileDescriptor, peer: admission.peer,
                 listenerName: admission.listener.name, handler: handler,
@@ -81,12 +85,12 @@ package final class HTTPServer: Sendable {
     /// when every connection is closed. Safe to call more than once, or without `start()`.
     package func shutdown(gracePeriod: Duration) async {
         await shell.shutdown(gracePeriod: gracePeriod)
-        for loop in eventLoops { loop.stop() }
+        if ownsGroup { group.stop() }
     }
 
     deinit {
         // Without a shutdown the loops would run on, keeping their connections open.
-        for loop in eventLoops { loop.stop() }
+        if ownsGroup { group.stop() }
     }
 }
 

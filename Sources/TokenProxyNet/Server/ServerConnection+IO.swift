@@ -61,7 +61,7 @@ extension ServerConnection {
         if writingEnabled { events |= Epoll.output }
         let wanted = events == 0 ? nil : events
         do {
-            try loop.watch(fd: fd, token: UInt64(id), events: wanted, previous: watchedEvents)
+            try loop.watch(fd: fd, token: EventLoopToken.apiConnection(id), events: wanted, previous: watchedEvents)
             watchedEvents = wanted
         } catch {
             // Out of kernel memory for epoll: this connection cannot be served.

@@ -97,7 +97,7 @@ final class ServerConnection: @unchecked Sendable {
     func startOnLoop() {
         // A shutdown or force close queued by another thread may have won the race.
         guard !isClosed else { return }
-        loop.register(self, token: UInt64(id))
+        loop.register(self, token: EventLoopToken.apiConnection(id))
         run(machine.start())
     }
 
@@ -178,9 +178,9 @@ final class ServerConnection: @unchecked Sendable {
         readingEnabled = false
         writingEnabled = false
         // Before close(2): a descriptor number must not stay watched once it can be reused.
-        try? loop.watch(fd: fd, token: UInt64(id), events: nil, previous: watchedEvents)
+        try? loop.watch(fd: fd, token: EventLoopToken.apiConnection(id), events: nil, previous: watchedEvents)
         watchedEvents = nil
-        loop.deregister(token: UInt64(id))
+        loop.deregister(token: EventLoopToken.apiConnection(id))
         // A socket's close reports nothing to act on; EBADF (a double close) traps in Posix.
         if let owner = descriptor.take() { try? owner.close() }
         onClose()

@@ -22,14 +22,18 @@ final class LoopAcceptors: Sendable {
 
     let listeners: [Listener]
     let loops: [EventLoop]
+    /// The epoll tokens of these acceptors are `tokenBase | listener index`
+    /// (`EventLoopToken`): distinct per server sharing the loops.
+    let tokenBase: UInt64
     private let state = ThreadLock(State())
     /// `acceptors[loop][listener]`, built by `start`.
     private let acceptors = ThreadLock<[[LoopAcceptor]]>([])
 
     /// Acceptors for `listeners` on `loops` (which must be running before `start`).
-    init(listeners: [Listener], loops: [EventLoop]) {
+    init(listeners: [Listener], loops: [EventLoop], tokenBase: UInt64) {
         self.listeners = listeners
         self.loops = loops
+        self.tokenBase = tokenBase
     }
 
     /// Starts watching every listener on every loop. Call once.
@@ -41,8 +45,8 @@ final class LoopAcceptors: Sendable {
             return loops.map { loop in
                 listeners.indices.map { index in
                     LoopAcceptor(
-                        loop: loop, listener: listeners[index], index: index, onReadable: onReadable
-                    )
+                        loop: loop, listener: listeners[index], index: index,
+                        token: tokenBase | UInt64(index), onReadable: onReadable)
                 }
             }
         }
@@ -84,9 +88,6 @@ final class LoopAcceptors: Sendable {
 /// `@unchecked Sendable` sound (it crosses threads only inside `LoopAcceptors`' start and stop
 /// jobs, which run on that same loop).
 final class LoopAcceptor: EventLoopClient, @unchecked Sendable {
-    /// Client tokens of connections count up from 1; acceptors live at the top of the range.
-    static let tokenBase: UInt64 = 1 << 63
-
     let loop: EventLoop
     let listener: Listener
     let index: Int
@@ -99,12 +100,13 @@ final class LoopAcceptor: EventLoopClient, @unchecked Sendable {
     private var ended = false
 
     init(
-        loop: EventLoop, listener: Listener, index: Int, onReadable: @escaping LoopAcceptors.Accept
+        loop: EventLoop, listener: Listener, index: Int, token: UInt64,
+        onReadable: @escaping LoopAcceptors.Accept
     ) {
         self.loop = loop
         self.listener = listener
         self.index = index
-        self.token = Self.tokenBase | UInt64(index)
+        self.token = token
         self.onReadable = onReadable
     }
 

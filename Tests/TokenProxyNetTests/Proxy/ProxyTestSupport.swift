@@ -25,14 +25,19 @@ final class FakeProxyDelegate: ProxyDelegate {
         self.decider = decider
     }
 
-    func decide(_ head: HTTPRequestHead, peer: PeerIdentity, listener: String) -> ProxyDecision {
+    func decide(
+        _ head: HTTPRequestHead, peer: PeerIdentity, listener: String,
+        completion: @escaping @Sendable (ProxyDecision) -> Void
+    ) -> ProxyAnswer<ProxyDecision> {
         recorded.withLock { $0.heads.append(head) }
-        return decider(head)
+        return .now(decider(head))
     }
 
-    func authorizationAfterUnauthorized(_ forward: ProxyForward) -> String? {
+    func authorizationAfterUnauthorized(
+        _ forward: ProxyForward, completion: @escaping @Sendable (String?) -> Void
+    ) -> ProxyAnswer<String?> {
         recorded.withLock { $0.unauthorizedCalls.append(forward) }
-        return refreshedAuthorization
+        return .now(refreshedAuthorization)
     }
 
     func completed(_ event: ProxyEvent) {
@@ -262,12 +267,13 @@ final class ProxyTestHarness: Sendable {
 
     init(
         delegate: some ProxyDelegate,
-        configuration: ProxyEngineConfiguration = ProxyEngineConfiguration()
+        configuration: ProxyEngineConfiguration = ProxyEngineConfiguration(),
+        loops: EventLoopGroup? = nil
     ) throws {
         let listener = try Listener.tcp(host: "127.0.0.1", port: 0, name: "proxy")
         port = listener.port!
         engine = ProxyEngine(
-            listeners: [listener], delegate: delegate, configuration: configuration)
+            listeners: [listener], delegate: delegate, configuration: configuration, loops: loops)
         engine.start()
     }
 

@@ -75,18 +75,31 @@ struct ProxyUpstreamPoolTests {
     }
 
     @Test func keepsAtMostTheConfiguredIdleConnections() async throws {
-        let pool = ProxyUpstreamPool(maxIdlePerKey: 1, idleTimeout: .seconds(60))
-        let upstream = try UpstreamTestServer()
-        let forward = ProxyForward(
-            upstream: ProxyUpstream(scheme: "http", host: "127.0.0.1", port: upstream.port),
-            tls: nil, target: "/", hostHeader: "h", authorization: nil, routeName: "r")
-        let first = try ProxyUpstreamConnection.connect(forward, deadline: .now + .seconds(5))
-        let second = try ProxyUpstreamConnection.connect(forward, deadline: .now + .seconds(5))
-        pool.release(first)
-        pool.release(second)
-        #expect(pool.idleCount == 1)
-        #expect(pool.acquire(forward.upstream) === first)
-        #expect(pool.acquire(forward.upstream) == nil)
-        pool.closeAll()
+        // Two requests at once need two upstream connections; one loop's pool keeps one.
+        let upstream = try UpstreamTestServer { _ in
+            usleep(200_000)
+            return .send("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        }
+        let loops = EventLoopGroup(configured: 1)
+        loops.start()
+        defer { loops.stop() }
+        var configuration = ProxyEngineConfiguration()
+        configuration.maxIdleUpstreamConnections = 1
+        let proxy = try ProxyTestHarness(
+            delegate: FakeProxyDelegate.forwarding(to: upstream), configuration: configuration,
+            loops: loops)
+        let first = try proxy.client()
+        let second = try proxy.client()
+        first.request("GET", "/a")
+        second.request("GET", "/b")
+        #expect(first.readResponse()?.text == "ok")
+        #expect(second.readResponse()?.text == "ok")
+        #expect(upstream.connectionCount == 2)
+        #expect(await proxy.engine.idleUpstreamConnections() == 1)
+        first.request("GET", "/c")
+        #expect(first.readResponse()?.text == "ok")
+        #expect(upstream.connectionCount == 2)
+        await proxy.stop()
+        #expect(await proxy.engine.idleUpstreamConnections() == 0)
     }
 }

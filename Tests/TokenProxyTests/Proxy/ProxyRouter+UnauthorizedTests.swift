@@ -20,8 +20,11 @@ struct ProxyRouterUnauthorizedTests {
         let router = try F.router([Self.route], tokens: tokens)
         let rejected = try await forwarded(router)
         #expect(rejected.authorization == "Bearer token-a-1")
-        let answers = await F.onThread {
-            (0..<5).map { _ in router.authorizationAfterUnauthorized(rejected) }
+        let answers = await withTaskGroup(of: String?.self) { group in
+            for _ in 0..<5 {
+                group.addTask { await router.authorizationAfterUnauthorized(rejected) }
+            }
+            return await group.reduce(into: [String?]()) { $0.append($1) }
         }
         #expect(answers == Array(repeating: "Bearer token-a-2", count: 5))
         #expect(tokens.refreshes == 1)
@@ -32,7 +35,7 @@ struct ProxyRouterUnauthorizedTests {
         let router = try F.router([Self.route], tokens: tokens)
         let old = try await forwarded(router)
         tokens.preload("a")  // a newer token arrived meanwhile (scheduled refresh)
-        let answer = await F.onThread { router.authorizationAfterUnauthorized(old) }
+        let answer = await F.onThread { await router.authorizationAfterUnauthorized(old) }
         #expect(answer == "Bearer token-a-2")
         #expect(tokens.refreshes == 0)
     }
@@ -44,7 +47,7 @@ struct ProxyRouterUnauthorizedTests {
         tokens.fail(
             with: .unavailable(
                 name: "a", category: .unavailable, message: "down", retryAfter: .seconds(5)))
-        #expect(await F.onThread { router.authorizationAfterUnauthorized(rejected) } == nil)
+        #expect(await F.onThread { await router.authorizationAfterUnauthorized(rejected) } == nil)
     }
 
     @Test func retriesOnlyTowardTheSameUpstreamAfterAReload() async throws {
@@ -56,15 +59,15 @@ struct ProxyRouterUnauthorizedTests {
             try F.router(
                 [F.route(host: "api.example.com", upstream: "https://elsewhere.example")],
                 tokens: tokens))
-        #expect(await F.onThread { slot.authorizationAfterUnauthorized(rejected) } == nil)
+        #expect(await F.onThread { await slot.authorizationAfterUnauthorized(rejected) } == nil)
         slot.swap(
             try F.router(
                 [F.route(host: "other.example", upstream: "https://api.example.com")],
                 tokens: tokens))
-        #expect(await F.onThread { slot.authorizationAfterUnauthorized(rejected) } == nil)
+        #expect(await F.onThread { await slot.authorizationAfterUnauthorized(rejected) } == nil)
         slot.swap(try F.router([Self.route], tokens: tokens))
         #expect(
-            await F.onThread { slot.authorizationAfterUnauthorized(rejected) } == "Bearer token-a-2"
+            await F.onThread { await slot.authorizationAfterUnauthorized(rejected) } == "Bearer token-a-2"
         )
         #expect(tokens.refreshes == 1)
     }
@@ -73,10 +76,10 @@ struct ProxyRouterUnauthorizedTests {
         let slot = ProxyRouterSlot(try F.router([Self.route]))
         let head = F.head("GET", "http://new.example/")
         #expect(
-            await F.onThread { slot.decide(head, peer: F.peer, listener: "proxy") }.response?.status
+            await F.onThread { await slot.decide(head, peer: F.peer, listener: "proxy") }.response?.status
                 == 403)
         slot.swap(try F.router([F.route(host: "new.example", upstream: "https://new.example")]))
         #expect(
-            await F.onThread { slot.decide(head, peer: F.peer, listener: "proxy") }.forward != nil)
+            await F.onThread { await slot.decide(head, peer: F.peer, listener: "proxy") }.forward != nil)
     }
 }

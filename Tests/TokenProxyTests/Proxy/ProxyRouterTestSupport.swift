@@ -112,21 +112,18 @@ enum ProxyRouterFixture {
 
     static let peer = PeerIdentity.tcp(address: "127.0.0.1", port: 40000)
 
-    /// Runs `body` on a thread of its own, like the engine's connection threads: the router
-    /// may block there while a task waits for a token. Not a Dispatch worker: on Linux those
-    /// also run Swift tasks, and many blocked at once stall the task being waited for until
-    /// Dispatch adds threads (about a second each).
-    static func onThread<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
-        await withCheckedContinuation { continuation in
-            Thread { continuation.resume(returning: body()) }.start()
-        }
+    /// Runs `body` in a task of its own, as the engine's loops hand a parked request's wait
+    /// to the router: nothing blocks a thread any more (the router answers through a
+    /// completion, awaited here).
+    static func onThread<T: Sendable>(_ body: @escaping @Sendable () async -> T) async -> T {
+        await Task { await body() }.value
     }
 
     static func decide(_ router: ProxyRouter, _ head: HTTPRequestHead, peer: PeerIdentity = peer)
         async
         -> ProxyDecision
     {
-        await onThread { router.decide(head, peer: peer, listener: "proxy") }
+        await onThread { await router.decide(head, peer: peer, listener: "proxy") }
     }
 }
 

@@ -171,7 +171,7 @@ struct ProxyRouterTests {
             ).forward)
         #expect(own.authorization == nil)
         #expect(tokens.fetches == 0)
-        #expect(router.authorizationAfterUnauthorized(own) == nil)
+        #expect(await router.authorizationAfterUnauthorized(own) == nil)
         let injected = await F.decide(router, F.head("GET", "http://api.example.com/"))
         #expect(injected.forward?.authorization == "Bearer token-a-1")
     }

@@ -1,142 +1,254 @@
+import Glibc
 import TokenProxyCore
+import TokenProxyPosix
 
 /// Carrying out the state machine's steps on the client side: reading, answering, rejecting.
 extension ProxyConnection {
-    /// Carries out one step; returns the next, or nil when the connection is done.
+    /// Carries out one step; returns the next, or nil when nothing follows without an event.
     func perform(_ step: Step) -> Step? {
+        if case .readMore = step {} else { clientReading = false }
         switch step {
         case .doNothing:
             return nil
         case .close:
-            if let current {
-                // An exchange was cut short by the client (a stall, a reset, a half body).
-                report(
-                    current.head, route: current.route, status: 0, failure: "client went away",
-                    start: current.start)
-            }
+            closeAfterFlush()
             return nil
         case .readMore(let arm):
-            if machine.awaitsRequest {
-                // Idle: a shutdown closes the socket, which wakes this read.
-                let proceed = control.withLock { control in
-                    control.idle = true
-                    return !control.shutdownRequested
-                }
-                guard proceed else { return nil }
+            if machine.awaitsRequest && shutdownRequested {
+                closeAfterFlush()
+                return nil
             }
-            return read(arm: arm)
+            if let arm {
+                let duration =
+                    switch arm {
+                    case .idle, .body: configuration.idleTimeout
+                    case .header: configuration.headerReadTimeout
+                    }
+                readDeadline = deadline(in: duration)
+            }
+            clientReading = true
+            return nil
         case .decideRoute(let head):
-            control.withLock { $0.idle = false }
+            readDeadline = nil
             return decide(head)
         case .reject(let error):
             if let current {
-                _ = clientFailed(.parse(error), current.head, current.route, current.start)
+                writeLocal(status: error.status, text: error.reason, close: true)
+                report(
+                    current.head, route: current.route, status: error.status,
+                    failure: "rejected request body: \(error.reason)", start: current.start)
+                self.current = nil
+                exchange?.upstream?.close()
+                exchange = nil
             } else {
-                rejectRequest(error)
+                writeLocal(status: error.status, text: error.reason, close: true)
+                report(
+                    nil, route: "", status: error.status,
+                    failure: "rejected request: \(error.reason)", start: .now)
             }
+            closeAfterFlush()
             return nil
         case .requestTimeout:
             writeLocal(status: 408, text: "request head not received in time", close: true)
+            closeAfterFlush()
             return nil
         case .respond(let response, let close):
-            let written = writeResponse(response, head: current?.head, close: close)
+            readDeadline = nil
+            writeResponse(response, head: current?.head, close: close)
             if let current {
                 report(
                     current.head, route: current.route, status: response.status,
                     start: current.start)
             }
-            return responseSent(intact: written)
+            current = nil
+            return finishAfterFlush(.responseSent(intact: true))
         case .sendContinue:
             // We answer the expectation ourselves (and do not forward it): simplest correct.
-            output += HTTPServerResponseEncoder.continueResponse
-            do { try flushOutput() } catch { return .close }
+            output.append(HTTPServerResponseEncoder.continueResponse)
+            guard flushClient() else { return nil }
             return Step(machine.continueSent())
         case .forward(let body):
-            return forward(body)
-        case .sendBody, .finishBody:
-            // Only while a body streams upstream, inside `nextBodyPiece()`.
+            readDeadline = nil
+            startExchange(body)
+            return nil
+        case .sendBody(let bytes):
+            return sendBody(bytes)
+        case .finishBody:
+            readDeadline = nil
+            finishBody()
             return nil
         case .refuseTunnel:
             if let current {
-                _ = fail(
+                fail(
                     .invalidTunnelRequest(route: current.route), head: current.head,
                     route: current.route, close: true, start: current.start)
             }
             return nil
         case .openTunnel(let clientBytes):
-            if let current, case .tunnel(let host, let port) = current.decision {
-                tunnel(current, host: host, port: port, clientBytes: clientBytes)
-            }
+            readDeadline = nil
+            openTunnel(clientBytes: clientBytes)
             return nil
         }
     }
 
-    /// Reads once from the client under the running deadline (armed anew when `arm` is set)
-    /// and feeds the result to the machine.
-    func read(arm: StateMachine.Deadline?) -> Step {
-        if let arm {
-            let duration =
-                switch arm {
-                case .idle, .body: configuration.idleTimeout
-                case .header: configuration.headerReadTimeout
+    /// The client socket is readable: feed what it has to the machine (or, in a tunnel, to
+    /// the upstream). A read shorter than the buffer ends the round: level-triggered epoll
+    /// reports anything left.
+    func clientReadable() {
+        let buffer = context.readBuffer
+        var rounds = 0
+        while clientReading && !isClosed && rounds < Limits.Proxy.readsPerEvent {
+            rounds += 1
+            switch try? Posix.receive(fd, into: buffer) {
+            case .done(let count)? where count > 0:
+                let bytes = UnsafeRawBufferPointer(rebasing: buffer[0..<count])
+                if tunnel != nil {
+                    tunnelClientBytes(bytes)
+                } else {
+                    run(Step(machine.readable(bytes)))
                 }
-            readDeadline = .now + duration
-        }
-        let count: Int
-        do {
-            count = try client.read(into: readBuffer, deadline: readDeadline)
-        } catch NetError.timedOut {
-            return Step(machine.deadlineExpired())
-        } catch {
-            machine.closed()
-            return .close
-        }
-        if count == 0 { return Step(machine.endOfInput()) }
-        return Step(machine.readable(UnsafeRawBufferPointer(rebasing: readBuffer[0..<count])))
-    }
-
-    /// The next piece of a request body streaming upstream (valid until the next call), or
-    /// nil once the request is complete.
-    func nextBodyPiece() throws(ClientError) -> ArraySlice<UInt8>? {
-        var step = Step(machine.bodyPartSent())
-        while true {
-            switch step {
-            case .sendBody(let bytes): return bytes
-            case .finishBody: return nil
-            case .readMore(let arm): step = read(arm: arm)
-            case .reject(let error): throw .parse(error)
-            default: throw .gone
+                if count < buffer.count { return }
+            case .done?:
+                if tunnel != nil {
+                    tunnelClientEnded()
+                } else {
+                    run(Step(machine.endOfInput()))
+                }
+                return
+            case .wouldBlock?:
+                return
+            case nil:
+                // ECONNRESET and friends: the client is gone.
+                close()
+                return
             }
         }
     }
 
-    /// Writes the gathered output to the client.
-    func flushOutput() throws(ClientError) {
-        guard !output.isEmpty else { return }
-        engine.noteBuffered(output.count)
-        do {
-            try client.write(output, deadline: .now + configuration.idleTimeout)
-        } catch {
-            output.removeAll(keepingCapacity: true)
-            throw .gone
-        }
-        output.removeAll(keepingCapacity: true)
+    /// The client socket is writable again: send what is queued.
+    func clientWritable() {
+        _ = flushClient()
     }
 
-    /// Appends `bytes` as one chunk (RFC 9112 §7.1) to the output, without building an
-    /// intermediate array.
-    func appendChunk(_ bytes: ArraySlice<UInt8>) {
-        guard !bytes.isEmpty else { return }
-        var size = bytes.count
-        var digits: [UInt8] = []
-        while size > 0 {
-            let digit = UInt8(size & 0xF)
-            digits.append(digit < 10 ? 0x30 + digit : 0x61 + digit - 10)
-            size >>= 4
+    /// Sends what the client socket takes of `output`. Returns false when the client is gone
+    /// (the connection is closed then). Once all is sent, runs what waited for it.
+    @discardableResult
+    func flushClient() -> Bool {
+        noteBuffered(output.count)
+        var failed = false
+        var progress = false
+        while !output.isEmpty && !failed {
+            var sent = 0
+            output.send { bytes in
+                switch try? Posix.send(fd, bytes) {
+                case .done(let count)?: sent = count
+                case .wouldBlock?: sent = 0
+                case nil: failed = true
+                }
+                return sent
+            }
+            if sent == 0 { break }
+            progress = true
         }
-        output.append(contentsOf: digits.reversed())
-        output.append(contentsOf: [0x0D, 0x0A])
-        output.append(contentsOf: bytes)
-        output.append(contentsOf: [0x0D, 0x0A])
+        if failed {
+            close()
+            return false
+        }
+        if output.isEmpty {
+            writeDeadline = nil
+            clientDrained()
+        } else if progress || writeDeadline == nil {
+            // Progress restarts the deadline: it bounds a stall, not a transfer.
+            writeDeadline = deadline(in: configuration.idleTimeout)
+        }
+        return !isClosed
+    }
+
+    /// The client took everything queued: resume what waited (an upstream paused by
+    /// backpressure, the end of a response, a close).
+    private func clientDrained() {
+        if let after = afterFlush {
+            afterFlush = nil
+            switch after {
+            case .close:
+                close()
+            case .responseSent(let intact):
+                run(Step(machine.responseSent(intact: intact)))
+            }
+            return
+        }
+        resumeUpstreamAfterDrain()
+    }
+
+    /// Runs `after` once the client took every queued byte: now, when it already has.
+    func finishAfterFlush(_ after: AfterFlush) -> Step? {
+        guard flushClient() else { return nil }
+        if output.isEmpty {
+            switch after {
+            case .close:
+                close()
+                return nil
+            case .responseSent(let intact):
+                return Step(machine.responseSent(intact: intact))
+            }
+        }
+        afterFlush = after
+        return nil
+    }
+
+    /// Closes once the queued output went out (an error answer before the close).
+    func closeAfterFlush() {
+        machine.closed()
+        clientReading = false
+        if let current {
+            report(
+                current.head, route: current.route, status: 0, failure: "client went away",
+                start: current.start)
+            self.current = nil
+        }
+        _ = finishAfterFlush(.close)
+    }
+
+    /// Queues `status` with a short `text/plain` explanation.
+    func writeLocal(status: Int, text: String, close: Bool, head: HTTPRequestHead? = nil) {
+        writeResponse(
+            HTTPServerResponse(
+                status: status, headers: ["Content-Type": "text/plain; charset=utf-8"],
+                body: Array("tokenproxy: \(text)\n".utf8)),
+            head: head, close: close)
+    }
+
+    /// Queues a whole local response, encoded as the token API server encodes its own
+    /// (`HTTPServerResponseEncoder`), and starts sending it.
+    func writeResponse(_ response: HTTPServerResponse, head: HTTPRequestHead?, close: Bool) {
+        output.append(
+            HTTPServerResponseEncoder.head(
+                for: response, close: close, keepAlive: head?.version == .http1_0,
+                date: loop.responseDate.current()))
+        if HTTPServerResponseEncoder.sendsBody(response, answeringHEAD: head?.method == "HEAD") {
+            output.append(response.body)
+        }
+        flushClient()
+    }
+
+    /// Answers an exchange the engine could not complete, then goes on (or closes) as the
+    /// machine says.
+    func fail(
+        _ error: ProxyEngineError, head: HTTPRequestHead, route: String, close: Bool,
+        retried: Bool = false, start: ContinuousClock.Instant
+    ) {
+        let close = close || !head.keepAlive || shutdownRequested
+        writeLocal(status: error.status, text: error.description, close: close, head: head)
+        report(
+            head, route: route, status: error.status, failure: error.description,
+            retried: retried, start: start)
+        current = nil
+        guard !isClosed else { return }
+        if close {
+            machine.closed()
+            _ = finishAfterFlush(.close)
+        } else if let next = finishAfterFlush(.responseSent(intact: true)) {
+            run(next)
+        }
     }
 }

@@ -1,37 +1,19 @@
-import Synchronization
+import Glibc
 import TokenProxyCore
+import TokenProxyPosix
 
-/// One client connection of the `ProxyEngine`, driven by its own thread (`run()`) with
-/// blocking I/O: it carries out what its `StateMachine` decides (read, ask the delegate,
-/// answer, forward, tunnel, close) and feeds it what happened.
+/// One client connection of the `ProxyEngine`, living on one event loop with its upstream
+/// connection: it carries out what its `StateMachine` decides (read, ask the delegate, answer,
+/// forward, tunnel, close) and feeds it what happened. Nothing here blocks: the client socket
+/// and the upstream's are non-blocking, a delegate that needs time (a token fetch) answers
+/// later and the request waits parked, and bodies move only as fast as the slower side takes
+/// them (`ProxyOutputQueue`'s bound).
 ///
 /// Requests are handled strictly one after another, so pipelined requests are answered in
 /// order: the machine parses the next head only after the previous response was sent, and
-/// bytes that arrived early wait in its parser. Everything but `requestShutdown()` and
-/// `forceClose()` runs on the connection's thread.
+/// bytes that arrived early wait in its parser. Everything runs on the loop's thread (other
+/// threads reach it only through `loop.execute`), which makes the `@unchecked Sendable` sound.
 final class ProxyConnection: @unchecked Sendable {
-    // @unchecked: the mutable I/O state belongs to the connection thread; what other threads
-    // touch lives in `control`.
-
-    /// Why reading from or writing to the client stopped an exchange.
-    enum ClientError: Error {
-        /// The request broke HTTP/1.1 framing (answered with `status`, then closed).
-        case parse(HTTPParseError)
-        /// The client went away, reset, stalled past a deadline, or we were shut down.
-        case gone
-    }
-
-    /// State shared with the threads that shut the engine down.
-    struct Control {
-        /// Waiting for the next request head (nothing to lose by closing now).
-        var idle = false
-        var shutdownRequested = false
-        /// `forceClose()` ran: an upstream set afterwards is closed at once.
-        var forced = false
-        /// The upstream stream in use, closed by `forceClose()` to wake a blocked call.
-        var upstream: (any ByteStream)?
-    }
-
     /// The request being answered, from its route decision until its response was sent.
     struct Current {
         let head: HTTPRequestHead
@@ -43,44 +25,82 @@ final class ProxyConnection: @unchecked Sendable {
         var upstreamHead: HTTPRequestHead?
     }
 
+    /// What the upstream deadline bounds.
+    enum UpstreamWait: Equatable {
+        /// Resolving, connecting and the TLS handshake (`connectTimeout`).
+        case connect
+        /// The response head, or the next piece of its body (`responseTimeout`).
+        case response
+        /// A tunnel with no traffic either way (`idleTimeout`).
+        case tunnelIdle
+    }
+
+    /// What to do once the client has taken every queued byte.
+    enum AfterFlush: Equatable {
+        /// The response was sent: tell the machine (`intact` false: it was cut).
+        case responseSent(intact: Bool)
+        case close
+    }
+
     let id: Int
-    let client: SocketStream
-    let peer: PeerIdentity
-    let listenerName: String
+    let token: UInt64
+    let loop: EventLoop
+    let context: ProxyLoopContext
     let engine: ProxyEngine
     let configuration: ProxyEngineConfiguration
+    let peer: PeerIdentity
+    let listenerName: String
+    let fd: Int32
+    private var descriptor: FileDescriptor?
+    /// The shell's `finished`, called once after the descriptor was closed.
+    let onClose: @Sendable () -> Void
+
     var machine: StateMachine
     var current: Current?
-    /// When the running read deadline passes.
-    var readDeadline = ContinuousClock.now
-    /// Whether the machine was told about a shutdown.
-    var shutdownDelivered = false
-    /// Bytes for the client not yet written; flushed before any wait on the upstream.
-    var output: [UInt8] = []
-    var date = HTTPServerDate()
-    let control = ThreadLock(Control())
-    let readBuffer: UnsafeMutableRawBufferPointer
+    var exchange: Exchange?
+    var tunnel: Tunnel?
+    /// Bytes for the client not taken by its socket yet.
+    var output = ProxyOutputQueue()
+    var afterFlush: AfterFlush?
+    /// Whether the client socket is read now (only after `.readMore`, and in a tunnel while
+    /// the upstream takes more).
+    var clientReading = false
+    private var clientWatched: UInt32?
+    var readDeadline: UInt64?
+    var writeDeadline: UInt64?
+    var upstreamDeadline: UInt64?
+    var upstreamWait = UpstreamWait.connect
+    var shutdownRequested = false
+    private var shutdownDelivered = false
+    /// Counts delegate calls, so an answer arriving after the connection moved on is dropped.
+    var sequence = 0
+    /// A delegate answer is awaited (the request is parked).
+    var parked = false
+    /// `pumpUpstream` is running, and was asked for another pass meanwhile.
+    var pumping = false
+    var repump = false
+    private var reportedPeak = 0
+    var isClosed = false
 
     init(
-        id: Int, client: SocketStream, peer: PeerIdentity, listenerName: String,
+        _ admission: ShellAdmission, loop: EventLoop, context: ProxyLoopContext,
         engine: ProxyEngine
     ) {
-        self.id = id
-        self.client = client
-        self.peer = peer
-        self.listenerName = listenerName
+        self.id = admission.id
+        self.token = EventLoopToken.proxyConnection(admission.id)
+        self.loop = loop
+        self.context = context
         self.engine = engine
         self.configuration = engine.configuration
+        self.peer = admission.peer
+        self.listenerName = admission.listener.name
+        self.fd = admission.fileDescriptor
+        self.descriptor = FileDescriptor(adopting: admission.fileDescriptor)
+        self.onClose = admission.finished
         self.machine = StateMachine(
             settings: StateMachine.Settings(
                 limits: engine.configuration.limits,
                 maxReplayBodyBytes: engine.configuration.maxReplayBodyBytes))
-        self.readBuffer = .allocate(byteCount: Limits.Proxy.relayBufferBytes, alignment: 16)
-        output.reserveCapacity(Limits.Proxy.relayBufferBytes + 4096)
-    }
-
-    deinit {
-        readBuffer.deallocate()
     }
 
     /// The client's IP address for `X-Forwarded-For`; nil for Unix-socket clients.
@@ -89,42 +109,21 @@ final class ProxyConnection: @unchecked Sendable {
         return nil
     }
 
-    /// Whether the engine is shutting down (responses then say `Connection: close`).
-    var shutdownRequested: Bool { control.withLock { $0.shutdownRequested } }
-
-    /// Serves requests until the client leaves, a response ends the connection, or the engine
-    /// shuts down; then closes the client socket.
-    func run() {
-        defer { client.close() }
-        var step = Step(machine.start())
-        while let next = perform(step) { step = next }
+    /// Joins the loop and reads the first request (on the loop's thread: the loop accepted it).
+    func startOnLoop() {
+        guard !isClosed else { return }
+        loop.register(self, token: token)
+        run(Step(machine.start()))
     }
 
-    /// Asks the delegate and tells the machine its decision.
-    func decide(_ head: HTTPRequestHead) -> Step {
-        let start = ContinuousClock.now
-        let decision = engine.delegate.decide(head, peer: peer, listener: listenerName)
-        deliverShutdown()
-        switch decision {
-        case .respond(let response):
-            current = Current(head: head, decision: decision, start: start, route: "")
-            return Step(machine.routeDecided(.respond(response)))
-        case .forward(let forward):
-            let upstreamHead = ProxyHeaders.upstreamRequest(
-                head, forward: forward, clientAddress: clientAddress, via: configuration.via)
-            current = Current(
-                head: head, decision: decision, start: start, route: forward.routeName,
-                upstreamHead: upstreamHead)
-            if let problem = Self.problem(with: upstreamHead) {
-                return failExchange(.invalidForward(route: forward.routeName, detail: problem))
-            }
-            return Step(machine.routeDecided(.forward(allowedUpgrades: forward.upgrades)))
-        case .tunnel(let host, let port):
-            current = Current(
-                head: head, decision: decision, start: start,
-                route: SocketAddress.displayName(host: host, port: port))
-            return Step(machine.routeDecided(.tunnel))
+    /// Carries out `first` and every step that follows from it without waiting, then tells
+    /// epoll what the client socket waits for.
+    func run(_ first: Step?) {
+        var step = first
+        while let current = step, !isClosed {
+            step = perform(current)
         }
+        syncClientInterest()
     }
 
     /// Tells the machine once that the engine shuts down, so that the exchange in progress
@@ -132,27 +131,14 @@ final class ProxyConnection: @unchecked Sendable {
     func deliverShutdown() {
         guard !shutdownDelivered, shutdownRequested else { return }
         shutdownDelivered = true
-        _ = machine.shutdownRequested()
+        if machine.shutdownRequested() == .close { close() }
     }
 
-    /// Answers an exchange that failed before a response head reached the client.
-    func failExchange(_ error: ProxyEngineError, retried: Bool = false) -> Step {
-        guard let current else { return .close }
-        deliverShutdown()
-        let close: Bool
-        switch machine.exchangeFailed() {
-        case .answer(let decided): close = decided
-        }
-        let kept = fail(
-            error, head: current.head, route: current.route, close: close, retried: retried,
-            start: current.start)
-        return responseSent(intact: kept)
-    }
-
-    /// The response to the current request was sent (and reported).
-    func responseSent(intact: Bool) -> Step {
-        current = nil
-        return Step(machine.responseSent(intact: intact))
+    /// Counts the bytes this connection holds toward `ProxyEngine.peakBufferedBodyBytes`.
+    func noteBuffered(_ count: Int) {
+        guard count > reportedPeak else { return }
+        reportedPeak = count
+        engine.noteBuffered(count)
     }
 
     /// Reports a finished exchange to the delegate.
@@ -166,33 +152,113 @@ final class ProxyConnection: @unchecked Sendable {
                 retriedAfterUnauthorized: retried, duration: ContinuousClock.now - start))
     }
 
-    /// Stops after the exchange in progress; an idle connection is closed at once (which wakes
-    /// its read).
+    /// Closes both sides now: the upstream (not pooled: its exchange did not finish), the
+    /// client socket, and tells the shell.
+    func close() {
+        guard !isClosed else { return }
+        isClosed = true
+        machine.closed()
+        if let current {
+            report(
+                current.head, route: current.route, status: 0, failure: "client went away",
+                start: current.start)
+            self.current = nil
+        }
+        exchange?.upstream?.close()
+        exchange = nil
+        tunnel?.upstream.close()
+        tunnel = nil
+        readDeadline = nil
+        writeDeadline = nil
+        upstreamDeadline = nil
+        clientReading = false
+        output.removeAll()
+        // Before close(2): a descriptor number must not stay watched once it can be reused.
+        try? loop.watch(fd: fd, token: token, events: nil, previous: clientWatched)
+        clientWatched = nil
+        loop.deregister(token: token)
+        if let owner = descriptor.take() { try? owner.close() }
+        onClose()
+    }
+
+    /// Tells epoll what the client socket waits for now (reading, writing, or nothing: then
+    /// it leaves epoll, which would otherwise keep reporting a hang-up).
+    func syncClientInterest() {
+        guard !isClosed else { return }
+        var events: UInt32 = 0
+        if clientReading { events |= Epoll.input }
+        if !output.isEmpty { events |= Epoll.output }
+        let wanted = events == 0 ? nil : events
+        do {
+            try loop.watch(fd: fd, token: token, events: wanted, previous: clientWatched)
+            clientWatched = wanted
+        } catch {
+            close()
+        }
+    }
+
+    /// The nanosecond deadline `duration` from now, noted with the loop.
+    func deadline(in duration: Duration) -> UInt64 {
+        let at = EventLoop.now() + duration.clampedNanoseconds
+        loop.noteDeadline(at)
+        return at
+    }
+}
+
+extension ProxyConnection: ShellConnection {
+    func start() {
+        loop.execute { [self] in startOnLoop() }
+    }
+
     func requestShutdown() {
-        let idle = control.withLock { control in
-            control.shutdownRequested = true
-            return control.idle
+        loop.execute { [self] in
+            guard !isClosed else { return }
+            shutdownRequested = true
+            if machine.awaitsRequest && exchange == nil && tunnel == nil && !parked
+                && output.isEmpty
+            {
+                close()
+            } else {
+                deliverShutdown()
+            }
         }
-        if idle { client.close() }
     }
 
-    /// Closes both sides now, waking whatever call the connection thread is blocked in.
     func forceClose() {
-        let upstream = control.withLock { control in
-            control.shutdownRequested = true
-            control.forced = true
-            return control.upstream
-        }
-        client.close()
-        upstream?.close()
+        loop.execute { [self] in close() }
+    }
+}
+
+extension ProxyConnection: EventLoopClient {
+    func handleEvents(_ events: UInt32) {
+        let trouble = Epoll.hangUp | Epoll.error
+        if !output.isEmpty && events & (Epoll.output | trouble) != 0 { clientWritable() }
+        if clientReading && events & (Epoll.input | trouble) != 0 { clientReadable() }
+        syncClientInterest()
     }
 
-    /// Records the upstream stream in use (nil when done), for `forceClose()`.
-    func setUpstream(_ stream: (any ByteStream)?) {
-        let forced = control.withLock { control in
-            control.upstream = stream
-            return control.forced
+    var deadline: UInt64? {
+        [readDeadline, writeDeadline, upstreamDeadline].compactMap { $0 }.min()
+    }
+
+    func deadlinePassed(now: UInt64) {
+        if let writeDeadline, writeDeadline <= now {
+            // The client stopped taking what we send.
+            close()
+            return
         }
-        if forced { stream?.close() }
+        if let at = upstreamDeadline, at <= now {
+            upstreamDeadline = nil
+            upstreamTimedOut()
+        }
+        if !isClosed, let at = readDeadline, at <= now {
+            readDeadline = nil
+            run(Step(machine.deadlineExpired()))
+        }
+        syncClientInterest()
+    }
+
+    func loopStopped() {
+        close()
     }
 }

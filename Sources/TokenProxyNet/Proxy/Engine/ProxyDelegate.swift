@@ -105,15 +105,53 @@ package struct ProxyEvent: Sendable {
     }
 }
 
-/// Routing and tokens for the proxy engine. Methods are called on the connection's own
-/// thread and may block (waiting for a token fetch), never on a Swift concurrency thread.
+/// A delegate's answer: at hand (`now`, the fast path: a cached token, a local refusal), or
+/// coming later through the completion the call was given, exactly once, from any thread.
+package enum ProxyAnswer<Value: Sendable>: Sendable {
+    case now(Value)
+    /// The completion will be called once (a token fetch, an introspection call, any other
+    /// asynchronous work); until then the request is parked and its loop serves others.
+    case later
+}
+
+/// Routing and tokens for the proxy engine. Its methods are called on an event loop's thread
+/// and must not block it: answer `.now` when the answer is at hand, else return `.later`, do
+/// the work elsewhere (a task) and call `completion` once. The engine parks the request and
+/// resumes it on its loop; it never waits on a thread.
 package protocol ProxyDelegate: Sendable {
     /// Decides what to do with a parsed request head (absolute-form or origin-form target).
-    func decide(_ head: HTTPRequestHead, peer: PeerIdentity, listener: String) -> ProxyDecision
-    /// The upstream answered 401 to `forward`. Returns a fresh `Authorization` value to replay
+    func decide(
+        _ head: HTTPRequestHead, peer: PeerIdentity, listener: String,
+        completion: @escaping @Sendable (ProxyDecision) -> Void
+    ) -> ProxyAnswer<ProxyDecision>
+    /// The upstream answered 401 to `forward`. Answers a fresh `Authorization` value to replay
     /// the request once (after refreshing the token if `forward.tokenGeneration` is still the
     /// current one), or nil to pass the 401 to the client.
-    func authorizationAfterUnauthorized(_ forward: ProxyForward) -> String?
+    func authorizationAfterUnauthorized(
+        _ forward: ProxyForward, completion: @escaping @Sendable (String?) -> Void
+    ) -> ProxyAnswer<String?>
     /// Called once per request after its response was sent (or the connection failed).
     func completed(_ event: ProxyEvent)
+}
+
+extension ProxyDelegate {
+    /// `decide`, awaited (for tests and tools; the engine uses the completion form).
+    package func decide(_ head: HTTPRequestHead, peer: PeerIdentity, listener: String) async
+        -> ProxyDecision
+    {
+        await withCheckedContinuation { continuation in
+            let answer = decide(head, peer: peer, listener: listener) { continuation.resume(returning: $0) }
+            if case .now(let decision) = answer { continuation.resume(returning: decision) }
+        }
+    }
+
+    /// `authorizationAfterUnauthorized`, awaited (for tests and tools).
+    package func authorizationAfterUnauthorized(_ forward: ProxyForward) async -> String? {
+        await withCheckedContinuation { continuation in
+            let answer = authorizationAfterUnauthorized(forward) {
+                continuation.resume(returning: $0)
+            }
+            if case .now(let value) = answer { continuation.resume(returning: value) }
+        }
+    }
 }

@@ -5,12 +5,15 @@ import Synchronization
 /// `ProxyDelegate` what to do with each request, and forwards it to the upstream with the
 /// delegate's `Authorization`, streaming bodies both ways.
 ///
-/// Every client connection runs on a thread of its own with blocking I/O against deadlines:
-/// simple, fast at the handful of connections local programs open, and it lets the delegate
-/// block while a token is fetched (`ProxyConnectionThread`). Listeners, the connection table,
-/// its limit and the drain are the `ConnectionShell` the token API server uses too. Upstream
-/// connections are kept alive and reused (`ProxyUpstreamPool`, the `ConnectionPool` the IdP
-/// client uses too).
+/// Client connections live on event loops — the process's shared `EventLoopGroup` when one
+/// is passed in (the daemon shares the token API's), else a group of the engine's own. Each
+/// loop accepts on every listener (`EPOLLEXCLUSIVE`) and keeps what it accepts, with its
+/// upstream connections: non-blocking connect (names resolved off the loop), TLS driven by
+/// want-read/want-write, bodies and tunnels relayed with backpressure, keep-alive upstream
+/// connections pooled per loop (`UpstreamPool`, no lock). No thread per connection, and a
+/// request waiting for a token is parked, not a blocked thread (`ProxyDelegate`). Listeners,
+/// the connection table, its limit and the drain are the `ConnectionShell` the token API
+/// server uses too.
 ///
 /// ```swift
 /// let engine = ProxyEngine(
@@ -23,10 +26,17 @@ import Synchronization
 package final class ProxyEngine: Sendable {
     package let configuration: ProxyEngineConfiguration
     let delegate: any ProxyDelegate
-    let pool: ProxyUpstreamPool
     /// Listeners, accepting, the connection table and the drain.
-    let shell: ConnectionShell<ProxyConnectionThread>
+    let shell: ConnectionShell<ProxyConnection>
+    let group: EventLoopGroup
+    /// Whether `group` is the engine's own (it starts and stops it).
+    let ownsGroup: Bool
+    /// Each loop's pool and buffer, by loop.
+    let contexts: [ObjectIdentifier: ProxyLoopContext]
+    let resolver: UpstreamResolver
     private let peakBuffered = Atomic<Int>(0)
+    /// `start()` ran: the loops run jobs (a shutdown before it must not wait on them).
+    private let started = Atomic<Bool>(false)
 
     /// What a client over `maxConnections` gets before the close.
     static let overloadedResponse: [UInt8] = {
@@ -36,16 +46,24 @@ package final class ProxyEngine: Sendable {
                 + "Content-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n" + body).utf8)
     }()
 
-    /// An engine on `listeners` (it takes ownership of them and closes them on shutdown).
+    /// An engine on `listeners` (it takes ownership of them and closes them on shutdown). With
+    /// `loops`, connections live on that shared group, which the caller starts before
+    /// `start()` and stops after `shutdown`; without, the engine makes its own (one loop per
+    /// CPU the process may use).
     package init(
         listeners: [Listener], delegate: some ProxyDelegate,
-        configuration: ProxyEngineConfiguration = ProxyEngineConfiguration()
+        configuration: ProxyEngineConfiguration = ProxyEngineConfiguration(),
+        loops: EventLoopGroup? = nil
     ) {
         self.delegate = delegate
         self.configuration = configuration
-        self.pool = ProxyUpstreamPool(
-            maxIdlePerKey: configuration.maxIdleUpstreamConnections,
-            idleTimeout: configuration.idleTimeout)
+        self.group = loops ?? EventLoopGroup(configured: nil, name: "proxy-loop")
+        self.ownsGroup = loops == nil
+        self.contexts = Dictionary(
+            uniqueKeysWithValues: group.loops.map {
+                (ObjectIdentifier($0), ProxyLoopContext(loop: $0, configuration: configuration))
+            })
+        self.resolver = UpstreamResolver()
         self.shell = ConnectionShell(
             listeners: listeners, label: "tokenproxy.proxy.accept",
             maxConnections: configuration.maxConnections,
@@ -60,12 +78,9 @@ package final class ProxyEngine: Sendable {
     /// Open client connections, including ones draining during shutdown.
     package var connectionCount: Int { shell.connectionCount }
 
-    /// Idle upstream connections kept for reuse.
-    package var idleUpstreamConnections: Int { pool.idleCount }
-
-    /// The most body bytes one connection held at once (a replay buffer, one piece in
-    /// transit, or output gathered for one write) since the engine started: streaming keeps it
-    /// near the buffer size whatever the body size.
+    /// The most body bytes one connection held at once (a replay buffer, or what was queued
+    /// for one side) since the engine started: backpressure keeps it near
+    /// `Limits.Proxy.pendingOutputBytes` plus one read, whatever the body size.
     package var peakBufferedBodyBytes: Int { peakBuffered.load(ordering: .relaxed) }
 
     func noteBuffered(_ count: Int) {
@@ -78,17 +93,48 @@ package final class ProxyEngine: Sendable {
         }
     }
 
-    /// Starts accepting on every listener and returns at once. Call it once.
+    /// Starts accepting on every listener (and the engine's own loops, if it has them) and
+    /// returns at once. Call it once.
     package func start() {
-        shell.start { [self] admission in ProxyConnectionThread(admission, engine: self) }
+        started.store(true, ordering: .relaxed)
+        if ownsGroup { group.start() }
+        shell.start(on: group.loops, acceptorTokens: EventLoopToken.proxyAcceptorBase) {
+            [self] admission, loop in
+            ProxyConnection(
+                admission, loop: loop, context: contexts[ObjectIdentifier(loop)]!, engine: self)
+        } startOnLoop: { connection in
+            connection.startOnLoop()
+        }
+    }
+
+    /// Idle upstream connections kept for reuse, over all loops (asks each loop).
+    package func idleUpstreamConnections() async -> Int {
+        guard started.load(ordering: .relaxed) else { return 0 }
+        var total = 0
+        for context in contexts.values {
+            total += await withCheckedContinuation { continuation in
+                context.loop.execute { continuation.resume(returning: context.pool.idleCount) }
+            }
+        }
+        return total
     }
 
     /// Stops accepting (closing the listeners), closes idle client connections at once, lets
     /// exchanges in progress finish (their responses say `Connection: close`), and after
-    /// `gracePeriod` closes whatever is left, tunnels included. Returns when every connection
-    /// thread has finished. Safe to call more than once, or without `start()`.
+    /// `gracePeriod` closes whatever is left, tunnels included. Returns when every client
+    /// connection is closed and every pooled upstream connection too. Safe to call more than
+    /// once, or without `start()`.
     package func shutdown(gracePeriod: Duration) async {
         await shell.shutdown(gracePeriod: gracePeriod)
-        pool.closeAll()
+        guard started.load(ordering: .relaxed) else { return }
+        for context in contexts.values {
+            await withCheckedContinuation { continuation in
+                context.loop.execute {
+                    context.pool.closeAll()
+                    continuation.resume()
+                }
+            }
+        }
+        if ownsGroup { group.stop() }
     }
 }

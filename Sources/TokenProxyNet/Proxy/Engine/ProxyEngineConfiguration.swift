@@ -26,11 +26,8 @@ package struct ProxyEngineConfiguration: Sendable, Equatable {
     package var maxIdleUpstreamConnections: Int
     /// Our entry in `Via` (RFC 9110 §7.6.3), on requests and responses.
     package var via: String
-    /// Stack size of each connection thread. The engine never recurses; OpenSSL needs a few
-    /// tens of KiB.
-    package var threadStackSize: Int
     /// Set `TCP_QUICKACK` on TCP upstream sockets before reading each response head (see
-    /// `ProxyUpstreamConnection.readResponseHead`). Off only to measure what it saves
+    /// `UpstreamConnection.acknowledgeQuickly`). Off only to measure what it saves
     /// (`bench/quickack.sh`).
     package var upstreamQuickAck: Bool
 
@@ -42,7 +39,7 @@ package struct ProxyEngineConfiguration: Sendable, Equatable {
         responseTimeout: Duration = Limits.Proxy.responseTimeout,
         maxReplayBodyBytes: Int = 64 * 1024, maxConnections: Int = 1024,
         maxIdleUpstreamConnections: Int = 128, via: String = "1.1 tokenproxy",
-        threadStackSize: Int = 512 * 1024, upstreamQuickAck: Bool = true
+        upstreamQuickAck: Bool = true
     ) {
         self.limits = limits
         self.headerReadTimeout = headerReadTimeout
@@ -53,7 +50,6 @@ package struct ProxyEngineConfiguration: Sendable, Equatable {
         self.maxConnections = maxConnections
         self.maxIdleUpstreamConnections = maxIdleUpstreamConnections
         self.via = via
-        self.threadStackSize = threadStackSize
         self.upstreamQuickAck = upstreamQuickAck
     }
 }

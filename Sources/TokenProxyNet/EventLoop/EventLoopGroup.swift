@@ -1,0 +1,49 @@
+import TokenProxyCore
+
+/// The process's event loops: one per CPU it may use (`CPUBudget`), shared by every server
+/// that lives on loops — the token API server and the proxy engine — so that the process
+/// runs one set of busy threads however many servers it has.
+///
+/// The group only creates, starts and stops the loops; who uses which loop is up to the
+/// servers (each loop accepts on every listener and keeps what it accepts). Whoever created a
+/// group starts it and stops it after every server on it has shut down.
+package final class EventLoopGroup: Sendable {
+    let loops: [EventLoop]
+    /// How many loops, and why (for the daemon's start-up log line).
+    package let cpuBudget: CPUBudget
+
+    /// `configured` loops, or as many as the CPUs the process may use when nil.
+    /// `name` prefixes the threads' names (cut at 15 bytes by the kernel).
+    package init(configured: Int?, name: String = "loop") {
+        let budget = CPUBudget.measure(configured: configured)
+        cpuBudget = budget
+        loops = (0..<budget.loops).map { EventLoop(name: "\(name)-\($0)") }
+    }
+
+    /// Starts every loop's thread. Call once.
+    package func start() {
+        for loop in loops { loop.start() }
+    }
+
+    /// Stops every loop (clients still registered are told to close).
+    package func stop() {
+        for loop in loops { loop.stop() }
+    }
+}
+
+/// How the 64-bit epoll tokens of one loop are shared out, so that the token API server, the
+/// proxy's client connections, their upstream connections and both servers' acceptors can
+/// live on the same loop without colliding: the top bits say whose a token is, the rest is a
+/// connection id or listener index.
+enum EventLoopToken {
+    /// The token API server's connections: its shell's ids, as they are (< 2^61).
+    static func apiConnection(_ id: Int) -> UInt64 { UInt64(id) }
+    /// The proxy's client connections.
+    static func proxyConnection(_ id: Int) -> UInt64 { 1 << 62 | UInt64(id) }
+    /// The proxy's upstream connections (a counter per engine).
+    static func upstream(_ serial: UInt64) -> UInt64 { 1 << 61 | serial }
+    /// The token API's listeners (`LoopAcceptor`).
+    static let apiAcceptorBase: UInt64 = 1 << 63
+    /// The proxy's listeners.
+    static let proxyAcceptorBase: UInt64 = 1 << 63 | 1 << 32
+}

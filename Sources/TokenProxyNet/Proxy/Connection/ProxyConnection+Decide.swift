@@ -1,0 +1,67 @@
+import TokenProxyCore
+
+/// Asking the delegate: at once when it has the answer, else parked until it calls back.
+extension ProxyConnection {
+    /// Asks the delegate about `head`; a `.later` answer parks the request (nothing is read
+    /// meanwhile) and resumes it on this loop when the answer comes.
+    func decide(_ head: HTTPRequestHead) -> Step? {
+        let start = ContinuousClock.now
+        sequence &+= 1
+        let asked = sequence
+        let answer = engine.delegate.decide(head, peer: peer, listener: listenerName) {
+            [self] decision in
+            loop.execute { [self] in
+                guard !isClosed, parked, sequence == asked else { return }
+                parked = false
+                run(decided(decision, head: head, start: start))
+            }
+        }
+        switch answer {
+        case .now(let decision):
+            return decided(decision, head: head, start: start)
+        case .later:
+            parked = true
+            return nil
+        }
+    }
+
+    /// Tells the machine the delegate's decision.
+    private func decided(_ decision: ProxyDecision, head: HTTPRequestHead, start: ContinuousClock.Instant)
+        -> Step?
+    {
+        deliverShutdown()
+        guard !isClosed else { return nil }
+        switch decision {
+        case .respond(let response):
+            current = Current(head: head, decision: decision, start: start, route: "")
+            return Step(machine.routeDecided(.respond(response)))
+        case .forward(let forward):
+            let upstreamHead = ProxyHeaders.upstreamRequest(
+                head, forward: forward, clientAddress: clientAddress, via: configuration.via)
+            current = Current(
+                head: head, decision: decision, start: start, route: forward.routeName,
+                upstreamHead: upstreamHead)
+            if let problem = Self.problem(with: upstreamHead) {
+                failExchange(.invalidForward(route: forward.routeName, detail: problem))
+                return nil
+            }
+            return Step(machine.routeDecided(.forward(allowedUpgrades: forward.upgrades)))
+        case .tunnel(let host, let port):
+            current = Current(
+                head: head, decision: decision, start: start,
+                route: SocketAddress.displayName(host: host, port: port))
+            return Step(machine.routeDecided(.tunnel))
+        }
+    }
+
+    /// Why `head` cannot go on the wire (a bad target or field from the delegate), or nil.
+    static func problem(with head: HTTPRequestHead) -> String? {
+        guard HTTPFields.isValidRequestTarget(head.target.utf8) else {
+            return "invalid request target"
+        }
+        if let field = head.fields.firstInvalidField() {
+            return "invalid header field '\(HTTPFields.isValidName(field.name) ? field.name : "?")'"
+        }
+        return nil
+    }
+}

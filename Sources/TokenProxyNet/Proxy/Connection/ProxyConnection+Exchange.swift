@@ -1,0 +1,260 @@
+import TokenProxyCore
+
+/// One forwarded request while it is in progress.
+extension ProxyConnection {
+    struct Exchange {
+        enum Phase: Equatable {
+            /// Resolving, connecting, TLS.
+            case connecting
+            /// The request is (being) sent; the response head is awaited.
+            case awaitingHead
+            /// A 401 arrived; the delegate is asked for a fresh token (the upstream is not
+            /// read meanwhile).
+            case askingAfter401
+            /// Reading and dropping the 401's body before the request goes again.
+            case discarding401
+            /// The response streams to the client with this framing.
+            case relaying(ProxyHeaders.ResponseFraming)
+        }
+
+        let head: HTTPRequestHead
+        var upstreamHead: HTTPRequestHead
+        var forward: ProxyForward
+        let start: ContinuousClock.Instant
+        let body: ProxyConnection.OutgoingBody
+        /// The upstream request body is chunk-framed (the client's was).
+        let chunked: Bool
+        var upstream: UpstreamConnection?
+        var phase = Phase.connecting
+        /// Whether client body bytes beyond the prefix were consumed (no resend then).
+        var streamedBeyondPrefix = false
+        /// The whole request body was queued upstream.
+        var requestComplete = false
+        /// A body piece waits for the upstream to take what is queued (backpressure).
+        var waitingForDrain = false
+        /// Writing upstream failed; the upstream may still answer (413, 401 …).
+        var writeFailed = false
+        var retried = false
+        /// A reused connection failed before any response byte; the request went again once.
+        var staleRetried = false
+        var response: HTTPResponseHead?
+        var discarded = 0
+
+        init(
+            head: HTTPRequestHead, upstreamHead: HTTPRequestHead, forward: ProxyForward,
+            start: ContinuousClock.Instant, body: ProxyConnection.OutgoingBody
+        ) {
+            self.head = head
+            self.upstreamHead = upstreamHead
+            self.forward = forward
+            self.start = start
+            self.body = body
+            self.chunked = upstreamHead.fields.contains("Transfer-Encoding")
+        }
+
+        var upstreamName: String { forward.upstream.description }
+        var route: String { forward.routeName }
+    }
+
+    /// Carries out `.forward` once the machine has the body (or its first part) ready.
+    func startExchange(_ body: OutgoingBody) {
+        guard let current, case .forward(let forward) = current.decision,
+            let upstreamHead = current.upstreamHead
+        else { return }
+        switch body {
+        case .buffered(let bytes): noteBuffered(bytes.count)
+        case .streaming(let prefix): noteBuffered(prefix.count)
+        }
+        exchange = Exchange(
+            head: current.head, upstreamHead: upstreamHead, forward: forward,
+            start: current.start, body: body)
+        openUpstream(preferPool: true)
+    }
+
+    /// Takes a pooled connection to the exchange's upstream (`preferPool`) or opens one.
+    func openUpstream(preferPool: Bool) {
+        guard let forward = exchange?.forward else { return }
+        let upstream = forward.upstream
+        switch upstream.scheme {
+        case "http":
+            break
+        case "https" where forward.tls == nil:
+            failExchange(
+                .tlsFailed(
+                    route: forward.routeName, upstream: upstream.description,
+                    detail: "no TLS settings for an https upstream (a routing bug)"))
+            return
+        case "https":
+            break
+        default:
+            failExchange(
+                .upstreamUnreachable(
+                    route: forward.routeName, upstream: upstream.description,
+                    detail: "unsupported scheme '\(upstream.scheme)'"))
+            return
+        }
+        exchange?.phase = .connecting
+        if preferPool, let pooled = context.pool.acquire(upstream) {
+            attach(pooled)
+            sendRequest()
+            return
+        }
+        let connection = UpstreamConnection(
+            upstream: upstream, tls: forward.tls, loop: loop, token: context.nextUpstreamToken())
+        attach(connection)
+        upstreamWait = .connect
+        upstreamDeadline = deadline(in: configuration.connectTimeout)
+        resolve(connection)
+    }
+
+    private func attach(_ connection: UpstreamConnection) {
+        connection.owner = self
+        connection.receivedResponseBytes = false
+        connection.reusable = false
+        exchange?.upstream = connection
+    }
+
+    /// Resolves the connection's host (at once for IP literals and cached names, else off the
+    /// loop) and starts connecting.
+    func resolve(_ connection: UpstreamConnection) {
+        let host = connection.upstream.host
+        let port = connection.upstream.port
+        if let answer = engine.resolver.immediate(host: host, port: port) {
+            connect(connection, answer)
+            return
+        }
+        engine.resolver.resolve(host: host, port: port, on: loop) { [self] answer in
+            guard !isClosed, connection.owner === self, connection.phase == .resolving else {
+                return
+            }
+            connect(connection, answer)
+            syncClientInterest()
+        }
+    }
+
+    private func connect(_ connection: UpstreamConnection, _ answer: UpstreamResolver.Answer) {
+        switch answer {
+        case .success(let addresses): connection.connect(to: addresses)
+        case .failure(let error): connection.resolutionFailed(error)
+        }
+    }
+
+    /// Queues the request head and the body (or its prefix) upstream and starts reading.
+    func sendRequest() {
+        guard var exchange, let upstream = exchange.upstream else { return }
+        exchange.phase = .awaitingHead
+        exchange.writeFailed = false
+        upstream.parser.expectResponse(toMethod: exchange.head.method)
+        upstream.output.append(HTTPSerializer.requestHead(exchange.upstreamHead))
+        switch exchange.body {
+        case .buffered(let body):
+            appendBody(body, chunked: exchange.chunked, to: upstream)
+            if exchange.chunked { upstream.output.append(HTTPSerializer.lastChunk()) }
+            exchange.requestComplete = true
+        case .streaming(let prefix):
+            appendBody(prefix, chunked: exchange.chunked, to: upstream)
+        }
+        self.exchange = exchange
+        upstream.reading = true
+        if configuration.upstreamQuickAck { upstream.acknowledgeQuickly() }
+        upstreamWait = .response
+        upstreamDeadline = deadline(in: configuration.responseTimeout)
+        noteBuffered(upstream.output.count)
+        guard upstream.flush() else {
+            upstreamWriteFailed()
+            return
+        }
+        if !exchange.requestComplete { continueBody() }
+    }
+
+    private func appendBody(
+        _ bytes: some Collection<UInt8>, chunked: Bool, to upstream: UpstreamConnection
+    ) {
+        if chunked { upstream.output.appendChunk(bytes) } else { upstream.output.append(bytes) }
+    }
+
+    /// Asks the machine for the next piece of a streaming body, unless the upstream holds
+    /// more than its bound (then when it drained).
+    func continueBody() {
+        guard let upstream = exchange?.upstream, exchange?.requestComplete == false else { return }
+        guard upstream.output.acceptsMore else {
+            exchange?.waitingForDrain = true
+            return
+        }
+        exchange?.waitingForDrain = false
+        exchange?.streamedBeyondPrefix = true
+        run(Step(machine.bodyPartSent()))
+    }
+
+    /// `.sendBody`: queue a piece of the client's body upstream.
+    func sendBody(_ bytes: ArraySlice<UInt8>) -> Step? {
+        guard let exchange, let upstream = exchange.upstream else { return nil }
+        if exchange.writeFailed { return Step(machine.bodyPartSent()) }
+        appendBody(bytes, chunked: exchange.chunked, to: upstream)
+        noteBuffered(upstream.output.count)
+        guard upstream.flush() else {
+            upstreamWriteFailed()
+            return nil
+        }
+        guard upstream.output.acceptsMore else {
+            self.exchange?.waitingForDrain = true
+            return nil
+        }
+        return Step(machine.bodyPartSent())
+    }
+
+    /// `.finishBody`: the client's body ended.
+    func finishBody() {
+        guard let exchange, let upstream = exchange.upstream else { return }
+        self.exchange?.requestComplete = true
+        guard !exchange.writeFailed else { return }
+        if exchange.chunked { upstream.output.append(HTTPSerializer.lastChunk()) }
+        upstreamDeadline = deadline(in: configuration.responseTimeout)
+        if !upstream.flush() { upstreamWriteFailed() }
+    }
+
+    /// Writing upstream failed: stop sending, but keep reading — the upstream may have
+    /// answered already (413, 401 …); if it did not, the read reports the failure.
+    func upstreamWriteFailed() {
+        guard let upstream = exchange?.upstream else { return }
+        exchange?.writeFailed = true
+        upstream.output.removeAll()
+        if exchange?.phase == .awaitingHead && !upstream.receivedResponseBytes
+            && mayResendOnNewConnection()
+        {
+            return
+        }
+        pumpUpstream(upstream)
+    }
+
+    /// A reused connection failed before any response byte: the upstream closed it while it
+    /// sat idle (RFC 9112 §9.3.1). Sends the request once more on a new connection when it
+    /// can go again whole. Returns whether it did.
+    func mayResendOnNewConnection() -> Bool {
+        guard let exchange, let upstream = exchange.upstream, upstream.exchanges > 0,
+            !upstream.receivedResponseBytes, !exchange.staleRetried,
+            exchange.body.isReplayable || !exchange.streamedBeyondPrefix
+        else { return false }
+        upstream.close()
+        self.exchange?.staleRetried = true
+        self.exchange?.upstream = nil
+        openUpstream(preferPool: false)
+        return true
+    }
+
+    /// The exchange failed before a response head reached the client: answer the error.
+    func failExchange(_ error: ProxyEngineError) {
+        let retried = exchange?.retried ?? false
+        exchange?.upstream?.close()
+        exchange = nil
+        upstreamDeadline = nil
+        guard let current else { return }
+        let close: Bool
+        switch machine.exchangeFailed() {
+        case .answer(let decided): close = decided
+        }
+        fail(
+            error, head: current.head, route: current.route, close: close, retried: retried,
+            start: current.start)
+    }
+}

@@ -1,0 +1,341 @@
+import TokenProxyCore
+
+/// The upstream's side of an exchange: its response, relayed to the client with backpressure,
+/// and the one replay after a 401.
+extension ProxyConnection: UpstreamConnectionOwner {
+    func upstreamConnected(_ upstream: UpstreamConnection, failure: NetError?) {
+        if tunnel?.upstream === upstream {
+            tunnelConnected(failure: failure)
+        } else if let exchange, exchange.upstream === upstream {
+            if let failure {
+                failExchange(
+                    ProxyEngineError.connecting(
+                        failure, route: exchange.route, upstream: exchange.upstreamName))
+            } else {
+                sendRequest()
+            }
+        }
+        syncClientInterest()
+    }
+
+    func upstreamReady(_ upstream: UpstreamConnection) {
+        if tunnel?.upstream === upstream {
+            tunnelUpstreamReady()
+        } else if exchange?.upstream === upstream {
+            pumpUpstream(upstream)
+        }
+        syncClientInterest()
+    }
+
+    /// Sends what is queued upstream and reads what the upstream has.
+    ///
+    /// Not re-entered: a call while pumping (the client drained mid-pump and the upstream may
+    /// be read again) asks the running pump for another pass; past a few passes the next one
+    /// goes through the loop's inbox, so one fast exchange cannot starve the loop's others.
+    func pumpUpstream(_ upstream: UpstreamConnection) {
+        if pumping {
+            repump = true
+            return
+        }
+        pumping = true
+        var passes = 0
+        repeat {
+            repump = false
+            passes += 1
+            pumpOnce(upstream)
+        } while repump && passes < 4 && exchange?.upstream === upstream && !isClosed
+        pumping = false
+        guard repump, exchange?.upstream === upstream else { return }
+        repump = false
+        loop.execute { [self] in
+            guard !isClosed, exchange?.upstream === upstream else { return }
+            pumpUpstream(upstream)
+            syncClientInterest()
+        }
+    }
+
+    private func pumpOnce(_ upstream: UpstreamConnection) {
+        if !upstream.output.isEmpty, exchange?.writeFailed == false {
+            if !upstream.flush() {
+                upstreamWriteFailed()
+                return
+            }
+            upstreamDeadline = deadline(in: configuration.responseTimeout)
+        }
+        if exchange?.waitingForDrain == true && upstream.output.acceptsMore { continueBody() }
+        guard exchange?.upstream === upstream, upstream.reading else { return }
+        // Events the parser already holds first (after a pause), then the socket.
+        processResponse(upstream, ended: false)
+        var rounds = 0
+        while exchange?.upstream === upstream && upstream.reading && !isClosed
+            && rounds < Limits.Proxy.readsPerEvent
+        {
+            rounds += 1
+            let buffer = context.readBuffer
+            switch upstream.read(into: buffer) {
+            case .bytes(let count):
+                upstream.receivedResponseBytes = true
+                upstream.parser.feed(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
+                upstreamDeadline = deadline(in: configuration.responseTimeout)
+                processResponse(upstream, ended: false)
+                if count < buffer.count && !upstream.hasBufferedInput { rounds = .max }
+            case .wouldBlock:
+                rounds = .max
+            case .end:
+                upstream.parser.feedEndOfStream()
+                processResponse(upstream, ended: true)
+                rounds = .max
+            case .failed(let detail):
+                upstreamBroke(detail)
+                rounds = .max
+            }
+        }
+        if exchange?.upstream === upstream { flushClient() }
+    }
+
+    /// Handles the parser's events for the current phase until it needs more bytes, the
+    /// client's queue is over its bound (backpressure: the upstream is not read until the
+    /// client took more), or the response is over.
+    private func processResponse(_ upstream: UpstreamConnection, ended: Bool) {
+        while let exchange, exchange.upstream === upstream, !isClosed {
+            if exchange.phase == .askingAfter401 { return }
+            if case .relaying = exchange.phase, !output.acceptsMore {
+                flushClient()
+                guard output.acceptsMore else {
+                    upstream.reading = false
+                    upstream.updateInterest()
+                    return
+                }
+            }
+            let event: HTTPParserEvent?
+            do {
+                event = try upstream.parser.next()
+            } catch {
+                upstreamBroke(
+                    error == .unexpectedEnd ? "the connection closed mid-response" : error.reason)
+                return
+            }
+            guard let event else {
+                if ended { upstreamBroke("the connection closed before the response ended") }
+                return
+            }
+            switch (exchange.phase, event) {
+            case (.awaitingHead, .informationalResponse):
+                continue
+            case (.awaitingHead, .responseHead(let head)):
+                responseHead(head, upstream: upstream)
+            case (.relaying(let framing), .body(let bytes)):
+                noteBuffered(bytes.count)
+                if framing == .chunked {
+                    output.appendChunk(bytes)
+                } else if framing != .none {
+                    output.append(bytes)
+                }
+                noteBuffered(output.count)
+            case (.relaying(let framing), .end(let trailers)):
+                if framing == .chunked { output.append(HTTPSerializer.lastChunk(trailers: trailers)) }
+                responseComplete(upstream)
+                return
+            case (.discarding401, .body(let bytes)):
+                self.exchange?.discarded += bytes.count
+                if exchange.discarded + bytes.count > Limits.Proxy.maxDiscardedBodyBytes {
+                    upstream.close()
+                    self.exchange?.upstream = nil
+                    openUpstream(preferPool: true)
+                    return
+                }
+            case (.discarding401, .end):
+                resendAfter401(upstream)
+                return
+            default:
+                upstreamBroke("unexpected response data")
+                return
+            }
+        }
+    }
+
+    /// The final response head arrived: ask for a fresh token after a 401 the request can be
+    /// replayed for, else relay it.
+    private func responseHead(_ head: HTTPResponseHead, upstream: UpstreamConnection) {
+        guard var exchange else { return }
+        exchange.response = head
+        if head.status == 401, exchange.body.isReplayable, !exchange.retried,
+            exchange.forward.authorization != nil
+        {
+            exchange.phase = .askingAfter401
+            self.exchange = exchange
+            upstream.reading = false
+            upstream.updateInterest()
+            upstreamDeadline = nil
+            sequence &+= 1
+            let asked = sequence
+            let answer = engine.delegate.authorizationAfterUnauthorized(exchange.forward) {
+                [self] fresh in
+                loop.execute { [self] in
+                    guard !isClosed, parked, sequence == asked else { return }
+                    parked = false
+                    after401(fresh)
+                    syncClientInterest()
+                }
+            }
+            switch answer {
+            case .now(let fresh): after401(fresh)
+            case .later: parked = true
+            }
+            return
+        }
+        self.exchange = exchange
+        relayHead(head, upstream: upstream)
+    }
+
+    /// The delegate's answer to a 401: replay with `fresh`, or relay the 401.
+    private func after401(_ fresh: String?) {
+        guard var exchange, let upstream = exchange.upstream, let head = exchange.response else {
+            return
+        }
+        upstream.reading = true
+        upstream.updateInterest()
+        upstreamDeadline = deadline(in: configuration.responseTimeout)
+        if let fresh, HTTPFields.isValidValue(fresh) {
+            exchange.retried = true
+            exchange.forward.authorization = fresh
+            exchange.upstreamHead.fields.set("Authorization", fresh)
+            exchange.phase = .discarding401
+            exchange.discarded = 0
+            self.exchange = exchange
+        } else {
+            self.exchange = exchange
+            relayHead(head, upstream: upstream)
+        }
+        pumpUpstream(upstream)
+    }
+
+    /// The 401's body was dropped: send the request again with the fresh token, on the same
+    /// connection when it allows.
+    private func resendAfter401(_ upstream: UpstreamConnection) {
+        guard let exchange else { return }
+        let keep =
+            exchange.requestComplete && (exchange.response?.keepAlive ?? false)
+            && upstream.parser.isIdle
+        if keep {
+            upstream.exchanges += 1
+            upstream.receivedResponseBytes = false
+            sendRequest()
+        } else {
+            upstream.close()
+            self.exchange?.upstream = nil
+            openUpstream(preferPool: true)
+        }
+    }
+
+    /// Tells the machine the response head and starts relaying it.
+    private func relayHead(_ head: HTTPResponseHead, upstream: UpstreamConnection) {
+        guard let exchange else { return }
+        deliverShutdown()
+        guard !isClosed else { return }
+        switch machine.responseHeadReceived(head) {
+        case .refuseSwitch:
+            upstream.close()
+            self.exchange = nil
+            upstreamDeadline = nil
+            fail(
+                .badUpstreamResponse(
+                    route: exchange.route, upstream: exchange.upstreamName,
+                    detail: "101 Switching Protocols to a protocol the request did not offer"),
+                head: exchange.head, route: exchange.route, close: true,
+                retried: exchange.retried, start: exchange.start)
+        case .switchProtocols(let clientBytes):
+            switchProtocols(head, upstream: upstream, clientBytes: clientBytes)
+        case .relay(let framing, let connection):
+            output.append(
+                ProxyHeaders.clientResponse(
+                    head, framing: framing, connection: connection, via: configuration.via))
+            self.exchange?.phase = .relaying(framing)
+        }
+    }
+
+    /// The response's end arrived: report, give the upstream back, and tell the machine once
+    /// the client has it all.
+    private func responseComplete(_ upstream: UpstreamConnection) {
+        guard let exchange, let response = exchange.response else { return }
+        upstream.reusable =
+            exchange.requestComplete && !exchange.writeFailed && response.keepAlive
+            && upstream.parser.isIdle
+        upstream.exchanges += 1
+        upstreamDeadline = nil
+        self.exchange = nil
+        context.pool.release(upstream)
+        report(
+            exchange.head, route: exchange.route, status: response.status,
+            retried: exchange.retried, start: exchange.start)
+        current = nil
+        if let next = finishAfterFlush(.responseSent(intact: true)) { run(next) }
+    }
+
+    /// The upstream failed (reset, closed early, sent garbage): a 502 before the response
+    /// head reached the client; after it, the response is cut and the connection closes.
+    func upstreamBroke(_ detail: String) {
+        guard let exchange else { return }
+        switch exchange.phase {
+        case .relaying:
+            truncate(
+                ProxyEngineError.badUpstreamResponse(
+                    route: exchange.route, upstream: exchange.upstreamName, detail: detail))
+        case .discarding401:
+            exchange.upstream?.close()
+            self.exchange?.upstream = nil
+            openUpstream(preferPool: false)
+        case .connecting, .awaitingHead, .askingAfter401:
+            if mayResendOnNewConnection() { return }
+            failExchange(
+                .badUpstreamResponse(
+                    route: exchange.route, upstream: exchange.upstreamName, detail: detail))
+        }
+    }
+
+    /// Too late for a 502: the head is out. Closing tells the client the body is cut.
+    private func truncate(_ error: ProxyEngineError) {
+        guard let exchange else { return }
+        exchange.upstream?.close()
+        self.exchange = nil
+        upstreamDeadline = nil
+        report(
+            exchange.head, route: exchange.route, status: exchange.response?.status ?? 0,
+            failure: error.description + " (response truncated)", retried: exchange.retried,
+            start: exchange.start)
+        current = nil
+        machine.closed()
+        _ = finishAfterFlush(.close)
+    }
+
+    /// The upstream deadline passed.
+    func upstreamTimedOut() {
+        if tunnel != nil {
+            tunnelTimedOut()
+            return
+        }
+        guard let exchange else { return }
+        switch (upstreamWait, exchange.phase) {
+        case (.connect, _):
+            failExchange(.connectTimedOut(route: exchange.route, upstream: exchange.upstreamName))
+        case (_, .relaying):
+            truncate(.responseTimedOut(route: exchange.route, upstream: exchange.upstreamName))
+        default:
+            failExchange(.responseTimedOut(route: exchange.route, upstream: exchange.upstreamName))
+        }
+    }
+
+    /// The client's queue went under its bound: read the upstream (or the tunnel's) again.
+    func resumeUpstreamAfterDrain() {
+        if tunnel != nil {
+            tunnelClientDrained()
+            return
+        }
+        guard let exchange, case .relaying = exchange.phase, let upstream = exchange.upstream,
+            !upstream.reading, output.acceptsMore
+        else { return }
+        upstream.reading = true
+        upstream.updateInterest()
+        pumpUpstream(upstream)
+    }
+}

@@ -1,0 +1,32 @@
+import TokenProxyCore
+
+/// What the proxy keeps per event loop: the loop's upstream pool, the buffer its connections
+/// read into, and the counter that names its upstream connections' epoll tokens. Loop thread
+/// only (built on the starting thread, handed over once through `ProxyEngine`'s immutable
+/// table), which makes the `@unchecked Sendable` sound.
+final class ProxyLoopContext: @unchecked Sendable {
+    let loop: EventLoop
+    let pool: UpstreamPool
+    /// Every read on this loop's proxy sockets lands here and is copied out (into a parser or
+    /// an output queue) before the next read: one buffer per loop, none per connection.
+    let readBuffer: UnsafeMutableRawBufferPointer
+    private var upstreamSerial: UInt64 = 0
+
+    init(loop: EventLoop, configuration: ProxyEngineConfiguration) {
+        self.loop = loop
+        self.pool = UpstreamPool(
+            maxIdlePerKey: configuration.maxIdleUpstreamConnections,
+            idleTimeout: configuration.idleTimeout)
+        self.readBuffer = .allocate(byteCount: Limits.Proxy.relayBufferBytes, alignment: 16)
+    }
+
+    deinit {
+        readBuffer.deallocate()
+    }
+
+    /// A fresh epoll token for an upstream connection on this loop.
+    func nextUpstreamToken() -> UInt64 {
+        upstreamSerial &+= 1
+        return EventLoopToken.upstream(upstreamSerial)
+    }
+}

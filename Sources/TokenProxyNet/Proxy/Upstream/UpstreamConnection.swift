@@ -1,0 +1,343 @@
+import Glibc
+import TokenProxyCore
+import TokenProxyCrypto
+import TokenProxyPosix
+
+/// What an `UpstreamConnection` tells the client connection that uses it, on the loop's thread.
+protocol UpstreamConnectionOwner: AnyObject {
+    /// Connecting (TCP, then TLS for https) finished: `failure` is nil once ready to use.
+    func upstreamConnected(_ upstream: UpstreamConnection, failure: NetError?)
+    /// The socket may be read or written (level-triggered: called again while it stays so).
+    func upstreamReady(_ upstream: UpstreamConnection)
+}
+
+/// One connection to an upstream, non-blocking and owned by one event loop: connected without
+/// blocking (resolution off the loop, `EINPROGRESS` → writable → `SO_ERROR`, the next address on
+/// failure), then TLS for https driven by `TLSSession`'s want-read/want-write, then used by one
+/// client connection at a time (its `owner`) or kept idle in its loop's `UpstreamPool`.
+///
+/// Why a client of the loop of its own rather than a second descriptor of the client
+/// connection: the loop stays one-descriptor-per-client, a pooled connection (no owner) still
+/// hears its peer close, and the client connection changes upstreams (reuse, replay, a new
+/// connection after a stale one) by swapping one reference. Deadlines stay with the owner,
+/// which knows what is being waited for; only an idle pooled connection has one of its own.
+/// Everything runs on the loop's thread, which makes the `@unchecked Sendable` sound.
+final class UpstreamConnection: @unchecked Sendable {
+    enum Phase: Equatable {
+        case resolving
+        case connecting
+        case handshaking
+        case ready
+        case closed
+    }
+
+    /// What one read came to.
+    enum ReadResult: Equatable {
+        case bytes(Int)
+        case wouldBlock
+        /// The peer closed (cleanly, or TCP without TLS close_notify).
+        case end
+        case failed(String)
+    }
+
+    let upstream: ProxyUpstream
+    let loop: EventLoop
+    let token: UInt64
+    /// `host:port`, for messages.
+    let peer: String
+    private(set) var phase = Phase.resolving
+    private var descriptor: FileDescriptor?
+    var fd: Int32 { descriptor?.rawValue ?? -1 }
+    private var tls: TLSSession?
+    private let tlsContext: TLSClientContext?
+    private var addresses: [SocketAddress] = []
+    private var lastErrno: Int32 = ECONNREFUSED
+    /// Who is told about readiness; nil while pooled.
+    weak var owner: (any UpstreamConnectionOwner)?
+    /// The response side: parses what the upstream sends.
+    var parser = HTTPParser(mode: .response, limits: HTTPLimits(maxBodyBytes: .max))
+    /// The request side: bytes not yet taken by the socket.
+    var output = ProxyOutputQueue()
+    /// The owner reads now (epoll reports readability).
+    var reading = false
+    /// A TLS read needs the socket writable first, or a TLS write needs it readable.
+    private var readWantsWrite = false
+    private var writeWantsRead = false
+    private var watched: UInt32?
+    /// When the pool took it (`EventLoop.now()`), and when it expires there.
+    var idleSince: UInt64?
+    var idleDeadline: UInt64?
+    /// Exchanges it carried before the current one (a reused connection may meet the race
+    /// with the upstream's idle close).
+    var exchanges = 0
+    /// Whether a response byte of the current exchange arrived.
+    var receivedResponseBytes = false
+    /// Whether the current exchange ended cleanly with both sides allowing reuse.
+    var reusable = false
+    /// Called when the pool's idle connection closes (by expiry or the peer), to forget it.
+    var onIdleClose: ((UpstreamConnection) -> Void)?
+
+    init(upstream: ProxyUpstream, tls: TLSClientContext?, loop: EventLoop, token: UInt64) {
+        self.upstream = upstream
+        self.tlsContext = tls
+        self.loop = loop
+        self.token = token
+        self.peer = SocketAddress.displayName(host: upstream.host, port: upstream.port)
+    }
+
+    /// Starts connecting to `addresses` in order; the owner hears `upstreamConnected`.
+    func connect(to addresses: [SocketAddress]) {
+        guard phase == .resolving else { return }
+        self.addresses = addresses
+        loop.register(self, token: token)
+        phase = .connecting
+        tryNextAddress()
+    }
+
+    /// Resolution failed: report it (the connection was never registered).
+    func resolutionFailed(_ error: NetError) {
+        guard phase == .resolving else { return }
+        phase = .closed
+        owner?.upstreamConnected(self, failure: error)
+    }
+
+    private func tryNextAddress() {
+        while !addresses.isEmpty {
+            let address = addresses.removeFirst()
+            do {
+                descriptor = try Posix.socket(
+                    family: address.family, type: Int32(SOCK_STREAM.rawValue),
+                    protocol: address.socketProtocol)
+                try Posix.setSocketOption(
+                    fd, level: Int32(IPPROTO_TCP), option: TCP_NODELAY, value: 1)
+                try Posix.setSocketOption(fd, level: SOL_SOCKET, option: SO_KEEPALIVE, value: 1)
+            } catch {
+                lastErrno = error.errno
+                dropSocket()
+                continue
+            }
+            let fd = self.fd
+            let attempt = address.withSockAddr { pointer, length in
+                Result { () throws(PosixError) in try Posix.connect(fd, pointer, length) }
+            }
+            switch attempt {
+            case .failure(let error):
+                lastErrno = error.errno
+                dropSocket()
+            case .success(.done):
+                connected()
+                return
+            case .success(.wouldBlock):
+                // EINPROGRESS: writable means the attempt finished; SO_ERROR says how.
+                watch(Epoll.output)
+                return
+            }
+        }
+        fail(.connect(host: upstream.host, port: upstream.port, errno: lastErrno))
+    }
+
+    /// Closes a socket whose connect failed (the next address gets a new one).
+    private func dropSocket() {
+        guard let descriptor = descriptor.take() else { return }
+        try? loop.watch(fd: descriptor.rawValue, token: token, events: nil, previous: watched)
+        watched = nil
+        try? descriptor.close()
+    }
+
+    /// The TCP connection is up: TLS next for https, else ready.
+    private func connected() {
+        guard let tlsContext, upstream.scheme == "https" else {
+            becomeReady()
+            return
+        }
+        do {
+            tls = try TLSSession(context: tlsContext, fileDescriptor: fd, serverName: upstream.host)
+        } catch {
+            fail(NetError(error, peer: peer))
+            return
+        }
+        phase = .handshaking
+        handshake()
+    }
+
+    private func handshake() {
+        guard let tls else { return }
+        switch tls.handshake() {
+        case .done: becomeReady()
+        case .wantRead: watch(Epoll.input)
+        case .wantWrite: watch(Epoll.output)
+        case .failed(let error): fail(NetError(error, peer: peer))
+        case .closed, .closedWithoutCloseNotify: fail(.connectionClosed(peer: peer))
+        }
+    }
+
+    private func becomeReady() {
+        phase = .ready
+        updateInterest()
+        owner?.upstreamConnected(self, failure: nil)
+    }
+
+    private func fail(_ error: NetError) {
+        close()
+        owner?.upstreamConnected(self, failure: error)
+    }
+
+    /// Reads what the socket has into `buffer` (decrypting for TLS).
+    func read(into buffer: UnsafeMutableRawBufferPointer) -> ReadResult {
+        guard phase == .ready else { return .failed("connection closed") }
+        if let tls {
+            readWantsWrite = false
+            switch tls.read(into: buffer) {
+            case .done(let count): return .bytes(count)
+            case .wantRead: return .wouldBlock
+            case .wantWrite:
+                readWantsWrite = true
+                updateInterest()
+                return .wouldBlock
+            case .closed, .closedWithoutCloseNotify: return .end
+            case .failed(let error): return .failed("\(NetError(error, peer: peer))")
+            }
+        }
+        switch try? Posix.receive(fd, into: buffer) {
+        case .done(let count)?: return count == 0 ? .end : .bytes(count)
+        case .wouldBlock?: return .wouldBlock
+        case nil: return .failed("\(peer) reset the connection")
+        }
+    }
+
+    /// Sends what the socket takes of `output`. Returns false when the connection failed.
+    func flush() -> Bool {
+        guard phase == .ready else { return false }
+        var failed = false
+        while !output.isEmpty && !failed {
+            var progress = false
+            output.send { bytes in
+                if let tls {
+                    writeWantsRead = false
+                    switch tls.write(bytes) {
+                    case .done(let count):
+                        progress = true
+                        return count
+                    case .wantRead: writeWantsRead = true
+                    case .wantWrite: break
+                    case .closed, .closedWithoutCloseNotify, .failed: failed = true
+                    }
+                    return 0
+                }
+                switch try? Posix.send(fd, bytes) {
+                case .done(let count)?:
+                    progress = count > 0
+                    return count
+                case .wouldBlock?: return 0
+                case nil:
+                    failed = true
+                    return 0
+                }
+            }
+            if !progress { break }
+        }
+        updateInterest()
+        return !failed
+    }
+
+    /// Says the upstream should send its segments' ACKs at once (`Posix.setQuickAck`); best
+    /// effort, before each response is awaited.
+    func acknowledgeQuickly() {
+        guard fd >= 0 else { return }
+        try? Posix.setQuickAck(fd)
+    }
+
+    /// Whether TLS holds decrypted bytes that no epoll event will announce.
+    var hasBufferedInput: Bool { tls?.hasBufferedData ?? false }
+
+    /// Whether a pooled connection heard from its peer while idle (its close, or bytes nobody
+    /// asked for): it must not be reused. A TLS 1.3 session ticket is consumed and is no reason.
+    func heardWhileIdle() -> Bool {
+        guard let tls else { return true }
+        switch tls.peek() {
+        case .wantRead, .wantWrite: return false
+        default: return true
+        }
+    }
+
+    /// Tells epoll what the connection waits for now.
+    func updateInterest() {
+        guard phase == .ready else { return }
+        var events: UInt32 = 0
+        // A pooled connection listens for its peer's close.
+        if (reading && !readWantsWrite) || writeWantsRead || owner == nil { events |= Epoll.input }
+        if (!output.isEmpty && !writeWantsRead) || readWantsWrite { events |= Epoll.output }
+        watch(events == 0 ? nil : events)
+    }
+
+    private func watch(_ events: UInt32?) {
+        let fd = self.fd
+        guard fd >= 0 else { return }
+        do {
+            try loop.watch(fd: fd, token: token, events: events, previous: watched)
+            watched = events
+        } catch {
+            // Out of kernel memory for epoll: this connection cannot be used.
+            close()
+        }
+    }
+
+    /// Sends close_notify for TLS (without waiting), leaves epoll and closes the socket.
+    func close() {
+        guard phase != .closed else { return }
+        let wasIdle = idleSince != nil
+        phase = .closed
+        tls?.shutdown()
+        tls = nil
+        if let descriptor = descriptor.take() {
+            try? loop.watch(fd: descriptor.rawValue, token: token, events: nil, previous: watched)
+            try? descriptor.close()
+        }
+        watched = nil
+        loop.deregister(token: token)
+        output.removeAll()
+        if wasIdle {
+            idleSince = nil
+            idleDeadline = nil
+            onIdleClose?(self)
+        }
+    }
+}
+
+extension UpstreamConnection: EventLoopClient {
+    func handleEvents(_ events: UInt32) {
+        switch phase {
+        case .connecting:
+            let error =
+                (try? Posix.socketOption(fd, level: SOL_SOCKET, option: SO_ERROR)) ?? ECONNREFUSED
+            if error == 0 {
+                connected()
+            } else {
+                lastErrno = error
+                dropSocket()
+                tryNextAddress()
+            }
+        case .handshaking:
+            handshake()
+        case .ready:
+            if owner == nil {
+                // Pooled: the peer closed or said something unasked for.
+                if heardWhileIdle() { close() }
+            } else {
+                owner?.upstreamReady(self)
+            }
+        case .resolving, .closed:
+            break
+        }
+    }
+
+    var deadline: UInt64? { idleDeadline }
+
+    func deadlinePassed(now: UInt64) {
+        close()
+    }
+
+    func loopStopped() {
+        close()
+    }
+}

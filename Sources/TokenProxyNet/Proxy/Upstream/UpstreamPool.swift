@@ -1,0 +1,79 @@
+import TokenProxyCore
+
+/// One event loop's idle keep-alive upstream connections, keyed by `ProxyUpstream` (scheme,
+/// host, port and TLS profile, so routes with different trust settings never share one).
+///
+/// Per loop, so the hot path takes no lock: a connection lives on the loop that opened it and
+/// only that loop's client connections reuse it. The most recently used connection is handed
+/// out first (a warm TLS session; the oldest age out). An idle connection stays in epoll: when
+/// its peer closes it (or its idle timeout passes, the connection's own deadline) it leaves the
+/// pool at once instead of failing the next request. Loop thread only.
+final class UpstreamPool {
+    /// Most idle connections kept per upstream; 0 disables reuse.
+    let maxIdlePerKey: Int
+    /// How long a connection may sit idle before it is closed (nanoseconds).
+    let idleTimeout: UInt64
+    private var idle: [ProxyUpstream: [UpstreamConnection]] = [:]
+    private var closed = false
+
+    init(maxIdlePerKey: Int, idleTimeout: Duration) {
+        self.maxIdlePerKey = maxIdlePerKey
+        self.idleTimeout = idleTimeout.clampedNanoseconds
+    }
+
+    /// Idle connections held now, over all upstreams.
+    var idleCount: Int { idle.values.reduce(0) { $0 + $1.count } }
+
+    /// The most recently used idle connection for `key`, taken out of the pool, or nil.
+    func acquire(_ key: ProxyUpstream) -> UpstreamConnection? {
+        while let connection = idle[key]?.popLast() {
+            if idle[key]?.isEmpty == true { idle[key] = nil }
+            connection.idleSince = nil
+            connection.idleDeadline = nil
+            connection.onIdleClose = nil
+            guard connection.phase == .ready, !connection.heardWhileIdle() else {
+                connection.close()
+                continue
+            }
+            return connection
+        }
+        return nil
+    }
+
+    /// Takes a connection back after its exchange: kept when reusable and there is room,
+    /// closed otherwise.
+    func release(_ connection: UpstreamConnection) {
+        connection.owner = nil
+        connection.reading = false
+        guard connection.reusable, connection.phase == .ready, !closed,
+            idle[connection.upstream, default: []].count < maxIdlePerKey
+        else {
+            connection.close()
+            return
+        }
+        let now = EventLoop.now()
+        connection.idleSince = now
+        connection.idleDeadline = now + idleTimeout
+        connection.loop.noteDeadline(now + idleTimeout)
+        connection.onIdleClose = { [unowned self] gone in forget(gone) }
+        idle[connection.upstream, default: []].append(connection)
+        connection.updateInterest()
+    }
+
+    /// Closes every idle connection; later releases close theirs.
+    func closeAll() {
+        closed = true
+        let all = idle.values.flatMap { $0 }
+        idle = [:]
+        for connection in all {
+            connection.onIdleClose = nil
+            connection.close()
+        }
+    }
+
+    private func forget(_ connection: UpstreamConnection) {
+        guard var list = idle[connection.upstream] else { return }
+        list.removeAll { $0 === connection }
+        idle[connection.upstream] = list.isEmpty ? nil : list
+    }
+}
