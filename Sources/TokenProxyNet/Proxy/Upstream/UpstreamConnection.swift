@@ -253,6 +253,8 @@ final class UpstreamConnection: @unchecked Sendable {
     /// Whether a pooled connection heard from its peer while idle (its close, or bytes nobody
     /// asked for): it must not be reused. A TLS 1.3 session ticket is consumed and is no reason.
     func heardWhileIdle() -> Bool {
+        guard fd >= 0 else { return true }
+        guard Poll.isReadableOrClosed(fd: fd) else { return false }
         guard let tls else { return true }
         switch tls.peek() {
         case .wantRead, .wantWrite: return false

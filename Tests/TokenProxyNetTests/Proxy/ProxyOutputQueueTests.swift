@@ -1,0 +1,52 @@
+import Testing
+import TokenProxyCore
+
+@testable import TokenProxyNet
+
+/// The backpressure rule and the chunk framing of the proxy's output queues, without sockets.
+@Suite
+struct ProxyOutputQueueTests {
+    @Test func acceptsMoreOnlyUpToItsBound() {
+        var queue = ProxyOutputQueue(bound: 10)
+        queue.append([UInt8](repeating: 1, count: 10))
+        #expect(queue.acceptsMore)
+        queue.append([2])
+        #expect(!queue.acceptsMore)
+        queue.consumed(5)
+        #expect(queue.count == 6 && queue.acceptsMore)
+        #expect(queue.peak == 11)
+    }
+
+    @Test func sendsInOrderAcrossPartialWrites() {
+        var queue = ProxyOutputQueue(bound: 4)
+        queue.append(Array("abcdef".utf8))
+        var sent: [UInt8] = []
+        queue.send { bytes in
+            sent += bytes.prefix(4)
+            return 4
+        }
+        queue.append(Array("gh".utf8))
+        queue.send { bytes in
+            sent += bytes
+            return bytes.count
+        }
+        #expect(String(decoding: sent, as: UTF8.self) == "abcdefgh")
+        #expect(queue.isEmpty)
+    }
+
+    @Test func framesChunksInHex() {
+        var queue = ProxyOutputQueue()
+        queue.appendChunk([UInt8](repeating: 0x78, count: 26))
+        queue.appendChunk([UInt8]())
+        #expect(
+            String(decoding: queue.bytes, as: UTF8.self) == "1a\r\n"
+                + String(repeating: "x", count: 26) + "\r\n")
+    }
+
+    @Test func givesALargeBufferBackOnceDrained() {
+        var queue = ProxyOutputQueue(bound: 8)
+        queue.append([UInt8](repeating: 0, count: 1000))
+        queue.consumed(1000)
+        #expect(queue.isEmpty && queue.bytes.capacity < 1000)
+    }
+}
