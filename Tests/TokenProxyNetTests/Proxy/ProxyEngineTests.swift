@@ -96,7 +96,12 @@ struct ProxyEngineTests {
 
     @Test func reusesOneUpstreamConnectionForManyRequests() async throws {
         let upstream = try UpstreamTestServer()
-        let proxy = try ProxyTestHarness(delegate: FakeProxyDelegate.forwarding(to: upstream))
+        // Pools are per loop: with one loop both clients share it.
+        let loops = EventLoopGroup(configured: 1)
+        loops.start()
+        defer { loops.stop() }
+        let proxy = try ProxyTestHarness(
+            delegate: FakeProxyDelegate.forwarding(to: upstream), loops: loops)
         let first = try proxy.client()
         for index in 0..<3 {
             first.request("GET", "/first/\(index)")

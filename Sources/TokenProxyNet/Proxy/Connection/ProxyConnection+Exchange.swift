@@ -120,19 +120,21 @@ extension ProxyConnection {
         let host = connection.upstream.host
         let port = connection.upstream.port
         if let answer = engine.resolver.immediate(host: host, port: port) {
-            connect(connection, answer)
+            startConnecting(connection, answer)
             return
         }
         engine.resolver.resolve(host: host, port: port, on: loop) { [self] answer in
             guard !isClosed, connection.owner === self, connection.phase == .resolving else {
                 return
             }
-            connect(connection, answer)
+            startConnecting(connection, answer)
             syncClientInterest()
         }
     }
 
-    private func connect(_ connection: UpstreamConnection, _ answer: UpstreamResolver.Answer) {
+    private func startConnecting(
+        _ connection: UpstreamConnection, _ answer: UpstreamResolver.Answer
+    ) {
         switch answer {
         case .success(let addresses): connection.connect(to: addresses)
         case .failure(let error): connection.resolutionFailed(error)
