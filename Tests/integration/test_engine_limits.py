@@ -45,9 +45,9 @@ CONNECT_TIMEOUT = 1.0  # `proxy.connect_timeout`, configured below
 GOOD_LATENCY_BOUND = 2.0  # generous: correctness under load, not a benchmark
 THREAD_TOLERANCE = 3  # a loaded Dispatch pool may add a worker or two; 1,000 clients must not
 RSS_GROWTH_BOUND = 32 << 20
-# The proxy still runs a thread per connection: 200 slow clients cost 200 threads. Once it runs
-# on the event loops (issue 8), raise this to 1,000 and assert thread flatness as for the API.
-PROXY_SLOW_CLIENTS = 200
+# The proxy runs on the event loops (issue 8): 1,000 slow clients add no threads.
+PROXY_SLOW_CLIENTS = 1000
+PROXY_MAX_CONNECTIONS = 1024  # Limits.Proxy.maxConnections
 
 
 # -------------------------------------------------------------------------- 1. the token API
@@ -172,8 +172,13 @@ def good_request(daemon, timeout: float = GOOD_LATENCY_BOUND + 3):
 
 def test_slow_clients_on_the_proxy(proxy_daemon):
     d = proxy_daemon([], header_read_timeout=PROXY_HEADER_TIMEOUT)
-    count = PROXY_SLOW_CLIENTS
-    ensure_own_fd_limit(count + 256)
+    # Sized as for the token API: the daemon's open-files limit and the proxy's connection
+    # limit leave room for the well-behaved client and the upstream connections.
+    daemon_fds = open_files_limit(d.pid)
+    count = min(PROXY_SLOW_CLIENTS, daemon_fds - 96, PROXY_MAX_CONNECTIONS - 16)
+    own_fds = ensure_own_fd_limit(count + 256)
+    count = min(count, own_fds - 128)
+    assert count >= 500, f"fd limits too low for the test (daemon {daemon_fds}, this process {own_fds})"
     for _ in range(3):
         assert good_request(d)[0] == 200
     threads_before = threads_of(d.pid)
@@ -202,14 +207,13 @@ def test_slow_clients_on_the_proxy(proxy_daemon):
     threads_after = threads_of(d.pid)
     assert good_request(d)[0] == 200
 
-    # A thread per proxy connection today: threads grow with the slow clients. Recorded, not
-    # asserted (issue 8's event-loop proxy must make this flat, then assert as for the API).
     print(f"\n[proxy] {count} slow clients opened in {opened_in:.2f} s; threads before/during/after: "
           f"{threads_before}/{threads_during}/{threads_after} (+{threads_during - threads_before}); "
           f"good client {summary(latencies)}; slow clients closed {times[0]:.2f}..{times[-1]:.2f} s "
           f"after connect, {len(slow.received)} with a 408")
     assert latencies, "the good client got no turn"
     assert max(latencies) <= GOOD_LATENCY_BOUND, summary(latencies)
+    assert threads_during <= threads_before + THREAD_TOLERANCE, (threads_before, threads_during)
 
 
 # -------------------------------------------------------------- 3. a stalled TLS handshake
