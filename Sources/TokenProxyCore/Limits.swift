@@ -127,6 +127,9 @@ package enum Limits {
         /// Bytes read from a socket at once, into the loop's one read buffer (shared by every
         /// connection the loop drives, so an idle connection holds none).
         package static let readBufferBytes = 16 * 1024
+        /// How long a loop stops accepting on a listener after running out of descriptors or
+        /// memory (the socket stays readable, so retrying at once would spin).
+        package static let acceptPauseNanoseconds: UInt64 = 100_000_000
     }
 
     /// The IdP client.
@@ -141,6 +144,9 @@ package enum Limits {
         package static let maxIdleConnectionsPerHost = 4
         /// Bytes read from an IdP connection at once.
         package static let readBufferBytes = 16 * 1024
+        /// How long a loop stops accepting on a listener after running out of descriptors or
+        /// memory (the socket stays readable, so retrying at once would spin).
+        package static let acceptPauseNanoseconds: UInt64 = 100_000_000
         /// An idle pool is swept for expired connections at most this often.
         package static let poolSweepInterval: Duration = .seconds(1)
         /// How long a discovery document (OpenID Connect Discovery) is reused, in seconds.
@@ -184,6 +190,9 @@ package enum Limits {
         /// the proxy stops reading from the other side until they drained: the backpressure
         /// bound that keeps a fast sender and a slow reader from filling memory.
         package static let pendingOutputBytes = 64 * 1024
+        /// An emptied output queue keeps at most this much capacity (a small response's worth);
+        /// a larger buffer is freed, so idle connections stay small.
+        package static let retainedOutputBytes = 4 * 1024
         /// Reads one event handles on one side of a relay before it yields to the loop's other
         /// connections (fairness under a fast sender; level-triggered epoll reports the rest).
         package static let readsPerEvent = 8

@@ -225,10 +225,12 @@ def test_websocket_upgrade_still_tunnels(proxy_env):
 def test_a_route_with_no_upgrades_forwards_websocket_as_plain_http(proxy_env):
     """`"upgrades": []`: even websocket is removed; the upstream answers the plain request
     (426 here) and never sees an Upgrade."""
-    before = len(proxy_env.echo.requests_under("/upgrade"))
+    # By identity, not by position: the list is in upstream-connection order, and the request
+    # may travel on an older pooled connection.
+    before = {(r.connection_id, r.index) for r in proxy_env.echo.requests_under("/upgrade")}
     data = (b"GET http://no-upgrade.test/upgrade HTTP/1.1\r\nHost: no-upgrade.test\r\n"
             b"Connection: Upgrade, close\r\nUpgrade: websocket\r\n\r\n")
     result = exchange(proxy_env.port, data, max_responses=1, timeout=10)
     assert result.statuses == [426], result
-    seen = proxy_env.echo.requests_under("/upgrade")[before:]
+    seen = [r for r in proxy_env.echo.requests_under("/upgrade") if (r.connection_id, r.index) not in before]
     assert len(seen) == 1 and seen[0].header_values("Upgrade") == [], seen

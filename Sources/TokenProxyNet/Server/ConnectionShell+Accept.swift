@@ -1,20 +1,8 @@
 import Glibc
 import TokenProxyPosix
 
-/// Accepting, on the accept queue.
+/// Admitting what a loop accepted.
 extension ConnectionShell {
-    /// Accepts until the backlog is empty (EAGAIN), admitting and starting each connection;
-    /// pauses this listener when out of descriptors or memory.
-    func acceptConnections(
-        listenerIndex: Int, makeConnection: (ShellAdmission) -> Connection
-    ) {
-        let listener = listeners[listenerIndex]
-        let stop = listener.acceptPending { socket, peer in
-            admit(socket, peer: peer, from: listener, makeConnection: makeConnection)?.start()
-        }
-        if stop == .outOfResources { acceptor.pause(listenerIndex) }
-    }
-
     /// Admits an accepted socket into the table, or refuses it (over `maxConnections`, or not
     /// running): then it gets `overloadResponse`, if any, and is closed. Returns the new
     /// connection, not yet started; it owns the socket from here on.

@@ -30,7 +30,7 @@ struct ShellAdmission: Sendable {
 }
 
 /// The part every server of ours shares — the token API server and the proxy engine: the
-/// listeners and their accept sources, the connection table with its `maxConnections` limit,
+/// listeners and accepting on the event loops (`LoopAcceptors`), the connection table with its `maxConnections` limit,
 /// and the lifecycle `start` → `shutdown(gracePeriod:)`, which stops accepting, lets exchanges
 /// in progress finish, force-closes the rest when the grace period is over, and returns once
 /// every connection is gone.
@@ -62,23 +62,17 @@ final class ConnectionShell<Connection: ShellConnection>: Sendable {
     /// can retry) instead of waiting in the kernel's backlog for a server that will not get to
     /// it.
     let overloadResponse: [UInt8]?
-    /// The listening sockets and their accept sources (the proxy's thread-per-connection path).
-    let acceptor: AcceptSources
-    /// Accepting on the event loops instead (the token API server), once `start(on:)` ran.
+    /// Accepting on the event loops, once `start(on:)` ran.
     let loopAcceptors = ThreadLock<LoopAcceptors?>(nil)
-    /// A pthread lock, not a spinning `Mutex`: with the proxy's threads (more than cores) a
+    /// A pthread lock, not a spinning `Mutex`: taken from every loop and from shutdown, and a
     /// spinning waiter costs the holder its CPU; see `ThreadLock`.
     private let state = ThreadLock(State())
 
     /// A shell on `listeners` (it takes ownership of them and closes them on shutdown).
-    init(
-        listeners: [Listener], label: String, maxConnections: Int,
-        overloadResponse: [UInt8]? = nil
-    ) {
+    init(listeners: [Listener], maxConnections: Int, overloadResponse: [UInt8]? = nil) {
         self.listeners = listeners
         self.maxConnections = maxConnections
         self.overloadResponse = overloadResponse
-        self.acceptor = AcceptSources(listeners: listeners, label: label)
     }
 
     var phase: Phase { state.withLock { $0.phase } }
@@ -92,25 +86,11 @@ final class ConnectionShell<Connection: ShellConnection>: Sendable {
         listeners.first { $0.name == listenerName }?.port
     }
 
-    /// Starts accepting on every listener and returns at once. Call it once.
-    ///
-    /// `makeConnection` builds a server's kind of connection for each admitted socket; it runs
-    /// on the accept queue under the shell's lock, so it should only build.
-    func start(makeConnection: @escaping @Sendable (ShellAdmission) -> Connection) {
-        state.withLock { state in
-            precondition(state.phase == .created, "a server was started twice")
-            state.phase = .running
-        }
-        acceptor.start { [self] index in
-            acceptConnections(listenerIndex: index, makeConnection: makeConnection)
-        }
-    }
-
     /// Starts accepting on `loops` themselves and returns at once: each loop watches every
     /// listener (see `LoopAcceptors`), admits what it accepts, and `startOnLoop` starts the
     /// connection right there, on the accepting loop's thread. The loops must be running and
     /// must keep running until `shutdown` returned. `acceptorTokens` is this server's range of
-    /// acceptor tokens (`EventLoopToken`). Call it (or `start(makeConnection:)`) once.
+    /// acceptor tokens (`EventLoopToken`). Call it once.
     func start(
         on loops: [EventLoop], acceptorTokens: UInt64,
         makeConnection: @escaping @Sendable (ShellAdmission, EventLoop) -> Connection,
@@ -147,7 +127,8 @@ final class ConnectionShell<Connection: ShellConnection>: Sendable {
         if let loopAcceptors = loopAcceptors.withLock({ $0 }) {
             await loopAcceptors.stop()
         } else {
-            await acceptor.stop()
+            // Never started: nothing watches the listeners; close them (removes socket files).
+            for listener in listeners { listener.close() }
         }
         for connection in connections { connection.requestShutdown() }
         DispatchQueue.global().asyncAfter(

@@ -45,15 +45,15 @@ package final class HTTPServer: Sendable {
         loops: EventLoopGroup? = nil
     ) {
         // Thread names are cut at 15 bytes.
-        self.group = loops ?? EventLoopGroup(configured: configuration.eventLoops, name: "http-loop")
+        self.group =
+            loops ?? EventLoopGroup(configured: configuration.eventLoops, name: "http-loop")
         self.ownsGroup = loops == nil
         self.handler = handler
         self.configuration = configuration
         // Over maxConnections a connection is closed without a response: see
         // `HTTPServerConfiguration.maxConnections`.
         self.shell = ConnectionShell(
-            listeners: listeners, label: "tokenproxy.http-server.accept",
-            maxConnections: configuration.maxConnections)
+            listeners: listeners, maxConnections: configuration.maxConnections)
     }
 
     /// The port a TCP listener is bound to (after binding port 0), or nil for an unknown name or
@@ -69,7 +69,8 @@ package final class HTTPServer: Sendable {
     package func start() {
         precondition(shell.phase == .created, "HTTPServer.start() called twice")
         if ownsGroup { group.start() }
-        shell.start(on: eventLoops, acceptorTokens: EventLoopToken.apiAcceptorBase) { [self] admission, loop in
+        shell.start(on: eventLoops, acceptorTokens: EventLoopToken.apiAcceptorBase) {
+            [self] admission, loop in
             ServerConnection(
                 id: admission.id, fileDescriptor: admission.fileDescriptor, peer: admission.peer,
                 listenerName: admission.listener.name, handler: handler,

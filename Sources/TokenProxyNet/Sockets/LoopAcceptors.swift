@@ -8,7 +8,7 @@ import TokenProxyPosix
 /// `EPOLLEXCLUSIVE`).
 ///
 /// Out of descriptors or memory, a loop stops watching that listener for
-/// `AcceptSources.pauseNanoseconds` (the socket stays readable, so retrying at once would
+/// `Limits.EventLoop.acceptPauseNanoseconds` (the socket stays readable, so retrying at once would
 /// spin). `stop` takes every listener out of every loop's epoll, then closes them, which
 /// removes Unix socket files we created.
 final class LoopAcceptors: Sendable {
@@ -130,7 +130,7 @@ final class LoopAcceptor: EventLoopClient, @unchecked Sendable {
         guard !ended, watched != nil else { return }
         if onReadable(loop, index) == .outOfResources {
             watch(false)
-            let at = EventLoop.now() + AcceptSources.pauseNanoseconds
+            let at = EventLoop.now() + Limits.EventLoop.acceptPauseNanoseconds
             resumeAt = at
             loop.noteDeadline(at)
         }
@@ -157,7 +157,7 @@ final class LoopAcceptor: EventLoopClient, @unchecked Sendable {
             // Out of kernel memory for epoll: try again after a pause.
             watched = nil
             guard on else { return }
-            let at = EventLoop.now() + AcceptSources.pauseNanoseconds
+            let at = EventLoop.now() + Limits.EventLoop.acceptPauseNanoseconds
             resumeAt = at
             loop.noteDeadline(at)
         }

@@ -45,24 +45,31 @@ struct ConnectionShellTests {
         }
     }
 
-    /// A started shell on a TCP listener with port 0, and the connections it made.
+    /// A started shell on a TCP listener with port 0, accepting on a loop of its own, and the
+    /// connections it made.
     final class Harness: Sendable {
         let shell: ConnectionShell<RecordingConnection>
         let made = ThreadLock([RecordingConnection]())
         let port: Int
+        let loops = EventLoopGroup(configured: 1)
 
         init(maxConnections: Int, overloadResponse: [UInt8]? = nil, busy: Bool = false) throws {
             shell = ConnectionShell(
                 listeners: [try Listener.tcp(host: "127.0.0.1", port: 0, name: "tcp")],
-                label: "test.shell.accept", maxConnections: maxConnections,
-                overloadResponse: overloadResponse)
+                maxConnections: maxConnections, overloadResponse: overloadResponse)
             port = try #require(shell.boundPort("tcp"))
-            shell.start { [made] admission in
+            loops.start()
+            shell.start(on: loops.loops, acceptorTokens: EventLoopToken.apiAcceptorBase) {
+                [made] admission, _ in
                 let connection = RecordingConnection(admission, busy: busy)
                 made.withLock { $0.append(connection) }
                 return connection
+            } startOnLoop: { connection in
+                connection.start()
             }
         }
+
+        deinit { loops.stop() }
 
         func connect() throws -> SocketStream {
             try SocketStream.connect(host: "127.0.0.1", port: port, deadline: .now + .seconds(5))
@@ -165,8 +172,7 @@ struct ConnectionShellTests {
 
     @Test func shutdownWithoutStartReturnsAtOnce() async throws {
         let shell = ConnectionShell<RecordingConnection>(
-            listeners: [try Listener.tcp(host: "127.0.0.1", port: 0)], label: "test.shell",
-            maxConnections: 1)
+            listeners: [try Listener.tcp(host: "127.0.0.1", port: 0)], maxConnections: 1)
         await shell.shutdown(gracePeriod: .seconds(30))
         await shell.shutdown(gracePeriod: .seconds(30))
         #expect(shell.phase == .stopped)
@@ -180,7 +186,7 @@ struct ConnectionShellTests {
                 try Listener.tcp(host: "127.0.0.1", port: 0, name: "api"),
                 try Listener.unix(path: directory + "/s.sock", name: "local"),
             ],
-            label: "test.shell", maxConnections: 1)
+            maxConnections: 1)
         defer { for listener in shell.listeners { listener.close() } }
         #expect((shell.boundPort("api") ?? 0) > 0)
         #expect(shell.boundPort("local") == nil)

@@ -64,8 +64,9 @@ struct ProxyOutputQueue: Sendable, Equatable {
         precondition(count >= 0 && count <= self.count, "consumed more than was queued")
         offset += count
         if offset == bytes.count {
-            // Keep a small buffer for the next response; give a large one back.
-            if bytes.capacity > 2 * bound {
+            // Keep a small buffer for the next response; give a large one back, so that an
+            // idle keep-alive connection holds no relay-sized buffer.
+            if bytes.capacity > Limits.Proxy.retainedOutputBytes {
                 bytes = []
             } else {
                 bytes.removeAll(keepingCapacity: true)

@@ -65,8 +65,7 @@ package final class ProxyEngine: Sendable {
             })
         self.resolver = UpstreamResolver()
         self.shell = ConnectionShell(
-            listeners: listeners, label: "tokenproxy.proxy.accept",
-            maxConnections: configuration.maxConnections,
+            listeners: listeners, maxConnections: configuration.maxConnections,
             overloadResponse: Self.overloadedResponse)
     }
 
