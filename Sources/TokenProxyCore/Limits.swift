@@ -193,6 +193,9 @@ package enum Limits {
         /// An emptied output queue keeps at most this much capacity (a small response's worth);
         /// a larger buffer is freed, so idle connections stay small.
         package static let retainedOutputBytes = 4 * 1024
+        /// A pooled upstream connection idle at least this long is polled for a close before
+        /// reuse (a shorter idle relies on epoll, which watches pooled connections).
+        package static let staleCheckAfter: Duration = .milliseconds(100)
         /// Reads one event handles on one side of a relay before it yields to the loop's other
         /// connections (fairness under a fast sender; level-triggered epoll reports the rest).
         package static let readsPerEvent = 8

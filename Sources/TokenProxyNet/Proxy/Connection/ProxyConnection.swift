@@ -183,10 +183,15 @@ final class ProxyConnection: @unchecked Sendable {
 
     /// Tells epoll what the client socket waits for now (reading, writing, or nothing: then
     /// it leaves epoll, which would otherwise keep reporting a hang-up).
-    func syncClientInterest() {
+    ///
+    /// Reading is switched off lazily: while a request is answered the client usually sends
+    /// nothing, so its `EPOLLIN` stays registered (no `epoll_ctl` out and back in per request)
+    /// and is dropped only when an event comes that nobody reads (`dropUnwantedInput`).
+    func syncClientInterest(dropUnwantedInput: Bool = false) {
         guard !isClosed else { return }
         var events: UInt32 = 0
-        if clientReading { events |= Epoll.input }
+        let watchingInput = (clientWatched ?? 0) & Epoll.input != 0
+        if clientReading || (watchingInput && !dropUnwantedInput) { events |= Epoll.input }
         if !output.isEmpty { events |= Epoll.output }
         let wanted = events == 0 ? nil : events
         do {
@@ -233,8 +238,10 @@ extension ProxyConnection: EventLoopClient {
     func handleEvents(_ events: UInt32) {
         let trouble = Epoll.hangUp | Epoll.error
         if !output.isEmpty && events & (Epoll.output | trouble) != 0 { clientWritable() }
+        let unread = events & (Epoll.input | trouble) != 0 && !clientReading
         if clientReading && events & (Epoll.input | trouble) != 0 { clientReadable() }
-        syncClientInterest()
+        // Level-triggered: input nobody reads now would be reported again and again.
+        syncClientInterest(dropUnwantedInput: unread)
     }
 
     var deadline: UInt64? {

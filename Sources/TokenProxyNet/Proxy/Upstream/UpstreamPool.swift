@@ -28,10 +28,17 @@ final class UpstreamPool {
     func acquire(_ key: ProxyUpstream) -> UpstreamConnection? {
         while let connection = idle[key]?.popLast() {
             if idle[key]?.isEmpty == true { idle[key] = nil }
+            let idleFor = connection.idleSince.map { EventLoop.now() &- $0 } ?? 0
             connection.idleSince = nil
             connection.idleDeadline = nil
             connection.onIdleClose = nil
-            guard connection.phase == .ready, !connection.heardWhileIdle() else {
+            // A close the peer sent while the connection idled is reported by epoll (it stays
+            // watched); only one that may have crossed the last loop iteration needs a look,
+            // and only after a pause worth an idle close (a busy route reuses connections
+            // microseconds apart and pays no syscall). The race that remains is what
+            // `ProxyConnection.mayResendOnNewConnection` handles.
+            let check = idleFor >= Limits.Proxy.staleCheckAfter.clampedNanoseconds
+            guard connection.phase == .ready, !(check && connection.heardWhileIdle()) else {
                 connection.close()
                 continue
             }
