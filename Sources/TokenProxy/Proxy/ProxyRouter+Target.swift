@@ -35,7 +35,7 @@ struct ProxyRequestTarget: Equatable {
                 result.host = host
                 result.port = port
             }
-        } else if let schemeEnd = target.range(of: "://") {
+        } else if let schemeEnd = schemeSeparator(in: target) {
             let scheme = target[..<schemeEnd.lowerBound].lowercased()
             guard scheme == "http" || scheme == "https" else { throw .unsupportedScheme }
             let rest = target[schemeEnd.upperBound...]
@@ -89,13 +89,49 @@ struct ProxyRequestTarget: Equatable {
         return (host.lowercased(), port)
     }
 
-    /// `.` or `..` segments, also percent-encoded: the upstream would resolve them (RFC 3986
-    /// §5.2.4) and could leave the route's prefix or base path after we matched it.
-    static func hasDotSegment(_ path: String) -> Bool {
-        path.split(separator: "/", omittingEmptySubsequences: false).contains { segment in
-            let decoded = segment.lowercased().replacingOccurrences(of: "%2e", with: ".")
-            return decoded == "." || decoded == ".."
+    /// Where the first `://` is, scanning bytes (Foundation's `range(of:)` goes through
+    /// CFString, measurably slow on the proxy's per-request path).
+    static func schemeSeparator(in target: String) -> Range<String.Index>? {
+        let utf8 = target.utf8
+        var index = utf8.startIndex
+        while let colon = utf8[index...].firstIndex(of: UInt8(ascii: ":")) {
+            let after = utf8.index(after: colon)
+            if utf8[after...].starts(with: "//".utf8) {
+                return colon..<utf8.index(after, offsetBy: 2)
+            }
+            index = after
         }
+        return nil
+    }
+
+    /// `.` or `..` segments, also percent-encoded (`%2e`, any case): the upstream would resolve
+    /// them (RFC 3986 §5.2.4) and could leave the route's prefix or base path after we matched
+    /// it. Byte by byte: this runs for every proxied request.
+    static func hasDotSegment(_ path: String) -> Bool {
+        for segment in path.utf8.split(
+            separator: UInt8(ascii: "/"), omittingEmptySubsequences: false)
+        where segment.count <= 6 {
+            var dots = 0
+            var index = segment.startIndex
+            var other = false
+            while index < segment.endIndex && !other {
+                let byte = segment[index]
+                if byte == UInt8(ascii: ".") {
+                    dots += 1
+                    index = segment.index(after: index)
+                } else if byte == UInt8(ascii: "%"), segment[index...].count >= 3,
+                    segment[segment.index(index, offsetBy: 1)] == UInt8(ascii: "2"),
+                    segment[segment.index(index, offsetBy: 2)] | 0x20 == UInt8(ascii: "e")
+                {
+                    dots += 1
+                    index = segment.index(index, offsetBy: 3)
+                } else {
+                    other = true
+                }
+            }
+            if !other && (dots == 1 || dots == 2) { return true }
+        }
+        return false
     }
 
     /// Whether `path` lies under `prefix`: a prefix ending in `/` matches what starts with it;

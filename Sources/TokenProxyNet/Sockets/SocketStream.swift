@@ -94,13 +94,6 @@ package final class SocketStream: ByteStream, Sendable {
         (try? withFileDescriptor { Poll.isReadableOrClosed(fd: $0) }) ?? true
     }
 
-    /// Makes a TCP socket acknowledge the next segments at once (`Posix.setQuickAck`: not
-    /// sticky, so call it before each reply is awaited). Best effort: a failure (a Unix socket,
-    /// a closed stream) only means ACKs stay delayed.
-    package func acknowledgeQuickly() {
-        _ = try? withFileDescriptor { fd in try? Posix.setQuickAck(fd) }
-    }
-
     /// Closes the socket. Idempotent and callable from any thread: an operation in flight on
     /// another thread is woken by `shutdown(2)` and the descriptor is closed when it returns.
     ///

@@ -35,6 +35,29 @@ struct ProxyRequestTargetTests {
         #expect(throws: T.Problem.self) { try T.parse(target, host: host) }
     }
 
+    @Test(arguments: [
+        "/", "/.", "/..", "/a/./b", "/a/../b", "/%2e", "/%2E%2e", "/.%2e/x", "/%2e./", "/...",
+        "/.a", "/a.", "/%2e%2e%2e", "/%2f", "/%2", "/%", "/x/%2ex", "//", "/a//b/", "/%2e%2",
+        "/.%2E", "/x/..", "/x/...x", "/%252e",
+    ])
+    func findsDotSegmentsAsTheStringReferenceDoes(_ path: String) {
+        // The rule in its plain form: lowercase, decode `%2e`, compare.
+        let reference = path.split(separator: "/", omittingEmptySubsequences: false).contains {
+            segment in
+            var decoded = segment.lowercased()
+            while let range = decoded.range(of: "%2e") { decoded.replaceSubrange(range, with: ".") }
+            return decoded == "." || decoded == ".."
+        }
+        #expect(T.hasDotSegment(path) == reference, "\(path)")
+    }
+
+    @Test func findsTheSchemeSeparatorByBytes() {
+        #expect(T.schemeSeparator(in: "http://x/").map { "http://x/"[$0] } == "://")
+        #expect(T.schemeSeparator(in: "a:b://c").map { "a:b://c"[$0.lowerBound...] } == "://c")
+        #expect(T.schemeSeparator(in: "host:443") == nil)
+        #expect(T.schemeSeparator(in: "x:/") == nil)
+    }
+
     @Test func matchesPrefixesBySegment() {
         #expect(T.path("/api/x", isUnder: "/api/"))
         #expect(!T.path("/api", isUnder: "/api/"))

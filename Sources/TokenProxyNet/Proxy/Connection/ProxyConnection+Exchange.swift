@@ -158,7 +158,6 @@ extension ProxyConnection {
         }
         self.exchange = exchange
         upstream.reading = true
-        if configuration.upstreamQuickAck { upstream.acknowledgeQuickly() }
         upstreamWait = .response
         upstreamDeadline = deadline(in: configuration.responseTimeout)
         noteBuffered(upstream.output.count)

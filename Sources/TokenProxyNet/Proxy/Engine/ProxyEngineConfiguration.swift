@@ -26,9 +26,9 @@ package struct ProxyEngineConfiguration: Sendable, Equatable {
     package var maxIdleUpstreamConnections: Int
     /// Our entry in `Via` (RFC 9110 §7.6.3), on requests and responses.
     package var via: String
-    /// Set `TCP_QUICKACK` on TCP upstream sockets before reading each response head (see
-    /// `UpstreamConnection.acknowledgeQuickly`). Off only to measure what it saves
-    /// (`bench/quickack.sh`).
+    /// Set `TCP_QUICKACK` on an upstream socket when part of a response arrived and the rest
+    /// is still to come (see `ProxyConnection.acknowledgeIfMidResponse`). Off only to measure
+    /// what it saves (`bench/quickack.sh`).
     package var upstreamQuickAck: Bool
 
     package init(
