@@ -2,7 +2,9 @@ import TokenProxyCore
 
 /// One forwarded request while it is in progress.
 extension ProxyConnection {
-    struct Exchange {
+    /// A class, not a struct: the response path reads it for every parser event, and copying a
+    /// struct of two heads and a forward (a dozen references) each time was measurable.
+    final class Exchange {
         enum Phase: Equatable {
             /// Resolving, connecting, TLS.
             case connecting
@@ -143,7 +145,7 @@ extension ProxyConnection {
 
     /// Queues the request head and the body (or its prefix) upstream and starts reading.
     func sendRequest() {
-        guard var exchange, let upstream = exchange.upstream else { return }
+        guard let exchange, let upstream = exchange.upstream else { return }
         exchange.phase = .awaitingHead
         exchange.writeFailed = false
         upstream.parser.expectResponse(toMethod: exchange.head.method)
@@ -156,7 +158,6 @@ extension ProxyConnection {
         case .streaming(let prefix):
             appendBody(prefix, chunked: exchange.chunked, to: upstream)
         }
-        self.exchange = exchange
         upstream.reading = true
         upstreamWait = .response
         upstreamDeadline = deadline(in: configuration.responseTimeout)

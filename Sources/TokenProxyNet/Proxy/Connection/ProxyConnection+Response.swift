@@ -160,8 +160,8 @@ extension ProxyConnection: UpstreamConnectionOwner {
                 responseComplete(upstream)
                 return
             case (.discarding401, .body(let bytes)):
-                self.exchange?.discarded += bytes.count
-                if exchange.discarded + bytes.count > Limits.Proxy.maxDiscardedBodyBytes {
+                exchange.discarded += bytes.count
+                if exchange.discarded > Limits.Proxy.maxDiscardedBodyBytes {
                     upstream.close()
                     self.exchange?.upstream = nil
                     openUpstream(preferPool: true)
@@ -180,13 +180,12 @@ extension ProxyConnection: UpstreamConnectionOwner {
     /// The final response head arrived: ask for a fresh token after a 401 the request can be
     /// replayed for, else relay it.
     private func responseHead(_ head: HTTPResponseHead, upstream: UpstreamConnection) {
-        guard var exchange else { return }
+        guard let exchange else { return }
         exchange.response = head
         if head.status == 401, exchange.body.isReplayable, !exchange.retried,
             exchange.forward.authorization != nil
         {
             exchange.phase = .askingAfter401
-            self.exchange = exchange
             upstream.reading = false
             upstream.updateInterest()
             upstreamDeadline = nil
@@ -207,13 +206,12 @@ extension ProxyConnection: UpstreamConnectionOwner {
             }
             return
         }
-        self.exchange = exchange
         relayHead(head, upstream: upstream)
     }
 
     /// The delegate's answer to a 401: replay with `fresh`, or relay the 401.
     private func after401(_ fresh: String?) {
-        guard var exchange, let upstream = exchange.upstream, let head = exchange.response else {
+        guard let exchange, let upstream = exchange.upstream, let head = exchange.response else {
             return
         }
         upstream.reading = true
@@ -225,9 +223,7 @@ extension ProxyConnection: UpstreamConnectionOwner {
             exchange.upstreamHead.fields.set("Authorization", fresh)
             exchange.phase = .discarding401
             exchange.discarded = 0
-            self.exchange = exchange
         } else {
-            self.exchange = exchange
             relayHead(head, upstream: upstream)
         }
         pumpUpstream(upstream)

@@ -15,6 +15,16 @@ enum ProxyHeaders {
         "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade",
     ]
 
+    /// Never copied upstream: the hop-by-hop fields, and those we write ourselves (`Host`,
+    /// framing, `Via`) or drop (`Expect`, answered by us; `HTTP2-Settings`, meaningful only
+    /// with an `Upgrade: h2c`, never forwarded).
+    static let droppedUpstream = FieldNameList(
+        Array(hopByHop) + ["host", "content-length", "expect", "via", "http2-settings"])
+    /// Never copied to the client as they are: hop-by-hop fields and `Via` (appended to).
+    static let droppedDownstream = FieldNameList(Array(hopByHop) + ["via"])
+    static let droppedDownstreamChunked = FieldNameList(
+        Array(hopByHop.subtracting(["trailer"])) + ["via"])
+
     /// How a request body is framed, decided from fields the parser already validated.
     enum RequestFraming: Equatable {
         /// No body and no Content-Length field.
@@ -70,17 +80,20 @@ enum ProxyHeaders {
     static func upstreamRequest(
         _ head: HTTPRequestHead, forward: ProxyForward, clientAddress: String?, via: String
     ) -> HTTPRequestHead {
-        var drop = hopByHop
-        for token in head.fields.listElements("Connection") { drop.insert(lowercased(token)) }
-        // `HTTP2-Settings` only means something with an `Upgrade: h2c`, never forwarded.
-        drop.formUnion(["host", "content-length", "expect", "via", "http2-settings"])
+        // What this request drops besides `droppedUpstream`.
+        var drop = FieldNameList()
+        for token in head.fields.listElements("Connection") { drop.insert(token) }
         if forward.authorization != nil { drop.insert("authorization") }
-        if forward.forwardedHeaders { drop.formUnion(["x-forwarded-for", "x-forwarded-proto"]) }
-        for name in forward.removeHeaders { drop.insert(lowercased(Substring(name))) }
+        if forward.forwardedHeaders {
+            drop.insert("x-forwarded-for")
+            drop.insert("x-forwarded-proto")
+        }
+        for name in forward.removeHeaders { drop.insert(name) }
 
         var fields = HTTPFields()
         fields.append("Host", forward.hostHeader)
-        for field in head.fields where !drop.contains(lowercased(Substring(field.name))) {
+        for field in head.fields
+        where !droppedUpstream.contains(field.name) && !drop.contains(field.name) {
             fields.append(field.name, field.value)
         }
         switch requestFraming(head.fields) {
@@ -136,15 +149,15 @@ enum ProxyHeaders {
     static func clientResponse(
         _ head: HTTPResponseHead, framing: ResponseFraming, connection: ConnectionField, via: String
     ) -> [UInt8] {
-        var drop = hopByHop
-        for token in head.fields.listElements("Connection") { drop.insert(lowercased(token)) }
-        drop.insert("via")
-        if framing != .none { drop.insert("content-length") }
+        let base = framing == .chunked ? droppedDownstreamChunked : droppedDownstream
+        // What this response drops besides `base`.
+        var drop = FieldNameList()
+        for token in head.fields.listElements("Connection") { drop.insert(token) }
+        if framing != .none || head.status == 204 { drop.insert("content-length") }
         if framing == .chunked { drop.remove("trailer") }
-        if head.status == 204 { drop.insert("content-length") }
 
         var fields = HTTPFields()
-        for field in head.fields where !drop.contains(lowercased(Substring(field.name))) {
+        for field in head.fields where !base.contains(field.name) && !drop.contains(field.name) {
             fields.append(field.name, field.value)
         }
         switch framing {

@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# Instructions per proxied request, counted exactly by callgrind (whatever the machine's noise):
+# `tokenproxy serve` (release build) under valgrind with one proxy route to a small keep-alive
+# upstream (Python, one 128-byte response per request, written in one send), N keep-alive GETs
+# through the proxy from one Python client, counters zeroed before and dumped after them.
+#
+#   bench/callgrind-proxy.sh [BINARY] [REQUESTS]    # default: .build/release/tokenproxy, 5000
+#
+# Prints Ir per request and the top functions by self cost (the daemon's process only: the
+# client, the upstream and the test IdP are not counted). Same valgrind workarounds as
+# callgrind-token-api.sh (DWARF 5 stripped from a copy; dispatchMain's sigsuspend shimmed).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source bench/lib.sh
+binary="${1:-.build/release/tokenproxy}"
+requests="${2:-5000}"
+command -v valgrind >/dev/null || die "valgrind is missing (apt-get install valgrind)"
+[ -x "$binary" ] || binary="$(scripts/build-release)"
+umask 077  # the key file must not be readable by others
+work="$(mktemp -d /tmp/tp-callgrind-proxy.XXXXXX)"
+pid="" idp_pid="" upstream_pid=""
+cleanup() {
+    [ -n "$pid" ] && kill -INT "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+    stop "$upstream_pid" upstream
+    stop "$idp_pid" "test IdP"
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+cp "$binary" "$work/tokenproxy"
+strip --strip-debug "$work/tokenproxy"
+cat >"$work/nosigsuspend.c" <<'C'
+#include <signal.h>
+#include <unistd.h>
+int sigsuspend(const sigset_t *mask) { (void)mask; for (;;) sleep(3600); return -1; }
+C
+gcc -shared -fPIC -O2 -o "$work/nosigsuspend.so" "$work/nosigsuspend.c"
+
+# The upstream: HTTP/1.1 keep-alive, a fixed 128-byte body, head and body in one send.
+up_port="$(free_port)"
+cat >"$work/upstream.py" <<'PY'
+import socket, sys, threading
+body = b"x" * 128
+response = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 128\r\n\r\n" + body
+def serve(conn):
+    buffer = b""
+    with conn:
+        while True:
+            while b"\r\n\r\n" not in buffer:
+                data = conn.recv(65536)
+                if not data: return
+                buffer += data
+            buffer = buffer[buffer.index(b"\r\n\r\n") + 4:]
+            conn.sendall(response)
+listener = socket.socket(); listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+listener.bind(("127.0.0.1", int(sys.argv[1]))); listener.listen(64)
+while True:
+    conn, _ = listener.accept()
+    threading.Thread(target=serve, args=(conn,), daemon=True).start()
+PY
+python3 "$work/upstream.py" "$up_port" &
+upstream_pid=$!
+wait_port "$up_port" upstream /dev/null
+
+start_test_idp
+tp_port="$(free_port)"
+python3 - "$work" "$issuer" "$tp_port" "$up_port" <<'PY'
+import json, sys
+work, issuer, tp_port, up_port = sys.argv[1:5]
+json.dump({
+    "api": {"socket": f"{work}/tokenproxy.sock", "socket_mode": "0600"},
+    "credentials": {"bench": {"key_file": f"{work}/sa.json", "issuer": issuer, "scopes": ["openid"]}},
+    "proxy": {"listen": [f"127.0.0.1:{tp_port}"],
+              "routes": [{"path_prefix": "/api/", "upstream": f"http://127.0.0.1:{up_port}",
+                          "credential": "bench", "allow_plain_http": True}]},
+    "log": {"level": "warning"},
+}, open(f"{work}/config.json", "w"))
+PY
+
+cat >"$work/client.py" <<'PY'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+request, buffer = b"GET /api/small HTTP/1.1\r\nHost: localhost\r\n\r\n", b""
+for _ in range(int(sys.argv[2])):
+    s.sendall(request)
+    while True:
+        end = buffer.find(b"\r\n\r\n")
+        if end >= 0:
+            head = buffer[:end].decode()
+            assert head.startswith("HTTP/1.1 200"), head
+            length = int(next(l for l in head.split("\r\n") if l.lower().startswith("content-length:")).split(":")[1])
+            if len(buffer) >= end + 4 + length:
+                buffer = buffer[end + 4 + length:]
+                break
+        data = s.recv(65536)
+        if not data: sys.exit("closed")
+        buffer += data
+PY
+
+LD_PRELOAD="$work/nosigsuspend.so" valgrind --tool=callgrind --compress-strings=no --compress-pos=no \
+    --callgrind-out-file="$work/cg.out" "$work/tokenproxy" serve --config "$work/config.json" \
+    >"$work/serve.log" 2>&1 &
+pid=$!
+for _ in $(seq 1 600); do
+    curl -s -f -o /dev/null "http://127.0.0.1:$tp_port/api/small" 2>/dev/null && break
+    sleep 0.2
+done
+curl -s -f -o /dev/null "http://127.0.0.1:$tp_port/api/small" || { show_log "$work/serve.log"; die "the proxy did not answer"; }
+python3 "$work/client.py" "$tp_port" 200   # warm-up
+callgrind_control -z "$pid" >/dev/null
+python3 "$work/client.py" "$tp_port" "$requests"
+callgrind_control -d "$pid" >/dev/null
+sleep 1
+python3 - "$work/cg.out.1" "$requests" <<'PY' | swift demangle --simplified | cut -c1-160
+import collections, sys
+path, requests = sys.argv[1], int(sys.argv[2])
+costs, fn, after_call = collections.Counter(), None, False
+for line in open(path, errors="replace"):
+    if line.startswith("fn="): fn, after_call = line[3:].strip(), False
+    elif line.startswith("calls="): after_call = True
+    elif line[:1].isdigit() or line[:1] in "+-*":
+        parts = line.split()
+        if len(parts) >= 2 and fn:
+            if after_call: after_call = False      # a call's inclusive cost, not self
+            else: costs[fn] += int(parts[1])
+    elif line.startswith("summary:"): total = int(line.split()[1])
+print(f"{total / requests:.0f} instructions per proxied request ({total} over {requests} requests)")
+print("self instructions per request, top 30:")
+for name, cost in costs.most_common(30): print(f"{cost / requests:8.0f}  {name}")
+PY
