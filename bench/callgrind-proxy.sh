@@ -111,6 +111,8 @@ callgrind_control -z "$pid" >/dev/null
 python3 "$work/client.py" "$tp_port" "$requests"
 callgrind_control -d "$pid" >/dev/null
 sleep 1
+# CALLGRIND_OUT=FILE keeps the raw profile (for callgrind_annotate --inclusive=yes --tree=caller).
+[ -n "${CALLGRIND_OUT:-}" ] && cp "$work/cg.out.1" "$CALLGRIND_OUT"
 python3 - "$work/cg.out.1" "$requests" <<'PY' | swift demangle --simplified | cut -c1-160
 import collections, sys
 path, requests = sys.argv[1], int(sys.argv[2])

@@ -60,11 +60,14 @@ struct ProxyRequestTarget: Equatable {
     }
 
     /// `host`, `host:port`, `[v6]` or `[v6]:port`; userinfo is refused (RFC 9110 §4.2.4).
+    /// Scans bytes: `contains("@")` on a `Substring` goes through Foundation's CFString search,
+    /// and this runs for every proxied request.
     static func authority(_ text: Substring) throws(Problem) -> (String, Int?) {
-        guard !text.isEmpty, !text.contains("@") else { throw .malformedAuthority }
+        let utf8 = text.utf8
+        guard !utf8.isEmpty, !utf8.contains(UInt8(ascii: "@")) else { throw .malformedAuthority }
         var host: Substring
         var portText: Substring?
-        if text.hasPrefix("[") {
+        if utf8.first == UInt8(ascii: "[") {
             guard let close = text.firstIndex(of: "]") else { throw .malformedAuthority }
             host = text[text.index(after: text.startIndex)..<close]
             let rest = text[text.index(after: close)...]
@@ -72,21 +75,27 @@ struct ProxyRequestTarget: Equatable {
                 guard rest.hasPrefix(":") else { throw .malformedAuthority }
                 portText = rest.dropFirst()
             }
+        } else if let colon = utf8.firstIndex(of: UInt8(ascii: ":")) {
+            let after = utf8.index(after: colon)
+            // A second colon: an IPv6 literal without brackets, or garbage.
+            guard !utf8[after...].contains(UInt8(ascii: ":")) else { throw .malformedAuthority }
+            host = text[..<colon]
+            portText = text[after...]
         } else {
-            let parts = text.split(separator: ":", omittingEmptySubsequences: false)
-            guard parts.count <= 2 else { throw .malformedAuthority }
-            host = parts[0]
-            portText = parts.count == 2 ? parts[1] : nil
+            host = text
         }
         guard !host.isEmpty else { throw .malformedAuthority }
         var port: Int?
         if let portText, !portText.isEmpty {  // `host:` means the default port (RFC 3986 §3.2.3)
-            guard portText.count <= 5, portText.allSatisfy({ ("0"..."9").contains($0) }),
+            let digits = portText.utf8
+            guard digits.count <= 5,
+                digits.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }),
                 let number = Int(portText), (1...65535).contains(number)
             else { throw .malformedAuthority }
             port = number
         }
-        return (host.lowercased(), port)
+        let lowercase = !host.utf8.contains { ($0 >= 0x41 && $0 <= 0x5A) || $0 >= 0x80 }
+        return (lowercase ? String(host) : host.lowercased(), port)
     }
 
     /// Where the first `://` is, scanning bytes (Foundation's `range(of:)` goes through

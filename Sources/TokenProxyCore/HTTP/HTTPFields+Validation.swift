@@ -26,8 +26,11 @@ extension HTTPFields {
     }
 
     /// Whether `name` is a valid field name (RFC 9110 §5.1: `field-name = token`).
+    /// (Over the contiguous bytes: iterating a `UTF8View` costs several times more, and the
+    /// proxy checks every field it forwards.)
     package static func isValidName(_ name: String) -> Bool {
-        isToken(name.utf8)
+        var name = name
+        return name.withUTF8 { !$0.isEmpty && $0.allSatisfy(isTokenByte) }
     }
 
     /// Whether `byte` may appear inside a field value (RFC 9110 §5.5): VCHAR, obs-text, SP or
@@ -41,11 +44,13 @@ extension HTTPFields {
     /// no leading or trailing SP/HTAB (those would be stripped as OWS by the receiver, so
     /// sending them means the peer sees a different value than we meant).
     package static func isValidValue(_ value: String) -> Bool {
-        let bytes = value.utf8
-        guard bytes.allSatisfy(isValueByte) else { return false }
-        if let first = bytes.first, first == 0x20 || first == 0x09 { return false }
-        if let last = bytes.last, last == 0x20 || last == 0x09 { return false }
-        return true
+        var value = value
+        return value.withUTF8 { bytes in
+            guard bytes.allSatisfy(isValueByte) else { return false }
+            if let first = bytes.first, first == 0x20 || first == 0x09 { return false }
+            if let last = bytes.last, last == 0x20 || last == 0x09 { return false }
+            return true
+        }
     }
 
     /// Whether `target` is a plausible request-target for the wire: non-empty, visible ASCII
@@ -53,6 +58,13 @@ extension HTTPFields {
     /// LF, would break the request line).
     package static func isValidRequestTarget(_ target: some Collection<UInt8>) -> Bool {
         !target.isEmpty && target.allSatisfy { $0 > 0x20 && $0 < 0x7F }
+    }
+
+    /// `isValidRequestTarget` over a string's contiguous bytes (the generic form is not
+    /// specialized across modules; this one runs for every proxied request).
+    package static func isValidRequestTarget(_ target: String) -> Bool {
+        var target = target
+        return target.withUTF8 { !$0.isEmpty && $0.allSatisfy { $0 > 0x20 && $0 < 0x7F } }
     }
 
     /// The first field whose name or value is invalid, or nil when all are fine.

@@ -26,7 +26,9 @@ extension ProxyConnection {
     }
 
     /// Tells the machine the delegate's decision.
-    private func decided(_ decision: ProxyDecision, head: HTTPRequestHead, start: ContinuousClock.Instant)
+    private func decided(
+        _ decision: ProxyDecision, head: HTTPRequestHead, start: ContinuousClock.Instant
+    )
         -> Step?
     {
         deliverShutdown()
@@ -56,7 +58,7 @@ extension ProxyConnection {
 
     /// Why `head` cannot go on the wire (a bad target or field from the delegate), or nil.
     static func problem(with head: HTTPRequestHead) -> String? {
-        guard HTTPFields.isValidRequestTarget(head.target.utf8) else {
+        guard HTTPFields.isValidRequestTarget(head.target) else {
             return "invalid request target"
         }
         if let field = head.fields.firstInvalidField() {

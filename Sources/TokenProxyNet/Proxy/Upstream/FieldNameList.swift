@@ -3,40 +3,36 @@
 /// lowercasing each name into a new `String` (most are written `Mixed-Case`) and hashing it into
 /// a `Set` was a measurable share of a proxied request's instructions.
 struct FieldNameList: Sendable {
-    /// Lowercased names.
-    private var names: [[UInt8]]
+    private var names: [String]
 
     init(_ names: [String] = []) {
-        self.names = names.map { Self.lowered($0.utf8) }
+        self.names = names
     }
 
     var isEmpty: Bool { names.isEmpty }
 
-    mutating func insert(_ name: some StringProtocol) {
-        names.append(Self.lowered(name.utf8))
+    mutating func insert(_ name: String) {
+        names.append(name)
     }
 
-    mutating func remove(_ name: some StringProtocol) {
-        let lowered = Self.lowered(name.utf8)
-        names.removeAll { $0 == lowered }
+    mutating func insert(_ name: Substring) {
+        names.append(String(name))
+    }
+
+    mutating func remove(_ name: String) {
+        names.removeAll { Self.equal($0, name) }
     }
 
     func contains(_ name: String) -> Bool {
-        guard !names.isEmpty else { return false }
-        var name = name
-        return name.withUTF8 { bytes in names.contains { Self.matches($0, bytes) } }
+        names.contains { Self.equal($0, name) }
     }
 
-    private static func matches(_ lowered: [UInt8], _ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
-        guard lowered.count == bytes.count else { return false }
-        for index in 0..<bytes.count where lower(bytes[index]) != lowered[index] {
-            return false
-        }
-        return true
-    }
-
-    private static func lowered(_ bytes: some Sequence<UInt8>) -> [UInt8] {
-        bytes.map(lower)
+    /// ASCII-case-insensitive equality, the length compared first (most names differ in it).
+    static func equal(_ lhs: String, _ rhs: String) -> Bool {
+        let left = lhs.utf8
+        let right = rhs.utf8
+        guard left.count == right.count else { return false }
+        return left.elementsEqual(right) { lower($0) == lower($1) }
     }
 
     private static func lower(_ byte: UInt8) -> UInt8 {
