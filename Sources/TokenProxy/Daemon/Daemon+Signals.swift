@@ -74,7 +74,9 @@ extension Daemon {
             return
         }
         current.handler.swap(
-            makeAPI(configuration: configuration, store: store, metrics: current.metrics))
+            makeAPI(
+                configuration: configuration, store: store, metrics: current.metrics,
+                audit: current.audit))
         swapProxy(proxyRouter, configuration: configuration, running: current)
         replaceStore(store)
         await store.start()

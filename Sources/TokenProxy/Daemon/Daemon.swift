@@ -50,6 +50,10 @@ package final class Daemon: Sendable {
         var metrics: Metrics
         /// The injecting proxy, when configured (Daemon+Proxy.swift).
         var proxy: ProxyParts?
+        /// Who got which token; kept across reloads.
+        var audit: TokenAudit
+        /// The operations listener (`/healthz`, `/readyz`, `/metrics` only), when configured.
+        var operations: HTTPServer?
     }
 
     func currentRunning() -> Running? { running.withLock { $0 } }
@@ -77,7 +81,7 @@ package final class Daemon: Sendable {
         } catch {
             throw StartupError(message: "\(error)", status: .configuration)
         }
-        var problems: [ConfigurationProblem] = []
+        var problems = accessRules(configuration).problems
         if let group = configuration.api.socketGroup, !Listener.groupExists(group) {
             problems.append(
                 ConfigurationProblem(
@@ -112,6 +116,7 @@ package final class Daemon: Sendable {
     /// command loads it first to set up logging at the configured level).
     package func run(loaded: (Configuration, [Credential])? = nil) async throws(StartupError) {
         let signals = try Self.captureSignals()
+        isolateKeys()
         let configuration: Configuration
         let credentials: [Credential]
         if let loaded {
@@ -121,10 +126,11 @@ package final class Daemon: Sendable {
                 path: options.configurationPath, environment: options.environment)
         }
         let metrics = Metrics()
+        let audit = TokenAudit(logger: logger, metrics: metrics)
         let store = try makeStore(
             configuration: configuration, credentials: credentials, metrics: metrics)
         let handler = SwappableHandler(
-            makeAPI(configuration: configuration, store: store, metrics: metrics))
+            makeAPI(configuration: configuration, store: store, metrics: metrics, audit: audit))
         let server: HTTPServer
         do {
             server = HTTPServer(
@@ -141,11 +147,14 @@ package final class Daemon: Sendable {
                 "loops": "\(server.cpuBudget.loops)", "reason": "\(server.cpuBudget.reason)",
             ])
         let proxy = try makeProxy(configuration: configuration, store: store, metrics: metrics)
+        let operations = try makeOperationsServer(configuration.operations, tokens: handler)
         server.start()
+        operations?.start()
         startProxy(proxy)
         running.withLock {
             $0 = Running(
-                store: store, handler: handler, server: server, metrics: metrics, proxy: proxy)
+                store: store, handler: handler, server: server, metrics: metrics, proxy: proxy,
+                audit: audit, operations: operations)
         }
         await store.start()
         logger.info(
@@ -157,7 +166,10 @@ package final class Daemon: Sendable {
         notifier.ready(status: "serving \(credentials.count) credential(s)")
         let watchdog = startWatchdog()
         let memoryTrimmer = startMemoryTrimmer()
+        let timers = [startAuditReports(audit), startStatusUpdates()].compactMap { $0 }
         await waitForTermination(signals)
+        timers.forEach { $0.cancel() }
+        audit.report(interval: Limits.Host.auditReportInterval)
         memoryTrimmer.cancel()
         watchdog?.cancel()
         notifier.stopping()
@@ -165,6 +177,7 @@ package final class Daemon: Sendable {
         if let current = running.withLock({ $0 }) {
             await current.proxy?.engine.shutdown(gracePeriod: options.drainTimeout)
             await current.server.shutdown(gracePeriod: options.drainTimeout)
+            await current.operations?.shutdown(gracePeriod: options.drainTimeout)
             await current.store.shutdown()
         }
     }
@@ -208,7 +221,9 @@ package final class Daemon: Sendable {
             })
     }
 
-    func makeAPI(configuration: Configuration, store: TokenStore, metrics: Metrics) -> TokenAPI {
+    func makeAPI(
+        configuration: Configuration, store: TokenStore, metrics: Metrics, audit: TokenAudit
+    ) -> TokenAPI {
         let api = configuration.api
         return TokenAPI(
             store: store, metrics: metrics,
@@ -218,7 +233,7 @@ package final class Daemon: Sendable {
                 ownUID: ProcessIdentity.userID),
             tcpRequirement: api.tcp.map {
                 TokenAPI.TCPRequirement(header: $0.requiredHeader, value: $0.requiredHeaderValue)
-            })
+            }, rules: Self.accessRules(configuration).rules, audit: audit)
     }
 
     /// systemd's sockets when socket-activated (`FileDescriptorName=api`, or all of them),

@@ -24,6 +24,8 @@ package final class Metrics: Sendable {
     private let state = Mutex(State())
     /// The proxy's counters (Metrics+Proxy.swift).
     let proxy = ProxyCounters()
+    /// The access check's and audit trail's counters, and build info (Metrics+Access.swift).
+    let access = AccessCounters()
 
     package init() {}
 
@@ -132,6 +134,7 @@ package final class Metrics: Sendable {
             }
         }
         proxy.render(into: &out)
+        access.render(into: &out)
         return out.text
     }
 

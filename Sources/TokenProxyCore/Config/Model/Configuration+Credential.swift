@@ -34,6 +34,8 @@ package struct CredentialConfiguration: Sendable, Equatable {
     /// Accept a key file readable by group or others (the loader refuses it otherwise).
     package var allowInsecureKeyPermissions: Bool
     package var refresh: RefreshConfiguration
+    /// Who may have this credential's token (`allow`); `nil`: whoever may use the socket.
+    package var allow: AllowConfiguration?
 
     package init(
         name: String, keySource: KeySource, issuer: URL, grant: GrantType? = nil,
@@ -45,7 +47,7 @@ package struct CredentialConfiguration: Sendable, Equatable {
         assertionLifetime: Duration = Limits.Assertion.defaultLifetime,
         clockSkew: Duration = Limits.Assertion.defaultClockSkew,
         caFile: String? = nil, allowInsecureKeyPermissions: Bool = false,
-        refresh: RefreshConfiguration = .init()
+        refresh: RefreshConfiguration = .init(), allow: AllowConfiguration? = nil
     ) {
         self.name = name
         self.keySource = keySource
@@ -64,6 +66,7 @@ package struct CredentialConfiguration: Sendable, Equatable {
         self.caFile = caFile
         self.allowInsecureKeyPermissions = allowInsecureKeyPermissions
         self.refresh = refresh
+        self.allow = allow
     }
 
     /// The `aud` claim to sign: the configured audience, else the issuer.
