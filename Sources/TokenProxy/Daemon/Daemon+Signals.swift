@@ -119,10 +119,12 @@ extension Daemon {
                         "\(latency.components.seconds * 1000 + latency.components.attoseconds / 1_000_000_000_000_000)",
                     "lifetime_s": "\(lifetime.components.seconds)",
                 ])
-        case .fetchFailed(let name, let reason, let category, _, let retryIn):
+        case .fetchFailed(let name, let reason, let category, _, let retryIn, let message):
+            // One line per failure: what happened is in the fields (`error`, `category`), so
+            // `journalctl TP_CATEGORY=credential_rejected` and JSON log readers find it.
             let metadata: Logger.Metadata = [
                 "credential": "\(name)", "reason": "\(reason.rawValue)",
-                "category": "\(category.rawValue)",
+                "category": "\(category.rawValue)", "error": "\(message)",
                 "retry_in_s": "\(retryIn.components.seconds)",
             ]
             if category == .credentialRejected {

@@ -212,9 +212,8 @@ package final class Daemon: Sendable {
         let logger = self.logger
         return TokenStore(
             credentials: credentials, policies: policies, clients: clients,
-            onFetchError: { name, error in
-                logger.warning("\(error.message)", metadata: ["credential": "\(name)"])
-            },
+            // Failures are logged once, from the `fetchFailed` event (`Daemon.log`), with the
+            // message as a field.
             onEvent: { event in
                 metrics.record(event)
                 Self.log(event, logger: logger)

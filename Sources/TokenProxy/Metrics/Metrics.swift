@@ -36,7 +36,7 @@ package final class Metrics: Sendable {
             break
         case .fetchSucceeded(let name, let reason, let latency, _):
             count(name, reason.rawValue, "success", latency: latency)
-        case .fetchFailed(let name, let reason, let category, let latency, _):
+        case .fetchFailed(let name, let reason, let category, let latency, _, _):
             count(name, reason.rawValue, category.rawValue, latency: latency)
         case .tokenExpired(let name):
             state.withLock { $0.expired[name, default: 0] += 1 }
