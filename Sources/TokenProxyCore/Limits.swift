@@ -216,6 +216,8 @@ package enum Limits {
         package static let secureHeapBytes = 256 * 1024
         /// The secure heap's smallest allocation (a power of two).
         package static let secureHeapMinimumBytes = 32
+        /// How often `serve --ready-after-tokens` checks whether every credential holds a token.
+        package static let firstTokenPollInterval: Duration = .milliseconds(100)
         /// `/proc/PID/status` is a few KiB; a cgroup path line at most a few hundred bytes.
         package static let procFileBytes = 16 * 1024
     }

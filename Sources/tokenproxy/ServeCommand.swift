@@ -29,6 +29,11 @@ struct ServeCommand: AsyncParsableCommand {
         help: "text (default; the journal's structured fields under systemd) or json (one object per line on stderr).")
     var logFormat: LogFormat = .text
 
+    @Flag(
+        name: .customLong("ready-after-tokens"),
+        help: "Tell systemd READY=1 only once every credential holds its first token (default: as soon as the sockets listen).")
+    var readyAfterTokens = false
+
     enum LogFormat: String, ExpressibleByArgument, CaseIterable {
         case text, json
     }
@@ -59,7 +64,9 @@ struct ServeCommand: AsyncParsableCommand {
         }
         bootstrapLogging(level: level, json: logFormat == .json)
         let daemon = Daemon(
-            options: Daemon.Options(configurationPath: path, environment: environment),
+            options: Daemon.Options(
+                configurationPath: path, environment: environment,
+                readyAfterTokens: readyAfterTokens),
             logger: Logger(label: "tokenproxy"))
         do {
             try await daemon.run(loaded: loaded)

@@ -1,4 +1,5 @@
 import Dispatch
+import Synchronization
 import Logging
 import TokenProxyCore
 import TokenProxyCrypto
@@ -113,4 +114,33 @@ extension Daemon {
                 status: .configuration)
         }
     }
+}
+
+extension Daemon {
+    /// Waits until every credential holds a token, or SIGTERM/SIGINT arrives (the signal stays
+    /// in the stream, so `waitForTermination` then shuts down at once). `STATUS=` says what is
+    /// awaited; systemd's `TimeoutStartSec=` bounds the wait.
+    func waitForFirstTokens(_ store: TokenStore, unless termination: TerminationFlag) async {
+        var lastStatus = ""
+        while !termination.isSet {
+            let statuses = await store.statuses()
+            if statuses.allSatisfy(\.holdsUsefulToken) { return }
+            let status = "waiting for first tokens: " + StatusLine.text(statuses)
+            if status != lastStatus {
+                notifier.status(status)
+                lastStatus = status
+            }
+            try? await Task.sleep(for: Limits.Host.firstTokenPollInterval)
+        }
+    }
+}
+
+/// Set by the signal thread when SIGTERM or SIGINT arrives, for waits that run before the
+/// daemon reads its signal stream.
+final class TerminationFlag: Sendable {
+    private let flag = Atomic<Bool>(false)
+
+    func set() { flag.store(true, ordering: .releasing) }
+
+    var isSet: Bool { flag.load(ordering: .acquiring) }
 }

@@ -14,7 +14,9 @@ extension Daemon {
     /// in `run`, before anything is announced to systemd, so that a signal sent the moment
     /// `READY=1` arrives — systemd's `restart`, a pod terminating during start-up — is never
     /// lost (see `SignalPipe`); it waits in the stream until `waitForTermination` reads it.
-    static func captureSignals() throws(StartupError) -> AsyncStream<Int32> {
+    static func captureSignals(noting termination: TerminationFlag? = nil) throws(StartupError)
+        -> AsyncStream<Int32>
+    {
         let pipe: SignalPipe
         do {
             try Posix.ignoreSignal(SIGPIPE)
@@ -26,7 +28,10 @@ extension Daemon {
         // A thread of its own: reading the pipe blocks, which must not hold a Swift
         // concurrency thread. It lives as long as the process (serve ends with _exit).
         let thread = Thread {
-            while let number = pipe.next() { continuation.yield(number) }
+            while let number = pipe.next() {
+                if number != SIGHUP { termination?.set() }
+                continuation.yield(number)
+            }
             continuation.finish()
         }
         thread.name = "tokenproxy.signals"

@@ -19,14 +19,19 @@ package final class Daemon: Sendable {
         package var environment: [String: String]
         /// Grace period for in-flight requests on SIGTERM.
         package var drainTimeout: Duration
+        /// Send `READY=1` only once every credential holds its first token
+        /// (`serve --ready-after-tokens`), so units ordered `After=tokenproxy.service` start
+        /// with tokens available. Default: ready as soon as the sockets listen.
+        package var readyAfterTokens: Bool
 
         package init(
             configurationPath: String, environment: [String: String],
-            drainTimeout: Duration = Limits.Server.drainTimeout
+            drainTimeout: Duration = Limits.Server.drainTimeout, readyAfterTokens: Bool = false
         ) {
             self.configurationPath = configurationPath
             self.environment = environment
             self.drainTimeout = drainTimeout
+            self.readyAfterTokens = readyAfterTokens
         }
     }
 
@@ -115,7 +120,8 @@ package final class Daemon: Sendable {
     /// `loaded` is the result of `loadConfiguration` when the caller already has it (the
     /// command loads it first to set up logging at the configured level).
     package func run(loaded: (Configuration, [Credential])? = nil) async throws(StartupError) {
-        let signals = try Self.captureSignals()
+        let termination = TerminationFlag()
+        let signals = try Self.captureSignals(noting: termination)
         isolateKeys()
         let configuration: Configuration
         let credentials: [Credential]
@@ -163,7 +169,10 @@ package final class Daemon: Sendable {
                 "socket": "\(configuration.api.socket)",
                 "credentials": "\(credentials.map(\.name).joined(separator: ","))",
             ])
-        notifier.ready(status: "serving \(credentials.count) credential(s)")
+        if options.readyAfterTokens {
+            await waitForFirstTokens(store, unless: termination)
+        }
+        notifier.ready(status: StatusLine.text(await store.statuses()))
         let watchdog = startWatchdog()
         let memoryTrimmer = startMemoryTrimmer()
         let timers = [startAuditReports(audit), startStatusUpdates()].compactMap { $0 }

@@ -98,7 +98,7 @@ scenario() {
     local pid
     pid=$(main_pid)
     check non_dumpable bash -c "stat -c '%U %n' /proc/$pid/status /proc/$pid/environ; [ \"\$(stat -c %u /proc/$pid/environ)\" = 0 ]"
-    check running_as_dynamic_user bash -c "[ \"\$(ps -o user= -p $pid)\" = tokenproxyd ]"
+    check running_as_dynamic_user bash -c "[ \"\$(id -nu \$(awk '/^Uid:/ {print \$2}' /proc/$pid/status))\" = tokenproxyd ]"
 
     # 7. Reload: a good config (one more credential), then a broken one refused while serving.
     sed 's|"open":|"extra": {"key_file": "credential:zitadel-admin.json", "issuer": "'"$(cat $P/issuer)"'", "scopes": ["openid"]}, "open":|' \
@@ -132,7 +132,7 @@ scenario() {
     kill -STOP "$pid"
     if wait_for 60 bash -c "p=\$(systemctl show -p MainPID --value tokenproxy.service); [ \"\$p\" != 0 ] && [ \"\$p\" != $pid ] && systemctl is-active --quiet tokenproxy.service"; then
         local elapsed
-        elapsed=$(echo "$EPOCHREALTIME - $started" | bc)
+        elapsed=$(awk "BEGIN { printf \"%.2f\", $EPOCHREALTIME - $started }")
         ok "watchdog_restart seconds=$elapsed"
     else
         fail "watchdog_restart: no new main process within 60 s"
