@@ -5,7 +5,7 @@
 # scripts/test; safe to run again (it only installs what is missing).
 set -euo pipefail
 
-APT_PACKAGES=(libssl-dev libsystemd-dev pkg-config openssl curl nginx-light systemd python3-pip)
+APT_PACKAGES=(libssl-dev libsystemd-dev pkg-config openssl curl nginx-light systemd systemd-container util-linux python3-pip)
 root_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 as_root() {

@@ -23,7 +23,7 @@ extension Daemon {
             bytes: Limits.Host.secureHeapBytes, minimum: Limits.Host.secureHeapMinimumBytes)
         if heap != .locked {
             logger.notice(
-                "OpenSSL secure heap \(heap == .unlocked ? "not locked in memory (RLIMIT_MEMLOCK?)" : "unavailable"); keys stay out of core dumps through PR_SET_DUMPABLE"
+                "OpenSSL secure heap \(heap == .unlocked ? "not locked in memory (RLIMIT_MEMLOCK or a seccomp filter refused mlock)" : "unavailable"); keys stay out of core dumps through PR_SET_DUMPABLE"
             )
         }
     }

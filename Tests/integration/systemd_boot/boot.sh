@@ -17,7 +17,10 @@ install -m 0644 "$payload/tp-authserver.service" "$payload/tokenproxy-scenario.s
 mkdir -p "$units/multi-user.target.wants"
 ln -sf ../tokenproxy-scenario.service "$units/multi-user.target.wants/tokenproxy-scenario.service"
 mkdir -p "$root/opt/tp-scenario" "$root/results"
+# nspawn's own seccomp filter refuses mlock (EPERM) inside the container; a host has no such
+# filter, so allow @memlock to see the secure heap locked as it would be there.
 exec timeout --kill-after=10 "$timeout_s" systemd-nspawn --quiet --register=no --keep-unit \
     --link-journal=no --machine="tp$$" --private-network \
+    --system-call-filter=@memlock \
     -D "$root" --bind-ro="$payload:/opt/tp-scenario" --bind="$work/results:/results" \
     --boot </dev/null

@@ -98,6 +98,7 @@ scenario() {
     local pid
     pid=$(main_pid)
     check non_dumpable bash -c "stat -c '%U %n' /proc/$pid/status /proc/$pid/environ; [ \"\$(stat -c %u /proc/$pid/environ)\" = 0 ]"
+    check secure_heap_locked bash -c "! journalctl -u tokenproxy.service | grep -q 'secure heap'"
     check running_as_dynamic_user bash -c "[ \"\$(id -nu \$(awk '/^Uid:/ {print \$2}' /proc/$pid/status))\" = tokenproxyd ]"
 
     # 7. Reload: a good config (one more credential), then a broken one refused while serving.
