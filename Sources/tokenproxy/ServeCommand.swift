@@ -26,12 +26,16 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Option(
         name: .customLong("log-format"),
-        help: "text (default; the journal's structured fields under systemd) or json (one object per line on stderr).")
+        help:
+            "text (default; the journal's structured fields under systemd) or json (one object per line on stderr)."
+    )
     var logFormat: LogFormat = .text
 
     @Flag(
         name: .customLong("ready-after-tokens"),
-        help: "Tell systemd READY=1 only once every credential holds its first token (default: as soon as the sockets listen).")
+        help:
+            "Tell systemd READY=1 only once every credential holds its first token (default: as soon as the sockets listen)."
+    )
     var readyAfterTokens = false
 
     enum LogFormat: String, ExpressibleByArgument, CaseIterable {

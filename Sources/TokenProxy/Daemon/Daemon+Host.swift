@@ -1,6 +1,6 @@
 import Dispatch
-import Synchronization
 import Logging
+import Synchronization
 import TokenProxyCore
 import TokenProxyCrypto
 import TokenProxyNet
@@ -110,7 +110,8 @@ extension Daemon {
                     maxConnections: Limits.Server.maxConnections, eventLoops: 1))
         } catch {
             throw StartupError(
-                message: "operations.listen: cannot listen on \(operations.host):\(operations.port): \(error)",
+                message:
+                    "operations.listen: cannot listen on \(operations.host):\(operations.port): \(error)",
                 status: .configuration)
         }
     }

@@ -209,7 +209,8 @@ package final class TokenAPI: HTTPServerHandler {
     private func refusal(for request: HTTPServerRequest) -> HTTPServerResponse? {
         switch request.peer {
         case .unix(let pid, let uid, let gid):
-            guard access.allows(uid: uid, gid: gid) || access.allowsThroughGroups(pid: pid, uid: uid)
+            guard
+                access.allows(uid: uid, gid: gid) || access.allowsThroughGroups(pid: pid, uid: uid)
             else {
                 return Self.error(
                     403, "access_denied",

@@ -94,6 +94,9 @@ package struct ProcessDetails: Sendable, Equatable {
 
 extension Substring {
     fileprivate func trimmingSpaces() -> String {
-        String(drop(while: { $0 == " " || $0 == "\t" }).reversed().drop(while: { $0 == " " || $0 == "\t" }).reversed())
+        String(
+            drop(while: { $0 == " " || $0 == "\t" }).reversed().drop(while: {
+                $0 == " " || $0 == "\t"
+            }).reversed())
     }
 }

@@ -43,8 +43,11 @@ struct ConfigurationParserAccessTests {
                 #"{"operations": {"listen": "\#(listen)"}, "credentials": {"a": {\#(F.credential)}}}"#
             ).operations
         }
-        #expect(try operations("127.0.0.1:9464") == OperationsConfiguration(host: "127.0.0.1", port: 9464))
-        #expect(try operations("0.0.0.0:9464") == OperationsConfiguration(host: "0.0.0.0", port: 9464))
+        #expect(
+            try operations("127.0.0.1:9464")
+                == OperationsConfiguration(host: "127.0.0.1", port: 9464))
+        #expect(
+            try operations("0.0.0.0:9464") == OperationsConfiguration(host: "0.0.0.0", port: 9464))
         #expect(try operations("[::1]:0") == OperationsConfiguration(host: "::1", port: 0))
         #expect(try F.parse(F.withCredential(#""scopes": []"#)).operations == nil)
     }

@@ -1,7 +1,7 @@
 import Testing
-@testable import TokenProxyCore
 
 @testable import TokenProxy
+@testable import TokenProxyCore
 
 @Suite(.timeLimit(.minutes(1)))
 struct StatusLineTests {

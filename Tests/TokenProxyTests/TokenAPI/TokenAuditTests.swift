@@ -52,8 +52,9 @@ struct TokenAuditTests {
         #expect(all.count == 2)
         #expect(all.last?.1["count"] == "9999")
         #expect(all.last?.1["processes"] == "1")
-        #expect(metrics.render(statuses: []).contains(
-            #"tokenproxy_tokens_served_total{credential="billing",uid="1001"} 10000"#))
+        #expect(
+            metrics.render(statuses: []).contains(
+                #"tokenproxy_tokens_served_total{credential="billing",uid="1001"} 10000"#))
         audit.report(interval: .seconds(60))
         #expect(lines.entries.withLock { $0.count } == 2, "a quiet interval logs nothing")
     }
