@@ -132,7 +132,7 @@ package final class Daemon: Sendable {
                 path: options.configurationPath, environment: options.environment)
         }
         let metrics = Metrics()
-        let audit = TokenAudit(logger: logger, metrics: metrics)
+        let audit = TokenAudit(logger: logger)
         let store = try makeStore(
             configuration: configuration, credentials: credentials, metrics: metrics)
         let handler = SwappableHandler(

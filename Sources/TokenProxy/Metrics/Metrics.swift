@@ -65,8 +65,12 @@ package final class Metrics: Sendable {
         }
     }
 
-    /// The exposition text for the current values and `statuses`.
-    package func render(statuses: [CredentialStatus]) -> String {
+    /// The exposition text for the current values and `statuses`; `served` are the audit
+    /// trail's totals by credential and caller uid.
+    package func render(
+        statuses: [CredentialStatus],
+        served: [(credential: String, uid: UInt32, count: Int)] = []
+    ) -> String {
         let snapshot = state.withLock { $0 }
         var out = PrometheusWriter()
         out.family(
@@ -134,7 +138,7 @@ package final class Metrics: Sendable {
             }
         }
         proxy.render(into: &out)
-        access.render(into: &out)
+        access.render(into: &out, served: served)
         return out.text
     }
 

@@ -13,7 +13,7 @@ extension TokenAPI {
     func credentialCheck(_ credential: String, peer: PeerIdentity) -> (
         HTTPServerResponse?, ProcessDetails?
     ) {
-        guard let rule = rules[credential] else { return (nil, nil) }
+        guard !rules.isEmpty, let rule = rules[credential] else { return (nil, nil) }
         var details: ProcessDetails?
         var allowed = false
         if case .unix(let pid, let uid, let gid) = peer {
@@ -31,6 +31,12 @@ extension TokenAPI {
                 403, "access_denied", "this caller may not use credential '\(credential)'"),
             details
         )
+    }
+
+    /// Records one token of `credential` handed to `peer` (Unix-socket callers only).
+    func audited(_ credential: String, peer: PeerIdentity, details: ProcessDetails?) {
+        guard let audit, case .unix(let pid, let uid, let gid) = peer else { return }
+        audit.record(credential: credential, pid: pid, uid: uid, gid: gid, details: details)
     }
 
     /// `reply`, recording in the audit trail each token it hands to a Unix-socket caller

@@ -104,7 +104,8 @@ package final class TokenAPI: HTTPServerHandler {
         case "/metrics":
             guard isRead else { return reply(Self.methodNotAllowed("GET, HEAD")) }
             return later(reply) { api in
-                let text = api.metrics.render(statuses: await api.store.statuses())
+                let text = api.metrics.render(
+                    statuses: await api.store.statuses(), served: api.audit?.served() ?? [])
                 return HTTPServerResponse(
                     status: 200,
                     headers: ["Content-Type": "text/plain; version=0.0.4; charset=utf-8"],
@@ -161,7 +162,6 @@ package final class TokenAPI: HTTPServerHandler {
         }
         let (refusal, details) = credentialCheck(name, peer: request.peer)
         if let refusal { return reply(refusal) }
-        let reply = auditing(name, peer: request.peer, details: details, reply)
         let wantsText = Self.prefersText(request.head.fields["Accept"])
         let minValidText = Self.queryValue(query, "min_valid")
         let minSeconds = minValidText.flatMap { Int($0) }
@@ -184,9 +184,10 @@ package final class TokenAPI: HTTPServerHandler {
         }
         let minValid = max(requested, Self.minimumUsefulValidity)
         if let held = store.cachedToken(name, minValid: minValid) {
+            audited(name, peer: request.peer, details: details)
             return reply(tokenResponse(held, text: wantsText))
         }
-        later(reply) { api in
+        later(auditing(name, peer: request.peer, details: details, reply)) { api in
             do {
                 return api.tokenResponse(
                     try await api.store.token(name, minValid: minValid), text: wantsText)

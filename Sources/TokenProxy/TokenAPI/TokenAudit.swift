@@ -8,8 +8,9 @@ import TokenProxyCore
 /// per request: callers are keyed by (credential, uid, gid, executable, unit), so a shell loop
 /// starting a new `curl` each time is still one caller.
 ///
-/// Per request: one lock and a dictionary lookup by (credential, pid, uid, gid); `/proc/PID`
-/// is read only for a process not seen since the last report.
+/// Per request: one lock and one dictionary lookup by (credential, pid, uid, gid); `/proc/PID`
+/// is read (outside the lock) only for a process not seen since the last report. The same
+/// counts feed `tokenproxy_tokens_served_total{credential,uid}`.
 package final class TokenAudit: Sendable {
     struct Process: Hashable {
         var credential: String
@@ -27,24 +28,33 @@ package final class TokenAudit: Sendable {
         package var unit: String?
     }
 
+    struct Entry {
+        var caller: Caller
+        var sinceReport = 0
+        var total = 0
+        var processesSinceReport = 0
+    }
+
+    struct Served: Hashable {
+        var credential: String
+        var uid: UInt32
+    }
+
     struct State {
-        var processes: [Process: Caller] = [:]
-        /// Tokens handed out since the last report, by caller.
-        var counts: [Caller: Int] = [:]
-        /// Callers ever logged (their first line is written once).
-        var known: Set<Caller> = []
-        var pidsSinceReport: [Caller: Set<Int32>] = [:]
-        /// Handed out to callers beyond `auditMaxCallers`, by credential.
+        /// Processes seen since the last report → index in `entries`.
+        var processes: [Process: Int] = [:]
+        var entries: [Entry] = []
+        var index: [Caller: Int] = [:]
+        /// Handed out to callers beyond `auditMaxCallers`: since the last report, and in all.
         var overflow: [String: Int] = [:]
+        var overflowTotal: [Served: Int] = [:]
     }
 
     private let state = Mutex(State())
     private let logger: Logger
-    private let metrics: Metrics
 
-    package init(logger: Logger, metrics: Metrics) {
+    package init(logger: Logger) {
         self.logger = logger
-        self.metrics = metrics
     }
 
     /// Records one token of `credential` handed to a Unix-socket caller. `details`, when the
@@ -52,56 +62,65 @@ package final class TokenAudit: Sendable {
     func record(
         credential: String, pid: Int32, uid: UInt32, gid: UInt32, details: ProcessDetails?
     ) {
-        metrics.access.recordServed(credential: credential, uid: uid)
         let process = Process(credential: credential, pid: pid, uid: uid, gid: gid)
-        let caller = state.withLock { $0.processes[process] }
-        let resolved =
-            caller
-            ?? {
-                let details = details ?? CallerInspector.details(pid: pid, uid: uid)
-                return Caller(
-                    credential: credential, uid: uid, gid: gid,
-                    executable: details?.executable ?? "?", unit: details?.unit)
-            }()
-        let isNew = state.withLock { state -> Bool in
-            if caller == nil, state.processes.count < Limits.Host.auditMaxProcesses {
-                state.processes[process] = resolved
-            }
-            if state.known.contains(resolved) {
-                state.counts[resolved, default: 0] += 1
-                state.pidsSinceReport[resolved, default: []].insert(pid)
-                return false
-            }
-            guard state.known.count < Limits.Host.auditMaxCallers else {
-                state.overflow[credential, default: 0] += 1
-                return false
-            }
-            state.known.insert(resolved)
+        let known = state.withLock { state -> Bool in
+            guard let position = state.processes[process] else { return false }
+            state.entries[position].sinceReport += 1
+            state.entries[position].total += 1
             return true
         }
+        if known { return }
+        let details = details ?? CallerInspector.details(pid: pid, uid: uid)
+        let caller = Caller(
+            credential: credential, uid: uid, gid: gid,
+            executable: details?.executable ?? "?", unit: details?.unit)
+        let isNew = state.withLock { state -> Bool in
+            var isNew = false
+            var position = state.index[caller]
+            if position == nil, state.entries.count < Limits.Host.auditMaxCallers {
+                position = state.entries.count
+                state.entries.append(Entry(caller: caller))
+                state.index[caller] = position
+                isNew = true
+            }
+            guard let position else {
+                state.overflow[credential, default: 0] += 1
+                state.overflowTotal[Served(credential: credential, uid: uid), default: 0] += 1
+                return false
+            }
+            if state.processes.count < Limits.Host.auditMaxProcesses {
+                state.processes[process] = position
+                state.entries[position].processesSinceReport += 1
+            }
+            state.entries[position].sinceReport += 1
+            state.entries[position].total += 1
+            return isNew
+        }
         if isNew {
-            logger.info(
-                "token handed out (first to this caller)",
-                metadata: Self.metadata(resolved).merging(["caller_pid": "\(pid)"]) { $1 })
+            var metadata = Self.metadata(caller)
+            metadata["caller_pid"] = "\(pid)"
+            logger.info("token handed out (first to this caller)", metadata: metadata)
         }
     }
 
-    /// Logs one line per caller that received tokens since the last report, with the count,
+    /// Logs one line per caller that received tokens since the last report, with the count
+    /// (the first token, also logged on its own, included),
     /// and forgets the pid cache (pids get reused). Called every `auditReportInterval`.
     package func report(interval: Duration) {
-        let (counts, pids, overflow) = state.withLock { state in
-            defer {
-                state.counts = [:]
-                state.pidsSinceReport = [:]
-                state.overflow = [:]
-                state.processes = [:]
+        let (entries, overflow) = state.withLock { state in
+            let report = (state.entries.filter { $0.sinceReport > 0 }, state.overflow)
+            for position in state.entries.indices {
+                state.entries[position].sinceReport = 0
+                state.entries[position].processesSinceReport = 0
             }
-            return (state.counts, state.pidsSinceReport, state.overflow)
+            state.overflow = [:]
+            state.processes = [:]
+            return report
         }
-        for (caller, count) in counts.sorted(by: { $0.key.credential < $1.key.credential }) {
-            var metadata = Self.metadata(caller)
-            metadata["count"] = "\(count)"
-            metadata["processes"] = "\(pids[caller]?.count ?? 0)"
+        for entry in entries {
+            var metadata = Self.metadata(entry.caller)
+            metadata["count"] = "\(entry.sinceReport)"
+            metadata["processes"] = "\(entry.processesSinceReport)"
             metadata["interval_s"] = "\(interval.components.seconds)"
             logger.info("tokens handed out", metadata: metadata)
         }
@@ -110,6 +129,20 @@ package final class TokenAudit: Sendable {
                 "tokens handed out to further callers (too many distinct callers to list)",
                 metadata: ["credential": "\(credential)", "count": "\(count)"])
         }
+    }
+
+    /// Tokens handed out since start, by credential and caller uid (for `/metrics`).
+    func served() -> [(credential: String, uid: UInt32, count: Int)] {
+        let totals = state.withLock { state -> [Served: Int] in
+            var totals = state.overflowTotal
+            for entry in state.entries {
+                let key = Served(credential: entry.caller.credential, uid: entry.caller.uid)
+                totals[key, default: 0] += entry.total
+            }
+            return totals
+        }
+        return totals.map { ($0.key.credential, $0.key.uid, $0.value) }
+            .sorted { ($0.credential, $0.uid) < ($1.credential, $1.uid) }
     }
 
     static func metadata(_ caller: Caller) -> Logger.Metadata {

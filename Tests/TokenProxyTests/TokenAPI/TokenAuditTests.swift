@@ -28,9 +28,8 @@ struct TokenAuditTests {
 
     private func audit() -> (TokenAudit, Lines, Metrics) {
         let lines = Lines()
-        let metrics = Metrics()
         let logger = Logger(label: "test") { _ in Capture(lines: lines) }
-        return (TokenAudit(logger: logger, metrics: metrics), lines, metrics)
+        return (TokenAudit(logger: logger), lines, Metrics())
     }
 
     private let details = ProcessDetails(
@@ -50,10 +49,10 @@ struct TokenAuditTests {
         audit.report(interval: .seconds(60))
         let all = lines.entries.withLock { $0 }
         #expect(all.count == 2)
-        #expect(all.last?.1["count"] == "9999")
+        #expect(all.last?.1["count"] == "10000")
         #expect(all.last?.1["processes"] == "1")
         #expect(
-            metrics.render(statuses: []).contains(
+            metrics.render(statuses: [], served: audit.served()).contains(
                 #"tokenproxy_tokens_served_total{credential="billing",uid="1001"} 10000"#))
         audit.report(interval: .seconds(60))
         #expect(lines.entries.withLock { $0.count } == 2, "a quiet interval logs nothing")
@@ -66,7 +65,7 @@ struct TokenAuditTests {
         }
         #expect(lines.entries.withLock { $0.count } == 1)
         audit.report(interval: .seconds(60))
-        #expect(lines.entries.withLock { $0.last?.1["processes"] } == "99")
+        #expect(lines.entries.withLock { $0.last?.1["processes"] } == "100")
     }
 
     @Test func anotherCredentialOrUserIsAnotherCaller() {
