@@ -51,6 +51,8 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        // Before any key is read: see Daemon.isolateKeys (its notice is logged by the daemon).
+        Daemon.isolateKeys()
         let environment = ProcessInfo.processInfo.environment
         let path = ConfigLoader.path(explicit: config, environment: environment)
         let loaded: (Configuration, [Credential])

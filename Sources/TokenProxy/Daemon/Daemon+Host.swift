@@ -9,24 +9,44 @@ import TokenProxyPosix
 /// The daemon as a host citizen: key isolation, per-credential access rules, the audit
 /// trail's reports, `STATUS=` kept current, the operations listener.
 extension Daemon {
-    /// Keeps other processes — even of the same uid — out of this one's memory, before any
-    /// key is read: non-dumpable (no core dump, no `ptrace` attach, no `/proc/PID/mem`) and
-    /// OpenSSL's secure heap for private keys. Failures are logged, not fatal: the unit's
-    /// `LimitCORE=0` and sandbox still apply.
-    func isolateKeys() {
-        do {
-            try Posix.setDumpable(false)
-        } catch {
-            logger.warning("cannot mark the process non-dumpable: \(error)")
-        }
-        let heap = OpenSSLRuntime.enableSecureHeap(
-            bytes: Limits.Host.secureHeapBytes, minimum: Limits.Host.secureHeapMinimumBytes)
-        if heap != .locked {
-            logger.notice(
-                "OpenSSL secure heap \(heap == .unlocked ? "not locked in memory (RLIMIT_MEMLOCK or a seccomp filter refused mlock)" : "unavailable"); keys stay out of core dumps through PR_SET_DUMPABLE"
-            )
+    /// Keeps other processes — even of the same uid — out of this one's memory: non-dumpable
+    /// (no core dump, no `ptrace` attach, no `/proc/PID/mem`) and OpenSSL's secure heap for
+    /// private keys. Must run before the first key is read (the secure heap only holds keys
+    /// decoded after it exists), so `serve` and `check` call it first thing, before logging
+    /// is set up: it returns what to log (nil when all is well). Idempotent. Failures are not
+    /// fatal: the unit's `LimitCORE=0` and sandbox still apply.
+    @discardableResult
+    package static func isolateKeys() -> String? {
+        isolation.withLock { result in
+            if let result { return result.notice }
+            var notices: [String] = []
+            do {
+                try Posix.setDumpable(false)
+            } catch {
+                notices.append("cannot mark the process non-dumpable: \(error)")
+            }
+            switch OpenSSLRuntime.enableSecureHeap(
+                bytes: Limits.Host.secureHeapBytes, minimum: Limits.Host.secureHeapMinimumBytes)
+            {
+            case .locked: break
+            case .unlocked:
+                notices.append(
+                    "OpenSSL secure heap not locked in memory (RLIMIT_MEMLOCK or a seccomp filter refused mlock); keys stay out of core dumps"
+                )
+            case .unavailable:
+                notices.append("OpenSSL secure heap unavailable; keys live on the ordinary heap")
+            }
+            let notice = notices.isEmpty ? nil : notices.joined(separator: "; ")
+            result = Isolation(notice: notice)
+            return notice
         }
     }
+
+    private struct Isolation: Sendable {
+        var notice: String?
+    }
+
+    private static let isolation = Mutex<Isolation?>(nil)
 
     /// `allow` of every credential with user and group names resolved; the names that do not
     /// exist on this host as problems (so `check` refuses what `serve` could not honour).

@@ -122,7 +122,7 @@ package final class Daemon: Sendable {
     package func run(loaded: (Configuration, [Credential])? = nil) async throws(StartupError) {
         let termination = TerminationFlag()
         let signals = try Self.captureSignals(noting: termination)
-        isolateKeys()
+        if let notice = Self.isolateKeys() { logger.notice("\(notice)") }
         let configuration: Configuration
         let credentials: [Credential]
         if let loaded {
