@@ -12,8 +12,9 @@ import TokenProxyCore
 /// is read (outside the lock) only for a process not seen since the last report. The same
 /// counts feed `tokenproxy_tokens_served_total{credential,uid}`.
 package final class TokenAudit: Sendable {
+    /// A process as `SO_PEERCRED` names it; integers only, so the per-request lookup hashes
+    /// no string (the credential is compared, not hashed, in the short list it maps to).
     struct Process: Hashable {
-        var credential: String
         var pid: Int32
         var uid: UInt32
         var gid: UInt32
@@ -41,8 +42,9 @@ package final class TokenAudit: Sendable {
     }
 
     struct State {
-        /// Processes seen since the last report → index in `entries`.
-        var processes: [Process: Int] = [:]
+        /// Processes seen since the last report → (credential, index in `entries`).
+        var processes: [Process: [(credential: String, position: Int)]] = [:]
+        var processCount = 0
         var entries: [Entry] = []
         var index: [Caller: Int] = [:]
         /// Handed out to callers beyond `auditMaxCallers`: since the last report, and in all.
@@ -62,9 +64,11 @@ package final class TokenAudit: Sendable {
     func record(
         credential: String, pid: Int32, uid: UInt32, gid: UInt32, details: ProcessDetails?
     ) {
-        let process = Process(credential: credential, pid: pid, uid: uid, gid: gid)
+        let process = Process(pid: pid, uid: uid, gid: gid)
         let known = state.withLock { state -> Bool in
-            guard let position = state.processes[process] else { return false }
+            guard let seen = state.processes[process],
+                let position = seen.first(where: { $0.credential == credential })?.position
+            else { return false }
             state.entries[position].sinceReport += 1
             state.entries[position].total += 1
             return true
@@ -88,8 +92,9 @@ package final class TokenAudit: Sendable {
                 state.overflowTotal[Served(credential: credential, uid: uid), default: 0] += 1
                 return false
             }
-            if state.processes.count < Limits.Host.auditMaxProcesses {
-                state.processes[process] = position
+            if state.processCount < Limits.Host.auditMaxProcesses {
+                state.processes[process, default: []].append((credential, position))
+                state.processCount += 1
                 state.entries[position].processesSinceReport += 1
             }
             state.entries[position].sinceReport += 1
@@ -115,6 +120,7 @@ package final class TokenAudit: Sendable {
             }
             state.overflow = [:]
             state.processes = [:]
+            state.processCount = 0
             return report
         }
         for entry in entries {
