@@ -101,6 +101,34 @@ package enum Limits {
         package static let maxMinValidSeconds = 86_400
     }
 
+    /// Token introspection (RFC 7662) for local APIs: `POST /v1/introspect/{credential}`
+    /// and its cache (config: `credentials.*.introspection`).
+    package enum Introspection {
+        /// Active answers are kept until the token's `exp`, but never longer than this
+        /// (config: `cache_ttl`; 0 asks the IdP every time). RFC 7662 §4: a cached answer
+        /// misses a revocation for at most this long.
+        package static let defaultCacheTTL: Duration = .seconds(60)
+        /// The largest `cache_ttl` accepted: an hour of missed revocations is already a lot.
+        package static let maxCacheTTL: Duration = .seconds(3600)
+        /// Inactive answers are kept this long (config: `inactive_ttl`), so a client
+        /// retrying with a dead token does not make every retry an IdP request.
+        package static let defaultInactiveTTL: Duration = .seconds(5)
+        /// The largest `inactive_ttl` accepted.
+        package static let maxInactiveTTL: Duration = .seconds(300)
+        /// Answers held by the cache, least recently used dropped first.
+        package static let maxCacheEntries = 10_000
+        /// Bytes of answers (their JSON) held by the cache at most.
+        package static let maxCacheBytes = 8 << 20
+        /// An IdP answer larger than this is not cached (it is still served).
+        package static let maxCachedAnswerBytes = 16 * 1024
+        /// A token longer than this is refused unsent (JWT access tokens are a few KiB).
+        package static let maxTokenBytes = 16 * 1024
+        /// Random key bytes for the keyed hash (HMAC-SHA-256) that names cached tokens.
+        package static let digestKeyBytes = 32
+        /// `Retry-After` when the IdP cannot be asked (unreachable, 5xx, timeout), seconds.
+        package static let retryAfterSeconds = 2
+    }
+
     /// The token API server (`HTTPServerConfiguration` defaults): tiny requests from local
     /// programs, many keep-alive connections, no patience for slow or stuck clients.
     package enum Server {

@@ -205,7 +205,7 @@ package final class Daemon: Sendable {
             onEvent: { event in
                 metrics.record(event)
                 Self.log(event, logger: logger)
-            })
+            }, introspectionCounters: metrics.introspection)
     }
 
     func makeAPI(configuration: Configuration, store: TokenStore, metrics: Metrics) -> TokenAPI {

@@ -24,6 +24,8 @@ package final class Metrics: Sendable {
     private let state = Mutex(State())
     /// The proxy's counters (Metrics+Proxy.swift).
     let proxy = ProxyCounters()
+    /// Introspection's counters (Introspection/IntrospectionCounters.swift).
+    package let introspection = IntrospectionCounters()
 
     package init() {}
 
@@ -64,7 +66,7 @@ package final class Metrics: Sendable {
     }
 
     /// The exposition text for the current values and `statuses`.
-    package func render(statuses: [CredentialStatus]) -> String {
+    package func render(statuses: [CredentialStatus], introspectionEntries: Int? = nil) -> String {
         let snapshot = state.withLock { $0 }
         var out = PrometheusWriter()
         out.family(
@@ -132,6 +134,7 @@ package final class Metrics: Sendable {
             }
         }
         proxy.render(into: &out)
+        introspection.render(into: &out, cachedEntries: introspectionEntries)
         return out.text
     }
 

@@ -76,6 +76,6 @@ package enum CredentialLoader {
                 },
                 algorithm: entry.algorithm,
                 caFile: entry.caFile, assertionLifetime: entry.assertionLifetime,
-                clockSkewAllowance: entry.clockSkew))
+                clockSkewAllowance: entry.clockSkew, introspection: entry.introspection))
     }
 }

@@ -10,7 +10,7 @@ import TokenProxyNet
 /// One instance is shared by everything in the process; it is `Sendable` and holds no
 /// per-credential state besides the discovery cache.
 package final class OAuthTokenClient: Sendable {
-    private let http: HTTPClient
+    let http: HTTPClient
     private let now: @Sendable () -> Date
     private let discoveryCache = Mutex<[String: CachedMetadata]>([:])
 
@@ -186,7 +186,7 @@ package final class OAuthTokenClient: Sendable {
 
     /// Assertions and tokens must not cross a network in clear text; plain `http://` is only
     /// allowed to loopback (test servers, sidecars on the same host).
-    private func requireSafeTransport(_ url: URL, credential: Credential) throws(OAuthError) {
+    func requireSafeTransport(_ url: URL, credential: Credential) throws(OAuthError) {
         guard url.scheme?.lowercased() == "http" else { return }
         let host = (url.host ?? "").lowercased()
         if host == "localhost" || host.hasPrefix("127.") || host == "::1" || host == "[::1]" {

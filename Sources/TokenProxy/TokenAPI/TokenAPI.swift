@@ -3,8 +3,8 @@ import TokenProxyCore
 import TokenProxyNet
 
 /// The token API served on the Unix socket (and optionally loopback TCP):
-/// `GET /v1/tokens/{name}`, `POST /v1/tokens/{name}/refresh`, `GET /v1/tokens`, `/healthz`,
-/// `/readyz`, `/metrics`. The common case — a valid token in the cache — is answered
+/// `GET /v1/tokens/{name}`, `POST /v1/tokens/{name}/refresh`, `GET /v1/tokens`,
+/// `POST /v1/introspect/{name}` (TokenAPI+Introspection.swift), `/healthz`, `/readyz`, `/metrics`. The common case — a valid token in the cache — is answered
 /// synchronously; everything that must wait for the IdP continues in a task.
 package final class TokenAPI: HTTPServerHandler {
     /// Who may ask for tokens on the Unix socket.
@@ -49,6 +49,8 @@ package final class TokenAPI: HTTPServerHandler {
     let metrics: Metrics
     let access: AccessPolicy
     let tcpRequirement: TCPRequirement?
+    /// Answers `/v1/introspect/{name}`: the store's, made with the same credentials.
+    var introspector: Introspector { store.introspector }
 
     package init(
         store: TokenStore, metrics: Metrics, access: AccessPolicy, tcpRequirement: TCPRequirement?
@@ -87,7 +89,9 @@ package final class TokenAPI: HTTPServerHandler {
         case "/metrics":
             guard isRead else { return reply(Self.methodNotAllowed("GET, HEAD")) }
             return later(reply) { api in
-                let text = api.metrics.render(statuses: await api.store.statuses())
+                let text = api.metrics.render(
+                    statuses: await api.store.statuses(),
+                    introspectionEntries: api.introspector.cachedEntries)
                 return HTTPServerResponse(
                     status: 200,
                     headers: ["Content-Type": "text/plain; version=0.0.4; charset=utf-8"],
@@ -97,6 +101,11 @@ package final class TokenAPI: HTTPServerHandler {
             break
         }
 
+        if path.hasPrefix(Self.introspectPrefix) {
+            // The same access check as tokens: whoever may read a token may ask about one.
+            if let refusal = refusal(for: request) { return reply(refusal) }
+            return introspect(path, request, reply)
+        }
         guard path == "/v1/tokens" || path.hasPrefix("/v1/tokens/") else {
             return reply(Self.error(404, "not_found", "no such endpoint; see /v1/tokens"))
         }

@@ -22,13 +22,19 @@ package final class TokenStore: Sendable {
     /// concrete types without a dictionary lookup or generic code from another module (the
     /// service's own table serves everything else).
     private let slots: [ThreadLock<Snapshot?>]
+    /// Introspection (RFC 7662) with the same credentials and IdP clients, for the token API
+    /// and the proxy guard; replaced with the store on reload.
+    package let introspector: Introspector
 
     package init(
         credentials: [Credential], policies: [String: RefreshPolicy],
         clients: [String: OAuthTokenClient],
         onFetchError: @escaping @Sendable (String, OAuthError) -> Void = { _, _ in },
-        onEvent: @escaping TokenService<IssuedToken>.EventHook
+        onEvent: @escaping TokenService<IssuedToken>.EventHook,
+        introspectionCounters: IntrospectionCounters = IntrospectionCounters()
     ) {
+        introspector = Introspector(
+            credentials: credentials, clients: clients, counters: introspectionCounters)
         let byName = Dictionary(credentials.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         self.names = credentials.map(\.name)
         // The fetch only translates the IdP's answer: lifetime, expiry and caching are the

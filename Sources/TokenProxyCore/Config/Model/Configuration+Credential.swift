@@ -34,6 +34,8 @@ package struct CredentialConfiguration: Sendable, Equatable {
     /// Accept a key file readable by group or others (the loader refuses it otherwise).
     package var allowInsecureKeyPermissions: Bool
     package var refresh: RefreshConfiguration
+    /// How `POST /v1/introspect/{name}` uses this credential.
+    package var introspection: IntrospectionConfiguration
 
     package init(
         name: String, keySource: KeySource, issuer: URL, grant: GrantType? = nil,
@@ -45,7 +47,8 @@ package struct CredentialConfiguration: Sendable, Equatable {
         assertionLifetime: Duration = Limits.Assertion.defaultLifetime,
         clockSkew: Duration = Limits.Assertion.defaultClockSkew,
         caFile: String? = nil, allowInsecureKeyPermissions: Bool = false,
-        refresh: RefreshConfiguration = .init()
+        refresh: RefreshConfiguration = .init(),
+        introspection: IntrospectionConfiguration = .init()
     ) {
         self.name = name
         self.keySource = keySource
@@ -64,6 +67,7 @@ package struct CredentialConfiguration: Sendable, Equatable {
         self.caFile = caFile
         self.allowInsecureKeyPermissions = allowInsecureKeyPermissions
         self.refresh = refresh
+        self.introspection = introspection
     }
 
     /// The `aud` claim to sign: the configured audience, else the issuer.

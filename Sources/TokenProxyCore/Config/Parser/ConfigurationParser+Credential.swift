@@ -5,7 +5,7 @@ extension ConfigurationParser {
         "key_file", "issuer", "grant", "scopes", "client_id", "key_id", "audience",
         "token_endpoint",
         "resources", "extra_params", "algorithm", "assertion_lifetime", "clock_skew", "ca_file",
-        "allow_insecure_key_permissions", "refresh",
+        "allow_insecure_key_permissions", "refresh", "introspection",
     ]
     static let refreshKeys = [
         "fraction", "before_expiry", "min_before_expiry", "jitter", "backoff_initial",
@@ -77,6 +77,7 @@ extension ConfigurationParser {
         }
         let insecure = decoder.bool(object, "allow_insecure_key_permissions") ?? false
         let refresh = parseRefresh(object, decoder: &decoder)
+        let introspection = parseIntrospection(object, decoder: &decoder)
 
         guard decoder.problems.count == problemsBefore, let keySource, let issuer else {
             return nil
@@ -90,7 +91,7 @@ extension ConfigurationParser {
                 ?? Limits.Assertion.defaultLifetime,
             clockSkew: skew.map { .seconds($0) } ?? Limits.Assertion.defaultClockSkew,
             caFile: caFile,
-            allowInsecureKeyPermissions: insecure, refresh: refresh)
+            allowInsecureKeyPermissions: insecure, refresh: refresh, introspection: introspection)
     }
 
     static func parseExtraParameters(_ object: ConfigObject, decoder: inout ConfigDecoder)
