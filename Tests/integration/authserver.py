@@ -173,6 +173,7 @@ class Token(TokenMixin):
         self.grant_type = grant_type
         self.iat = int(time.time())
         self.exp = self.iat + lifetime
+        self.revoked = False
 
     def check_client(self, client):
         return client.get_client_id() == self.client_id
@@ -187,7 +188,7 @@ class Token(TokenMixin):
         return time.time() >= self.exp
 
     def is_revoked(self):
-        return False
+        return self.revoked
 
 
 class State:
@@ -216,6 +217,8 @@ class State:
             self.fault_count = None
             self.fault_delay = 0.0
             self.date_offset = 0
+            self.introspection_delay = 0.0
+            self.introspection_status = None
 
     def use_jti(self, client_id: str, jti, exp) -> bool:
         # Not in Authlib for the JWT bearer grant: replay protection by jti.
@@ -551,7 +554,44 @@ def create_app() -> Flask:
     def introspect():
         with STATE.lock:
             STATE.introspection_requests += 1
+            delay, status = STATE.introspection_delay, STATE.introspection_status
+        if delay:
+            time.sleep(delay)
+        if status is not None:
+            return jsonify(error="server_error", error_description="injected fault"), status
         return server.create_endpoint_response(Introspection.ENDPOINT_NAME)
+
+    @app.post("/_test/introspection")
+    def introspection_fault():
+        # Test control: delay every introspection answer, or answer with an error status.
+        body = request.get_json(force=True)
+        with STATE.lock:
+            STATE.introspection_delay = float(body.get("delay", 0))
+            STATE.introspection_status = body.get("status")
+        return jsonify(ok=True)
+
+    @app.post("/_test/mint")
+    def mint():
+        # Test control: an access token for a registered client, as if it had asked for one,
+        # with its own lifetime (expired tokens for the introspection tests).
+        body = request.get_json(force=True)
+        client_id = body["client_id"]
+        if client_id not in STATE.clients:
+            return jsonify(error=f"unknown client {client_id!r}"), 400
+        record = Token(secrets.token_urlsafe(32), client_id, body.get("sub", client_id),
+                       body.get("scope", ""), "client_credentials", int(body.get("lifetime", STATE.lifetime)))
+        with STATE.lock:
+            STATE.tokens[record.access_token] = record
+        return jsonify(access_token=record.access_token, exp=record.exp)
+
+    @app.post("/_test/revoke")
+    def revoke():
+        body = request.get_json(force=True)
+        with STATE.lock:
+            record = STATE.tokens.get(body["token"])
+            if record is not None:
+                record.revoked = True
+        return jsonify(ok=record is not None)
 
     @app.route("/oidc/v1/userinfo", methods=["GET", "POST"])
     def userinfo():

@@ -4,6 +4,9 @@ import TokenProxyCore
 /// (`RestartPreventExitStatus=78` stops systemd from restarting on a configuration error).
 package enum ExitStatus: Int32, Sendable {
     case success = 0
+    /// `tokenproxy introspect`: the answer is "not active" (like grep's 1: it worked, and the
+    /// answer is no).
+    case inactive = 1
     /// Wrong command-line usage.
     case usage = 64
     /// Input data (a key file) is malformed.
@@ -28,6 +31,16 @@ package enum ExitStatus: Int32, Sendable {
         case .configuration: return .configuration
         case .credentialRejected: return .permissionDenied
         case .unavailable: return .unavailable
+        }
+    }
+
+    /// The status for a failed introspection.
+    package static func forFailure(_ error: IntrospectionError) -> ExitStatus {
+        switch error {
+        case .badRequest: return .usage
+        case .configuration: return .configuration
+        case .rejected where !error.isTemporary: return .permissionDenied
+        default: return .unavailable
         }
     }
 }

@@ -58,9 +58,8 @@ package enum IntrospectionError: Error, Sendable, CustomStringConvertible {
                 "credential '\(credential)': introspection endpoint \(endpoint) rejected the request: \(rejection)"
             if !isTemporary {
                 text +=
-                    ". Check that the IdP knows this credential's key as a client allowed to introspect "
-                    + "(an API application key with private_key_jwt in ZITADEL) and the assertion audience "
-                    + "(introspection.audience)"
+                    " (for introspection the IdP wants a client allowed to introspect — in ZITADEL an "
+                    + "API application key; its audience is set with introspection.audience)"
             }
             return text
         case .malformedResponse(let credential, let endpoint, let status, let detail):
