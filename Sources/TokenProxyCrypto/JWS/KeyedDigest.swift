@@ -12,6 +12,11 @@ package struct KeyedDigest: Sendable {
         key = SecureRandom.bytes(keyBytes)
     }
 
+    /// A digest under a known key: for the RFC 4231 vectors in the tests only.
+    init(key: [UInt8]) {
+        self.key = key
+    }
+
     /// The 32-byte HMAC-SHA-256 of `parts`, each preceded by its length so that
     /// ("ab", "c") and ("a", "bc") differ. The corresponding C function is `EVP_Q_mac`.
     package func digest(_ parts: [String]) -> [UInt8] {
@@ -21,6 +26,11 @@ package struct KeyedDigest: Sendable {
             withUnsafeBytes(of: UInt64(utf8.count).bigEndian) { message.append(contentsOf: $0) }
             message.append(contentsOf: utf8)
         }
+        return mac(message)
+    }
+
+    /// HMAC-SHA-256 of `message`.
+    func mac(_ message: [UInt8]) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: 32)
         var length = 0
         let result = key.withUnsafeBytes { keyBytes in
