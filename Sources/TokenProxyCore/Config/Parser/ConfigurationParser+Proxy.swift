@@ -12,7 +12,7 @@ extension ConfigurationParser {
         "host", "path_prefix", "strip_prefix", "upstream", "credential",
         "keep_client_authorization",
         "forwarded_headers", "allow_plain_http", "ca_file", "client_certificate", "client_key",
-        "allow_insecure_key_permissions", "upgrades",
+        "allow_insecure_key_permissions", "upgrades", "guard",
     ]
     /// Fields the proxy itself sets or that frame the message: a refresh header with one of
     /// these names would be stripped from every request.
