@@ -60,8 +60,10 @@ package enum DevMode {
         }
 
         let socket = directory + "/tokenproxy.sock"
+        let proxySocket = directory + "/proxy.sock"
         let configPath = directory + "/config.json"
-        let config = configuration(socket: socket, issuer: issuerURL.absoluteString, keys: keys)
+        let config = configuration(
+            socket: socket, proxySocket: proxySocket, issuer: issuerURL.absoluteString, keys: keys)
         do {
             try FileWriter.replaceAtomically(configPath, contents: Array(config.utf8), mode: 0o600)
         } catch {
@@ -70,8 +72,8 @@ package enum DevMode {
         }
         announce(
             instructions(
-                directory: directory, socket: socket, issuer: issuerURL.absoluteString,
-                config: configPath))
+                directory: directory, socket: socket, proxySocket: proxySocket,
+                issuer: issuerURL.absoluteString, config: configPath))
 
         let daemon = Daemon(
             options: Daemon.Options(
@@ -122,8 +124,12 @@ package enum DevMode {
         return path
     }
 
-    /// A complete configuration for the two throwaway credentials.
-    static func configuration(socket: String, issuer: String, keys: DevKeys) -> String {
+    /// A complete configuration for the two throwaway credentials, and a proxy on a Unix
+    /// socket whose `/api/` route guards the issuer's userinfo: the caller needs a token with
+    /// scope `profile` (checked by the gateway's introspection), the issuer gets the gateway's.
+    static func configuration(socket: String, proxySocket: String, issuer: String, keys: DevKeys)
+        -> String
+    {
         """
         {
           "api": {"socket": \(JSONText.string(socket)), "socket_mode": "0600"},
@@ -142,15 +148,28 @@ package enum DevMode {
               "scopes": ["dev:read"]
             }
           },
+          "proxy": {
+            "listen": [\(JSONText.string("unix:" + proxySocket))],
+            "routes": [
+              {
+                "path_prefix": "/api/", "strip_prefix": true, "upstream": \(JSONText.string(issuer)),
+                "credential": "gateway",
+                "guard": {
+                  "credential": "gateway", "require_scopes": ["profile"],
+                  "forward_claims": {"sub": "X-Auth-Subject", "scope": "X-Auth-Scope"}
+                }
+              }
+            ]
+          },
           "log": {"level": "info"}
         }
 
         """
     }
 
-    static func instructions(directory: String, socket: String, issuer: String, config: String)
-        -> String
-    {
+    static func instructions(
+        directory: String, socket: String, proxySocket: String, issuer: String, config: String
+    ) -> String {
         """
         tokenproxy dev: a throwaway issuer at \(issuer) and the daemon on \(socket)
         (keys and config in \(directory); stop with Ctrl-C)
@@ -163,6 +182,13 @@ package enum DevMode {
           curl -H "$(tokenproxy token demo --socket \(socket) --format header)" \(issuer)/oidc/v1/userinfo
           curl --unix-socket \(socket) http://localhost/metrics
           tokenproxy check --config \(config) --online
+
+        Introspection (RFC 7662, cached) and a guarded route (/api/ needs scope 'profile'):
+          TOKEN=$(tokenproxy token demo --socket \(socket))
+          curl --unix-socket \(socket) -d "token=$TOKEN" http://localhost/v1/introspect/gateway
+          tokenproxy introspect gateway "$TOKEN" --socket \(socket)
+          curl --unix-socket \(proxySocket) -H "Authorization: Bearer $TOKEN" http://localhost/api/oidc/v1/userinfo
+          curl -i --unix-socket \(proxySocket) http://localhost/api/oidc/v1/userinfo   # 401: no token
 
         """
     }
