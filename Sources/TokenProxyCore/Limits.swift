@@ -127,6 +127,13 @@ package enum Limits {
         package static let digestKeyBytes = 32
         /// `Retry-After` when the IdP cannot be asked (unreachable, 5xx, timeout), seconds.
         package static let retryAfterSeconds = 2
+        /// Clock difference tolerated on a JWT access token's `exp` and `nbf`.
+        package static let jwtLeeway: Duration = .seconds(30)
+        /// An issuer's JWKS is fetched again after this long.
+        package static let jwksTTL: Duration = .seconds(3600)
+        /// A token naming an unknown `kid` refetches the JWKS at most this often (key rotation
+        /// is picked up; a flood of made-up `kid`s costs the IdP one request per interval).
+        package static let jwksRefetchInterval: Duration = .seconds(30)
     }
 
     /// The token API server (`HTTPServerConfiguration` defaults): tiny requests from local

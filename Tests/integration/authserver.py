@@ -200,6 +200,8 @@ class State:
         self.lifetime = lifetime
         self.expires_in_as_string = expires_in_as_string
         self.issuer = ""
+        # Signing keys for JWT access tokens (RFC 9068), newest last; /oauth/v2/keys serves them.
+        self.signing_keys = [jwk.RSAKey.generate_key(2048, {"kid": "k-" + secrets.token_hex(4)})]
         self.reset()
 
     def reset(self):
@@ -219,6 +221,7 @@ class State:
             self.date_offset = 0
             self.introspection_delay = 0.0
             self.introspection_status = None
+            self.jwks_requests = 0
 
     def use_jti(self, client_id: str, jti, exp) -> bool:
         # Not in Authlib for the JWT bearer grant: replay protection by jti.
@@ -519,7 +522,20 @@ def create_app() -> Flask:
 
     @app.get("/oauth/v2/keys")
     def keys():
-        return jsonify(keys=[])
+        with STATE.lock:
+            STATE.jwks_requests += 1
+            published = [k.as_dict(private=False) for k in STATE.signing_keys]
+        for entry in published:
+            entry.update(use="sig", alg="RS256")
+        return jsonify(keys=published)
+
+    @app.post("/_test/rotate")
+    def rotate():
+        # Test control: a new signing key (new kid) replaces the old ones.
+        key = jwk.RSAKey.generate_key(2048, {"kid": "k-" + secrets.token_hex(4)})
+        with STATE.lock:
+            STATE.signing_keys = [key]
+        return jsonify(kid=key.kid)
 
     @app.post("/oauth/v2/token")
     def token():
@@ -580,6 +596,15 @@ def create_app() -> Flask:
             return jsonify(error=f"unknown client {client_id!r}"), 400
         record = Token(secrets.token_urlsafe(32), client_id, body.get("sub", client_id),
                        body.get("scope", ""), "client_credentials", int(body.get("lifetime", STATE.lifetime)))
+        if body.get("format") == "jwt":
+            # An RFC 9068 JWT access token signed with the newest signing key; also
+            # introspectable (and revocable) like the opaque ones.
+            with STATE.lock:
+                key = STATE.signing_keys[-1]
+            claims = {"iss": STATE.issuer, "sub": record.sub, "client_id": client_id,
+                      "aud": body.get("aud", []), "scope": record.scope, "iat": record.iat,
+                      "exp": record.exp, "jti": secrets.token_hex(8)}
+            record.access_token = jwt.encode({"alg": "RS256", "kid": key.kid, "typ": "at+jwt"}, claims, key)
         with STATE.lock:
             STATE.tokens[record.access_token] = record
         return jsonify(access_token=record.access_token, exp=record.exp)
@@ -612,6 +637,7 @@ def create_app() -> Flask:
                 introspection_requests=STATE.introspection_requests,
                 userinfo_requests=STATE.userinfo_requests,
                 discovery_requests=STATE.discovery_requests,
+                jwks_requests=STATE.jwks_requests,
                 active_tokens=sum(1 for t in STATE.tokens.values() if not t.is_expired()),
                 last_token_request_form=STATE.last_form,
                 last_token_request_headers=STATE.last_headers,

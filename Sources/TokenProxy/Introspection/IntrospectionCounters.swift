@@ -18,6 +18,7 @@ package final class IntrospectionCounters: Sendable {
     private struct State {
         var lookups: [Pair: Int] = [:]
         var requests: [Pair: Int] = [:]
+        var local: [Pair: Int] = [:]
         var latency: [String: PrometheusHistogram] = [:]
     }
 
@@ -27,6 +28,10 @@ package final class IntrospectionCounters: Sendable {
 
     func recordLookup(credential: String, result: String) {
         state.withLock { $0.lookups[Pair(credential: credential, label: result), default: 0] += 1 }
+    }
+
+    func recordLocal(credential: String, result: String) {
+        state.withLock { $0.local[Pair(credential: credential, label: result), default: 0] += 1 }
     }
 
     func recordRequest(credential: String, outcome: String, latency: Duration) {
@@ -57,6 +62,14 @@ package final class IntrospectionCounters: Sendable {
             out.sample(
                 "tokenproxy_introspection_requests_total",
                 ["credential": key.credential, "outcome": key.label], value)
+        }
+        out.family(
+            "tokenproxy_jwt_validations_total", "counter",
+            help: "JWT access tokens validated locally (jwt modes) by credential and result.")
+        for (key, value) in snapshot.local.sorted(by: { $0.key < $1.key }) {
+            out.sample(
+                "tokenproxy_jwt_validations_total",
+                ["credential": key.credential, "result": key.label], value)
         }
         out.histograms(
             "tokenproxy_introspection_request_duration_seconds",

@@ -22,7 +22,9 @@ package final class Introspector: Sendable {
     private let inFlight = Mutex<[Key: Task<Outcome, Never>]>([:])
     private let counters: IntrospectionCounters
     /// Seconds since the epoch: the clock of `exp`.
-    private let unixNow: @Sendable () -> Double
+    let unixNow: @Sendable () -> Double
+    /// Issuers' signing keys, for the `jwt` modes.
+    let jwks = JWKSCache()
 
     package init(
         credentials: [Credential], clients: [String: OAuthTokenClient],
@@ -94,8 +96,40 @@ package final class Introspector: Sendable {
         return try await task.value.get()
     }
 
-    /// One IdP request, timed and counted by outcome.
+    /// The answer by the credential's mode: a JWT is validated locally first in the `jwt`
+    /// modes (an invalid one is inactive without asking the IdP); `jwt` trusts a valid JWT,
+    /// `jwt+introspect` still asks the IdP (revocation). Opaque tokens are always introspected.
     private func ask(
+        _ client: OAuthTokenClient, _ credential: Credential, _ token: Redacted<String>,
+        _ hint: String?
+    ) async -> Outcome {
+        let mode = credential.introspection.mode
+        guard mode.validatesJWT, CompactJWS.looksLikeJWT(token.value) else {
+            return await askIdP(client, credential, token, hint)
+        }
+        let started = ContinuousClock.now
+        let outcome: JWTOutcome
+        do {
+            outcome = try await validateJWT(token, credential: credential, client: client)
+        } catch {
+            counters.recordRequest(
+                credential: credential.name, outcome: "jwks_" + error.outcome,
+                latency: ContinuousClock.now - started)
+            return .failure(error)
+        }
+        switch outcome {
+        case .invalid:
+            counters.recordLocal(credential: credential.name, result: "invalid")
+            return .success(.inactive)
+        case .valid(let answer):
+            counters.recordLocal(credential: credential.name, result: "valid")
+            if mode == .jwt { return .success(answer) }
+            return await askIdP(client, credential, token, hint)
+        }
+    }
+
+    /// One IdP request, timed and counted by outcome.
+    private func askIdP(
         _ client: OAuthTokenClient, _ credential: Credential, _ token: Redacted<String>,
         _ hint: String?
     ) async -> Outcome {

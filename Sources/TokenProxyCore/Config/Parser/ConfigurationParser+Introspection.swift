@@ -4,6 +4,7 @@ import Foundation
 extension ConfigurationParser {
     static let introspectionKeys = [
         "mode", "cache_ttl", "inactive_ttl", "audience", "introspection_endpoint",
+        "token_audience",
     ]
 
     static func parseIntrospection(_ parent: ConfigObject, decoder: inout ConfigDecoder)
@@ -27,6 +28,13 @@ extension ConfigurationParser {
             checkURL(
                 $0, at: object.path.appending("introspection_endpoint"), isIssuer: false,
                 decoder: &decoder)
+        }
+        result.tokenAudience = decoder.string(object, "token_audience")
+        if result.mode.validatesJWT, result.tokenAudience == nil {
+            decoder.report(
+                object.path.appending("token_audience"),
+                "required with mode '\(result.mode.rawValue)': the aud a JWT access token must carry "
+                    + "for this API (in ZITADEL the project id)")
         }
         return result
     }
