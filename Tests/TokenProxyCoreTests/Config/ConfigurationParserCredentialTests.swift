@@ -285,4 +285,16 @@ struct ConfigurationParserIntrospectionTests {
             problems.contains { $0.hasPrefix("credentials.a.introspection.introspection_endpoint:") })
         #expect(problems.contains { $0.hasPrefix("credentials.a.introspection.ttl:") })
     }
+
+    @Test func jwtModesNeedTokenAudience() throws {
+        #expect(
+            F.problems(F.withCredential(#""introspection": {"mode": "jwt"}"#)).contains {
+                $0.hasPrefix("credentials.a.introspection.token_audience:")
+            })
+        let json = F.withCredential(
+            #""introspection": {"mode": "jwt+introspect", "token_audience": "api"}"#)
+        let credential = try #require(try F.parse(json).credential(named: "a"))
+        #expect(credential.introspection.mode == .jwtAndIntrospect)
+        #expect(credential.introspection.tokenAudience == "api")
+    }
 }
