@@ -14,6 +14,9 @@ extension TokenAPI {
         _ reply: @escaping @Sendable (HTTPServerResponse) -> Void
     ) {
         let name = String(path.dropFirst(Self.introspectPrefix.count))
+        // The same access check as for `/v1/tokens/{name}`: whoever may read a credential's
+        // token may ask about tokens with it (per-credential rules apply through this call).
+        if let refusal = refusal(for: request) { return reply(refusal) }
         let introspector = self.introspector
         guard introspector.contains(name) else {
             return reply(

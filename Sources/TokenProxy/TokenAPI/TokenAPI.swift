@@ -101,11 +101,7 @@ package final class TokenAPI: HTTPServerHandler {
             break
         }
 
-        if path.hasPrefix(Self.introspectPrefix) {
-            // The same access check as tokens: whoever may read a token may ask about one.
-            if let refusal = refusal(for: request) { return reply(refusal) }
-            return introspect(path, request, reply)
-        }
+        if path.hasPrefix(Self.introspectPrefix) { return introspect(path, request, reply) }
         guard path == "/v1/tokens" || path.hasPrefix("/v1/tokens/") else {
             return reply(Self.error(404, "not_found", "no such endpoint; see /v1/tokens"))
         }
@@ -192,7 +188,7 @@ package final class TokenAPI: HTTPServerHandler {
 
     /// Access control: Unix peers by uid/gid; TCP callers must send the required header and
     /// must not look like a forwarded request (SSRF through a local web app).
-    private func refusal(for request: HTTPServerRequest) -> HTTPServerResponse? {
+    func refusal(for request: HTTPServerRequest) -> HTTPServerResponse? {
         switch request.peer {
         case .unix(_, let uid, let gid):
             guard access.allows(uid: uid, gid: gid) else {
