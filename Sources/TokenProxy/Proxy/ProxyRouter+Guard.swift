@@ -83,7 +83,9 @@ extension ProxyRouter {
     private func guardBlocking(
         _ token: Redacted<String>, _ routeGuard: ProxyGuardConfiguration, route: String
     ) -> ProxyGuardOutcome {
-        switch Self.blockingWait(timeout: tokenTimeout, { await self.guardCheck(token, routeGuard) }) {
+        switch Self.blockingWait(
+            timeout: tokenTimeout, { await self.guardCheck(token, routeGuard) })
+        {
         case .success(let outcome):
             return outcome
         case .failure(let error):

@@ -77,7 +77,8 @@ package struct IntrospectionAnswer: Sendable, Equatable {
         guard activeValue.boolValue else { return .success(.inactive) }
         var answer = IntrospectionAnswer(active: true, json: body)
         do throws(ParseError) {
-            answer.scopes = try string(object, "scope").map { $0.split(separator: " ").map(String.init) } ?? []
+            answer.scopes =
+                try string(object, "scope").map { $0.split(separator: " ").map(String.init) } ?? []
             answer.clientID = try string(object, "client_id")
             answer.username = try string(object, "username")
             answer.subject = try string(object, "sub")

@@ -52,8 +52,9 @@ package struct IntrospectionCache<Key: Hashable & Sendable>: Sendable {
 
     /// Stores `answer` until `deadline`, evicting least recently used entries as needed. An
     /// answer bigger than a tenth of `maxBytes` is not stored.
-    package mutating func store(_ answer: IntrospectionAnswer, for key: Key, until deadline: Instant)
-    {
+    package mutating func store(
+        _ answer: IntrospectionAnswer, for key: Key, until deadline: Instant
+    ) {
         if let position = index[key] { remove(at: position) }
         let size = answer.json.count
         guard size <= maxBytes / 10 else { return }
@@ -93,8 +94,16 @@ package struct IntrospectionCache<Key: Hashable & Sendable>: Sendable {
 
     private mutating func unlink(_ position: Int) {
         guard let entry = slots[position] else { return }
-        if let previous = entry.previous { slots[previous]?.next = entry.next } else { head = entry.next }
-        if let next = entry.next { slots[next]?.previous = entry.previous } else { tail = entry.previous }
+        if let previous = entry.previous {
+            slots[previous]?.next = entry.next
+        } else {
+            head = entry.next
+        }
+        if let next = entry.next {
+            slots[next]?.previous = entry.previous
+        } else {
+            tail = entry.previous
+        }
     }
 
     private mutating func remove(at position: Int) {

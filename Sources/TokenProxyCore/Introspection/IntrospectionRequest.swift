@@ -15,9 +15,10 @@ package struct IntrospectionRequest: Sendable {
     /// Parses `body`; `contentType` JSON (`application/json`, `…+json`) selects JSON, anything
     /// else (or none) the form encoding.
     package static func parse(_ body: [UInt8], contentType: String?) -> Result<Self, ParseError> {
-        let type = (contentType ?? "").split(separator: ";").first.map {
-            $0.trimmingCharacters(in: .whitespaces).lowercased()
-        } ?? ""
+        let type =
+            (contentType ?? "").split(separator: ";").first.map {
+                $0.trimmingCharacters(in: .whitespaces).lowercased()
+            } ?? ""
         let fields: [String: String]
         if type == "application/json" || type.hasSuffix("+json") {
             guard

@@ -9,8 +9,9 @@ package struct JWTClaimsCheck: Sendable {
     package var audience: String
     package var leeway: Duration
 
-    package init(issuer: String, audience: String, leeway: Duration = Limits.Introspection.jwtLeeway)
-    {
+    package init(
+        issuer: String, audience: String, leeway: Duration = Limits.Introspection.jwtLeeway
+    ) {
         self.issuer = issuer
         self.audience = audience
         self.leeway = leeway

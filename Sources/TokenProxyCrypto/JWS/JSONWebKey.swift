@@ -63,7 +63,9 @@ package struct JSONWebKey: Sendable {
         }
         let pem =
             "-----BEGIN PUBLIC KEY-----\n"
-            + Data(der).base64EncodedString(options: [.lineLength64Characters, .endLineWithLineFeed])
+            + Data(der).base64EncodedString(options: [
+                .lineLength64Characters, .endLineWithLineFeed,
+            ])
             + "\n-----END PUBLIC KEY-----\n"
         let key = try PublicKey.fromPEM(Array(pem.utf8), origin: "JWK \(keyID ?? "without kid")")
         return JSONWebKey(keyID: keyID, algorithm: algorithm, key: key)

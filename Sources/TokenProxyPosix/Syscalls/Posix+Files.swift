@@ -28,7 +28,7 @@ extension Posix {
         var info = stat()
         do {
             try syscallNonBlocking("lstat") { lstat(path, &info) }
-        } catch where error.errno == ENOENT {
+        } catch  where error.errno == ENOENT {
             return nil
         }
         return FileStatus(info)

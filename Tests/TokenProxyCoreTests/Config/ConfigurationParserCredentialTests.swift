@@ -252,7 +252,8 @@ struct ConfigurationParserIntrospectionTests {
     typealias F = ConfigFixture
 
     @Test func defaultsWithoutTheObject() throws {
-        let credential = try #require(try F.parse(F.withCredential(#""scopes": []"#)).credential(named: "a"))
+        let credential = try #require(
+            try F.parse(F.withCredential(#""scopes": []"#)).credential(named: "a"))
         #expect(credential.introspection == IntrospectionConfiguration())
         #expect(credential.introspection.cacheTTL == Limits.Introspection.defaultCacheTTL)
     }
@@ -268,7 +269,8 @@ struct ConfigurationParserIntrospectionTests {
         #expect(credential.introspection.mode == .introspect)
         #expect(credential.introspection.cacheTTL == .zero)
         #expect(credential.introspection.inactiveTTL == .milliseconds(2500))
-        #expect(credential.introspection.audience == ["https://idp.example.com/oauth/v2/introspect"])
+        #expect(
+            credential.introspection.audience == ["https://idp.example.com/oauth/v2/introspect"])
         #expect(
             credential.introspection.endpoint
                 == URL(string: "https://idp.example.com/oauth/v2/introspect"))
@@ -282,7 +284,9 @@ struct ConfigurationParserIntrospectionTests {
         #expect(problems.contains { $0.hasPrefix("credentials.a.introspection.mode:") })
         #expect(problems.contains { $0.hasPrefix("credentials.a.introspection.cache_ttl:") })
         #expect(
-            problems.contains { $0.hasPrefix("credentials.a.introspection.introspection_endpoint:") })
+            problems.contains {
+                $0.hasPrefix("credentials.a.introspection.introspection_endpoint:")
+            })
         #expect(problems.contains { $0.hasPrefix("credentials.a.introspection.ttl:") })
     }
 

@@ -24,14 +24,17 @@ struct GuardVerdictTests {
         #expect(
             config.verdict(for: answer(), unixNow: now)
                 == .allow(headers: [
-                    GuardHeader(name: "X-Scope", value: "a b"), GuardHeader(name: "X-Sub", value: "s"),
+                    GuardHeader(name: "X-Scope", value: "a b"),
+                    GuardHeader(name: "X-Sub", value: "s"),
                 ]))
     }
 
     @Test func refusals() {
         let config = ProxyGuardConfiguration(
             credential: "x", requireScopes: ["a", "c"], requireAudience: "api")
-        #expect(config.verdict(for: .inactive, unixNow: now) == .invalidToken("the access token is not active"))
+        #expect(
+            config.verdict(for: .inactive, unixNow: now)
+                == .invalidToken("the access token is not active"))
         #expect(
             config.verdict(for: answer(aud: ["api"], exp: 1_699_999_999), unixNow: now)
                 == .invalidToken("the access token expired"))

@@ -34,7 +34,9 @@ struct IntrospectionCacheTests {
     @Test func boundedInBytes() {
         var cache = IntrospectionCache<Int>(maxEntries: 1000, maxBytes: 10_000)
         let later = Self.start + .seconds(60)
-        for key in 0..<100 { cache.store(Self.answer("\(key)", bytes: 900), for: key, until: later) }
+        for key in 0..<100 {
+            cache.store(Self.answer("\(key)", bytes: 900), for: key, until: later)
+        }
         #expect(cache.bytes <= 10_000)
         #expect(cache.count < 100)
         #expect(cache.answer(for: 99, now: Self.start) != nil)

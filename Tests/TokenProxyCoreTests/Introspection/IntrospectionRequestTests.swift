@@ -34,14 +34,19 @@ struct IntrospectionRequestTests {
         #expect(throws: E.badForm) { try parse("token=%4", nil).get() }
         #expect(throws: E.badForm) { try parse("token=%ff", nil).get() }
         #expect(throws: E.notJSONObject) { try parse("[1]", "application/json").get() }
-        #expect(throws: E.notAString("token")) { try parse(#"{"token": 1}"#, "application/json").get() }
+        #expect(throws: E.notAString("token")) {
+            try parse(#"{"token": 1}"#, "application/json").get()
+        }
         let long = String(repeating: "a", count: Limits.Introspection.maxTokenBytes + 1)
         #expect(throws: E.tokenTooLong) { try parse("token=" + long, nil).get() }
     }
 
     @Test func errorsNeverQuoteTheToken() {
         guard case .failure(let error) = parse(#"{"token": ["secret-token"]}"#, "application/json")
-        else { Issue.record("accepted"); return }
+        else {
+            Issue.record("accepted")
+            return
+        }
         #expect(!error.description.contains("secret-token"))
     }
 }

@@ -4,7 +4,8 @@ import Testing
 
 @Suite(.timeLimit(.minutes(1)))
 struct JWTClaimsCheckTests {
-    let check = JWTClaimsCheck(issuer: "https://idp.example.com", audience: "api", leeway: .seconds(30))
+    let check = JWTClaimsCheck(
+        issuer: "https://idp.example.com", audience: "api", leeway: .seconds(30))
     let now = 1_700_000_000.0
 
     func result(_ claims: String) -> Result<IntrospectionAnswer, JWTClaimsCheck.Reason> {
@@ -31,8 +32,10 @@ struct JWTClaimsCheckTests {
             try result(#"{"iss":"https://idp.example.com","aud":"api","exp":1699999960}"#).get()
         }
         #expect(throws: R.notYetValid) {
-            try result(#"{"iss":"https://idp.example.com","aud":"api","exp":1700000100,"nbf":1700000060}"#)
-                .get()
+            try result(
+                #"{"iss":"https://idp.example.com","aud":"api","exp":1700000100,"nbf":1700000060}"#
+            )
+            .get()
         }
         #expect(throws: R.malformed("no exp")) {
             try result(#"{"iss":"https://idp.example.com","aud":"api"}"#).get()

@@ -12,7 +12,8 @@ struct CompactJWSTests {
         var header = #"{"alg":"\#(algorithm.rawValue)""#
         if let kid { header += #","kid":"\#(kid)""# }
         header += "}"
-        let input = Base64URL.encode(Array(header.utf8)) + "." + Base64URL.encode(Array(claims.utf8))
+        let input =
+            Base64URL.encode(Array(header.utf8)) + "." + Base64URL.encode(Array(claims.utf8))
         let signature = try key.sign(Array(input.utf8), algorithm: algorithm)
         return input + "." + Base64URL.encode(signature)
     }
@@ -68,10 +69,13 @@ struct CompactJWSTests {
         }
         // A JWK's alg restricts its key: an RS256 key is no candidate for a PS256 token.
         let rsaToken = try CompactJWS.parse(
-            try Self.token(try PrivateKey.generate(.rsa(bits: 2048)), algorithm: .ps256, kid: "r", claims: "{}"))
+            try Self.token(
+                try PrivateKey.generate(.rsa(bits: 2048)), algorithm: .ps256, kid: "r", claims: "{}"
+            ))
         let rsaKey = try PrivateKey.generate(.rsa(bits: 2048))
         #expect(throws: CompactJWS.Failure.unknownKey("r")) {
-            try CompactJWS.verify(rsaToken, keys: [try Self.jwk(rsaKey, kid: "r", keepAlgorithm: true)])
+            try CompactJWS.verify(
+                rsaToken, keys: [try Self.jwk(rsaKey, kid: "r", keepAlgorithm: true)])
         }
         // An RSA key never verifies an ES256 token, even with the right kid.
         let rsa = try PrivateKey.generate(.rsa(bits: 2048))

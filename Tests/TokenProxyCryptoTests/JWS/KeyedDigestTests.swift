@@ -5,8 +5,10 @@ import Testing
 @Suite(.timeLimit(.minutes(1)))
 struct KeyedDigestTests {
     static func hex(_ bytes: [UInt8]) -> String {
-        bytes.map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }
-            .joined()
+        bytes.map {
+            String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16)
+        }
+        .joined()
     }
 
     @Test func rfc4231TestCase2() {

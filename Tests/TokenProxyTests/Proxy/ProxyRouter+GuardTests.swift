@@ -99,7 +99,8 @@ struct ProxyRouterGuardTests {
         let twice = try #require(
             await F.decide(
                 router,
-                F.head("GET", "/api/x", [("Authorization", "Bearer a"), ("Authorization", "Bearer b")])
+                F.head(
+                    "GET", "/api/x", [("Authorization", "Bearer a"), ("Authorization", "Bearer b")])
             ).response)
         #expect(twice.status == 400)
 

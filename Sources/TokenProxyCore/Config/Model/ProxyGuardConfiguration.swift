@@ -41,7 +41,9 @@ package struct ProxyGuardConfiguration: Sendable, Equatable {
 
 /// The introspection claims a guard can forward (RFC 7662 §2.2 members).
 package enum GuardClaim: String, Sendable, CaseIterable {
-    case sub, clientID = "client_id", scope, username, iss, aud, exp, iat
+    case sub
+    case clientID = "client_id"
+    case scope, username, iss, aud, exp, iat
 
     /// The claim's value in `answer` as header text (`scope` and `aud` space-separated);
     /// nil when the answer lacks it.

@@ -47,7 +47,8 @@ extension ConfigurationParser {
                     decoder.report(
                         memberPath, "'\(header)' is set by the proxy itself; use an X-… header")
                 } else if !seen.insert(lowered).inserted {
-                    decoder.report(memberPath, "header '\(header)' is already used by another claim")
+                    decoder.report(
+                        memberPath, "header '\(header)' is already used by another claim")
                 } else {
                     claims.append(.init(claim: claim, header: header))
                 }
@@ -58,7 +59,8 @@ extension ConfigurationParser {
             decoder.report(
                 path.appending("forward_token"),
                 "cannot be true on a route with a credential: the upstream gets tokenproxy's own token "
-                    + "in Authorization; remove the route's credential to pass the caller's token on")
+                    + "in Authorization; remove the route's credential to pass the caller's token on"
+            )
         }
         if case .bool(true)? = route["keep_client_authorization"] {
             decoder.report(

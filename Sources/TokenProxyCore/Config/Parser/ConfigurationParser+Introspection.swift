@@ -19,8 +19,7 @@ extension ConfigurationParser {
             result.cacheTTL = .milliseconds(Int64(ttl * 1000))
         }
         let maxInactive = Double(Limits.Introspection.maxInactiveTTL.components.seconds)
-        if let ttl = decoder.number(object, "inactive_ttl", in: 0...maxInactive, unit: "seconds")
-        {
+        if let ttl = decoder.number(object, "inactive_ttl", in: 0...maxInactive, unit: "seconds") {
             result.inactiveTTL = .milliseconds(Int64(ttl * 1000))
         }
         result.audience = decoder.stringOrStringArray(object, "audience")
