@@ -15,11 +15,17 @@ package enum DevMode {
         package var directory: String?
         package var tokenLifetime: Duration
         package var environment: [String: String]
+        /// The proxy's loopback port; a free one when nil.
+        package var proxyPort: Int?
 
-        package init(directory: String?, tokenLifetime: Duration, environment: [String: String]) {
+        package init(
+            directory: String?, tokenLifetime: Duration, environment: [String: String],
+            proxyPort: Int? = nil
+        ) {
             self.directory = directory
             self.tokenLifetime = tokenLifetime
             self.environment = environment
+            self.proxyPort = proxyPort
         }
     }
 
@@ -64,7 +70,12 @@ package enum DevMode {
 
         let socket = directory + "/tokenproxy.sock"
         let configPath = directory + "/config.json"
-        let proxyPort = try freeLoopbackPort()
+        let proxyPort: Int
+        if let requested = options.proxyPort {
+            proxyPort = requested
+        } else {
+            proxyPort = try freeLoopbackPort()
+        }
         let session = Session(
             directory: directory, socket: socket, issuer: issuerURL.absoluteString,
             config: configPath, proxyPort: proxyPort, keys: keys, apiKeyPath: apiKey.path)
