@@ -81,7 +81,7 @@ files=(
     "$bashdir/tokenproxy" "$zshdir/_tokenproxy" "$fishdir/tokenproxy.fish"
     "$mandir/man5/tokenproxy.json.5"
 )
-for page in "$root"/docs/man/*.1; do
+for page in "$root"/docs/man/man1/*.1; do
     files+=("$mandir/man1/$(basename "$page")")
 done
 
@@ -161,8 +161,8 @@ done
 install -m 0644 "$root/systemd/tokenproxy.sysusers" "$destdir$sysusersdir/tokenproxy.conf"
 rewrite "$root/systemd/tokenproxy.tmpfiles" > "$destdir$tmpfilesdir/tokenproxy.conf"
 chmod 0644 "$destdir$tmpfilesdir/tokenproxy.conf"
-install -m 0644 "$root"/docs/man/*.1 "$destdir$mandir/man1/"
-install -m 0644 "$root/docs/man/tokenproxy.json.5" "$destdir$mandir/man5/"
+install -m 0644 "$root"/docs/man/man1/*.1 "$destdir$mandir/man1/"
+install -m 0644 "$root/docs/man/man5/tokenproxy.json.5" "$destdir$mandir/man5/"
 install -m 0644 "$root/README.md" "$root/config.sample.json" "$root/config.schema.json" \
     "$destdir$docdir/"
 "$binary" --generate-completion-script bash > "$destdir$bashdir/tokenproxy"
