@@ -11,7 +11,8 @@ extension CryptoError {
         switch refusal {
         case .others:
             what = "is readable by others (mode \(shown))"
-            alternative = "; on a Kubernetes Secret volume use defaultMode: 0440 with the pod's fsGroup"
+            alternative =
+                "; on a Kubernetes Secret volume use defaultMode: 0440 with the pod's fsGroup"
         case .groupMayWrite:
             what = "may be written or executed by its group (mode \(shown))"
             alternative = " (or 440 when root owns it and a group of tokenproxy's must read it)"

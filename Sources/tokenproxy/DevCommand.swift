@@ -2,8 +2,8 @@ import ArgumentParser
 import Foundation
 import Logging
 import TokenProxy
-import TokenProxyDev
 import TokenProxyCore
+import TokenProxyDev
 
 /// `tokenproxy dev`: try everything with no IdP.
 struct DevCommand: AsyncParsableCommand {

@@ -160,7 +160,7 @@ def test_tokenproxy_probes_and_metrics_use_the_operations_listener():
 def test_keys_and_config_mounts():
     """Keys from a Secret in a mode tokenproxy accepts with fsGroup (0440: owner root, group
     fsGroup); configuration from a ConfigMap mounted as a directory, never a subPath (a subPath
-    mount never sees an update)."""
+    mount never sees an update), watched so that an update reloads."""
     for name, spec, _ in pod_specs():
         volumes = {v["name"]: v for v in spec.get("volumes", [])}
         for container in tokenproxy_containers(spec):
@@ -171,6 +171,7 @@ def test_keys_and_config_mounts():
             assert spec["securityContext"]["fsGroup"] == spec["securityContext"]["runAsGroup"], name
             config_file = container["args"][container["args"].index("--config") + 1]
             assert config_file.startswith(mounts["config"]["mountPath"] + "/"), name
+            assert "--watch-config" in container["args"], name  # the ConfigMap update reloads
 
 
 def test_embedded_configurations_match_the_schema():

@@ -51,7 +51,7 @@ package struct DevAPIKey: Sendable {
         let path = base + "/" + fileName
         do {
             try FileWriter.createExclusively(path, contents: json, mode: 0o600)
-        } catch where error.call == "open" && error.errno == EEXIST {
+        } catch  where error.call == "open" && error.errno == EEXIST {
             throw .fileExists(path: path)
         } catch {
             throw .writeFailed(

@@ -13,6 +13,8 @@ package struct FileStatus: Sendable, Equatable {
     /// Device and inode: which file this is, to recognise it again later.
     package var device: UInt64
     package var inode: UInt64
+    /// The last modification (`st_mtim`) in nanoseconds since the epoch.
+    package var modified: Int64
 
     init(_ info: stat) {
         mode = UInt32(info.st_mode)
@@ -21,12 +23,13 @@ package struct FileStatus: Sendable, Equatable {
         size = Int(info.st_size)
         device = UInt64(info.st_dev)
         inode = UInt64(info.st_ino)
+        modified = Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
     }
 
     /// A status from its parts, for tests of decisions made on a status.
     package init(
         mode: UInt32, owner: UInt32, group: UInt32, size: Int = 0, device: UInt64 = 0,
-        inode: UInt64 = 0
+        inode: UInt64 = 0, modified: Int64 = 0
     ) {
         self.mode = mode
         self.owner = owner
@@ -34,6 +37,7 @@ package struct FileStatus: Sendable, Equatable {
         self.size = size
         self.device = device
         self.inode = inode
+        self.modified = modified
     }
 
     /// A regular file (not a directory, FIFO, device or socket).
