@@ -6,31 +6,28 @@ extension CryptoError {
     ) -> String {
         let octal = String(mode & 0o777, radix: 8)
         let shown = String(repeating: "0", count: max(0, 4 - octal.count)) + octal
-        let what: String
+        let why: String
         let alternative: String
         switch refusal {
         case .others:
-            what = "is readable by others (mode \(shown))"
+            why = "others may read it"
             alternative =
                 "; on a Kubernetes Secret volume use defaultMode: 0440 with the pod's fsGroup"
         case .groupMayWrite:
-            what = "may be written or executed by its group (mode \(shown))"
+            why = "its group may write or execute it"
             alternative = " (or 440 when root owns it and a group of tokenproxy's must read it)"
         case .ownedByThisUser:
-            what =
-                "is readable by its group (mode \(shown)) and owned by tokenproxy's own user,"
-                + " who can restrict it"
+            why = "it belongs to tokenproxy's own user, who can restrict it"
             alternative = ""
         case .rootGroup:
-            what = "is readable by group 0 (root), which is never accepted for keys (mode \(shown))"
+            why = "its group is 0 (root), which is never accepted for keys"
             alternative = ", or give it a group of tokenproxy's own (Kubernetes: the pod's fsGroup)"
         case .foreignGroup(let group):
-            what =
-                "is readable by group \(group), which is not one of tokenproxy's groups"
-                + " (mode \(shown))"
+            why = "its group \(group) is not one of tokenproxy's groups"
             alternative = ", or give it a group of tokenproxy's own (Kubernetes: the pod's fsGroup)"
         }
-        return "key file \(path) \(what); run: chmod 600 \(path)\(alternative);"
+        return "key file \(path) may be read by group or others (mode \(shown)): \(why);"
+            + " run: chmod 600 \(path)\(alternative);"
             + " to accept it anyway set allow_insecure_key_permissions: true"
             + " (CLI: --allow-insecure-key-permissions)"
     }

@@ -70,8 +70,8 @@ def test_0440_with_another_group_is_refused(tokenproxy_bin, secret_volume):
     result = run_as_pod_user(tokenproxy_bin, secret_volume, uid=0, groups=(0, FS_GROUP))
     assert result.returncode == 78
     assert result.stderr == (
-        f"tokenproxy: error: key file {secret_volume} is readable by group {OTHER_GROUP}, which is"
-        f" not one of tokenproxy's groups (mode 0440); run: chmod 600 {secret_volume}, or give it"
+        f"tokenproxy: error: key file {secret_volume} may be read by group or others (mode 0440):"
+        f" its group {OTHER_GROUP} is not one of tokenproxy's groups; run: chmod 600 {secret_volume}, or give it"
         f" a group of tokenproxy's own (Kubernetes: the pod's fsGroup); {SETTING}\n")
 
 
@@ -80,8 +80,8 @@ def test_0444_is_refused(tokenproxy_bin, secret_volume):
     result = run_as_pod_user(tokenproxy_bin, secret_volume)
     assert result.returncode == 78
     assert result.stderr == (
-        f"tokenproxy: error: key file {secret_volume} is readable by others (mode 0444); run:"
-        f" chmod 600 {secret_volume}; on a Kubernetes Secret volume use defaultMode: 0440 with"
+        f"tokenproxy: error: key file {secret_volume} may be read by group or others (mode 0444):"
+        f" others may read it; run: chmod 600 {secret_volume}; on a Kubernetes Secret volume use defaultMode: 0440 with"
         f" the pod's fsGroup; {SETTING}\n")
 
 
@@ -91,6 +91,6 @@ def test_a_key_the_process_owns_keeps_the_ssh_rule(tokenproxy_bin, secret_volume
     result = run_as_pod_user(tokenproxy_bin, secret_volume)
     assert result.returncode == 78
     assert result.stderr == (
-        f"tokenproxy: error: key file {secret_volume} is readable by its group (mode 0640) and"
-        f" owned by tokenproxy's own user, who can restrict it; run: chmod 600 {secret_volume};"
+        f"tokenproxy: error: key file {secret_volume} may be read by group or others (mode 0640):"
+        f" it belongs to tokenproxy's own user, who can restrict it; run: chmod 600 {secret_volume};"
         f" {SETTING}\n")

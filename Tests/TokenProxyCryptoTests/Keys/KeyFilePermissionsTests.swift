@@ -32,8 +32,8 @@ struct KeyFilePermissionsTests {
         #expect(Self.pod.refusal(for: Self.file(0o440, group: 3000)) == .foreignGroup(3000))
         #expect(
             Self.message(0o440, .foreignGroup(3000))
-                == "key file /etc/tokenproxy/keys/sa.json is readable by group 3000, which is not"
-                + " one of tokenproxy's groups (mode 0440); run: chmod 600"
+                == "key file /etc/tokenproxy/keys/sa.json may be read by group or others (mode"
+                + " 0440): its group 3000 is not one of tokenproxy's groups; run: chmod 600"
                 + " /etc/tokenproxy/keys/sa.json, or give it a group of tokenproxy's own"
                 + " (Kubernetes: the pod's fsGroup); to accept it anyway set"
                 + " allow_insecure_key_permissions: true (CLI: --allow-insecure-key-permissions)")
@@ -44,8 +44,9 @@ struct KeyFilePermissionsTests {
         #expect(Self.pod.refusal(for: Self.file(0o404, group: 0)) == .others)
         #expect(
             Self.message(0o444, .others)
-                == "key file /etc/tokenproxy/keys/sa.json is readable by others (mode 0444); run:"
-                + " chmod 600 /etc/tokenproxy/keys/sa.json; on a Kubernetes Secret volume use"
+                == "key file /etc/tokenproxy/keys/sa.json may be read by group or others (mode"
+                + " 0444): others may read it; run: chmod 600 /etc/tokenproxy/keys/sa.json; on a"
+                + " Kubernetes Secret volume use"
                 + " defaultMode: 0440 with the pod's fsGroup; to accept it anyway set"
                 + " allow_insecure_key_permissions: true (CLI: --allow-insecure-key-permissions)")
     }
@@ -57,8 +58,8 @@ struct KeyFilePermissionsTests {
                 == .ownedByThisUser)
         #expect(
             Self.message(0o640, .ownedByThisUser)
-                == "key file /etc/tokenproxy/keys/sa.json is readable by its group (mode 0640) and"
-                + " owned by tokenproxy's own user, who can restrict it; run: chmod 600"
+                == "key file /etc/tokenproxy/keys/sa.json may be read by group or others (mode"
+                + " 0640): it belongs to tokenproxy's own user, who can restrict it; run: chmod 600"
                 + " /etc/tokenproxy/keys/sa.json; to accept it anyway set"
                 + " allow_insecure_key_permissions: true (CLI: --allow-insecure-key-permissions)")
     }
@@ -70,15 +71,16 @@ struct KeyFilePermissionsTests {
         #expect(root.refusal(for: Self.file(0o440, group: 0)) == .rootGroup)
         #expect(
             Self.message(0o440, .rootGroup)
-                == "key file /etc/tokenproxy/keys/sa.json is readable by group 0 (root), which is"
-                + " never accepted for keys (mode 0440); run: chmod 600"
+                == "key file /etc/tokenproxy/keys/sa.json may be read by group or others (mode"
+                + " 0440): its group is 0 (root), which is never accepted for keys; run: chmod 600"
                 + " /etc/tokenproxy/keys/sa.json, or give it a group of tokenproxy's own"
                 + " (Kubernetes: the pod's fsGroup); to accept it anyway set"
                 + " allow_insecure_key_permissions: true (CLI: --allow-insecure-key-permissions)")
         #expect(
             Self.message(0o660, .groupMayWrite)
-                == "key file /etc/tokenproxy/keys/sa.json may be written or executed by its group"
-                + " (mode 0660); run: chmod 600 /etc/tokenproxy/keys/sa.json (or 440 when root"
+                == "key file /etc/tokenproxy/keys/sa.json may be read by group or others (mode"
+                + " 0660): its group may write or execute it; run: chmod 600"
+                + " /etc/tokenproxy/keys/sa.json (or 440 when root"
                 + " owns it and a group of tokenproxy's must read it); to accept it anyway set"
                 + " allow_insecure_key_permissions: true (CLI: --allow-insecure-key-permissions)")
     }
