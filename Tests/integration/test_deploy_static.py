@@ -191,3 +191,33 @@ def test_embedded_configurations_match_the_schema():
             assert errors == [], f"{path.name}: {errors}"
             found += 1
     assert found == 2
+
+
+# What the runtime stage must provide: the Debian packages of every library the release binary
+# still loads (ldd), and which of them debian:*-slim lacks.
+RUNTIME_PACKAGES = {"libc6", "libssl3", "libsystemd0", "libcap2", "libgcrypt20", "libgpg-error0",
+                    "liblz4-1", "liblzma5", "libzstd1", "libstdc++6", "libgcc-s1"}
+NOT_IN_SLIM = {"libssl3"}
+
+
+def test_runtime_stage_provides_every_library_the_binary_loads(tokenproxy_bin):
+    """The shipped build links the Swift runtime and Foundation statically
+    (scripts/build-release); what it still loads must come from the packages the runtime stage
+    has. Checked on the binary under test when it is that build."""
+    ldd = subprocess.run([tool("ldd"), str(tokenproxy_bin)], capture_output=True, text=True, timeout=TIMEOUT)
+    libraries = [line.split("=>")[1].split("(")[0].strip() for line in ldd.stdout.splitlines() if "=>" in line]
+    if any("libswiftCore" in library for library in libraries):
+        pytest.skip("not the static-stdlib release build (scripts/build-release)")
+    packages = set()
+    for library in libraries:
+        owner = subprocess.run(["dpkg", "-S", str(Path(library).resolve())], capture_output=True, text=True,
+                               timeout=TIMEOUT)
+        if owner.returncode != 0:  # usrmerge: /lib/... is known to dpkg as /usr/lib/... or back
+            alternative = library.replace("/usr/lib/", "/lib/") if library.startswith("/usr/") else "/usr" + library
+            owner = subprocess.run(["dpkg", "-S", alternative], capture_output=True, text=True, timeout=TIMEOUT)
+        assert owner.returncode == 0, (library, owner.stderr)
+        packages.add(owner.stdout.split(":")[0])
+    assert packages <= RUNTIME_PACKAGES, packages - RUNTIME_PACKAGES
+    runtime = (DEPLOY / "Containerfile").read_text().split("\nFROM ${RUNTIME_IMAGE}", 1)[1]
+    for package in NOT_IN_SLIM | {"libsystemd0", "ca-certificates"}:
+        assert f"{package}=" in runtime, package
