@@ -200,6 +200,19 @@ RUNTIME_PACKAGES = {"libc6", "libssl3", "libsystemd0", "libcap2", "libgcrypt20",
 NOT_IN_SLIM = {"libssl3"}
 
 
+def debian_package(library: str) -> str:
+    """The package that owns `library`, under any of the names usrmerge gives it."""
+    resolved = str(Path(library).resolve())
+    candidates = []
+    for path in (library, resolved):
+        candidates += [path, path.removeprefix("/usr") if path.startswith("/usr/") else "/usr" + path]
+    for candidate in candidates:
+        owner = subprocess.run(["dpkg", "-S", candidate], capture_output=True, text=True, timeout=TIMEOUT)
+        if owner.returncode == 0:
+            return owner.stdout.split(":")[0]
+    raise AssertionError(f"no Debian package owns {library}")
+
+
 def test_runtime_stage_provides_every_library_the_binary_loads(tokenproxy_bin):
     """The shipped build links the Swift runtime and Foundation statically
     (scripts/build-release); what it still loads must come from the packages the runtime stage
@@ -210,13 +223,7 @@ def test_runtime_stage_provides_every_library_the_binary_loads(tokenproxy_bin):
         pytest.skip("not the static-stdlib release build (scripts/build-release)")
     packages = set()
     for library in libraries:
-        owner = subprocess.run(["dpkg", "-S", str(Path(library).resolve())], capture_output=True, text=True,
-                               timeout=TIMEOUT)
-        if owner.returncode != 0:  # usrmerge: /lib/... is known to dpkg as /usr/lib/... or back
-            alternative = library.replace("/usr/lib/", "/lib/") if library.startswith("/usr/") else "/usr" + library
-            owner = subprocess.run(["dpkg", "-S", alternative], capture_output=True, text=True, timeout=TIMEOUT)
-        assert owner.returncode == 0, (library, owner.stderr)
-        packages.add(owner.stdout.split(":")[0])
+        packages.add(debian_package(library))
     assert packages <= RUNTIME_PACKAGES, packages - RUNTIME_PACKAGES
     runtime = (DEPLOY / "Containerfile").read_text().split("\nFROM ${RUNTIME_IMAGE}", 1)[1]
     for package in NOT_IN_SLIM | {"libsystemd0", "ca-certificates"}:
