@@ -139,6 +139,10 @@ package enum DaemonCommands {
         guard online else { return (lines.joined(separator: "\n"), true, .success) }
         var worst = ExitStatus.success
         for credential in credentials {
+            guard credential.fetchesTokens else {
+                lines.append("  \(credential.name): introspection only (fetch_tokens: false)")
+                continue
+            }
             do {
                 let client = try OAuthTokenClient(
                     caFile: credential.caFile, environment: environment)

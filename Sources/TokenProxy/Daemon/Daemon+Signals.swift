@@ -14,7 +14,11 @@ extension Daemon {
     /// in `run`, before anything is announced to systemd, so that a signal sent the moment
     /// `READY=1` arrives — systemd's `restart`, a pod terminating during start-up — is never
     /// lost (see `SignalPipe`); it waits in the stream until `waitForTermination` reads it.
-    static func captureSignals() throws(StartupError) -> AsyncStream<Int32> {
+    /// The continuation is returned too, so that the configuration watcher can ask for a
+    /// reload the way an operator does, by feeding SIGHUP into the same stream.
+    static func captureSignals() throws(StartupError) -> (
+        AsyncStream<Int32>, AsyncStream<Int32>.Continuation
+    ) {
         let pipe: SignalPipe
         do {
             try Posix.ignoreSignal(SIGPIPE)
@@ -31,7 +35,7 @@ extension Daemon {
         }
         thread.name = "tokenproxy.signals"
         thread.start()
-        return stream
+        return (stream, continuation)
     }
 
     /// Waits for SIGTERM or SIGINT from `signals`; SIGHUP reloads in the meantime. Nothing

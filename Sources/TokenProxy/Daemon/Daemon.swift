@@ -19,14 +19,18 @@ package final class Daemon: Sendable {
         package var environment: [String: String]
         /// Grace period for in-flight requests on SIGTERM.
         package var drainTimeout: Duration
+        /// Reload when the configuration file changes, as on SIGHUP (`serve --watch-config`;
+        /// for a Kubernetes ConfigMap, which no one sends a signal for).
+        package var watchConfiguration: Bool
 
         package init(
             configurationPath: String, environment: [String: String],
-            drainTimeout: Duration = Limits.Server.drainTimeout
+            drainTimeout: Duration = Limits.Server.drainTimeout, watchConfiguration: Bool = false
         ) {
             self.configurationPath = configurationPath
             self.environment = environment
             self.drainTimeout = drainTimeout
+            self.watchConfiguration = watchConfiguration
         }
     }
 
@@ -111,7 +115,7 @@ package final class Daemon: Sendable {
     /// `loaded` is the result of `loadConfiguration` when the caller already has it (the
     /// command loads it first to set up logging at the configured level).
     package func run(loaded: (Configuration, [Credential])? = nil) async throws(StartupError) {
-        let signals = try Self.captureSignals()
+        let (signals, signalFeed) = try Self.captureSignals()
         let configuration: Configuration
         let credentials: [Credential]
         if let loaded {
@@ -157,7 +161,9 @@ package final class Daemon: Sendable {
         notifier.ready(status: "serving \(credentials.count) credential(s)")
         let watchdog = startWatchdog()
         let memoryTrimmer = startMemoryTrimmer()
+        let configWatcher = startConfigWatcher(reloads: signalFeed)
         await waitForTermination(signals)
+        configWatcher?.cancel()
         memoryTrimmer.cancel()
         watchdog?.cancel()
         notifier.stopping()
@@ -193,7 +199,7 @@ package final class Daemon: Sendable {
             }
         }
         var policies: [String: RefreshPolicy] = [:]
-        for entry in configuration.credentials {
+        for entry in configuration.credentials where entry.fetchTokens {
             policies[entry.name] = RefreshPolicy(entry.refresh)
         }
         let logger = self.logger

@@ -36,6 +36,8 @@ package struct Credential: Sendable {
     package var clockSkewAllowance: Duration
     /// How `POST /v1/introspect/{name}` and the proxy guard use this credential.
     package var introspection: IntrospectionConfiguration
+    /// False: introspection only; the token store leaves it out.
+    package var fetchesTokens: Bool
 
     package init(
         name: String, keyOrigin: String, key: ServiceKey, issuer: URL, tokenEndpoint: URL? = nil,
@@ -44,7 +46,7 @@ package struct Credential: Sendable {
         algorithm: JWSAlgorithm? = nil, caFile: String? = nil,
         assertionLifetime: Duration = Limits.Assertion.defaultLifetime,
         clockSkewAllowance: Duration = Limits.Assertion.defaultClockSkew,
-        introspection: IntrospectionConfiguration = .init()
+        introspection: IntrospectionConfiguration = .init(), fetchesTokens: Bool = true
     ) {
         self.name = name
         self.keyOrigin = keyOrigin
@@ -61,6 +63,7 @@ package struct Credential: Sendable {
         self.assertionLifetime = assertionLifetime
         self.clockSkewAllowance = clockSkewAllowance
         self.introspection = introspection
+        self.fetchesTokens = fetchesTokens
     }
 
     /// The grant a key's type suggests: ZITADEL service users use the JWT-bearer grant,

@@ -76,6 +76,7 @@ package enum CredentialLoader {
                 },
                 algorithm: entry.algorithm,
                 caFile: entry.caFile, assertionLifetime: entry.assertionLifetime,
-                clockSkewAllowance: entry.clockSkew, introspection: entry.introspection))
+                clockSkewAllowance: entry.clockSkew, introspection: entry.introspection,
+                fetchesTokens: entry.fetchTokens))
     }
 }

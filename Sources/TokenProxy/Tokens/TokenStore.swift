@@ -35,8 +35,10 @@ package final class TokenStore: Sendable {
     ) {
         introspector = Introspector(
             credentials: credentials, clients: clients, counters: introspectionCounters)
-        let byName = Dictionary(credentials.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
-        self.names = credentials.map(\.name)
+        // Introspection-only credentials (`fetch_tokens: false`) are the introspector's alone.
+        let fetching = credentials.filter(\.fetchesTokens)
+        let byName = Dictionary(fetching.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        self.names = fetching.map(\.name)
         // The fetch only translates the IdP's answer: lifetime, expiry and caching are the
         // service's (a missing `expires_in` stays nil, and the credential's policy decides).
         let fetch: TokenService<IssuedToken>.Fetch = { name in

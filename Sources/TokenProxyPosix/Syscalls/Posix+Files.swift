@@ -34,6 +34,20 @@ extension Posix {
         return FileStatus(info)
     }
 
+    /// What `path` leads to, following symbolic links (a Kubernetes ConfigMap file is a link
+    /// into a directory the kubelet swaps); nil if nothing is there.
+    ///
+    /// The corresponding C function is `stat`.
+    package static func pathStatus(_ path: String) throws(PosixError) -> FileStatus? {
+        var info = stat()
+        do {
+            try syscallNonBlocking("stat") { stat(path, &info) }
+        } catch  where error.errno == ENOENT {
+            return nil
+        }
+        return FileStatus(info)
+    }
+
     /// Removes the name `path`. The corresponding C function is `unlink`.
     package static func unlink(_ path: String) throws(PosixError) {
         try syscallNonBlocking("unlink") { Glibc.unlink(path) }

@@ -36,6 +36,10 @@ package struct CredentialConfiguration: Sendable, Equatable {
     package var refresh: RefreshConfiguration
     /// How `POST /v1/introspect/{name}` uses this credential.
     package var introspection: IntrospectionConfiguration
+    /// False for a credential that only introspects (an API application key with no grant):
+    /// the daemon then fetches no tokens with it, `/v1/tokens/{name}` does not know it, and
+    /// readiness does not wait for it.
+    package var fetchTokens: Bool
 
     package init(
         name: String, keySource: KeySource, issuer: URL, grant: GrantType? = nil,
@@ -48,7 +52,7 @@ package struct CredentialConfiguration: Sendable, Equatable {
         clockSkew: Duration = Limits.Assertion.defaultClockSkew,
         caFile: String? = nil, allowInsecureKeyPermissions: Bool = false,
         refresh: RefreshConfiguration = .init(),
-        introspection: IntrospectionConfiguration = .init()
+        introspection: IntrospectionConfiguration = .init(), fetchTokens: Bool = true
     ) {
         self.name = name
         self.keySource = keySource
@@ -68,6 +72,7 @@ package struct CredentialConfiguration: Sendable, Equatable {
         self.allowInsecureKeyPermissions = allowInsecureKeyPermissions
         self.refresh = refresh
         self.introspection = introspection
+        self.fetchTokens = fetchTokens
     }
 
     /// The `aud` claim to sign: the configured audience, else the issuer.

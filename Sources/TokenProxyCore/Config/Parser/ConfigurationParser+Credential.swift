@@ -5,7 +5,7 @@ extension ConfigurationParser {
         "key_file", "issuer", "grant", "scopes", "client_id", "key_id", "audience",
         "token_endpoint",
         "resources", "extra_params", "algorithm", "assertion_lifetime", "clock_skew", "ca_file",
-        "allow_insecure_key_permissions", "refresh", "introspection",
+        "allow_insecure_key_permissions", "refresh", "introspection", "fetch_tokens",
     ]
     static let refreshKeys = [
         "fraction", "before_expiry", "min_before_expiry", "jitter", "backoff_initial",
@@ -78,6 +78,7 @@ extension ConfigurationParser {
         let insecure = decoder.bool(object, "allow_insecure_key_permissions") ?? false
         let refresh = parseRefresh(object, decoder: &decoder)
         let introspection = parseIntrospection(object, decoder: &decoder)
+        let fetchTokens = decoder.bool(object, "fetch_tokens") ?? true
 
         guard decoder.problems.count == problemsBefore, let keySource, let issuer else {
             return nil
@@ -91,7 +92,8 @@ extension ConfigurationParser {
                 ?? Limits.Assertion.defaultLifetime,
             clockSkew: skew.map { .seconds($0) } ?? Limits.Assertion.defaultClockSkew,
             caFile: caFile,
-            allowInsecureKeyPermissions: insecure, refresh: refresh, introspection: introspection)
+            allowInsecureKeyPermissions: insecure, refresh: refresh, introspection: introspection,
+            fetchTokens: fetchTokens)
     }
 
     static func parseExtraParameters(_ object: ConfigObject, decoder: inout ConfigDecoder)

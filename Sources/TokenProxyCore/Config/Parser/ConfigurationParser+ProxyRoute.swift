@@ -3,7 +3,8 @@ import Foundation
 /// `proxy.routes`: which requests get which credential's token, and where they go.
 extension ConfigurationParser {
     static func parseRoutes(
-        _ object: ConfigObject, credentials: [String], decoder: inout ConfigDecoder
+        _ object: ConfigObject, credentials: [String], introspectionOnly: Set<String> = [],
+        decoder: inout ConfigDecoder
     ) -> [ProxyRoute]? {
         let path = object.path.appending("routes")
         guard let (value, _) = decoder.member(object, "routes", required: false) else { return [] }
@@ -17,7 +18,8 @@ extension ConfigurationParser {
             let routePath = path.appending(index: index)
             guard
                 let route = parseRoute(
-                    element, at: routePath, credentials: credentials, decoder: &decoder)
+                    element, at: routePath, credentials: credentials,
+                    introspectionOnly: introspectionOnly, decoder: &decoder)
             else {
                 valid = false
                 continue
@@ -38,7 +40,7 @@ extension ConfigurationParser {
 
     static func parseRoute(
         _ value: ConfigJSON, at path: ConfigPath, credentials: [String],
-        decoder: inout ConfigDecoder
+        introspectionOnly: Set<String> = [], decoder: inout ConfigDecoder
     ) -> ProxyRoute? {
         guard let object = decoder.object(value, at: path, keys: routeKeys) else { return nil }
         let problemsBefore = decoder.problems.count
@@ -73,6 +75,12 @@ extension ConfigurationParser {
             checkCredentialReference(
                 credential, at: path.appending("credential"), credentials: credentials,
                 decoder: &decoder)
+            if introspectionOnly.contains(credential) {
+                decoder.report(
+                    path.appending("credential"),
+                    "credential '\(credential)' has \"fetch_tokens\": false, so it has no token to "
+                        + "inject; use it in \"guard\" or inject another credential's token")
+            }
         }
         let routeGuard = parseGuard(
             object, credentials: credentials, injects: credential != nil, decoder: &decoder)
