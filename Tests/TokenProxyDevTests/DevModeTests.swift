@@ -25,11 +25,16 @@ struct DevModeTests {
         let configuration = try ConfigurationParser.parse(Array(text.utf8), file: "dev.json")
         let proxy = try #require(configuration.proxy)
         #expect(proxy.listen.map { "\($0)" }.joined().contains("41234"))
-        #expect(proxy.routes.count == 2)
+        // Two injecting routes, and a third that also guards (issue 9).
+        #expect(proxy.routes.count == 3)
         #expect(proxy.routes.allSatisfy { $0.upstream.absoluteString == "http://127.0.0.1:40685" })
-        #expect(proxy.routes.map(\.credential) == ["demo", "gateway"])
+        #expect(proxy.routes.map(\.credential) == ["demo", "gateway", "gateway"])
         #expect(proxy.routes[0].host == DevMode.apiHost)
         #expect(proxy.routes[1].pathPrefix == DevMode.apiPathPrefix)
+        #expect(proxy.routes[2].pathPrefix == DevMode.guardedPathPrefix)
+        #expect(proxy.routes[2].guard?.credential == "api")
+        let api = try #require(configuration.credential(named: "api"))
+        #expect(!api.fetchTokens)
     }
 
     /// A fresh machine: `tokenproxy` is not on PATH, so the commands carry the full path and

@@ -84,7 +84,7 @@ package struct IntrospectionCache<Key: Hashable & Sendable>: Sendable {
 
     private mutating func moveToFront(_ position: Int) {
         guard head != position else { return }
-        unlink(position)
+        detach(position)
         slots[position]?.previous = nil
         slots[position]?.next = head
         if let first = head { slots[first]?.previous = position }
@@ -92,7 +92,7 @@ package struct IntrospectionCache<Key: Hashable & Sendable>: Sendable {
         if tail == nil { tail = position }
     }
 
-    private mutating func unlink(_ position: Int) {
+    private mutating func detach(_ position: Int) {
         guard let entry = slots[position] else { return }
         if let previous = entry.previous {
             slots[previous]?.next = entry.next
@@ -108,7 +108,7 @@ package struct IntrospectionCache<Key: Hashable & Sendable>: Sendable {
 
     private mutating func remove(at position: Int) {
         guard let entry = slots[position] else { return }
-        unlink(position)
+        detach(position)
         slots[position] = nil
         free.append(position)
         index[entry.key] = nil

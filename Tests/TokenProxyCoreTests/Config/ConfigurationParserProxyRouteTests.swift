@@ -225,4 +225,13 @@ struct ConfigurationParserGuardTests {
             Self.document(#"{"path_prefix": "/", "upstream": "http://127.0.0.1:8080"}"#))
         #expect(problems.contains { $0.hasPrefix("proxy.routes[0].credential:") })
     }
+
+    @Test func anIntrospectionOnlyCredentialCanGuardButNotInject() throws {
+        let json =
+            #"{"credentials": {"a": {\#(ConfigFixture.credential)}, "app": {\#(ConfigFixture.credential), "fetch_tokens": false}}, "proxy": {"listen": ["127.0.0.1:8787"], "routes": [{"path_prefix": "/g/", "upstream": "http://127.0.0.1:8080", "guard": {"credential": "app"}}, {"path_prefix": "/i/", "upstream": "http://127.0.0.1:8080", "credential": "app"}]}}"#
+        let problems = ConfigFixture.problems(json)
+        #expect(problems.count == 1)
+        #expect(problems.first?.hasPrefix("proxy.routes[1].credential:") == true)
+        #expect(problems.first?.contains("fetch_tokens") == true)
+    }
 }
