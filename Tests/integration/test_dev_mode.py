@@ -15,7 +15,7 @@ from test_readme_use_cases import DevSession
 
 @pytest.fixture(scope="module")
 def dev(tokenproxy_bin, tmp_path_factory):
-    session = DevSession(tokenproxy_bin, tmp_path_factory.mktemp("dev-introspect"))
+    session = DevSession(tokenproxy_bin, tmp_path_factory.mktemp("dev-mode"))
     yield session
     session.stop()
 
@@ -25,7 +25,7 @@ def printed(dev, fragment: str) -> list[str]:
 
 
 def test_printed_introspection_commands_answer_active(dev):
-    commands = printed(dev, "introspect")
+    commands = printed(dev, "/v1/introspect/api") + printed(dev, " introspect api ")
     assert len(commands) == 2, dev.printed
     for command in commands:
         result = dev.bash(command)
