@@ -1,5 +1,6 @@
 import Synchronization
 import TokenProxyCore
+import TokenProxyNet
 
 /// Introspection's counters for `/metrics`: cache lookups by result (`hit`, `miss`,
 /// `shared` — joined a request already in flight), IdP requests by outcome (`active`,
@@ -22,7 +23,8 @@ package final class IntrospectionCounters: Sendable {
         var latency: [String: PrometheusHistogram] = [:]
     }
 
-    private let state = Mutex(State())
+    /// A pthread lock: see `Introspector`.
+    private let state = ThreadLock(State())
 
     package init() {}
 

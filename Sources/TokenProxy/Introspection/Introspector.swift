@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 import TokenProxyCore
 import TokenProxyCrypto
+import TokenProxyNet
 
 /// Answers "is this token active?" for each credential: from the cache when it may
 /// (``IntrospectionCachePolicy``), otherwise with one IdP request shared by every concurrent
@@ -18,8 +19,10 @@ package final class Introspector: Sendable {
     private let credentials: [String: Credential]
     private let clients: [String: OAuthTokenClient]
     private let digest = KeyedDigest(keyBytes: Limits.Introspection.digestKeyBytes)
-    private let cache: Mutex<IntrospectionCache<Key>>
-    private let inFlight = Mutex<[Key: Task<Outcome, Never>]>([:])
+    /// Pthread locks, not `Mutex`: the proxy's many connection threads contend here, and
+    /// `Mutex` spins on Linux (see ARCHITECTURE.md, Threads).
+    private let cache: ThreadLock<IntrospectionCache<Key>>
+    private let inFlight = ThreadLock<[Key: Task<Outcome, Never>]>([:])
     private let counters: IntrospectionCounters
     /// Seconds since the epoch: the clock of `exp`.
     let unixNow: @Sendable () -> Double
@@ -36,7 +39,7 @@ package final class Introspector: Sendable {
             credentials.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         self.clients = clients
         self.counters = counters
-        self.cache = Mutex(cache)
+        self.cache = ThreadLock(cache)
         self.unixNow = unixNow
     }
 
