@@ -42,4 +42,27 @@ extension Introspector {
         case .failure(let reason): return .invalid(reason.description)
         }
     }
+
+    /// The synchronous form for the fast path: only with keys already held, and only a
+    /// definite answer (a `kid` the held keys lack needs the refetch: nil, take the slow path).
+    func validateJWTWithHeldKeys(_ token: Redacted<String>, credential: Credential)
+        -> IntrospectionAnswer?
+    {
+        guard let keys = jwks.currentKeys(for: credential) else { return nil }
+        let payload: [UInt8]
+        do {
+            payload = try CompactJWS.verify(try CompactJWS.parse(token.value), keys: keys)
+        } catch .unknownKey {
+            return nil
+        } catch {
+            return .inactive
+        }
+        let check = JWTClaimsCheck(
+            issuer: credential.issuerString,
+            audience: credential.introspection.tokenAudience ?? credential.key.clientID)
+        switch check.answer(payload: payload, unixNow: unixNow()) {
+        case .success(let answer): return answer
+        case .failure: return .inactive
+        }
+    }
 }

@@ -46,14 +46,27 @@ package final class Introspector: Sendable {
     /// Whether `name` is a configured credential.
     package func contains(_ name: String) -> Bool { credentials[name] != nil }
 
-    /// The cached answer for `token`, without suspending (the proxy guard's fast path);
+    /// The cached answer for `token`, without suspending (the proxy guard's fast path); in
+    /// mode `jwt`, also a JWT checked locally when the issuer's keys are already held.
     /// `nil`: ask ``introspect(_:token:hint:)``. Counts a hit, never a miss (the slow path
     /// that follows counts that).
     package func cachedAnswer(_ name: String, token: Redacted<String>) -> IntrospectionAnswer? {
         let key = digest.digest([name, token.value])
         let now = ContinuousClock.now
-        guard let answer = cache.withLock({ $0.answer(for: key, now: now) }) else { return nil }
-        counters.recordLookup(credential: name, result: "hit")
+        if let answer = cache.withLock({ $0.answer(for: key, now: now) }) {
+            counters.recordLookup(credential: name, result: "hit")
+            return answer
+        }
+        guard let credential = credentials[name], credential.introspection.mode == .jwt,
+            CompactJWS.looksLikeJWT(token.value),
+            let answer = validateJWTWithHeldKeys(token, credential: credential)
+        else { return nil }
+        counters.recordLocal(credential: name, result: answer.active ? "valid" : "invalid")
+        if let lifetime = credential.introspection.cachePolicy.lifetime(
+            of: answer, unixNow: unixNow())
+        {
+            cache.withLock { $0.store(answer, for: key, until: now + lifetime) }
+        }
         return answer
     }
 

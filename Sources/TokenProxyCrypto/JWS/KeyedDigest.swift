@@ -27,7 +27,9 @@ package struct KeyedDigest: Sendable {
         var message: [UInt8] = []
         message.reserveCapacity(parts.reduce(0) { $0 + $1.utf8.count + 8 })
         for part in parts {
-            withUnsafeBytes(of: UInt64(part.utf8.count).bigEndian) { message.append(contentsOf: $0) }
+            withUnsafeBytes(of: UInt64(part.utf8.count).bigEndian) {
+                message.append(contentsOf: $0)
+            }
             message.append(contentsOf: part.utf8)
         }
         return mac(message)
