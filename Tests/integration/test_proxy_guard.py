@@ -5,6 +5,7 @@ removed, nothing forwarded for an invalid token, guard + inject on one route."""
 
 from __future__ import annotations
 
+import base64
 import http.client
 import json
 import threading
@@ -65,11 +66,18 @@ def guarded(authserver, key_factory, tokenproxy_daemon):
          "guard": {"credential": "api", "forward_claims": {"sub": "X-Auth-Subject"}}},
         {"path_prefix": "/aud/", "upstream": upstream,
          "guard": {"credential": "api", "require_audience": "https://orders.example"}},
+        {"path_prefix": "/jwt/", "upstream": upstream,
+         "guard": {"credential": "jwt-api", "require_scopes": ["orders.read"], "forward_claims": CLAIMS}},
     ]
     d = tokenproxy_daemon()
     d.write_config({
         "api": {"socket": str(d.socket_path), "socket_mode": "0600"},
-        "credentials": {"api": credential_entry(api_key, server.issuer)},
+        "credentials": {
+            "api": credential_entry(api_key, server.issuer),
+            # The same application key, validating JWT access tokens locally; it fetches no tokens.
+            "jwt-api": {"key_file": str(api_key.path), "issuer": server.issuer, "fetch_tokens": False,
+                        "introspection": {"mode": "jwt", "token_audience": "orders-project"}},
+        },
         "log": {"level": "debug"},
         "proxy": {"listen": [f"127.0.0.1:{port}"], "routes": routes},
     })
@@ -186,3 +194,22 @@ def test_idp_down_is_503_never_forwarded(guarded):
     assert headers["Retry-After"] == "2"
     assert guarded.reached("down-1") == []
     assert token not in body.decode()
+
+
+def test_jwt_guard_validates_locally(guarded):
+    r = guarded.server.post("/_test/mint", json={"client_id": guarded.caller.client_id, "scope": "orders.read",
+                                                  "aud": "orders-project", "format": "jwt"})
+    token = r.json()["access_token"]
+    before = guarded.server.stats()["introspection_requests"]
+    for index in range(3):
+        status, _, body = guarded.bearer(f"/jwt/ok-{index}", token, SPOOFED)
+        assert status == 200, body
+        names = [(n.lower(), v) for n, v in json.loads(body)["headers"]]
+        assert ("x-auth-subject", guarded.caller.client_id) in names
+        assert ("x-auth-subject", "admin") not in names
+    assert guarded.server.stats()["introspection_requests"] == before
+    head, claims, _ = token.split(".")
+    unsigned = base64.urlsafe_b64encode(b'{"alg":"none"}').rstrip(b"=").decode() + "." + claims + "."
+    status, headers, _ = guarded.bearer("/jwt/none-1", unsigned)
+    assert status == 401 and 'error="invalid_token"' in headers["WWW-Authenticate"]
+    assert guarded.reached("none-1") == []
