@@ -147,6 +147,19 @@ package enum Limits {
         package static let discoveryTTLSeconds: Double = 3600
         /// Server error text quoted in our messages is cut at this many characters.
         package static let maxQuotedDetailCharacters = 300
+        /// The longest `Retry-After` honoured: a longer one (or a date far ahead) waits this long.
+        package static let maxRetryAfter: Duration = .seconds(3600)
+    }
+
+    /// Reloads (SIGHUP, a key file changed on disk).
+    package enum Reload {
+        /// How long a replaced token service waits for callers parked on its fetches before
+        /// it shuts down (the IdP request timeout: a fetch cannot take longer).
+        package static let maximumDrain: Duration = IdP.totalTimeout
+        /// How often a replaced token service checks whether its callers are gone.
+        package static let idlePollInterval: Duration = .milliseconds(50)
+        /// How often key files are checked with `stat` when inotify cannot watch them.
+        package static let keyPollInterval: Duration = .seconds(2)
     }
 
     /// The proxy (config: the `proxy` section's keys of the same names).

@@ -31,7 +31,7 @@ package enum DaemonCommands {
                 switch response.status {
                 case 404: .usage
                 case 403: .permissionDenied
-                case 503: .temporaryFailure
+                case 503: exitStatus(forCategory: object?["category"] as? String)
                 default: .unavailable
                 }
             throw OneShot.Failure(message: "credential '\(name)': \(description)", status: status)
@@ -65,6 +65,16 @@ package enum DaemonCommands {
                     ])
                 ),
             ])
+        }
+    }
+
+    /// A 503's category as an exit status: the IdP refused the credential (77) or the request
+    /// (78) — scripts should not retry those — or no token yet, try again later (75).
+    static func exitStatus(forCategory category: String?) -> ExitStatus {
+        switch category.flatMap(TokenFetchFailureCategory.init(rawValue:)) {
+        case .credentialRejected: .permissionDenied
+        case .requestRejected, .configuration: .configuration
+        case .unavailable, nil: .temporaryFailure
         }
     }
 

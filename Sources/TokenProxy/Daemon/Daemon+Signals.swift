@@ -48,7 +48,9 @@ extension Daemon {
     }
 
     /// Re-reads the configuration and keys. A broken file changes nothing (the error is
-    /// logged); a good one replaces the token store. Listener settings need a restart.
+    /// logged); a good one replaces the token store, which takes over the tokens of credentials
+    /// whose key and issuer did not change (`Daemon+Reload.swift`). Listener settings need a
+    /// restart.
     func reload() async {
         notifier.reloading()
         defer { notifier.ready(status: "reloaded") }
@@ -62,11 +64,14 @@ extension Daemon {
         }
         let (configuration, credentials) = loaded
         guard let current = currentRunning() else { return }
+        let adopting = await handovers(
+            from: current.store, to: credentials, configuration: configuration)
         let store: TokenStore
         let proxyRouter: ProxyRouter?
         do {
             store = try makeStore(
-                configuration: configuration, credentials: credentials, metrics: current.metrics)
+                configuration: configuration, credentials: credentials, metrics: current.metrics,
+                adopting: adopting)
             proxyRouter = try makeProxyRouter(
                 configuration: configuration, store: store, metrics: current.metrics)
         } catch {
@@ -77,8 +82,8 @@ extension Daemon {
             makeAPI(configuration: configuration, store: store, metrics: current.metrics))
         swapProxy(proxyRouter, configuration: configuration, running: current)
         replaceStore(store)
+        await retire(current.store)
         await store.start()
-        await current.store.shutdown()
         logger.info(
             "configuration reloaded (listener changes take effect on restart)",
             metadata: ["credentials": "\(credentials.map(\.name).joined(separator: ","))"])
@@ -126,6 +131,10 @@ extension Daemon {
             if category == .credentialRejected {
                 logger.error(
                     "the IdP rejected the credential (key revoked or expired?); retrying slowly",
+                    metadata: metadata)
+            } else if category == .requestRejected {
+                logger.error(
+                    "the IdP rejected the token request (scope, grant or token endpoint?); retrying slowly",
                     metadata: metadata)
             } else {
                 logger.warning(

@@ -169,10 +169,10 @@ package final class Daemon: Sendable {
         }
     }
 
-    func makeStore(configuration: Configuration, credentials: [Credential], metrics: Metrics)
-        throws(StartupError)
-        -> TokenStore
-    {
+    func makeStore(
+        configuration: Configuration, credentials: [Credential], metrics: Metrics,
+        adopting: [String: TokenHandover<IssuedToken>] = [:]
+    ) throws(StartupError) -> TokenStore {
         var clients: [String: OAuthTokenClient] = [:]
         var byCAFile: [String: OAuthTokenClient] = [:]
         for credential in credentials {
@@ -198,7 +198,7 @@ package final class Daemon: Sendable {
         }
         let logger = self.logger
         return TokenStore(
-            credentials: credentials, policies: policies, clients: clients,
+            credentials: credentials, policies: policies, adopting: adopting, clients: clients,
             onFetchError: { name, error in
                 logger.warning("\(error.message)", metadata: ["credential": "\(name)"])
             },

@@ -23,14 +23,23 @@ package final class TokenStore: Sendable {
     /// service's own table serves everything else).
     private let slots: [ThreadLock<Snapshot?>]
 
+    /// The credentials and refresh policies this store was built with (a reload compares the
+    /// next configuration with them).
+    package let credentials: [Credential]
+    package let policies: [String: RefreshPolicy]
+
+    /// `adopting`: tokens handed over by the store this one replaces (see ``TokenHandover``).
     package init(
         credentials: [Credential], policies: [String: RefreshPolicy],
+        adopting: [String: TokenHandover<IssuedToken>] = [:],
         clients: [String: OAuthTokenClient],
         onFetchError: @escaping @Sendable (String, OAuthError) -> Void = { _, _ in },
         onEvent: @escaping TokenService<IssuedToken>.EventHook
     ) {
         let byName = Dictionary(credentials.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         self.names = credentials.map(\.name)
+        self.credentials = credentials
+        self.policies = policies
         // The fetch only translates the IdP's answer: lifetime, expiry and caching are the
         // service's (a missing `expires_in` stays nil, and the credential's policy decides).
         let fetch: TokenService<IssuedToken>.Fetch = { name in
@@ -52,7 +61,7 @@ package final class TokenStore: Sendable {
         }
         var made: [String: ThreadLock<Snapshot?>] = [:]
         service = TokenService(
-            policies: policies, fetch: fetch, onEvent: onEvent,
+            policies: policies, adopting: adopting, fetch: fetch, onEvent: onEvent,
             makeSnapshotSlot: { name, initial in
                 let slot = ThreadLock(initial)
                 made[name] = slot
