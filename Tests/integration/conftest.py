@@ -74,8 +74,10 @@ class AuthServer:
         return self.get("/_test/stats").json()
 
     def fault(self, mode: str = "none", count: int | None = None, delay: float | None = None,
-              date_offset: int | None = None) -> None:
+              date_offset: int | None = None, retry_after: str | None = None) -> None:
         body: dict = {"mode": mode}
+        if retry_after is not None:
+            body["retry_after"] = retry_after
         if count is not None:
             body["count"] = count
         if delay is not None:
