@@ -6,6 +6,11 @@ package struct FileStatus: Sendable, Equatable {
     package var mode: UInt32
     /// The owner's user id.
     package var owner: UInt32
+    /// The group id.
+    package var group: UInt32
+    /// Last modification (`st_mtim`) in nanoseconds since the epoch: with device, inode and
+    /// size, what tells a rewritten file apart (the key watcher compares these).
+    package var modifiedNanoseconds: Int64
     /// The size in bytes.
     package var size: Int
     /// Device and inode: which file this is, to recognise it again later.
@@ -15,6 +20,8 @@ package struct FileStatus: Sendable, Equatable {
     init(_ info: stat) {
         mode = UInt32(info.st_mode)
         owner = UInt32(info.st_uid)
+        group = UInt32(info.st_gid)
+        modifiedNanoseconds = Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
         size = Int(info.st_size)
         device = UInt64(info.st_dev)
         inode = UInt64(info.st_ino)
@@ -24,6 +31,8 @@ package struct FileStatus: Sendable, Equatable {
     package var isRegularFile: Bool { mode & UInt32(S_IFMT) == UInt32(S_IFREG) }
     /// A directory.
     package var isDirectory: Bool { mode & UInt32(S_IFMT) == UInt32(S_IFDIR) }
+    /// A symbolic link (only `lstat` reports one).
+    package var isSymbolicLink: Bool { mode & UInt32(S_IFMT) == UInt32(S_IFLNK) }
     /// A socket.
     package var isSocket: Bool { mode & UInt32(S_IFMT) == UInt32(S_IFSOCK) }
     /// Whether group or others have any permission bit (`mode & 0o077`), as ssh checks keys.
