@@ -151,6 +151,20 @@ package enum Limits {
         package static let maxRetryAfter: Duration = .seconds(3600)
     }
 
+    /// Token files (config: each sink's keys of the same names).
+    package enum Sink {
+        /// Readable by the daemon's user only (config: `mode`).
+        package static let defaultMode: UInt32 = 0o600
+        /// The variable name of the `env` format and of `tokenproxy exec` (config: `variable`).
+        package static let defaultVariable = "ACCESS_TOKEN"
+        /// A post-write command is killed after this long (config: `command_timeout`).
+        package static let defaultCommandTimeout: Duration = .seconds(10)
+        /// The longest `command_timeout` accepted.
+        package static let maxCommandTimeout: Duration = .seconds(300)
+        /// How much of a failing command's output is quoted in the log.
+        package static let maxQuotedOutputBytes = 500
+    }
+
     /// Reloads (SIGHUP, a key file changed on disk).
     package enum Reload {
         /// How long a replaced token service waits for callers parked on its fetches before

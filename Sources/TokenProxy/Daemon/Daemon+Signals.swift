@@ -82,6 +82,7 @@ extension Daemon {
             makeAPI(configuration: configuration, store: store, metrics: current.metrics))
         swapProxy(proxyRouter, configuration: configuration, running: current)
         replaceStore(store)
+        sinks.configure((try? ResolvedSink.resolve(configuration).get()) ?? [])
         await retire(current.store)
         await store.start()
         logger.info(

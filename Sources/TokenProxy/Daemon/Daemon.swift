@@ -40,6 +40,8 @@ package final class Daemon: Sendable {
     let options: Options
     let logger: Logger
     let notifier = SystemdNotifier()
+    /// Token files; kept across reloads (`Sinks/SinkWriter.swift`).
+    let sinks: SinkWriter
     private let running = Mutex<Running?>(nil)
 
     /// The parts that exist while serving; replaced as a whole on reload.
@@ -59,6 +61,7 @@ package final class Daemon: Sendable {
     package init(options: Options, logger: Logger) {
         self.options = options
         self.logger = logger
+        self.sinks = SinkWriter(logger: logger, environment: options.environment)
     }
 
     /// Loads and checks the configuration and every key, then what only the running daemon
@@ -78,6 +81,9 @@ package final class Daemon: Sendable {
             throw StartupError(message: "\(error)", status: .configuration)
         }
         var problems: [ConfigurationProblem] = []
+        if case .failure(let error) = ResolvedSink.resolve(configuration) {
+            problems += error.problems
+        }
         if let group = configuration.api.socketGroup, !Listener.groupExists(group) {
             problems.append(
                 ConfigurationProblem(
@@ -147,6 +153,8 @@ package final class Daemon: Sendable {
             $0 = Running(
                 store: store, handler: handler, server: server, metrics: metrics, proxy: proxy)
         }
+        sinks.setSource { [weak self] in self?.currentRunning()?.store.cachedToken($0, minValid: nil) }
+        sinks.configure((try? ResolvedSink.resolve(configuration).get()) ?? [])
         await store.start()
         logger.info(
             "tokenproxy serving",
@@ -167,6 +175,7 @@ package final class Daemon: Sendable {
             await current.server.shutdown(gracePeriod: options.drainTimeout)
             await current.store.shutdown()
         }
+        sinks.shutdown()
     }
 
     func makeStore(
@@ -197,12 +206,14 @@ package final class Daemon: Sendable {
             policies[entry.name] = RefreshPolicy(entry.refresh)
         }
         let logger = self.logger
+        let sinks = self.sinks
         return TokenStore(
             credentials: credentials, policies: policies, adopting: adopting, clients: clients,
             onFetchError: { name, error in
                 logger.warning("\(error.message)", metadata: ["credential": "\(name)"])
             },
             onEvent: { event in
+                if case .fetchSucceeded(let name, _, _, _) = event { sinks.tokenAccepted(name) }
                 metrics.record(event)
                 Self.log(event, logger: logger)
             })

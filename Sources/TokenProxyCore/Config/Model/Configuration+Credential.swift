@@ -34,6 +34,8 @@ package struct CredentialConfiguration: Sendable, Equatable {
     /// Accept a key file readable by group or others (the loader refuses it otherwise).
     package var allowInsecureKeyPermissions: Bool
     package var refresh: RefreshConfiguration
+    /// Files the token is written to on every refresh.
+    package var sinks: [SinkConfiguration] = []
 
     package init(
         name: String, keySource: KeySource, issuer: URL, grant: GrantType? = nil,

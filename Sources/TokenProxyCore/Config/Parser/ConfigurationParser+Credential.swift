@@ -5,7 +5,7 @@ extension ConfigurationParser {
         "key_file", "issuer", "grant", "scopes", "client_id", "key_id", "audience",
         "token_endpoint",
         "resources", "extra_params", "algorithm", "assertion_lifetime", "clock_skew", "ca_file",
-        "allow_insecure_key_permissions", "refresh",
+        "allow_insecure_key_permissions", "refresh", "sinks",
     ]
     static let refreshKeys = [
         "fraction", "before_expiry", "min_before_expiry", "jitter", "backoff_initial",
@@ -77,11 +77,12 @@ extension ConfigurationParser {
         }
         let insecure = decoder.bool(object, "allow_insecure_key_permissions") ?? false
         let refresh = parseRefresh(object, decoder: &decoder)
+        let sinks = parseSinks(object, decoder: &decoder)
 
         guard decoder.problems.count == problemsBefore, let keySource, let issuer else {
             return nil
         }
-        return CredentialConfiguration(
+        var credential = CredentialConfiguration(
             name: name, keySource: keySource, issuer: issuer, grant: grant, scopes: scopes,
             clientID: clientID,
             keyID: keyID, audience: audience, tokenEndpoint: tokenEndpoint, resources: resources,
@@ -91,6 +92,8 @@ extension ConfigurationParser {
             clockSkew: skew.map { .seconds($0) } ?? Limits.Assertion.defaultClockSkew,
             caFile: caFile,
             allowInsecureKeyPermissions: insecure, refresh: refresh)
+        credential.sinks = sinks
+        return credential
     }
 
     static func parseExtraParameters(_ object: ConfigObject, decoder: inout ConfigDecoder)
