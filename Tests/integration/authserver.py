@@ -588,6 +588,13 @@ def create_app() -> Flask:
                 date_offset=STATE.date_offset,
             )
 
+    @app.get("/_test/issued")
+    def issued():
+        # Every access token still remembered (up to 60 s past expiry), for tests that check a
+        # token file only ever held complete tokens.
+        with STATE.lock:
+            return jsonify(tokens=sorted(STATE.tokens))
+
     @app.post("/_test/fault")
     def fault():
         body = request.get_json(force=True)

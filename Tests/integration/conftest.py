@@ -86,6 +86,9 @@ class AuthServer:
             body["date_offset"] = date_offset
         self.post("/_test/fault", json=body).raise_for_status()
 
+    def issued(self) -> set:
+        return set(self.get("/_test/issued").json()["tokens"])
+
     def reset(self) -> None:
         self.post("/_test/reset").raise_for_status()
 

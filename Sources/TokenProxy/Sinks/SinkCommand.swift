@@ -18,7 +18,7 @@ enum SinkCommand {
         /// Exited non-zero or was killed by a signal; `output` is the start of what it printed.
         case failed(status: Int32, output: String)
         /// Still running at the deadline: sent SIGTERM, then SIGKILL a second later.
-        case timedOut(seconds: Int64)
+        case timedOut(after: Duration)
         /// Could not be started (missing program, not executable).
         case couldNotStart(String)
     }
@@ -66,7 +66,7 @@ enum SinkCommand {
                 try? Posix.sendSignal(SIGKILL, to: process.processIdentifier)
                 exited.wait()
             }
-            return .timedOut(seconds: timeout.components.seconds)
+            return .timedOut(after: timeout)
         }
         // A grandchild may hold the pipe open: do not wait for it long.
         _ = drained.wait(timeout: .now() + 0.5)

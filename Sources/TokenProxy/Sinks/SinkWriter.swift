@@ -120,9 +120,9 @@ package final class SinkWriter: Sendable {
             logger.error(
                 "sink command failed with status \(status) (the token file is written; fix the command)\(quoted)",
                 metadata: metadata)
-        case .timedOut(let seconds):
+        case .timedOut(let timeout):
             logger.error(
-                "sink command did not finish within \(seconds) s and was stopped (raise command_timeout or fix the command)",
+                "sink command did not finish within \(timeout) and was stopped (raise command_timeout or fix the command)",
                 metadata: metadata)
         case .couldNotStart(let reason):
             logger.error("sink command could not start: \(reason)", metadata: metadata)
