@@ -165,6 +165,12 @@ package enum Limits {
         package static let maxQuotedOutputBytes = 500
     }
 
+    /// `tokenproxy exec`.
+    package enum Exec {
+        /// How often the daemon is asked whether the token changed (`--poll-interval`).
+        package static let pollInterval: Duration = .seconds(5)
+    }
+
     /// Reloads (SIGHUP, a key file changed on disk).
     package enum Reload {
         /// How long a replaced token service waits for callers parked on its fetches before

@@ -89,7 +89,8 @@ extension ConfigurationParser {
         return checkGroupName(text, at: path, decoder: &decoder)
     }
 
-    static func isShellVariableName(_ name: String) -> Bool {
+    /// A POSIX shell variable name: what `env` files, `export` and `tokenproxy exec` accept.
+    package static func isShellVariableName(_ name: String) -> Bool {
         guard let first = name.utf8.first, !(0x30...0x39).contains(first) else { return false }
         return name.utf8.allSatisfy {
             (0x30...0x39).contains($0) || (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0)
