@@ -1,3 +1,4 @@
+import Glibc
 import Logging
 import TokenProxyCore
 
@@ -44,6 +45,28 @@ extension Daemon {
     func retire(_ store: TokenStore) async {
         await store.service.retire()
         Task { await store.service.shutdownWhenIdle(maximumWait: Limits.Reload.maximumDrain) }
+    }
+
+    /// Starts watching key files; a change asks for a reload through the signal stream, as a
+    /// SIGHUP would, so a key rotated on disk is used without one.
+    func startKeyWatcher(reloadRequests: AsyncStream<Int32>.Continuation) {
+        let logger = self.logger
+        let watcher = KeyWatcher(interval: Limits.Reload.keyPollInterval) { paths in
+            logger.info(
+                "key file changed on disk; reloading",
+                metadata: ["files": "\(paths.joined(separator: ","))"])
+            reloadRequests.yield(SIGHUP)
+        }
+        keyWatcher.withLock { $0 = watcher }
+    }
+
+    /// Points the key watcher at the key files of `configuration`.
+    func watchKeys(_ configuration: Configuration) {
+        let directory = options.environment["CREDENTIALS_DIRECTORY"]
+        let paths = configuration.credentials.compactMap {
+            $0.keySource.path(credentialsDirectory: directory)
+        }
+        keyWatcher.withLock { $0 }?.watch(paths)
     }
 
     private static func describe(_ change: Credential.ReloadChange) -> String {

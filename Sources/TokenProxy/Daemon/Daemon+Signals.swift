@@ -14,7 +14,11 @@ extension Daemon {
     /// in `run`, before anything is announced to systemd, so that a signal sent the moment
     /// `READY=1` arrives — systemd's `restart`, a pod terminating during start-up — is never
     /// lost (see `SignalPipe`); it waits in the stream until `waitForTermination` reads it.
-    static func captureSignals() throws(StartupError) -> AsyncStream<Int32> {
+    /// The continuation lets the key watcher ask for a reload the same way (so reloads never
+    /// overlap).
+    static func captureSignals() throws(StartupError) -> (
+        AsyncStream<Int32>, AsyncStream<Int32>.Continuation
+    ) {
         let pipe: SignalPipe
         do {
             try Posix.ignoreSignal(SIGPIPE)
@@ -31,7 +35,7 @@ extension Daemon {
         }
         thread.name = "tokenproxy.signals"
         thread.start()
-        return stream
+        return (stream, continuation)
     }
 
     /// Waits for SIGTERM or SIGINT from `signals`; SIGHUP reloads in the meantime. Nothing
@@ -83,6 +87,7 @@ extension Daemon {
         swapProxy(proxyRouter, configuration: configuration, running: current)
         replaceStore(store)
         sinks.configure((try? ResolvedSink.resolve(configuration).get()) ?? [])
+        watchKeys(configuration)
         await retire(current.store)
         await store.start()
         logger.info(

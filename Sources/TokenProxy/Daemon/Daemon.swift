@@ -42,6 +42,8 @@ package final class Daemon: Sendable {
     let notifier = SystemdNotifier()
     /// Token files; kept across reloads (`Sinks/SinkWriter.swift`).
     let sinks: SinkWriter
+    /// Watches key files once serving (`KeyWatcher.swift`, `Daemon+Reload.swift`).
+    let keyWatcher = Mutex<KeyWatcher?>(nil)
     private let running = Mutex<Running?>(nil)
 
     /// The parts that exist while serving; replaced as a whole on reload.
@@ -117,7 +119,7 @@ package final class Daemon: Sendable {
     /// `loaded` is the result of `loadConfiguration` when the caller already has it (the
     /// command loads it first to set up logging at the configured level).
     package func run(loaded: (Configuration, [Credential])? = nil) async throws(StartupError) {
-        let signals = try Self.captureSignals()
+        let (signals, reloadRequests) = try Self.captureSignals()
         let configuration: Configuration
         let credentials: [Credential]
         if let loaded {
@@ -155,6 +157,8 @@ package final class Daemon: Sendable {
         }
         sinks.setSource { [weak self] in self?.currentRunning()?.store.cachedToken($0, minValid: nil) }
         sinks.configure((try? ResolvedSink.resolve(configuration).get()) ?? [])
+        startKeyWatcher(reloadRequests: reloadRequests)
+        watchKeys(configuration)
         await store.start()
         logger.info(
             "tokenproxy serving",
