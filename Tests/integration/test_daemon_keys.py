@@ -91,3 +91,40 @@ def test_a_broken_key_file_keeps_the_old_key_and_says_why(tokenproxy_daemon, aut
     wait_until(lambda: d.log().count("key file changed on disk") >= 2, 10, 0.05, "the second change")
     time.sleep(0.5)
     assert s.stats()["token_requests"] == requests
+
+
+def test_two_key_rotation_without_a_failed_request(tokenproxy_daemon, authserver, key_factory, tmp_path):
+    from daemon import metric
+
+    old = key_factory("p256", "serviceaccount")
+    new = keys.write_key_file(tmp_path / "next", "p256", "serviceaccount", label="next",
+                              client_id=old.client_id, key_id=old.key_id + "-next")
+    s = authserver(old, token_lifetime=3)
+    entry = credential_entry(old, s.issuer, refresh=LONG, next_key={"key_file": str(new.path)})
+    d = tokenproxy_daemon().start({"svc": entry})
+    d.wait_token("svc")
+    # Phase 1: the new key is not registered yet: the old one is used, the refusal reported.
+    listed = wait_until(lambda: (e := d.credentials()["svc"]).get("key_rejected") and e, 10, 0.05,
+                        "key_rejected in /v1/tokens")
+    assert "the key may have been deleted or expired in the IdP" in listed["key_rejected"], listed
+    assert f"key id '{new.key_id}'" in listed["key_rejected"], listed
+    assert listed["valid"] is True
+    assert metric(d.metrics(), "tokenproxy_key_rejected", credential="svc") == 1
+    ready = d.get("/readyz")
+    assert ready.status == 200 and new.key_id in ready.text, ready.text
+    assert s.stats()["last_token_request_form"]["assertion"]["header"]["kid"] == old.key_id
+
+    # Phase 2, mid-run: the IdP gets the new key and revokes the old one at the same moment.
+    hammer = Hammer(d)
+    time.sleep(0.5)
+    s.add_client({"client_id": old.client_id, "public_keys": [
+        {"kid": new.key_id, "public_key_pem": new.public_key_pem}]})
+    wait_until(lambda: s.stats()["last_token_request_form"]["assertion"]["header"]["kid"] == new.key_id,
+               10, 0.05, "a refresh signed by the new key")
+    time.sleep(3.5)  # at least one more refresh, with the new key only
+    statuses = hammer.finish()
+    assert statuses and all(status == 200 for status in statuses), sorted(set(statuses))
+    assert "key_rejected" not in d.credentials()["svc"]
+    assert metric(d.metrics(), "tokenproxy_key_rejected", credential="svc") == 0
+    assert d.get("/readyz").text == "ready\n"
+    assert "the key may have been deleted or expired in the IdP" in d.log()

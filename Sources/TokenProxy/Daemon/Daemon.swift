@@ -216,6 +216,9 @@ package final class Daemon: Sendable {
             onFetchError: { name, error in
                 logger.warning("\(error.message)", metadata: ["credential": "\(name)"])
             },
+            onKeyRejected: { name, message in
+                logger.error("\(message)", metadata: ["credential": "\(name)"])
+            },
             onEvent: { event in
                 if case .fetchSucceeded(let name, _, _, _) = event { sinks.tokenAccepted(name) }
                 metrics.record(event)

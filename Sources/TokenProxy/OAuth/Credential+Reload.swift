@@ -40,6 +40,8 @@ extension Credential {
             extraParameters.map { "\($0.0)=\($0.1)" }.joined(separator: "&"),
             algorithm?.rawValue ?? "", caFile ?? "", "\(assertionLifetime)",
             "\(clockSkewAllowance)",
+            // Adding or changing the rotation's new key re-fetches in the background.
+            nextKey.map { (try? $0.privateKey.publicKeyPEM()) ?? "unreadable" } ?? "",
         ]
     }
 }

@@ -34,6 +34,10 @@ package struct Credential: Sendable {
     /// How far `iat` is backdated, and how much clock difference with the IdP is tolerated
     /// before we warn.
     package var clockSkewAllowance: Duration
+    /// The new key during a rotation (`next_key`): tried before `key`; see `TokenStore`.
+    package var nextKey: ServiceKey?
+    /// Where `nextKey` came from, for messages.
+    package var nextKeyOrigin: String?
 
     package init(
         name: String, keyOrigin: String, key: ServiceKey, issuer: URL, tokenEndpoint: URL? = nil,

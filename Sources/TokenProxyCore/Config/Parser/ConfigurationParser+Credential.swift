@@ -5,7 +5,7 @@ extension ConfigurationParser {
         "key_file", "issuer", "grant", "scopes", "client_id", "key_id", "audience",
         "token_endpoint",
         "resources", "extra_params", "algorithm", "assertion_lifetime", "clock_skew", "ca_file",
-        "allow_insecure_key_permissions", "refresh", "sinks",
+        "allow_insecure_key_permissions", "refresh", "sinks", "next_key",
     ]
     static let refreshKeys = [
         "fraction", "before_expiry", "min_before_expiry", "jitter", "backoff_initial",
@@ -78,6 +78,19 @@ extension ConfigurationParser {
         let insecure = decoder.bool(object, "allow_insecure_key_permissions") ?? false
         let refresh = parseRefresh(object, decoder: &decoder)
         let sinks = parseSinks(object, decoder: &decoder)
+        var nextKey: KeyReference?
+        if let next = decoder.object(object, "next_key", keys: ["key_file", "key_id"]) {
+            let source = decoder.string(next, "key_file", required: true).flatMap {
+                parseKeySource($0, at: next.path.appending("key_file"), decoder: &decoder)
+            }
+            if let source {
+                nextKey = KeyReference(source: source, keyID: decoder.string(next, "key_id"))
+                if source == keySource {
+                    decoder.report(
+                        next.path.appending("key_file"), "is the same file as key_file")
+                }
+            }
+        }
 
         guard decoder.problems.count == problemsBefore, let keySource, let issuer else {
             return nil
@@ -93,6 +106,7 @@ extension ConfigurationParser {
             caFile: caFile,
             allowInsecureKeyPermissions: insecure, refresh: refresh)
         credential.sinks = sinks
+        credential.nextKey = nextKey
         return credential
     }
 
