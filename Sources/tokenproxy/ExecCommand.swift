@@ -7,7 +7,8 @@ import TokenProxyCore
 struct ExecCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "exec",
-        abstract: "Run a command with a credential's token (from the running daemon) in its environment.",
+        abstract:
+            "Run a command with a credential's token (from the running daemon) in its environment.",
         discussion: """
             tokenproxy exec api -- ./legacy-client --verbose
             tokenproxy exec api --variable API_TOKEN --on-refresh restart -- ./worker

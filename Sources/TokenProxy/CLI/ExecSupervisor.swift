@@ -133,7 +133,8 @@ package final class ExecSupervisor: Sendable {
     /// Asks the daemon for the token every `pollInterval`; acts when it changed.
     private func watch() -> any DispatchSourceTimer {
         let timer = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "tokenproxy.exec"))
-        let interval = Double(options.pollInterval.components.seconds)
+        let interval =
+            Double(options.pollInterval.components.seconds)
             + Double(options.pollInterval.components.attoseconds) / 1e18
         timer.schedule(deadline: .now() + interval, repeating: interval)
         timer.setEventHandler { [self] in

@@ -155,7 +155,9 @@ package final class Daemon: Sendable {
             $0 = Running(
                 store: store, handler: handler, server: server, metrics: metrics, proxy: proxy)
         }
-        sinks.setSource { [weak self] in self?.currentRunning()?.store.cachedToken($0, minValid: nil) }
+        sinks.setSource { [weak self] in
+            self?.currentRunning()?.store.cachedToken($0, minValid: nil)
+        }
         sinks.configure((try? ResolvedSink.resolve(configuration).get()) ?? [])
         startKeyWatcher(reloadRequests: reloadRequests)
         watchKeys(configuration)

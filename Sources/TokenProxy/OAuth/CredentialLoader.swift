@@ -66,7 +66,8 @@ package enum CredentialLoader {
                         ConfigurationProblem(
                             path: nextPath,
                             message:
-                                "\(next.source) names a systemd credential but $CREDENTIALS_DIRECTORY is not set")
+                                "\(next.source) names a systemd credential but $CREDENTIALS_DIRECTORY is not set"
+                        )
                     ]))
             }
             switch loadKey(path: file, keyID: next.keyID, entry: entry, problemPath: nextPath) {
@@ -79,7 +80,8 @@ package enum CredentialLoader {
                         ConfigurationProblem(
                             path: nextPath,
                             message:
-                                "is a key of client '\(nextKey?.clientID ?? "")', key_file of '\(key.clientID)': both keys of a rotation belong to one client")
+                                "is a key of client '\(nextKey?.clientID ?? "")', key_file of '\(key.clientID)': both keys of a rotation belong to one client"
+                        )
                     ]))
             }
         }

@@ -62,7 +62,8 @@ extension TokenEndpointRejection {
             if request.audience == [request.issuer] || request.audience == [request.issuer + "/"] {
                 items.append(
                     "the assertion audience is the issuer: some servers require the token "
-                        + "endpoint URL as audience (--audience \(request.tokenEndpoint) / audience)")
+                        + "endpoint URL as audience (--audience \(request.tokenEndpoint) / audience)"
+                )
             }
             let keyID = request.keyID.map { "key id '\($0)'" } ?? "no key id (kid)"
             items.append(

@@ -68,7 +68,9 @@ package struct ResolvedSink: Sendable, Equatable {
             guard let id = try find(text) else {
                 return .failure(
                     LookupFailure(
-                        message: "no user or group '\(text)' on this host: create it or use a numeric id"))
+                        message:
+                            "no user or group '\(text)' on this host: create it or use a numeric id"
+                    ))
             }
             return .success(id)
         } catch {

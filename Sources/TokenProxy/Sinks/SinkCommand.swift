@@ -58,7 +58,8 @@ enum SinkCommand {
             }
             drained.signal()
         }
-        let seconds = Double(timeout.components.seconds)
+        let seconds =
+            Double(timeout.components.seconds)
             + Double(timeout.components.attoseconds) / 1e18
         if exited.wait(timeout: .now() + seconds) == .timedOut {
             process.terminate()

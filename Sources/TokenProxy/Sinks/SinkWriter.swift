@@ -91,11 +91,13 @@ package final class SinkWriter: Sendable {
                     path, contents: contents.value, ownership: sink.ownership)
             } catch {
                 logger.error(
-                    "cannot write token sink \(path): \(error)", metadata: ["credential": "\(name)"])
+                    "cannot write token sink \(path): \(error)", metadata: ["credential": "\(name)"]
+                )
                 continue
             }
             state.withLock { $0.written[path] = identity }
-            logger.debug("token written to sink", metadata: ["credential": "\(name)", "sink": "\(path)"])
+            logger.debug(
+                "token written to sink", metadata: ["credential": "\(name)", "sink": "\(path)"])
             runCommand(of: sink)
         }
     }

@@ -101,7 +101,7 @@ package final class TokenStore: Sendable {
                 let result = try await client.fetchToken(for: candidate)
                 rejected(refusal)
                 return result
-            } catch where index < candidates.count - 1 && error.category == .credentialRejected {
+            } catch  where index < candidates.count - 1 && error.category == .credentialRejected {
                 let keyID = candidate.key.keyID.map { "'\($0)'" } ?? "(none)"
                 refusal =
                     "the IdP rejected the new key \(candidate.keyOrigin): the key may have been "

@@ -21,7 +21,8 @@ package struct FileStatus: Sendable, Equatable {
         mode = UInt32(info.st_mode)
         owner = UInt32(info.st_uid)
         group = UInt32(info.st_gid)
-        modifiedNanoseconds = Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
+        modifiedNanoseconds =
+            Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
         size = Int(info.st_size)
         device = UInt64(info.st_dev)
         inode = UInt64(info.st_ino)

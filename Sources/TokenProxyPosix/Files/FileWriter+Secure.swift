@@ -71,7 +71,7 @@ extension FileWriter {
                 do {
                     file = try Posix.open(
                         temporary, flags: O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode: 0o600)
-                } catch where error.errno == EEXIST {
+                } catch  where error.errno == EEXIST {
                     continue
                 }
                 do throws(PosixError) {

@@ -39,7 +39,7 @@ package enum FileWriter {
             do {
                 file = try Posix.open(
                     temporary, flags: O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode: mode)
-            } catch where error.errno == EEXIST {
+            } catch  where error.errno == EEXIST {
                 continue
             }
             do throws(PosixError) {

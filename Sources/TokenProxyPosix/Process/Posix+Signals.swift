@@ -7,7 +7,7 @@ extension Posix {
     package static func sendSignal(_ signal: Int32, to pid: Int32) throws(PosixError) {
         do {
             try syscallNonBlocking("kill") { Glibc.kill(pid, signal) }
-        } catch where error.errno == ESRCH {
+        } catch  where error.errno == ESRCH {
             return
         }
     }

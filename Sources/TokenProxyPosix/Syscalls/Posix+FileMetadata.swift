@@ -10,7 +10,7 @@ extension Posix {
         var info = stat()
         do {
             try syscallNonBlocking("stat") { stat(path, &info) }
-        } catch where error.errno == ENOENT || error.errno == ENOTDIR {
+        } catch  where error.errno == ENOENT || error.errno == ENOTDIR {
             return nil
         }
         return FileStatus(info)

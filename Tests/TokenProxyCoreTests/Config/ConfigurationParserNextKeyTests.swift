@@ -13,7 +13,8 @@ struct ConfigurationParserNextKeyTests {
         #expect(
             credential.nextKey
                 == KeyReference(source: .systemdCredential(name: "new-key"), keyID: "k2"))
-        #expect(try F.parse(F.withCredential(#""scopes": []"#)).credential(named: "a")?.nextKey == nil)
+        #expect(
+            try F.parse(F.withCredential(#""scopes": []"#)).credential(named: "a")?.nextKey == nil)
     }
 
     @Test func namesEachMistakeWithItsPath() {

@@ -55,7 +55,9 @@ struct FileWriterSecureTests {
         let directory = try TemporaryDirectory()
         let path = directory.path + "/token"
         #expect(mkdir(path, 0o700) == 0)
-        #expect(throws: FileWriter.SecureWriteError.unexpectedFile(path: path, found: "a directory")) {
+        #expect(
+            throws: FileWriter.SecureWriteError.unexpectedFile(path: path, found: "a directory")
+        ) {
             try FileWriter.replaceSecurely(
                 path, contents: Array("tok".utf8), ownership: .init(mode: 0o600))
         }

@@ -18,7 +18,8 @@ struct CredentialReloadTests {
         Credential(
             name: "svc", keyOrigin: "/k.json",
             key: ServiceKey(
-                source: .zitadelServiceAccount(userID: "c1"), keyID: keyID, clientID: "c1", privateKey: key),
+                source: .zitadelServiceAccount(userID: "c1"), keyID: keyID, clientID: "c1",
+                privateKey: key),
             issuer: URL(string: issuer)!, grant: .jwtBearer, scopes: scopes)
     }
 

@@ -24,7 +24,9 @@ struct TokenEndpointRejectionCategoryTests {
     func requestsTheClientMustChangeAreRequestRejected(status: Int, body: String) {
         let r = rejection(status, body)
         #expect(r.category == .requestRejected)
-        #expect(ExitStatus.forFailure(.rejected(credential: "c", endpoint: "e", rejection: r)) == .configuration)
+        #expect(
+            ExitStatus.forFailure(.rejected(credential: "c", endpoint: "e", rejection: r))
+                == .configuration)
     }
 
     @Test(arguments: [
@@ -34,7 +36,9 @@ struct TokenEndpointRejectionCategoryTests {
     func refusedCredentialsAreCredentialRejected(status: Int, body: String) {
         let r = rejection(status, body)
         #expect(r.category == .credentialRejected)
-        #expect(ExitStatus.forFailure(.rejected(credential: "c", endpoint: "e", rejection: r)) == .permissionDenied)
+        #expect(
+            ExitStatus.forFailure(.rejected(credential: "c", endpoint: "e", rejection: r))
+                == .permissionDenied)
     }
 
     @Test(arguments: [
@@ -44,7 +48,9 @@ struct TokenEndpointRejectionCategoryTests {
     func transientAnswersAreUnavailable(status: Int, body: String) {
         let r = rejection(status, body)
         #expect(r.category == .unavailable)
-        #expect(ExitStatus.forFailure(.rejected(credential: "c", endpoint: "e", rejection: r)) == .unavailable)
+        #expect(
+            ExitStatus.forFailure(.rejected(credential: "c", endpoint: "e", rejection: r))
+                == .unavailable)
     }
 
     @Test func emptyForbiddenGetsAChecklistFromWhatWasSent() {

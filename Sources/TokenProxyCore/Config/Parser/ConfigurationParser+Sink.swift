@@ -67,7 +67,8 @@ extension ConfigurationParser {
             }
         }
         if let seconds = decoder.number(
-            object, "command_timeout", in: 0.1...Double(Limits.Sink.maxCommandTimeout.components.seconds),
+            object, "command_timeout",
+            in: 0.1...Double(Limits.Sink.maxCommandTimeout.components.seconds),
             unit: "seconds")
         {
             sink.commandTimeout = .seconds(seconds)
