@@ -41,6 +41,9 @@ package enum Limits {
         package static let maxSocketPathBytes = 107
         /// `api.event_loops`: more loops than this is a typo, not a machine.
         package static let maxEventLoops = 1024
+        /// How often `serve --watch-config` looks at the configuration file. The kubelet
+        /// updates a ConfigMap volume within about a minute; a few seconds more is nothing.
+        package static let watchInterval: Duration = .seconds(5)
     }
 
     /// Private key files.

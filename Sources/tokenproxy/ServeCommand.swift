@@ -16,6 +16,13 @@ struct ServeCommand: AsyncParsableCommand {
         help: "Configuration file (default: $TOKENPROXY_CONFIG or /etc/tokenproxy/config.json).")
     var config: String?
 
+    @Flag(
+        name: .customLong("watch-config"),
+        help:
+            "Reload when the configuration file changes, as on SIGHUP (for a Kubernetes ConfigMap)."
+    )
+    var watchConfig = false
+
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
         let path = ConfigLoader.path(explicit: config, environment: environment)
@@ -27,7 +34,8 @@ struct ServeCommand: AsyncParsableCommand {
         }
         bootstrapLogging(level: loaded.0.log.level)
         let daemon = Daemon(
-            options: Daemon.Options(configurationPath: path, environment: environment),
+            options: Daemon.Options(
+                configurationPath: path, environment: environment, watchConfiguration: watchConfig),
             logger: Logger(label: "tokenproxy"))
         do {
             try await daemon.run(loaded: loaded)

@@ -14,8 +14,8 @@ extension Daemon {
     /// in `run`, before anything is announced to systemd, so that a signal sent the moment
     /// `READY=1` arrives — systemd's `restart`, a pod terminating during start-up — is never
     /// lost (see `SignalPipe`); it waits in the stream until `waitForTermination` reads it.
-    /// The continuation lets the key watcher ask for a reload the same way (so reloads never
-    /// overlap).
+    /// The continuation is returned too, so that the configuration and key watchers can ask for a
+    /// reload the way an operator does, by feeding SIGHUP into the same stream.
     static func captureSignals() throws(StartupError) -> (
         AsyncStream<Int32>, AsyncStream<Int32>.Continuation
     ) {

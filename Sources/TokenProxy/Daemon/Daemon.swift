@@ -19,14 +19,18 @@ package final class Daemon: Sendable {
         package var environment: [String: String]
         /// Grace period for in-flight requests on SIGTERM.
         package var drainTimeout: Duration
+        /// Reload when the configuration file changes, as on SIGHUP (`serve --watch-config`;
+        /// for a Kubernetes ConfigMap, which no one sends a signal for).
+        package var watchConfiguration: Bool
 
         package init(
             configurationPath: String, environment: [String: String],
-            drainTimeout: Duration = Limits.Server.drainTimeout
+            drainTimeout: Duration = Limits.Server.drainTimeout, watchConfiguration: Bool = false
         ) {
             self.configurationPath = configurationPath
             self.environment = environment
             self.drainTimeout = drainTimeout
+            self.watchConfiguration = watchConfiguration
         }
     }
 
@@ -119,7 +123,7 @@ package final class Daemon: Sendable {
     /// `loaded` is the result of `loadConfiguration` when the caller already has it (the
     /// command loads it first to set up logging at the configured level).
     package func run(loaded: (Configuration, [Credential])? = nil) async throws(StartupError) {
-        let (signals, reloadRequests) = try Self.captureSignals()
+        let (signals, signalFeed) = try Self.captureSignals()
         let configuration: Configuration
         let credentials: [Credential]
         if let loaded {
@@ -159,7 +163,7 @@ package final class Daemon: Sendable {
             self?.currentRunning()?.store.cachedToken($0, minValid: nil)
         }
         sinks.configure((try? ResolvedSink.resolve(configuration).get()) ?? [])
-        startKeyWatcher(reloadRequests: reloadRequests)
+        startKeyWatcher(reloadRequests: signalFeed)
         watchKeys(configuration)
         await store.start()
         logger.info(
@@ -171,7 +175,9 @@ package final class Daemon: Sendable {
         notifier.ready(status: "serving \(credentials.count) credential(s)")
         let watchdog = startWatchdog()
         let memoryTrimmer = startMemoryTrimmer()
+        let configWatcher = startConfigWatcher(reloads: signalFeed)
         await waitForTermination(signals)
+        configWatcher?.cancel()
         memoryTrimmer.cancel()
         watchdog?.cancel()
         notifier.stopping()

@@ -52,7 +52,7 @@ final class KeyWatcher: @unchecked Sendable {
     /// Watches `paths` from now on, taking their current state as the baseline.
     func watch(_ paths: [String]) {
         var seen: [String: FileStatus?] = [:]
-        for path in paths { seen[path] = try? Posix.status(ofPath: path) }
+        for path in paths { seen[path] = try? Posix.pathStatus(path) }
         state.withLock { $0.seen = seen }
         for directory in Set(paths.map(Self.directory(of:))) {
             try? directories?.add(directory: directory)
@@ -64,7 +64,7 @@ final class KeyWatcher: @unchecked Sendable {
         let changed = state.withLock { state -> [String] in
             var changed: [String] = []
             for (path, before) in state.seen {
-                let now = try? Posix.status(ofPath: path)
+                let now = try? Posix.pathStatus(path)
                 guard now != before else { continue }
                 state.seen[path] = now
                 // A key that disappeared is not a rotation yet: wait for the new one.

@@ -1,21 +1,7 @@
 import Glibc
 
-/// Who owns a file and what it is now, and finding users by name.
+/// Setting who owns an open file, and finding users by name.
 extension Posix {
-    /// What `path` is, following symbolic links (a Kubernetes Secret's key file is a link into
-    /// a directory that is swapped on update); nil if nothing is there.
-    ///
-    /// The corresponding C function is `stat`.
-    package static func status(ofPath path: String) throws(PosixError) -> FileStatus? {
-        var info = stat()
-        do {
-            try syscallNonBlocking("stat") { stat(path, &info) }
-        } catch  where error.errno == ENOENT || error.errno == ENOTDIR {
-            return nil
-        }
-        return FileStatus(info)
-    }
-
     /// Sets the permission bits of the open file `fd` (not narrowed by the umask, unlike the
     /// mode given to `open`). The corresponding C function is `fchmod`.
     package static func changeMode(_ fd: Int32, to mode: UInt32) throws(PosixError) {
