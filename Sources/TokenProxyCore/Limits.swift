@@ -172,6 +172,8 @@ package enum Limits {
     package enum Exec {
         /// How often the daemon is asked whether the token changed (`--poll-interval`).
         package static let pollInterval: Duration = .seconds(5)
+        /// `--on-refresh restart`: SIGKILL this long after SIGTERM if the command is still there.
+        package static let restartGrace: Duration = .seconds(10)
     }
 
     /// Reloads (SIGHUP, a key file changed on disk).

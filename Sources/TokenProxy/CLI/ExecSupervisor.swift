@@ -155,6 +155,14 @@ package final class ExecSupervisor: Sendable {
             case .restart:
                 state.withLock { $0.restarting = true }
                 try? Posix.sendSignal(SIGTERM, to: pid)
+                // A command that ignores SIGTERM is killed after the grace period.
+                let grace = Double(Limits.Exec.restartGrace.components.seconds)
+                DispatchQueue.global().asyncAfter(deadline: .now() + grace) { [self] in
+                    let stillThere = state.withLock {
+                        $0.restarting && $0.child?.processIdentifier == pid
+                    }
+                    if stillThere { try? Posix.sendSignal(SIGKILL, to: pid) }
+                }
             }
         }
         timer.resume()

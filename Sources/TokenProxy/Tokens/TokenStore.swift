@@ -56,8 +56,12 @@ package final class TokenStore: Sendable {
                 result = try await Self.fetch(
                     credential, client: client,
                     rejected: { message in
-                        rejectedKeys.withLock { $0[name] = message }
-                        if let message { onKeyRejected(name, message) }
+                        // Logged when the refusal starts, not on every refresh while it lasts.
+                        let wasRejected = rejectedKeys.withLock { rejected in
+                            defer { rejected[name] = message }
+                            return rejected[name] != nil
+                        }
+                        if let message, !wasRejected { onKeyRejected(name, message) }
                     })
             } catch let error as OAuthError {
                 onFetchError(name, error)
