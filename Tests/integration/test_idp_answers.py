@@ -114,3 +114,20 @@ def test_retry_after_is_honoured(tokenproxy_daemon, authserver, key_factory, mod
     # Once the IdP recovers, the token comes on the next attempt.
     s.fault("none")
     assert d.wait_token("svc", timeout=10)["access_token"]
+
+
+def test_a_wrong_issuer_path_is_a_configuration_problem(run_cli, tokenproxy_daemon, authserver, key_factory):
+    kf = key_factory("p256", "serviceaccount")
+    s = authserver(kf)
+    wrong = s.issuer + "/realms/nope"  # discovery there answers 404
+    result = run_cli(*fetch_args(s, kf, issuer=wrong))
+    assert result.code == 78, (result.code, result.stderr)
+    text = " ".join(result.stderr.split())
+    assert "HTTP 404" in text and "Check the issuer URL" in text and ".." not in text, text
+    d = tokenproxy_daemon().start({"svc": credential_entry(kf, wrong, refresh=slow(4))})
+    entry = wait_until(lambda: (e := d.credentials()["svc"]).get("last_error") and e, 10, 0.05,
+                       "the first failure")
+    assert entry["last_error_category"] == "request_rejected", entry
+    before = s.stats()["discovery_requests"]
+    time.sleep(4)
+    assert s.stats()["discovery_requests"] - before <= 2, "retried on the slow schedule"

@@ -11,6 +11,9 @@ package enum OAuthError: Error, Sendable, CustomStringConvertible {
     case configuration(credential: String, detail: String)
     /// The discovery document could not be fetched or used.
     case discovery(credential: String, url: String, detail: String)
+    /// The discovery URL answered with an error status: a 4xx (a wrong issuer URL) is a
+    /// configuration problem, a 5xx/408/429 a passing one.
+    case discoveryRejected(credential: String, url: String, rejection: TokenEndpointRejection)
     /// The token endpoint could not be reached or the exchange broke off.
     case transport(credential: String, endpoint: String, detail: String)
     /// The server answered with an error status.
@@ -28,13 +31,19 @@ package enum OAuthError: Error, Sendable, CustomStringConvertible {
         case .key, .configuration: return .configuration
         case .discovery, .transport, .malformedResponse: return .unavailable
         case .rejected(_, _, let rejection): return rejection.category
+        case .discoveryRejected(_, _, let rejection):
+            return rejection.category == .unavailable ? .unavailable : .requestRejected
         }
     }
 
     /// The IdP's `Retry-After`, when it sent one with its error.
     package var retryAfter: Duration? {
-        if case .rejected(_, _, let rejection) = self { return rejection.retryAfter }
-        return nil
+        switch self {
+        case .rejected(_, _, let rejection), .discoveryRejected(_, _, let rejection):
+            return rejection.retryAfter
+        default:
+            return nil
+        }
     }
 
     /// The message, ending with exactly one period whatever the server's text ended with.
@@ -50,6 +59,15 @@ package enum OAuthError: Error, Sendable, CustomStringConvertible {
             return
                 "credential '\(credential)': OpenID discovery at \(url) failed: \(detail). "
                 + "Check the issuer URL, or set the token endpoint explicitly (--token-endpoint / token_endpoint)."
+        case .discoveryRejected(let credential, let url, let rejection):
+            let status = "HTTP \(rejection.status)" + (rejection.detail.map { ": \($0)" } ?? "")
+            return Sentence.join([
+                "credential '\(credential)': OpenID discovery at \(url) failed: \(status)",
+                rejection.category == .unavailable
+                    ? "The server is failing; tokenproxy retries with backoff"
+                    : "Check the issuer URL (it must be the exact issuer, without /.well-known/…), "
+                        + "or set the token endpoint explicitly (--token-endpoint / token_endpoint)",
+            ])
         case .transport(let credential, let endpoint, let detail):
             return
                 "credential '\(credential)': token request to \(endpoint) failed: \(detail)"

@@ -161,11 +161,13 @@ package final class OAuthTokenClient: Sendable {
                 credential: credential.name, url: url.absoluteString, detail: "\(error)")
         }
         guard response.status == 200 else {
-            let rejection = TokenEndpointRejection(
+            var rejection = TokenEndpointRejection(
                 status: response.status, contentType: response.headers["Content-Type"],
                 body: response.body, secrets: [])
-            throw .discovery(
-                credential: credential.name, url: url.absoluteString, detail: "\(rejection)")
+            rejection.retryAfter = TokenEndpointRejection.parseRetryAfter(
+                response.headers["Retry-After"], now: now())
+            throw .discoveryRejected(
+                credential: credential.name, url: url.absoluteString, rejection: rejection)
         }
         let metadata: ProviderMetadata
         do {

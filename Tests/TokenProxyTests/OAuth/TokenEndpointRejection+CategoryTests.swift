@@ -53,6 +53,19 @@ struct TokenEndpointRejectionCategoryTests {
                 == .unavailable)
     }
 
+    @Test func discoveryAnswersAreClassifiedByStatus() {
+        func error(_ status: Int) -> OAuthError {
+            .discoveryRejected(
+                credential: "c", url: "https://i/.well-known/x", rejection: rejection(status))
+        }
+        #expect(error(404).category == .requestRejected)
+        #expect(ExitStatus.forFailure(error(404)) == .configuration)
+        #expect(error(403).category == .requestRejected)
+        #expect(error(503).category == .unavailable)
+        #expect(error(404).description.contains("Check the issuer URL"))
+        #expect(error(404).description.hasSuffix(".") && !error(404).description.contains(".."))
+    }
+
     @Test func emptyForbiddenGetsAChecklistFromWhatWasSent() {
         var r = rejection(403)
         r.request = Self.summary
