@@ -127,3 +127,36 @@ def test_symlinks_are_refused_and_remove_on_exit(tokenproxy_daemon, authserver, 
     assert os.path.islink(out / "linked")
     assert d.terminate() == 0
     assert not (out / "gone").exists(), "remove_on_exit"
+
+
+def test_owner_and_group_by_name(tokenproxy_daemon, authserver, key_factory, tmp_path):
+    import grp
+    import pwd
+
+    import pytest
+
+    if os.geteuid() != 0:
+        pytest.skip("giving a file to another user needs root")
+    nobody = pwd.getpwnam("nobody")
+    group = grp.getgrgid(nobody.pw_gid).gr_name
+    k = key_factory("p256", "serviceaccount")
+    s = authserver(k, token_lifetime=600)
+    out = tmp_path / "sinks"
+    out.mkdir()
+    sinks = [{"path": str(out / "token"), "owner": "nobody", "group": group, "mode": "0440"}]
+    d = tokenproxy_daemon().start({"svc": credential_entry(k, s.issuer, refresh=FAST, sinks=sinks)})
+    token = d.wait_token("svc")["access_token"]
+    wait_until(lambda: (out / "token").exists(), 10, 0.05, "the sink")
+    info = os.lstat(out / "token")
+    assert (info.st_uid, info.st_gid, stat.S_IMODE(info.st_mode)) == (nobody.pw_uid, nobody.pw_gid, 0o440)
+    assert read(out / "token").decode() == token
+
+
+def test_unknown_owner_is_refused_at_start(run_cli, tmp_path, key_factory):
+    k = key_factory("p256", "serviceaccount")
+    config = {"credentials": {"svc": {"key_file": str(k.path), "issuer": "https://idp.example.com",
+                                      "sinks": [{"path": str(tmp_path / "t"), "owner": "no-such-user-tp"}]}}}
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(config))
+    r = run_cli("check", "--config", path)
+    assert r.code == 78 and "credentials.svc.sinks[0].owner" in r.stderr and "no-such-user-tp" in r.stderr, r
