@@ -185,6 +185,41 @@ package enum Limits {
         package static let discoveryTTLSeconds: Double = 3600
         /// Server error text quoted in our messages is cut at this many characters.
         package static let maxQuotedDetailCharacters = 300
+        /// The longest `Retry-After` honoured: a longer one (or a date far ahead) waits this long.
+        package static let maxRetryAfter: Duration = .seconds(3600)
+    }
+
+    /// Token files (config: each sink's keys of the same names).
+    package enum Sink {
+        /// Readable by the daemon's user only (config: `mode`).
+        package static let defaultMode: UInt32 = 0o600
+        /// The variable name of the `env` format and of `tokenproxy exec` (config: `variable`).
+        package static let defaultVariable = "ACCESS_TOKEN"
+        /// A post-write command is killed after this long (config: `command_timeout`).
+        package static let defaultCommandTimeout: Duration = .seconds(10)
+        /// The longest `command_timeout` accepted.
+        package static let maxCommandTimeout: Duration = .seconds(300)
+        /// How much of a failing command's output is quoted in the log.
+        package static let maxQuotedOutputBytes = 500
+    }
+
+    /// `tokenproxy exec`.
+    package enum Exec {
+        /// How often the daemon is asked whether the token changed (`--poll-interval`).
+        package static let pollInterval: Duration = .seconds(5)
+        /// `--on-refresh restart`: SIGKILL this long after SIGTERM if the command is still there.
+        package static let restartGrace: Duration = .seconds(10)
+    }
+
+    /// Reloads (SIGHUP, a key file changed on disk).
+    package enum Reload {
+        /// How long a replaced token service waits for callers parked on its fetches before
+        /// it shuts down (the IdP request timeout: a fetch cannot take longer).
+        package static let maximumDrain: Duration = IdP.totalTimeout
+        /// How often a replaced token service checks whether its callers are gone.
+        package static let idlePollInterval: Duration = .milliseconds(50)
+        /// How often key files are checked with `stat` when inotify cannot watch them.
+        package static let keyPollInterval: Duration = .seconds(2)
     }
 
     /// The proxy (config: the `proxy` section's keys of the same names).

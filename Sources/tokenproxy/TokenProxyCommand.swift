@@ -18,7 +18,7 @@ struct TokenProxyCommand: AsyncParsableCommand {
         subcommands: [
             ServeCommand.self, DevCommand.self, CheckCommand.self, TokenCommand.self,
             StatusCommand.self,
-            FetchCommand.self, AssertionCommand.self, IntrospectCommand.self,
+            FetchCommand.self, AssertionCommand.self, ExecCommand.self, IntrospectCommand.self,
         ]
     )
 

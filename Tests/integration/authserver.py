@@ -71,7 +71,8 @@ MAX_ASSERTION_AGE = 3600  # ZITADEL: iat not older than one hour
 TOKEN_AUTH = "private_key_jwt"
 INTROSPECTION_AUTH = "private_key_jwt_introspection"
 warnings.filterwarnings("ignore", message="EdDSA is deprecated")  # still what ZITADEL-era clients send
-FAULT_MODES = {"none", "html500", "html502", "empty401", "empty403", "json_error_400", "text_503", "slow"}
+FAULT_MODES = {"none", "html500", "html502", "empty401", "empty403", "json_error_400", "text_503", "slow",
+               "invalid_scope400", "empty400", "empty404", "empty405", "retry503", "retry429"}
 
 
 def import_public_key(pem: str, kid: str | None) -> jwk.Key:
@@ -218,6 +219,7 @@ class State:
             self.fault_mode = "none"
             self.fault_count = None
             self.fault_delay = 0.0
+            self.fault_retry_after = "1"
             self.date_offset = 0
             self.introspection_delay = 0.0
             self.introspection_status = None
@@ -484,6 +486,13 @@ def fault_response(mode: str):
         return json.dumps(body), 400, {"Content-Type": "application/json"}
     if mode == "text_503":
         return "Service Unavailable", 503, {"Content-Type": "text/plain", "Retry-After": "1"}
+    if mode == "invalid_scope400":
+        body = {"error": "invalid_scope", "error_description": "The requested scope is invalid."}
+        return json.dumps(body), 400, {"Content-Type": "application/json"}
+    if mode in ("empty400", "empty404", "empty405"):
+        return "", int(mode[-3:]), {}
+    if mode in ("retry503", "retry429"):
+        return "", int(mode[-3:]), {"Retry-After": STATE.fault_retry_after}
     return None
 
 
@@ -645,6 +654,13 @@ def create_app() -> Flask:
                 date_offset=STATE.date_offset,
             )
 
+    @app.get("/_test/issued")
+    def issued():
+        # Every access token still remembered (up to 60 s past expiry), for tests that check a
+        # token file only ever held complete tokens.
+        with STATE.lock:
+            return jsonify(tokens=sorted(STATE.tokens))
+
     @app.post("/_test/fault")
     def fault():
         body = request.get_json(force=True)
@@ -655,6 +671,7 @@ def create_app() -> Flask:
             STATE.fault_mode = mode
             STATE.fault_count = body.get("count")
             STATE.fault_delay = float(body.get("delay", 0))
+            STATE.fault_retry_after = str(body.get("retry_after", "1"))
             if "date_offset" in body:
                 STATE.date_offset = int(body["date_offset"])
         return jsonify(ok=True)

@@ -63,6 +63,8 @@ def schema_keys() -> list[str]:
         keys += [f"operations.{key}" for key in properties["operations"].get("properties", {})]
     keys += list(definitions["credential"]["properties"])
     keys += [f"refresh.{key}" for key in definitions["credential"]["properties"]["refresh"]["properties"]]
+    keys += [f"next_key.{key}" for key in definitions["credential"]["properties"]["next_key"]["properties"]]
+    keys += [f"sinks.{key}" for key in definitions["sink"]["properties"]]
     keys += list(definitions["route"]["properties"])
     return keys
 

@@ -73,7 +73,7 @@ extension OneShot {
             return IntrospectOutcome(
                 json: String(decoding: answer.json, as: UTF8.self), active: answer.active)
         } catch {
-            throw Failure(message: "\(error)", status: ExitStatus.forFailure(error))
+            throw Failure(message: "\(error)", status: ExitStatus.forIntrospectionFailure(error))
         }
     }
 }

@@ -44,6 +44,10 @@ package final class Daemon: Sendable {
     let options: Options
     let logger: Logger
     let notifier = SystemdNotifier()
+    /// Token files; kept across reloads (`Sinks/SinkWriter.swift`).
+    let sinks: SinkWriter
+    /// Watches key files once serving (`KeyWatcher.swift`, `Daemon+Reload.swift`).
+    let keyWatcher = Mutex<KeyWatcher?>(nil)
     private let running = Mutex<Running?>(nil)
 
     /// The parts that exist while serving; replaced as a whole on reload.
@@ -63,6 +67,7 @@ package final class Daemon: Sendable {
     package init(options: Options, logger: Logger) {
         self.options = options
         self.logger = logger
+        self.sinks = SinkWriter(logger: logger, environment: options.environment)
     }
 
     /// Loads and checks the configuration and every key, then what only the running daemon
@@ -82,6 +87,9 @@ package final class Daemon: Sendable {
             throw StartupError(message: "\(error)", status: .configuration)
         }
         var problems: [ConfigurationProblem] = []
+        if case .failure(let error) = ResolvedSink.resolve(configuration) {
+            problems += error.problems
+        }
         if let group = configuration.api.socketGroup, !Listener.groupExists(group) {
             problems.append(
                 ConfigurationProblem(
@@ -151,6 +159,12 @@ package final class Daemon: Sendable {
             $0 = Running(
                 store: store, handler: handler, server: server, metrics: metrics, proxy: proxy)
         }
+        sinks.setSource { [weak self] in
+            self?.currentRunning()?.store.cachedToken($0, minValid: nil)
+        }
+        sinks.configure((try? ResolvedSink.resolve(configuration).get()) ?? [])
+        startKeyWatcher(reloadRequests: signalFeed)
+        watchKeys(configuration)
         await store.start()
         logger.info(
             "tokenproxy serving",
@@ -173,12 +187,13 @@ package final class Daemon: Sendable {
             await current.server.shutdown(gracePeriod: options.drainTimeout)
             await current.store.shutdown()
         }
+        sinks.shutdown()
     }
 
-    func makeStore(configuration: Configuration, credentials: [Credential], metrics: Metrics)
-        throws(StartupError)
-        -> TokenStore
-    {
+    func makeStore(
+        configuration: Configuration, credentials: [Credential], metrics: Metrics,
+        adopting: [String: TokenHandover<IssuedToken>] = [:]
+    ) throws(StartupError) -> TokenStore {
         var clients: [String: OAuthTokenClient] = [:]
         var byCAFile: [String: OAuthTokenClient] = [:]
         for credential in credentials {
@@ -203,12 +218,17 @@ package final class Daemon: Sendable {
             policies[entry.name] = RefreshPolicy(entry.refresh)
         }
         let logger = self.logger
+        let sinks = self.sinks
         return TokenStore(
-            credentials: credentials, policies: policies, clients: clients,
+            credentials: credentials, policies: policies, adopting: adopting, clients: clients,
             onFetchError: { name, error in
                 logger.warning("\(error.message)", metadata: ["credential": "\(name)"])
             },
+            onKeyRejected: { name, message in
+                logger.error("\(message)", metadata: ["credential": "\(name)"])
+            },
             onEvent: { event in
+                if case .fetchSucceeded(let name, _, _, _) = event { sinks.tokenAccepted(name) }
                 metrics.record(event)
                 Self.log(event, logger: logger)
             }, introspectionCounters: metrics.introspection)

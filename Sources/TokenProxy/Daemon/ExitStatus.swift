@@ -22,20 +22,21 @@ package enum ExitStatus: Int32, Sendable {
     case temporaryFailure = 75
     /// The IdP refused the credential (`invalid_grant`, `invalid_client`, 401, 403).
     case permissionDenied = 77
-    /// The configuration (or a key file's permissions) must be fixed.
+    /// The configuration (or a key file's permissions) must be fixed; also when the IdP refused
+    /// the request itself (400 `invalid_scope`, 404 token endpoint).
     case configuration = 78
 
     /// The status for a failed token exchange.
     package static func forFailure(_ error: OAuthError) -> ExitStatus {
         switch error.category {
-        case .configuration: return .configuration
+        case .configuration, .requestRejected: return .configuration
         case .credentialRejected: return .permissionDenied
         case .unavailable: return .unavailable
         }
     }
 
     /// The status for a failed introspection.
-    package static func forFailure(_ error: IntrospectionError) -> ExitStatus {
+    package static func forIntrospectionFailure(_ error: IntrospectionError) -> ExitStatus {
         switch error {
         case .badRequest: return .usage
         case .configuration: return .configuration

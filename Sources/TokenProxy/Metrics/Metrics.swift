@@ -110,6 +110,17 @@ package final class Metrics: Sendable {
                 "tokenproxy_credential_rejected", ["credential": status.name], rejected ? 1 : 0)
         }
         out.family(
+            "tokenproxy_request_rejected", "gauge",
+            help:
+                "Whether the IdP rejected the token request itself on the last failed attempt since the last success (a 4xx such as invalid_scope or 404: fix the scope, grant or token endpoint)."
+        )
+        for status in statuses {
+            let rejected =
+                status.consecutiveFailures > 0 && status.lastError?.category == .requestRejected
+            out.sample(
+                "tokenproxy_request_rejected", ["credential": status.name], rejected ? 1 : 0)
+        }
+        out.family(
             "tokenproxy_token_fetches_total", "counter",
             help: "Token requests to the IdP by credential, reason and outcome.")
         for (key, value) in snapshot.fetches.sorted(by: { "\($0.key)" < "\($1.key)" }) {

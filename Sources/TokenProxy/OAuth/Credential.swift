@@ -38,6 +38,10 @@ package struct Credential: Sendable {
     package var introspection: IntrospectionConfiguration
     /// False: introspection only; the token store leaves it out.
     package var fetchesTokens: Bool
+    /// The new key during a rotation (`next_key`): tried before `key`; see `TokenStore`.
+    package var nextKey: ServiceKey?
+    /// Where `nextKey` came from, for messages.
+    package var nextKeyOrigin: String?
 
     package init(
         name: String, keyOrigin: String, key: ServiceKey, issuer: URL, tokenEndpoint: URL? = nil,

@@ -103,6 +103,13 @@ package final class OAuthTokenClient: Sendable {
                 status: response.status, contentType: response.headers["Content-Type"],
                 body: response.body, secrets: [assertion.value])
             rejection.clockNote = clockNote
+            rejection.retryAfter = TokenEndpointRejection.parseRetryAfter(
+                response.headers["Retry-After"], now: receivedAt)
+            rejection.request = TokenRequestSummary(
+                clientID: credential.key.clientID, keyID: credential.key.keyID,
+                audience: credential.assertionAudience ?? [credential.issuerString],
+                issuer: credential.issuerString, tokenEndpoint: endpoint.absoluteString,
+                scopes: credential.scopes)
             throw .rejected(
                 credential: credential.name, endpoint: endpoint.absoluteString,
                 rejection: rejection)
@@ -154,11 +161,13 @@ package final class OAuthTokenClient: Sendable {
                 credential: credential.name, url: url.absoluteString, detail: "\(error)")
         }
         guard response.status == 200 else {
-            let rejection = TokenEndpointRejection(
+            var rejection = TokenEndpointRejection(
                 status: response.status, contentType: response.headers["Content-Type"],
                 body: response.body, secrets: [])
-            throw .discovery(
-                credential: credential.name, url: url.absoluteString, detail: "\(rejection)")
+            rejection.retryAfter = TokenEndpointRejection.parseRetryAfter(
+                response.headers["Retry-After"], now: now())
+            throw .discoveryRejected(
+                credential: credential.name, url: url.absoluteString, rejection: rejection)
         }
         let metadata: ProviderMetadata
         do {

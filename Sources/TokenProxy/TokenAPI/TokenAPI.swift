@@ -89,9 +89,12 @@ package final class TokenAPI: HTTPServerHandler {
         case "/metrics":
             guard isRead else { return reply(Self.methodNotAllowed("GET, HEAD")) }
             return later(reply) { api in
-                let text = api.metrics.render(
-                    statuses: await api.store.statuses(),
-                    introspectionEntries: api.introspector.cachedEntries)
+                let store = api.store
+                let text =
+                    api.metrics.render(
+                        statuses: await store.statuses(),
+                        introspectionEntries: api.introspector.cachedEntries)
+                    + Metrics.keyRejections(names: store.names) { store.keyRejection($0) != nil }
                 return HTTPServerResponse(
                     status: 200,
                     headers: ["Content-Type": "text/plain; version=0.0.4; charset=utf-8"],

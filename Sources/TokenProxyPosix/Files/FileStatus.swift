@@ -44,6 +44,8 @@ package struct FileStatus: Sendable, Equatable {
     package var isRegularFile: Bool { mode & UInt32(S_IFMT) == UInt32(S_IFREG) }
     /// A directory.
     package var isDirectory: Bool { mode & UInt32(S_IFMT) == UInt32(S_IFDIR) }
+    /// A symbolic link (only `lstat` reports one).
+    package var isSymbolicLink: Bool { mode & UInt32(S_IFMT) == UInt32(S_IFLNK) }
     /// A socket.
     package var isSocket: Bool { mode & UInt32(S_IFMT) == UInt32(S_IFSOCK) }
     /// Whether group or others have any permission bit (`mode & 0o077`), as ssh checks keys.

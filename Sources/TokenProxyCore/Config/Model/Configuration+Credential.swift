@@ -40,6 +40,11 @@ package struct CredentialConfiguration: Sendable, Equatable {
     /// the daemon then fetches no tokens with it, `/v1/tokens/{name}` does not know it, and
     /// readiness does not wait for it.
     package var fetchTokens: Bool
+    /// Files the token is written to on every refresh.
+    package var sinks: [SinkConfiguration] = []
+    /// A second key during a rotation (the new one): tried first, the IdP's refusal falls back
+    /// to `keySource` and is reported.
+    package var nextKey: KeyReference?
 
     package init(
         name: String, keySource: KeySource, issuer: URL, grant: GrantType? = nil,
@@ -103,6 +108,17 @@ package enum KeySource: Sendable, Equatable, CustomStringConvertible {
         case .file(let path): path
         case .systemdCredential(let name): KeySource.credentialPrefix + name
         }
+    }
+}
+
+/// A key file and, for a PEM key, its key id.
+package struct KeyReference: Sendable, Equatable {
+    package var source: KeySource
+    package var keyID: String?
+
+    package init(source: KeySource, keyID: String? = nil) {
+        self.source = source
+        self.keyID = keyID
     }
 }
 
