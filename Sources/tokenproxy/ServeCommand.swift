@@ -16,6 +16,13 @@ struct ServeCommand: AsyncParsableCommand {
         help: "Configuration file (default: $TOKENPROXY_CONFIG or /etc/tokenproxy/config.json).")
     var config: String?
 
+    @Flag(
+        name: .customLong("watch-config"),
+        help:
+            "Reload when the configuration file changes, as on SIGHUP (for a Kubernetes ConfigMap)."
+    )
+    var watchConfig = false
+
     @Option(
         name: .customLong("log-level"),
         help: """
@@ -72,7 +79,7 @@ struct ServeCommand: AsyncParsableCommand {
         let daemon = Daemon(
             options: Daemon.Options(
                 configurationPath: path, environment: environment,
-                readyAfterTokens: readyAfterTokens),
+                readyAfterTokens: readyAfterTokens, watchConfiguration: watchConfig),
             logger: Logger(label: "tokenproxy"))
         do {
             try await daemon.run(loaded: loaded)

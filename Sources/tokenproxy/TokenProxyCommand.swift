@@ -20,7 +20,7 @@ struct TokenProxyCommand: AsyncParsableCommand {
         subcommands: [
             ServeCommand.self, DevCommand.self, CheckCommand.self, TokenCommand.self,
             StatusCommand.self,
-            FetchCommand.self, AssertionCommand.self,
+            FetchCommand.self, AssertionCommand.self, ExecCommand.self, IntrospectCommand.self,
         ]
     )
 

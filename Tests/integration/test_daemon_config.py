@@ -246,7 +246,10 @@ def sample_credentials_dir(tmp_path):
             fmt = "sec1" if kind.startswith("p") else "pkcs8"
         else:
             fmt = "serviceaccount" if entry.get("grant", "jwt-bearer") == "jwt-bearer" else "application"
-        keys.write_key_file(directory, kind, fmt, name=source[len("credential:"):])
+        written = keys.write_key_file(directory, kind, fmt, name=source[len("credential:"):])
+        if "next_key" in entry:  # the rotation's new key: same client, another key
+            keys.write_key_file(directory, kind, fmt, label="next", client_id=written.client_id,
+                                name=entry["next_key"]["key_file"][len("credential:"):])
     return directory
 
 

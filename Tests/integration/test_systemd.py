@@ -54,9 +54,11 @@ def test_shipped_units_verify(tmp_path, tokenproxy_bin):
     for name in ("tokenproxy.service", "tokenproxy.socket"):
         text = (REPO / "systemd" / name).read_text().replace("/usr/local/bin/tokenproxy", str(tokenproxy_bin))
         (tmp_path / name).write_text(text)
+    # Documentation=man:… is checked with man(1): find the pages where the repository keeps them.
     result = subprocess.run(
         ["systemd-analyze", "verify", str(tmp_path / "tokenproxy.service")],
         capture_output=True, text=True, timeout=60, cwd=tmp_path,
+        env={**os.environ, "MANPATH": str(REPO / "docs" / "man")},
     )
     problems = [line for line in (result.stdout + result.stderr).splitlines() if "tokenproxy" in line]
     assert result.returncode == 0 and not problems, result.stdout + result.stderr

@@ -14,8 +14,11 @@ extension Daemon {
     /// in `run`, before anything is announced to systemd, so that a signal sent the moment
     /// `READY=1` arrives — systemd's `restart`, a pod terminating during start-up — is never
     /// lost (see `SignalPipe`); it waits in the stream until `waitForTermination` reads it.
+    /// The continuation is returned too, so that the configuration and key watchers can ask for a
+    /// reload the way an operator does, by feeding SIGHUP into the same stream. `termination`
+    /// is set when SIGTERM or SIGINT arrives, for waits before the stream is read.
     static func captureSignals(noting termination: TerminationFlag? = nil) throws(StartupError)
-        -> AsyncStream<Int32>
+        -> (AsyncStream<Int32>, AsyncStream<Int32>.Continuation)
     {
         let pipe: SignalPipe
         do {
@@ -36,7 +39,7 @@ extension Daemon {
         }
         thread.name = "tokenproxy.signals"
         thread.start()
-        return stream
+        return (stream, continuation)
     }
 
     /// Waits for SIGTERM or SIGINT from `signals`; SIGHUP reloads in the meantime. Nothing
@@ -53,7 +56,9 @@ extension Daemon {
     }
 
     /// Re-reads the configuration and keys. A broken file changes nothing (the error is
-    /// logged); a good one replaces the token store. Listener settings need a restart.
+    /// logged); a good one replaces the token store, which takes over the tokens of credentials
+    /// whose key and issuer did not change (`Daemon+Reload.swift`). Listener settings need a
+    /// restart.
     func reload() async {
         notifier.reloading()
         defer { notifier.ready(status: "reloaded") }
@@ -67,11 +72,14 @@ extension Daemon {
         }
         let (configuration, credentials) = loaded
         guard let current = currentRunning() else { return }
+        let adopting = await handovers(
+            from: current.store, to: credentials, configuration: configuration)
         let store: TokenStore
         let proxyRouter: ProxyRouter?
         do {
             store = try makeStore(
-                configuration: configuration, credentials: credentials, metrics: current.metrics)
+                configuration: configuration, credentials: credentials, metrics: current.metrics,
+                adopting: adopting)
             proxyRouter = try makeProxyRouter(
                 configuration: configuration, store: store, metrics: current.metrics)
         } catch {
@@ -84,8 +92,10 @@ extension Daemon {
                 audit: current.audit))
         swapProxy(proxyRouter, configuration: configuration, running: current)
         replaceStore(store)
+        sinks.configure((try? ResolvedSink.resolve(configuration).get()) ?? [])
+        watchKeys(configuration)
+        await retire(current.store)
         await store.start()
-        await current.store.shutdown()
         logger.info(
             "configuration reloaded (listener changes take effect on restart)",
             metadata: ["credentials": "\(credentials.map(\.name).joined(separator: ","))"])
@@ -135,6 +145,10 @@ extension Daemon {
             if category == .credentialRejected {
                 logger.error(
                     "the IdP rejected the credential (key revoked or expired?); retrying slowly",
+                    metadata: metadata)
+            } else if category == .requestRejected {
+                logger.error(
+                    "the IdP rejected the token request (scope, grant or token endpoint?); retrying slowly",
                     metadata: metadata)
             } else {
                 logger.warning(

@@ -23,15 +23,20 @@ package final class Daemon: Sendable {
         /// (`serve --ready-after-tokens`), so units ordered `After=tokenproxy.service` start
         /// with tokens available. Default: ready as soon as the sockets listen.
         package var readyAfterTokens: Bool
+        /// Reload when the configuration file changes, as on SIGHUP (`serve --watch-config`;
+        /// for a Kubernetes ConfigMap, which no one sends a signal for).
+        package var watchConfiguration: Bool
 
         package init(
             configurationPath: String, environment: [String: String],
-            drainTimeout: Duration = Limits.Server.drainTimeout, readyAfterTokens: Bool = false
+            drainTimeout: Duration = Limits.Server.drainTimeout, readyAfterTokens: Bool = false,
+            watchConfiguration: Bool = false
         ) {
             self.configurationPath = configurationPath
             self.environment = environment
             self.drainTimeout = drainTimeout
             self.readyAfterTokens = readyAfterTokens
+            self.watchConfiguration = watchConfiguration
         }
     }
 
@@ -45,6 +50,10 @@ package final class Daemon: Sendable {
     let options: Options
     let logger: Logger
     let notifier = SystemdNotifier()
+    /// Token files; kept across reloads (`Sinks/SinkWriter.swift`).
+    let sinks: SinkWriter
+    /// Watches key files once serving (`KeyWatcher.swift`, `Daemon+Reload.swift`).
+    let keyWatcher = Mutex<KeyWatcher?>(nil)
     private let running = Mutex<Running?>(nil)
 
     /// The parts that exist while serving; replaced as a whole on reload.
@@ -68,6 +77,7 @@ package final class Daemon: Sendable {
     package init(options: Options, logger: Logger) {
         self.options = options
         self.logger = logger
+        self.sinks = SinkWriter(logger: logger, environment: options.environment)
     }
 
     /// Loads and checks the configuration and every key, then what only the running daemon
@@ -87,6 +97,9 @@ package final class Daemon: Sendable {
             throw StartupError(message: "\(error)", status: .configuration)
         }
         var problems = accessRules(configuration).problems
+        if case .failure(let error) = ResolvedSink.resolve(configuration) {
+            problems += error.problems
+        }
         if let group = configuration.api.socketGroup, !Listener.groupExists(group) {
             problems.append(
                 ConfigurationProblem(
@@ -121,7 +134,7 @@ package final class Daemon: Sendable {
     /// command loads it first to set up logging at the configured level).
     package func run(loaded: (Configuration, [Credential])? = nil) async throws(StartupError) {
         let termination = TerminationFlag()
-        let signals = try Self.captureSignals(noting: termination)
+        let (signals, signalFeed) = try Self.captureSignals(noting: termination)
         if let notice = Self.isolateKeys() { logger.notice("\(notice)") }
         let configuration: Configuration
         let credentials: [Credential]
@@ -162,6 +175,12 @@ package final class Daemon: Sendable {
                 store: store, handler: handler, server: server, metrics: metrics, proxy: proxy,
                 audit: audit, operations: operations)
         }
+        sinks.setSource { [weak self] in
+            self?.currentRunning()?.store.cachedToken($0, minValid: nil)
+        }
+        sinks.configure((try? ResolvedSink.resolve(configuration).get()) ?? [])
+        startKeyWatcher(reloadRequests: signalFeed)
+        watchKeys(configuration)
         await store.start()
         logger.info(
             "tokenproxy serving",
@@ -176,7 +195,9 @@ package final class Daemon: Sendable {
         let watchdog = startWatchdog()
         let memoryTrimmer = startMemoryTrimmer()
         let timers = [startAuditReports(audit), startStatusUpdates()].compactMap { $0 }
+        let configWatcher = startConfigWatcher(reloads: signalFeed)
         await waitForTermination(signals)
+        configWatcher?.cancel()
         timers.forEach { $0.cancel() }
         audit.report(interval: Limits.Host.auditReportInterval)
         memoryTrimmer.cancel()
@@ -189,12 +210,13 @@ package final class Daemon: Sendable {
             await current.operations?.shutdown(gracePeriod: options.drainTimeout)
             await current.store.shutdown()
         }
+        sinks.shutdown()
     }
 
-    func makeStore(configuration: Configuration, credentials: [Credential], metrics: Metrics)
-        throws(StartupError)
-        -> TokenStore
-    {
+    func makeStore(
+        configuration: Configuration, credentials: [Credential], metrics: Metrics,
+        adopting: [String: TokenHandover<IssuedToken>] = [:]
+    ) throws(StartupError) -> TokenStore {
         var clients: [String: OAuthTokenClient] = [:]
         var byCAFile: [String: OAuthTokenClient] = [:]
         for credential in credentials {
@@ -215,18 +237,23 @@ package final class Daemon: Sendable {
             }
         }
         var policies: [String: RefreshPolicy] = [:]
-        for entry in configuration.credentials {
+        for entry in configuration.credentials where entry.fetchTokens {
             policies[entry.name] = RefreshPolicy(entry.refresh)
         }
         let logger = self.logger
+        let sinks = self.sinks
         return TokenStore(
-            credentials: credentials, policies: policies, clients: clients,
-            // Failures are logged once, from the `fetchFailed` event (`Daemon.log`), with the
-            // message as a field.
+            credentials: credentials, policies: policies, adopting: adopting, clients: clients,
+            // Fetch failures are logged once, from the `fetchFailed` event (`Daemon.log`), with
+            // the message as a field.
+            onKeyRejected: { name, message in
+                logger.error("\(message)", metadata: ["credential": "\(name)"])
+            },
             onEvent: { event in
+                if case .fetchSucceeded(let name, _, _, _) = event { sinks.tokenAccepted(name) }
                 metrics.record(event)
                 Self.log(event, logger: logger)
-            })
+            }, introspectionCounters: metrics.introspection)
     }
 
     func makeAPI(

@@ -10,9 +10,8 @@ extension ProxyRouter {
     /// its own credentials, the route is gone or changed by a reload, or no token came.
     package func authorizationAfterUnauthorized(_ forward: ProxyForward) -> String? {
         guard forward.authorization != nil, let route = routesByName[forward.routeName],
-            route.upstream == forward.upstream
+            route.upstream == forward.upstream, let credential = route.route.credential
         else { return nil }
-        let credential = route.route.credential
         if let current = tokens.cachedToken(credential, minValid: nil),
             Self.generation(of: current) != forward.tokenGeneration
         {

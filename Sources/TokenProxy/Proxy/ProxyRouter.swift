@@ -17,6 +17,9 @@ package final class ProxyRouter: ProxyDelegate {
     let tunnels: Set<ProxyTunnel>
     let refreshHeader: String
     let tokens: any ProxyTokenSource
+    /// Answers for guarded routes (ProxyRouter+Guard.swift); nil: no route has a guard to
+    /// serve, and a guarded one answers 502.
+    let introspection: (any ProxyIntrospectionSource)?
     /// The longest a request waits for a token fetch before it gets a 503.
     let tokenTimeout: Duration
     /// Unix-socket callers must pass the token API's uid/gid rules: the proxy hands out the
@@ -30,6 +33,7 @@ package final class ProxyRouter: ProxyDelegate {
     /// `makeTLS` builds a context (tests share one: loading the CA bundle takes a while).
     package init(
         configuration: ProxyConfiguration, tokens: some ProxyTokenSource,
+        introspection: (any ProxyIntrospectionSource)? = nil,
         access: TokenAPI.AccessPolicy? = nil,
         metrics: Metrics? = nil, logger: Logger, tokenTimeout: Duration? = nil, file: String,
         makeTLS: (TLSClientConfiguration) throws -> TLSClientContext = {
@@ -42,6 +46,7 @@ package final class ProxyRouter: ProxyDelegate {
         tunnels = Set(configuration.tunnels)
         refreshHeader = configuration.refreshHeader
         self.tokens = tokens
+        self.introspection = introspection
         self.tokenTimeout = tokenTimeout ?? configuration.responseTimeout
         self.access = access
         self.metrics = metrics
@@ -92,17 +97,21 @@ package final class ProxyRouter: ProxyDelegate {
             removeHeaders: [refreshHeader, "Proxy-Authorization"],
             forwardedHeaders: configured.forwardedHeaders, routeName: route.name,
             upgrades: configured.upgrades)
+        if let refusal = guardRequest(head, route: route, forward: &forward) {
+            return .respond(refusal)
+        }
         if configured.keepClientAuthorization, head.fields.contains("Authorization") {
             return .forward(forward)
         }
-        switch token(configured.credential, forceRefresh: head.fields.contains(refreshHeader)) {
+        guard let credential = configured.credential else { return .forward(forward) }
+        switch token(credential, forceRefresh: head.fields.contains(refreshHeader)) {
         case .success(let held):
             forward.authorization = Self.bearer(held)
             forward.tokenGeneration = Self.generation(of: held)
             return .forward(forward)
         case .failure(let error):
             return .respond(
-                Self.tokenUnavailable(route: route.name, credential: configured.credential, error))
+                Self.tokenUnavailable(route: route.name, credential: credential, error))
         }
     }
 

@@ -3,8 +3,8 @@ import TokenProxyCore
 import TokenProxyNet
 
 /// The token API served on the Unix socket (and optionally loopback TCP):
-/// `GET /v1/tokens/{name}`, `POST /v1/tokens/{name}/refresh`, `GET /v1/tokens`, `/healthz`,
-/// `/readyz`, `/metrics`. The common case — a valid token in the cache — is answered
+/// `GET /v1/tokens/{name}`, `POST /v1/tokens/{name}/refresh`, `GET /v1/tokens`,
+/// `POST /v1/introspect/{name}` (TokenAPI+Introspection.swift), `/healthz`, `/readyz`, `/metrics`. The common case — a valid token in the cache — is answered
 /// synchronously; everything that must wait for the IdP continues in a task.
 package final class TokenAPI: HTTPServerHandler {
     /// Who may ask for tokens on the Unix socket.
@@ -63,6 +63,8 @@ package final class TokenAPI: HTTPServerHandler {
     let rules: [String: AccessRule]
     /// Records who got which token (nil in tests that do not look).
     let audit: TokenAudit?
+    /// Answers `/v1/introspect/{name}`: the store's, made with the same credentials.
+    var introspector: Introspector { store.introspector }
 
     package init(
         store: TokenStore, metrics: Metrics, access: AccessPolicy, tcpRequirement: TCPRequirement?,
@@ -104,8 +106,13 @@ package final class TokenAPI: HTTPServerHandler {
         case "/metrics":
             guard isRead else { return reply(Self.methodNotAllowed("GET, HEAD")) }
             return later(reply) { api in
-                let text = api.metrics.render(
-                    statuses: await api.store.statuses(), served: api.audit?.served() ?? [])
+                let store = api.store
+                let text =
+                    api.metrics.render(
+                        statuses: await store.statuses(),
+                        introspectionEntries: api.introspector.cachedEntries,
+                        served: api.audit?.served() ?? [])
+                    + Metrics.keyRejections(names: store.names) { store.keyRejection($0) != nil }
                 return HTTPServerResponse(
                     status: 200,
                     headers: ["Content-Type": "text/plain; version=0.0.4; charset=utf-8"],
@@ -115,6 +122,7 @@ package final class TokenAPI: HTTPServerHandler {
             break
         }
 
+        if path.hasPrefix(Self.introspectPrefix) { return introspect(path, request, reply) }
         guard path == "/v1/tokens" || path.hasPrefix("/v1/tokens/") else {
             return reply(Self.error(404, "not_found", "no such endpoint; see /v1/tokens"))
         }
@@ -207,7 +215,7 @@ package final class TokenAPI: HTTPServerHandler {
 
     /// Access control: Unix peers by uid/gid; TCP callers must send the required header and
     /// must not look like a forwarded request (SSRF through a local web app).
-    private func refusal(for request: HTTPServerRequest) -> HTTPServerResponse? {
+    func refusal(for request: HTTPServerRequest) -> HTTPServerResponse? {
         switch request.peer {
         case .unix(let pid, let uid, let gid):
             guard

@@ -31,28 +31,4 @@ extension Posix {
         guard count >= 0 else { return nil }
         return String(decoding: buffer[..<count], as: UTF8.self)
     }
-
-    /// The uid of the user named `name`, or nil if there is no such user. Throws the errno of
-    /// a failed lookup (`EIO`, …).
-    ///
-    /// The corresponding C function is `getpwnam_r`.
-    package static func userID(named name: String) throws(PosixError) -> uid_t? {
-        var entry = passwd()
-        var result: UnsafeMutablePointer<passwd>?
-        var buffer = [CChar](repeating: 0, count: 1024)
-        while true {
-            let status = buffer.withUnsafeMutableBufferPointer { storage in
-                getpwnam_r(name, &entry, storage.baseAddress!, storage.count, &result)
-            }
-            if status == ERANGE && buffer.count < 1 << 20 {
-                buffer = [CChar](repeating: 0, count: buffer.count * 4)
-                continue
-            }
-            if status == 0 { return result?.pointee.pw_uid }
-            guard status == ENOENT || status == ESRCH else {
-                throw PosixError(call: "getpwnam_r", errno: status)
-            }
-            return nil
-        }
-    }
 }

@@ -57,7 +57,7 @@ scenario() {
         install -m 0644 $P/units/tokenproxy.service $P/units/tokenproxy.socket /etc/systemd/system/ &&
         install -m 0644 $P/units/tokenproxy.sysusers /usr/lib/sysusers.d/tokenproxy.conf &&
         install -m 0644 $P/units/tokenproxy.tmpfiles /usr/lib/tmpfiles.d/tokenproxy.conf &&
-        install -D -m 0644 $P/README.md /usr/share/doc/tokenproxy/README.md &&
+        install -D -m 0644 $P/README.md /usr/local/share/doc/tokenproxy/README.md &&
         install -m 0644 $P/test-users.sysusers /usr/lib/sysusers.d/tokenproxy-test.conf" || return
     check sysusers bash -c "systemd-sysusers && getent group tokenproxy && getent group tpreaders" || return
     check tmpfiles bash -c "systemd-tmpfiles --create /usr/lib/tmpfiles.d/tokenproxy.conf &&
@@ -66,7 +66,7 @@ scenario() {
         install -m 0600 $P/key.json /etc/tokenproxy/keys/zitadel-admin.json &&
         install -m 0644 $P/config.json /etc/tokenproxy/config.json"
     check verify systemd-analyze verify /etc/systemd/system/tokenproxy.service
-    check documentation test -f /usr/share/doc/tokenproxy/README.md
+    check documentation bash -c "systemctl show -p Documentation --value tokenproxy.service | grep -q /usr/local/share/doc/tokenproxy/README.md && test -f /usr/local/share/doc/tokenproxy/README.md"
 
     # 2. The IdP (Authlib test server) on the container's own loopback.
     check idp bash -c "systemctl start tp-authserver.service && $(declare -f wait_for); wait_for 30 test -f /run/tp-authserver.ready" || return
