@@ -54,6 +54,7 @@ def _payload(tmp_path: Path, tokenproxy_bin: Path) -> Path:
     for name in ("tokenproxy.service", "tokenproxy.socket", "tokenproxy.sysusers", "tokenproxy.tmpfiles"):
         shutil.copy2(REPO / "systemd" / name, payload / "units" / name)
     shutil.copy2(REPO / "README.md", payload / "README.md")
+    shutil.copytree(REPO / "docs" / "man", payload / "man")  # the unit's Documentation=man:…
     shutil.copy2(HERE / "systemd_boot" / "scenario.sh", payload / "scenario.sh")
     shutil.copy2(HERE / "authserver.py", payload / "authserver.py")
     (payload / "test-users.sysusers").write_text("g tpreaders -\n")

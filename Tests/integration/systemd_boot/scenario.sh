@@ -58,6 +58,9 @@ scenario() {
         install -m 0644 $P/units/tokenproxy.sysusers /usr/lib/sysusers.d/tokenproxy.conf &&
         install -m 0644 $P/units/tokenproxy.tmpfiles /usr/lib/tmpfiles.d/tokenproxy.conf &&
         install -D -m 0644 $P/README.md /usr/local/share/doc/tokenproxy/README.md &&
+        install -d /usr/local/share/man/man1 /usr/local/share/man/man5 &&
+        install -m 0644 $P/man/man1/*.1 /usr/local/share/man/man1/ &&
+        install -m 0644 $P/man/man5/*.5 /usr/local/share/man/man5/ &&
         install -m 0644 $P/test-users.sysusers /usr/lib/sysusers.d/tokenproxy-test.conf" || return
     check sysusers bash -c "systemd-sysusers && getent group tokenproxy && getent group tpreaders" || return
     check tmpfiles bash -c "systemd-tmpfiles --create /usr/lib/tmpfiles.d/tokenproxy.conf &&
