@@ -41,6 +41,21 @@ struct TokenAPIAccessTests {
         #expect(api.credentialCheck("billing", peer: .unix(pid: 1, uid: 4242, gid: 0)).0 == nil)
     }
 
+    @Test func introspectionUsesTheSameCheck() async {
+        let api = api(rules: ["billing": AccessRule(uids: [1000])])
+        let response = await withCheckedContinuation { continuation in
+            api.handle(
+                HTTPServerRequest(
+                    head: HTTPRequestHead(
+                        method: "POST", target: "/v1/introspect/billing", fields: [:]),
+                    body: Array("token=x".utf8), peer: .unix(pid: 1, uid: 1001, gid: 5),
+                    listener: "unix")
+            ) { continuation.resume(returning: $0) }
+        }
+        #expect(response.status == 403)
+        #expect(String(decoding: response.body, as: UTF8.self).contains("'billing'"))
+    }
+
     @Test func tcpCallersCarryNoIdentityAndAreRefused() {
         let api = api(rules: ["billing": AccessRule(uids: [1000])])
         #expect(
