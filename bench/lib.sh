@@ -1,5 +1,8 @@
 # Shell helpers every bench script sources (after `cd` to the repository root):
 # logging, stopping a process it started by pid, free ports and waiting for a listener.
+# The variables it sets (idp_pid, issuer, nginx_bin) are the sourcing script's, and it reads
+# the script's $work.
+# shellcheck shell=bash disable=SC2034,SC2154
 
 log() { printf '[%s] %s\n' "$(date +%T)" "$*" >&2; }
 die() { log "error: $*"; exit 1; }

@@ -274,6 +274,7 @@ download() { # download TARGET: sets speed (bytes/s) and peak (KiB, summed over 
         nginx) url="http://127.0.0.1:$ref_port$big_path" ;;
         upstream) url="http://127.0.0.1:$up_port$big_path" args=(-H "Authorization: Bearer x") ;;
     esac
+    # shellcheck disable=SC2086  # one or several pids, split into arguments on purpose
     python3 bench/proxy_rss.py ${pids[$1]} >"$work/rss.out" &
     sampler_pid=$!
     result="$(curl -s -f -o /dev/null -w '%{speed_download} %{size_download}' "${args[@]}" "$url")" \

@@ -136,7 +136,7 @@ wait_port "$tp_slow_port" "tokenproxy (no quickack)" "$work/tp-slow.log"
 declare -A ports=([direct]="$up_port" [tokenproxy]="$tp_port" [tokenproxy-no-quickack]="$tp_slow_port"
                   [nginx]="$ref_port")
 targets=(direct tokenproxy tokenproxy-no-quickack nginx)
-headers() { [ "$1" = direct ] && echo "Authorization: Bearer $fixed_token" || true; }
+headers() { if [ "$1" = direct ]; then echo "Authorization: Bearer $fixed_token"; fi; }
 for target in "${targets[@]}"; do
     body=""
     for _ in $(seq 1 100); do

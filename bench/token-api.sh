@@ -184,6 +184,7 @@ if [ "$profile" = 1 ]; then
             log "profiling $target at $connections connections (${seconds} s)"
             # Warm up first: perf attaches to the threads that exist when it starts.
             run "$target" "$connections" 1 >/dev/null
+            # shellcheck disable=SC2086  # one or several pids, joined with commas
             perf stat -e task-clock,context-switches,cpu-migrations -p "$(echo ${pids[$target]} | tr ' ' ,)" \
                 -o "$work/perf-stat.txt" -- sleep "$seconds" &
             perf_pid=$!

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Installs what building and testing tokenproxy needs on Debian/Ubuntu: the C libraries it links
-# (OpenSSL, libsystemd), the peers the tests run against (nginx, curl, openssl) and the Python
-# test tools (Authlib authorization server, joserfc, pytest). Sourced by scripts/run and
+# (OpenSSL, libsystemd), the peers the tests run against (nginx, curl, openssl), the checkers of
+# the deploy files (shellcheck, docker-compose's `config`, man/groff, the shells whose
+# completions are installed) and the Python test tools (Authlib authorization server, joserfc,
+# pytest, hadolint, yamllint, kubernetes-validate). Sourced by scripts/run and
 # scripts/test; safe to run again (it only installs what is missing).
 set -euo pipefail
 
-APT_PACKAGES=(libssl-dev libsystemd-dev pkg-config openssl curl nginx-light systemd python3-pip)
+APT_PACKAGES=(libssl-dev libsystemd-dev pkg-config openssl curl nginx-light systemd python3-pip
+    shellcheck docker-compose man-db groff-base util-linux zsh fish systemd-container)
 root_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 as_root() {
@@ -28,7 +31,8 @@ if ! command -v swift >/dev/null 2>&1; then
     exit 1
 fi
 
-if ! python3 -c 'import authlib, joserfc, flask, pytest, xdist, cryptography, requests, jsonschema' 2>/dev/null; then
+if ! python3 -c 'import authlib, joserfc, flask, pytest, xdist, cryptography, requests, jsonschema, yaml, yamllint, kubernetes_validate' 2>/dev/null \
+    || ! command -v hadolint >/dev/null 2>&1; then
     echo "setup: installing Python test tools" >&2
     python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore \
         -r "$root_dir/Tests/integration/requirements.txt" 2>/dev/null \

@@ -41,6 +41,9 @@ package enum Limits {
         package static let maxSocketPathBytes = 107
         /// `api.event_loops`: more loops than this is a typo, not a machine.
         package static let maxEventLoops = 1024
+        /// How often `serve --watch-config` looks at the configuration file. The kubelet
+        /// updates a ConfigMap volume within about a minute; a few seconds more is nothing.
+        package static let watchInterval: Duration = .seconds(5)
     }
 
     /// Private key files.
@@ -101,6 +104,41 @@ package enum Limits {
         package static let maxMinValidSeconds = 86_400
     }
 
+    /// Token introspection (RFC 7662) for local APIs: `POST /v1/introspect/{credential}`
+    /// and its cache (config: `credentials.*.introspection`).
+    package enum Introspection {
+        /// Active answers are kept until the token's `exp`, but never longer than this
+        /// (config: `cache_ttl`; 0 asks the IdP every time). RFC 7662 §4: a cached answer
+        /// misses a revocation for at most this long.
+        package static let defaultCacheTTL: Duration = .seconds(60)
+        /// The largest `cache_ttl` accepted: an hour of missed revocations is already a lot.
+        package static let maxCacheTTL: Duration = .seconds(3600)
+        /// Inactive answers are kept this long (config: `inactive_ttl`), so a client
+        /// retrying with a dead token does not make every retry an IdP request.
+        package static let defaultInactiveTTL: Duration = .seconds(5)
+        /// The largest `inactive_ttl` accepted.
+        package static let maxInactiveTTL: Duration = .seconds(300)
+        /// Answers held by the cache, least recently used dropped first.
+        package static let maxCacheEntries = 10_000
+        /// Bytes of answers (their JSON) held by the cache at most.
+        package static let maxCacheBytes = 8 << 20
+        /// An IdP answer larger than this is not cached (it is still served).
+        package static let maxCachedAnswerBytes = 16 * 1024
+        /// A token longer than this is refused unsent (JWT access tokens are a few KiB).
+        package static let maxTokenBytes = 16 * 1024
+        /// Random key bytes for the keyed hash (HMAC-SHA-256) that names cached tokens.
+        package static let digestKeyBytes = 32
+        /// `Retry-After` when the IdP cannot be asked (unreachable, 5xx, timeout), seconds.
+        package static let retryAfterSeconds = 2
+        /// Clock difference tolerated on a JWT access token's `exp` and `nbf`.
+        package static let jwtLeeway: Duration = .seconds(30)
+        /// An issuer's JWKS is fetched again after this long.
+        package static let jwksTTL: Duration = .seconds(3600)
+        /// A token naming an unknown `kid` refetches the JWKS at most this often (key rotation
+        /// is picked up; a flood of made-up `kid`s costs the IdP one request per interval).
+        package static let jwksRefetchInterval: Duration = .seconds(30)
+    }
+
     /// The token API server (`HTTPServerConfiguration` defaults): tiny requests from local
     /// programs, many keep-alive connections, no patience for slow or stuck clients.
     package enum Server {
@@ -153,6 +191,41 @@ package enum Limits {
         package static let discoveryTTLSeconds: Double = 3600
         /// Server error text quoted in our messages is cut at this many characters.
         package static let maxQuotedDetailCharacters = 300
+        /// The longest `Retry-After` honoured: a longer one (or a date far ahead) waits this long.
+        package static let maxRetryAfter: Duration = .seconds(3600)
+    }
+
+    /// Token files (config: each sink's keys of the same names).
+    package enum Sink {
+        /// Readable by the daemon's user only (config: `mode`).
+        package static let defaultMode: UInt32 = 0o600
+        /// The variable name of the `env` format and of `tokenproxy exec` (config: `variable`).
+        package static let defaultVariable = "ACCESS_TOKEN"
+        /// A post-write command is killed after this long (config: `command_timeout`).
+        package static let defaultCommandTimeout: Duration = .seconds(10)
+        /// The longest `command_timeout` accepted.
+        package static let maxCommandTimeout: Duration = .seconds(300)
+        /// How much of a failing command's output is quoted in the log.
+        package static let maxQuotedOutputBytes = 500
+    }
+
+    /// `tokenproxy exec`.
+    package enum Exec {
+        /// How often the daemon is asked whether the token changed (`--poll-interval`).
+        package static let pollInterval: Duration = .seconds(5)
+        /// `--on-refresh restart`: SIGKILL this long after SIGTERM if the command is still there.
+        package static let restartGrace: Duration = .seconds(10)
+    }
+
+    /// Reloads (SIGHUP, a key file changed on disk).
+    package enum Reload {
+        /// How long a replaced token service waits for callers parked on its fetches before
+        /// it shuts down (the IdP request timeout: a fetch cannot take longer).
+        package static let maximumDrain: Duration = IdP.totalTimeout
+        /// How often a replaced token service checks whether its callers are gone.
+        package static let idlePollInterval: Duration = .milliseconds(50)
+        /// How often key files are checked with `stat` when inotify cannot watch them.
+        package static let keyPollInterval: Duration = .seconds(2)
     }
 
     /// The proxy (config: the `proxy` section's keys of the same names).
@@ -220,5 +293,30 @@ package enum Limits {
         package static let maxRememberedTokens = 100_000
         /// Expired entries are swept every this many insertions.
         package static let sweepEveryInsertions = 1024
+    }
+
+    /// The host-side of the daemon: audit trail, systemd status, key isolation.
+    package enum Host {
+        /// How often the audit trail reports the count of tokens each caller received since
+        /// its last report (a caller's first token is logged at once).
+        package static let auditReportInterval: Duration = .seconds(60)
+        /// Distinct callers (credential, uid, executable, unit) the audit keeps apart; beyond
+        /// that, further callers are counted together as "other" until the next report.
+        package static let auditMaxCallers = 4096
+        /// Processes (pid, uid, gid) whose executable and unit the audit remembers, so a caller
+        /// polling from one process reads `/proc/PID` once; cleared at every report.
+        package static let auditMaxProcesses = 16_384
+        /// How often `STATUS=` ("2/2 tokens valid, next refresh in 4m10s") is refreshed.
+        package static let statusInterval: Duration = .seconds(5)
+        /// OpenSSL's secure heap (`CRYPTO_secure_malloc_init`), which holds private keys' bignums,
+        /// locked in RAM and left out of core dumps. A power of two; a 4096-bit RSA key takes
+        /// about 2 KiB.
+        package static let secureHeapBytes = 256 * 1024
+        /// The secure heap's smallest allocation (a power of two).
+        package static let secureHeapMinimumBytes = 32
+        /// How often `serve --ready-after-tokens` checks whether every credential holds a token.
+        package static let firstTokenPollInterval: Duration = .milliseconds(100)
+        /// `/proc/PID/status` is a few KiB; a cgroup path line at most a few hundred bytes.
+        package static let procFileBytes = 16 * 1024
     }
 }

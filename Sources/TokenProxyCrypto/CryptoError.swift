@@ -21,8 +21,10 @@ package enum CryptoError: Error, Sendable, CustomStringConvertible {
     case keyFileNotRegular(path: String)
     /// The key file is larger than any key file we accept.
     case keyFileTooLarge(path: String, limit: Int)
-    /// The key file can be read by its group or by others (like ssh, we refuse it).
-    case keyFileInsecurePermissions(path: String, mode: UInt32)
+    /// The key file can be read by others, or by a group the rule in `KeyFilePermissions`
+    /// does not accept (like ssh, we refuse it).
+    case keyFileInsecurePermissions(
+        path: String, mode: UInt32, refusal: KeyFilePermissions.Refusal)
     /// The key is encrypted with a passphrase.
     case encryptedKey(origin: String)
     /// No usable private key was found in PEM text.
@@ -71,10 +73,8 @@ package enum CryptoError: Error, Sendable, CustomStringConvertible {
             return "key file \(path) is not a regular file; point to the key file itself"
         case .keyFileTooLarge(let path, let limit):
             return "key file \(path) is larger than \(limit) bytes; this is not a key file"
-        case .keyFileInsecurePermissions(let path, let mode):
-            return "key file \(path) is accessible by group or others (mode "
-                + String(mode & 0o777, radix: 8)
-                + "); run: chmod 600 \(path) (or allow it explicitly if this is intended)"
+        case .keyFileInsecurePermissions(let path, let mode, let refusal):
+            return Self.permissionMessage(path: path, mode: mode, refusal: refusal)
         case .encryptedKey(let origin):
             return "the private key in \(origin) is encrypted with a passphrase; tokenproxy"
                 + " needs it unencrypted: openssl pkey -in KEY -out DECRYPTED"

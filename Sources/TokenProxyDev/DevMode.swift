@@ -15,11 +15,17 @@ package enum DevMode {
         package var directory: String?
         package var tokenLifetime: Duration
         package var environment: [String: String]
+        /// The proxy's loopback port; a free one when nil.
+        package var proxyPort: Int?
 
-        package init(directory: String?, tokenLifetime: Duration, environment: [String: String]) {
+        package init(
+            directory: String?, tokenLifetime: Duration, environment: [String: String],
+            proxyPort: Int? = nil
+        ) {
             self.directory = directory
             self.tokenLifetime = tokenLifetime
             self.environment = environment
+            self.proxyPort = proxyPort
         }
     }
 
@@ -29,8 +35,10 @@ package enum DevMode {
     ) async throws(OneShot.Failure) {
         let directory = try prepareDirectory(options.directory)
         let keys: DevKeys
+        let apiKey: DevAPIKey
         do {
             keys = try DevKeys.generate(in: directory)
+            apiKey = try DevAPIKey.generate(in: directory)
         } catch {
             throw OneShot.Failure(
                 message: "cannot create throwaway keys in \(directory): \(error)",
@@ -40,7 +48,8 @@ package enum DevMode {
         let issuerServer: HTTPServer
         let issuerURL: URL
         do {
-            issuer = try DevIssuer(clients: keys.clients, tokenLifetime: options.tokenLifetime)
+            issuer = try DevIssuer(
+                clients: keys.clients + [apiKey.client], tokenLifetime: options.tokenLifetime)
             let listener = try Listener.tcp(host: "127.0.0.1", port: 0, name: "dev-issuer")
             issuerServer = HTTPServer(
                 listeners: [listener], handler: issuer, configuration: HTTPServerConfiguration())
@@ -61,7 +70,16 @@ package enum DevMode {
 
         let socket = directory + "/tokenproxy.sock"
         let configPath = directory + "/config.json"
-        let config = configuration(socket: socket, issuer: issuerURL.absoluteString, keys: keys)
+        let proxyPort: Int
+        if let requested = options.proxyPort {
+            proxyPort = requested
+        } else {
+            proxyPort = try freeLoopbackPort()
+        }
+        let session = Session(
+            directory: directory, socket: socket, issuer: issuerURL.absoluteString,
+            config: configPath, proxyPort: proxyPort, keys: keys, apiKeyPath: apiKey.path)
+        let config = configuration(session)
         do {
             try FileWriter.replaceAtomically(configPath, contents: Array(config.utf8), mode: 0o600)
         } catch {
@@ -70,8 +88,8 @@ package enum DevMode {
         }
         announce(
             instructions(
-                directory: directory, socket: socket, issuer: issuerURL.absoluteString,
-                config: configPath))
+                session, executable: ownExecutable(),
+                path: options.environment["PATH"] ?? ""))
 
         let daemon = Daemon(
             options: Daemon.Options(
@@ -120,50 +138,5 @@ package enum DevMode {
                 message: "cannot create \(path): \(error)", status: .configuration)
         }
         return path
-    }
-
-    /// A complete configuration for the two throwaway credentials.
-    static func configuration(socket: String, issuer: String, keys: DevKeys) -> String {
-        """
-        {
-          "api": {"socket": \(JSONText.string(socket)), "socket_mode": "0600"},
-          "credentials": {
-            "demo": {
-              "key_file": \(JSONText.string(keys.serviceUserKeyPath)),
-              "issuer": \(JSONText.string(issuer)),
-              "grant": "jwt-bearer",
-              "scopes": ["openid", "profile"]
-            },
-            "gateway": {
-              "key_file": \(JSONText.string(keys.gatewayKeyPath)),
-              "client_id": \(JSONText.string(DevKeys.gatewayClientID)),
-              "issuer": \(JSONText.string(issuer)),
-              "grant": "client-credentials",
-              "scopes": ["dev:read"]
-            }
-          },
-          "log": {"level": "info"}
-        }
-
-        """
-    }
-
-    static func instructions(directory: String, socket: String, issuer: String, config: String)
-        -> String
-    {
-        """
-        tokenproxy dev: a throwaway issuer at \(issuer) and the daemon on \(socket)
-        (keys and config in \(directory); stop with Ctrl-C)
-
-        Try, in another terminal:
-          curl --unix-socket \(socket) http://localhost/v1/tokens/demo
-          curl --unix-socket \(socket) -H 'Accept: text/plain' http://localhost/v1/tokens/gateway
-          tokenproxy token demo --socket \(socket)
-          tokenproxy status --socket \(socket)
-          curl -H "$(tokenproxy token demo --socket \(socket) --format header)" \(issuer)/oidc/v1/userinfo
-          curl --unix-socket \(socket) http://localhost/metrics
-          tokenproxy check --config \(config) --online
-
-        """
     }
 }

@@ -2,8 +2,8 @@ import ArgumentParser
 import Foundation
 import Logging
 import TokenProxy
-import TokenProxyDev
 import TokenProxyCore
+import TokenProxyDev
 
 /// `tokenproxy dev`: try everything with no IdP.
 struct DevCommand: AsyncParsableCommand {
@@ -20,9 +20,17 @@ struct DevCommand: AsyncParsableCommand {
     @Option(name: .customLong("token-lifetime"), help: "Lifetime of the issued tokens in seconds.")
     var tokenLifetime: Int = 300
 
+    @Option(
+        name: .customLong("proxy-port"),
+        help: "Loopback port of the proxy (default: a free one).")
+    var proxyPort: Int?
+
     func validate() throws {
         guard (2...86_400).contains(tokenLifetime) else {
             throw ValidationError("--token-lifetime must be between 2 and 86400 seconds")
+        }
+        if let proxyPort, !(1...65_535).contains(proxyPort) {
+            throw ValidationError("--proxy-port must be between 1 and 65535")
         }
     }
 
@@ -32,7 +40,7 @@ struct DevCommand: AsyncParsableCommand {
             try await DevMode.run(
                 options: DevMode.Options(
                     directory: dir, tokenLifetime: .seconds(tokenLifetime),
-                    environment: ProcessInfo.processInfo.environment),
+                    environment: ProcessInfo.processInfo.environment, proxyPort: proxyPort),
                 logger: Logger(label: "tokenproxy"),
                 announce: { text in
                     FileHandle.standardOutput.write(Data((text + "\n").utf8))

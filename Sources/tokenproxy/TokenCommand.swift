@@ -25,6 +25,7 @@ struct TokenCommand: ParsableCommand {
         abstract: "Print a credential's current token from the running daemon.",
         discussion: """
             curl -H "$(tokenproxy token api --format header)" https://api.example.com/
+            set -a; eval "$(tokenproxy token api --format env)"; set +a
             kubectl: users[].user.exec = {command: tokenproxy, args: [token, NAME, --format, exec-credential], apiVersion: client.authentication.k8s.io/v1}
             """)
 
@@ -37,14 +38,24 @@ struct TokenCommand: ParsableCommand {
         name: .customLong("min-valid"), help: "Refresh first when fewer seconds than this remain.")
     var minValid: Int?
 
-    @Option(name: .long, help: "raw, json, header or exec-credential.")
+    @Option(name: .long, help: "raw, json, header, env or exec-credential.")
     var format: DaemonCommands.TokenFormat = .raw
+
+    @Option(name: .long, help: "The variable name of --format env.")
+    var variable = Limits.Sink.defaultVariable
+
+    func validate() throws {
+        guard ConfigurationParser.isShellVariableName(variable) else {
+            throw ValidationError("--variable must match [A-Za-z_][A-Za-z0-9_]*")
+        }
+    }
 
     func run() throws {
         do {
             print(
                 try DaemonCommands.token(
-                    name: name, socket: socket.path, minValid: minValid, format: format))
+                    name: name, socket: socket.path, minValid: minValid, format: format,
+                    variable: variable))
         } catch {
             throw reportFailure(error)
         }

@@ -71,7 +71,8 @@ MAX_ASSERTION_AGE = 3600  # ZITADEL: iat not older than one hour
 TOKEN_AUTH = "private_key_jwt"
 INTROSPECTION_AUTH = "private_key_jwt_introspection"
 warnings.filterwarnings("ignore", message="EdDSA is deprecated")  # still what ZITADEL-era clients send
-FAULT_MODES = {"none", "html500", "html502", "empty401", "empty403", "json_error_400", "text_503", "slow"}
+FAULT_MODES = {"none", "html500", "html502", "empty401", "empty403", "json_error_400", "text_503", "slow",
+               "invalid_scope400", "empty400", "empty404", "empty405", "retry503", "retry429"}
 
 
 def import_public_key(pem: str, kid: str | None) -> jwk.Key:
@@ -173,6 +174,7 @@ class Token(TokenMixin):
         self.grant_type = grant_type
         self.iat = int(time.time())
         self.exp = self.iat + lifetime
+        self.revoked = False
 
     def check_client(self, client):
         return client.get_client_id() == self.client_id
@@ -187,7 +189,7 @@ class Token(TokenMixin):
         return time.time() >= self.exp
 
     def is_revoked(self):
-        return False
+        return self.revoked
 
 
 class State:
@@ -199,6 +201,8 @@ class State:
         self.lifetime = lifetime
         self.expires_in_as_string = expires_in_as_string
         self.issuer = ""
+        # Signing keys for JWT access tokens (RFC 9068), newest last; /oauth/v2/keys serves them.
+        self.signing_keys = [jwk.RSAKey.generate_key(2048, {"kid": "k-" + secrets.token_hex(4)})]
         self.reset()
 
     def reset(self):
@@ -215,7 +219,11 @@ class State:
             self.fault_mode = "none"
             self.fault_count = None
             self.fault_delay = 0.0
+            self.fault_retry_after = "1"
             self.date_offset = 0
+            self.introspection_delay = 0.0
+            self.introspection_status = None
+            self.jwks_requests = 0
 
     def use_jti(self, client_id: str, jti, exp) -> bool:
         # Not in Authlib for the JWT bearer grant: replay protection by jti.
@@ -478,6 +486,13 @@ def fault_response(mode: str):
         return json.dumps(body), 400, {"Content-Type": "application/json"}
     if mode == "text_503":
         return "Service Unavailable", 503, {"Content-Type": "text/plain", "Retry-After": "1"}
+    if mode == "invalid_scope400":
+        body = {"error": "invalid_scope", "error_description": "The requested scope is invalid."}
+        return json.dumps(body), 400, {"Content-Type": "application/json"}
+    if mode in ("empty400", "empty404", "empty405"):
+        return "", int(mode[-3:]), {}
+    if mode in ("retry503", "retry429"):
+        return "", int(mode[-3:]), {"Retry-After": STATE.fault_retry_after}
     return None
 
 
@@ -516,7 +531,20 @@ def create_app() -> Flask:
 
     @app.get("/oauth/v2/keys")
     def keys():
-        return jsonify(keys=[])
+        with STATE.lock:
+            STATE.jwks_requests += 1
+            published = [k.as_dict(private=False) for k in STATE.signing_keys]
+        for entry in published:
+            entry.update(use="sig", alg="RS256")
+        return jsonify(keys=published)
+
+    @app.post("/_test/rotate")
+    def rotate():
+        # Test control: a new signing key (new kid) replaces the old ones.
+        key = jwk.RSAKey.generate_key(2048, {"kid": "k-" + secrets.token_hex(4)})
+        with STATE.lock:
+            STATE.signing_keys = [key]
+        return jsonify(kid=key.kid)
 
     @app.post("/oauth/v2/token")
     def token():
@@ -551,7 +579,53 @@ def create_app() -> Flask:
     def introspect():
         with STATE.lock:
             STATE.introspection_requests += 1
+            delay, status = STATE.introspection_delay, STATE.introspection_status
+        if delay:
+            time.sleep(delay)
+        if status is not None:
+            return jsonify(error="server_error", error_description="injected fault"), status
         return server.create_endpoint_response(Introspection.ENDPOINT_NAME)
+
+    @app.post("/_test/introspection")
+    def introspection_fault():
+        # Test control: delay every introspection answer, or answer with an error status.
+        body = request.get_json(force=True)
+        with STATE.lock:
+            STATE.introspection_delay = float(body.get("delay", 0))
+            STATE.introspection_status = body.get("status")
+        return jsonify(ok=True)
+
+    @app.post("/_test/mint")
+    def mint():
+        # Test control: an access token for a registered client, as if it had asked for one,
+        # with its own lifetime (expired tokens for the introspection tests).
+        body = request.get_json(force=True)
+        client_id = body["client_id"]
+        if client_id not in STATE.clients:
+            return jsonify(error=f"unknown client {client_id!r}"), 400
+        record = Token(secrets.token_urlsafe(32), client_id, body.get("sub", client_id),
+                       body.get("scope", ""), "client_credentials", int(body.get("lifetime", STATE.lifetime)))
+        if body.get("format") == "jwt":
+            # An RFC 9068 JWT access token signed with the newest signing key; also
+            # introspectable (and revocable) like the opaque ones.
+            with STATE.lock:
+                key = STATE.signing_keys[-1]
+            claims = {"iss": STATE.issuer, "sub": record.sub, "client_id": client_id,
+                      "aud": body.get("aud", []), "scope": record.scope, "iat": record.iat,
+                      "exp": record.exp, "jti": secrets.token_hex(8)}
+            record.access_token = jwt.encode({"alg": "RS256", "kid": key.kid, "typ": "at+jwt"}, claims, key)
+        with STATE.lock:
+            STATE.tokens[record.access_token] = record
+        return jsonify(access_token=record.access_token, exp=record.exp)
+
+    @app.post("/_test/revoke")
+    def revoke():
+        body = request.get_json(force=True)
+        with STATE.lock:
+            record = STATE.tokens.get(body["token"])
+            if record is not None:
+                record.revoked = True
+        return jsonify(ok=record is not None)
 
     @app.route("/oidc/v1/userinfo", methods=["GET", "POST"])
     def userinfo():
@@ -572,12 +646,20 @@ def create_app() -> Flask:
                 introspection_requests=STATE.introspection_requests,
                 userinfo_requests=STATE.userinfo_requests,
                 discovery_requests=STATE.discovery_requests,
+                jwks_requests=STATE.jwks_requests,
                 active_tokens=sum(1 for t in STATE.tokens.values() if not t.is_expired()),
                 last_token_request_form=STATE.last_form,
                 last_token_request_headers=STATE.last_headers,
                 fault={"mode": STATE.fault_mode, "count": STATE.fault_count, "delay": STATE.fault_delay},
                 date_offset=STATE.date_offset,
             )
+
+    @app.get("/_test/issued")
+    def issued():
+        # Every access token still remembered (up to 60 s past expiry), for tests that check a
+        # token file only ever held complete tokens.
+        with STATE.lock:
+            return jsonify(tokens=sorted(STATE.tokens))
 
     @app.post("/_test/fault")
     def fault():
@@ -589,6 +671,7 @@ def create_app() -> Flask:
             STATE.fault_mode = mode
             STATE.fault_count = body.get("count")
             STATE.fault_delay = float(body.get("delay", 0))
+            STATE.fault_retry_after = str(body.get("retry_after", "1"))
             if "date_offset" in body:
                 STATE.date_offset = int(body["date_offset"])
         return jsonify(ok=True)

@@ -74,8 +74,10 @@ class AuthServer:
         return self.get("/_test/stats").json()
 
     def fault(self, mode: str = "none", count: int | None = None, delay: float | None = None,
-              date_offset: int | None = None) -> None:
+              date_offset: int | None = None, retry_after: str | None = None) -> None:
         body: dict = {"mode": mode}
+        if retry_after is not None:
+            body["retry_after"] = retry_after
         if count is not None:
             body["count"] = count
         if delay is not None:
@@ -83,6 +85,9 @@ class AuthServer:
         if date_offset is not None:
             body["date_offset"] = date_offset
         self.post("/_test/fault", json=body).raise_for_status()
+
+    def issued(self) -> set:
+        return set(self.get("/_test/issued").json()["tokens"])
 
     def reset(self) -> None:
         self.post("/_test/reset").raise_for_status()

@@ -35,11 +35,15 @@ def load_key(args):
     """Returns (private key, client id, key id, is a ZITADEL service account)."""
     path = args.key
     try:
-        mode = os.stat(path).st_mode
+        status = os.stat(path)
         text = open(path).read()
     except OSError as e:
         die(f"cannot read key file {path}: {e.strerror}")
-    if mode & 0o077 and not args.allow_insecure_key_permissions:
+    mode = status.st_mode
+    # tokenproxy's rule: ssh's, plus a root-owned key only one of our groups may read (fsGroup).
+    shared_with_our_group = (mode & 0o077 == 0o040 and status.st_uid != os.geteuid()
+                             and status.st_gid != 0 and status.st_gid in {os.getegid(), *os.getgroups()})
+    if mode & 0o077 and not shared_with_our_group and not args.allow_insecure_key_permissions:
         die(f"key file {path} is readable by group or others; run `chmod 600 {path}`")
     client_id = key_id = None
     service_account = False

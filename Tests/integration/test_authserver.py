@@ -254,6 +254,12 @@ def test_stats_record_the_last_request_without_secrets(authserver, key_factory):
     ("empty403", 403, None),
     ("json_error_400", 400, "application/json"),
     ("text_503", 503, "text/plain"),
+    ("invalid_scope400", 400, "application/json"),
+    ("empty400", 400, None),
+    ("empty404", 404, None),
+    ("empty405", 405, None),
+    ("retry503", 503, None),
+    ("retry429", 429, None),
 ])
 def test_fault_modes_shape_the_token_response(authserver, key_factory, mode, status, content_type):
     kf = key_factory("p256", "serviceaccount")

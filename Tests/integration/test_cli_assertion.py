@@ -84,7 +84,9 @@ def test_assertion_verifies_with_the_public_key(run_cli, key_factory, fmt, alg, 
     assert claims["aud"] == AUDIENCE  # a single audience is a string, not a list
     assert isinstance(claims["iat"], int) and claims["iat"] <= after + 1
     assert isinstance(claims["exp"], int) and claims["exp"] > after
-    assert before + 300 - 5 <= claims["exp"] <= after + 300 + 5
+    # exp - iat is the lifetime: iat is backdated 10 s, so exp is 290 s from now
+    assert claims["exp"] - claims["iat"] == 300
+    assert before + 290 - 5 <= claims["exp"] <= after + 290 + 5
     assert isinstance(claims["jti"], str) and len(claims["jti"]) >= 22 and B64URL.match(claims["jti"])
 
 

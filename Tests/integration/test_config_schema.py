@@ -104,6 +104,11 @@ class ConfigSchemaTests(unittest.TestCase):
             with_route(upgrades=[]),
             with_route(upgrades=["WebSocket", "my-proto.v2"]),
             with_proxy(connect_timeout=0.5, max_replay_body_bytes=0, refresh_header="X-Refresh"),
+            with_credential(sinks=[{"path": "/run/t/a.token"}]),
+            with_credential(sinks=[{"path": "/run/t/a.env", "format": "env", "mode": "640", "owner": "1000",
+                                    "group": "tokenproxy", "variable": "MY_TOKEN",
+                                    "command": ["/bin/true", "x"], "command_timeout": 0.5,
+                                    "remove_on_exit": True}]),
         ]:
             with self.subTest(document=document):
                 self.assertEqual(errors(document), [])
@@ -111,6 +116,13 @@ class ConfigSchemaTests(unittest.TestCase):
     def test_refuses_mistakes(self):
         cases = {
             "unknown top-level key": {**MINIMAL, "credentail": {}},
+            "relative sink path": with_credential(sinks=[{"path": "a.token"}]),
+            "sink without path": with_credential(sinks=[{"format": "raw"}]),
+            "unknown sink format": with_credential(sinks=[{"path": "/a", "format": "yaml"}]),
+            "numeric sink mode": with_credential(sinks=[{"path": "/a", "mode": 600}]),
+            "bad sink variable": with_credential(sinks=[{"path": "/a", "variable": "1X"}]),
+            "relative sink command": with_credential(sinks=[{"path": "/a", "command": ["true"]}]),
+            "unknown sink key": with_credential(sinks=[{"path": "/a", "mod": "0600"}]),
             "no credentials": {},
             "empty credentials": {"credentials": {}},
             "bad credential name": {"credentials": {"a/b": MINIMAL["credentials"]["a"]}},

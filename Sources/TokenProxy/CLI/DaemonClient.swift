@@ -25,20 +25,21 @@ package enum DaemonClient {
     /// One request; the whole exchange must finish within `timeout`.
     package static func request(
         socket: String, method: String = "GET", target: String, accept: String = "application/json",
-        timeout: Duration = .seconds(35)
+        body: [UInt8] = [], contentType: String? = nil, timeout: Duration = .seconds(35)
     ) throws(Failure) -> Response {
         let deadline = ContinuousClock.now + timeout
         do {
             let stream = try SocketStream.connect(unixPath: socket, deadline: deadline)
             let connection = HTTPClientConnection(stream: stream, peer: socket)
             defer { connection.close() }
-            let head = HTTPRequestHead(
+            var head = HTTPRequestHead(
                 method: method, target: target,
                 fields: [
                     "Host": "localhost", "Accept": accept, "Connection": "close",
-                    "Content-Length": "0",
+                    "Content-Length": String(body.count),
                 ])
-            try connection.sendRequest(head, body: [], deadline: deadline)
+            if let contentType { head.fields.append("Content-Type", contentType) }
+            try connection.sendRequest(head, body: body, deadline: deadline)
             let responseHead = try connection.readResponseHead(deadline: deadline)
             let body = try connection.readResponseBody(
                 head: responseHead, limit: 1 << 20, deadline: deadline)

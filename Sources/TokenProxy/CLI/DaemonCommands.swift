@@ -7,13 +7,17 @@ package enum DaemonCommands {
     /// Output of `tokenproxy token`.
     package enum TokenFormat: String, Sendable, CaseIterable {
         case raw, json, header
+        /// `ACCESS_TOKEN=token` (the variable name is configurable), for `EnvironmentFile=`,
+        /// `set -a` and `eval`.
+        case env
         /// A Kubernetes `client.authentication.k8s.io/v1` ExecCredential, for kubectl's exec plugin.
         case execCredential = "exec-credential"
     }
 
     /// `tokenproxy token NAME`.
     package static func token(
-        name: String, socket: String, minValid: Int?, format: TokenFormat
+        name: String, socket: String, minValid: Int?, format: TokenFormat,
+        variable: String = Limits.Sink.defaultVariable
     ) throws(OneShot.Failure) -> String {
         var target = "/v1/tokens/\(name)"
         if let minValid { target += "?min_valid=\(minValid)" }
@@ -31,7 +35,7 @@ package enum DaemonCommands {
                 switch response.status {
                 case 404: .usage
                 case 403: .permissionDenied
-                case 503: .temporaryFailure
+                case 503: exitStatus(forCategory: object?["category"] as? String)
                 default: .unavailable
                 }
             throw OneShot.Failure(message: "credential '\(name)': \(description)", status: status)
@@ -47,6 +51,8 @@ package enum DaemonCommands {
             return token
         case .header:
             return "Authorization: Bearer \(token)"
+        case .env:
+            return "\(variable)=\(token)"
         case .json:
             return String(decoding: response.body, as: UTF8.self)
         case .execCredential:
@@ -65,6 +71,16 @@ package enum DaemonCommands {
                     ])
                 ),
             ])
+        }
+    }
+
+    /// A 503's category as an exit status: the IdP refused the credential (77) or the request
+    /// (78) — scripts should not retry those — or no token yet, try again later (75).
+    static func exitStatus(forCategory category: String?) -> ExitStatus {
+        switch category.flatMap(TokenFetchFailureCategory.init(rawValue:)) {
+        case .credentialRejected: .permissionDenied
+        case .requestRejected, .configuration: .configuration
+        case .unavailable, nil: .temporaryFailure
         }
     }
 
@@ -139,6 +155,10 @@ package enum DaemonCommands {
         guard online else { return (lines.joined(separator: "\n"), true, .success) }
         var worst = ExitStatus.success
         for credential in credentials {
+            guard credential.fetchesTokens else {
+                lines.append("  \(credential.name): introspection only (fetch_tokens: false)")
+                continue
+            }
             do {
                 let client = try OAuthTokenClient(
                     caFile: credential.caFile, environment: environment)

@@ -37,7 +37,7 @@ extension Daemon {
         let api = configuration.api
         do {
             return try ProxyRouter(
-                configuration: proxy, tokens: store,
+                configuration: proxy, tokens: store, introspection: store.introspector,
                 access: TokenAPI.AccessPolicy(
                     allowsAnyPeer: api.allowsAnyPeer, allowedUIDs: Set(api.allowedUIDs),
                     allowedGIDs: Set(api.allowedGIDs), ownUID: ProcessIdentity.userID),
@@ -61,7 +61,7 @@ extension Daemon {
         where route.allowPlainHTTP && route.upstream.scheme?.lowercased() == "http" {
             logger.warning(
                 "proxy route sends its token over plain http (allow_plain_http); anyone on the path can read it",
-                metadata: ["route": "\(route.name)", "credential": "\(route.credential)"])
+                metadata: ["route": "\(route.name)", "credential": "\(route.credential ?? "-")"])
         }
         let listeners: [Listener]
         do {

@@ -14,7 +14,12 @@ extension Daemon {
     /// in `run`, before anything is announced to systemd, so that a signal sent the moment
     /// `READY=1` arrives — systemd's `restart`, a pod terminating during start-up — is never
     /// lost (see `SignalPipe`); it waits in the stream until `waitForTermination` reads it.
-    static func captureSignals() throws(StartupError) -> AsyncStream<Int32> {
+    /// The continuation is returned too, so that the configuration and key watchers can ask for a
+    /// reload the way an operator does, by feeding SIGHUP into the same stream. `termination`
+    /// is set when SIGTERM or SIGINT arrives, for waits before the stream is read.
+    static func captureSignals(noting termination: TerminationFlag? = nil) throws(StartupError)
+        -> (AsyncStream<Int32>, AsyncStream<Int32>.Continuation)
+    {
         let pipe: SignalPipe
         do {
             try Posix.ignoreSignal(SIGPIPE)
@@ -26,12 +31,15 @@ extension Daemon {
         // A thread of its own: reading the pipe blocks, which must not hold a Swift
         // concurrency thread. It lives as long as the process (serve ends with _exit).
         let thread = Thread {
-            while let number = pipe.next() { continuation.yield(number) }
+            while let number = pipe.next() {
+                if number != SIGHUP { termination?.set() }
+                continuation.yield(number)
+            }
             continuation.finish()
         }
         thread.name = "tokenproxy.signals"
         thread.start()
-        return stream
+        return (stream, continuation)
     }
 
     /// Waits for SIGTERM or SIGINT from `signals`; SIGHUP reloads in the meantime. Nothing
@@ -48,7 +56,9 @@ extension Daemon {
     }
 
     /// Re-reads the configuration and keys. A broken file changes nothing (the error is
-    /// logged); a good one replaces the token store. Listener settings need a restart.
+    /// logged); a good one replaces the token store, which takes over the tokens of credentials
+    /// whose key and issuer did not change (`Daemon+Reload.swift`). Listener settings need a
+    /// restart.
     func reload() async {
         notifier.reloading()
         defer { notifier.ready(status: "reloaded") }
@@ -62,11 +72,14 @@ extension Daemon {
         }
         let (configuration, credentials) = loaded
         guard let current = currentRunning() else { return }
+        let adopting = await handovers(
+            from: current.store, to: credentials, configuration: configuration)
         let store: TokenStore
         let proxyRouter: ProxyRouter?
         do {
             store = try makeStore(
-                configuration: configuration, credentials: credentials, metrics: current.metrics)
+                configuration: configuration, credentials: credentials, metrics: current.metrics,
+                adopting: adopting)
             proxyRouter = try makeProxyRouter(
                 configuration: configuration, store: store, metrics: current.metrics)
         } catch {
@@ -74,11 +87,15 @@ extension Daemon {
             return
         }
         current.handler.swap(
-            makeAPI(configuration: configuration, store: store, metrics: current.metrics))
+            makeAPI(
+                configuration: configuration, store: store, metrics: current.metrics,
+                audit: current.audit))
         swapProxy(proxyRouter, configuration: configuration, running: current)
         replaceStore(store)
+        sinks.configure((try? ResolvedSink.resolve(configuration).get()) ?? [])
+        watchKeys(configuration)
+        await retire(current.store)
         await store.start()
-        await current.store.shutdown()
         logger.info(
             "configuration reloaded (listener changes take effect on restart)",
             metadata: ["credentials": "\(credentials.map(\.name).joined(separator: ","))"])
@@ -117,15 +134,21 @@ extension Daemon {
                         "\(latency.components.seconds * 1000 + latency.components.attoseconds / 1_000_000_000_000_000)",
                     "lifetime_s": "\(lifetime.components.seconds)",
                 ])
-        case .fetchFailed(let name, let reason, let category, _, let retryIn):
+        case .fetchFailed(let name, let reason, let category, _, let retryIn, let message):
+            // One line per failure: what happened is in the fields (`error`, `category`), so
+            // `journalctl TP_CATEGORY=credential_rejected` and JSON log readers find it.
             let metadata: Logger.Metadata = [
                 "credential": "\(name)", "reason": "\(reason.rawValue)",
-                "category": "\(category.rawValue)",
+                "category": "\(category.rawValue)", "error": "\(message)",
                 "retry_in_s": "\(retryIn.components.seconds)",
             ]
             if category == .credentialRejected {
                 logger.error(
                     "the IdP rejected the credential (key revoked or expired?); retrying slowly",
+                    metadata: metadata)
+            } else if category == .requestRejected {
+                logger.error(
+                    "the IdP rejected the token request (scope, grant or token endpoint?); retrying slowly",
                     metadata: metadata)
             } else {
                 logger.warning(

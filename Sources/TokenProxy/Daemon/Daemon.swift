@@ -19,14 +19,24 @@ package final class Daemon: Sendable {
         package var environment: [String: String]
         /// Grace period for in-flight requests on SIGTERM.
         package var drainTimeout: Duration
+        /// Send `READY=1` only once every credential holds its first token
+        /// (`serve --ready-after-tokens`), so units ordered `After=tokenproxy.service` start
+        /// with tokens available. Default: ready as soon as the sockets listen.
+        package var readyAfterTokens: Bool
+        /// Reload when the configuration file changes, as on SIGHUP (`serve --watch-config`;
+        /// for a Kubernetes ConfigMap, which no one sends a signal for).
+        package var watchConfiguration: Bool
 
         package init(
             configurationPath: String, environment: [String: String],
-            drainTimeout: Duration = Limits.Server.drainTimeout
+            drainTimeout: Duration = Limits.Server.drainTimeout, readyAfterTokens: Bool = false,
+            watchConfiguration: Bool = false
         ) {
             self.configurationPath = configurationPath
             self.environment = environment
             self.drainTimeout = drainTimeout
+            self.readyAfterTokens = readyAfterTokens
+            self.watchConfiguration = watchConfiguration
         }
     }
 
@@ -40,6 +50,10 @@ package final class Daemon: Sendable {
     let options: Options
     let logger: Logger
     let notifier = SystemdNotifier()
+    /// Token files; kept across reloads (`Sinks/SinkWriter.swift`).
+    let sinks: SinkWriter
+    /// Watches key files once serving (`KeyWatcher.swift`, `Daemon+Reload.swift`).
+    let keyWatcher = Mutex<KeyWatcher?>(nil)
     private let running = Mutex<Running?>(nil)
 
     /// The parts that exist while serving; replaced as a whole on reload.
@@ -50,6 +64,10 @@ package final class Daemon: Sendable {
         var metrics: Metrics
         /// The injecting proxy, when configured (Daemon+Proxy.swift).
         var proxy: ProxyParts?
+        /// Who got which token; kept across reloads.
+        var audit: TokenAudit
+        /// The operations listener (`/healthz`, `/readyz`, `/metrics` only), when configured.
+        var operations: HTTPServer?
     }
 
     func currentRunning() -> Running? { running.withLock { $0 } }
@@ -59,6 +77,7 @@ package final class Daemon: Sendable {
     package init(options: Options, logger: Logger) {
         self.options = options
         self.logger = logger
+        self.sinks = SinkWriter(logger: logger, environment: options.environment)
     }
 
     /// Loads and checks the configuration and every key, then what only the running daemon
@@ -77,7 +96,10 @@ package final class Daemon: Sendable {
         } catch {
             throw StartupError(message: "\(error)", status: .configuration)
         }
-        var problems: [ConfigurationProblem] = []
+        var problems = accessRules(configuration).problems
+        if case .failure(let error) = ResolvedSink.resolve(configuration) {
+            problems += error.problems
+        }
         if let group = configuration.api.socketGroup, !Listener.groupExists(group) {
             problems.append(
                 ConfigurationProblem(
@@ -111,7 +133,9 @@ package final class Daemon: Sendable {
     /// `loaded` is the result of `loadConfiguration` when the caller already has it (the
     /// command loads it first to set up logging at the configured level).
     package func run(loaded: (Configuration, [Credential])? = nil) async throws(StartupError) {
-        let signals = try Self.captureSignals()
+        let termination = TerminationFlag()
+        let (signals, signalFeed) = try Self.captureSignals(noting: termination)
+        if let notice = Self.isolateKeys() { logger.notice("\(notice)") }
         let configuration: Configuration
         let credentials: [Credential]
         if let loaded {
@@ -121,10 +145,11 @@ package final class Daemon: Sendable {
                 path: options.configurationPath, environment: options.environment)
         }
         let metrics = Metrics()
+        let audit = TokenAudit(logger: logger)
         let store = try makeStore(
             configuration: configuration, credentials: credentials, metrics: metrics)
         let handler = SwappableHandler(
-            makeAPI(configuration: configuration, store: store, metrics: metrics))
+            makeAPI(configuration: configuration, store: store, metrics: metrics, audit: audit))
         // One set of loops for the process: the token API and the proxy share them.
         let loops = EventLoopGroup(configured: configuration.api.eventLoops, name: "http-loop")
         let server: HTTPServer
@@ -145,13 +170,22 @@ package final class Daemon: Sendable {
             ])
         let proxy = try makeProxy(
             configuration: configuration, store: store, metrics: metrics, loops: loops)
+        let operations = try makeOperationsServer(configuration.operations, tokens: handler)
         loops.start()
         server.start()
+        operations?.start()
         startProxy(proxy)
         running.withLock {
             $0 = Running(
-                store: store, handler: handler, server: server, metrics: metrics, proxy: proxy)
+                store: store, handler: handler, server: server, metrics: metrics, proxy: proxy,
+                audit: audit, operations: operations)
         }
+        sinks.setSource { [weak self] in
+            self?.currentRunning()?.store.cachedToken($0, minValid: nil)
+        }
+        sinks.configure((try? ResolvedSink.resolve(configuration).get()) ?? [])
+        startKeyWatcher(reloadRequests: signalFeed)
+        watchKeys(configuration)
         await store.start()
         logger.info(
             "tokenproxy serving",
@@ -159,10 +193,18 @@ package final class Daemon: Sendable {
                 "socket": "\(configuration.api.socket)",
                 "credentials": "\(credentials.map(\.name).joined(separator: ","))",
             ])
-        notifier.ready(status: "serving \(credentials.count) credential(s)")
+        if options.readyAfterTokens {
+            await waitForFirstTokens(store, unless: termination)
+        }
+        notifier.ready(status: StatusLine.text(await store.statuses()))
         let watchdog = startWatchdog()
         let memoryTrimmer = startMemoryTrimmer()
+        let timers = [startAuditReports(audit), startStatusUpdates()].compactMap { $0 }
+        let configWatcher = startConfigWatcher(reloads: signalFeed)
         await waitForTermination(signals)
+        configWatcher?.cancel()
+        timers.forEach { $0.cancel() }
+        audit.report(interval: Limits.Host.auditReportInterval)
         memoryTrimmer.cancel()
         watchdog?.cancel()
         notifier.stopping()
@@ -170,15 +212,17 @@ package final class Daemon: Sendable {
         if let current = running.withLock({ $0 }) {
             await current.proxy?.engine.shutdown(gracePeriod: options.drainTimeout)
             await current.server.shutdown(gracePeriod: options.drainTimeout)
+            await current.operations?.shutdown(gracePeriod: options.drainTimeout)
             loops.stop()
             await current.store.shutdown()
         }
+        sinks.shutdown()
     }
 
-    func makeStore(configuration: Configuration, credentials: [Credential], metrics: Metrics)
-        throws(StartupError)
-        -> TokenStore
-    {
+    func makeStore(
+        configuration: Configuration, credentials: [Credential], metrics: Metrics,
+        adopting: [String: TokenHandover<IssuedToken>] = [:]
+    ) throws(StartupError) -> TokenStore {
         var clients: [String: OAuthTokenClient] = [:]
         var byCAFile: [String: OAuthTokenClient] = [:]
         for credential in credentials {
@@ -199,22 +243,28 @@ package final class Daemon: Sendable {
             }
         }
         var policies: [String: RefreshPolicy] = [:]
-        for entry in configuration.credentials {
+        for entry in configuration.credentials where entry.fetchTokens {
             policies[entry.name] = RefreshPolicy(entry.refresh)
         }
         let logger = self.logger
+        let sinks = self.sinks
         return TokenStore(
-            credentials: credentials, policies: policies, clients: clients,
-            onFetchError: { name, error in
-                logger.warning("\(error.message)", metadata: ["credential": "\(name)"])
+            credentials: credentials, policies: policies, adopting: adopting, clients: clients,
+            // Fetch failures are logged once, from the `fetchFailed` event (`Daemon.log`), with
+            // the message as a field.
+            onKeyRejected: { name, message in
+                logger.error("\(message)", metadata: ["credential": "\(name)"])
             },
             onEvent: { event in
+                if case .fetchSucceeded(let name, _, _, _) = event { sinks.tokenAccepted(name) }
                 metrics.record(event)
                 Self.log(event, logger: logger)
-            })
+            }, introspectionCounters: metrics.introspection)
     }
 
-    func makeAPI(configuration: Configuration, store: TokenStore, metrics: Metrics) -> TokenAPI {
+    func makeAPI(
+        configuration: Configuration, store: TokenStore, metrics: Metrics, audit: TokenAudit
+    ) -> TokenAPI {
         let api = configuration.api
         return TokenAPI(
             store: store, metrics: metrics,
@@ -224,7 +274,7 @@ package final class Daemon: Sendable {
                 ownUID: ProcessIdentity.userID),
             tcpRequirement: api.tcp.map {
                 TokenAPI.TCPRequirement(header: $0.requiredHeader, value: $0.requiredHeaderValue)
-            })
+            }, rules: Self.accessRules(configuration).rules, audit: audit)
     }
 
     /// systemd's sockets when socket-activated (`FileDescriptorName=api`, or all of them),

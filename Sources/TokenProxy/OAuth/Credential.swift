@@ -34,6 +34,14 @@ package struct Credential: Sendable {
     /// How far `iat` is backdated, and how much clock difference with the IdP is tolerated
     /// before we warn.
     package var clockSkewAllowance: Duration
+    /// How `POST /v1/introspect/{name}` and the proxy guard use this credential.
+    package var introspection: IntrospectionConfiguration
+    /// False: introspection only; the token store leaves it out.
+    package var fetchesTokens: Bool
+    /// The new key during a rotation (`next_key`): tried before `key`; see `TokenStore`.
+    package var nextKey: ServiceKey?
+    /// Where `nextKey` came from, for messages.
+    package var nextKeyOrigin: String?
 
     package init(
         name: String, keyOrigin: String, key: ServiceKey, issuer: URL, tokenEndpoint: URL? = nil,
@@ -41,7 +49,8 @@ package struct Credential: Sendable {
         resources: [String] = [], extraParameters: [(String, String)] = [],
         algorithm: JWSAlgorithm? = nil, caFile: String? = nil,
         assertionLifetime: Duration = Limits.Assertion.defaultLifetime,
-        clockSkewAllowance: Duration = Limits.Assertion.defaultClockSkew
+        clockSkewAllowance: Duration = Limits.Assertion.defaultClockSkew,
+        introspection: IntrospectionConfiguration = .init(), fetchesTokens: Bool = true
     ) {
         self.name = name
         self.keyOrigin = keyOrigin
@@ -57,6 +66,8 @@ package struct Credential: Sendable {
         self.caFile = caFile
         self.assertionLifetime = assertionLifetime
         self.clockSkewAllowance = clockSkewAllowance
+        self.introspection = introspection
+        self.fetchesTokens = fetchesTokens
     }
 
     /// The grant a key's type suggests: ZITADEL service users use the JWT-bearer grant,

@@ -48,17 +48,42 @@ package enum CredentialLoader {
                 ]))
         }
         let key: ServiceKey
-        do {
-            key = try KeyFileLoader.load(
-                path: path,
-                options: KeyLoadOptions(
-                    clientID: entry.clientID, keyID: entry.keyID,
-                    allowInsecurePermissions: entry.allowInsecureKeyPermissions))
-        } catch CryptoError.clientIDRequired {
-            return .failure(Problems(list: entry.problems(keyFormat: .pem)))
-        } catch {
-            return .failure(
-                Problems(list: [ConfigurationProblem(path: keyPath, message: "\(error)")]))
+        switch loadKey(
+            path: path, keyID: entry.keyID, entry: entry, problemPath: keyPath)
+        {
+        case .success(let loaded): key = loaded
+        case .failure(let problems): return .failure(problems)
+        }
+        var nextKey: ServiceKey?
+        if let next = entry.nextKey {
+            let nextPath = "\(base).next_key.key_file"
+            guard
+                let file = next.source.path(
+                    credentialsDirectory: environment["CREDENTIALS_DIRECTORY"])
+            else {
+                return .failure(
+                    Problems(list: [
+                        ConfigurationProblem(
+                            path: nextPath,
+                            message:
+                                "\(next.source) names a systemd credential but $CREDENTIALS_DIRECTORY is not set"
+                        )
+                    ]))
+            }
+            switch loadKey(path: file, keyID: next.keyID, entry: entry, problemPath: nextPath) {
+            case .success(let loaded): nextKey = loaded
+            case .failure(let problems): return .failure(problems)
+            }
+            if nextKey?.clientID != key.clientID {
+                return .failure(
+                    Problems(list: [
+                        ConfigurationProblem(
+                            path: nextPath,
+                            message:
+                                "is a key of client '\(nextKey?.clientID ?? "")', key_file of '\(key.clientID)': both keys of a rotation belong to one client"
+                        )
+                    ]))
+            }
         }
         let format: CredentialKeyFormat = key.source == .pem ? .pem : .zitadelJSON
         let compatible = JWSAlgorithm.allCases.filter { key.privateKey.supports($0) }
@@ -76,6 +101,27 @@ package enum CredentialLoader {
                 },
                 algorithm: entry.algorithm,
                 caFile: entry.caFile, assertionLifetime: entry.assertionLifetime,
-                clockSkewAllowance: entry.clockSkew))
+                clockSkewAllowance: entry.clockSkew, introspection: entry.introspection,
+                fetchesTokens: entry.fetchTokens
+            ).withNextKey(nextKey, origin: entry.nextKey?.source.description))
+    }
+
+    /// Reads one key file the way every credential key is read.
+    private static func loadKey(
+        path: String, keyID: String?, entry: CredentialConfiguration, problemPath: String
+    ) -> Result<ServiceKey, Problems> {
+        do {
+            return .success(
+                try KeyFileLoader.load(
+                    path: path,
+                    options: KeyLoadOptions(
+                        clientID: entry.clientID, keyID: keyID,
+                        allowInsecurePermissions: entry.allowInsecureKeyPermissions)))
+        } catch CryptoError.clientIDRequired {
+            return .failure(Problems(list: entry.problems(keyFormat: .pem)))
+        } catch {
+            return .failure(
+                Problems(list: [ConfigurationProblem(path: problemPath, message: "\(error)")]))
+        }
     }
 }

@@ -10,7 +10,7 @@ import TokenProxyNet
 /// One instance is shared by everything in the process; it is `Sendable` and holds no
 /// per-credential state besides the discovery cache.
 package final class OAuthTokenClient: Sendable {
-    private let http: HTTPClient
+    let http: HTTPClient
     private let now: @Sendable () -> Date
     private let discoveryCache = Mutex<[String: CachedMetadata]>([:])
 
@@ -79,19 +79,9 @@ package final class OAuthTokenClient: Sendable {
         for resource in credential.resources { form.append(("resource", resource)) }
         form.append(contentsOf: credential.extraParameters)
 
-        let request = HTTPClientRequest(
-            method: "POST", url: endpoint,
-            headers: [
-                "Content-Type": "application/x-www-form-urlencoded",
-                "Accept": "application/json",
-            ],
-            body: FormEncoding.encode(form))
-        let response: HTTPClientResponse
-        do {
-            response = try await http.execute(request)
-        } catch {
-            throw .transport(
-                credential: credential.name, endpoint: endpoint.absoluteString, detail: "\(error)")
+        let response = try await send(Self.formPost(form, to: endpoint)) {
+            OAuthError.transport(
+                credential: credential.name, endpoint: endpoint.absoluteString, detail: $0)
         }
         let receivedAt = now()
         let clockNote = ClockCheck.note(
@@ -103,6 +93,13 @@ package final class OAuthTokenClient: Sendable {
                 status: response.status, contentType: response.headers["Content-Type"],
                 body: response.body, secrets: [assertion.value])
             rejection.clockNote = clockNote
+            rejection.retryAfter = TokenEndpointRejection.parseRetryAfter(
+                response.headers["Retry-After"], now: receivedAt)
+            rejection.request = TokenRequestSummary(
+                clientID: credential.key.clientID, keyID: credential.key.keyID,
+                audience: credential.assertionAudience ?? [credential.issuerString],
+                issuer: credential.issuerString, tokenEndpoint: endpoint.absoluteString,
+                scopes: credential.scopes)
             throw .rejected(
                 credential: credential.name, endpoint: endpoint.absoluteString,
                 rejection: rejection)
@@ -144,21 +141,17 @@ package final class OAuthTokenClient: Sendable {
                 credential: credential.name, detail: "issuer '\(issuer)' is not a valid URL")
         }
         try requireSafeTransport(url, credential: credential)
-        let response: HTTPClientResponse
-        do {
-            response = try await http.execute(
-                HTTPClientRequest(
-                    method: "GET", url: url, headers: ["Accept": "application/json"], body: []))
-        } catch {
-            throw .discovery(
-                credential: credential.name, url: url.absoluteString, detail: "\(error)")
+        let response = try await send(Self.jsonGet(url)) {
+            OAuthError.discovery(credential: credential.name, url: url.absoluteString, detail: $0)
         }
         guard response.status == 200 else {
-            let rejection = TokenEndpointRejection(
+            var rejection = TokenEndpointRejection(
                 status: response.status, contentType: response.headers["Content-Type"],
                 body: response.body, secrets: [])
-            throw .discovery(
-                credential: credential.name, url: url.absoluteString, detail: "\(rejection)")
+            rejection.retryAfter = TokenEndpointRejection.parseRetryAfter(
+                response.headers["Retry-After"], now: now())
+            throw .discoveryRejected(
+                credential: credential.name, url: url.absoluteString, rejection: rejection)
         }
         let metadata: ProviderMetadata
         do {
@@ -186,7 +179,7 @@ package final class OAuthTokenClient: Sendable {
 
     /// Assertions and tokens must not cross a network in clear text; plain `http://` is only
     /// allowed to loopback (test servers, sidecars on the same host).
-    private func requireSafeTransport(_ url: URL, credential: Credential) throws(OAuthError) {
+    func requireSafeTransport(_ url: URL, credential: Credential) throws(OAuthError) {
         guard url.scheme?.lowercased() == "http" else { return }
         let host = (url.host ?? "").lowercased()
         if host == "localhost" || host.hasPrefix("127.") || host == "::1" || host == "[::1]" {

@@ -6,6 +6,8 @@ package struct ProviderMetadata: Sendable, Decodable {
     package var issuer: String
     package var tokenEndpoint: URL
     package var introspectionEndpoint: URL?
+    /// The issuer's signing keys (RFC 7517), for validating JWT access tokens.
+    package var jwksURI: URL?
     package var userinfoEndpoint: URL?
     package var grantTypesSupported: [String]?
 
@@ -13,6 +15,7 @@ package struct ProviderMetadata: Sendable, Decodable {
         case issuer
         case tokenEndpoint = "token_endpoint"
         case introspectionEndpoint = "introspection_endpoint"
+        case jwksURI = "jwks_uri"
         case userinfoEndpoint = "userinfo_endpoint"
         case grantTypesSupported = "grant_types_supported"
     }

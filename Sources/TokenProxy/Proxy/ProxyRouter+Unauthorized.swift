@@ -12,9 +12,8 @@ extension ProxyRouter {
         _ forward: ProxyForward, completion: @escaping @Sendable (String?) -> Void
     ) -> ProxyAnswer<String?> {
         guard forward.authorization != nil, let route = routesByName[forward.routeName],
-            route.upstream == forward.upstream
+            route.upstream == forward.upstream, let credential = route.route.credential
         else { return .now(nil) }
-        let credential = route.route.credential
         if let current = tokens.cachedToken(credential, minValid: nil),
             Self.generation(of: current) != forward.tokenGeneration
         {

@@ -18,6 +18,9 @@ package final class ProxyRouter: ProxyDelegate {
     let tunnels: Set<ProxyTunnel>
     let refreshHeader: String
     let tokens: any ProxyTokenSource
+    /// Answers for guarded routes (ProxyRouter+Guard.swift); nil: no route has a guard to
+    /// serve, and a guarded one answers 502.
+    let introspection: (any ProxyIntrospectionSource)?
     /// The longest a request waits for a token fetch before it gets a 503.
     let tokenTimeout: Duration
     /// Unix-socket callers must pass the token API's uid/gid rules: the proxy hands out the
@@ -31,6 +34,7 @@ package final class ProxyRouter: ProxyDelegate {
     /// `makeTLS` builds a context (tests share one: loading the CA bundle takes a while).
     package init(
         configuration: ProxyConfiguration, tokens: some ProxyTokenSource,
+        introspection: (any ProxyIntrospectionSource)? = nil,
         access: TokenAPI.AccessPolicy? = nil,
         metrics: Metrics? = nil, logger: Logger, tokenTimeout: Duration? = nil, file: String,
         makeTLS: (TLSClientConfiguration) throws -> TLSClientContext = {
@@ -43,6 +47,7 @@ package final class ProxyRouter: ProxyDelegate {
         tunnels = Set(configuration.tunnels)
         refreshHeader = configuration.refreshHeader
         self.tokens = tokens
+        self.introspection = introspection
         self.tokenTimeout = tokenTimeout ?? configuration.responseTimeout
         self.access = access
         self.metrics = metrics
@@ -85,7 +90,7 @@ package final class ProxyRouter: ProxyDelegate {
         completion: @escaping @Sendable (ProxyDecision) -> Void
     ) -> ProxyAnswer<ProxyDecision> {
         let configured = route.route
-        let forward = ProxyForward(
+        var forward = ProxyForward(
             upstream: route.upstream, tls: route.tls,
             target: ProxyRequestTarget.rewrite(
                 path: target.path, query: target.query,
@@ -95,10 +100,43 @@ package final class ProxyRouter: ProxyDelegate {
             removeHeaders: [refreshHeader, "Proxy-Authorization"],
             forwardedHeaders: configured.forwardedHeaders, routeName: route.name,
             upgrades: configured.upgrades)
+        switch guardRequest(head, route: route, forward: &forward) {
+        case .pass:
+            return withToken(head, route: route, forward: forward, completion: completion)
+        case .refuse(let refusal):
+            return .now(.respond(refusal))
+        case .check(let token, let routeGuard):
+            // The caller's token is not in the guard's cache: introspect off the loop, then
+            // go on with the token step (which may wait again) from the completion.
+            Self.completeLater(timeout: tokenTimeout) {
+                await self.guardCheck(token, routeGuard)
+            } completion: { [forward] result in
+                var forward = forward
+                switch self.guardFinished(result, forward: &forward, route: route.name) {
+                case .refuse(let refusal):
+                    completion(.respond(refusal))
+                case .allow:
+                    let answer = self.withToken(
+                        head, route: route, forward: forward, completion: completion)
+                    if case .now(let decision) = answer { completion(decision) }
+                }
+            }
+            return .later
+        }
+    }
+
+    /// The token step of `forward`: the client's own credentials where the route keeps them,
+    /// none for a route without a credential, else the cached token now or a fetch later.
+    func withToken(
+        _ head: HTTPRequestHead, route: ProxyRouterRoute, forward: ProxyForward,
+        completion: @escaping @Sendable (ProxyDecision) -> Void
+    ) -> ProxyAnswer<ProxyDecision> {
+        let configured = route.route
         if configured.keepClientAuthorization, head.fields.contains("Authorization") {
             return .now(.forward(forward))
         }
-        let (routeName, credential) = (route.name, configured.credential)
+        guard let credential = configured.credential else { return .now(.forward(forward)) }
+        let routeName = route.name
         let decision: @Sendable (Result<TokenStore.Snapshot, any Error>) -> ProxyDecision = {
             [forward] result in
             var forward = forward

@@ -19,7 +19,13 @@ extension TokenAPI {
     func readiness() async -> HTTPServerResponse {
         let statuses = await store.statuses()
         let missing = statuses.filter { !$0.holdsUsefulToken }.map(\.name)
-        if missing.isEmpty { return Self.text(200, "ready\n") }
+        if missing.isEmpty {
+            // Ready, but say what an operator must act on soon: a rotation's new key refused.
+            let warnings = statuses.compactMap { status in
+                store.keyRejection(status.name).map { "warning: \(status.name): \($0)\n" }
+            }
+            return Self.text(200, "ready\n" + warnings.joined())
+        }
         return Self.text(503, "not ready: no valid token for \(missing.joined(separator: ", "))\n")
     }
 
@@ -41,6 +47,9 @@ extension TokenAPI {
                     status.nextRefreshIn.map { String(max(0, $0.components.seconds)) } ?? "null"
                 ),
             ]
+            if let rejection = store.keyRejection(status.name) {
+                members.append(("key_rejected", JSONText.string(rejection)))
+            }
             if let error = status.lastError {
                 members.append(("last_error", JSONText.string(error.message)))
                 members.append(("last_error_category", JSONText.string(error.category.rawValue)))

@@ -22,24 +22,55 @@ package final class TokenStore: Sendable {
     /// concrete types without a dictionary lookup or generic code from another module (the
     /// service's own table serves everything else).
     private let slots: [ThreadLock<Snapshot?>]
+    /// Introspection (RFC 7662) with the same credentials and IdP clients, for the token API
+    /// and the proxy guard; replaced with the store on reload.
+    package let introspector: Introspector
 
+    /// The credentials and refresh policies this store was built with (a reload compares the
+    /// next configuration with them).
+    package let credentials: [Credential]
+    package let policies: [String: RefreshPolicy]
+    /// Per credential, why the IdP refused the rotation's new key on the last fetch (see
+    /// ``keyRejection(_:)``).
+    private let rejectedKeys = ThreadLock<[String: String]>([:])
+
+    /// `adopting`: tokens handed over by the store this one replaces (see ``TokenHandover``).
     package init(
         credentials: [Credential], policies: [String: RefreshPolicy],
+        adopting: [String: TokenHandover<IssuedToken>] = [:],
         clients: [String: OAuthTokenClient],
         onFetchError: @escaping @Sendable (String, OAuthError) -> Void = { _, _ in },
-        onEvent: @escaping TokenService<IssuedToken>.EventHook
+        onKeyRejected: @escaping @Sendable (String, String) -> Void = { _, _ in },
+        onEvent: @escaping TokenService<IssuedToken>.EventHook,
+        introspectionCounters: IntrospectionCounters = IntrospectionCounters()
     ) {
-        let byName = Dictionary(credentials.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
-        self.names = credentials.map(\.name)
+        introspector = Introspector(
+            credentials: credentials, clients: clients, counters: introspectionCounters)
+        // Introspection-only credentials (`fetch_tokens: false`) are the introspector's alone.
+        let fetching = credentials.filter(\.fetchesTokens)
+        let byName = Dictionary(fetching.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        self.names = fetching.map(\.name)
+        self.credentials = credentials
+        self.policies = policies
         // The fetch only translates the IdP's answer: lifetime, expiry and caching are the
         // service's (a missing `expires_in` stays nil, and the credential's policy decides).
+        let rejectedKeys = self.rejectedKeys
         let fetch: TokenService<IssuedToken>.Fetch = { name in
             guard let credential = byName[name], let client = clients[name] else {
                 throw OAuthError.configuration(credential: name, detail: "not configured")
             }
             let result: OAuthTokenClient.Result
             do {
-                result = try await client.fetchToken(for: credential)
+                result = try await Self.fetch(
+                    credential, client: client,
+                    rejected: { message in
+                        // Logged when the refusal starts, not on every refresh while it lasts.
+                        let wasRejected = rejectedKeys.withLock { rejected in
+                            defer { rejected[name] = message }
+                            return rejected[name] != nil
+                        }
+                        if let message, !wasRejected { onKeyRejected(name, message) }
+                    })
             } catch let error as OAuthError {
                 onFetchError(name, error)
                 throw error
@@ -52,7 +83,7 @@ package final class TokenStore: Sendable {
         }
         var made: [String: ThreadLock<Snapshot?>] = [:]
         service = TokenService(
-            policies: policies, fetch: fetch, onEvent: onEvent,
+            policies: policies, adopting: adopting, fetch: fetch, onEvent: onEvent,
             makeSnapshotSlot: { name, initial in
                 let slot = ThreadLock(initial)
                 made[name] = slot
@@ -60,6 +91,40 @@ package final class TokenStore: Sendable {
             })
         // A name without a policy has no slot in the service: it gets one that stays empty.
         slots = names.map { made[$0] ?? ThreadLock(nil) }
+    }
+
+    /// Why the IdP refused the credential's new key (`next_key`) on the last fetch, if it did:
+    /// shown in `/v1/tokens`, `/readyz` and `/metrics` while the old key keeps working.
+    package func keyRejection(_ name: String) -> String? {
+        rejectedKeys.withLock { $0[name] }
+    }
+
+    /// Tries the credential's keys newest first (`Credential.keysToTry`): a key the IdP
+    /// rejects as a credential (`invalid_grant`, `invalid_client`, 401/403) hands over to the
+    /// next one; `rejected` gets the explanation (or nil when the newest key worked).
+    static func fetch(
+        _ credential: Credential, client: OAuthTokenClient,
+        rejected: @Sendable (String?) -> Void
+    ) async throws(OAuthError) -> OAuthTokenClient.Result {
+        let candidates = credential.keysToTry
+        var refusal: String?
+        for (index, candidate) in candidates.enumerated() {
+            do {
+                let result = try await client.fetchToken(for: candidate)
+                rejected(refusal)
+                return result
+            } catch  where index < candidates.count - 1 && error.category == .credentialRejected {
+                let keyID = candidate.key.keyID.map { "'\($0)'" } ?? "(none)"
+                refusal =
+                    "the IdP rejected the new key \(candidate.keyOrigin): the key may have been "
+                    + "deleted or expired in the IdP, or is not registered yet; key id \(keyID). "
+                    + "Using the previous key. \(error.description)"
+            } catch {
+                rejected(refusal)
+                throw error
+            }
+        }
+        preconditionFailure("keysToTry is never empty")
     }
 
     /// The published token if it is valid for at least `minValid` more, without suspending.

@@ -120,7 +120,7 @@ package struct RefreshPolicy: Sendable, Equatable {
     ) -> Duration {
         let unit = clampUnit(unit)
         switch category {
-        case .credentialRejected, .configuration:
+        case .credentialRejected, .requestRejected, .configuration:
             let half = backoffMax / 2
             return half + (backoffMax - half) * unit
         case .unavailable:

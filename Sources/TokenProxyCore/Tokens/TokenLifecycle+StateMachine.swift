@@ -128,26 +128,32 @@ extension TokenLifecycle {
         return .resumeWaiters(held, refreshAt: refreshAt)
     }
 
-    /// Event: the fetch in flight failed. Schedules the retry from the policy's backoff.
+    /// Event: the fetch in flight failed. Schedules the retry from the policy's backoff, but
+    /// never before the IdP's `retryAfter` (RFC 9110 §10.2.3; capped at
+    /// `Limits.IdP.maxRetryAfter` so a hostile or broken header cannot park a credential).
     package mutating func fetchFailed(
         category: TokenFetchFailureCategory, message: String, now: ContinuousClock.Instant,
-        using generator: inout some RandomNumberGenerator
+        retryAfter: Duration? = nil, using generator: inout some RandomNumberGenerator
     ) -> FetchFailedAction {
         guard isFetching else { return .doNothing }
         let failure = recordFailure(
-            category: category, message: message, now: now, using: &generator)
+            category: category, message: message, now: now, retryAfter: retryAfter,
+            using: &generator)
         return .failWaiters(failure.failure, retryAt: failure.retryAt)
     }
 
     private mutating func recordFailure(
         category: TokenFetchFailureCategory, message: String, now: ContinuousClock.Instant,
-        using generator: inout some RandomNumberGenerator
+        retryAfter: Duration? = nil, using generator: inout some RandomNumberGenerator
     ) -> (failure: TokenFetchFailure, retryAt: ContinuousClock.Instant) {
         consecutiveFailures += 1
         let failure = TokenFetchFailure(category: category, message: message, at: now)
         lastFailure = failure
-        let delay = policy.retryDelay(
+        var delay = policy.retryDelay(
             consecutiveFailures: consecutiveFailures, category: category, using: &generator)
+        if let retryAfter, retryAfter > delay {
+            delay = min(retryAfter, Limits.IdP.maxRetryAfter)
+        }
         let retryAt = now + delay
         if let held = usableToken(at: now) {
             state = .failed(held, retryAt: retryAt)

@@ -46,7 +46,8 @@ extension TokenService {
         case .failure(let error):
             let (category, message) = Self.classify(error)
             let action = credentials[name]!.lifecycle.fetchFailed(
-                category: category, message: message, now: now, using: &random)
+                category: category, message: message, now: now,
+                retryAfter: (error as? any TokenFetchError)?.retryAfter, using: &random)
             switch action {
             case .failWaiters(let failure, let retryAt):
                 unpublishIfDropped(name)
@@ -66,7 +67,7 @@ extension TokenService {
         onEvent(
             .fetchFailed(
                 name: name, reason: reason, category: failure.category, latency: latency,
-                retryIn: retryIn))
+                retryIn: retryIn, message: failure.message))
         let error = TokenServiceError.unavailable(
             name: name, category: failure.category, message: failure.message, retryAfter: retryIn)
         resumeWaiters(name, with: .failure(error))
@@ -119,6 +120,7 @@ extension TokenService {
     func rearmTimer(_ name: String) {
         guard !isShutDown, let credential = credentials[name] else { return }
         unpublishIfDropped(name)
+        guard !isRetired else { return }
         let deadline = credential.lifecycle.nextDeadline
         if deadline == credential.timerDeadline, credential.timer != nil || deadline == nil {
             return

@@ -46,13 +46,17 @@ package actor TokenService<Token: Sendable> {
     var random: TokenServiceRandom
     let onEvent: EventHook
     var isShutDown = false
+    /// Set by ``retire()``: a reload replaced this service; no timers any more.
+    var isRetired = false
     var nextWaiterID = 0
 
     /// A service for the credentials in `policies` (name → refresh policy). `makeSnapshotSlot`
     /// supplies the lock of each entry in ``snapshots`` (see ``TokenSnapshotTable``), given the
-    /// credential's name (an owner may keep its own index of the slots).
+    /// credential's name (an owner may keep its own index of the slots). Credentials in
+    /// `adopting` start with the handed-over token and schedule instead of fetching.
     package init(
         policies: [String: RefreshPolicy],
+        adopting: [String: TokenHandover<Token>] = [:],
         fetch: @escaping Fetch,
         clock: any TokenServiceClock = ContinuousTokenServiceClock(),
         random: some RandomNumberGenerator & Sendable = SystemRandomNumberGenerator(),
@@ -61,8 +65,20 @@ package actor TokenService<Token: Sendable> {
             MutexBox($1)
         }
     ) {
-        credentials = policies.mapValues { Credential(lifecycle: TokenLifecycle(policy: $0)) }
-        snapshots = TokenSnapshotTable(names: policies.keys, makeSlot: makeSnapshotSlot)
+        var adopted: [String: TokenHandover<Token>] = [:]
+        credentials = [:]
+        for (name, policy) in policies {
+            if let handover = adopting[name] {
+                adopted[name] = handover
+                credentials[name] = Credential(
+                    lifecycle: TokenLifecycle(policy: policy, adopting: handover))
+            } else {
+                credentials[name] = Credential(lifecycle: TokenLifecycle(policy: policy))
+            }
+        }
+        snapshots = TokenSnapshotTable(
+            names: policies.keys, initial: adopted.mapValues(\.snapshot),
+            makeSlot: makeSnapshotSlot)
         self.fetch = fetch
         self.clock = clock
         self.random = TokenServiceRandom(random)

@@ -5,6 +5,10 @@ package enum TokenFetchFailureCategory: String, Sendable, Equatable, CaseIterabl
     /// The IdP refused the credential (`invalid_grant`, `invalid_client`): the key is revoked,
     /// expired or unknown. Retried on the slow schedule.
     case credentialRejected = "credential_rejected"
+    /// The IdP refused the request itself (RFC 9110 §15.5: any 4xx other than 401, 403, 408
+    /// and 429 — a bad scope, an unsupported grant, a wrong token endpoint path): the request
+    /// must change, so retrying it soon cannot help. Retried on the slow schedule.
+    case requestRejected = "request_rejected"
     /// The IdP could not be reached or answered with a transient error. Retried with backoff.
     case unavailable
 }
@@ -16,6 +20,14 @@ package protocol TokenFetchError: Error {
     var category: TokenFetchFailureCategory { get }
     /// What went wrong and what to do, without secrets.
     var message: String { get }
+    /// How long the IdP asked us to wait (`Retry-After`, RFC 9110 §10.2.3), if it did; the next
+    /// attempt is never earlier than this.
+    var retryAfter: Duration? { get }
+}
+
+extension TokenFetchError {
+    /// Most failures carry no wait of the IdP's own.
+    package var retryAfter: Duration? { nil }
 }
 
 /// A token as the fetcher got it from the IdP.

@@ -64,12 +64,13 @@ package final class TokenSnapshotTable<Token: Sendable>: Sendable {
     /// An empty table for the credentials called `names`, each slot made by `makeSlot` from
     /// the name and the initial value (by default a ``MutexBox``; the daemon passes its
     /// reader-writer lock and keeps its own array of them for the token API's hot path).
+    /// `initial` holds snapshots handed over from a previous service (reload).
     package init(
-        names: some Sequence<String>,
+        names: some Sequence<String>, initial: [String: TokenSnapshot<Token>] = [:],
         makeSlot: (String, TokenSnapshot<Token>?) -> Slot = { MutexBox($1) }
     ) {
         var slots: [String: Slot] = [:]
-        for name in names where slots[name] == nil { slots[name] = makeSlot(name, nil) }
+        for name in names where slots[name] == nil { slots[name] = makeSlot(name, initial[name]) }
         self.slots = slots
     }
 

@@ -45,9 +45,14 @@ package struct AssertionSigner: Sendable {
     }
 
     /// Builds and signs an assertion for now: `iss` = `sub` = the key's client id,
-    /// `iat` = now − skew, `exp` = now + lifetime, `nbf` = `iat` when asked, and a `jti` of
+    /// `iat` = now − skew, `exp` = `iat` + lifetime, `nbf` = `iat` when asked, and a `jti` of
     /// 128 random bits. Lifetime must be 1 s … 3600 s, skew 0 s … 3600 s (whole seconds; a
     /// fraction is dropped).
+    ///
+    /// The lifetime is exactly `exp − iat`, as servers measure it (ZITADEL refuses more than
+    /// an hour): the backdating comes out of the lifetime, so the assertion is valid for
+    /// `lifetime − skew` from now. A skew of at least the lifetime is cut to `lifetime − 1`, so
+    /// that an assertion is never expired when signed.
     package func makeAssertion(
         audience: [String], lifetime: Duration, skew: Duration, now: Date,
         includeNotBefore: Bool = false, extra: [String: JSONValue] = [:]
@@ -61,10 +66,10 @@ package struct AssertionSigner: Sendable {
             throw CryptoError.invalidSkew(seconds: skewSeconds)
         }
         let nowSeconds = Int64(now.timeIntervalSince1970.rounded(.down))
-        let issuedAt = nowSeconds - skewSeconds
+        let issuedAt = nowSeconds - min(skewSeconds, lifetimeSeconds - 1)
         let claims = AssertionClaims(
             issuer: key.clientID, subject: key.clientID, audience: audience,
-            issuedAt: issuedAt, expiresAt: nowSeconds + lifetimeSeconds,
+            issuedAt: issuedAt, expiresAt: issuedAt + lifetimeSeconds,
             notBefore: includeNotBefore ? issuedAt : nil,
             jwtID: Base64URL.encode(SecureRandom.bytes(16)), extra: extra)
         return try sign(claims)

@@ -2,8 +2,8 @@ import TokenProxyCore
 import TokenProxyPosix
 
 extension KeyFileLoader {
-    /// Opens `path`, checks what it is and who may read it on the open descriptor (no race
-    /// between check and read), and reads it into one preallocated buffer that the caller wipes.
+    /// Opens `path`, checks what it is and who may read it (`KeyFilePermissions`) on the open
+    /// descriptor (no race between check and read), and reads it into one preallocated buffer that the caller wipes.
     ///
     /// Symbolic links are followed, as Kubernetes secret mounts and systemd credentials use
     /// them; the checks apply to the file they lead to. The reading itself (bounded, one
@@ -11,9 +11,11 @@ extension KeyFileLoader {
     static func readKeyFile(path: String, allowInsecurePermissions: Bool) throws -> [UInt8] {
         do {
             return try FileReader.read(path: path, limit: Limits.KeyFile.maxBytes) { status in
-                if status.isAccessibleByOthers && !allowInsecurePermissions {
-                    throw CryptoError.keyFileInsecurePermissions(path: path, mode: status.mode)
-                }
+                guard !allowInsecurePermissions,
+                    let refusal = KeyFilePermissions.currentProcess.refusal(for: status)
+                else { return }
+                throw CryptoError.keyFileInsecurePermissions(
+                    path: path, mode: status.mode, refusal: refusal)
             }
         } catch let error as FileReadError {
             switch error {

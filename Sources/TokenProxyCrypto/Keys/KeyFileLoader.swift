@@ -10,8 +10,9 @@ package enum KeyFileLoader {
     private static let applicationType = "application"
 
     /// Reads, checks and parses the key file at `path`. Like ssh, refuses files that group or
-    /// others can access unless `options.allowInsecurePermissions`, and anything that is not a
-    /// regular file. ZITADEL JSON is recognised by its first non-space byte `{`; anything else
+    /// others can access — except a root-owned file that only a group of this process may read,
+    /// as Kubernetes mounts Secrets with `fsGroup` (`KeyFilePermissions`) — unless
+    /// `options.allowInsecurePermissions`, and anything that is not a regular file. ZITADEL JSON is recognised by its first non-space byte `{`; anything else
     /// is treated as PEM.
     package static func load(path: String, options: KeyLoadOptions) throws -> ServiceKey {
         var bytes = try readKeyFile(
@@ -21,7 +22,7 @@ package enum KeyFileLoader {
 
     /// Reads and parses a bare PEM private key file, for example the client key of mutual TLS,
     /// through the same checks as service-user keys: a regular file of at most
-    /// `Limits.KeyFile.maxBytes` bytes that group and others cannot access (unless
+    /// `Limits.KeyFile.maxBytes` bytes whose permissions `KeyFilePermissions` accepts (unless
     /// `allowInsecurePermissions`), read into one buffer that is wiped after parsing.
     package static func loadPEMPrivateKey(path: String, allowInsecurePermissions: Bool) throws
         -> PrivateKey

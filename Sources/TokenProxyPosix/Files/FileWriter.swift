@@ -39,7 +39,7 @@ package enum FileWriter {
             do {
                 file = try Posix.open(
                     temporary, flags: O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode: mode)
-            } catch where error.errno == EEXIST {
+            } catch  where error.errno == EEXIST {
                 continue
             }
             do throws(PosixError) {
@@ -56,7 +56,7 @@ package enum FileWriter {
     }
 
     /// Writes every byte of `bytes` to the blocking descriptor `fd`.
-    private static func writeAll(_ fd: Int32, _ bytes: [UInt8]) throws(PosixError) {
+    static func writeAll(_ fd: Int32, _ bytes: [UInt8]) throws(PosixError) {
         var written = 0
         while written < bytes.count {
             let result = try bytes.withUnsafeBytes { buffer in

@@ -28,7 +28,21 @@ extension Posix {
         var info = stat()
         do {
             try syscallNonBlocking("lstat") { lstat(path, &info) }
-        } catch where error.errno == ENOENT {
+        } catch  where error.errno == ENOENT {
+            return nil
+        }
+        return FileStatus(info)
+    }
+
+    /// What `path` leads to, following symbolic links (a Kubernetes ConfigMap file is a link
+    /// into a directory the kubelet swaps); nil if nothing is there.
+    ///
+    /// The corresponding C function is `stat`.
+    package static func pathStatus(_ path: String) throws(PosixError) -> FileStatus? {
+        var info = stat()
+        do {
+            try syscallNonBlocking("stat") { stat(path, &info) }
+        } catch  where error.errno == ENOENT {
             return nil
         }
         return FileStatus(info)

@@ -246,3 +246,59 @@ struct ConfigurationParserCredentialTests {
                 == ["credentials.a.algorithm: ES384 does not suit this key; use one of ES256"])
     }
 }
+
+@Suite(.timeLimit(.minutes(1)))
+struct ConfigurationParserIntrospectionTests {
+    typealias F = ConfigFixture
+
+    @Test func defaultsWithoutTheObject() throws {
+        let credential = try #require(
+            try F.parse(F.withCredential(#""scopes": []"#)).credential(named: "a"))
+        #expect(credential.introspection == IntrospectionConfiguration())
+        #expect(credential.introspection.cacheTTL == Limits.Introspection.defaultCacheTTL)
+    }
+
+    @Test func parsesEveryIntrospectionOption() throws {
+        let json = F.withCredential(
+            #"""
+            "introspection": {"mode": "introspect", "cache_ttl": 0, "inactive_ttl": 2.5,
+              "audience": ["https://idp.example.com/oauth/v2/introspect"],
+              "introspection_endpoint": "https://idp.example.com/oauth/v2/introspect"}
+            """#)
+        let credential = try #require(try F.parse(json).credential(named: "a"))
+        #expect(credential.introspection.mode == .introspect)
+        #expect(credential.introspection.cacheTTL == .zero)
+        #expect(credential.introspection.inactiveTTL == .milliseconds(2500))
+        #expect(
+            credential.introspection.audience == ["https://idp.example.com/oauth/v2/introspect"])
+        #expect(
+            credential.introspection.endpoint
+                == URL(string: "https://idp.example.com/oauth/v2/introspect"))
+    }
+
+    @Test func namesTheJSONPathOfEachProblem() {
+        let problems = F.problems(
+            F.withCredential(
+                #""introspection": {"mode": "guess", "cache_ttl": 7200, "introspection_endpoint": "http://idp.example.com/i", "ttl": 1}"#
+            ))
+        #expect(problems.contains { $0.hasPrefix("credentials.a.introspection.mode:") })
+        #expect(problems.contains { $0.hasPrefix("credentials.a.introspection.cache_ttl:") })
+        #expect(
+            problems.contains {
+                $0.hasPrefix("credentials.a.introspection.introspection_endpoint:")
+            })
+        #expect(problems.contains { $0.hasPrefix("credentials.a.introspection.ttl:") })
+    }
+
+    @Test func jwtModesNeedTokenAudience() throws {
+        #expect(
+            F.problems(F.withCredential(#""introspection": {"mode": "jwt"}"#)).contains {
+                $0.hasPrefix("credentials.a.introspection.token_audience:")
+            })
+        let json = F.withCredential(
+            #""introspection": {"mode": "jwt+introspect", "token_audience": "api"}"#)
+        let credential = try #require(try F.parse(json).credential(named: "a"))
+        #expect(credential.introspection.mode == .jwtAndIntrospect)
+        #expect(credential.introspection.tokenAudience == "api")
+    }
+}

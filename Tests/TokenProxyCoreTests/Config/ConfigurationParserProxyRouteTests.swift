@@ -183,3 +183,55 @@ struct ConfigurationParserProxyRouteTests {
                 == [#"proxy.routes[0].ca_file: must be an absolute path (got "ca.pem")"#])
     }
 }
+
+@Suite(.timeLimit(.minutes(1)))
+struct ConfigurationParserGuardTests {
+    static func document(_ route: String) -> String {
+        #"{"credentials": {"a": {\#(ConfigFixture.credential)}, "app": {\#(ConfigFixture.credential)}}, "proxy": {"listen": ["127.0.0.1:8787"], "routes": [\#(route)]}}"#
+    }
+
+    @Test func guardOnlyRouteNeedsNoCredential() throws {
+        let json = Self.document(
+            #"{"path_prefix": "/", "upstream": "http://127.0.0.1:8080", "guard": {"credential": "app", "require_scopes": ["orders.read"], "require_audience": "api", "forward_claims": {"sub": "X-Auth-Subject", "client_id": "X-Auth-Client"}, "forward_token": true}}"#
+        )
+        let route = try #require(try ConfigFixture.parse(json).proxy?.routes.first)
+        #expect(route.credential == nil)
+        #expect(
+            route.guard
+                == ProxyGuardConfiguration(
+                    credential: "app", requireScopes: ["orders.read"], requireAudience: "api",
+                    forwardClaims: [
+                        .init(claim: .sub, header: "X-Auth-Subject"),
+                        .init(claim: .clientID, header: "X-Auth-Client"),
+                    ], forwardToken: true))
+    }
+
+    @Test func problemsNameTheirPaths() {
+        let problems = ConfigFixture.problems(
+            Self.document(
+                #"{"path_prefix": "/", "upstream": "http://127.0.0.1:8080", "credential": "a", "keep_client_authorization": true, "guard": {"credential": "ap", "forward_claims": {"email": "X-Mail", "sub": "Authorization", "scope": "bad header"}, "forward_token": true}}"#
+            ))
+        let paths = problems.map { String($0.prefix(while: { $0 != ":" })) }
+        #expect(paths.contains("proxy.routes[0].guard.credential"))
+        #expect(paths.contains("proxy.routes[0].guard.forward_claims.email"))
+        #expect(paths.contains("proxy.routes[0].guard.forward_claims.sub"))
+        #expect(paths.contains("proxy.routes[0].guard.forward_claims.scope"))
+        #expect(paths.contains("proxy.routes[0].guard.forward_token"))
+        #expect(paths.contains("proxy.routes[0].keep_client_authorization"))
+    }
+
+    @Test func aRouteNeedsACredentialOrAGuard() {
+        let problems = ConfigFixture.problems(
+            Self.document(#"{"path_prefix": "/", "upstream": "http://127.0.0.1:8080"}"#))
+        #expect(problems.contains { $0.hasPrefix("proxy.routes[0].credential:") })
+    }
+
+    @Test func anIntrospectionOnlyCredentialCanGuardButNotInject() throws {
+        let json =
+            #"{"credentials": {"a": {\#(ConfigFixture.credential)}, "app": {\#(ConfigFixture.credential), "fetch_tokens": false}}, "proxy": {"listen": ["127.0.0.1:8787"], "routes": [{"path_prefix": "/g/", "upstream": "http://127.0.0.1:8080", "guard": {"credential": "app"}}, {"path_prefix": "/i/", "upstream": "http://127.0.0.1:8080", "credential": "app"}]}}"#
+        let problems = ConfigFixture.problems(json)
+        #expect(problems.count == 1)
+        #expect(problems.first?.hasPrefix("proxy.routes[1].credential:") == true)
+        #expect(problems.first?.contains("fetch_tokens") == true)
+    }
+}

@@ -41,7 +41,11 @@ struct ConfigurationParserTests {
         #expect(gateway.algorithm == .es384)
         #expect(gateway.grant == .clientCredentials)
         #expect(gateway.extraParameters == ["audience": "billing-api"])
-        #expect(configuration.proxy?.routes.count == 3)
+        #expect(gateway.introspection.cacheTTL == .seconds(60))
+        // Three injecting routes and one guard-only route.
+        #expect(configuration.proxy?.routes.count == 4)
+        #expect(configuration.proxy?.routes.last?.guard?.credential == "gateway")
+        #expect(configuration.proxy?.routes.last?.credential == nil)
     }
 
     /// The schema beside the sample must name exactly the keys the parser knows, level by level.
@@ -96,7 +100,9 @@ struct ConfigurationParserTests {
                 == ["credentail: unknown key; did you mean 'credentials'?"])
         #expect(
             F.problems(#"{"colour": 1, "credentials": {"a": {\#(F.credential)}}}"#)
-                == ["colour: unknown key; known keys here: $schema, api, credentials, log, proxy"])
+                == [
+                    "colour: unknown key; known keys here: $schema, api, credentials, log, proxy, operations"
+                ])
     }
 
     @Test func reportsDuplicateKeysWithTheFirstLine() {

@@ -90,6 +90,24 @@ struct AssertionSignerTests {
             TestSupport.error { try signer.sign(claims) }?.description.contains("'bad'") == true)
     }
 
+    @Test(arguments: [(Int64(3600), Int64(10)), (5, 10), (1, 10), (60, 0)])
+    func lifetimeIsExactlyExpMinusIat(lifetime: Int64, skew: Int64) throws {
+        let signer = try AssertionSigner(key: Self.serviceKey(TestKeys.ecP256SEC1))
+        let now = Date(timeIntervalSince1970: 1_800_000_000)
+        let jws = try signer.makeAssertion(
+            audience: ["https://idp.example"], lifetime: .seconds(lifetime), skew: .seconds(skew),
+            now: now)
+        let (_, payload, _, _) = try Self.parts(jws.value)
+        let object = try #require(
+            try JSONSerialization.jsonObject(with: Data(payload.utf8)) as? [String: Any])
+        let iat = try #require(object["iat"] as? Int)
+        let exp = try #require(object["exp"] as? Int)
+        #expect(Int64(exp - iat) == lifetime)
+        // Never expired when signed, whatever the backdating.
+        #expect(exp > 1_800_000_000)
+        #expect(Int64(1_800_000_000 - iat) == min(skew, lifetime - 1))
+    }
+
     @Test func makesAssertionsFromTheKeyIdentityAndClock() throws {
         let signer = try AssertionSigner(
             key: Self.serviceKey(TestKeys.rsa3072PKCS8), algorithm: .rs512)
@@ -105,7 +123,8 @@ struct AssertionSignerTests {
         #expect(object["iss"] as? String == "client-1" && object["sub"] as? String == "client-1")
         #expect(object["aud"] as? String == "https://idp.example/oauth/v2/token")
         #expect(object["iat"] as? Int == 1_799_999_970 && object["nbf"] as? Int == 1_799_999_970)
-        #expect(object["exp"] as? Int == 1_800_000_300)
+        // exp − iat is the lifetime (the backdating comes out of it).
+        #expect(object["exp"] as? Int == 1_800_000_270)
         #expect(object["scope"] as? String == "openid")
         let jti = try #require(object["jti"] as? String)
         #expect(jti.count == 22 && Base64URL.decode(jti)?.count == 16)

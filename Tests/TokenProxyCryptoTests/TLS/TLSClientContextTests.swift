@@ -114,7 +114,7 @@ struct TLSClientContextTests {
         let certificates = try TestCertificates.generate()
         chmod(certificates.clientKey, 0o640)
         let credentialMessage = CryptoError.keyFileInsecurePermissions(
-            path: certificates.clientKey, mode: 0o100640
+            path: certificates.clientKey, mode: 0o100640, refusal: .ownedByThisUser
         ).description
         expectConfigurationError(
             naming: certificates.clientKey, containing: [credentialMessage, "chmod 600"],

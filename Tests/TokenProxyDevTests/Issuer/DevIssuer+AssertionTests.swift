@@ -41,7 +41,8 @@ struct DevIssuerAssertionTests {
 
     @Test func refusesExpiredAssertions() throws {
         let old = F.now.addingTimeInterval(-400)
-        let detail = try refusal(try F.assertion("p256-app", at: old))
+        // exp = iat + lifetime and iat is backdated 10 s: 310 s puts exp 100 s in the past.
+        let detail = try refusal(try F.assertion("p256-app", lifetime: .seconds(310), at: old))
         #expect(detail.hasPrefix("the assertion expired at \(F.nowSeconds - 100)"))
     }
 

@@ -87,12 +87,14 @@ enum ProxyRouterFixture {
     static func router(
         _ routes: [ProxyRoute], tunnels: [ProxyTunnel] = [],
         tokens: FakeTokenSource = FakeTokenSource(),
-        access: TokenAPI.AccessPolicy? = nil, metrics: Metrics? = nil
+        access: TokenAPI.AccessPolicy? = nil, metrics: Metrics? = nil,
+        introspection: (any ProxyIntrospectionSource)? = nil
     ) throws -> ProxyRouter {
         try ProxyRouter(
             configuration: ProxyConfiguration(
                 listen: [.tcp(host: "127.0.0.1", port: 0)], routes: routes, tunnels: tunnels),
-            tokens: tokens, access: access, metrics: metrics, logger: silent,
+            tokens: tokens, introspection: introspection, access: access, metrics: metrics,
+            logger: silent,
             tokenTimeout: .seconds(30),
             file: "test.json",
             makeTLS: { configuration in

@@ -91,6 +91,23 @@ struct TokenAPITests {
                 == 200)
     }
 
+    @Test func introspectionHasTheSameAccessCheckAsTokens() async {
+        let api = api(allowedUIDs: [1001])
+        let stranger = await send(
+            api, "POST", "/v1/introspect/nope", peer: .unix(pid: 5, uid: 1000, gid: 1000))
+        #expect(stranger.status == 403)
+        let allowed = await send(
+            api, "POST", "/v1/introspect/nope", peer: .unix(pid: 5, uid: 1001, gid: 1))
+        #expect(allowed.status == 404)
+        #expect(json(allowed)["error"] as? String == "unknown_credential")
+        let forwarded = await send(
+            self.api(tcp: TokenAPI.TCPRequirement(header: "Metadata-Flavor", value: "tokenproxy")),
+            "POST", "/v1/introspect/nope",
+            fields: ["Metadata-Flavor": "tokenproxy", "X-Forwarded-For": "10.0.0.1"],
+            peer: .tcp(address: "127.0.0.1", port: 5))
+        #expect(forwarded.status == 403)
+    }
+
     @Test func tcpCallersNeedTheHeaderAndMustNotBeForwarded() async {
         let api = api(tcp: TokenAPI.TCPRequirement(header: "Metadata-Flavor", value: "tokenproxy"))
         let peer = PeerIdentity.tcp(address: "127.0.0.1", port: 50000)

@@ -34,6 +34,19 @@ package struct CredentialConfiguration: Sendable, Equatable {
     /// Accept a key file readable by group or others (the loader refuses it otherwise).
     package var allowInsecureKeyPermissions: Bool
     package var refresh: RefreshConfiguration
+    /// How `POST /v1/introspect/{name}` uses this credential.
+    package var introspection: IntrospectionConfiguration
+    /// False for a credential that only introspects (an API application key with no grant):
+    /// the daemon then fetches no tokens with it, `/v1/tokens/{name}` does not know it, and
+    /// readiness does not wait for it.
+    package var fetchTokens: Bool
+    /// Files the token is written to on every refresh.
+    package var sinks: [SinkConfiguration] = []
+    /// A second key during a rotation (the new one): tried first, the IdP's refusal falls back
+    /// to `keySource` and is reported.
+    package var nextKey: KeyReference?
+    /// Who may have this credential's token (`allow`); `nil`: whoever may use the socket.
+    package var allow: AllowConfiguration?
 
     package init(
         name: String, keySource: KeySource, issuer: URL, grant: GrantType? = nil,
@@ -45,7 +58,9 @@ package struct CredentialConfiguration: Sendable, Equatable {
         assertionLifetime: Duration = Limits.Assertion.defaultLifetime,
         clockSkew: Duration = Limits.Assertion.defaultClockSkew,
         caFile: String? = nil, allowInsecureKeyPermissions: Bool = false,
-        refresh: RefreshConfiguration = .init()
+        refresh: RefreshConfiguration = .init(),
+        introspection: IntrospectionConfiguration = .init(), fetchTokens: Bool = true,
+        allow: AllowConfiguration? = nil
     ) {
         self.name = name
         self.keySource = keySource
@@ -64,6 +79,9 @@ package struct CredentialConfiguration: Sendable, Equatable {
         self.caFile = caFile
         self.allowInsecureKeyPermissions = allowInsecureKeyPermissions
         self.refresh = refresh
+        self.introspection = introspection
+        self.fetchTokens = fetchTokens
+        self.allow = allow
     }
 
     /// The `aud` claim to sign: the configured audience, else the issuer.
@@ -94,6 +112,17 @@ package enum KeySource: Sendable, Equatable, CustomStringConvertible {
         case .file(let path): path
         case .systemdCredential(let name): KeySource.credentialPrefix + name
         }
+    }
+}
+
+/// A key file and, for a PEM key, its key id.
+package struct KeyReference: Sendable, Equatable {
+    package var source: KeySource
+    package var keyID: String?
+
+    package init(source: KeySource, keyID: String? = nil) {
+        self.source = source
+        self.keyID = keyID
     }
 }
 

@@ -95,8 +95,9 @@ package struct ProxyRoute: Sendable, Equatable {
     package var stripPrefix: Bool
     /// Where to send: `https://api.example.com` (a base path is prepended to the request path).
     package var upstream: URL
-    /// The credential whose token is injected.
-    package var credential: String
+    /// The credential whose token is injected; nil on a guard-only route, which forwards
+    /// without a token of tokenproxy's (the parser requires a credential or a guard).
+    package var credential: String?
     /// Keep a client-supplied `Authorization` instead of injecting (the token is still used
     /// when the client sent none).
     package var keepClientAuthorization: Bool
@@ -117,16 +118,18 @@ package struct ProxyRoute: Sendable, Equatable {
     /// would stop seeing requests) is removed and the request forwarded as plain HTTP/1.1.
     /// Empty: no upgrade at all.
     package var upgrades: [String]
+    /// Checks the caller's bearer token before forwarding (see ``ProxyGuardConfiguration``).
+    package var `guard`: ProxyGuardConfiguration?
 
     /// Only WebSocket (RFC 6455) is tunnelled unless the route says otherwise.
     package static let defaultUpgrades = ["websocket"]
 
     package init(
         host: String? = nil, pathPrefix: String? = nil, stripPrefix: Bool = false, upstream: URL,
-        credential: String, keepClientAuthorization: Bool = false, forwardedHeaders: Bool = false,
+        credential: String?, keepClientAuthorization: Bool = false, forwardedHeaders: Bool = false,
         allowPlainHTTP: Bool = false, caFile: String? = nil, clientCertificateFile: String? = nil,
         clientKeyFile: String? = nil, allowInsecureKeyPermissions: Bool = false,
-        upgrades: [String] = ProxyRoute.defaultUpgrades
+        upgrades: [String] = ProxyRoute.defaultUpgrades, guard: ProxyGuardConfiguration? = nil
     ) {
         self.host = host
         self.pathPrefix = pathPrefix
@@ -141,6 +144,7 @@ package struct ProxyRoute: Sendable, Equatable {
         self.clientKeyFile = clientKeyFile
         self.allowInsecureKeyPermissions = allowInsecureKeyPermissions
         self.upgrades = upgrades
+        self.guard = `guard`
     }
 
     /// How logs, metrics and error bodies name the route: `api.example.com`, `/zitadel/` or

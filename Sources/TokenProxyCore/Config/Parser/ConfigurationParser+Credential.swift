@@ -5,7 +5,8 @@ extension ConfigurationParser {
         "key_file", "issuer", "grant", "scopes", "client_id", "key_id", "audience",
         "token_endpoint",
         "resources", "extra_params", "algorithm", "assertion_lifetime", "clock_skew", "ca_file",
-        "allow_insecure_key_permissions", "refresh",
+        "allow_insecure_key_permissions", "refresh", "sinks", "next_key", "introspection",
+        "fetch_tokens", "allow",
     ]
     static let refreshKeys = [
         "fraction", "before_expiry", "min_before_expiry", "jitter", "backoff_initial",
@@ -77,11 +78,28 @@ extension ConfigurationParser {
         }
         let insecure = decoder.bool(object, "allow_insecure_key_permissions") ?? false
         let refresh = parseRefresh(object, decoder: &decoder)
+        let allow = parseAllow(object, decoder: &decoder)
+        let introspection = parseIntrospection(object, decoder: &decoder)
+        let fetchTokens = decoder.bool(object, "fetch_tokens") ?? true
+        let sinks = parseSinks(object, decoder: &decoder)
+        var nextKey: KeyReference?
+        if let next = decoder.object(object, "next_key", keys: ["key_file", "key_id"]) {
+            let source = decoder.string(next, "key_file", required: true).flatMap {
+                parseKeySource($0, at: next.path.appending("key_file"), decoder: &decoder)
+            }
+            if let source {
+                nextKey = KeyReference(source: source, keyID: decoder.string(next, "key_id"))
+                if source == keySource {
+                    decoder.report(
+                        next.path.appending("key_file"), "is the same file as key_file")
+                }
+            }
+        }
 
         guard decoder.problems.count == problemsBefore, let keySource, let issuer else {
             return nil
         }
-        return CredentialConfiguration(
+        var credential = CredentialConfiguration(
             name: name, keySource: keySource, issuer: issuer, grant: grant, scopes: scopes,
             clientID: clientID,
             keyID: keyID, audience: audience, tokenEndpoint: tokenEndpoint, resources: resources,
@@ -90,7 +108,11 @@ extension ConfigurationParser {
                 ?? Limits.Assertion.defaultLifetime,
             clockSkew: skew.map { .seconds($0) } ?? Limits.Assertion.defaultClockSkew,
             caFile: caFile,
-            allowInsecureKeyPermissions: insecure, refresh: refresh)
+            allowInsecureKeyPermissions: insecure, refresh: refresh, introspection: introspection,
+            fetchTokens: fetchTokens, allow: allow)
+        credential.sinks = sinks
+        credential.nextKey = nextKey
+        return credential
     }
 
     static func parseExtraParameters(_ object: ConfigObject, decoder: inout ConfigDecoder)

@@ -12,7 +12,7 @@ extension ConfigurationParser {
         "host", "path_prefix", "strip_prefix", "upstream", "credential",
         "keep_client_authorization",
         "forwarded_headers", "allow_plain_http", "ca_file", "client_certificate", "client_key",
-        "allow_insecure_key_permissions", "upgrades",
+        "allow_insecure_key_permissions", "upgrades", "guard",
     ]
     /// Fields the proxy itself sets or that frame the message: a refresh header with one of
     /// these names would be stripped from every request.
@@ -28,7 +28,9 @@ extension ConfigurationParser {
         guard let object = decoder.object(root, "proxy", keys: proxyKeys) else { return nil }
         let problemsBefore = decoder.problems.count
         let listen = parseProxyListen(object, api: api, decoder: &decoder)
-        let routes = parseRoutes(object, credentials: credentialNames(root), decoder: &decoder)
+        let routes = parseRoutes(
+            object, credentials: credentialNames(root),
+            introspectionOnly: introspectionOnlyNames(root), decoder: &decoder)
         let tunnels = parseTunnels(object, decoder: &decoder)
         if let routes, let tunnels, routes.isEmpty, tunnels.isEmpty {
             decoder.report(
@@ -72,6 +74,18 @@ extension ConfigurationParser {
     static func credentialNames(_ root: ConfigObject) -> [String] {
         guard case .object(let members)? = root["credentials"] else { return [] }
         return members.map(\.key)
+    }
+
+    /// The credentials with `"fetch_tokens": false`: they can guard a route, not inject.
+    static func introspectionOnlyNames(_ root: ConfigObject) -> Set<String> {
+        guard case .object(let members)? = root["credentials"] else { return [] }
+        return Set(
+            members.compactMap { member in
+                guard case .object(let fields) = member.value,
+                    fields.contains(where: { $0.key == "fetch_tokens" && $0.value == .bool(false) })
+                else { return nil }
+                return member.key
+            })
     }
 
     static func parseProxyListen(

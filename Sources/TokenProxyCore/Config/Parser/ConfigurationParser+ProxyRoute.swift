@@ -3,7 +3,8 @@ import Foundation
 /// `proxy.routes`: which requests get which credential's token, and where they go.
 extension ConfigurationParser {
     static func parseRoutes(
-        _ object: ConfigObject, credentials: [String], decoder: inout ConfigDecoder
+        _ object: ConfigObject, credentials: [String], introspectionOnly: Set<String> = [],
+        decoder: inout ConfigDecoder
     ) -> [ProxyRoute]? {
         let path = object.path.appending("routes")
         guard let (value, _) = decoder.member(object, "routes", required: false) else { return [] }
@@ -17,7 +18,8 @@ extension ConfigurationParser {
             let routePath = path.appending(index: index)
             guard
                 let route = parseRoute(
-                    element, at: routePath, credentials: credentials, decoder: &decoder)
+                    element, at: routePath, credentials: credentials,
+                    introspectionOnly: introspectionOnly, decoder: &decoder)
             else {
                 valid = false
                 continue
@@ -38,7 +40,7 @@ extension ConfigurationParser {
 
     static func parseRoute(
         _ value: ConfigJSON, at path: ConfigPath, credentials: [String],
-        decoder: inout ConfigDecoder
+        introspectionOnly: Set<String> = [], decoder: inout ConfigDecoder
     ) -> ProxyRoute? {
         guard let object = decoder.object(value, at: path, keys: routeKeys) else { return nil }
         let problemsBefore = decoder.problems.count
@@ -68,16 +70,20 @@ extension ConfigurationParser {
             checkUpstream(
                 $0, at: path.appending("upstream"), allowPlainHTTP: allowPlain, decoder: &decoder)
         }
-        let credential = decoder.string(object, "credential", required: true)
-        if let credential, !credentials.contains(credential) {
-            var message = "no credential named '\(credential)' is configured"
-            if let suggestion = ConfigSuggestion.closest(to: credential, among: credentials) {
-                message += "; did you mean '\(suggestion)'?"
-            } else if !credentials.isEmpty {
-                message += "; configured: " + credentials.joined(separator: ", ")
+        let credential = decoder.string(object, "credential", required: object["guard"] == nil)
+        if let credential {
+            checkCredentialReference(
+                credential, at: path.appending("credential"), credentials: credentials,
+                decoder: &decoder)
+            if introspectionOnly.contains(credential) {
+                decoder.report(
+                    path.appending("credential"),
+                    "credential '\(credential)' has \"fetch_tokens\": false, so it has no token to "
+                        + "inject; use it in \"guard\" or inject another credential's token")
             }
-            decoder.report(path.appending("credential"), message)
         }
+        let routeGuard = parseGuard(
+            object, credentials: credentials, injects: credential != nil, decoder: &decoder)
         let keepAuthorization = decoder.bool(object, "keep_client_authorization") ?? false
         let forwarded = decoder.bool(object, "forwarded_headers") ?? false
         var files: [String: String] = [:]
@@ -89,7 +95,9 @@ extension ConfigurationParser {
         let insecureKey = decoder.bool(object, "allow_insecure_key_permissions") ?? false
         checkTLSFiles(object, upstream: upstream, decoder: &decoder)
         let upgrades = parseUpgrades(object, decoder: &decoder)
-        guard decoder.problems.count == problemsBefore, let upstream, let credential else {
+        guard decoder.problems.count == problemsBefore, let upstream,
+            credential != nil || routeGuard != nil
+        else {
             return nil
         }
         return ProxyRoute(
@@ -98,7 +106,22 @@ extension ConfigurationParser {
             keepClientAuthorization: keepAuthorization, forwardedHeaders: forwarded,
             allowPlainHTTP: allowPlain, caFile: files["ca_file"],
             clientCertificateFile: files["client_certificate"], clientKeyFile: files["client_key"],
-            allowInsecureKeyPermissions: insecureKey, upgrades: upgrades)
+            allowInsecureKeyPermissions: insecureKey, upgrades: upgrades, guard: routeGuard)
+    }
+
+    /// `credential` names a configured credential (with a suggestion when it does not).
+    static func checkCredentialReference(
+        _ credential: String, at path: ConfigPath, credentials: [String],
+        decoder: inout ConfigDecoder
+    ) {
+        guard !credentials.contains(credential) else { return }
+        var message = "no credential named '\(credential)' is configured"
+        if let suggestion = ConfigSuggestion.closest(to: credential, among: credentials) {
+            message += "; did you mean '\(suggestion)'?"
+        } else if !credentials.isEmpty {
+            message += "; configured: " + credentials.joined(separator: ", ")
+        }
+        decoder.report(path, message)
     }
 
     /// A client certificate needs its key and the other way round; TLS settings on an `http`

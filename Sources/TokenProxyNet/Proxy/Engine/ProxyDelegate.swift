@@ -61,6 +61,9 @@ package struct ProxyForward: Sendable {
     /// Protocols (lowercased names) the client may switch to with `Upgrade`; any other offer
     /// is removed (`ProxyHeaders.allowedUpgrades`). Empty: no upgrades.
     package var upgrades: [String]
+    /// Fields to add for the upstream (a guard's identity headers), after the client's
+    /// fields; the client's own copies must be in `removeHeaders`.
+    package var addHeaders: [(name: String, value: String)] = []
 
     package init(
         upstream: ProxyUpstream, tls: TLSClientContext?, target: String, hostHeader: String,

@@ -115,6 +115,7 @@ enum ProxyHeaders {
             }
             fields.append("X-Forwarded-Proto", "http")
         }
+        for field in forward.addHeaders { fields.append(field.name, field.value) }
         // Last, after everything a client field could influence.
         if let authorization = forward.authorization {
             fields.append("Authorization", authorization)
