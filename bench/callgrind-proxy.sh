@@ -27,14 +27,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-cp "$binary" "$work/tokenproxy"
-strip --strip-debug "$work/tokenproxy"
-cat >"$work/nosigsuspend.c" <<'C'
-#include <signal.h>
-#include <unistd.h>
-int sigsuspend(const sigset_t *mask) { (void)mask; for (;;) sleep(3600); return -1; }
-C
-gcc -shared -fPIC -O2 -o "$work/nosigsuspend.so" "$work/nosigsuspend.c"
+callgrind_prepare "$binary"
 
 # The upstream: HTTP/1.1 keep-alive, a fixed 128-byte body, head and body in one send.
 up_port="$(free_port)"
@@ -77,26 +70,6 @@ json.dump({
 }, open(f"{work}/config.json", "w"))
 PY
 
-cat >"$work/client.py" <<'PY'
-import socket, sys
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
-request, buffer = b"GET /api/small HTTP/1.1\r\nHost: localhost\r\n\r\n", b""
-for _ in range(int(sys.argv[2])):
-    s.sendall(request)
-    while True:
-        end = buffer.find(b"\r\n\r\n")
-        if end >= 0:
-            head = buffer[:end].decode()
-            assert head.startswith("HTTP/1.1 200"), head
-            length = int(next(l for l in head.split("\r\n") if l.lower().startswith("content-length:")).split(":")[1])
-            if len(buffer) >= end + 4 + length:
-                buffer = buffer[end + 4 + length:]
-                break
-        data = s.recv(65536)
-        if not data: sys.exit("closed")
-        buffer += data
-PY
-
 LD_PRELOAD="$work/nosigsuspend.so" valgrind --tool=callgrind --compress-strings=no --compress-pos=no \
     --callgrind-out-file="$work/cg.out" "$work/tokenproxy" serve --config "$work/config.json" \
     >"$work/serve.log" 2>&1 &
@@ -106,27 +79,11 @@ for _ in $(seq 1 600); do
     sleep 0.2
 done
 curl -s -f -o /dev/null "http://127.0.0.1:$tp_port/api/small" || { show_log "$work/serve.log"; die "the proxy did not answer"; }
-python3 "$work/client.py" "$tp_port" 200   # warm-up
+python3 bench/keepalive_client.py "$tp_port" /api/small 200   # warm-up
 callgrind_control -z "$pid" >/dev/null
-python3 "$work/client.py" "$tp_port" "$requests"
+python3 bench/keepalive_client.py "$tp_port" /api/small "$requests"
 callgrind_control -d "$pid" >/dev/null
 sleep 1
 # CALLGRIND_OUT=FILE keeps the raw profile (for callgrind_annotate --inclusive=yes --tree=caller).
 [ -n "${CALLGRIND_OUT:-}" ] && cp "$work/cg.out.1" "$CALLGRIND_OUT"
-python3 - "$work/cg.out.1" "$requests" <<'PY' | swift demangle --simplified | cut -c1-160
-import collections, sys
-path, requests = sys.argv[1], int(sys.argv[2])
-costs, fn, after_call = collections.Counter(), None, False
-for line in open(path, errors="replace"):
-    if line.startswith("fn="): fn, after_call = line[3:].strip(), False
-    elif line.startswith("calls="): after_call = True
-    elif line[:1].isdigit() or line[:1] in "+-*":
-        parts = line.split()
-        if len(parts) >= 2 and fn:
-            if after_call: after_call = False      # a call's inclusive cost, not self
-            else: costs[fn] += int(parts[1])
-    elif line.startswith("summary:"): total = int(line.split()[1])
-print(f"{total / requests:.0f} instructions per proxied request ({total} over {requests} requests)")
-print("self instructions per request, top 30:")
-for name, cost in costs.most_common(30): print(f"{cost / requests:8.0f}  {name}")
-PY
+callgrind_summary "$work/cg.out.1" "$requests" "proxied request"

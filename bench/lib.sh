@@ -70,3 +70,40 @@ require_nginx_and_idp_tools() {
         command -v "$tool" >/dev/null || die "$tool is not on PATH (scripts/setup.sh installs the rest)"
     done
 }
+
+# callgrind_prepare BINARY: what valgrind 3.19 needs to run the Swift daemon, in $work: a copy
+# of BINARY without its DWARF 5 debug info (valgrind cannot read it) as $work/tokenproxy, and
+# $work/nosigsuspend.so, an LD_PRELOAD shim replacing libdispatch's sigsuspend in dispatchMain
+# (which crashes valgrind).
+callgrind_prepare() {
+    cp "$1" "$work/tokenproxy"
+    strip --strip-debug "$work/tokenproxy"
+    cat >"$work/nosigsuspend.c" <<'C'
+#include <signal.h>
+#include <unistd.h>
+int sigsuspend(const sigset_t *mask) { (void)mask; for (;;) sleep(3600); return -1; }
+C
+    gcc -shared -fPIC -O2 -o "$work/nosigsuspend.so" "$work/nosigsuspend.c"
+}
+
+# callgrind_summary FILE REQUESTS WHAT: instructions per request and the top 25 functions by
+# self cost (a call's inclusive cost is not counted as self), demangled.
+callgrind_summary() {
+    python3 - "$1" "$2" "$3" <<'PY' | swift demangle --simplified | cut -c1-160
+import collections, sys
+path, requests, what = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+costs, fn, after_call = collections.Counter(), None, False
+for line in open(path, errors="replace"):
+    if line.startswith("fn="): fn, after_call = line[3:].strip(), False
+    elif line.startswith("calls="): after_call = True
+    elif line[:1].isdigit() or line[:1] in "+-*":
+        parts = line.split()
+        if len(parts) >= 2 and fn:
+            if after_call: after_call = False      # a call's inclusive cost, not self
+            else: costs[fn] += int(parts[1])
+    elif line.startswith("summary:"): total = int(line.split()[1])
+print(f"{total / requests:.0f} instructions per {what} ({total} over {requests} requests)")
+print("self instructions per request, top 25:")
+for name, cost in costs.most_common(25): print(f"{cost / requests:8.0f}  {name}")
+PY
+}
