@@ -22,19 +22,17 @@ extension ServerConnection {
     func readable() {
         let buffer = loop.readBuffer
         while !isClosed && readingEnabled {
-            let result = try? Posix.receive(fd, into: buffer)
-            switch result {
-            case .done(let count)? where count > 0:
+            switch SocketRead.receive(fd, into: buffer) {
+            case .bytes(let count):
                 let action = machine.readable(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
                 run(action)
                 if count < buffer.count { return }
-            case .done?:
+            case .end:
                 run(machine.endOfInput())
                 return
-            case .wouldBlock?:
+            case .wouldBlock:
                 return
-            case nil:
-                // ECONNRESET and friends: the peer is gone.
+            case .failed:
                 close()
                 return
             }
@@ -61,7 +59,9 @@ extension ServerConnection {
         if writingEnabled { events |= Epoll.output }
         let wanted = events == 0 ? nil : events
         do {
-            try loop.watch(fd: fd, token: EventLoopToken.apiConnection(id), events: wanted, previous: watchedEvents)
+            try loop.watch(
+                fd: fd, token: EventLoopToken.apiConnection(id), events: wanted,
+                previous: watchedEvents)
             watchedEvents = wanted
         } catch {
             // Out of kernel memory for epoll: this connection cannot be served.

@@ -99,8 +99,8 @@ extension ProxyConnection {
         var rounds = 0
         while clientReading && !isClosed && rounds < Limits.Proxy.readsPerEvent {
             rounds += 1
-            switch try? Posix.receive(fd, into: buffer) {
-            case .done(let count)? where count > 0:
+            switch SocketRead.receive(fd, into: buffer) {
+            case .bytes(let count):
                 let bytes = UnsafeRawBufferPointer(rebasing: buffer[0..<count])
                 if tunnel != nil {
                     tunnelClientBytes(bytes)
@@ -108,17 +108,16 @@ extension ProxyConnection {
                     run(Step(machine.readable(bytes)))
                 }
                 if count < buffer.count { return }
-            case .done?:
+            case .end:
                 if tunnel != nil {
                     tunnelClientEnded()
                 } else {
                     run(Step(machine.endOfInput()))
                 }
                 return
-            case .wouldBlock?:
+            case .wouldBlock:
                 return
-            case nil:
-                // ECONNRESET and friends: the client is gone.
+            case .failed:
                 close()
                 return
             }

@@ -198,10 +198,11 @@ final class UpstreamConnection: @unchecked Sendable {
             case .failed(let error): return .failed("\(NetError(error, peer: peer))")
             }
         }
-        switch try? Posix.receive(fd, into: buffer) {
-        case .done(let count)?: return count == 0 ? .end : .bytes(count)
-        case .wouldBlock?: return .wouldBlock
-        case nil: return .failed("\(peer) reset the connection")
+        switch SocketRead.receive(fd, into: buffer) {
+        case .bytes(let count): return .bytes(count)
+        case .end: return .end
+        case .wouldBlock: return .wouldBlock
+        case .failed: return .failed("\(peer) reset the connection")
         }
     }
 
