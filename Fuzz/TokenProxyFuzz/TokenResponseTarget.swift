@@ -7,7 +7,7 @@ enum TokenResponseTarget {
     /// Stands for the signed assertion we sent. Real ones are hundreds of bytes, which matters:
     /// the `error` code is kept verbatim but capped at 64 bytes (RFC 6749 §5.2 codes are short
     /// tokens), so only a text field can echo a whole assertion, and those are scrubbed.
-    static let secret = 
+    static let secret =
         "eyJhbGciOiJSUzI1NiJ9." + String(repeating: "c2VjcmV0LWFzc2VydGlvbg", count: 5)
 
     static func run(_ bytes: [UInt8]) {
