@@ -51,20 +51,10 @@ extension OneShot {
     ) async throws(Failure) -> (output: String, warnings: [String]) {
         let key = try loadKey(keyArguments)
         let algorithm = try self.algorithm(arguments.algorithm)
-        guard let issuer = URL(string: arguments.issuer), issuer.scheme != nil, issuer.host != nil
-        else {
-            throw Failure(
-                message:
-                    "--issuer '\(arguments.issuer)' is not an absolute URL (https://idp.example.org)",
-                status: .usage)
-        }
+        let issuer = try absoluteURL(arguments.issuer, option: "--issuer")
         var tokenEndpoint: URL?
         if let text = arguments.tokenEndpoint {
-            guard let url = URL(string: text), url.scheme != nil, url.host != nil else {
-                throw Failure(
-                    message: "--token-endpoint '\(text)' is not an absolute URL", status: .usage)
-            }
-            tokenEndpoint = url
+            tokenEndpoint = try absoluteURL(text, option: "--token-endpoint")
         }
         var extra: [(String, String)] = []
         for parameter in arguments.parameters {
@@ -86,12 +76,7 @@ extension OneShot {
             resources: arguments.resources, extraParameters: extra, algorithm: algorithm,
             assertionLifetime: .seconds(arguments.lifetime))
 
-        let client: OAuthTokenClient
-        do {
-            client = try OAuthTokenClient(caFile: arguments.caFile, environment: environment)
-        } catch {
-            throw Failure(message: "\(error)", status: .configuration)
-        }
+        let client = try client(caFile: arguments.caFile, environment: environment)
         let result: OAuthTokenClient.Result
         do {
             result = try await client.fetchToken(for: credential)

@@ -39,21 +39,10 @@ extension OneShot {
     ) async throws(Failure) -> IntrospectOutcome {
         let key = try loadKey(keyArguments)
         let algorithm = try self.algorithm(arguments.algorithm)
-        guard let issuer = URL(string: arguments.issuer), issuer.scheme != nil, issuer.host != nil
-        else {
-            throw Failure(
-                message:
-                    "--issuer '\(arguments.issuer)' is not an absolute URL (https://idp.example.org)",
-                status: .usage)
-        }
+        let issuer = try absoluteURL(arguments.issuer, option: "--issuer")
         var endpoint: URL?
         if let text = arguments.endpoint {
-            guard let url = URL(string: text), url.scheme != nil, url.host != nil else {
-                throw Failure(
-                    message: "--introspection-endpoint '\(text)' is not an absolute URL",
-                    status: .usage)
-            }
-            endpoint = url
+            endpoint = try absoluteURL(text, option: "--introspection-endpoint")
         }
         let credential = Credential(
             name: URL(fileURLWithPath: keyArguments.path).lastPathComponent,
@@ -62,12 +51,7 @@ extension OneShot {
             introspection: IntrospectionConfiguration(
                 audience: arguments.audience.isEmpty ? nil : arguments.audience,
                 endpoint: endpoint))
-        let client: OAuthTokenClient
-        do {
-            client = try OAuthTokenClient(caFile: arguments.caFile, environment: environment)
-        } catch {
-            throw Failure(message: "\(error)", status: .configuration)
-        }
+        let client = try client(caFile: arguments.caFile, environment: environment)
         do throws(IntrospectionError) {
             let answer = try await client.introspect(token, hint: arguments.hint, for: credential)
             return IntrospectOutcome(

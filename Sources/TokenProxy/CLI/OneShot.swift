@@ -54,6 +54,27 @@ package enum OneShot {
         }
     }
 
+    /// An absolute URL given as `option` (`--issuer`), or a usage error naming the option.
+    static func absoluteURL(_ text: String, option: String) throws(Failure) -> URL {
+        guard let url = URL(string: text), url.scheme != nil, url.host != nil else {
+            throw Failure(
+                message: "\(option) '\(text)' is not an absolute URL (https://idp.example.org)",
+                status: .usage)
+        }
+        return url
+    }
+
+    /// The IdP client for a one-shot command (`--ca-file` and the proxy environment).
+    static func client(caFile: String?, environment: [String: String]) throws(Failure)
+        -> OAuthTokenClient
+    {
+        do {
+            return try OAuthTokenClient(caFile: caFile, environment: environment)
+        } catch {
+            throw Failure(message: "\(error)", status: .configuration)
+        }
+    }
+
     /// Parses an algorithm name as users write it (`RS256`, `es384`, `EdDSA`).
     static func algorithm(_ text: String?) throws(Failure) -> JWSAlgorithm? {
         guard let text else { return nil }

@@ -50,19 +50,9 @@ extension OAuthTokenClient {
         form.append(("client_id", credential.key.clientID))
         form.append(("client_assertion_type", jwtBearerClientAssertionType))
         form.append(("client_assertion", assertion.value))
-        let request = HTTPClientRequest(
-            method: "POST", url: endpoint,
-            headers: [
-                "Content-Type": "application/x-www-form-urlencoded",
-                "Accept": "application/json",
-            ],
-            body: FormEncoding.encode(form))
-        let response: HTTPClientResponse
-        do {
-            response = try await http.execute(request)
-        } catch {
-            throw .transport(
-                credential: credential.name, endpoint: endpoint.absoluteString, detail: "\(error)")
+        let response = try await send(Self.formPost(form, to: endpoint)) {
+            IntrospectionError.transport(
+                credential: credential.name, endpoint: endpoint.absoluteString, detail: $0)
         }
         guard response.status == 200 else {
             // The server may quote what it got: neither the token nor the assertion is echoed.

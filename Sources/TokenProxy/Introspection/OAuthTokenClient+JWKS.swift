@@ -26,14 +26,9 @@ extension OAuthTokenClient {
         } catch {
             throw .configuration(credential: credential.name, detail: "\(error)")
         }
-        let response: HTTPClientResponse
-        do {
-            response = try await http.execute(
-                HTTPClientRequest(
-                    method: "GET", url: url, headers: ["Accept": "application/json"], body: []))
-        } catch {
-            throw .transport(
-                credential: credential.name, endpoint: url.absoluteString, detail: "\(error)")
+        let response = try await send(Self.jsonGet(url)) {
+            IntrospectionError.transport(
+                credential: credential.name, endpoint: url.absoluteString, detail: $0)
         }
         guard response.status == 200 else {
             throw .rejected(

@@ -79,19 +79,9 @@ package final class OAuthTokenClient: Sendable {
         for resource in credential.resources { form.append(("resource", resource)) }
         form.append(contentsOf: credential.extraParameters)
 
-        let request = HTTPClientRequest(
-            method: "POST", url: endpoint,
-            headers: [
-                "Content-Type": "application/x-www-form-urlencoded",
-                "Accept": "application/json",
-            ],
-            body: FormEncoding.encode(form))
-        let response: HTTPClientResponse
-        do {
-            response = try await http.execute(request)
-        } catch {
-            throw .transport(
-                credential: credential.name, endpoint: endpoint.absoluteString, detail: "\(error)")
+        let response = try await send(Self.formPost(form, to: endpoint)) {
+            OAuthError.transport(
+                credential: credential.name, endpoint: endpoint.absoluteString, detail: $0)
         }
         let receivedAt = now()
         let clockNote = ClockCheck.note(
@@ -151,14 +141,8 @@ package final class OAuthTokenClient: Sendable {
                 credential: credential.name, detail: "issuer '\(issuer)' is not a valid URL")
         }
         try requireSafeTransport(url, credential: credential)
-        let response: HTTPClientResponse
-        do {
-            response = try await http.execute(
-                HTTPClientRequest(
-                    method: "GET", url: url, headers: ["Accept": "application/json"], body: []))
-        } catch {
-            throw .discovery(
-                credential: credential.name, url: url.absoluteString, detail: "\(error)")
+        let response = try await send(Self.jsonGet(url)) {
+            OAuthError.discovery(credential: credential.name, url: url.absoluteString, detail: $0)
         }
         guard response.status == 200 else {
             var rejection = TokenEndpointRejection(
