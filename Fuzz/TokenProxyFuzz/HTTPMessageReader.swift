@@ -3,7 +3,9 @@ import TokenProxyCore
 /// Reads everything an `HTTPParser` makes of some bytes, fed in the given pieces, as a
 /// comparable transcript: body slices are joined, so only the reading (not the chunking) shows.
 /// Also checks the event grammar every caller relies on: head, bodies, end — never a body
-/// outside a message, never an event after an error.
+/// outside a message, never an event after an error. For requests, an independent oracle checks
+/// the framing decision (RFC 9112 §6.3): an accepted head never carries both Content-Length and
+/// Transfer-Encoding, and a Content-Length message ends after exactly that many body bytes.
 struct HTTPMessageReader {
     enum Entry: Equatable {
         case head(String)
@@ -23,6 +25,8 @@ struct HTTPMessageReader {
         for method in methods { parser.expectResponse(toMethod: method) }
         var entries: [Entry] = []
         var inMessage = false
+        var declaredLength: Int?
+        var bodyBytes = 0
         func drain(_ parser: inout HTTPParser) -> Bool {
             do {
                 while let event = try parser.next() {
@@ -30,6 +34,12 @@ struct HTTPMessageReader {
                     case .requestHead(let head):
                         precondition(!inMessage, "request head inside a message")
                         inMessage = true
+                        let lengths = head.fields.values("Content-Length")
+                        precondition(
+                            lengths.isEmpty || !head.fields.contains("Transfer-Encoding"),
+                            "request accepted with Content-Length and Transfer-Encoding")
+                        declaredLength = lengths.first.flatMap { Int($0) }
+                        bodyBytes = 0
                         entries.append(.head("\(head.method) \(head.target) \(head.fields)"))
                     case .responseHead(let head):
                         precondition(!inMessage, "response head inside a message")
@@ -41,6 +51,7 @@ struct HTTPMessageReader {
                     case .body(let slice):
                         precondition(inMessage, "body outside a message")
                         precondition(!slice.isEmpty, "empty body event")
+                        bodyBytes += slice.count
                         if case .body(let previous) = entries.last {
                             entries[entries.count - 1] = .body(previous + slice)
                         } else {
@@ -49,6 +60,12 @@ struct HTTPMessageReader {
                     case .end(let trailers):
                         precondition(inMessage, "end outside a message")
                         inMessage = false
+                        if let declared = declaredLength {
+                            precondition(
+                                bodyBytes == declared,
+                                "Content-Length \(declared) but \(bodyBytes) body bytes")
+                        }
+                        declaredLength = nil
                         entries.append(.end(trailerCount: trailers.count))
                     }
                 }
