@@ -8,7 +8,7 @@
 set -euo pipefail
 
 APT_PACKAGES=(libssl-dev libsystemd-dev pkg-config openssl curl nginx-light systemd python3-pip
-    shellcheck docker-compose man-db groff-base util-linux zsh fish)
+    shellcheck docker-compose man-db groff-base util-linux zsh fish systemd-container)
 root_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 as_root() {

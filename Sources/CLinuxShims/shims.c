@@ -1,3 +1,4 @@
+#include <sys/prctl.h>
 #include "CLinuxShims.h"
 
 #include <sys/socket.h>
@@ -107,4 +108,12 @@ int CLinuxShims_forward_signals(int write_fd, const int *signals, int count) {
         }
     }
     return 0;
+}
+
+int CLinuxShims_set_dumpable(int dumpable) {
+    return prctl(PR_SET_DUMPABLE, (unsigned long)dumpable, 0UL, 0UL, 0UL);
+}
+
+int CLinuxShims_get_dumpable(void) {
+    return prctl(PR_GET_DUMPABLE, 0UL, 0UL, 0UL, 0UL);
 }

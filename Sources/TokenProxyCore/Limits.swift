@@ -269,4 +269,29 @@ package enum Limits {
         /// Expired entries are swept every this many insertions.
         package static let sweepEveryInsertions = 1024
     }
+
+    /// The host-side of the daemon: audit trail, systemd status, key isolation.
+    package enum Host {
+        /// How often the audit trail reports the count of tokens each caller received since
+        /// its last report (a caller's first token is logged at once).
+        package static let auditReportInterval: Duration = .seconds(60)
+        /// Distinct callers (credential, uid, executable, unit) the audit keeps apart; beyond
+        /// that, further callers are counted together as "other" until the next report.
+        package static let auditMaxCallers = 4096
+        /// Processes (pid, uid, gid) whose executable and unit the audit remembers, so a caller
+        /// polling from one process reads `/proc/PID` once; cleared at every report.
+        package static let auditMaxProcesses = 16_384
+        /// How often `STATUS=` ("2/2 tokens valid, next refresh in 4m10s") is refreshed.
+        package static let statusInterval: Duration = .seconds(5)
+        /// OpenSSL's secure heap (`CRYPTO_secure_malloc_init`), which holds private keys' bignums,
+        /// locked in RAM and left out of core dumps. A power of two; a 4096-bit RSA key takes
+        /// about 2 KiB.
+        package static let secureHeapBytes = 256 * 1024
+        /// The secure heap's smallest allocation (a power of two).
+        package static let secureHeapMinimumBytes = 32
+        /// How often `serve --ready-after-tokens` checks whether every credential holds a token.
+        package static let firstTokenPollInterval: Duration = .milliseconds(100)
+        /// `/proc/PID/status` is a few KiB; a cgroup path line at most a few hundred bytes.
+        package static let procFileBytes = 16 * 1024
+    }
 }

@@ -18,6 +18,8 @@ struct CheckCommand: AsyncParsableCommand {
     var online = false
 
     func run() async throws {
+        // `check` reads every key too (it runs as ExecStartPre): same isolation as `serve`.
+        Daemon.isolateKeys()
         let environment = ProcessInfo.processInfo.environment
         let path = ConfigLoader.path(explicit: config, environment: environment)
         let (report, ok, status) = await DaemonCommands.check(

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import TokenProxy
+import TokenProxyCore
 
 /// `tokenproxy`: the root command. Each subcommand is a small type in its own file; the work
 /// happens in the TokenProxy module.
@@ -15,6 +16,7 @@ struct TokenProxyCommand: AsyncParsableCommand {
             69 IdP unavailable, 75 temporary failure, 77 credential rejected by the IdP, \
             78 configuration.
             """,
+        version: "tokenproxy \(BuildInfo.version) (Swift \(BuildInfo.swiftVersion))",
         subcommands: [
             ServeCommand.self, DevCommand.self, CheckCommand.self, TokenCommand.self,
             StatusCommand.self,

@@ -255,8 +255,8 @@ def sample_credentials_dir(tmp_path):
 
 def test_sample_config_passes_check(run_cli, tmp_path, tls_material):
     """The sample as shipped, except what depends on the host: its key files are generated under
-    $CREDENTIALS_DIRECTORY, an absolute ca_file points at a generated CA, and a socket_group that
-    does not exist here is dropped (the daemon would create neither)."""
+    $CREDENTIALS_DIRECTORY, an absolute ca_file points at a generated CA, and a socket_group or
+    allow user/group names that do not exist here are dropped (the daemon would create none)."""
     import grp
 
     directory = sample_credentials_dir(tmp_path)
@@ -270,13 +270,23 @@ def test_sample_config_passes_check(run_cli, tmp_path, tls_material):
             grp.getgrnam(group)
         except KeyError:
             del sample["api"]["socket_group"]
+    import pwd
+
+    for entry in sample["credentials"].values():
+        allow = entry.get("allow", {})
+        for key, lookup in (("users", pwd.getpwnam), ("groups", grp.getgrnam)):
+            for name in list(allow.get(key, [])):
+                try:
+                    lookup(name)
+                except KeyError:
+                    allow[key].remove(name)
     path = write(tmp_path, sample)
     r = run_cli("check", "--config", path, env={"CREDENTIALS_DIRECTORY": str(directory)})
     assert r.code == 0, r.stderr
     assert "OK" in r.stdout
     # The file itself, untouched, passes too (as long as check ignores the host-specific parts).
     r = run_cli("check", "--config", REPO / "config.sample.json", env={"CREDENTIALS_DIRECTORY": str(directory)})
-    assert r.code == 0 or "ca_file" in r.stderr or "socket_group" in r.stderr, r.stderr
+    assert r.code == 0 or "ca_file" in r.stderr or "socket_group" in r.stderr or ".allow." in r.stderr, r.stderr
 
 
 # --- check --online -----------------------------------------------------------------------------

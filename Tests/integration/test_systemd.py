@@ -5,6 +5,7 @@ $NOTIFY_SOCKET, and it serves on a socket handed over by `systemd-socket-activat
 from __future__ import annotations
 
 import json
+import re
 import os
 import shutil
 import signal
@@ -162,3 +163,89 @@ def test_socket_activation(tmp_path, tokenproxy_bin, authserver, key_factory):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def test_ready_after_tokens_waits_for_the_first_token(tmp_path, tokenproxy_bin, authserver, key_factory):
+    """`serve --ready-after-tokens`: READY=1 only once the (slow) IdP answered, and then a token
+    is served at once; STATUS= says what is awaited meanwhile. SIGTERM during the wait stops
+    the daemon promptly (exit 0)."""
+    key = key_factory("p256", "serviceaccount")
+    server = authserver(key)
+    server.fault("slow", delay=2)
+    api_socket = tmp_path / "api.sock"
+    config = write_config(tmp_path, server.issuer, key, api_socket)
+
+    def start(notify_path):
+        receiver = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        receiver.bind(str(notify_path))
+        receiver.settimeout(15)
+        proc = subprocess.Popen([str(tokenproxy_bin), "serve", "--config", str(config), "--ready-after-tokens"],
+                                env=clean_env({"NOTIFY_SOCKET": str(notify_path)}),
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        return receiver, proc
+
+    receiver, proc = start(tmp_path / "notify.sock")
+    try:
+        started = time.monotonic()
+        seen = ""
+        while "READY=1" not in seen:
+            seen += receiver.recv(4096).decode() + "\n"
+        assert time.monotonic() - started >= 1.5, "READY=1 came before the slow IdP answered"
+        assert "STATUS=waiting for first tokens" in seen, seen
+        assert "STATUS=1/1 tokens valid" in seen, seen
+        status, _ = http_get(api_socket, "/v1/tokens/svc", timeout=1)
+        assert status == 200
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=15) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        receiver.close()
+
+    server.fault("slow", delay=30)
+    receiver, proc = start(tmp_path / "notify2.sock")
+    try:
+        assert "waiting for first tokens" in receiver.recv(4096).decode()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=10) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        receiver.close()
+
+
+def test_shipped_service_is_hardened(tmp_path, tokenproxy_bin):
+    """`systemd-analyze security --offline=true` rates the shipped service at most 1.5, and the
+    settings the unit needs to start under a real systemd (tests/test_systemd_boot.py) are
+    there: no dynamic user named like the socket's group, setpriority allowed, a watchdog stop
+    that does not wait for the Swift backtracer, the socket's directory not a RuntimeDirectory."""
+    text = (REPO / "systemd" / "tokenproxy.service").read_text().replace("/usr/local/bin/tokenproxy", str(tokenproxy_bin))
+    (tmp_path / "tokenproxy.service").write_text(text)
+    shutil.copy2(REPO / "systemd" / "tokenproxy.socket", tmp_path / "tokenproxy.socket")
+    result = subprocess.run(["systemd-analyze", "security", "--offline=true", "--no-pager", str(tmp_path / "tokenproxy.service")],
+                            capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    match = re.search(r"Overall exposure level for tokenproxy.service: ([0-9.]+)", result.stdout + result.stderr)
+    assert match, result.stdout + result.stderr
+    assert float(match.group(1)) <= 1.5, result.stdout
+    settings = dict(line.split("=", 1) for line in text.splitlines() if "=" in line and not line.startswith("#"))
+    assert settings["User"] != settings["Group"]
+    assert "setpriority" in text and settings["TimeoutAbortSec"] and settings["LimitCORE"] == "0"
+    assert "SWIFT_BACKTRACE=enable=no" in settings["Environment"]
+    assert "RuntimeDirectory" not in settings
+
+
+def test_sysusers_and_tmpfiles_snippets_apply(tmp_path):
+    """The sysusers snippet creates the socket's group and the tmpfiles snippet parses, in a
+    throwaway root (no change to this machine)."""
+    root = tmp_path / "root"
+    (root / "etc").mkdir(parents=True)
+    result = subprocess.run(["systemd-sysusers", f"--root={root}", str(REPO / "systemd" / "tokenproxy.sysusers")],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert any(line.startswith("tokenproxy:") for line in (root / "etc" / "group").read_text().splitlines())
+    result = subprocess.run(["systemd-tmpfiles", f"--root={root}", "--create", str(REPO / "systemd" / "tokenproxy.tmpfiles")],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert (root / "run" / "tokenproxy").is_dir() and (root / "etc" / "tokenproxy" / "keys").is_dir()

@@ -46,6 +46,12 @@ int CLinuxShims_allowed_cpu_count(void);
 /// module). Returns 1 if memory was released.
 int CLinuxShims_malloc_trim(void);
 
+/// prctl(PR_SET_DUMPABLE, dumpable): prctl(2) is variadic, which Swift cannot call.
+/// Returns 0 on success, -1 with errno set on failure.
+int CLinuxShims_set_dumpable(int dumpable);
+/// prctl(PR_GET_DUMPABLE): 1 when dumpable, 0 when not, -1 with errno set on failure.
+int CLinuxShims_get_dumpable(void);
+
 #endif
 
 /// Installs (sigaction, SA_RESTART) a handler for each of `signals` that writes the signal

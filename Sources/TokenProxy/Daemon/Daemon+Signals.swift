@@ -15,10 +15,11 @@ extension Daemon {
     /// `READY=1` arrives — systemd's `restart`, a pod terminating during start-up — is never
     /// lost (see `SignalPipe`); it waits in the stream until `waitForTermination` reads it.
     /// The continuation is returned too, so that the configuration and key watchers can ask for a
-    /// reload the way an operator does, by feeding SIGHUP into the same stream.
-    static func captureSignals() throws(StartupError) -> (
-        AsyncStream<Int32>, AsyncStream<Int32>.Continuation
-    ) {
+    /// reload the way an operator does, by feeding SIGHUP into the same stream. `termination`
+    /// is set when SIGTERM or SIGINT arrives, for waits before the stream is read.
+    static func captureSignals(noting termination: TerminationFlag? = nil) throws(StartupError)
+        -> (AsyncStream<Int32>, AsyncStream<Int32>.Continuation)
+    {
         let pipe: SignalPipe
         do {
             try Posix.ignoreSignal(SIGPIPE)
@@ -30,7 +31,10 @@ extension Daemon {
         // A thread of its own: reading the pipe blocks, which must not hold a Swift
         // concurrency thread. It lives as long as the process (serve ends with _exit).
         let thread = Thread {
-            while let number = pipe.next() { continuation.yield(number) }
+            while let number = pipe.next() {
+                if number != SIGHUP { termination?.set() }
+                continuation.yield(number)
+            }
             continuation.finish()
         }
         thread.name = "tokenproxy.signals"
@@ -83,7 +87,9 @@ extension Daemon {
             return
         }
         current.handler.swap(
-            makeAPI(configuration: configuration, store: store, metrics: current.metrics))
+            makeAPI(
+                configuration: configuration, store: store, metrics: current.metrics,
+                audit: current.audit))
         swapProxy(proxyRouter, configuration: configuration, running: current)
         replaceStore(store)
         sinks.configure((try? ResolvedSink.resolve(configuration).get()) ?? [])
@@ -128,10 +134,12 @@ extension Daemon {
                         "\(latency.components.seconds * 1000 + latency.components.attoseconds / 1_000_000_000_000_000)",
                     "lifetime_s": "\(lifetime.components.seconds)",
                 ])
-        case .fetchFailed(let name, let reason, let category, _, let retryIn):
+        case .fetchFailed(let name, let reason, let category, _, let retryIn, let message):
+            // One line per failure: what happened is in the fields (`error`, `category`), so
+            // `journalctl TP_CATEGORY=credential_rejected` and JSON log readers find it.
             let metadata: Logger.Metadata = [
                 "credential": "\(name)", "reason": "\(reason.rawValue)",
-                "category": "\(category.rawValue)",
+                "category": "\(category.rawValue)", "error": "\(message)",
                 "retry_in_s": "\(retryIn.components.seconds)",
             ]
             if category == .credentialRejected {

@@ -19,17 +19,23 @@ package final class Daemon: Sendable {
         package var environment: [String: String]
         /// Grace period for in-flight requests on SIGTERM.
         package var drainTimeout: Duration
+        /// Send `READY=1` only once every credential holds its first token
+        /// (`serve --ready-after-tokens`), so units ordered `After=tokenproxy.service` start
+        /// with tokens available. Default: ready as soon as the sockets listen.
+        package var readyAfterTokens: Bool
         /// Reload when the configuration file changes, as on SIGHUP (`serve --watch-config`;
         /// for a Kubernetes ConfigMap, which no one sends a signal for).
         package var watchConfiguration: Bool
 
         package init(
             configurationPath: String, environment: [String: String],
-            drainTimeout: Duration = Limits.Server.drainTimeout, watchConfiguration: Bool = false
+            drainTimeout: Duration = Limits.Server.drainTimeout, readyAfterTokens: Bool = false,
+            watchConfiguration: Bool = false
         ) {
             self.configurationPath = configurationPath
             self.environment = environment
             self.drainTimeout = drainTimeout
+            self.readyAfterTokens = readyAfterTokens
             self.watchConfiguration = watchConfiguration
         }
     }
@@ -58,6 +64,10 @@ package final class Daemon: Sendable {
         var metrics: Metrics
         /// The injecting proxy, when configured (Daemon+Proxy.swift).
         var proxy: ProxyParts?
+        /// Who got which token; kept across reloads.
+        var audit: TokenAudit
+        /// The operations listener (`/healthz`, `/readyz`, `/metrics` only), when configured.
+        var operations: HTTPServer?
     }
 
     func currentRunning() -> Running? { running.withLock { $0 } }
@@ -86,7 +96,7 @@ package final class Daemon: Sendable {
         } catch {
             throw StartupError(message: "\(error)", status: .configuration)
         }
-        var problems: [ConfigurationProblem] = []
+        var problems = accessRules(configuration).problems
         if case .failure(let error) = ResolvedSink.resolve(configuration) {
             problems += error.problems
         }
@@ -123,7 +133,9 @@ package final class Daemon: Sendable {
     /// `loaded` is the result of `loadConfiguration` when the caller already has it (the
     /// command loads it first to set up logging at the configured level).
     package func run(loaded: (Configuration, [Credential])? = nil) async throws(StartupError) {
-        let (signals, signalFeed) = try Self.captureSignals()
+        let termination = TerminationFlag()
+        let (signals, signalFeed) = try Self.captureSignals(noting: termination)
+        if let notice = Self.isolateKeys() { logger.notice("\(notice)") }
         let configuration: Configuration
         let credentials: [Credential]
         if let loaded {
@@ -133,10 +145,11 @@ package final class Daemon: Sendable {
                 path: options.configurationPath, environment: options.environment)
         }
         let metrics = Metrics()
+        let audit = TokenAudit(logger: logger)
         let store = try makeStore(
             configuration: configuration, credentials: credentials, metrics: metrics)
         let handler = SwappableHandler(
-            makeAPI(configuration: configuration, store: store, metrics: metrics))
+            makeAPI(configuration: configuration, store: store, metrics: metrics, audit: audit))
         let server: HTTPServer
         do {
             server = HTTPServer(
@@ -153,11 +166,14 @@ package final class Daemon: Sendable {
                 "loops": "\(server.cpuBudget.loops)", "reason": "\(server.cpuBudget.reason)",
             ])
         let proxy = try makeProxy(configuration: configuration, store: store, metrics: metrics)
+        let operations = try makeOperationsServer(configuration.operations, tokens: handler)
         server.start()
+        operations?.start()
         startProxy(proxy)
         running.withLock {
             $0 = Running(
-                store: store, handler: handler, server: server, metrics: metrics, proxy: proxy)
+                store: store, handler: handler, server: server, metrics: metrics, proxy: proxy,
+                audit: audit, operations: operations)
         }
         sinks.setSource { [weak self] in
             self?.currentRunning()?.store.cachedToken($0, minValid: nil)
@@ -172,12 +188,18 @@ package final class Daemon: Sendable {
                 "socket": "\(configuration.api.socket)",
                 "credentials": "\(credentials.map(\.name).joined(separator: ","))",
             ])
-        notifier.ready(status: "serving \(credentials.count) credential(s)")
+        if options.readyAfterTokens {
+            await waitForFirstTokens(store, unless: termination)
+        }
+        notifier.ready(status: StatusLine.text(await store.statuses()))
         let watchdog = startWatchdog()
         let memoryTrimmer = startMemoryTrimmer()
+        let timers = [startAuditReports(audit), startStatusUpdates()].compactMap { $0 }
         let configWatcher = startConfigWatcher(reloads: signalFeed)
         await waitForTermination(signals)
         configWatcher?.cancel()
+        timers.forEach { $0.cancel() }
+        audit.report(interval: Limits.Host.auditReportInterval)
         memoryTrimmer.cancel()
         watchdog?.cancel()
         notifier.stopping()
@@ -185,6 +207,7 @@ package final class Daemon: Sendable {
         if let current = running.withLock({ $0 }) {
             await current.proxy?.engine.shutdown(gracePeriod: options.drainTimeout)
             await current.server.shutdown(gracePeriod: options.drainTimeout)
+            await current.operations?.shutdown(gracePeriod: options.drainTimeout)
             await current.store.shutdown()
         }
         sinks.shutdown()
@@ -221,9 +244,8 @@ package final class Daemon: Sendable {
         let sinks = self.sinks
         return TokenStore(
             credentials: credentials, policies: policies, adopting: adopting, clients: clients,
-            onFetchError: { name, error in
-                logger.warning("\(error.message)", metadata: ["credential": "\(name)"])
-            },
+            // Fetch failures are logged once, from the `fetchFailed` event (`Daemon.log`), with
+            // the message as a field.
             onKeyRejected: { name, message in
                 logger.error("\(message)", metadata: ["credential": "\(name)"])
             },
@@ -234,7 +256,9 @@ package final class Daemon: Sendable {
             }, introspectionCounters: metrics.introspection)
     }
 
-    func makeAPI(configuration: Configuration, store: TokenStore, metrics: Metrics) -> TokenAPI {
+    func makeAPI(
+        configuration: Configuration, store: TokenStore, metrics: Metrics, audit: TokenAudit
+    ) -> TokenAPI {
         let api = configuration.api
         return TokenAPI(
             store: store, metrics: metrics,
@@ -244,7 +268,7 @@ package final class Daemon: Sendable {
                 ownUID: ProcessIdentity.userID),
             tcpRequirement: api.tcp.map {
                 TokenAPI.TCPRequirement(header: $0.requiredHeader, value: $0.requiredHeaderValue)
-            })
+            }, rules: Self.accessRules(configuration).rules, audit: audit)
     }
 
     /// systemd's sockets when socket-activated (`FileDescriptorName=api`, or all of them),

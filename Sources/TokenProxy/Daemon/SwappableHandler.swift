@@ -10,6 +10,9 @@ final class SwappableHandler: HTTPServerHandler {
 
     func swap(_ api: TokenAPI) { current.withLock { $0 = api } }
 
+    /// The token API serving now.
+    var api: TokenAPI { current.withReadLock { $0 } }
+
     func handle(
         _ request: HTTPServerRequest, respond: @escaping @Sendable (HTTPServerResponse) -> Void
     ) {

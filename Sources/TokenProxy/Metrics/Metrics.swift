@@ -24,6 +24,8 @@ package final class Metrics: Sendable {
     private let state = Mutex(State())
     /// The proxy's counters (Metrics+Proxy.swift).
     let proxy = ProxyCounters()
+    /// The access check's and audit trail's counters, and build info (Metrics+Access.swift).
+    let access = AccessCounters()
     /// Introspection's counters (Introspection/IntrospectionCounters.swift).
     package let introspection = IntrospectionCounters()
 
@@ -36,7 +38,7 @@ package final class Metrics: Sendable {
             break
         case .fetchSucceeded(let name, let reason, let latency, _):
             count(name, reason.rawValue, "success", latency: latency)
-        case .fetchFailed(let name, let reason, let category, let latency, _):
+        case .fetchFailed(let name, let reason, let category, let latency, _, _):
             count(name, reason.rawValue, category.rawValue, latency: latency)
         case .tokenExpired(let name):
             state.withLock { $0.expired[name, default: 0] += 1 }
@@ -65,8 +67,12 @@ package final class Metrics: Sendable {
         }
     }
 
-    /// The exposition text for the current values and `statuses`.
-    package func render(statuses: [CredentialStatus], introspectionEntries: Int? = nil) -> String {
+    /// The exposition text for the current values and `statuses`; `served` are the audit
+    /// trail's totals by credential and caller uid.
+    package func render(
+        statuses: [CredentialStatus], introspectionEntries: Int? = nil,
+        served: [(credential: String, uid: UInt32, count: Int)] = []
+    ) -> String {
         let snapshot = state.withLock { $0 }
         var out = PrometheusWriter()
         out.family(
@@ -146,6 +152,7 @@ package final class Metrics: Sendable {
         }
         proxy.render(into: &out)
         introspection.render(into: &out, cachedEntries: introspectionEntries)
+        access.render(into: &out, served: served)
         return out.text
     }
 

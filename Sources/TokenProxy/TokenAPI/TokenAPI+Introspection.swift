@@ -17,6 +17,7 @@ extension TokenAPI {
         // The same access check as for `/v1/tokens/{name}`: whoever may read a credential's
         // token may ask about tokens with it (per-credential rules apply through this call).
         if let refusal = refusal(for: request) { return reply(refusal) }
+        if let refusal = credentialCheck(name, peer: request.peer).0 { return reply(refusal) }
         let introspector = self.introspector
         guard introspector.contains(name) else {
             return reply(

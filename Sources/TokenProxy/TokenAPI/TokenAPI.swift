@@ -29,6 +29,15 @@ package final class TokenAPI: HTTPServerHandler {
             allowsAnyPeer || uid == 0 || uid == ownUID || allowedUIDs.contains(uid)
                 || allowedGIDs.contains(gid)
         }
+
+        /// Whether one of the caller's supplementary groups (`/proc/PID/status`, behind the
+        /// PID-reuse guard of ``CallerInspector``) is allowed; read only when the uid and the
+        /// primary gid did not decide.
+        func allowsThroughGroups(pid: Int32, uid: UInt32) -> Bool {
+            guard !allowedGIDs.isEmpty, let details = CallerInspector.details(pid: pid, uid: uid)
+            else { return false }
+            return !allowedGIDs.isDisjoint(with: details.supplementaryGroups)
+        }
     }
 
     /// The header TCP callers must send, as cloud metadata servers require `Metadata-Flavor`.
@@ -49,16 +58,24 @@ package final class TokenAPI: HTTPServerHandler {
     let metrics: Metrics
     let access: AccessPolicy
     let tcpRequirement: TCPRequirement?
+    /// Per-credential `allow` rules; a credential without one is open to every caller the
+    /// socket and the global policy admit.
+    let rules: [String: AccessRule]
+    /// Records who got which token (nil in tests that do not look).
+    let audit: TokenAudit?
     /// Answers `/v1/introspect/{name}`: the store's, made with the same credentials.
     var introspector: Introspector { store.introspector }
 
     package init(
-        store: TokenStore, metrics: Metrics, access: AccessPolicy, tcpRequirement: TCPRequirement?
+        store: TokenStore, metrics: Metrics, access: AccessPolicy, tcpRequirement: TCPRequirement?,
+        rules: [String: AccessRule] = [:], audit: TokenAudit? = nil
     ) {
         self.store = store
         self.metrics = metrics
         self.access = access
         self.tcpRequirement = tcpRequirement
+        self.rules = rules
+        self.audit = audit
     }
 
     package func handle(
@@ -93,7 +110,8 @@ package final class TokenAPI: HTTPServerHandler {
                 let text =
                     api.metrics.render(
                         statuses: await store.statuses(),
-                        introspectionEntries: api.introspector.cachedEntries)
+                        introspectionEntries: api.introspector.cachedEntries,
+                        served: api.audit?.served() ?? [])
                     + Metrics.keyRejections(names: store.names) { store.keyRejection($0) != nil }
                 return HTTPServerResponse(
                     status: 200,
@@ -126,8 +144,11 @@ package final class TokenAPI: HTTPServerHandler {
         }
         if isRefresh {
             guard method == "POST" else { return reply(Self.methodNotAllowed("POST")) }
+            let (refusal, details) = credentialCheck(name, peer: request.peer)
+            if let refusal { return reply(refusal) }
+            let audited = auditing(name, peer: request.peer, details: details, reply)
             let wantsText = Self.prefersText(request.head.fields["Accept"])
-            return later(reply) { api in
+            return later(audited) { api in
                 do {
                     return api.tokenResponse(try await api.store.refresh(name), text: wantsText)
                 } catch {
@@ -147,6 +168,8 @@ package final class TokenAPI: HTTPServerHandler {
         guard method == "GET" || method == "HEAD" else {
             return reply(Self.methodNotAllowed("GET, HEAD"))
         }
+        let (refusal, details) = credentialCheck(name, peer: request.peer)
+        if let refusal { return reply(refusal) }
         let wantsText = Self.prefersText(request.head.fields["Accept"])
         let minValidText = Self.queryValue(query, "min_valid")
         let minSeconds = minValidText.flatMap { Int($0) }
@@ -169,9 +192,10 @@ package final class TokenAPI: HTTPServerHandler {
         }
         let minValid = max(requested, Self.minimumUsefulValidity)
         if let held = store.cachedToken(name, minValid: minValid) {
+            audited(name, peer: request.peer, details: details)
             return reply(tokenResponse(held, text: wantsText))
         }
-        later(reply) { api in
+        later(auditing(name, peer: request.peer, details: details, reply)) { api in
             do {
                 return api.tokenResponse(
                     try await api.store.token(name, minValid: minValid), text: wantsText)
@@ -193,8 +217,10 @@ package final class TokenAPI: HTTPServerHandler {
     /// must not look like a forwarded request (SSRF through a local web app).
     func refusal(for request: HTTPServerRequest) -> HTTPServerResponse? {
         switch request.peer {
-        case .unix(_, let uid, let gid):
-            guard access.allows(uid: uid, gid: gid) else {
+        case .unix(let pid, let uid, let gid):
+            guard
+                access.allows(uid: uid, gid: gid) || access.allowsThroughGroups(pid: pid, uid: uid)
+            else {
                 return Self.error(
                     403, "access_denied",
                     "uid \(uid) (gid \(gid)) may not read tokens; add it to api.allowed_uids or api.allowed_gids"

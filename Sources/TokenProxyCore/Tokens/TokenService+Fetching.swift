@@ -67,7 +67,7 @@ extension TokenService {
         onEvent(
             .fetchFailed(
                 name: name, reason: reason, category: failure.category, latency: latency,
-                retryIn: retryIn))
+                retryIn: retryIn, message: failure.message))
         let error = TokenServiceError.unavailable(
             name: name, category: failure.category, message: failure.message, retryAfter: retryIn)
         resumeWaiters(name, with: .failure(error))

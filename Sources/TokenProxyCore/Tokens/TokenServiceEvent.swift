@@ -20,10 +20,11 @@ package enum TokenServiceEvent: Sendable, Equatable {
     /// A fetch succeeded after `latency`; the new token lives for `lifetime`.
     case fetchSucceeded(
         name: String, reason: TokenFetchReason, latency: Duration, lifetime: Duration)
-    /// A fetch failed after `latency`; the next attempt is in `retryIn`.
+    /// A fetch failed after `latency`; the next attempt is in `retryIn`. `message` is the
+    /// operator-safe description (never a secret), logged as a field of the one failure line.
     case fetchFailed(
         name: String, reason: TokenFetchReason, category: TokenFetchFailureCategory,
-        latency: Duration, retryIn: Duration)
+        latency: Duration, retryIn: Duration, message: String)
     /// The held token expired before a replacement arrived: callers now wait or fail.
     case tokenExpired(name: String)
 
@@ -31,7 +32,7 @@ package enum TokenServiceEvent: Sendable, Equatable {
     package var name: String {
         switch self {
         case .fetchStarted(let name, _), .fetchSucceeded(let name, _, _, _),
-            .fetchFailed(let name, _, _, _, _), .tokenExpired(let name):
+            .fetchFailed(let name, _, _, _, _, _), .tokenExpired(let name):
             name
         }
     }

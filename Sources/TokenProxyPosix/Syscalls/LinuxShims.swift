@@ -40,3 +40,13 @@ extension LinuxShims {
         }
     }
 }
+
+extension LinuxShims {
+    /// The corresponding C function is `prctl` with `PR_SET_DUMPABLE`.
+    static func setDumpable(_ dumpable: Bool) -> Int32 {
+        CLinuxShims_set_dumpable(dumpable ? 1 : 0)
+    }
+
+    /// The corresponding C function is `prctl` with `PR_GET_DUMPABLE`.
+    static func isDumpable() -> Int32 { CLinuxShims_get_dumpable() }
+}

@@ -100,7 +100,9 @@ struct ConfigurationParserTests {
                 == ["credentail: unknown key; did you mean 'credentials'?"])
         #expect(
             F.problems(#"{"colour": 1, "credentials": {"a": {\#(F.credential)}}}"#)
-                == ["colour: unknown key; known keys here: $schema, api, credentials, log, proxy"])
+                == [
+                    "colour: unknown key; known keys here: $schema, api, credentials, log, proxy, operations"
+                ])
     }
 
     @Test func reportsDuplicateKeysWithTheFirstLine() {

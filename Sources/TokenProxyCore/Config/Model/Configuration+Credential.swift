@@ -45,6 +45,8 @@ package struct CredentialConfiguration: Sendable, Equatable {
     /// A second key during a rotation (the new one): tried first, the IdP's refusal falls back
     /// to `keySource` and is reported.
     package var nextKey: KeyReference?
+    /// Who may have this credential's token (`allow`); `nil`: whoever may use the socket.
+    package var allow: AllowConfiguration?
 
     package init(
         name: String, keySource: KeySource, issuer: URL, grant: GrantType? = nil,
@@ -57,7 +59,8 @@ package struct CredentialConfiguration: Sendable, Equatable {
         clockSkew: Duration = Limits.Assertion.defaultClockSkew,
         caFile: String? = nil, allowInsecureKeyPermissions: Bool = false,
         refresh: RefreshConfiguration = .init(),
-        introspection: IntrospectionConfiguration = .init(), fetchTokens: Bool = true
+        introspection: IntrospectionConfiguration = .init(), fetchTokens: Bool = true,
+        allow: AllowConfiguration? = nil
     ) {
         self.name = name
         self.keySource = keySource
@@ -78,6 +81,7 @@ package struct CredentialConfiguration: Sendable, Equatable {
         self.refresh = refresh
         self.introspection = introspection
         self.fetchTokens = fetchTokens
+        self.allow = allow
     }
 
     /// The `aud` claim to sign: the configured audience, else the issuer.

@@ -10,15 +10,19 @@ package struct Configuration: Sendable, Equatable {
     package var log: LogConfiguration
     /// The injecting proxy; `nil` when the `proxy` section is absent (no proxy runs).
     package var proxy: ProxyConfiguration?
+    /// The operations listener (`/healthz`, `/readyz`, `/metrics` only); `nil` when absent.
+    package var operations: OperationsConfiguration?
 
     package init(
         api: APIConfiguration = .init(), credentials: [CredentialConfiguration],
-        log: LogConfiguration = .init(), proxy: ProxyConfiguration? = nil
+        log: LogConfiguration = .init(), proxy: ProxyConfiguration? = nil,
+        operations: OperationsConfiguration? = nil
     ) {
         self.api = api
         self.credentials = credentials
         self.log = log
         self.proxy = proxy
+        self.operations = operations
     }
 
     /// The credential served at `/v1/tokens/{name}`.

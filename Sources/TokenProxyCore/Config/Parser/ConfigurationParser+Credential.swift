@@ -6,7 +6,7 @@ extension ConfigurationParser {
         "token_endpoint",
         "resources", "extra_params", "algorithm", "assertion_lifetime", "clock_skew", "ca_file",
         "allow_insecure_key_permissions", "refresh", "sinks", "next_key", "introspection",
-        "fetch_tokens",
+        "fetch_tokens", "allow",
     ]
     static let refreshKeys = [
         "fraction", "before_expiry", "min_before_expiry", "jitter", "backoff_initial",
@@ -78,6 +78,7 @@ extension ConfigurationParser {
         }
         let insecure = decoder.bool(object, "allow_insecure_key_permissions") ?? false
         let refresh = parseRefresh(object, decoder: &decoder)
+        let allow = parseAllow(object, decoder: &decoder)
         let introspection = parseIntrospection(object, decoder: &decoder)
         let fetchTokens = decoder.bool(object, "fetch_tokens") ?? true
         let sinks = parseSinks(object, decoder: &decoder)
@@ -108,7 +109,7 @@ extension ConfigurationParser {
             clockSkew: skew.map { .seconds($0) } ?? Limits.Assertion.defaultClockSkew,
             caFile: caFile,
             allowInsecureKeyPermissions: insecure, refresh: refresh, introspection: introspection,
-            fetchTokens: fetchTokens)
+            fetchTokens: fetchTokens, allow: allow)
         credential.sinks = sinks
         credential.nextKey = nextKey
         return credential

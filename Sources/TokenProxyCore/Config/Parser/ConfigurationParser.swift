@@ -2,7 +2,7 @@
 /// `ConfigurationError` listing every problem in it. The one place configuration is validated:
 /// `serve`, `check` and SIGHUP reloads all come through here. No I/O: see `ConfigLoader`.
 package enum ConfigurationParser {
-    static let topLevelKeys = ["$schema", "api", "credentials", "log", "proxy"]
+    static let topLevelKeys = ["$schema", "api", "credentials", "log", "proxy", "operations"]
     static let apiKeys = [
         "socket", "socket_mode", "socket_group", "allowed_uids", "allowed_gids", "tcp",
         "event_loops",
@@ -46,8 +46,10 @@ package enum ConfigurationParser {
             log.level = decoder.choice(object, "level") ?? log.level
         }
         let proxy = parseProxy(root, api: api, decoder: &decoder)
+        let operations = parseOperations(root, decoder: &decoder)
         guard decoder.problems.count == problemsBefore, let api, let credentials else { return nil }
-        return Configuration(api: api, credentials: credentials, log: log, proxy: proxy)
+        return Configuration(
+            api: api, credentials: credentials, log: log, proxy: proxy, operations: operations)
     }
 
     static func parseAPI(_ root: ConfigObject, decoder: inout ConfigDecoder) -> APIConfiguration? {
