@@ -1,4 +1,5 @@
 // swift-tools-version: 6.0
+import Foundation
 import PackageDescription
 
 /// tokenproxy: holds OAuth service-user keys, turns them into access tokens, keeps them fresh
@@ -98,3 +99,16 @@ let package = Package(
         .testTarget(name: "TokenProxyDevTests", dependencies: ["TokenProxyDev"]),
     ]
 )
+
+// libFuzzer targets (Fuzz/, run by scripts/fuzz): declared only when TOKENPROXY_FUZZ is set, so a
+// plain `swift build` and CI never compile them. scripts/fuzz builds them in `.build-fuzz` with
+// `-sanitize=fuzzer,address`; libFuzzer supplies `main`, hence `-parse-as-library`.
+if ProcessInfo.processInfo.environment["TOKENPROXY_FUZZ"] != nil {
+    package.targets.append(
+        .executableTarget(
+            name: "tokenproxy-fuzz",
+            dependencies: ["TokenProxy", "TokenProxyCore", "TokenProxyCrypto"],
+            path: "Fuzz/TokenProxyFuzz",
+            swiftSettings: [.unsafeFlags(["-parse-as-library"])]
+        ))
+}

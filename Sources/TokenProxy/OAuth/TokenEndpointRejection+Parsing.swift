@@ -5,7 +5,7 @@ extension TokenEndpointRejection {
 
     /// Interprets an error answer. `secrets` (the assertion we sent) are scrubbed from any text
     /// the server echoes back, so a chatty error page cannot leak them into our logs.
-    init(status: Int, contentType: String?, body: [UInt8], secrets: [String]) {
+    package init(status: Int, contentType: String?, body: [UInt8], secrets: [String]) {
         self.status = status
         let text = String(decoding: body, as: UTF8.self)
         let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)

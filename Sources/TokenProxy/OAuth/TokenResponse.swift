@@ -28,7 +28,7 @@ package struct TokenResponse: Sendable {
     }
 
     /// Why a 2xx body is not a usable token response.
-    enum ParseFailure: Error, Equatable {
+    package enum ParseFailure: Error, Equatable {
         case notJSON
         case missingAccessToken
         case badExpiresIn
@@ -36,7 +36,9 @@ package struct TokenResponse: Sendable {
 
     /// Parses a 2xx body. `expires_in` may be a number or a numeric string: both occur in the
     /// wild (some servers serialize every value as a string).
-    static func parse(_ body: [UInt8], receivedAt: Date) -> Result<TokenResponse, ParseFailure> {
+    package static func parse(_ body: [UInt8], receivedAt: Date) -> Result<
+        TokenResponse, ParseFailure
+    > {
         let wire: WireTokenResponse
         do {
             wire = try JSONDecoder().decode(WireTokenResponse.self, from: Data(body))

@@ -201,7 +201,11 @@ extension KeyJSONReader {
             case UInt8(ascii: "\""):
                 return cursor
             case UInt8(ascii: "\\"):
-                guard cursor + 1 < input.count else { break }
+                // A backslash as the last byte: the string is unterminated. (A `break` here
+                // only left the switch and spun on the same byte forever; found by fuzzing.)
+                guard cursor + 1 < input.count else {
+                    throw KeyJSONReader.malformedAt(origin, input.count, "unterminated string")
+                }
                 switch input[cursor + 1] {
                 case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"),
                     UInt8(ascii: "f"), UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
