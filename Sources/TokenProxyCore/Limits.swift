@@ -168,6 +168,10 @@ package enum Limits {
         /// How long a loop stops accepting on a listener after running out of descriptors or
         /// memory (the socket stays readable, so retrying at once would spin).
         package static let acceptPauseNanoseconds: UInt64 = 100_000_000
+        /// Listener indices one server may hand out over its life (each added listener takes a
+        /// new one, never reused): the gap between the two servers' acceptor token bases
+        /// (`EventLoopToken`).
+        package static let acceptorTokenRange: UInt64 = 1 << 32
     }
 
     /// The IdP client.

@@ -54,7 +54,9 @@ final class ConnectionShell<Connection: ShellConnection>: Sendable {
         var drainWaiters: [CheckedContinuation<Void, Never>] = []
     }
 
-    let listeners: [Listener]
+    /// The listeners given to `init`, until `start` hands them to `loopAcceptors`, which
+    /// holds the current set from then on (see `updateListeners`).
+    private let initialListeners: [Listener]
     /// Most open connections; see `overloadResponse`.
     let maxConnections: Int
     /// The bytes a connection over `maxConnections` (or one accepted while draining) gets
@@ -70,7 +72,7 @@ final class ConnectionShell<Connection: ShellConnection>: Sendable {
 
     /// A shell on `listeners` (it takes ownership of them and closes them on shutdown).
     init(listeners: [Listener], maxConnections: Int, overloadResponse: [UInt8]? = nil) {
-        self.listeners = listeners
+        self.initialListeners = listeners
         self.maxConnections = maxConnections
         self.overloadResponse = overloadResponse
     }
@@ -86,6 +88,26 @@ final class ConnectionShell<Connection: ShellConnection>: Sendable {
         listeners.first { $0.name == listenerName }?.port
     }
 
+    /// The listeners accepted from now (they change with `updateListeners`).
+    var listeners: [Listener] {
+        loopAcceptors.withLock { $0?.listeners } ?? initialListeners
+    }
+
+    /// Changes the listener set of a running shell: starts accepting from `adding` (taking
+    /// ownership) and stops accepting from `removing`, closing them, without touching the other
+    /// listeners. Connections already accepted from a removed listener are not closed; they
+    /// finish normally. Returns once the removed listeners are out of every loop and closed, so
+    /// their addresses can be bound again. Before `start` or after `shutdown` it only closes
+    /// `adding`.
+    func updateListeners(adding: [Listener], removing: [Listener]) async {
+        guard let acceptors = loopAcceptors.withLock({ $0 }) else {
+            for listener in adding { listener.close() }
+            return
+        }
+        for listener in removing { await acceptors.remove(listener) }
+        for listener in adding { acceptors.add(listener) }
+    }
+
     /// Starts accepting on `loops` themselves and returns at once: each loop watches every
     /// listener (see `LoopAcceptors`), admits what it accepts, and `startOnLoop` starts the
     /// connection right there, on the accepting loop's thread. The loops must be running and
@@ -96,15 +118,14 @@ final class ConnectionShell<Connection: ShellConnection>: Sendable {
         makeConnection: @escaping @Sendable (ShellAdmission, EventLoop) -> Connection,
         startOnLoop: @escaping @Sendable (Connection) -> Void
     ) {
-        let acceptors = LoopAcceptors(listeners: listeners, loops: loops, tokenBase: acceptorTokens)
+        let acceptors = LoopAcceptors(listeners: initialListeners, loops: loops, tokenBase: acceptorTokens)
         state.withLock { state in
             precondition(state.phase == .created, "a server was started twice")
             state.phase = .running
         }
         loopAcceptors.withLock { $0 = acceptors }
-        acceptors.start { [self] loop, index in
-            let listener = listeners[index]
-            return listener.acceptPending { socket, peer in
+        acceptors.start { [self] loop, listener in
+            listener.acceptPending { socket, peer in
                 guard
                     let connection = admit(
                         socket, peer: peer, from: listener,
@@ -128,7 +149,7 @@ final class ConnectionShell<Connection: ShellConnection>: Sendable {
             await loopAcceptors.stop()
         } else {
             // Never started: nothing watches the listeners; close them (removes socket files).
-            for listener in listeners { listener.close() }
+            for listener in initialListeners { listener.close() }
         }
         for connection in connections { connection.requestShutdown() }
         DispatchQueue.global().asyncAfter(

@@ -62,6 +62,17 @@ package final class HTTPServer: Sendable {
         shell.boundPort(listenerName)
     }
 
+    /// The listeners accepted from now.
+    package var listeners: [Listener] { shell.listeners }
+
+    /// Changes the listener set while running (a reload moving listen addresses): accepts from
+    /// `adding` too (taking ownership) and stops accepting from `removing`, closing them; the
+    /// other listeners are not touched, and connections already accepted from a removed
+    /// listener finish normally. Returns once the removed listeners are closed.
+    package func updateListeners(adding: [Listener], removing: [Listener]) async {
+        await shell.updateListeners(adding: adding, removing: removing)
+    }
+
     /// Open connections, including ones draining during shutdown.
     package var connectionCount: Int { shell.connectionCount }
 

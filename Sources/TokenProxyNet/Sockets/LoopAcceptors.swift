@@ -7,34 +7,57 @@ import TokenProxyPosix
 /// no hand-off to another thread on the way in (nginx's `accept_mutex off` with
 /// `EPOLLEXCLUSIVE`).
 ///
+/// The set of listeners can change while accepting (a configuration reload moving a listen
+/// address): `add` starts watching a new listener on every loop, `remove` takes one out of
+/// every loop and closes it. Each listener has a stable index, never reused, so a stale epoll
+/// event of a removed listener can never reach its successor.
+///
 /// Out of descriptors or memory, a loop stops watching that listener for
 /// `Limits.EventLoop.acceptPauseNanoseconds` (the socket stays readable, so retrying at once would
 /// spin). `stop` takes every listener out of every loop's epoll, then closes them, which
 /// removes Unix socket files we created.
 final class LoopAcceptors: Sendable {
-    /// Accepts what `listener index` has waiting, on `loop`'s thread.
-    typealias Accept = @Sendable (_ loop: EventLoop, _ index: Int) -> Listener.AcceptStop
+    /// Accepts what `listener` has waiting, on `loop`'s thread.
+    typealias Accept = @Sendable (_ loop: EventLoop, _ listener: Listener) -> Listener.AcceptStop
+
+    /// One listener and, once accepting started, its acceptor on each loop (in `loops` order).
+    private struct Entry {
+        let index: Int
+        let listener: Listener
+        var acceptors: [LoopAcceptor] = []
+    }
 
     private struct State {
         var started = false
         var stopped = false
+        var onReadable: Accept?
+        var entries: [Entry] = []
+        var nextIndex = 0
     }
 
-    let listeners: [Listener]
     let loops: [EventLoop]
     /// The epoll tokens of these acceptors are `tokenBase | listener index`
     /// (`EventLoopToken`): distinct per server sharing the loops.
     let tokenBase: UInt64
-    private let state = ThreadLock(State())
-    /// `acceptors[loop][listener]`, built by `start`.
-    private let acceptors = ThreadLock<[[LoopAcceptor]]>([])
+    private let state: ThreadLock<State>
 
     /// Acceptors for `listeners` on `loops` (which must be running before `start`).
     init(listeners: [Listener], loops: [EventLoop], tokenBase: UInt64) {
-        self.listeners = listeners
         self.loops = loops
         self.tokenBase = tokenBase
+        var initial = State()
+        for listener in listeners {
+            initial.entries.append(Entry(index: initial.nextIndex, listener: listener))
+            initial.nextIndex += 1
+        }
+        self.state = ThreadLock(initial)
     }
+
+    /// The listeners currently accepted from, oldest first.
+    var listeners: [Listener] { state.withLock { $0.entries.map(\.listener) } }
+
+    /// The current listeners' indices (their epoll tokens are `tokenBase | index`).
+    var listenerIndices: [Int] { state.withLock { $0.entries.map(\.index) } }
 
     /// Starts watching every listener on every loop. Call once.
     func start(onReadable: @escaping Accept) {
@@ -42,45 +65,94 @@ final class LoopAcceptors: Sendable {
             precondition(!state.started, "accepting started twice")
             state.started = true
             guard !state.stopped else { return [] }
-            return loops.map { loop in
-                listeners.indices.map { index in
-                    LoopAcceptor(
-                        loop: loop, listener: listeners[index], index: index,
-                        token: tokenBase | UInt64(index), onReadable: onReadable)
-                }
+            state.onReadable = onReadable
+            for position in state.entries.indices {
+                state.entries[position].acceptors = makeAcceptors(
+                    state.entries[position], onReadable)
             }
+            return state.entries.map(\.acceptors)
         }
-        acceptors.withLock { $0 = made }
-        for (loop, row) in zip(loops, made) {
-            loop.execute {
-                for acceptor in row { acceptor.begin() }
+        for row in made { begin(row) }
+    }
+
+    /// Starts accepting from `listener` on every loop too (it takes ownership of it). After
+    /// `stop` it only closes it.
+    func add(_ listener: Listener) {
+        let made = state.withLock { state -> [LoopAcceptor]? in
+            guard !state.stopped else { return nil }
+            precondition(
+                UInt64(state.nextIndex) < Limits.EventLoop.acceptorTokenRange,
+                "out of acceptor tokens")
+            var entry = Entry(index: state.nextIndex, listener: listener)
+            state.nextIndex += 1
+            if let onReadable = state.onReadable {
+                entry.acceptors = makeAcceptors(entry, onReadable)
             }
+            state.entries.append(entry)
+            return entry.acceptors
         }
+        guard let made else { return listener.close() }
+        begin(made)
+    }
+
+    /// Stops accepting from `listener` and returns once it is out of every loop's epoll and
+    /// closed (which removes a Unix socket file we created). Connections already accepted
+    /// from it are not touched. Returns false if it is not one of ours (or already removed).
+    @discardableResult
+    func remove(_ listener: Listener) async -> Bool {
+        let removed = state.withLock { state -> Entry? in
+            guard let position = state.entries.firstIndex(where: { $0.listener === listener })
+            else { return nil }
+            return state.entries.remove(at: position)
+        }
+        guard let removed else { return false }
+        await end(removed.acceptors)
+        listener.close()
+        return true
     }
 
     /// Stops accepting and returns once every listener is out of every loop's epoll and closed.
     /// Safe to call again, and without `start()`. The loops must still be running.
     func stop() async {
-        let started = state.withLock { state -> Bool in
-            defer { state.stopped = true }
-            return state.started && !state.stopped
+        let entries = state.withLock { state -> [Entry] in
+            state.stopped = true
+            defer { state.entries = [] }
+            return state.entries
         }
-        if started {
-            let rows = acceptors.withLock { $0 }
-            await withTaskGroup(of: Void.self) { group in
-                for (loop, row) in zip(loops, rows) {
-                    group.addTask {
-                        await withCheckedContinuation { continuation in
-                            loop.execute {
-                                for acceptor in row { acceptor.end() }
-                                continuation.resume()
-                            }
+        await end(entries.flatMap(\.acceptors))
+        for entry in entries { entry.listener.close() }
+    }
+
+    private func makeAcceptors(_ entry: Entry, _ onReadable: @escaping Accept) -> [LoopAcceptor] {
+        loops.map { loop in
+            LoopAcceptor(
+                loop: loop, listener: entry.listener, index: entry.index,
+                token: tokenBase | UInt64(entry.index), onReadable: onReadable)
+        }
+    }
+
+    /// Each acceptor begins on its own loop.
+    private func begin(_ acceptors: [LoopAcceptor]) {
+        for acceptor in acceptors {
+            acceptor.loop.execute { acceptor.begin() }
+        }
+    }
+
+    /// Each acceptor ends on its own loop; returns when all have.
+    private func end(_ acceptors: [LoopAcceptor]) async {
+        guard !acceptors.isEmpty else { return }
+        await withTaskGroup(of: Void.self) { group in
+            for acceptor in acceptors {
+                group.addTask {
+                    await withCheckedContinuation { continuation in
+                        acceptor.loop.execute {
+                            acceptor.end()
+                            continuation.resume()
                         }
                     }
                 }
             }
         }
-        for listener in listeners { listener.close() }
     }
 }
 
@@ -128,7 +200,7 @@ final class LoopAcceptor: EventLoopClient, @unchecked Sendable {
 
     func handleEvents(_ events: UInt32) {
         guard !ended, watched != nil else { return }
-        if onReadable(loop, index) == .outOfResources {
+        if onReadable(loop, listener) == .outOfResources {
             watch(false)
             let at = EventLoop.now() + Limits.EventLoop.acceptPauseNanoseconds
             resumeAt = at
