@@ -57,8 +57,8 @@ extension Daemon {
 
     /// Re-reads the configuration and keys. A broken file changes nothing (the error is
     /// logged); a good one replaces the token store, which takes over the tokens of credentials
-    /// whose key and issuer did not change (`Daemon+Reload.swift`). Listener settings need a
-    /// restart.
+    /// whose key and issuer did not change (`Daemon+Reload.swift`); listeners follow the new
+    /// addresses (`Daemon+Listeners.swift`).
     func reload() async {
         notifier.reloading()
         defer { notifier.ready(status: "reloaded") }
@@ -90,14 +90,16 @@ extension Daemon {
             makeAPI(
                 configuration: configuration, store: store, metrics: current.metrics,
                 audit: current.audit))
-        swapProxy(proxyRouter, configuration: configuration, running: current)
         replaceStore(store)
         sinks.configure((try? ResolvedSink.resolve(configuration).get()) ?? [])
         watchKeys(configuration)
         await retire(current.store)
         await store.start()
+        // Last: removing the proxy waits for its exchanges in flight.
+        await reloadListeners(
+            configuration, proxyRouter: proxyRouter, store: store, running: current)
         logger.info(
-            "configuration reloaded (listener changes take effect on restart)",
+            "configuration reloaded",
             metadata: ["credentials": "\(credentials.map(\.name).joined(separator: ","))"])
     }
 

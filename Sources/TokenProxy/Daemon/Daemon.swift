@@ -66,11 +66,24 @@ package final class Daemon: Sendable {
         var proxy: ProxyParts?
         /// Who got which token; kept across reloads.
         var audit: TokenAudit
-        /// The operations listener (`/healthz`, `/readyz`, `/metrics` only), when configured.
+        /// The operations listener (`/healthz`, `/readyz`, `/metrics` only), when configured,
+        /// and the address it listens on.
         var operations: HTTPServer?
+        var operationsAddress: OperationsConfiguration?
+        /// The process's loops (the token API and the proxy share them).
+        var loops: EventLoopGroup
+        /// The token API's listeners, for a reload to move (`Daemon+Listeners.swift`).
+        var apiListeners: APIListeners
+        /// `api.socket` as configured at start-up or by the last reload.
+        var apiSocketPath: String
     }
 
     func currentRunning() -> Running? { running.withLock { $0 } }
+
+    /// Changes the running parts in place (a reload moving listeners).
+    func updateRunning(_ body: (inout Running) -> Void) {
+        running.withLock { if $0 != nil { body(&$0!) } }
+    }
 
     func replaceStore(_ store: TokenStore) { running.withLock { $0?.store = store } }
 
@@ -153,9 +166,11 @@ package final class Daemon: Sendable {
         // One set of loops for the process: the token API and the proxy share them.
         let loops = EventLoopGroup(configured: configuration.api.eventLoops, name: "http-loop")
         let server: HTTPServer
+        let apiListeners: APIListeners
         do {
+            apiListeners = try listeners(for: configuration.api)
             server = HTTPServer(
-                listeners: try listeners(for: configuration.api), handler: handler,
+                listeners: apiListeners.all, handler: handler,
                 configuration: HTTPServerConfiguration(
                     maxConnections: configuration.api.maxConnections,
                     eventLoops: configuration.api.eventLoops),
@@ -178,7 +193,8 @@ package final class Daemon: Sendable {
         running.withLock {
             $0 = Running(
                 store: store, handler: handler, server: server, metrics: metrics, proxy: proxy,
-                audit: audit, operations: operations)
+                audit: audit, operations: operations, operationsAddress: configuration.operations,
+                loops: loops, apiListeners: apiListeners, apiSocketPath: configuration.api.socket)
         }
         sinks.setSource { [weak self] in
             self?.currentRunning()?.store.cachedToken($0, minValid: nil)
@@ -279,21 +295,26 @@ package final class Daemon: Sendable {
 
     /// systemd's sockets when socket-activated (`FileDescriptorName=api`, or all of them),
     /// otherwise the configured socket; plus the optional loopback TCP listener.
-    func listeners(for api: APIConfiguration) throws -> [Listener] {
-        var result: [Listener] = []
+    func listeners(for api: APIConfiguration) throws -> APIListeners {
+        var result = APIListeners(inherited: false)
+        var inheritedListeners: [Listener] = []
         let inherited = Self.inheritedSockets.filter { $0.name != Self.proxySocketName }
         if inherited.isEmpty {
-            result.append(
-                try Listener.unix(path: api.socket, mode: api.socketMode, group: api.socketGroup))
+            result.socket = (
+                api.socket,
+                try Listener.unix(path: api.socket, mode: api.socketMode, group: api.socketGroup)
+            )
         } else {
+            result.inherited = true
             for socket in inherited {
-                result.append(
+                inheritedListeners.append(
                     try Listener.inherited(fileDescriptor: socket.fileDescriptor, name: socket.name)
                 )
             }
         }
+        result.inheritedListeners = inheritedListeners
         if let tcp = api.tcp {
-            result.append(try Listener.tcp(host: tcp.host, port: Int(tcp.port)))
+            result.tcp = (tcp.host, tcp.port, try Listener.tcp(host: tcp.host, port: Int(tcp.port)))
         }
         return result
     }

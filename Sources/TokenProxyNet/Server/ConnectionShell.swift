@@ -118,7 +118,8 @@ final class ConnectionShell<Connection: ShellConnection>: Sendable {
         makeConnection: @escaping @Sendable (ShellAdmission, EventLoop) -> Connection,
         startOnLoop: @escaping @Sendable (Connection) -> Void
     ) {
-        let acceptors = LoopAcceptors(listeners: initialListeners, loops: loops, tokenBase: acceptorTokens)
+        let acceptors = LoopAcceptors(
+            listeners: initialListeners, loops: loops, tokenBase: acceptorTokens)
         state.withLock { state in
             precondition(state.phase == .created, "a server was started twice")
             state.phase = .running
