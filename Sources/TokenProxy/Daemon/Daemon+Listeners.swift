@@ -68,7 +68,7 @@ extension Daemon {
                     let listener: Listener
                     do {
                         listener = try Listener.tcp(host: wanted.0, port: Int(wanted.1))
-                    } catch { throw ListenerReloadError(path: "api.tcp", error: error) }
+                    } catch { throw ListenerReloadError(path: "api.tcp.listen", error: error) }
                     adding.append(listener)
                     changes.append(("added", "\(wanted.0):\(wanted.1)"))
                     state.tcp = (wanted.0, wanted.1, listener)
