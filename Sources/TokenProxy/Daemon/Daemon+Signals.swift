@@ -90,6 +90,8 @@ extension Daemon {
             makeAPI(
                 configuration: configuration, store: store, metrics: current.metrics,
                 audit: current.audit))
+        // The proxy's new routes take over with the new store; listener changes come last.
+        if let proxyRouter { current.proxy?.slot.swap(proxyRouter) }
         replaceStore(store)
         sinks.configure((try? ResolvedSink.resolve(configuration).get()) ?? [])
         watchKeys(configuration)
