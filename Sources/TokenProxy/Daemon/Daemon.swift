@@ -292,30 +292,4 @@ package final class Daemon: Sendable {
                 TokenAPI.TCPRequirement(header: $0.requiredHeader, value: $0.requiredHeaderValue)
             }, rules: Self.accessRules(configuration).rules, audit: audit)
     }
-
-    /// systemd's sockets when socket-activated (`FileDescriptorName=api`, or all of them),
-    /// otherwise the configured socket; plus the optional loopback TCP listener.
-    func listeners(for api: APIConfiguration) throws -> APIListeners {
-        var result = APIListeners(inherited: false)
-        var inheritedListeners: [Listener] = []
-        let inherited = Self.inheritedSockets.filter { $0.name != Self.proxySocketName }
-        if inherited.isEmpty {
-            result.socket = (
-                api.socket,
-                try Listener.unix(path: api.socket, mode: api.socketMode, group: api.socketGroup)
-            )
-        } else {
-            result.inherited = true
-            for socket in inherited {
-                inheritedListeners.append(
-                    try Listener.inherited(fileDescriptor: socket.fileDescriptor, name: socket.name)
-                )
-            }
-        }
-        result.inheritedListeners = inheritedListeners
-        if let tcp = api.tcp {
-            result.tcp = (tcp.host, tcp.port, try Listener.tcp(host: tcp.host, port: Int(tcp.port)))
-        }
-        return result
-    }
 }
