@@ -41,6 +41,7 @@ extension Daemon {
                 access: TokenAPI.AccessPolicy(
                     allowsAnyPeer: api.allowsAnyPeer, allowedUIDs: Set(api.allowedUIDs),
                     allowedGIDs: Set(api.allowedGIDs), ownUID: ProcessIdentity.userID),
+                rules: Self.accessRules(configuration).rules,
                 metrics: metrics, logger: logger, file: options.configurationPath)
         } catch {
             throw StartupError(message: "\(error)", status: .configuration)
@@ -51,8 +52,7 @@ extension Daemon {
     /// when none is configured.
     func makeProxy(
         configuration: Configuration, store: TokenStore, metrics: Metrics, loops: EventLoopGroup
-    ) throws(StartupError) -> ProxyParts?
-    {
+    ) throws(StartupError) -> ProxyParts? {
         guard let proxy = configuration.proxy,
             let router = try makeProxyRouter(
                 configuration: configuration, store: store, metrics: metrics)
