@@ -45,6 +45,7 @@ extension Daemon {
                 access: TokenAPI.AccessPolicy(
                     allowsAnyPeer: api.allowsAnyPeer, allowedUIDs: Set(api.allowedUIDs),
                     allowedGIDs: Set(api.allowedGIDs), ownUID: ProcessIdentity.userID),
+                rules: Self.accessRules(configuration).rules,
                 metrics: metrics, logger: logger, file: options.configurationPath)
         } catch {
             throw StartupError(message: "\(error)", status: .configuration)

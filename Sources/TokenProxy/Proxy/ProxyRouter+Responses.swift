@@ -88,6 +88,12 @@ extension ProxyRouter {
                 + "api.allowed_gids\n")
     }
 
+    /// A route whose credential has an `allow` list the caller does not match (a TCP caller
+    /// carries no identity, so it never matches). Names the credential and nothing else.
+    static func credentialRefused(_ credential: String) -> HTTPServerResponse {
+        text(403, "tokenproxy: this caller may not use credential '\(credential)'\n")
+    }
+
     /// Client input made safe to echo: visible ASCII only, cut at `Limits.Proxy.maxEchoedCharacters`.
     static func printable(_ text: String) -> String {
         let cleaned = String(

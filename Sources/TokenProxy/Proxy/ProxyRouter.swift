@@ -3,6 +3,7 @@ import Logging
 import TokenProxyCore
 import TokenProxyCrypto
 import TokenProxyNet
+import TokenProxyPosix
 
 /// The proxy's routing and tokens: decides, for each request the engine parsed, which
 /// upstream gets it with which credential's token — or answers it locally. Nothing that
@@ -26,6 +27,9 @@ package final class ProxyRouter: ProxyDelegate {
     /// Unix-socket callers must pass the token API's uid/gid rules: the proxy hands out the
     /// power of the same tokens.
     let access: TokenAPI.AccessPolicy?
+    /// Per-credential `allow` rules (the token API's): a route injecting a credential's token
+    /// is refused to a caller that may not have that token.
+    let rules: [String: AccessRule]
     let metrics: Metrics?
     let logger: Logger
 
@@ -35,7 +39,7 @@ package final class ProxyRouter: ProxyDelegate {
     package init(
         configuration: ProxyConfiguration, tokens: some ProxyTokenSource,
         introspection: (any ProxyIntrospectionSource)? = nil,
-        access: TokenAPI.AccessPolicy? = nil,
+        access: TokenAPI.AccessPolicy? = nil, rules: [String: AccessRule] = [:],
         metrics: Metrics? = nil, logger: Logger, tokenTimeout: Duration? = nil, file: String,
         makeTLS: (TLSClientConfiguration) throws -> TLSClientContext = {
             try TLSClientContext(configuration: $0)
@@ -50,6 +54,7 @@ package final class ProxyRouter: ProxyDelegate {
         self.introspection = introspection
         self.tokenTimeout = tokenTimeout ?? configuration.responseTimeout
         self.access = access
+        self.rules = rules
         self.metrics = metrics
         self.logger = logger
     }
@@ -70,6 +75,14 @@ package final class ProxyRouter: ProxyDelegate {
         }
         guard let route = routes.first(where: { $0.matches(target) }) else {
             return .now(.respond(Self.noRoute(target)))
+        }
+        if let credential = route.route.credential, let rule = rules[credential],
+            !TokenAPI.callerMayUse(
+                rule, peer: peer, ownUID: access?.ownUID ?? ProcessIdentity.userID
+            ).allowed
+        {
+            metrics?.access.recordRefused(credential: credential)
+            return .now(.respond(Self.credentialRefused(credential)))
         }
         return forward(head, target: target, route: route, completion: completion)
     }

@@ -14,16 +14,7 @@ extension TokenAPI {
         HTTPServerResponse?, ProcessDetails?
     ) {
         guard !rules.isEmpty, let rule = rules[credential] else { return (nil, nil) }
-        var details: ProcessDetails?
-        var allowed = false
-        if case .unix(let pid, let uid, let gid) = peer {
-            if uid == 0 || uid == access.ownUID || rule.allows(uid: uid, gid: gid, details: nil) {
-                allowed = true
-            } else if rule.needsProcessDetails {
-                details = CallerInspector.details(pid: pid, uid: uid)
-                allowed = rule.allows(uid: uid, gid: gid, details: details)
-            }
-        }
+        let (allowed, details) = Self.callerMayUse(rule, peer: peer, ownUID: access.ownUID)
         guard !allowed else { return (nil, details) }
         metrics.access.recordRefused(credential: credential)
         return (
@@ -31,6 +22,21 @@ extension TokenAPI {
                 403, "access_denied", "this caller may not use credential '\(credential)'"),
             details
         )
+    }
+
+    /// The decision behind `credentialCheck`, shared with the proxy (a route that injects a
+    /// credential's token uses it on the caller's behalf, so the same rule applies there).
+    /// `/proc/PID` is read only when the kernel's uid and primary gid do not decide.
+    static func callerMayUse(_ rule: AccessRule, peer: PeerIdentity, ownUID: UInt32) -> (
+        allowed: Bool, details: ProcessDetails?
+    ) {
+        guard case .unix(let pid, let uid, let gid) = peer else { return (false, nil) }
+        if uid == 0 || uid == ownUID || rule.allows(uid: uid, gid: gid, details: nil) {
+            return (true, nil)
+        }
+        guard rule.needsProcessDetails else { return (false, nil) }
+        let details = CallerInspector.details(pid: pid, uid: uid)
+        return (rule.allows(uid: uid, gid: gid, details: details), details)
     }
 
     /// Records one token of `credential` handed to `peer` (Unix-socket callers only).

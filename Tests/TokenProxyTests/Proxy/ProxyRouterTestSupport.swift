@@ -88,12 +88,13 @@ enum ProxyRouterFixture {
         _ routes: [ProxyRoute], tunnels: [ProxyTunnel] = [],
         tokens: FakeTokenSource = FakeTokenSource(),
         access: TokenAPI.AccessPolicy? = nil, metrics: Metrics? = nil,
-        introspection: (any ProxyIntrospectionSource)? = nil
+        introspection: (any ProxyIntrospectionSource)? = nil, rules: [String: AccessRule] = [:]
     ) throws -> ProxyRouter {
         try ProxyRouter(
             configuration: ProxyConfiguration(
                 listen: [.tcp(host: "127.0.0.1", port: 0)], routes: routes, tunnels: tunnels),
-            tokens: tokens, introspection: introspection, access: access, metrics: metrics,
+            tokens: tokens, introspection: introspection, access: access, rules: rules,
+            metrics: metrics,
             logger: silent,
             tokenTimeout: .seconds(30),
             file: "test.json",

@@ -202,6 +202,32 @@ struct ProxyRouterTests {
         #expect(await F.decide(router, F.head("GET", "/")).forward != nil)
     }
 
+    @Test func appliesTheRoutesCredentialAllowRule() async throws {
+        let access = TokenAPI.AccessPolicy(
+            allowsAnyPeer: true, allowedUIDs: [], allowedGIDs: [], ownUID: 999)
+        let router = try F.router(
+            [
+                F.route(prefix: "/a/", upstream: "https://a.example.com", credential: "a"),
+                F.route(prefix: "/b/", upstream: "https://b.example.com", credential: "b"),
+            ],
+            access: access, rules: ["a": AccessRule(uids: [1001])])
+        let refused = await F.decide(
+            router, F.head("GET", "/a/x"), peer: .unix(pid: 1, uid: 1002, gid: 1002))
+        #expect(refused.response?.status == 403)
+        #expect(refused.response?.text.contains("may not use credential 'a'") == true)
+        #expect(
+            await F.decide(router, F.head("GET", "/a/x"), peer: .unix(pid: 1, uid: 1001, gid: 5))
+                .forward != nil)
+        #expect(
+            await F.decide(router, F.head("GET", "/a/x"), peer: .unix(pid: 1, uid: 999, gid: 5))
+                .forward != nil)
+        // A route whose credential has no rule is open; a TCP caller never matches a rule.
+        #expect(
+            await F.decide(router, F.head("GET", "/b/x"), peer: .unix(pid: 1, uid: 1002, gid: 1))
+                .forward != nil)
+        #expect(await F.decide(router, F.head("GET", "/a/x")).response?.status == 403)
+    }
+
     @Test func reportsUnusableTLSFilesAtTheRouteKey() throws {
         #expect {
             try F.router([
