@@ -10,7 +10,7 @@ import threading
 
 import pytest
 
-from daemon import credential_entry, free_port, tcp_request, wait_until
+from daemon import credential_entry, free_port, tcp_request, unix_request, wait_until
 from echo_upstream import EchoUpstream
 
 LONG = {"before_expiry": 2, "min_before_expiry": 1, "jitter": 0, "backoff_initial": 0.2,
@@ -149,3 +149,14 @@ def test_moving_the_operations_listener(tokenproxy_daemon, authserver, key_facto
     d.reload(config)
     reloaded(d, 3)
     assert refused(second)
+
+
+def test_moving_the_api_socket_removes_the_old_file(tokenproxy_daemon, authserver, key_factory):
+    d = start(tokenproxy_daemon, authserver, key_factory)
+    old_path = d.socket_path
+    new_path = d.sockdir / "moved.sock"
+    d.reload({**d.config, "api": {**d.config["api"], "socket": str(new_path)}})
+    reloaded(d, 1)
+    assert not old_path.exists()
+    assert unix_request(new_path, "GET", "/v1/tokens/svc").status == 200
+    assert "token API listener added" in d.log()
