@@ -29,7 +29,7 @@ extension DevMode {
               curl -x \(session.proxyURL) http://\(apiHost)/oidc/v1/userinfo
               curl \(session.proxyURL)\(apiPathPrefix)oidc/v1/userinfo
               curl --unix-socket \(socket) --data-urlencode "token=$(\(tokenproxy) token demo --socket \(socket))" http://localhost/v1/introspect/api
-              \(tokenproxy) introspect api "$(\(tokenproxy) token demo --socket \(socket))" --socket \(socket)
+              \(tokenproxy) introspect api --socket \(socket) -- "$(\(tokenproxy) token demo --socket \(socket))"
               curl -H "$(\(tokenproxy) token demo --socket \(socket) --format header)" \(session.proxyURL)\(guardedPathPrefix)oidc/v1/userinfo
               curl -s -o /dev/null -w '%{http_code} without a token\\n' \(session.proxyURL)\(guardedPathPrefix)oidc/v1/userinfo
               curl --unix-socket \(socket) http://localhost/metrics

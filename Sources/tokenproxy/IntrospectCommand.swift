@@ -11,9 +11,10 @@ struct IntrospectCommand: AsyncParsableCommand {
         commandName: "introspect",
         abstract: "Ask the IdP whether an access token is active (RFC 7662) and print its answer.",
         discussion: """
-            tokenproxy introspect api "$TOKEN"                     (through the daemon, cached)
-            tokenproxy introspect --key app.json --issuer https://idp.example.com "$TOKEN"
-            A TOKEN of - (or none) is read from standard input. Exit status: 0 active, 1 not active.
+            tokenproxy introspect api -- "$TOKEN"                  (through the daemon, cached)
+            tokenproxy introspect --key app.json --issuer https://idp.example.com -- "$TOKEN"
+            A TOKEN of - (or none) is read from standard input; put -- before a TOKEN (it may start
+            with -). Exit status: 0 active, 1 not active.
             """)
 
     @Argument(help: "NAME TOKEN (through the daemon) or TOKEN (with --key).")

@@ -14,6 +14,8 @@ import pytest
 from daemon import credential_entry, metric, wait_until
 
 
+# Tokens are random base64url: one in 64 starts with "-", which the CLI would read as an
+# option, so the tests pass them after "--" as a user must (or on stdin with "-").
 def mint(server, client_id: str, *, lifetime: int = 600, scope: str = "orders.read") -> str:
     r = server.post("/_test/mint", json={"client_id": client_id, "lifetime": lifetime, "scope": scope})
     r.raise_for_status()
@@ -64,7 +66,7 @@ def test_cli_one_shot_active_inactive_revoked(setup, run_cli):
     token = mint(server, setup.caller.client_id, scope="orders.read orders.write")
     base = ["introspect", "--key", api_key.path, "--issuer", server.issuer]
 
-    r = run_cli(*base, token)
+    r = run_cli(*base, "--", token)
     assert r.code == 0, r.stderr
     body = json.loads(r.stdout)
     assert body["active"] is True
@@ -76,7 +78,7 @@ def test_cli_one_shot_active_inactive_revoked(setup, run_cli):
     assert r.code == 0 and json.loads(r.stdout)["active"] is True
 
     server.post("/_test/revoke", json={"token": token}).raise_for_status()
-    r = run_cli(*base, token)
+    r = run_cli(*base, "--", token)
     assert r.code == 1 and json.loads(r.stdout) == {"active": False}
 
     r = run_cli(*base, "no-such-token")
@@ -84,7 +86,7 @@ def test_cli_one_shot_active_inactive_revoked(setup, run_cli):
 
     expired = mint(server, setup.caller.client_id, lifetime=1)
     time.sleep(1.2)
-    r = run_cli(*base, expired)
+    r = run_cli(*base, "--", expired)
     assert r.code == 1 and json.loads(r.stdout) == {"active": False}
 
 
@@ -94,7 +96,7 @@ def test_cli_one_shot_wrong_key_names_credential_endpoint_status(setup, run_cli,
     # The right client id and key id, but a key the IdP does not know: invalid_client.
     wrong = key_factory("rsa2048", "application", client_id=setup.api_key.client_id,
                         key_id=setup.api_key.key_id, label="other")
-    r = run_cli("introspect", "--key", wrong.path, "--issuer", server.issuer, token)
+    r = run_cli("introspect", "--key", wrong.path, "--issuer", server.issuer, "--", token)
     assert r.code == 77, (r.code, r.stderr)
     assert wrong.path.name in r.stderr
     assert server.introspection_endpoint in r.stderr
@@ -247,10 +249,10 @@ def test_cli_through_daemon(setup, run_cli):
     d = setup()
     token = mint(d.server, d.caller.client_id)
     env = {"TOKENPROXY_SOCKET": str(d.socket_path)}
-    r = run_cli("introspect", "api", token, env=env)
+    r = run_cli("introspect", "api", "--", token, env=env)
     assert r.code == 0, r.stderr
     assert json.loads(r.stdout)["active"] is True
     r = run_cli("introspect", "api", "-", env=env, input="dead-token\n")
     assert r.code == 1 and json.loads(r.stdout) == {"active": False}
-    r = run_cli("introspect", "nope", token, env=env)
+    r = run_cli("introspect", "nope", "--", token, env=env)
     assert r.code == 64 and "nope" in r.stderr
