@@ -18,6 +18,15 @@ stop() { # stop PID NAME: SIGTERM, wait up to 5 s, then SIGKILL
     wait "$pid" 2>/dev/null || true
 }
 show_log() { [ -s "$1" ] && { log "last lines of $1:"; tail -20 "$1" >&2; }; return 0; }
+build_release() { # build_release WORK: builds the static release binary, prints its path
+    local out
+    out="$(scripts/build-release 2>"$1/build.log")" || { show_log "$1/build.log"; die "swift build failed"; }
+    tail -1 "$1/build.log" >&2
+    printf '%s\n' "$out"
+}
+build_loadgen() { # build_loadgen WORK: compiles bench/loadgen.c into WORK, prints its path
+    gcc -O2 -Wall -Wextra -o "$1/loadgen" bench/loadgen.c && printf '%s\n' "$1/loadgen"
+}
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_port() { # wait_port PORT NAME LOG
     for _ in $(seq 1 100); do

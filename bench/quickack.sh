@@ -37,10 +37,8 @@ trap 'exit 130' INT TERM
 
 # --- 1. build ---------------------------------------------------------------------------------
 log "building tokenproxy (release) and loadgen"
-bin="$(scripts/build-release 2>"$work/build.log")" || { show_log "$work/build.log"; die "swift build failed"; }
-tail -1 "$work/build.log" >&2
-gcc -O2 -Wall -Wextra -o "$work/loadgen" bench/loadgen.c
-loadgen="$work/loadgen"
+bin="$(build_release "$work")" || exit 1
+loadgen="$(build_loadgen "$work")" || exit 1
 
 up_port="$(free_port)"; ref_port="$(free_port)"; tp_port="$(free_port)"; tp_slow_port="$(free_port)"
 fixed_token="bench-$(openssl rand -hex 24)"
