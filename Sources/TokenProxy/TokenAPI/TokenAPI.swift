@@ -81,17 +81,17 @@ package final class TokenAPI: HTTPServerHandler {
     package func handle(
         _ request: HTTPServerRequest, respond: @escaping @Sendable (HTTPServerResponse) -> Void
     ) {
-        let metrics = self.metrics
-        let reply: @Sendable (HTTPServerResponse) -> Void = { response in
-            metrics.recordRequest(status: response.status)
-            respond(response)
-        }
         // The common request, `/v1/tokens/NAME` for a configured name without a query, is
-        // recognized on the target's bytes: no path or name strings are built for it.
+        // recognized on the target's bytes: no path or name strings are built for it, and no
+        // closure is allocated unless the answer has to wait.
         if let name = Self.tokenName(inTarget: request.head.target, names: store.names) {
-            if let refusal = refusal(for: request) { return reply(refusal) }
-            return token(name, query: "", request, reply)
+            if let refusal = refusal(for: request) {
+                metrics.recordRequest(status: refusal.status)
+                return respond(refusal)
+            }
+            return token(name, query: "", request, respond)
         }
+        let reply = Self.counting(metrics, respond)
         let (path, query) = Self.split(request.head.target)
         let method = request.head.method
         let isRead = method == "GET" || method == "HEAD"
@@ -156,14 +156,31 @@ package final class TokenAPI: HTTPServerHandler {
                 }
             }
         }
-        token(name, query: query, request, reply)
+        token(name, query: query, request, respond)
+    }
+
+    /// `respond`, counting each answer's status in the metrics.
+    private static func counting(
+        _ metrics: Metrics, _ respond: @escaping @Sendable (HTTPServerResponse) -> Void
+    ) -> @Sendable (HTTPServerResponse) -> Void {
+        { response in
+            metrics.recordRequest(status: response.status)
+            respond(response)
+        }
     }
 
     /// `GET`/`HEAD /v1/tokens/{name}` for a configured `name`, after the access check.
+    /// `respond` is the server's: every answer is counted here (`reply`), and only an answer
+    /// that has to wait for the token service wraps it in a closure.
     private func token(
         _ name: String, query: Substring, _ request: HTTPServerRequest,
-        _ reply: @escaping @Sendable (HTTPServerResponse) -> Void
+        _ respond: @escaping @Sendable (HTTPServerResponse) -> Void
     ) {
+        let metrics = self.metrics
+        func reply(_ response: HTTPServerResponse) {
+            metrics.recordRequest(status: response.status)
+            respond(response)
+        }
         let method = request.head.method
         guard method == "GET" || method == "HEAD" else {
             return reply(Self.methodNotAllowed("GET, HEAD"))
@@ -195,7 +212,8 @@ package final class TokenAPI: HTTPServerHandler {
             audited(name, peer: request.peer, details: details)
             return reply(tokenResponse(held, text: wantsText))
         }
-        later(auditing(name, peer: request.peer, details: details, reply)) { api in
+        later(auditing(name, peer: request.peer, details: details, Self.counting(metrics, respond)))
+        { api in
             do {
                 return api.tokenResponse(
                     try await api.store.token(name, minValid: minValid), text: wantsText)

@@ -8,7 +8,8 @@ import TokenProxyCore
 /// per request: callers are keyed by (credential, uid, gid, executable, unit), so a shell loop
 /// starting a new `curl` each time is still one caller.
 ///
-/// Per request: one lock and one dictionary lookup by (credential, pid, uid, gid); `/proc/PID`
+/// Per request: one lock and one dictionary lookup by (credential, pid, uid, gid) — none for
+/// the same process and credential as the request before; `/proc/PID`
 /// is read (outside the lock) only for a process not seen since the last report. The same
 /// counts feed `tokenproxy_tokens_served_total{credential,uid}`.
 package final class TokenAudit: Sendable {
@@ -50,6 +51,9 @@ package final class TokenAudit: Sendable {
         /// Handed out to callers beyond `auditMaxCallers`: since the last report, and in all.
         var overflow: [String: Int] = [:]
         var overflowTotal: [Served: Int] = [:]
+        /// The (process, credential) counted last and its entry: a keep-alive caller asking
+        /// again is counted without hashing (cleared with `processes`).
+        var last: (process: Process, credential: String, position: Int)?
     }
 
     private let state = Mutex(State())
@@ -66,9 +70,16 @@ package final class TokenAudit: Sendable {
     ) {
         let process = Process(pid: pid, uid: uid, gid: gid)
         let known = state.withLock { state -> Bool in
-            guard let seen = state.processes[process],
-                let position = seen.first(where: { $0.credential == credential })?.position
-            else { return false }
+            let position: Int
+            if let last = state.last, last.process == process, last.credential == credential {
+                position = last.position
+            } else {
+                guard let seen = state.processes[process],
+                    let found = seen.first(where: { $0.credential == credential })?.position
+                else { return false }
+                position = found
+                state.last = (process, credential, position)
+            }
             state.entries[position].sinceReport += 1
             state.entries[position].total += 1
             return true
@@ -120,6 +131,7 @@ package final class TokenAudit: Sendable {
             }
             state.overflow = [:]
             state.processes = [:]
+            state.last = nil
             state.processCount = 0
             return report
         }

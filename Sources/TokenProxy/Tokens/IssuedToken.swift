@@ -6,7 +6,10 @@ import TokenProxyNet
 /// of every answer that never change for this token, serialized once when it arrives so that
 /// the token API and the proxy copy bytes instead of building them per request. Everything
 /// that contains the token travels `Redacted`.
-package struct IssuedToken: Sendable {
+///
+/// A class (immutable, so sharing is safe): a snapshot hands its token to every request, and
+/// copying a reference is one retain where copying the fields was one per field.
+package final class IssuedToken: Sendable {
     /// The access token (RFC 6749 §5.1).
     package let accessToken: Redacted<String>
     /// The IdP's `token_type`, as sent.

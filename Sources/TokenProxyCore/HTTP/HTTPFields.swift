@@ -91,10 +91,11 @@ package struct HTTPFields: Sendable, Equatable, Sequence, ExpressibleByDictionar
 
     /// ASCII case-insensitive comparison without allocating; field names are ASCII tokens.
     package static func namesEqual(_ lhs: String, _ rhs: String) -> Bool {
-        if lhs == rhs { return true }  // the usual case: the same spelling, compared at once
         let left = lhs.utf8
         let right = rhs.utf8
+        // Most comparisons are of different names: their lengths differ (an O(1) count).
         guard left.count == right.count else { return false }
+        if lhs == rhs { return true }  // the usual match: the same spelling, compared at once
         var rightBytes = right.makeIterator()
         for byte in left {
             guard let other = rightBytes.next(), asciiLower(byte) == asciiLower(other) else {

@@ -4,16 +4,17 @@ extension HTTPParser {
     /// Validates framing fields, picks the body state and returns the head event.
     mutating func completeHead() throws(HTTPParseError) -> HTTPParserEvent {
         let fields = partial.fields
+        let framing = partial.framing
         if let request = partial.request {
             let head = HTTPRequestHead(
                 method: request.method, target: request.target, version: request.version,
                 fields: fields)
-            try validateHost(head)
-            if fields.contains("Transfer-Encoding") && head.version == .http1_0 {
+            try Self.validateHost(framing, version: request.version)
+            if framing.hasTransferEncoding && head.version == .http1_0 {
                 // §6.1: TE in an HTTP/1.0 message means framing is faulty.
                 throw .invalidTransferEncoding
             }
-            try startBody(fields: fields, isRequest: true)
+            try startBody(fields: fields, framing: framing, isRequest: true)
             return .requestHead(head)
         }
         guard let status = partial.status else { throw .invalidStatusLine }
@@ -35,36 +36,31 @@ extension HTTPParser {
             state = .messageEnd
             return .responseHead(head)
         }
-        try startBody(fields: fields, isRequest: false)
+        try startBody(fields: fields, framing: framing, isRequest: false)
         return .responseHead(head)
     }
 
     /// RFC 9112 §3.2: exactly one Host in HTTP/1.1 requests, at most one in HTTP/1.0, holding
-    /// one authority (no list, no whitespace, no userinfo or path characters).
-    private func validateHost(_ head: HTTPRequestHead) throws(HTTPParseError) {
-        var host: String?
-        for field in head.fields where HTTPFields.namesEqual(field.name, "Host") {
-            guard host == nil else { throw .invalidHost }
-            host = field.value
-        }
-        guard let host else {
-            if head.version == .http1_1 { throw .missingHost }
+    /// one authority (no list, no whitespace, no userinfo or path characters). The parser
+    /// noted the Host lines as they arrived (`FramingFields`).
+    private static func validateHost(
+        _ framing: FramingFields, version: HTTPVersion
+    ) throws(HTTPParseError) {
+        guard framing.hostCount <= 1 else { throw .invalidHost }
+        guard framing.hostCount == 1 else {
+            if version == .http1_1 { throw .missingHost }
             return
         }
-        // SP, HTAB, `,` `/` `?` `#` `@` `\`: a list, a path or userinfo, not one authority.
-        for byte in host.utf8 {
-            switch byte {
-            case 0x20, 0x09, 0x2C, 0x2F, 0x3F, 0x23, 0x40, 0x5C: throw .invalidHost
-            default: continue
-            }
-        }
+        if framing.hostIsMalformed { throw .invalidHost }
     }
 
-    private mutating func startBody(fields: HTTPFields, isRequest: Bool) throws(HTTPParseError) {
-        // Most requests carry neither field: look before collecting (no arrays for them).
-        let lengths = fields.contains("Content-Length") ? fields.values("Content-Length") : []
-        let codings =
-            fields.contains("Transfer-Encoding") ? fields.values("Transfer-Encoding") : []
+    private mutating func startBody(
+        fields: HTTPFields, framing: FramingFields, isRequest: Bool
+    ) throws(HTTPParseError) {
+        // Most requests carry neither field: collect only what the head holds (no arrays, no
+        // name comparisons for them).
+        let lengths = framing.hasContentLength ? fields.values("Content-Length") : []
+        let codings = framing.hasTransferEncoding ? fields.values("Transfer-Encoding") : []
         if !codings.isEmpty {
             if !lengths.isEmpty { throw .contentLengthWithTransferEncoding }
             try Self.requireChunkedOnly(codings)

@@ -71,6 +71,7 @@ extension HTTPParser {
             }
             let field = try Self.parseFieldLine(buffer[line])
             guard partial.fields.count < limits.maxFieldCount else { throw .tooManyFields }
+            partial.framing.note(field)
             partial.fields.append(field.name, field.value)
         }
     }
@@ -119,9 +120,12 @@ extension HTTPParser {
     private static func parseVersion(
         _ bytes: ArraySlice<UInt8>, malformed: HTTPParseError
     ) throws(HTTPParseError) -> HTTPVersion {
-        let prefix: [UInt8] = Array("HTTP/".utf8)
-        guard bytes.count == 8, bytes.starts(with: prefix) else { throw malformed }
+        guard bytes.count == 8 else { throw malformed }
         let start = bytes.startIndex
+        // "HTTP/" compared in place (an array literal here would be allocated per request).
+        guard bytes[start] == 0x48, bytes[start + 1] == 0x54, bytes[start + 2] == 0x54,
+            bytes[start + 3] == 0x50, bytes[start + 4] == 0x2F
+        else { throw malformed }
         let major = bytes[start + 5]
         let dot = bytes[start + 6]
         let minor = bytes[start + 7]

@@ -42,6 +42,9 @@ package struct HTTPParser: Sendable {
         var request: (method: String, target: String, version: HTTPVersion)?
         var status: (version: HTTPVersion, code: Int, reason: String)?
         var fields = HTTPFields()
+        /// The framing fields seen so far, noted while each line's bytes are at hand, so the
+        /// checks after the empty line look up none of them by name (see `FramingFields`).
+        var framing = FramingFields()
     }
 
     package let mode: Mode
@@ -71,6 +74,13 @@ package struct HTTPParser: Sendable {
     package mutating func feed(_ bytes: some Sequence<UInt8>) {
         compactIfWorthIt()
         buffer.append(contentsOf: bytes)
+    }
+
+    /// Appends bytes received from the peer, straight from a read buffer: one copy, without
+    /// the generic `Sequence` path (which is not specialized across modules).
+    package mutating func feed(_ bytes: UnsafeRawBufferPointer) {
+        compactIfWorthIt()
+        buffer.append(contentsOf: bytes.bindMemory(to: UInt8.self))
     }
 
     /// Records that the peer closed its side. Later `next()` calls finish a body delimited by

@@ -13,9 +13,13 @@
 /// a mutex's slow path at 16 connections); exclusive use costs the same as a mutex.
 /// The corresponding C functions are `pthread_rwlock_rdlock`, `pthread_rwlock_wrlock` and
 /// `pthread_rwlock_unlock`.
+///
+/// The two `with…` methods are `@inlinable` so that callers in other modules get them
+/// specialized for their `Value` (unspecialized, a read cost a few hundred instructions of
+/// generic metadata work on every token request).
 package final class ThreadLock<Value>: @unchecked Sendable {
-    private let lock: UnsafeMutablePointer<pthread_rwlock_t>
-    private var value: Value
+    @usableFromInline let lock: UnsafeMutablePointer<pthread_rwlock_t>
+    @usableFromInline var value: Value
 
     package init(_ value: Value) {
         self.value = value
@@ -30,6 +34,7 @@ package final class ThreadLock<Value>: @unchecked Sendable {
     }
 
     /// Runs `body` with exclusive access.
+    @inlinable
     package func withLock<Result>(_ body: (inout Value) throws -> Result) rethrows -> Result {
         pthread_rwlock_wrlock(lock)
         defer { pthread_rwlock_unlock(lock) }
@@ -37,6 +42,7 @@ package final class ThreadLock<Value>: @unchecked Sendable {
     }
 
     /// Runs `body` with shared access: other readers proceed at the same time.
+    @inlinable
     package func withReadLock<Result>(_ body: (borrowing Value) throws -> Result) rethrows
         -> Result
     {

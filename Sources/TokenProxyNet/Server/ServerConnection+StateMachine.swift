@@ -37,8 +37,21 @@ extension ServerConnection {
         /// Bytes arrived from the peer. They are copied into the parser before this returns, so
         /// `bytes` may point into a buffer the caller reuses (the loop's `readBuffer`).
         mutating func readable(_ bytes: some Sequence<UInt8>) -> ReadableAction {
-            guard state != .closed else { return .doNothing }
+            if case .closed = state { return .doNothing }
             parser.feed(bytes)
+            return parseFed()
+        }
+
+        /// `readable` for the bytes of a read buffer (what the connection passes): the parser
+        /// copies them with one `memcpy`.
+        mutating func readable(_ bytes: UnsafeRawBufferPointer) -> ReadableAction {
+            if case .closed = state { return .doNothing }
+            parser.feed(bytes)
+            return parseFed()
+        }
+
+        /// What the bytes just fed make of the current state.
+        private mutating func parseFed() -> ReadableAction {
             switch state {
             case .idle:
                 let before = readDeadline
@@ -219,7 +232,7 @@ extension ServerConnection {
             var closeAfterResponse = false
             if case .readingHead(let close) = state { closeAfterResponse = close }
             var expectsContinue = false
-            if head.version == .http1_1 {
+            if head.version == .http1_1 && head.fields.contains("Expect") {
                 // RFC 9110 §10.1.1: 100-continue is the only expectation defined; a 1.0 client
                 // cannot have meant it, so its Expect is ignored.
                 let expectations = head.fields.listElements("Expect")
