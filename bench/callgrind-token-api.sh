@@ -37,7 +37,7 @@ callgrind_prepare "$binary"
 LD_PRELOAD="$work/nosigsuspend.so" valgrind --tool=callgrind --compress-strings=no --compress-pos=no \
     --callgrind-out-file="$work/cg.out" "$work/tokenproxy" dev --dir "$work/dev" >"$work/dev.log" 2>&1 &
 pid=$!
-for _ in $(seq 1 240); do grep -q "token refreshed" "$work/dev.log" 2>/dev/null && break; sleep 0.5; done
+for _ in $(seq 1 1200); do grep -q "token refreshed" "$work/dev.log" 2>/dev/null && break; sleep 0.5; done
 grep -q "token refreshed" "$work/dev.log" || { cat "$work/dev.log" >&2; exit 1; }
 socket="$work/dev/tokenproxy.sock"
 python3 bench/keepalive_client.py "$socket" /v1/tokens/demo 200   # warm-up

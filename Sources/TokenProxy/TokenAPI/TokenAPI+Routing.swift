@@ -20,10 +20,14 @@ extension TokenAPI {
 
     private static let tokensPrefix = Array("/v1/tokens/".utf8)
 
+    /// (`withUTF8`: a small name has no contiguous storage to offer, and the generic
+    /// `elementsEqual` over its `UTF8View` cost more than the rest of the match.)
     private static func equals(_ name: String, _ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
-        let utf8 = name.utf8
-        guard utf8.count == bytes.count else { return false }
-        return utf8.withContiguousStorageIfAvailable { $0.elementsEqual(bytes) }
-            ?? utf8.elementsEqual(bytes)
+        guard name.utf8.count == bytes.count else { return false }
+        var name = name
+        return name.withUTF8 { own in
+            for index in 0..<own.count where own[index] != bytes[index] { return false }
+            return true
+        }
     }
 }

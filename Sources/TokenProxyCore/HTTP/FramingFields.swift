@@ -30,13 +30,17 @@ struct FramingFields: Sendable {
 
     /// Whether `host` can be one authority: no SP, HTAB, `,` `/` `?` `#` `@` `\` (a list, a
     /// path or userinfo).
+    /// (Over the contiguous bytes: iterating the `UTF8View` costs several times more.)
     static func isSingleAuthority(_ host: String) -> Bool {
-        for byte in host.utf8 {
-            switch byte {
-            case 0x20, 0x09, 0x2C, 0x2F, 0x3F, 0x23, 0x40, 0x5C: return false
-            default: continue
+        var host = host
+        return host.withUTF8 { bytes in
+            for byte in bytes {
+                switch byte {
+                case 0x20, 0x09, 0x2C, 0x2F, 0x3F, 0x23, 0x40, 0x5C: return false
+                default: continue
+                }
             }
+            return true
         }
-        return true
     }
 }
