@@ -50,7 +50,10 @@ final class ServerConnection: @unchecked Sendable {
     /// Who answers the request in flight; see `ServerConnection+Handler.swift`.
     let responseSlot = Mutex(ResponseSlot.idle)
 
-    var machine: StateMachine
+    /// Not checked for exclusivity at run time: only the loop's thread touches it, each event
+    /// in one access that ends before the next begins (measured: the checks were ~2 % of a
+    /// cached token request).
+    @exclusivity(unchecked) var machine: StateMachine
     /// Whether the loop should report readability (off while a response is awaited or queued).
     var readingEnabled = false
     /// Whether the loop should report writability (only while output is queued).
@@ -178,7 +181,8 @@ final class ServerConnection: @unchecked Sendable {
         readingEnabled = false
         writingEnabled = false
         // Before close(2): a descriptor number must not stay watched once it can be reused.
-        try? loop.watch(fd: fd, token: EventLoopToken.apiConnection(id), events: nil, previous: watchedEvents)
+        try? loop.watch(
+            fd: fd, token: EventLoopToken.apiConnection(id), events: nil, previous: watchedEvents)
         watchedEvents = nil
         loop.deregister(token: EventLoopToken.apiConnection(id))
         // A socket's close reports nothing to act on; EBADF (a double close) traps in Posix.
