@@ -258,6 +258,11 @@ def main() -> int:
         print(f"footprint: idle {idle['VmRSS']} KiB RSS "
               f"(anon {idle.get('RssAnon')}, file {idle.get('RssFile')}), "
               f"{idle['Threads']} threads", file=sys.stderr)
+        # Where the idle RSS is: per mapping, and the binary's resident pages per section.
+        maps = subprocess.run(
+            [sys.executable, os.path.join(os.path.dirname(__file__), "footprint_maps.py"),
+             str(pid), "--top", "15"], capture_output=True, text=True)
+        result["idle_maps"] = maps.stdout if maps.returncode == 0 else maps.stderr
         if options.connections > 0:
             api = idle_connections(pid, socket.AF_UNIX, options.api_socket,
                                    options.connections, options.settle, idle,
