@@ -10,7 +10,8 @@ listener), it:
    each run. Reports the median, min and max;
 2. starts one long-lived daemon, waits for READY=1 and the first 200 for the token, waits
    IDLE_SECONDS and reads VmRSS, VmHWM, RssAnon, RssFile and Threads from /proc/PID/status:
-   the idle footprint;
+   the idle footprint, with footprint_maps.py's breakdown; then again after 100 token
+   requests and IDLE_SECONDS (what serving faults back in);
 3. opens CONNECTIONS idle client connections (connected, nothing sent) to the token API
    socket, waits SETTLE seconds, reads VmRSS, Threads and the daemon's open descriptors, counts
    how many of the connections the daemon still holds (a connection it refused or closed is
@@ -263,6 +264,17 @@ def main() -> int:
             [sys.executable, os.path.join(os.path.dirname(__file__), "footprint_maps.py"),
              str(pid), "--top", "15"], capture_output=True, text=True)
         result["idle_maps"] = maps.stdout if maps.returncode == 0 else maps.stderr
+        # Idle again after serving: 100 token requests, then 2 s. The code that serving runs
+        # is resident again (the start-up pages dropped after READY are not).
+        for _ in range(100):
+            token_status(options.api_socket, options.token_path)
+        time.sleep(options.idle_seconds)
+        served = proc_status(pid)
+        result["idle_after_requests"] = {
+            "requests": 100, "rss_kib": served["VmRSS"], "rss_anon_kib": served.get("RssAnon"),
+            "rss_file_kib": served.get("RssFile"), "threads": served["Threads"]}
+        print(f"footprint: idle after 100 token requests {served['VmRSS']} KiB RSS",
+              file=sys.stderr)
         if options.connections > 0:
             api = idle_connections(pid, socket.AF_UNIX, options.api_socket,
                                    options.connections, options.settle, idle,

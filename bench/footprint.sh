@@ -111,6 +111,10 @@ lines = [f"# tokenproxy footprint ({commit}, {flags})", "",
          f"- exec → READY=1: median {s['median']} ms (min {s['min']}, max {s['max']}, {s['runs']} runs)",
          f"- idle: VmRSS {i['rss_kib']} KiB ({i['rss_kib'] / 1024:.1f} MiB; anon {i['rss_anon_kib']}, "
          f"file {i['rss_file_kib']}), {i['threads']} threads",
+         *([f"- idle after {r['idle_after_requests']['requests']} token requests: VmRSS "
+             f"{r['idle_after_requests']['rss_kib']} KiB ({r['idle_after_requests']['rss_kib'] / 1024:.1f} MiB; "
+             f"anon {r['idle_after_requests']['rss_anon_kib']}, file {r['idle_after_requests']['rss_file_kib']})"]
+           if r.get("idle_after_requests") else []),
          f"- binary {r['binary_bytes'] / 1e6:.1f} MB; shared libraries: {', '.join(r['shared_libraries'])}", ""]
 for key, title in (("idle_connections_api", "token API socket"),
                    ("idle_connections_api_after_request",
@@ -127,6 +131,9 @@ for key, title in (("idle_connections_api", "token API socket"),
         f"{c['threads']} threads; after closing: {c['after_close']['rss_kib']} KiB, "
         f"{c['after_close']['threads']} threads; {c['later_after_close']['seconds']:g} s after "
         f"closing: {c['later_after_close']['rss_kib']} KiB, {c['later_after_close']['threads']} threads")
+if r.get("idle_maps"):
+    lines += ["", "Idle RSS by mapping, and the binary's resident pages (bench/footprint_maps.py):", "",
+              "```", r["idle_maps"].rstrip(), "```"]
 text = "\n".join(lines) + "\n"
 open(out + ".md", "w").write(text)
 print(text)

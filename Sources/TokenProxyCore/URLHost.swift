@@ -8,7 +8,9 @@ import Foundation
 /// ASCII host (measured: `icudt76_dat` was the largest resident part of the idle daemon's data,
 /// loaded by the configuration check of the issuer URL). `URL.host(percentEncoded:)` parses
 /// the same RFC 3986 authority without it; it drops an IPv6 literal's brackets, which are put
-/// back here, so callers see exactly what the getters returned.
+/// back here, so callers see what the getters returned — except for an IDNA host
+/// (`xn--…`), which the getters turned into Unicode (unresolvable by getaddrinfo, not allowed
+/// in a Host header) and which stays ASCII here (`URLHostTests`).
 package enum URLHost {
     /// `components.host`: percent-decoded, `[…]` around an IPv6 literal; nil when the URL has no
     /// authority or `components` cannot form a URL.

@@ -11,7 +11,7 @@ struct URLHostTests {
         "https://idp.example.com", "https://Idp.Example.COM:8443/x?q=1", "http://127.0.0.1:9",
         "http://[::1]:8080/x", "http://[fe80::1%25eth0]/", "http://LOCALHOST/",
         "http://%6Cocalhost/", "https://a%20b.example/", "https://user:pw@idp.example.com/",
-        "https://xn--bcher-kva.example", "https://:443/", "https:///x", "urn:example:x",
+        "https://:443/", "https:///x", "urn:example:x",
     ])
     func matchesURLComponents(_ text: String) throws {
         let components = try #require(URLComponents(string: text))
@@ -20,6 +20,16 @@ struct URLHostTests {
         #expect(
             emptyAsNil(URLHost.percentEncoded(components))
                 == emptyAsNil(components.percentEncodedHost))
+    }
+
+    /// The one deliberate difference: with full Foundation linked, `URLComponents` turns an
+    /// IDNA (punycode) host into Unicode (`bücher.example`, percent-encoded in
+    /// `percentEncodedHost`), which getaddrinfo cannot resolve and a Host header may not carry.
+    /// `URLHost` keeps the ASCII form as written, which is what DNS and HTTP need.
+    @Test func keepsPunycodeHostsASCII() throws {
+        let components = try #require(URLComponents(string: "https://xn--bcher-kva.example/x"))
+        #expect(URLHost.decoded(components) == "xn--bcher-kva.example")
+        #expect(URLHost.percentEncoded(components) == "xn--bcher-kva.example")
     }
 
     @Test func keepsBracketsAroundIPv6Literals() throws {

@@ -1,5 +1,5 @@
-import Glibc
 internal import CLinuxShims
+import Glibc
 
 /// Handing memory the process no longer uses back to the kernel.
 extension Posix {
