@@ -31,27 +31,7 @@ callgrind_prepare "$binary"
 
 # The upstream: HTTP/1.1 keep-alive, a fixed 128-byte body, head and body in one send.
 up_port="$(free_port)"
-cat >"$work/upstream.py" <<'PY'
-import socket, sys, threading
-body = b"x" * 128
-response = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 128\r\n\r\n" + body
-def serve(conn):
-    buffer = b""
-    with conn:
-        while True:
-            while b"\r\n\r\n" not in buffer:
-                data = conn.recv(65536)
-                if not data: return
-                buffer += data
-            buffer = buffer[buffer.index(b"\r\n\r\n") + 4:]
-            conn.sendall(response)
-listener = socket.socket(); listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-listener.bind(("127.0.0.1", int(sys.argv[1]))); listener.listen(64)
-while True:
-    conn, _ = listener.accept()
-    threading.Thread(target=serve, args=(conn,), daemon=True).start()
-PY
-python3 "$work/upstream.py" "$up_port" &
+python3 bench/small_upstream.py "$up_port" &
 upstream_pid=$!
 wait_port "$up_port" upstream /dev/null
 

@@ -175,7 +175,13 @@ def idle_connections(pid: int, family: int, address: object, count: int, settle:
     open_seconds = time.monotonic() - started
     time.sleep(settle)
     sample = proc_status(pid)
-    held = still_open(sockets)
+    # Held = open on both sides: not closed or answered by the daemon (still_open) AND accepted
+    # (a descriptor in the daemon). A connection still in the listen backlog is open on the
+    # client's side but costs the daemon nothing yet, so it must not dilute the per-connection
+    # figure.
+    not_readable = still_open(sockets)
+    accepted = max(0, sample["fds"] - idle["fds"])
+    held = min(not_readable, accepted)
     for client in sockets:
         client.close()
     closed_at = time.monotonic()
@@ -191,7 +197,8 @@ def idle_connections(pid: int, family: int, address: object, count: int, settle:
     growth = sample["VmRSS"] - idle["VmRSS"]
     return {
         "requested": count, "connected": len(sockets), "connect_failures": failures,
-        "held_by_daemon": held, "open_seconds": round(open_seconds, 2),
+        "held_by_daemon": held, "not_closed_by_daemon": not_readable,
+        "accepted_by_daemon": accepted, "open_seconds": round(open_seconds, 2),
         "rss_kib": sample["VmRSS"], "rss_anon_kib": sample.get("RssAnon"),
         "threads": sample["Threads"], "daemon_fds": sample["fds"],
         "rss_growth_kib": growth,
