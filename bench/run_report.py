@@ -49,9 +49,9 @@ class Table:
     def __init__(self) -> None:
         self.rows: list[dict] = []
 
-    def add(self, what: str, tokenproxy: str, nginx: str, ratio_text: str, goal: str,
+    def add(self, what: str, tp_text: str, nginx_text: str, ratio_text: str, goal: str,
             ok: bool | None, **data: object) -> None:
-        self.rows.append({"measurement": what, "tokenproxy": tokenproxy, "nginx": nginx,
+        self.rows.append({"measurement": what, "tokenproxy": tp_text, "nginx": nginx_text,
                           "ratio": ratio_text, "goal": goal, "met": met(ok), "data": data})
 
     def load_rows(self, label: str, results: list[dict], p99_limit: float, mode: str,
