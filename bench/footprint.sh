@@ -22,6 +22,8 @@ connections="${BENCH_IDLE_CONNECTIONS:-10000}"
 credential=bench
 
 
+# nginx, if installed, is measured as the reference (not installed here if missing).
+nginx_bin="$(command -v nginx || { [ -x /usr/sbin/nginx ] && echo /usr/sbin/nginx; } || true)"
 python3 -c 'import authlib, flask, joserfc, cryptography' 2>/dev/null \
     || die "the test IdP's Python packages are missing; run scripts/setup.sh once"
 ulimit -n "$(ulimit -Hn)"
@@ -89,7 +91,8 @@ fi
 log "measuring: $runs start-ups, idle RSS, $connections idle connections on the API socket and the proxy"
 python3 bench/footprint.py --bin "$bin" --config "$work/config.json" --api-socket "$api_socket" \
     --token-path "/v1/tokens/$credential" --proxy "127.0.0.1:$proxy_port" --runs "$runs" \
-    --connections "$connections" --later "${BENCH_LATER:-35}" --work "$work" >"$work/footprint.json" \
+    --connections "$connections" --later "${BENCH_LATER:-35}" --work "$work" \
+    ${nginx_bin:+--nginx "$nginx_bin"} >"$work/footprint.json" \
     || { show_log "$work/footprint-tokenproxy.log"; die "the measurement failed"; }
 
 # --- 4. report ----------------------------------------------------------------------------------
@@ -128,6 +131,14 @@ for key, title in (("idle_connections_api", "token API socket"),
         f"{c['threads']} threads; after closing: {c['after_close']['rss_kib']} KiB, "
         f"{c['after_close']['threads']} threads; {c['later_after_close']['seconds']:g} s after "
         f"closing: {c['later_after_close']['rss_kib']} KiB, {c['later_after_close']['threads']} threads")
+n = r.get("nginx")
+if n:
+    lines.append(f"- nginx (1 worker, master + worker summed): idle {n['idle']['rss_kib']} KiB")
+    for key, title in (("idle_connections_api", "a Unix socket"), ("idle_connections_proxy", "TCP")):
+        c = n[key]
+        lines.append(f"- nginx, {c['requested']} idle connections on {title}: {c['held_by_daemon']} held; "
+                     f"VmRSS {c['rss_kib']} KiB (+{c['rss_growth_kib']} KiB, "
+                     f"{c['rss_per_held_connection_bytes']} B per held connection)")
 text = "\n".join(lines) + "\n"
 open(out + ".md", "w").write(text)
 print(text)

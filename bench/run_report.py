@@ -116,10 +116,16 @@ def build(parts: Path) -> tuple[Table, list[str]]:
     footprint = load(parts / "footprint.json")
     if footprint:
         idle = footprint["idle"]
+        nginx = footprint.get("nginx") or {}
+        ng_idle = nginx.get("idle")
         table.add("idle RSS (one token cached)",
                   f"{idle['rss_kib'] / MIB:.1f} MiB (anon {idle['rss_anon_kib'] / MIB:.1f}, file "
-                  f"{idle['rss_file_kib'] / MIB:.1f}) · {idle['threads']} threads", "—", "—",
-                  "≤ 12 MiB", idle["rss_kib"] <= 12 * MIB, idle=idle)
+                  f"{idle['rss_file_kib'] / MIB:.1f}) · {idle['threads']} threads",
+                  f"{ng_idle['rss_kib'] / MIB:.1f} MiB (anon {ng_idle['rss_anon_kib'] / MIB:.1f}, "
+                  f"file {ng_idle['rss_file_kib'] / MIB:.1f}; {nginx['processes']} processes)"
+                  if ng_idle else "—",
+                  fmt_ratio(ratio(idle["rss_kib"], ng_idle["rss_kib"])) if ng_idle else "—",
+                  "≤ 12 MiB", idle["rss_kib"] <= 12 * MIB, idle=idle, nginx=ng_idle)
         for key, label in (("idle_connections_api", "token API"),
                            ("idle_connections_proxy", "proxy")):
             c = footprint.get(key)
@@ -128,10 +134,15 @@ def build(parts: Path) -> tuple[Table, list[str]]:
             per = c["rss_per_held_connection_bytes"]
             ok = (per is not None and per <= 4096 and c["threads"] <= idle["threads"] + 2
                   and c["held_by_daemon"] >= 0.99 * c["requested"])
+            n = nginx.get(key)
+            n_per = n["rss_per_held_connection_bytes"] if n else None
             table.add(f"{c['requested']:,} idle connections, {label}",
                       f"{c['held_by_daemon']:,} held · {per if per is not None else '—'} B RSS "
-                      f"per connection · {c['threads']} threads (idle {idle['threads']})", "—",
-                      "—", "≤ 4 KiB per connection, threads do not grow", ok, **c)
+                      f"per connection · {c['threads']} threads (idle {idle['threads']})",
+                      f"{n['held_by_daemon']:,} held · {n_per} B RSS per connection "
+                      f"({'Unix socket' if key.endswith('api') else 'TCP'})" if n else "—",
+                      fmt_ratio(ratio(per, n_per)), "≤ 4 KiB per connection, threads do not grow",
+                      ok, tokenproxy=c, nginx=n)
         ready = footprint["ready_ms"]
         table.add("exec → READY=1 (median)",
                   f"{ready['median']} ms (min {ready['min']}, max {ready['max']}, "
