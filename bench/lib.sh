@@ -136,15 +136,17 @@ results_prefix() {
         mkdir -p bench/results && printf 'bench/results/%s-%s\n' "$1" "$2"
     fi
 }
-# Pinned mode (BENCH_PIN=1; needs 2 CPUs): the servers measured run on CPU 0 (`taskset -c 0`),
-# loadgen and the helpers they need (upstream, IdP) on CPU 1, nginx with one worker. tokenproxy
-# sizes its event loops from its affinity mask, so pinned it runs one loop, as nginx runs one
-# worker. Unpinned: everything may use every CPU, nginx `worker_processes auto`.
+# Pinned mode (BENCH_PIN=1; needs 2 CPUs): the servers measured run on one CPU (`taskset -c`,
+# the first this shell may use: CPU 0 on a plain machine), loadgen and the helpers they need
+# (the proxy's upstream) on the second, nginx with one worker. tokenproxy sizes its event loops
+# from its affinity mask, so pinned it runs one loop, as nginx runs one worker. Unpinned:
+# everything may use every CPU, nginx `worker_processes auto`.
 # Use as "${on_server_cpu[@]}" COMMAND... and "${on_load_cpu[@]}" COMMAND...
 on_server_cpu=() on_load_cpu=() nginx_worker_processes=auto
 if [ "${BENCH_PIN:-0}" = 1 ]; then
-    [ "$(nproc --all)" -ge 2 ] || die "BENCH_PIN=1 needs at least 2 CPUs"
-    on_server_cpu=(taskset -c 0) on_load_cpu=(taskset -c 1) nginx_worker_processes=1
+    read -r server_cpu load_cpu _ <<<"$(python3 -c 'import os; print(*sorted(os.sched_getaffinity(0)))')"
+    [ -n "${load_cpu:-}" ] || die "BENCH_PIN=1 needs at least 2 CPUs"
+    on_server_cpu=(taskset -c "$server_cpu") on_load_cpu=(taskset -c "$load_cpu") nginx_worker_processes=1
 fi
 # event_loops_logged LOG: the loop count tokenproxy logged at start-up ("event loops", loops=N).
 event_loops_logged() {
