@@ -13,6 +13,7 @@ extension ProxyConnection {
             loop.execute { [self] in
                 guard !isClosed, parked, sequence == asked else { return }
                 parked = false
+                parkedHead = nil
                 run(decided(decision, head: head, start: start))
             }
         }
@@ -21,8 +22,29 @@ extension ProxyConnection {
             return decided(decision, head: head, start: start)
         case .later:
             parked = true
+            parkedHead = (head, start)
             return nil
         }
+    }
+
+    /// The client hung up (a FIN, a reset) while its request waited for the delegate (a token
+    /// fetch, an introspection verdict, a fresh token after a 401): nobody will read the
+    /// answer, so the request is reported and released now rather than at the next write,
+    /// and the delegate's late answer is dropped. Like nginx (`proxy_ignore_client_abort
+    /// off`), a half close counts as giving up: HTTP/1.1 cannot tell one from a close.
+    func clientLeftWhileParked() {
+        parked = false
+        let failure = "client went away while its request waited for a token or a verdict"
+        if let (head, start) = parkedHead {
+            parkedHead = nil
+            report(head, route: "", status: 0, failure: failure, start: start)
+        } else if let current {
+            report(
+                current.head, route: current.route, status: 0, failure: failure,
+                start: current.start)
+            self.current = nil
+        }
+        close()
     }
 
     /// Tells the machine the delegate's decision.
