@@ -60,15 +60,14 @@ extension ProxyConnection {
             current = Current(head: head, decision: decision, start: start, route: "")
             return Step(machine.routeDecided(.respond(response)))
         case .forward(let forward):
-            let upstreamHead = ProxyHeaders.upstreamRequest(
-                head, forward: forward, clientAddress: clientAddress, via: configuration.via)
             current = Current(
-                head: head, decision: decision, start: start, route: forward.routeName,
-                upstreamHead: upstreamHead)
-            if let problem = Self.problem(with: upstreamHead) {
+                head: head, decision: decision, start: start, route: forward.routeName)
+            if let problem = Self.problem(with: forward, via: configuration.via) {
                 failExchange(.invalidForward(route: forward.routeName, detail: problem))
                 return nil
             }
+            current?.upstreamHead = ProxyHeaders.upstreamRequestBytes(
+                head, forward: forward, clientAddress: clientAddress, via: configuration.via)
             return Step(machine.routeDecided(.forward(allowedUpgrades: forward.upgrades)))
         case .tunnel(let host, let port):
             current = Current(
@@ -78,12 +77,21 @@ extension ProxyConnection {
         }
     }
 
-    /// Why `head` cannot go on the wire (a bad target or field from the delegate), or nil.
-    static func problem(with head: HTTPRequestHead) -> String? {
-        guard HTTPFields.isValidRequestTarget(head.target) else {
+    /// Why the head for `forward` cannot go on the wire (a bad target or field from the
+    /// delegate, a bad `via`), or nil. Only what did not come through the strict parser is
+    /// checked: the client's own fields already passed it.
+    static func problem(with forward: ProxyForward, via: String) -> String? {
+        guard HTTPFields.isValidRequestTarget(forward.target) else {
             return "invalid request target"
         }
-        if let field = head.fields.firstInvalidField() {
+        var fields: [(name: String, value: String)] = [
+            ("Host", forward.hostHeader), ("Via", via),
+        ]
+        if let authorization = forward.authorization {
+            fields.append(("Authorization", authorization))
+        }
+        for field in fields + forward.addHeaders
+        where !HTTPFields.isValidName(field.name) || !HTTPFields.isValidValue(field.value) {
             return "invalid header field '\(HTTPFields.isValidName(field.name) ? field.name : "?")'"
         }
         return nil

@@ -220,7 +220,9 @@ extension ProxyConnection: UpstreamConnectionOwner {
         if let fresh, HTTPFields.isValidValue(fresh) {
             exchange.retried = true
             exchange.forward.authorization = fresh
-            exchange.upstreamHead.fields.set("Authorization", fresh)
+            exchange.upstreamHead = ProxyHeaders.upstreamRequestBytes(
+                exchange.head, forward: exchange.forward, clientAddress: clientAddress,
+                via: configuration.via)
             exchange.phase = .discarding401
             exchange.discarded = 0
         } else {

@@ -21,8 +21,8 @@ final class ProxyConnection: @unchecked Sendable {
         let start: ContinuousClock.Instant
         /// For reports: the route's name ("" for local answers).
         let route: String
-        /// For `.forward`: the head sent upstream.
-        var upstreamHead: HTTPRequestHead?
+        /// For `.forward`: the bytes of the head sent upstream.
+        var upstreamHead: [UInt8]?
     }
 
     /// What the upstream deadline bounds.
