@@ -95,7 +95,10 @@ extension ProxyConnection: UpstreamConnectionOwner {
                 rounds = .max
             }
         }
-        if exchange?.upstream === upstream { flushClient() }
+        if exchange?.upstream === upstream {
+            flushClient()
+            if rounds == Limits.Proxy.readsPerEvent { drainTLSLater(upstream) }
+        }
     }
 
     /// Part of a response arrived and the socket has no more: acknowledge at once
