@@ -17,7 +17,7 @@ final class ProxyLoopContext: @unchecked Sendable {
         self.pool = UpstreamPool(
             maxIdlePerKey: configuration.maxIdleUpstreamConnections,
             idleTimeout: configuration.idleTimeout)
-        self.readBuffer = .allocate(byteCount: Limits.Proxy.relayBufferBytes, alignment: 16)
+        self.readBuffer = .allocate(byteCount: configuration.relayBufferBytes, alignment: 16)
     }
 
     deinit {
