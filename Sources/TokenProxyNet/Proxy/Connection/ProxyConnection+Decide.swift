@@ -62,10 +62,14 @@ extension ProxyConnection {
         case .forward(let forward):
             current = Current(
                 head: head, decision: decision, start: start, route: forward.routeName)
-            if let problem = Self.problem(with: forward, via: configuration.via) {
+            if let problem = Self.problem(
+                with: forward, via: configuration.via,
+                validAuthorization: context.validAuthorization)
+            {
                 failExchange(.invalidForward(route: forward.routeName, detail: problem))
                 return nil
             }
+            if forward.authorization != nil { context.validAuthorization = forward.authorization }
             current?.upstreamHead = ProxyHeaders.upstreamRequestBytes(
                 head, forward: forward, clientAddress: clientAddress, via: configuration.via)
             return Step(machine.routeDecided(.forward(allowedUpgrades: forward.upgrades)))
@@ -80,17 +84,23 @@ extension ProxyConnection {
     /// Why the head for `forward` cannot go on the wire (a bad target or field from the
     /// delegate, a bad `via`), or nil. Only what did not come through the strict parser is
     /// checked: the client's own fields already passed it.
-    static func problem(with forward: ProxyForward, via: String) -> String? {
+    /// `validAuthorization` passed this check before: the same token (usually the very same
+    /// string, compared in O(1)) is not scanned again — it is the longest value of a request.
+    static func problem(
+        with forward: ProxyForward, via: String, validAuthorization: String? = nil
+    ) -> String? {
         guard HTTPFields.isValidRequestTarget(forward.target) else {
             return "invalid request target"
         }
-        var fields: [(name: String, value: String)] = [
-            ("Host", forward.hostHeader), ("Via", via),
-        ]
-        if let authorization = forward.authorization {
-            fields.append(("Authorization", authorization))
+        // No array of the fields: this runs for every request.
+        if !HTTPFields.isValidValue(forward.hostHeader) { return "invalid header field 'Host'" }
+        if !HTTPFields.isValidValue(via) { return "invalid header field 'Via'" }
+        if let authorization = forward.authorization, authorization != validAuthorization,
+            !HTTPFields.isValidValue(authorization)
+        {
+            return "invalid header field 'Authorization'"
         }
-        for field in fields + forward.addHeaders
+        for field in forward.addHeaders
         where !HTTPFields.isValidName(field.name) || !HTTPFields.isValidValue(field.value) {
             return "invalid header field '\(HTTPFields.isValidName(field.name) ? field.name : "?")'"
         }

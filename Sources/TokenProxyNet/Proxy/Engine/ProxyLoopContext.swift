@@ -11,6 +11,9 @@ final class ProxyLoopContext: @unchecked Sendable {
     /// an output queue) before the next read: one buffer per loop, none per connection.
     let readBuffer: UnsafeMutableRawBufferPointer
     private var upstreamSerial: UInt64 = 0
+    /// The last injected `Authorization` value that passed `ProxyConnection.problem`, so
+    /// that a token is validated once per loop rather than once per request.
+    var validAuthorization: String?
 
     init(loop: EventLoop, configuration: ProxyEngineConfiguration) {
         self.loop = loop
