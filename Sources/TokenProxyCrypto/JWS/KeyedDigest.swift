@@ -71,14 +71,22 @@ package struct KeyedDigest: Sendable {
             guard let context = EVP_MAC_CTX_new(mac) else {
                 fatalError("HMAC context: \(OpenSSLErrorStack.drain())")
             }
+            // An OSSL_PARAM keeps both pointers, and EVP_MAC_init reads them: both C strings
+            // must outlive it. A string literal passed straight to the construct call becomes a
+            // temporary that is freed when that call returns (AddressSanitizer: use after free).
+            let parameterName = Array("digest".utf8CString)
             var digestName = Array("SHA256".utf8CString)
-            let ok = digestName.withUnsafeMutableBufferPointer { name in
-                var parameters = [
-                    OSSL_PARAM_construct_utf8_string("digest", name.baseAddress, 0),
-                    OSSL_PARAM_construct_end(),
-                ]
-                return key.withUnsafeBufferPointer { keyBytes in
-                    EVP_MAC_init(context, keyBytes.baseAddress, keyBytes.count, &parameters) == 1
+            let ok = parameterName.withUnsafeBufferPointer { parameter in
+                digestName.withUnsafeMutableBufferPointer { name in
+                    var parameters = [
+                        OSSL_PARAM_construct_utf8_string(
+                            parameter.baseAddress, name.baseAddress, 0),
+                        OSSL_PARAM_construct_end(),
+                    ]
+                    return key.withUnsafeBufferPointer { keyBytes in
+                        EVP_MAC_init(context, keyBytes.baseAddress, keyBytes.count, &parameters)
+                            == 1
+                    }
                 }
             }
             guard ok else { fatalError("HMAC-SHA-256 init: \(OpenSSLErrorStack.drain())") }

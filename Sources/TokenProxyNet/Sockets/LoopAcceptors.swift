@@ -116,6 +116,9 @@ final class LoopAcceptors: Sendable {
     func stop() async {
         let entries = state.withLock { state -> [Entry] in
             state.stopped = true
+            // The accept handler captures its server (whose shell holds us): dropping it here
+            // breaks that cycle, or every stopped server and its loops' buffers would leak.
+            state.onReadable = nil
             defer { state.entries = [] }
             return state.entries
         }

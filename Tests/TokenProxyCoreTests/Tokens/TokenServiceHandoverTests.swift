@@ -53,9 +53,12 @@ struct TokenServiceHandoverTests {
         }
         #expect(started.sorted() == ["b", "c"])
         #expect(try await next.token("b").value == "b-1")  // still served while refreshing
-        // The script hands out values in the order the fetches parked, which is either.
-        await script.succeed("new-1", expiresIn: .seconds(600))
-        await script.succeed("new-2", expiresIn: .seconds(600))
+        // The script hands out values in the order the fetches parked, which is either. They
+        // live 20 minutes, so "b" and "c" refresh at t0 + 10 min, not at t0 + 5 min with "a":
+        // three fetches due at once made the count below depend on which parked first (it
+        // failed under AddressSanitizer's slower scheduling).
+        await script.succeed("new-1", expiresIn: .seconds(1200))
+        await script.succeed("new-2", expiresIn: .seconds(1200))
         await newLog.waitForSuccesses(2)
         let fresh = [try await next.token("b").value, try await next.token("c").value]
         #expect(fresh.sorted() == ["new-1", "new-2"])
