@@ -94,7 +94,7 @@ def render(samples: list[dict], sighups: list[float], title: str) -> Canvas:
         for value in ticks:
             y = y_of(value)
             canvas.line(LEFT - 4, y, LEFT, y, GREY)
-            text = f"{value:.1f}" if key == "rss_mib" else f"{value:.0f}"
+            text = f"{value:.1f}".removesuffix(".0") if key == "rss_mib" or high - low < 20 else f"{value:.0f}"
             canvas.text(LEFT - 8 - Canvas.text_width(text), y - 7, text, GREY)
         canvas.text(LEFT + 8, top, label, color)
         points = [(x_of(s["t"]), y_of(s[key])) for s in samples]
