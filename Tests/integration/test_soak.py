@@ -120,7 +120,7 @@ def test_every_answer_gets_exactly_one_outcome(path, outcome):
 
 
 def plot_samples() -> list[dict]:
-    return [{"t": float(t), "rss_mib": 30 + t / 10, "fds": 20 + t % 3, "threads": 9,
+    return [{"t": float(t), "rss_mib": 30 + t / 10, "rss_anon_mib": 3 + t / 20, "fds": 20 + t % 3, "threads": 9,
              "counts": {"token.ok": t, "proxy.lost": 1 if t >= 30 else 0}} for t in range(60)]
 
 

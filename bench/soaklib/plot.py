@@ -1,4 +1,4 @@
-"""The soak's plot: RSS, open descriptors and threads over time, one panel each, with the
+"""The soak's plot: RSS, its anonymous part, open descriptors and threads over time, one panel each, with the
 SIGHUPs as vertical lines and the seconds with failed requests marked red. matplotlib draws it
 when it is importable; otherwise the built-in canvas (png.py) does, so the plot never needs a
 package the test suite does not install."""
@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from .png import Canvas
 
-SERIES = (("rss_mib", "RSS MIB", (31, 119, 180)), ("fds", "OPEN FDS", (44, 160, 44)),
+SERIES = (("rss_mib", "RSS MIB", (31, 119, 180)), ("rss_anon_mib", "RSS ANON (HEAP, STACKS) MIB", (255, 127, 14)),
+          ("fds", "OPEN FDS", (44, 160, 44)),
           ("threads", "THREADS", (148, 103, 189)))
 WIDTH, HEIGHT = 960, 720
 LEFT, RIGHT, TOP, BOTTOM = 90, 20, 40, 40
@@ -49,7 +50,7 @@ def _matplotlib(path, samples, sighups, title) -> None:
     figure, axes = plt.subplots(len(SERIES), 1, sharex=True, figsize=(WIDTH / 100, HEIGHT / 100), dpi=100)
     for axis, (key, label, color) in zip(axes, SERIES):
         axis.plot(times, [s[key] for s in samples], color=[c / 255 for c in color], linewidth=1.2)
-        axis.set_ylabel(label.replace("MIB", "MiB").lower())
+        axis.set_ylabel(label.lower().replace("mib", "MiB"))
         for t in sighups:
             axis.axvline(t, color="0.85", linewidth=0.8, zorder=0)
         for t in failed_seconds(samples):
@@ -94,7 +95,7 @@ def render(samples: list[dict], sighups: list[float], title: str) -> Canvas:
         for value in ticks:
             y = y_of(value)
             canvas.line(LEFT - 4, y, LEFT, y, GREY)
-            text = f"{value:.1f}".removesuffix(".0") if key == "rss_mib" or high - low < 20 else f"{value:.0f}"
+            text = f"{value:.1f}".removesuffix(".0") if key.startswith("rss") or high - low < 20 else f"{value:.0f}"
             canvas.text(LEFT - 8 - Canvas.text_width(text), y - 7, text, GREY)
         canvas.text(LEFT + 8, top, label, color)
         points = [(x_of(s["t"]), y_of(s[key])) for s in samples]

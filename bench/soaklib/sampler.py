@@ -15,7 +15,9 @@ INTERVAL = 1.0
 
 
 def read_process(pid: int) -> dict | None:
-    """{rss_mib, threads, fds} of a live process, None once it is gone."""
+    """{rss_mib, rss_anon_mib, rss_file_mib, threads, fds} of a live process, None once it is
+    gone. RssAnon is heap and stacks (where a leak shows); RssFile is the mapped binary and
+    libraries, which grows as code paths run for the first time."""
     try:
         with open(f"/proc/{pid}/status") as f:
             status = dict(line.split(":", 1) for line in f if ":" in line)
@@ -24,7 +26,11 @@ def read_process(pid: int) -> dict | None:
         return None
     if status.get("State", "").strip().startswith("Z"):
         return None
-    return {"rss_mib": int(status["VmRSS"].split()[0]) / 1024, "threads": int(status["Threads"]), "fds": fds}
+    def mib(field: str) -> float:
+        return int(status.get(field, "0 kB").split()[0]) / 1024
+
+    return {"rss_mib": mib("VmRSS"), "rss_anon_mib": mib("RssAnon"), "rss_file_mib": mib("RssFile"),
+            "threads": int(status["Threads"]), "fds": fds}
 
 
 class Sampler(threading.Thread):

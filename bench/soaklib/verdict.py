@@ -1,6 +1,7 @@
 """What makes a soak fail, as pure functions over what the run recorded.
 
-**Monotonic growth** of a resource series (RSS, open descriptors, threads): the samples of the
+**Monotonic growth** of a resource series (RSS, its anonymous part — heap and stacks, where a
+leak shows — open descriptors, threads): the samples of the
 warm-up (the first `WARMUP_FRACTION` of the run, at least `WARMUP_MIN_SECONDS`) are dropped, the
 rest is cut into three equal thirds, and the series *grows* when the median of the last third
 exceeds the median of the second third by more than its tolerance (`GROWTH_TOLERANCE`: an
@@ -22,7 +23,8 @@ import statistics
 WARMUP_FRACTION = 0.1
 WARMUP_MIN_SECONDS = 10.0
 # series → (absolute tolerance, relative tolerance of the second third's median)
-GROWTH_TOLERANCE = {"rss_mib": (2.0, 0.05), "fds": (4.0, 0.0), "threads": (2.0, 0.0)}
+GROWTH_TOLERANCE = {"rss_mib": (2.0, 0.05), "rss_anon_mib": (2.0, 0.05), "fds": (4.0, 0.0),
+                    "threads": (2.0, 0.0)}
 SLACK_SECONDS = 1.0
 MIN_SAMPLES_PER_THIRD = 3
 
