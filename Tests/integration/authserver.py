@@ -15,13 +15,14 @@ Where Authlib 1.9.9 lacks a check that ZITADEL makes, it is added here and marke
 Run: python3 authserver.py --clients FILE [--host 127.0.0.1] [--port 0]
          [--tls-cert C --tls-key K] [--token-lifetime S] [--ready-file PATH]
          [--expires-in-as-string] [--jwt-access-tokens]
-         [--fail-rate P] [--stall-rate P] [--stall-seconds S] [--chaos-seed N]
+         [--fail-rate P] [--stall-rate P] [--stall-seconds S] [--chaos-seed N] [--exp-early S]
 
 Chaos (bench/soak): ``--fail-rate`` answers that share of token requests with a transient
 error (500/502 HTML, 503, 429 with ``Retry-After: 1``); ``--stall-rate`` holds that share of
 successful answers back for up to ``--stall-seconds`` *after* the token was minted, so it ages
 on the way like a token behind a slow network. ``GET /_test/chaos`` lists every injected event
-with its wall-clock start and end.
+with its wall-clock start and end. ``--exp-early S`` makes JWT access tokens die S seconds
+before ``expires_in`` says: a lying IdP, the soak's proof that it notices an expired token.
 """
 
 from __future__ import annotations
@@ -204,8 +205,9 @@ class State:
     """Everything mutable, guarded by one lock (the WSGI server is threaded)."""
 
     def __init__(self, clients: list[dict], lifetime: int, expires_in_as_string: bool,
-                 chaos: Chaos | None = None, jwt_access_tokens: bool = False):
+                 chaos: Chaos | None = None, jwt_access_tokens: bool = False, exp_early: float = 0.0):
         self.lock = threading.Lock()
+        self.exp_early = exp_early
         self.chaos = chaos or Chaos()
         self.jwt_access_tokens = jwt_access_tokens
         self.clients = {c["client_id"]: Client(c) for c in clients}
@@ -509,7 +511,7 @@ def jwt_access_token(client, user, scope: str, lifetime: int) -> str:
         key = STATE.signing_keys[-1]
     sub = user.get_client_id() if user is not None else client.get_client_id()
     claims = {"iss": STATE.issuer, "sub": sub, "client_id": client.get_client_id(), "scope": scope,
-              "iat": now, "exp": now + lifetime, "jti": secrets.token_hex(8)}
+              "iat": now, "exp": now + lifetime - STATE.exp_early, "jti": secrets.token_hex(8)}
     return jwt.encode({"alg": "RS256", "kid": key.kid, "typ": "at+jwt"}, claims, key)
 
 
@@ -793,6 +795,8 @@ def main(argv=None):
     p.add_argument("--stall-rate", type=float, default=0.0, help="share of token answers held back")
     p.add_argument("--stall-seconds", type=float, default=0.0, help="longest hold-back (uniform in S/2 … S)")
     p.add_argument("--chaos-seed", type=int, help="seed for the failure and stall draws")
+    p.add_argument("--exp-early", type=float, default=0.0,
+                   help="JWT access tokens expire this many seconds before expires_in says (a lying IdP)")
     args = p.parse_args(argv)
     if not (0 <= args.fail_rate <= 1 and 0 <= args.stall_rate <= 1 - args.fail_rate):
         p.error("--fail-rate and --stall-rate are shares in 0 … 1 whose sum is at most 1")
@@ -802,7 +806,7 @@ def main(argv=None):
     with open(args.clients) as f:
         STATE = State(json.load(f)["clients"], args.token_lifetime, args.expires_in_as_string,
                       Chaos(args.fail_rate, args.stall_rate, args.stall_seconds, args.chaos_seed),
-                      args.jwt_access_tokens)
+                      args.jwt_access_tokens, args.exp_early)
 
     ctx = None
     if args.tls_cert:

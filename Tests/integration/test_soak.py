@@ -43,6 +43,19 @@ def test_short_soak_loses_nothing_serves_nothing_expired_and_does_not_grow(token
     assert "# Soak: PASS" in Path(files["md"]).read_text()
 
 
+def test_soak_catches_expired_tokens_from_an_idp_that_lies_about_expires_in(tokenproxy_bin):
+    # The negative control: tokens die 4.5 s into a 5 s expires_in, so the daemon (rightly
+    # trusting expires_in) serves dead ones, and the soak must say so, for both paths.
+    options = harness.Options(binary=tokenproxy_bin, seconds=12, sighup_every=60, rate=100, clients=2,
+                              fail_rate=0, stall_rate=0, exp_early=4.5)
+    record = harness.run(options)
+    failed = {c["check"] for c in record["checks"] if not c["passed"]}
+    assert not record["passed"]
+    assert "expired tokens served" in failed, record["checks"]
+    assert record["totals"]["token.expired"] > 0 and record["totals"]["proxy.expired"] > 0, record["totals"]
+    assert all(f["outcome"] == "expired" for f in record["failures"]), record["failures"][:5]
+
+
 def series(values: list[float]) -> tuple[list[float], list[float]]:
     return [float(t) for t in range(len(values))], values
 

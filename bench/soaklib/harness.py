@@ -33,6 +33,7 @@ class Options:
     request_timeout: float = 15.0
     seed: int = 1
     keep: bool = False  # keep the work directory (logs, configuration)
+    exp_early: float = 0.0  # the IdP lies: tokens die this much before expires_in (tests only)
 
 
 def log(message: str) -> None:

@@ -73,7 +73,8 @@ def start_idp(work: Path, clients_file: Path, options) -> tuple[subprocess.Popen
     args = [sys.executable, str(AUTHSERVER), "--clients", str(clients_file), "--port", "0",
             "--ready-file", str(ready), "--token-lifetime", str(options.token_lifetime), "--jwt-access-tokens",
             "--fail-rate", str(options.fail_rate), "--stall-rate", str(options.stall_rate),
-            "--stall-seconds", str(options.stall_seconds), "--chaos-seed", str(options.seed)]
+            "--stall-seconds", str(options.stall_seconds), "--chaos-seed", str(options.seed),
+            "--exp-early", str(options.exp_early)]
     with open(log, "wb") as out:
         process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                    env={**os.environ, "AUTHSERVER_QUIET": "1"}, cwd=work)
