@@ -102,6 +102,10 @@ package enum Limits {
         package static let minimumUsefulValidity: Duration = .seconds(1)
         /// The largest `min_valid` a caller may ask for, in seconds (a day).
         package static let maxMinValidSeconds = 86_400
+        /// How long a token request parked on a fetch waits before it is answered 503 with
+        /// `Retry-After` (the fetch goes on). Without it a caller waited as long as a stalled
+        /// IdP held the fetch, up to `IdP.totalTimeout`: found by `bench/soak`.
+        package static let maxTokenWait: Duration = .seconds(10)
     }
 
     /// Token introspection (RFC 7662) for local APIs: `POST /v1/introspect/{credential}`

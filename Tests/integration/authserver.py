@@ -638,9 +638,8 @@ def create_app() -> Flask:
             return fault_response(chaos[1])
         response = server.create_token_response()
         if chaos is not None:
-            start = time.time()
+            STATE.chaos.record_stall(time.time(), chaos[1])  # logged when it begins, with its end
             time.sleep(chaos[1])
-            STATE.chaos.record_stall(start, chaos[1])
         return response
 
     @app.post("/oauth/v2/introspect")

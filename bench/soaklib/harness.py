@@ -50,9 +50,11 @@ def api_get(socket_path: Path, target: str, timeout: float = 5.0) -> tuple[int, 
         connection.close()
 
 
-def wait_serving(daemon: subprocess.Popen, socket_path: Path, proxy_port: int, log_path: Path) -> None:
-    """Until the token API answers /healthz, the proxy listens and a first token is served."""
-    deadline = time.monotonic() + peers.START_TIMEOUT
+def wait_serving(daemon: subprocess.Popen, socket_path: Path, proxy_port: int, log_path: Path,
+                 slack: float = 0.0) -> None:
+    """Until the token API answers /healthz, the proxy listens and a first token is served
+    (`slack`: extra seconds for an IdP that may stall the first fetch)."""
+    deadline = time.monotonic() + peers.START_TIMEOUT + slack
     steps = [("the token API", lambda: api_get(socket_path, "/healthz")[0] == 200),
              ("the proxy listener", lambda: peers.socket.create_connection(("127.0.0.1", proxy_port), 1).close()
               or True),
@@ -68,7 +70,7 @@ def wait_serving(daemon: subprocess.Popen, socket_path: Path, proxy_port: int, l
             except OSError:
                 pass
             if time.monotonic() > deadline:
-                raise peers.SoakError(f"no {what} within {peers.START_TIMEOUT:.0f} s; log {log_path}")
+                raise peers.SoakError(f"no {what} within {peers.START_TIMEOUT + slack:.0f} s; log {log_path}")
             time.sleep(0.1)
 
 
@@ -91,7 +93,7 @@ def run(options: Options) -> dict:
             daemon = subprocess.Popen([str(options.binary), "serve", "--config", str(config_path), "--log-format",
                                        "json"], stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                       cwd=work)
-        wait_serving(daemon, work / "api.sock", proxy_port, log_path)
+        wait_serving(daemon, work / "api.sock", proxy_port, log_path, slack=options.stall_seconds)
         log(f"daemon pid {daemon.pid} serving; {options.seconds:.0f} s of load at {options.rate:.0f} req/s, "
             f"{options.clients} token-API + {options.clients} proxy clients, SIGHUP every {options.sighup_every:.0f} s")
         record = drive(options, daemon, work, proxy_port, config_path, configs, issuer)
