@@ -238,6 +238,11 @@ package enum Limits {
 
     /// The proxy (config: the `proxy` section's keys of the same names).
     package enum Proxy {
+        /// A token with less than this left is not injected: the request waits for the
+        /// refresh (or gets 503 + `Retry-After`), as a token API caller would. Without it the
+        /// proxy forwarded tokens in their last milliseconds, which died on the way to the
+        /// upstream (found by `bench/soak`: a token 1 ms past its `exp` when it arrived).
+        package static let minimumTokenValidity: Duration = TokenAPI.minimumUsefulValidity
         /// Request bodies up to this size are buffered so that a request can be replayed once
         /// after a 401 (config: `max_replay_body_bytes`).
         package static let maxReplayBodyBytes = 64 * 1024

@@ -90,6 +90,8 @@ class ScriptedUpstream(http.server.BaseHTTPRequestHandler):
         answers = {
             "/valid": (200, {}, json.dumps({"exp": now + 60})),
             "/expired": (200, {}, json.dumps({"exp": now - 1})),
+            # Alive when the request left, dead when the upstream got it: expired, as the API sees it.
+            "/died-on-the-way": (200, {}, json.dumps({"exp": now, "received": now + 0.5})),
             "/retry": (503, {"Retry-After": "1"}, "{}"),
             "/no-retry": (503, {}, "{}"),
             "/bad-gateway": (502, {}, "{}"),
@@ -108,7 +110,8 @@ class ScriptedUpstream(http.server.BaseHTTPRequestHandler):
         pass
 
 
-@pytest.mark.parametrize("path,outcome", [("/valid", "ok"), ("/expired", "expired"), ("/retry", "unavailable"),
+@pytest.mark.parametrize("path,outcome", [("/valid", "ok"), ("/expired", "expired"), ("/died-on-the-way", "expired"),
+                                          ("/retry", "unavailable"),
                                           ("/no-retry", "bad"), ("/bad-gateway", "bad"), ("/drop", "lost")])
 def test_every_answer_gets_exactly_one_outcome(path, outcome):
     import http.client

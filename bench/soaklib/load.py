@@ -4,9 +4,9 @@ fixed pace, over keep-alive connections that are replaced every few requests.
 Every request ends in exactly one outcome, counted per kind (`token`: the token API on the Unix
 socket; `proxy`: a proxied request to the upstream):
 
-- `ok`: 200 with a token whose `exp` lies after the moment the request was sent;
-- `expired`: 200 with a token whose `exp` had passed when the request was sent (the daemon
-  served an expired token: a failure);
+- `ok`: 200 with a token whose `exp` lies after the moment it was served: for the token API the
+  moment the request was sent, for the proxy the moment the upstream received it;
+- `expired`: 200 with a token whose `exp` had passed by then (a failure);
 - `unavailable`: 503 with `Retry-After` (allowed while the IdP fails; each one's time is kept
   so the verdict can check that the IdP had really failed or stalled shortly before);
 - `bad`: any other answer (a 502, a 503 without `Retry-After`, the upstream refusing the
@@ -142,25 +142,32 @@ class Client(threading.Thread):
 
     def classify(self, answer: http.client.HTTPResponse, body: bytes, sent: float, received: float) -> None:
         if answer.status == 200:
-            exp = self.exp_of(body)
+            exp, served = self.exp_of(body)
             if exp is None:
                 return self.tally.record(self.kind, "bad", sent, "200 without a readable token exp")
-            if exp <= sent:
-                return self.tally.record(self.kind, "expired", sent, f"exp was {sent - exp:.3f} s before the request")
+            if exp <= (served or sent):
+                return self.tally.record(self.kind, "expired", sent,
+                                         f"exp was {(served or sent) - exp:.3f} s before it was served")
             return self.tally.record(self.kind, "ok", sent, margin=exp - received)
         if answer.status == 503 and answer.getheader("Retry-After"):
             return self.tally.record(self.kind, "unavailable", sent)
         text = body[:200].decode(errors="replace")
         self.tally.record(self.kind, "bad", sent, f"{answer.status} {text}")
 
-    def exp_of(self, body: bytes) -> float | None:
+    def exp_of(self, body: bytes) -> tuple[float | None, float | None]:
+        """(the token's exp, when it was served): for the proxy, the moment the upstream got
+        it, which is what an API checks; for the token API, unknown (None: the request's send
+        time stands in, the earliest moment the daemon can have answered)."""
         if self.kind == "token":
-            return token_exp(body.decode(errors="replace").strip())
+            return token_exp(body.decode(errors="replace").strip()), None
         try:
-            exp = json.loads(body).get("exp")
+            answer = json.loads(body)
+            exp, received = answer.get("exp"), answer.get("received")
         except (ValueError, AttributeError):
-            return None
-        return float(exp) if isinstance(exp, (int, float)) else None
+            return None, None
+        number = (int, float)
+        return (float(exp) if isinstance(exp, number) else None,
+                float(received) if isinstance(received, number) else None)
 
 
 def start_clients(*, api_socket: str, proxy_port: int, credential: str, clients_per_kind: int, rate: float,
