@@ -17,7 +17,8 @@ command -v valgrind >/dev/null || { echo "valgrind is missing (apt-get install v
 [ -x "$binary" ] || swift build -c release --product tokenproxy
 work="$(mktemp -d /tmp/tp-callgrind.XXXXXX)"
 pid=""
-cleanup() { [ -n "$pid" ] && kill -INT "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; rm -rf "$work"; }
+# stop: SIGTERM, then SIGKILL after 5 s (under valgrind the daemon may never see the signal).
+cleanup() { stop "$pid" "tokenproxy under callgrind"; rm -rf "$work"; }
 trap cleanup EXIT
 
 callgrind_prepare "$binary"
@@ -28,8 +29,8 @@ pid=$!
 for _ in $(seq 1 240); do grep -q "token refreshed" "$work/dev.log" 2>/dev/null && break; sleep 0.5; done
 grep -q "token refreshed" "$work/dev.log" || { cat "$work/dev.log" >&2; exit 1; }
 python3 bench/keepalive_client.py "$work/dev/tokenproxy.sock" /v1/tokens/demo 200   # warm-up
-callgrind_control -z "$pid" >/dev/null
+callgrind_control -z "$pid" >/dev/null 2>&1
 python3 bench/keepalive_client.py "$work/dev/tokenproxy.sock" /v1/tokens/demo "$requests"
-callgrind_control -d "$pid" >/dev/null
+callgrind_control -d "$pid" >/dev/null 2>&1
 sleep 1
 callgrind_summary "$work/cg.out.1" "$requests" request

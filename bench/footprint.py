@@ -10,14 +10,17 @@ listener), it:
    each run. Reports the median, min and max;
 2. starts one long-lived daemon, waits for READY=1 and the first 200 for the token, waits
    IDLE_SECONDS and reads VmRSS, VmHWM, RssAnon, RssFile and Threads from /proc/PID/status:
-   the idle footprint;
+   the idle footprint, with footprint_maps.py's breakdown; then again after 100 token
+   requests and IDLE_SECONDS (what serving faults back in);
 3. opens CONNECTIONS idle client connections (connected, nothing sent) to the token API
    socket, waits SETTLE seconds, reads VmRSS, Threads and the daemon's open descriptors, counts
    how many of the connections the daemon still holds (a connection it refused or closed is
    readable: EOF or a 503), closes them all, waits for the daemon to close its side and
    samples again, then once more LATER seconds after closing (the daemon trims its heap
    every 30 s);
-4. the same on the proxy listener (if --proxy HOST:PORT is given).
+4. the same on the proxy listener (if --proxy HOST:PORT is given);
+5. with --nginx, the reference: nginx (one worker, `return 200`) listening on a Unix socket
+   and on TCP, its idle RSS and the same idle connections on each (master + worker summed).
 
 Both servers close a connection that sends no request head within their header deadline
 (10 s by default), so the sample is taken as soon as every connection is open and SETTLE has
@@ -56,16 +59,18 @@ def raise_nofile() -> int:
     return hard
 
 
-def proc_status(pid: int) -> dict[str, int]:
-    """The kB and count fields of /proc/PID/status that matter here."""
+def proc_status(pid: int | list[int]) -> dict[str, int]:
+    """The kB and count fields of /proc/PID/status that matter here, summed over the processes
+    when given several (nginx's master and worker: shared pages count once per process)."""
     wanted = {"VmRSS", "VmHWM", "RssAnon", "RssFile", "RssShmem", "Threads", "VmSize"}
     result: dict[str, int] = {}
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            key, _, value = line.partition(":")
-            if key in wanted:
-                result[key] = int(value.split()[0])
-    result["fds"] = len(os.listdir(f"/proc/{pid}/fd"))
+    for one in pid if isinstance(pid, list) else [pid]:
+        with open(f"/proc/{one}/status") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                if key in wanted:
+                    result[key] = result.get(key, 0) + int(value.split()[0])
+        result["fds"] = result.get("fds", 0) + len(os.listdir(f"/proc/{one}/fd"))
     return result
 
 
@@ -166,7 +171,7 @@ def still_open(sockets: list[socket.socket]) -> int:
     return sum(1 for client in sockets if client.fileno() not in readable)
 
 
-def idle_connections(pid: int, family: int, address: object, count: int, settle: float,
+def idle_connections(pid: int | list[int], family: int, address: object, count: int, settle: float,
                      idle: dict[str, int], later: float,
                      request: bytes | None = None) -> dict[str, object]:
     """Opens `count` idle connections, samples the daemon, closes them."""
@@ -175,7 +180,13 @@ def idle_connections(pid: int, family: int, address: object, count: int, settle:
     open_seconds = time.monotonic() - started
     time.sleep(settle)
     sample = proc_status(pid)
-    held = still_open(sockets)
+    # Held = open on both sides: not closed or answered by the daemon (still_open) AND accepted
+    # (a descriptor in the daemon). A connection still in the listen backlog is open on the
+    # client's side but costs the daemon nothing yet, so it must not dilute the per-connection
+    # figure.
+    not_readable = still_open(sockets)
+    accepted = max(0, sample["fds"] - idle["fds"])
+    held = min(not_readable, accepted)
     for client in sockets:
         client.close()
     closed_at = time.monotonic()
@@ -191,7 +202,8 @@ def idle_connections(pid: int, family: int, address: object, count: int, settle:
     growth = sample["VmRSS"] - idle["VmRSS"]
     return {
         "requested": count, "connected": len(sockets), "connect_failures": failures,
-        "held_by_daemon": held, "open_seconds": round(open_seconds, 2),
+        "held_by_daemon": held, "not_closed_by_daemon": not_readable,
+        "accepted_by_daemon": accepted, "open_seconds": round(open_seconds, 2),
         "rss_kib": sample["VmRSS"], "rss_anon_kib": sample.get("RssAnon"),
         "threads": sample["Threads"], "daemon_fds": sample["fds"],
         "rss_growth_kib": growth,
@@ -201,6 +213,71 @@ def idle_connections(pid: int, family: int, address: object, count: int, settle:
         "later_after_close": {"seconds": later, "rss_kib": settled["VmRSS"],
                               "threads": settled["Threads"], "daemon_fds": settled["fds"]},
     }
+
+
+def nginx_reference(nginx: str, work: str, connections: int, settle: float) -> dict[str, object]:
+    """The same idle figures for nginx (one worker, `return 200` on a Unix socket and on TCP):
+    its master and worker's RSS summed, idle and with `connections` idle connections on each
+    listener. nginx's client_header_timeout is 60 s, so every connection is still held; its
+    worker_connections is twice the count, because nginx starts closing connections that wait
+    for a request head once fewer than 1/16 of its connection slots are free."""
+    root = os.path.join(work, "nginx-footprint")
+    os.makedirs(root, exist_ok=True)
+    unix_path = os.path.join(root, "nginx.sock")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = os.path.join(root, "nginx.conf")
+    with open(config, "w") as f:
+        f.write(f"""worker_processes 1;
+worker_rlimit_nofile {2 * connections + 1024};
+daemon off;
+pid {root}/nginx.pid;
+error_log {root}/error.log warn;
+events {{ worker_connections {2 * connections}; }}
+http {{
+    access_log off;
+    client_body_temp_path {root}/body; proxy_temp_path {root}/proxy;
+    fastcgi_temp_path {root}/fcgi; uwsgi_temp_path {root}/uwsgi; scgi_temp_path {root}/scgi;
+    server {{
+        listen unix:{unix_path};
+        listen 127.0.0.1:{port};
+        location / {{ return 200 'ok'; }}
+    }}
+}}
+""")
+    master = subprocess.Popen([nginx, "-p", root, "-e", f"{root}/error.log", "-c", config],
+                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 10
+        workers: list[int] = []
+        while time.monotonic() < deadline and not (os.path.exists(unix_path) and workers):
+            time.sleep(0.1)
+            children = f"/proc/{master.pid}/task/{master.pid}/children"
+            workers = [int(p) for p in open(children).read().split()] if os.path.exists(children) else []
+        if not workers:
+            raise RuntimeError("nginx did not start")
+        pids = [master.pid, *workers]
+        time.sleep(1)
+        idle = proc_status(pids)
+        result: dict[str, object] = {"processes": len(pids), "idle": {
+            "rss_kib": idle["VmRSS"], "rss_anon_kib": idle.get("RssAnon"),
+            "rss_file_kib": idle.get("RssFile"), "threads": idle["Threads"],
+            "daemon_fds": idle["fds"]}}
+        for key, family, address in (("idle_connections_api", socket.AF_UNIX, unix_path),
+                                     ("idle_connections_proxy", socket.AF_INET,
+                                      ("127.0.0.1", port))):
+            idle = proc_status(pids)
+            result[key] = idle_connections(pids, family, address, connections, settle, idle, 0)
+        return result
+    finally:
+        master.send_signal(signal.SIGTERM)
+        try:
+            master.wait(10)
+        except subprocess.TimeoutExpired:
+            master.kill()
+            master.wait()
 
 
 def main() -> int:
@@ -217,6 +294,7 @@ def main() -> int:
     parser.add_argument("--later", type=float, default=35,
                         help="seconds after closing the connections for a last sample")
     parser.add_argument("--work", default="/tmp")
+    parser.add_argument("--nginx", help="an nginx binary: measure the same idle figures for it")
     options = parser.parse_args()
 
     nofile = raise_nofile()
@@ -258,6 +336,22 @@ def main() -> int:
         print(f"footprint: idle {idle['VmRSS']} KiB RSS "
               f"(anon {idle.get('RssAnon')}, file {idle.get('RssFile')}), "
               f"{idle['Threads']} threads", file=sys.stderr)
+        # Where the idle RSS is: per mapping, and the binary's resident pages per section.
+        maps = subprocess.run(
+            [sys.executable, os.path.join(os.path.dirname(__file__), "footprint_maps.py"),
+             str(pid), "--top", "15"], capture_output=True, text=True)
+        result["idle_maps"] = maps.stdout if maps.returncode == 0 else maps.stderr
+        # Idle again after serving: 100 token requests, then 2 s. The code that serving runs
+        # is resident again (the start-up pages dropped after READY are not).
+        for _ in range(100):
+            token_status(options.api_socket, options.token_path)
+        time.sleep(options.idle_seconds)
+        served = proc_status(pid)
+        result["idle_after_requests"] = {
+            "requests": 100, "rss_kib": served["VmRSS"], "rss_anon_kib": served.get("RssAnon"),
+            "rss_file_kib": served.get("RssFile"), "threads": served["Threads"]}
+        print(f"footprint: idle after 100 token requests {served['VmRSS']} KiB RSS",
+              file=sys.stderr)
         if options.connections > 0:
             api = idle_connections(pid, socket.AF_UNIX, options.api_socket,
                                    options.connections, options.settle, idle,
@@ -288,6 +382,10 @@ def main() -> int:
                       file=sys.stderr)
     finally:
         daemon.stop()
+    if options.nginx and options.connections > 0:
+        result["nginx"] = nginx_reference(options.nginx, options.work, options.connections,
+                                          options.settle)
+        print(f"footprint: nginx idle {result['nginx']['idle']['rss_kib']} KiB RSS", file=sys.stderr)
     print(json.dumps(result))
     return 0
 

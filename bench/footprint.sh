@@ -9,7 +9,9 @@
 #
 # Knobs (environment): BENCH_STARTUP_RUNS (20), BENCH_IDLE_CONNECTIONS (10000; needs a hard
 # `ulimit -n` above it: the script raises the soft limit to the hard one), BENCH_BIN (a built
-# binary to measure instead of building with scripts/build-release).
+# binary to measure instead of building with scripts/build-release), BENCH_LATER (35: seconds
+# after closing the connections for the last sample), BENCH_OUT_DIR (write
+# OUT_DIR/footprint.{json,md}).
 set -euo pipefail
 export LC_ALL=C
 cd "$(dirname "$0")/.."
@@ -20,6 +22,8 @@ connections="${BENCH_IDLE_CONNECTIONS:-10000}"
 credential=bench
 
 
+# nginx, if installed, is measured as the reference (not installed here if missing).
+nginx_bin="$(command -v nginx || { [ -x /usr/sbin/nginx ] && echo /usr/sbin/nginx; } || true)"
 python3 -c 'import authlib, flask, joserfc, cryptography' 2>/dev/null \
     || die "the test IdP's Python packages are missing; run scripts/setup.sh once"
 ulimit -n "$(ulimit -Hn)"
@@ -43,7 +47,7 @@ trap 'exit 130' INT TERM
 # --- 1. build -----------------------------------------------------------------------------------
 if [ -n "${BENCH_BIN:-}" ]; then
     bin="$BENCH_BIN"
-    build_flags="(given binary)"
+    build_flags="${BENCH_BUILD_FLAGS:-(given binary)}"
 else
     log "building tokenproxy ($(scripts/build-release --flags))"
     bin="$(scripts/build-release 2>"$work/build.log")" || { show_log "$work/build.log"; die "build failed"; }
@@ -87,13 +91,13 @@ fi
 log "measuring: $runs start-ups, idle RSS, $connections idle connections on the API socket and the proxy"
 python3 bench/footprint.py --bin "$bin" --config "$work/config.json" --api-socket "$api_socket" \
     --token-path "/v1/tokens/$credential" --proxy "127.0.0.1:$proxy_port" --runs "$runs" \
-    --connections "$connections" --work "$work" >"$work/footprint.json" \
+    --connections "$connections" --later "${BENCH_LATER:-35}" --work "$work" \
+    ${nginx_bin:+--nginx "$nginx_bin"} >"$work/footprint.json" \
     || { show_log "$work/footprint-tokenproxy.log"; die "the measurement failed"; }
 
 # --- 4. report ----------------------------------------------------------------------------------
-mkdir -p bench/results
-stamp="$(date +%Y-%m-%d-%H%M)"
-python3 - "$work/footprint.json" "bench/results/footprint-$stamp" "$bin" "$build_flags" \
+out="$(results_prefix footprint "$(date +%Y-%m-%d-%H%M)")"
+python3 - "$work/footprint.json" "$out" "$bin" "$build_flags" \
     "$(git describe --always --dirty 2>/dev/null || echo unknown)" "$(swift --version 2>&1 | head -1)" <<'PY'
 import json, os, platform, subprocess, sys
 source, out, binary, flags, commit, swift = sys.argv[1:7]
@@ -111,6 +115,10 @@ lines = [f"# tokenproxy footprint ({commit}, {flags})", "",
          f"- exec → READY=1: median {s['median']} ms (min {s['min']}, max {s['max']}, {s['runs']} runs)",
          f"- idle: VmRSS {i['rss_kib']} KiB ({i['rss_kib'] / 1024:.1f} MiB; anon {i['rss_anon_kib']}, "
          f"file {i['rss_file_kib']}), {i['threads']} threads",
+         *([f"- idle after {r['idle_after_requests']['requests']} token requests: VmRSS "
+             f"{r['idle_after_requests']['rss_kib']} KiB ({r['idle_after_requests']['rss_kib'] / 1024:.1f} MiB; "
+             f"anon {r['idle_after_requests']['rss_anon_kib']}, file {r['idle_after_requests']['rss_file_kib']})"]
+           if r.get("idle_after_requests") else []),
          f"- binary {r['binary_bytes'] / 1e6:.1f} MB; shared libraries: {', '.join(r['shared_libraries'])}", ""]
 for key, title in (("idle_connections_api", "token API socket"),
                    ("idle_connections_api_after_request",
@@ -127,8 +135,19 @@ for key, title in (("idle_connections_api", "token API socket"),
         f"{c['threads']} threads; after closing: {c['after_close']['rss_kib']} KiB, "
         f"{c['after_close']['threads']} threads; {c['later_after_close']['seconds']:g} s after "
         f"closing: {c['later_after_close']['rss_kib']} KiB, {c['later_after_close']['threads']} threads")
+if r.get("idle_maps"):
+    lines += ["", "Idle RSS by mapping, and the binary's resident pages (bench/footprint_maps.py):", "",
+              "```", r["idle_maps"].rstrip(), "```"]
+n = r.get("nginx")
+if n:
+    lines.append(f"- nginx (1 worker, master + worker summed): idle {n['idle']['rss_kib']} KiB")
+    for key, title in (("idle_connections_api", "a Unix socket"), ("idle_connections_proxy", "TCP")):
+        c = n[key]
+        lines.append(f"- nginx, {c['requested']} idle connections on {title}: {c['held_by_daemon']} held; "
+                     f"VmRSS {c['rss_kib']} KiB (+{c['rss_growth_kib']} KiB, "
+                     f"{c['rss_per_held_connection_bytes']} B per held connection)")
 text = "\n".join(lines) + "\n"
 open(out + ".md", "w").write(text)
 print(text)
 PY
-echo "written: bench/results/footprint-$stamp.json, bench/results/footprint-$stamp.md"
+echo "written: $out.json, $out.md"

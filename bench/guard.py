@@ -60,6 +60,7 @@ def main() -> int:
     p.add_argument("--seconds", type=float, default=4)
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--connections", default="1 16 64")
+    p.add_argument("--out", help="write OUT.json and OUT.md (default bench/results/guard-DATE)")
     args = p.parse_args()
     work = Path(args.work)
     counts = [int(c) for c in args.connections.split()]
@@ -154,13 +155,13 @@ def main() -> int:
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%d-%H%M%S")
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
                             cwd=ROOT).stdout.strip()
-    results = ROOT / "bench" / "results"
-    results.mkdir(exist_ok=True)
+    out = Path(args.out) if args.out else ROOT / "bench" / "results" / f"guard-{stamp}"
+    out.parent.mkdir(parents=True, exist_ok=True)
     document = {"date": stamp, "commit": commit, "machine": platform.machine(), "cpus": os.cpu_count(),
                 "seconds": args.seconds, "repeats": args.repeats, "rows": rows, "raw": raw,
                 "idp_introspection_requests": idp_requests, "guarded_requests": guarded,
                 "idp_requests_per_10000_guarded": per_10k}
-    (results / f"guard-{stamp}.json").write_text(json.dumps(document, indent=2) + "\n")
+    out.with_name(out.name + ".json").write_text(json.dumps(document, indent=2) + "\n")
     lines = [f"# guard benchmark {stamp} (commit {commit}, {os.cpu_count()} CPUs, "
              f"{args.seconds:g} s × {args.repeats})", "",
              "| connections | route | rps | p99 µs | CPU µs/request | rps vs inject |",
@@ -173,7 +174,7 @@ def main() -> int:
                          f"{cell['cpu_us_per_request']:.1f} | {ratio:.2f} |")
     lines += ["", f"IdP introspection requests during {guarded} guarded requests (one token, warm cache, "
               f"cache_ttl 60 s): {idp_requests} = {per_10k:.3f} per 10,000 guarded requests.", ""]
-    (results / f"guard-{stamp}.md").write_text("\n".join(lines))
+    out.with_name(out.name + ".md").write_text("\n".join(lines))
     print("\n".join(lines))
     return 0
 

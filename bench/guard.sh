@@ -7,7 +7,8 @@
 # measurement, not a test: it fails only when something cannot run. See bench/README.md.
 #
 # Knobs (environment): BENCH_SECONDS (4) per run, BENCH_REPEATS (3), BENCH_CONNECTIONS
-# ("1 16 64"), BENCH_BIN (a tokenproxy binary; default: scripts/build-release).
+# ("1 16 64"), BENCH_BIN (a tokenproxy binary; default: scripts/build-release), BENCH_OUT_DIR
+# (write OUT_DIR/guard.{json,md}).
 set -euo pipefail
 export LC_ALL=C
 cd "$(dirname "$0")/.."
@@ -23,13 +24,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-if [ -n "${BENCH_BIN:-}" ]; then
-    bin="$BENCH_BIN"
-else
-    log "building tokenproxy (release)"
-    bin="$(scripts/build-release 2>"$work/build.log")" || { show_log "$work/build.log"; die "swift build failed"; }
-fi
-gcc -O2 -Wall -Wextra -o "$work/loadgen" bench/loadgen.c
+bin="$(tokenproxy_binary "$work")" || exit 1
+build_loadgen "$work" >/dev/null || die "cannot compile bench/loadgen.c"
 
 # The upstream: nginx answering a fixed 128-byte body on any path.
 up_port="$(free_port)"
@@ -59,4 +55,5 @@ wait_port "$up_port" "nginx (upstream)" "$work/up/error.log"
 
 python3 bench/guard.py --bin "$bin" --loadgen "$work/loadgen" --work "$work" \
     --upstream "http://127.0.0.1:$up_port" --seconds "${BENCH_SECONDS:-4}" \
-    --repeats "${BENCH_REPEATS:-3}" --connections "${BENCH_CONNECTIONS:-1 16 64}"
+    --repeats "${BENCH_REPEATS:-3}" --connections "${BENCH_CONNECTIONS:-1 16 64}" \
+    --out "$(results_prefix guard "$(date +%Y%m%d-%H%M%S)")"

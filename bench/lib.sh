@@ -116,3 +116,39 @@ print("self instructions per request, top 25:")
 for name, cost in costs.most_common(25): print(f"{cost / requests:8.0f}  {name}")
 PY
 }
+
+# --- what bench/run sets for the scripts it runs (each also works alone) ------------------------
+# tokenproxy_binary WORK: $BENCH_BIN when set (bench/run builds once), else the release build.
+tokenproxy_binary() {
+    if [ -n "${BENCH_BIN:-}" ]; then
+        [ -x "$BENCH_BIN" ] || die "BENCH_BIN=$BENCH_BIN is not an executable"
+        printf '%s\n' "$BENCH_BIN"
+    else
+        build_release "$1"
+    fi
+}
+# results_prefix NAME STAMP: where a script writes NAME's .json and .md: $BENCH_OUT_DIR/NAME when
+# set (bench/run collects them there), else bench/results/NAME-STAMP.
+results_prefix() {
+    if [ -n "${BENCH_OUT_DIR:-}" ]; then
+        mkdir -p "$BENCH_OUT_DIR" && printf '%s/%s\n' "$BENCH_OUT_DIR" "$1"
+    else
+        mkdir -p bench/results && printf 'bench/results/%s-%s\n' "$1" "$2"
+    fi
+}
+# Pinned mode (BENCH_PIN=1; needs 2 CPUs): the servers measured run on one CPU (`taskset -c`,
+# the first this shell may use: CPU 0 on a plain machine), loadgen and the helpers they need
+# (the proxy's upstream) on the second, nginx with one worker. tokenproxy sizes its event loops
+# from its affinity mask, so pinned it runs one loop, as nginx runs one worker. Unpinned:
+# everything may use every CPU, nginx `worker_processes auto`.
+# Use as "${on_server_cpu[@]}" COMMAND... and "${on_load_cpu[@]}" COMMAND...
+on_server_cpu=() on_load_cpu=() nginx_worker_processes=auto
+if [ "${BENCH_PIN:-0}" = 1 ]; then
+    read -r server_cpu load_cpu _ <<<"$(python3 -c 'import os; print(*sorted(os.sched_getaffinity(0)))')"
+    [ -n "${load_cpu:-}" ] || die "BENCH_PIN=1 needs at least 2 CPUs"
+    on_server_cpu=(taskset -c "$server_cpu") on_load_cpu=(taskset -c "$load_cpu") nginx_worker_processes=1
+fi
+# event_loops_logged LOG: the loop count tokenproxy logged at start-up ("event loops", loops=N).
+event_loops_logged() {
+    grep -m1 'event loops' "$1" 2>/dev/null | grep -o -E 'loops[^0-9]{1,6}[0-9]+' | grep -o -E '[0-9]+$' || echo "?"
+}

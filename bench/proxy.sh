@@ -10,7 +10,9 @@
 # Knobs (environment): BENCH_SECONDS (4) per run, BENCH_REPEATS (3), BENCH_CONNECTIONS
 # ("1 16 64") for http, BENCH_TLS_CONNECTIONS ("16") for https; BENCH_PROFILE=1 also records
 # tokenproxy with perf (cpu-clock, -g) during one 16-connection http run and writes the top
-# symbols to bench/results/proxy-DATE.profile.txt (needs linux-perf).
+# symbols to bench/results/proxy-DATE.profile.txt (needs linux-perf). BENCH_PIN=1: the proxies
+# on CPU 0 (nginx with one worker), loadgen and the upstream on CPU 1; BENCH_DOWNLOAD=0 skips
+# the 1 GiB downloads; BENCH_BIN (a built binary); BENCH_OUT_DIR (write OUT_DIR/proxy.{json,md}).
 set -euo pipefail
 export LC_ALL=C
 cd "$(dirname "$0")/.."
@@ -46,7 +48,7 @@ trap 'exit 130' INT TERM
 
 # --- 1. build ---------------------------------------------------------------------------------
 log "building tokenproxy (release) and loadgen"
-bin="$(build_release "$work")" || exit 1
+bin="$(tokenproxy_binary "$work")" || exit 1
 loadgen="$(build_loadgen "$work")" || exit 1
 
 # --- 2. throwaway CA and server certificate, the 1 GiB sparse file ------------------------------
@@ -77,7 +79,7 @@ common_http="
     client_body_temp_path $work/tmp-body; proxy_temp_path $work/tmp-proxy;
     fastcgi_temp_path $work/tmp-fcgi; uwsgi_temp_path $work/tmp-uwsgi; scgi_temp_path $work/tmp-scgi;"
 cat >"$work/upstream.conf" <<EOF
-worker_processes auto;
+worker_processes $nginx_worker_processes;
 daemon off;
 pid $work/up/nginx.pid;
 error_log $work/up/error.log warn;
@@ -103,13 +105,13 @@ http {
     }
 }
 EOF
-"$nginx_bin" -p "$work/up" -e "$work/up/error.log" -c "$work/upstream.conf" &
+"${on_load_cpu[@]}" "$nginx_bin" -p "$work/up" -e "$work/up/error.log" -c "$work/upstream.conf" &
 upstream_pid=$!
 wait_port "$up_port" "nginx (upstream)" "$work/up/error.log"
 
 # --- 4. the reference: nginx as an injecting reverse proxy ---------------------------------------
 cat >"$work/reference.conf" <<EOF
-worker_processes auto;
+worker_processes $nginx_worker_processes;
 daemon off;
 pid $work/ref/nginx.pid;
 error_log $work/ref/error.log warn;
@@ -136,7 +138,7 @@ http {
     }
 }
 EOF
-"$nginx_bin" -p "$work/ref" -e "$work/ref/error.log" -c "$work/reference.conf" &
+"${on_server_cpu[@]}" "$nginx_bin" -p "$work/ref" -e "$work/ref/error.log" -c "$work/reference.conf" &
 reference_pid=$!
 wait_port "$ref_port" "nginx (proxy)" "$work/ref/error.log"
 
@@ -158,12 +160,12 @@ config = {
              "ca_file": f"{work}/ca.pem"},
         ],
     },
-    "log": {"level": "warning"},
+    "log": {"level": "info"},
 }
 json.dump(config, open(f"{work}/config.json", "w"), indent=2)
 PY
 log "starting tokenproxy serve"
-"$bin" serve --config "$work/config.json" 2>"$work/tokenproxy.log" &
+"${on_server_cpu[@]}" "$bin" serve --config "$work/config.json" 2>"$work/tokenproxy.log" &
 tokenproxy_pid=$!
 wait_port "$tp_port" tokenproxy "$work/tokenproxy.log"
 
@@ -208,7 +210,7 @@ run() { # run TARGET SCHEME CONNECTIONS SECONDS: loadgen's line plus the proxy's
         *) die "no baseline for $1/$2 (loadgen speaks no TLS)" ;;
     esac
     before="$(cpu_ticks "$cpu_target")"
-    line="$("$loadgen" "tcp:127.0.0.1:$port" "$3" "$4" "$path" "${header[@]}" 2>>"$work/loadgen.err" || true)"
+    line="$("${on_load_cpu[@]}" "$loadgen" "tcp:127.0.0.1:$port" "$3" "$4" "$path" "${header[@]}" 2>>"$work/loadgen.err" || true)"
     [ -n "$line" ] || die "loadgen printed nothing for $1/$2 ($(tail -1 "$work/loadgen.err"))"
     echo "${line%\}}, \"server_cpu_s\": $(awk -v t=$(($(cpu_ticks "$cpu_target") - before)) -v hz="$clock_ticks" 'BEGIN { printf "%.2f", t / hz }')}"
 }
@@ -242,10 +244,10 @@ for repeat in $(seq 1 "$repeats"); do
     done
 done
 
-mkdir -p bench/results
 stamp="$(date +%Y-%m-%d-%H%M)"
+out="$(results_prefix proxy "$stamp")"
 if [ "$profile" = 1 ]; then
-    profile_file="bench/results/proxy-$stamp.profile.txt"
+    profile_file="$out.profile.txt"
     log "profiling tokenproxy at 16 connections (${seconds} s)"
     perf record -e cpu-clock -F 999 -g -p "$tokenproxy_pid" -o "$work/perf.data" \
         -- sleep "$seconds" 2>"$work/perf.err" &
@@ -286,7 +288,9 @@ download() { # download TARGET: sets speed (bytes/s) and peak (KiB, summed over 
 rss_tp_before="$(awk '$1 == "VmRSS:" { print $2 }' "/proc/$tokenproxy_pid/status")"
 cat "$work/www/api/big.bin" >/dev/null # page cache: the upstream's disk is not measured
 : >"$work/downloads.jsonl"
-for repeat in 1 2; do
+downloads=(1 2)
+[ "${BENCH_DOWNLOAD:-1}" = 0 ] && downloads=()
+for repeat in "${downloads[@]}"; do
     order=(tokenproxy nginx upstream)
     [ "$repeat" = 2 ] && order=(nginx tokenproxy upstream)
     for target in "${order[@]}"; do
@@ -302,10 +306,11 @@ grep -i -E 'error|warn' "$work/tokenproxy.log" | sort | uniq -c | head -5 >"$wor
 # --- 8. report ------------------------------------------------------------------------------------
 python3 - "$work" "$stamp" "$seconds" "$repeats" "${#small_body}" "$("$nginx_bin" -v 2>&1 | sed 's|.*/||')" \
     "$(git describe --always --dirty 2>/dev/null || echo unknown)" "$(swift --version 2>&1 | head -1)" \
-    "$nginx_workers" "$threads_tp" "$load_before" "$rss_tp_before" "$rss_tp_after" "$hwm_tp" <<'PY'
+    "$nginx_workers" "$threads_tp" "$load_before" "$rss_tp_before" "$rss_tp_after" "$hwm_tp" \
+    "${BENCH_PIN:-0}" "$(event_loops_logged "$work/tokenproxy.log")" <<'PY'
 import json, os, platform, sys
 (work, stamp, seconds, repeats, body, nginx, commit, swift, workers, threads, load_before,
- rss0, rss1, hwm) = sys.argv[1:15]
+ rss0, rss1, hwm, pinned, loops) = sys.argv[1:17]
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
 meta = {
     "date": stamp, "command": "bench/proxy.sh", "git_commit": commit, "cpu": cpu,
@@ -314,6 +319,7 @@ meta = {
     "load_average_after": " ".join(open("/proc/loadavg").read().split()[:3]),
     "swift": swift, "nginx_version": nginx, "nginx_workers": int(workers),
     "tokenproxy_threads_after_benchmark": int(threads), "seconds": float(seconds),
+    "pinned": pinned == "1", "tokenproxy_event_loops": int(loops) if loops.isdigit() else None,
     "repeats": int(repeats), "body_bytes": int(body),
     "loadgen": "closed loop, keep-alive, 1 thread, epoll",
     "tokenproxy_rss_kib": {"before_download": int(rss0), "after_download": int(rss1), "peak_vmhwm": int(hwm)},
@@ -323,5 +329,5 @@ meta = {
 json.dump(meta, open(f"{work}/meta.json", "w"))
 PY
 echo
-python3 bench/proxy_summarize.py "$work/runs.jsonl" "$work/meta.json" "bench/results/proxy-$stamp"
-echo "written: bench/results/proxy-$stamp.json, bench/results/proxy-$stamp.md"
+python3 bench/proxy_summarize.py "$work/runs.jsonl" "$work/meta.json" "$out"
+echo "written: $out.json, $out.md"

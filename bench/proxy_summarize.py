@@ -17,6 +17,9 @@ import statistics
 import sys
 
 TARGETS = ("tokenproxy", "nginx", "upstream")
+PINNED = ("Pinned: the proxies on CPU 0 (nginx with one worker), loadgen and the upstream "
+          "(one worker) on CPU 1.")
+UNPINNED = "Unpinned: everything shares every CPU (nginx `worker_processes auto`)."
 
 
 def median_of(runs: list[dict]) -> dict:
@@ -73,8 +76,11 @@ def load_table(rows: list[dict]) -> list[list[str]]:
 
 
 def downloads(meta: dict) -> tuple[dict, list[list[str]]]:
-    """Median MB/s and peak RSS per target for the 1 GiB download, and its table."""
+    """Median MB/s and peak RSS per target for the 1 GiB download, and its table (empty when
+    the downloads were skipped)."""
     result = {}
+    if not meta["downloads"]:
+        return result, []
     for target in TARGETS:
         mine = [d for d in meta["downloads"] if d["target"] == target]
         if mine:
@@ -114,10 +120,11 @@ def markdown(load: list[list[str]], download: list[list[str]], meta: dict) -> st
         "",
         f"`{meta['command']}` at {meta['git_commit']} on {meta['cpu']} ({meta['cpus']} CPUs), "
         f"{meta['kernel']}; {meta['swift']}; nginx {meta['nginx_version']} with "
-        f"`worker_processes auto` ({meta['nginx_workers']} workers) as the injecting reverse "
-        f"proxy and as the shared upstream. tokenproxy had "
-        f"{meta['tokenproxy_threads_after_benchmark']} threads after the run. loadgen (closed "
-        f"loop, keep-alive, one thread) on the same machine; {meta['seconds']} s per run, median "
+        f"{meta['nginx_workers']} workers as the injecting reverse proxy, and as the shared "
+        f"upstream. tokenproxy with {meta.get('tokenproxy_event_loops') or '?'} event loops had "
+        f"{meta['tokenproxy_threads_after_benchmark']} threads after the run. "
+        f"{PINNED if meta.get('pinned') else UNPINNED} loadgen: closed loop, keep-alive, "
+        f"one thread; {meta['seconds']} s per run, median "
         f"of {meta['repeats']} repeats, proxies alternating. Response body {meta['body_bytes']} "
         f"bytes. Load average (1/5/15 min) {meta['load_average_before']} before, "
         f"{meta['load_average_after']} after.",
@@ -129,7 +136,7 @@ def markdown(load: list[list[str]], download: list[list[str]], meta: dict) -> st
         "tail (p99) or more CPU per request. CPU is user + system of the proxy's processes "
         "(/proc), per request served.",
         "",
-        *markdown_table(download),
+        *(markdown_table(download) if download else ["(1 GiB downloads skipped)"]),
         "",
         "curl `-o /dev/null`, `%{speed_download}`, median of 2 (alternating); the upstream serves "
         "a sparse 1 GiB file from the page cache with sendfile. Peak RSS sampled every 50 ms "
@@ -151,7 +158,8 @@ def main() -> int:
     download_result, download = downloads(meta)
     print(plain(load))
     print()
-    print(plain(download))
+    if download:
+        print(plain(download))
     with open(prefix + ".json", "w") as f:
         json.dump({**meta, "results": rows, "download_results": download_result, "runs": runs},
                   f, indent=2)

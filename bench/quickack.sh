@@ -8,7 +8,8 @@
 # reverse proxy (upstream keepalive). Every process started here is stopped by pid on exit.
 # Writes bench/results/quickack-DATE.{json,md}. A measurement, not a test. See bench/README.md.
 #
-# Knobs (environment): BENCH_SECONDS (3) per run, BENCH_REPEATS (3).
+# Knobs (environment): BENCH_SECONDS (3) per run, BENCH_REPEATS (3), BENCH_BIN (a built binary),
+# BENCH_OUT_DIR (write OUT_DIR/quickack.{json,md}).
 set -euo pipefail
 export LC_ALL=C
 cd "$(dirname "$0")/.."
@@ -37,7 +38,7 @@ trap 'exit 130' INT TERM
 
 # --- 1. build ---------------------------------------------------------------------------------
 log "building tokenproxy (release) and loadgen"
-bin="$(build_release "$work")" || exit 1
+bin="$(tokenproxy_binary "$work")" || exit 1
 loadgen="$(build_loadgen "$work")" || exit 1
 
 up_port="$(free_port)"; ref_port="$(free_port)"; tp_port="$(free_port)"; tp_slow_port="$(free_port)"
@@ -202,9 +203,8 @@ for repeat in $(seq 1 "$repeats"); do
 done
 
 # --- 6. summary ------------------------------------------------------------------------------------
-mkdir -p bench/results
-stamp="$(date +%Y-%m-%d-%H%M)"
-python3 - "$work/runs.jsonl" "bench/results/quickack-$stamp" "$seconds" "$repeats" \
+out="$(results_prefix quickack "$(date +%Y-%m-%d-%H%M)")"
+python3 - "$work/runs.jsonl" "$out" "$seconds" "$repeats" \
     "$("$nginx_bin" -v 2>&1 | sed 's/.*: //')" "$(python3 --version)" "$(uname -r)" "$(nproc)" <<'PY'
 import json, statistics, sys
 runs_file, out, seconds, repeats, nginx, python, kernel, cpus = sys.argv[1:9]
@@ -238,4 +238,4 @@ json.dump({"summary": rows, "runs": runs, "nginx": nginx, "python": python, "ker
            "cpus": int(cpus)}, open(out + ".json", "w"), indent=2)
 print(text)
 PY
-log "written bench/results/quickack-$stamp.{md,json}"
+log "written $out.{md,json}"

@@ -16,6 +16,8 @@ import statistics
 import sys
 
 TARGETS = ("tokenproxy", "nginx")
+PINNED = "Pinned: the servers on CPU 0 (nginx with one worker), loadgen on CPU 1."
+UNPINNED = "Unpinned: servers and loadgen share every CPU (nginx `worker_processes auto`)."
 
 
 def medians(runs: list[dict]) -> list[dict]:
@@ -87,9 +89,11 @@ def markdown(cells: list[list[str]], cpu: list[list[str]], meta: dict) -> str:
         "",
         f"`{meta['command']}` at {meta['git_commit']} on {meta['cpu']} "
         f"({meta['cpus']} CPUs), {meta['kernel']}; {meta['swift']}; nginx {meta['nginx_version']} "
-        f"with `worker_processes auto` ({meta['nginx_workers']} workers; tokenproxy had "
-        f"{meta['tokenproxy_threads_after_benchmark']} threads after the run). loadgen (closed loop, "
-        f"keep-alive, one thread) on the same machine; {meta['seconds']} s per run, "
+        f"with {meta['nginx_workers']} workers (tokenproxy with "
+        f"{meta.get('tokenproxy_event_loops') or '?'} event loops had "
+        f"{meta['tokenproxy_threads_after_benchmark']} threads after the run). "
+        f"{PINNED if meta.get('pinned') else UNPINNED} loadgen: closed loop, "
+        f"keep-alive, one thread; {meta['seconds']} s per run, "
         f"median of {meta['repeats']} repeats, targets alternating. Response body "
         f"{meta['body_bytes']} bytes from both. Load average (1/5/15 min) "
         f"{meta['load_average_before']} before the measurements, {meta['load_average_after']} "

@@ -8,7 +8,8 @@
 # only when something cannot run. See bench/README.md.
 #
 # Knobs (environment): BENCH_SECONDS (5) per run, BENCH_REPEATS (3), BENCH_CONNECTIONS
-# ("1 16 64"); BENCH_PROFILE=1 also profiles at the lowest and highest connection count (perf
+# ("1 16 64"), BENCH_PIN=1 (servers on CPU 0, loadgen on CPU 1, nginx with one worker),
+# BENCH_BIN (a built binary), BENCH_OUT_DIR (write OUT_DIR/token-api.{json,md}); BENCH_PROFILE=1 also profiles at the lowest and highest connection count (perf
 # stat of both servers: CPU time, context switches; perf record of tokenproxy: top functions,
 # self and inclusive) into bench/results/token-api-DATE.profile.txt. Needs perf (linux-perf).
 set -euo pipefail
@@ -43,7 +44,7 @@ trap 'exit 130' INT TERM
 
 # --- 1. build ---------------------------------------------------------------------------------
 log "building tokenproxy (release) and loadgen"
-bin="$(build_release "$work")" || exit 1
+bin="$(tokenproxy_binary "$work")" || exit 1
 loadgen="$(build_loadgen "$work")" || exit 1
 
 # --- 2. test IdP, key, configuration, tokenproxy ----------------------------------------------
@@ -71,7 +72,7 @@ for _ in $(seq 1 100); do [ -S "$work/notify.sock" ] && break; sleep 0.05; done
 [ -S "$work/notify.sock" ] || die "the start-up helper did not bind its socket"
 (
     printf '%s\n' "$EPOCHREALTIME" >"$work/started"
-    NOTIFY_SOCKET="$work/notify.sock" exec "$bin" serve --config "$work/config.json"
+    NOTIFY_SOCKET="$work/notify.sock" exec "${on_server_cpu[@]}" "$bin" serve --config "$work/config.json"
 ) 2>"$work/tokenproxy.log" &
 tokenproxy_pid=$!
 if ! wait "$helper_pid"; then
@@ -107,7 +108,7 @@ PY
 nginx_socket="$work/nginx.sock"
 mkdir -p "$work/nginx"
 cat >"$work/nginx.conf" <<EOF
-worker_processes auto;
+worker_processes $nginx_worker_processes;
 daemon off;
 pid $work/nginx/nginx.pid;
 error_log $work/nginx/error.log warn;
@@ -127,7 +128,7 @@ http {
     }
 }
 EOF
-"$nginx_bin" -p "$work/nginx" -e "$work/nginx/error.log" -c "$work/nginx.conf" &
+"${on_server_cpu[@]}" "$nginx_bin" -p "$work/nginx" -e "$work/nginx/error.log" -c "$work/nginx.conf" &
 nginx_pid=$!
 for _ in $(seq 1 100); do [ -S "$nginx_socket" ] && break; sleep 0.05; done
 [ -S "$nginx_socket" ] || { show_log "$work/nginx/error.log"; die "nginx did not start"; }
@@ -149,7 +150,7 @@ cpu_ticks() { # cpu_ticks TARGET: user+system clock ticks of the target's proces
 run() { # run TARGET CONNECTIONS SECONDS: loadgen's line plus the server's CPU seconds, on stdout
     local before line
     before="$(cpu_ticks "$1")"
-    line="$("$loadgen" "unix:${sockets[$1]}" "$2" "$3" "/v1/tokens/$credential" 2>>"$work/loadgen.err" || true)"
+    line="$("${on_load_cpu[@]}" "$loadgen" "unix:${sockets[$1]}" "$2" "$3" "/v1/tokens/$credential" 2>>"$work/loadgen.err" || true)"
     [ -n "$line" ] || die "loadgen printed nothing for $1 ($(tail -1 "$work/loadgen.err"))"
     echo "${line%\}}, \"server_cpu_s\": $(awk -v t=$(($(cpu_ticks "$1") - before)) -v hz="$clock_ticks" 'BEGIN { printf "%.2f", t / hz }')}"
 }
@@ -172,10 +173,10 @@ for repeat in $(seq 1 "$repeats"); do
     done
 done
 
-mkdir -p bench/results
 stamp="$(date +%Y-%m-%d-%H%M)"
+out="$(results_prefix token-api "$stamp")"
 if [ "$profile" = 1 ]; then
-    profile_file="bench/results/token-api-$stamp.profile.txt"
+    profile_file="$out.profile.txt"
     : >"$profile_file"
     for connections in "${connection_counts[0]}" "${connection_counts[-1]}"; do
         for target in tokenproxy nginx; do
@@ -221,10 +222,11 @@ tokenproxy_threads="$(proc_status Threads)"
 # --- 5. report -----------------------------------------------------------------------------------
 python3 - "$work" "$stamp" "$seconds" "$repeats" "$body_bytes" "$rss_startup" "$rss_after" \
     "$rss_peak" "$("$nginx_bin" -v 2>&1 | sed 's|.*/||')" "$(git describe --always --dirty 2>/dev/null || echo unknown)" \
-    "$(swift --version 2>&1 | head -1)" "${connection_counts[*]}" "$nginx_workers" "$tokenproxy_threads" "$load_before" <<'PY'
+    "$(swift --version 2>&1 | head -1)" "${connection_counts[*]}" "$nginx_workers" "$tokenproxy_threads" "$load_before" \
+    "${BENCH_PIN:-0}" "$(event_loops_logged "$work/tokenproxy.log")" <<'PY'
 import json, os, platform, sys
 (work, stamp, seconds, repeats, body, rss0, rss1, peak, nginx, commit, swift, counts, workers,
- threads, load_before) = sys.argv[1:16]
+ threads, load_before, pinned, loops) = sys.argv[1:18]
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
 meta = {
     "date": stamp, "command": "bench/token-api.sh",
@@ -233,7 +235,8 @@ meta = {
     "load_average_before": load_before,
     "load_average_after": " ".join(open("/proc/loadavg").read().split()[:3]),
     "swift": swift, "nginx_version": nginx, "nginx_workers": int(workers),
-    "tokenproxy_threads_after_benchmark": int(threads), "seconds": float(seconds), "repeats": int(repeats),
+    "tokenproxy_threads_after_benchmark": int(threads),
+    "pinned": pinned == "1", "tokenproxy_event_loops": int(loops) if loops.isdigit() else None, "seconds": float(seconds), "repeats": int(repeats),
     "body_bytes": int(body), "loadgen": "closed loop, keep-alive, 1 thread, epoll",
     "startup": json.load(open(f"{work}/startup.json")),
     "rss_kib": {"after_startup": int(rss0), "after_benchmark": int(rss1), "peak": int(peak)},
@@ -241,7 +244,7 @@ meta = {
 json.dump(meta, open(f"{work}/meta.json", "w"))
 PY
 echo
-python3 bench/summarize.py "$work/runs.jsonl" "$work/meta.json" "bench/results/token-api-$stamp"
+python3 bench/summarize.py "$work/runs.jsonl" "$work/meta.json" "$out"
 echo
 python3 - "$work/meta.json" <<'PY'
 import json, sys
@@ -251,4 +254,4 @@ print(f"start-up: exec → READY=1 {s['ready_ms']} ms, exec → first token {s['
 print(f"VmRSS: {r['after_startup']} KiB idle after start-up, {r['after_benchmark']} KiB after the "
       f"benchmark (peak {r['peak']} KiB)")
 PY
-echo "written: bench/results/token-api-$stamp.json, bench/results/token-api-$stamp.md"
+echo "written: $out.json, $out.md"

@@ -327,6 +327,14 @@ package enum Limits {
         package static let secureHeapBytes = 256 * 1024
         /// The secure heap's smallest allocation (a power of two).
         package static let secureHeapMinimumBytes = 32
+        /// How long after READY the first memory trim runs (`Daemon+Memory.swift`): it also
+        /// drops the page-table entries of start-up code, so it waits until the first token
+        /// fetches are usually done (code they run again simply faults back in).
+        package static let firstMemoryTrimDelay: Duration = .seconds(1)
+        /// How often freed heap goes back to the kernel (`malloc_trim`) after the first trim.
+        package static let memoryTrimInterval: Duration = .seconds(30)
+        /// `/proc/self/smaps` is about 1.3 KiB per mapping; the daemon has about 100.
+        package static let procSmapsBytes = 1024 * 1024
         /// How often `serve --ready-after-tokens` checks whether every credential holds a token.
         package static let firstTokenPollInterval: Duration = .milliseconds(100)
         /// `/proc/PID/status` is a few KiB; a cgroup path line at most a few hundred bytes.

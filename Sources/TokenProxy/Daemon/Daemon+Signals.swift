@@ -61,7 +61,10 @@ extension Daemon {
     /// addresses (`Daemon+Listeners.swift`).
     func reload() async {
         notifier.reloading()
-        defer { notifier.ready(status: "reloaded") }
+        defer {
+            fileMappingsToRelease.withLock { $0 = true }
+            notifier.ready(status: "reloaded")
+        }
         let loaded: (Configuration, [Credential])
         do {
             loaded = try Self.loadConfiguration(

@@ -54,6 +54,9 @@ package final class Daemon: Sendable {
     let sinks: SinkWriter
     /// Watches key files once serving (`KeyWatcher.swift`, `Daemon+Reload.swift`).
     let keyWatcher = Mutex<KeyWatcher?>(nil)
+    /// Whether the next memory trim also drops the page-table entries of start-up code
+    /// (`Daemon+Memory.swift`): set at start and by every reload.
+    let fileMappingsToRelease = Mutex(true)
     private let running = Mutex<Running?>(nil)
 
     /// The parts that exist while serving; replaced as a whole on reload.

@@ -13,11 +13,35 @@ package final class ProxyCounters: Sendable {
         }
     }
 
+    /// One route's counters. Requests by (method, code) are a short list searched in place:
+    /// a route sees few combinations, and hashing two strings per request into a dictionary
+    /// keyed by route, method and code (and again per family) was most of recording's cost.
+    private struct RouteState {
+        var requests: [(method: String, code: Int, count: Int)] = []
+        var failures = 0
+        var retries = 0
+        var durations = PrometheusHistogram(bounds: ProxyCounters.durationBuckets)
+
+        mutating func record(_ event: ProxyEvent, method: String) {
+            count(method: method, code: event.status)
+            if event.failure != nil { failures += 1 }
+            if event.retriedAfterUnauthorized { retries += 1 }
+            durations.observe(event.duration)
+        }
+
+        mutating func count(method: String, code: Int) {
+            for index in requests.indices
+            where requests[index].code == code && requests[index].method == method {
+                requests[index].count += 1
+                return
+            }
+            requests.append((method, code, 1))
+        }
+    }
+
     private struct State {
-        var requests: [RequestKey: Int] = [:]
-        var failures: [String: Int] = [:]
-        var retries: [String: Int] = [:]
-        var durations: [String: PrometheusHistogram] = [:]
+        /// By route name (`none`: refused before routing).
+        var routes: [String: RouteState] = [:]
     }
 
     /// Upper bounds of the request duration histogram, in seconds.
@@ -29,27 +53,43 @@ package final class ProxyCounters: Sendable {
 
     package init() {}
 
-    /// Methods outside this set are counted as `other`, so clients cannot grow the label set.
-    private static let knownMethods: Set<String> = [
-        "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE",
-    ]
+    /// The method's label: methods outside the known set are counted as `other`, so clients
+    /// cannot grow the label set. A `switch`, not a `Set` lookup: no hashing per request.
+    static func methodLabel(_ method: String) -> String {
+        switch method {
+        case "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE":
+            return method
+        default:
+            return "other"
+        }
+    }
 
     func record(_ event: ProxyEvent) {
         let route = event.routeName.isEmpty ? "none" : event.routeName
-        let method = Self.knownMethods.contains(event.method) ? event.method : "other"
+        let method = Self.methodLabel(event.method)
         state.withLock { state in
-            state.requests[
-                RequestKey(route: route, method: method, code: event.status), default: 0] += 1
-            if event.failure != nil { state.failures[route, default: 0] += 1 }
-            if event.retriedAfterUnauthorized { state.retries[route, default: 0] += 1 }
-            state.durations[route, default: PrometheusHistogram(bounds: Self.durationBuckets)]
-                .observe(event.duration)
+            // One hash of the route per request; everything else is updated in place.
+            state.routes[route, default: RouteState()].record(event, method: method)
         }
     }
 
     /// Appends the proxy metric families (exposition format 0.0.4) to `out`.
     func render(into out: inout PrometheusWriter) {
-        let snapshot = state.withLock { $0 }
+        let routes = state.withLock { $0.routes }
+        var snapshot = (
+            requests: [RequestKey: Int](), failures: [String: Int](), retries: [String: Int](),
+            durations: [String: PrometheusHistogram]()
+        )
+        for (route, counters) in routes {
+            for entry in counters.requests {
+                snapshot.requests[
+                    RequestKey(route: route, method: entry.method, code: entry.code)] =
+                    entry.count
+            }
+            if counters.failures > 0 { snapshot.failures[route] = counters.failures }
+            if counters.retries > 0 { snapshot.retries[route] = counters.retries }
+            snapshot.durations[route] = counters.durations
+        }
         out.family(
             "tokenproxy_proxy_requests_total", "counter",
             help: "Proxied requests by route, method and status code.")

@@ -69,8 +69,12 @@ private struct WireTokenResponse: Decodable {
             let container = try decoder.singleValueContainer()
             if let value = try? container.decode(Int.self) {
                 seconds = value
-            } else if let value = try? container.decode(Double.self), value.isFinite {
-                seconds = Int(value)
+            } else if let value = try? container.decode(Double.self),
+                // `Int(exactly:)`, not `Int(_:)`: a huge number (1e300 from a broken IdP)
+                // traps on conversion — found by the token-response fuzz target.
+                let whole = Int(exactly: value.rounded(.towardZero))
+            {
+                seconds = whole
             } else if let text = try? container.decode(String.self),
                 let value = Int(text.trimmingCharacters(in: .whitespaces))
             {

@@ -45,7 +45,7 @@ struct ProxyRouterRoute: Sendable {
         }
         let components = URLComponents(url: route.upstream, resolvingAgainstBaseURL: false)
         let scheme = components?.scheme?.lowercased() ?? "https"
-        var upstreamHost = components?.host ?? ""
+        var upstreamHost = components.flatMap(URLHost.decoded) ?? ""
         if upstreamHost.hasPrefix("[") {
             upstreamHost = String(upstreamHost.dropFirst().dropLast())
         }

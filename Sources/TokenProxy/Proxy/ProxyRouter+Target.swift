@@ -23,40 +23,68 @@ struct ProxyRequestTarget: Equatable {
 
     /// Absolute-form decides by its own authority and ignores `Host` (RFC 9112 §3.2.2: a proxy
     /// MUST use the target's authority); origin-form uses `Host`.
+    ///
+    /// Works on UTF-8 bytes and index ranges: `Character`-based `String` searches (grapheme
+    /// breaking per step) were a tenth of a proxied request's instructions.
     static func parse(_ target: String, host hostField: String?) throws(Problem)
         -> ProxyRequestTarget
     {
+        let utf8 = target.utf8
         var result: ProxyRequestTarget
-        if target.hasPrefix("/") {
+        // The path (with query and fragment) still to split, and whether it lacks its `/`.
+        let rest: Substring
+        var missingSlash = false
+        if utf8.first == UInt8(ascii: "/") {
             result = ProxyRequestTarget(
-                host: nil, port: nil, defaultPort: 80, path: target, query: "")
+                host: nil, port: nil, defaultPort: 80, path: "", query: "")
             if let hostField, !hostField.isEmpty {
                 let (host, port) = try authority(Substring(hostField))
                 result.host = host
                 result.port = port
             }
+            rest = target[...]
         } else if let schemeEnd = schemeSeparator(in: target) {
-            let scheme = target[..<schemeEnd.lowerBound].lowercased()
-            guard scheme == "http" || scheme == "https" else { throw .unsupportedScheme }
-            let rest = target[schemeEnd.upperBound...]
+            let scheme = target.utf8[..<schemeEnd.lowerBound]
+            let https = asciiCaseInsensitiveEqual(scheme, "https")
+            guard https || asciiCaseInsensitiveEqual(scheme, "http") else {
+                throw .unsupportedScheme
+            }
+            let afterScheme = target[schemeEnd.upperBound...]
             let authorityEnd =
-                rest.firstIndex { $0 == "/" || $0 == "?" || $0 == "#" } ?? rest.endIndex
-            let (host, port) = try authority(rest[..<authorityEnd])
-            let remainder = String(rest[authorityEnd...])
+                afterScheme.utf8.firstIndex {
+                    $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#")
+                } ?? afterScheme.endIndex
+            let (host, port) = try authority(afterScheme[..<authorityEnd])
             result = ProxyRequestTarget(
-                host: host, port: port, defaultPort: scheme == "https" ? 443 : 80,
-                path: remainder.hasPrefix("/") ? remainder : "/" + remainder, query: "")
+                host: host, port: port, defaultPort: https ? 443 : 80, path: "", query: "")
+            rest = afterScheme[authorityEnd...]
+            missingSlash = rest.utf8.first != UInt8(ascii: "/")
         } else {
             throw .unsupportedForm
         }
-        if let hash = result.path.firstIndex(of: "#") { result.path = String(result.path[..<hash]) }
-        if let question = result.path.firstIndex(of: "?") {
-            result.query = String(result.path[question...])
-            result.path = String(result.path[..<question])
+        let withoutFragment = rest[
+            ..<(rest.utf8.firstIndex(of: UInt8(ascii: "#")) ?? rest.endIndex)]
+        let question = withoutFragment.utf8.firstIndex(of: UInt8(ascii: "?"))
+        let path = withoutFragment[..<(question ?? withoutFragment.endIndex)]
+        if let question { result.query = String(withoutFragment[question...]) }
+        if missingSlash {
+            result.path = "/" + path
+        } else if path.isEmpty {
+            result.path = "/"
+        } else {
+            // The whole target (the usual origin-form without a query) shares its storage.
+            result.path =
+                path.endIndex == target.endIndex && path.startIndex == target.startIndex
+                ? target : String(path)
         }
-        if result.path.isEmpty { result.path = "/" }
         if hasDotSegment(result.path) { throw .dotSegments }
         return result
+    }
+
+    /// Whether `bytes` spell `lowercase` in any ASCII case.
+    static func asciiCaseInsensitiveEqual(_ bytes: Substring.UTF8View, _ lowercase: String) -> Bool
+    {
+        bytes.elementsEqual(lowercase.utf8) { ($0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0) == $1 }
     }
 
     /// `host`, `host:port`, `[v6]` or `[v6]:port`; userinfo is refused (RFC 9110 §4.2.4).
@@ -68,7 +96,9 @@ struct ProxyRequestTarget: Equatable {
         var host: Substring
         var portText: Substring?
         if utf8.first == UInt8(ascii: "[") {
-            guard let close = text.firstIndex(of: "]") else { throw .malformedAuthority }
+            guard let close = utf8.firstIndex(of: UInt8(ascii: "]")) else {
+                throw .malformedAuthority
+            }
             host = text[text.index(after: text.startIndex)..<close]
             let rest = text[text.index(after: close)...]
             if !rest.isEmpty {
@@ -115,40 +145,44 @@ struct ProxyRequestTarget: Equatable {
 
     /// `.` or `..` segments, also percent-encoded (`%2e`, any case): the upstream would resolve
     /// them (RFC 3986 §5.2.4) and could leave the route's prefix or base path after we matched
-    /// it. Byte by byte: this runs for every proxied request.
+    /// it. One pass over the bytes, no allocation: this runs for every proxied request.
     static func hasDotSegment(_ path: String) -> Bool {
-        for segment in path.utf8.split(
-            separator: UInt8(ascii: "/"), omittingEmptySubsequences: false)
-        where segment.count <= 6 {
-            var dots = 0
-            var index = segment.startIndex
-            var other = false
-            while index < segment.endIndex && !other {
-                let byte = segment[index]
-                if byte == UInt8(ascii: ".") {
-                    dots += 1
-                    index = segment.index(after: index)
-                } else if byte == UInt8(ascii: "%"), segment[index...].count >= 3,
-                    segment[segment.index(index, offsetBy: 1)] == UInt8(ascii: "2"),
-                    segment[segment.index(index, offsetBy: 2)] | 0x20 == UInt8(ascii: "e")
-                {
-                    dots += 1
-                    index = segment.index(index, offsetBy: 3)
-                } else {
-                    other = true
-                }
+        var dots = 0
+        var other = false
+        var percent = 0  // bytes of a `%2e` seen so far
+        for byte in path.utf8 {
+            if byte == UInt8(ascii: "/") {
+                if !other && percent == 0 && (dots == 1 || dots == 2) { return true }
+                dots = 0
+                other = false
+                percent = 0
+                continue
             }
-            if !other && (dots == 1 || dots == 2) { return true }
+            if other { continue }
+            switch (percent, byte) {
+            case (0, UInt8(ascii: ".")): dots += 1
+            case (0, UInt8(ascii: "%")): percent = 1
+            case (1, UInt8(ascii: "2")): percent = 2
+            case (2, let letter) where letter | 0x20 == UInt8(ascii: "e"):
+                percent = 0
+                dots += 1
+            default: other = true
+            }
+            if dots > 2 { other = true }
         }
-        return false
+        return !other && percent == 0 && (dots == 1 || dots == 2)
     }
 
     /// Whether `path` lies under `prefix`: a prefix ending in `/` matches what starts with it;
     /// another one matches whole segments only (`/api` matches `/api` and `/api/x`, not `/apix`).
+    /// Compares bytes (`String.hasPrefix` compares canonical equivalence, grapheme by grapheme).
     static func path(_ path: String, isUnder prefix: String) -> Bool {
-        guard path.hasPrefix(prefix) else { return false }
-        if prefix.hasSuffix("/") || path.count == prefix.count { return true }
-        return path.dropFirst(prefix.count).hasPrefix("/")
+        let bytes = path.utf8
+        let prefixBytes = prefix.utf8
+        guard bytes.starts(with: prefixBytes) else { return false }
+        if prefixBytes.last == UInt8(ascii: "/") || bytes.count == prefixBytes.count { return true }
+        return bytes[bytes.index(bytes.startIndex, offsetBy: prefixBytes.count)]
+            == UInt8(ascii: "/")
     }
 
     /// The origin-form target to send upstream: prefix stripped if asked, the upstream's base
@@ -156,11 +190,15 @@ struct ProxyRequestTarget: Equatable {
     static func rewrite(path: String, query: String, stripping prefix: String?, basePath: String)
         -> String
     {
-        var rest = path
-        if let prefix {
-            rest = String(path.dropFirst(prefix.count))
-            if !rest.hasPrefix("/") { rest = "/" + rest }
+        guard let prefix else {
+            return basePath.isEmpty && query.isEmpty ? path : basePath + path + query
         }
-        return basePath + rest + query
+        let rest = path.utf8.dropFirst(prefix.utf8.count)
+        var target = basePath
+        target.reserveCapacity(basePath.utf8.count + rest.count + 1 + query.utf8.count)
+        if rest.first != UInt8(ascii: "/") { target.append("/") }
+        target.append(contentsOf: Substring(rest))
+        target.append(query)
+        return target
     }
 }

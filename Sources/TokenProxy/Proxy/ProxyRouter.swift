@@ -18,6 +18,8 @@ package final class ProxyRouter: ProxyDelegate {
     let routesByName: [String: ProxyRouterRoute]
     let tunnels: Set<ProxyTunnel>
     let refreshHeader: String
+    /// What every forward removes besides hop-by-hop fields, built once (not per request).
+    let removedHeaders: [String]
     let tokens: any ProxyTokenSource
     /// Answers for guarded routes (ProxyRouter+Guard.swift); nil: no route has a guard to
     /// serve, and a guarded one answers 502.
@@ -50,6 +52,7 @@ package final class ProxyRouter: ProxyDelegate {
             routes.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         tunnels = Set(configuration.tunnels)
         refreshHeader = configuration.refreshHeader
+        removedHeaders = [configuration.refreshHeader, "Proxy-Authorization"]
         self.tokens = tokens
         self.introspection = introspection
         self.tokenTimeout = tokenTimeout ?? configuration.responseTimeout
@@ -110,7 +113,7 @@ package final class ProxyRouter: ProxyDelegate {
                 stripping: configured.stripPrefix ? configured.pathPrefix : nil,
                 basePath: route.basePath),
             hostHeader: route.hostHeader, authorization: nil,
-            removeHeaders: [refreshHeader, "Proxy-Authorization"],
+            removeHeaders: removedHeaders,
             forwardedHeaders: configured.forwardedHeaders, routeName: route.name,
             upgrades: configured.upgrades)
         switch guardRequest(head, route: route, forward: &forward) {
@@ -149,33 +152,37 @@ package final class ProxyRouter: ProxyDelegate {
             return .now(.forward(forward))
         }
         guard let credential = configured.credential else { return .now(.forward(forward)) }
-        let routeName = route.name
-        let decision: @Sendable (Result<TokenStore.Snapshot, any Error>) -> ProxyDecision = {
-            [forward] result in
-            var forward = forward
-            switch result {
-            case .success(let held):
-                forward.authorization = Self.bearer(held)
-                forward.tokenGeneration = Self.generation(of: held)
-                return .forward(forward)
-            case .failure(let error):
-                return .respond(
-                    Self.tokenUnavailable(route: routeName, credential: credential, error))
-            }
-        }
         let forceRefresh = head.fields.contains(refreshHeader)
         if let held = cachedToken(credential, forceRefresh: forceRefresh) {
-            return .now(decision(.success(held)))
+            // The fast path builds no closure.
+            return .now(Self.decision(.success(held), forward: forward, credential: credential))
         }
         let tokens = self.tokens
         Self.completeLater(timeout: tokenTimeout) {
             forceRefresh
                 ? try await tokens.refresh(credential)
                 : try await tokens.token(credential, minValid: Limits.Proxy.minimumTokenValidity)
-        } completion: { result in
-            completion(decision(result))
+        } completion: { [forward] result in
+            completion(Self.decision(result, forward: forward, credential: credential))
         }
         return .later
+    }
+
+    /// `forward` with the token, or the 503 when none came.
+    static func decision(
+        _ result: Result<TokenStore.Snapshot, any Error>, forward: ProxyForward,
+        credential: String
+    ) -> ProxyDecision {
+        switch result {
+        case .success(let held):
+            var forward = forward
+            forward.authorization = bearer(held)
+            forward.tokenGeneration = generation(of: held)
+            return .forward(forward)
+        case .failure(let error):
+            return .respond(
+                tokenUnavailable(route: forward.routeName, credential: credential, error))
+        }
     }
 
     /// The cached token when it is valid for `Limits.Proxy.minimumTokenValidity` more (the
@@ -193,13 +200,9 @@ package final class ProxyRouter: ProxyDelegate {
         held.value.authorization.value
     }
 
-    /// Identifies a token without revealing it: a keyed hash (the key is random per process)
-    /// of the token and its lifetime. Equal generations mean the same token.
+    /// Identifies a token without revealing it: the serial number its `IssuedToken` got when
+    /// it arrived (every fetch makes a new one). Equal generations mean the same token.
     static func generation(of held: TokenStore.Snapshot) -> String {
-        var hasher = Hasher()
-        hasher.combine(held.value.accessToken.value)
-        hasher.combine(held.receivedAt)
-        hasher.combine(held.expiresAt)
-        return String(UInt64(bitPattern: Int64(hasher.finalize())), radix: 16)
+        held.value.generation
     }
 }

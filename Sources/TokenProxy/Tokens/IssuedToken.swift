@@ -20,6 +20,10 @@ package struct IssuedToken: Sendable {
     /// The token API's JSON body up to `expires_in`'s value, which counts down and is filled in
     /// per answer (see ``jsonBody(expiresIn:expiresAt:)``).
     private let jsonHead: Redacted<[UInt8]>
+    /// Names this token without revealing it, for the proxy's 401 handling
+    /// (`ProxyRouter.generation(of:)`): a serial number per process, so every fetch (even one
+    /// that returns the same token text) is a new generation.
+    package let generation: String
     /// The whole `text/plain` answer, head pre-encoded: it never changes for this token.
     let textResponse: Redacted<HTTPServerResponse>
     /// The JSON answer of the current second (see ``jsonResponse(expiresIn:expiresAt:)``).
@@ -30,6 +34,7 @@ package struct IssuedToken: Sendable {
         self.tokenType = tokenType
         self.scope = scope
         authorization = Redacted("Bearer " + accessToken.value)
+        generation = String(Self.serials.add(1, ordering: .relaxed).newValue, radix: 16)
         plainBody = Redacted(Array(accessToken.value.utf8))
         let head =
             "{\"access_token\":" + JSONText.string(accessToken.value) + ",\"token_type\":"
@@ -40,6 +45,9 @@ package struct IssuedToken: Sendable {
                 status: 200, headers: Self.textHeaders, body: plainBody.value
             ).preEncoded())
     }
+
+    /// The last `generation` handed out.
+    private static let serials = Atomic<UInt64>(0)
 
     /// The headers of every token answer (RFC 9111 §5.2.2.5: a token must not be cached).
     static let jsonHeaders: HTTPFields = [

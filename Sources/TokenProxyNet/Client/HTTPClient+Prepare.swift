@@ -109,7 +109,7 @@ extension HTTPClient {
 
     /// The host as written in a URL authority: brackets kept around IPv6 literals.
     private static func authorityHost(_ components: URLComponents) -> String {
-        (components.percentEncodedHost ?? "").lowercased()
+        (URLHost.percentEncoded(components) ?? "").lowercased()
     }
 
     static func endpoint(_ components: URLComponents, defaultPort: Int) throws

@@ -1,4 +1,5 @@
 internal import CLinuxShims
+import Glibc
 
 /// Handing memory the process no longer uses back to the kernel.
 extension Posix {
@@ -11,5 +12,21 @@ extension Posix {
     @discardableResult
     package static func releaseFreeMemory() -> Bool {
         CLinuxShims_malloc_trim() != 0
+    }
+
+    /// Drops the page-table entries of `start..<end`, a private, read-only file mapping none
+    /// of whose pages was ever copied on write (`ResidentFileMapping.releasable` picks them):
+    /// its resident pages stop counting towards this process's RSS, stay in the page cache,
+    /// and fault back in from it when they are used again. On any other mapping this would
+    /// lose data (a private copy reverts to the file's bytes), so callers pass only those.
+    ///
+    /// The corresponding C function is `madvise` with `MADV_DONTNEED`.
+    package static func dropFileMappedPages(start: UInt, end: UInt) throws(PosixError) {
+        guard start < end, let address = UnsafeMutableRawPointer(bitPattern: start) else {
+            return
+        }
+        _ = try syscallNonBlocking("madvise(MADV_DONTNEED)") {
+            madvise(address, Int(end - start), MADV_DONTNEED)
+        }
     }
 }

@@ -12,6 +12,9 @@ package enum Epoll {
     package static let error: UInt32 = CLinuxShims_EPOLLERR
     /// The peer hung up (`EPOLLHUP`); always reported.
     package static let hangUp: UInt32 = CLinuxShims_EPOLLHUP
+    /// The peer shut down its writing side (`EPOLLRDHUP`): a FIN arrived. Reported only when
+    /// asked for; lets a connection that reads nothing notice that its peer hung up.
+    package static let readHangUp: UInt32 = CLinuxShims_EPOLLRDHUP
     /// Wake only one (or a few) of the epoll instances watching the same descriptor
     /// (`EPOLLEXCLUSIVE`, Linux 4.5): a listening socket watched by every loop then wakes one
     /// loop per connection instead of all of them. Only valid with `.add`.

@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Synchronization
 import Testing
 import TokenProxyCore
 import TokenProxyCrypto
@@ -38,7 +39,18 @@ final class LaterDelegate: ProxyDelegate {
         _ forward: ProxyForward, completion: @escaping @Sendable (String?) -> Void
     ) -> ProxyAnswer<String?> { .now(nil) }
 
-    func completed(_ event: ProxyEvent) {}
+    let completedEvents = Mutex<[ProxyEvent]>([])
+
+    func completed(_ event: ProxyEvent) { completedEvents.withLock { $0.append(event) } }
+
+    /// Waits (up to 5 s) for the first reported event.
+    func firstEvent() -> ProxyEvent? {
+        for _ in 0..<500 {
+            if let event = completedEvents.withLock({ $0.first }) { return event }
+            usleep(10_000)
+        }
+        return nil
+    }
 }
 
 /// The engine on event loops: parked requests, threads, stalled TLS upstreams.
@@ -91,6 +103,33 @@ struct ProxyEventLoopTests {
         // The connection stays usable for the next request.
         client.request("GET", "/y")
         #expect(client.readResponse()?.status == 503)
+        await proxy.stop()
+    }
+
+    @Test(arguments: [Int32(SHUT_WR), Int32(SHUT_RDWR)])
+    func aClientThatHangsUpWhileParkedIsReleasedAtOnce(how: Int32) async throws {
+        let upstream = try UpstreamTestServer()
+        let port = upstream.port
+        // The answer would come after 30 s (a slow token fetch); the client gives up first.
+        let delegate = LaterDelegate(
+            later: { (Self.forward(port, $0), .seconds(30)) }, now: { Self.forward(port, $0) })
+        let proxy = try ProxyTestHarness(delegate: delegate)
+        let client = try proxy.client()
+        client.request("GET", "/parked")
+        // Accepted (the loop may be slow to get there on a loaded machine).
+        for _ in 0..<500 where proxy.engine.connectionCount == 0 { usleep(10_000) }
+        usleep(50_000)
+        #expect(proxy.engine.connectionCount == 1)
+        let started = ContinuousClock.now
+        shutdown(client.fd, how)
+        let event = try #require(delegate.firstEvent())
+        #expect(ContinuousClock.now - started < .seconds(2))
+        #expect(event.status == 0)
+        #expect(event.failure?.contains("client went away") == true)
+        #expect(event.method == "GET")
+        for _ in 0..<200 where proxy.engine.connectionCount > 0 { usleep(10_000) }
+        #expect(proxy.engine.connectionCount == 0)
+        #expect(upstream.connectionCount == 0)
         await proxy.stop()
     }
 

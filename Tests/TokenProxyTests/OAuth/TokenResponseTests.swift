@@ -50,6 +50,16 @@ struct TokenResponseTests {
         }
     }
 
+    /// Fuzz finding (token-response target): a number too large for `Int` trapped on
+    /// conversion, so an IdP answering `expires_in: 1e300` crashed the daemon.
+    @Test func rejectsExpiresInTooLargeForAnInteger() {
+        for huge in ["1e300", "38888888888888888888888888888888888888600", "-1e300", "9.3e18"] {
+            #expect(throws: TokenResponse.ParseFailure.badExpiresIn) {
+                try parse(#"{"access_token":"t","expires_in":"# + huge + "}").get()
+            }
+        }
+    }
+
     @Test func rejectsMissingOrEmptyAccessToken() {
         #expect(throws: TokenResponse.ParseFailure.missingAccessToken) {
             try parse(#"{"token_type":"Bearer"}"#).get()

@@ -1,16 +1,16 @@
 import Foundation
+import TokenProxyCore
 
 /// Compares the IdP's `Date` header with the local clock. Assertions carry `iat`/`exp`, so a
 /// host whose clock is off by more than the allowance gets its assertions refused as expired
 /// or not yet valid — and the IdP's error rarely says so. We say so.
 enum ClockCheck {
-    /// Parses an IMF-fixdate (RFC 9110 §5.6.7), the only form servers should send.
+    /// Parses an IMF-fixdate (RFC 9110 §5.6.7), the only form servers should send
+    /// (`HTTPDate`: no ICU, unlike `DateFormatter`).
     static func parseHTTPDate(_ text: String) -> Date? {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "GMT")
-        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
-        return formatter.date(from: text.trimmingCharacters(in: .whitespaces))
+        HTTPDate.epochSeconds(imfFixdate: text[...]).map {
+            Date(timeIntervalSince1970: TimeInterval($0))
+        }
     }
 
     /// A sentence for the operator when the clocks differ by more than `allowance`, else nil.

@@ -154,7 +154,7 @@ extension ConfigurationParser {
     ) -> URL? {
         guard let components = URLComponents(string: text),
             let scheme = components.scheme?.lowercased(), scheme == "https" || scheme == "http",
-            let host = components.host, !host.isEmpty, let url = components.url
+            let host = URLHost.decoded(components), !host.isEmpty, let url = components.url
         else {
             decoder.report(path, "must be an absolute http(s) URL like \"https://api.example.com\"")
             return nil

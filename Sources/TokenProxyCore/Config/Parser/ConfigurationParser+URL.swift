@@ -11,7 +11,8 @@ extension ConfigurationParser {
     ) -> URL? {
         guard let components = URLComponents(string: text),
             let scheme = components.scheme?.lowercased(),
-            scheme == "https" || scheme == "http", let host = components.host, !host.isEmpty,
+            scheme == "https" || scheme == "http", let host = URLHost.decoded(components),
+            !host.isEmpty,
             let url = components.url
         else {
             decoder.report(

@@ -13,6 +13,7 @@ extension ProxyConnection {
             loop.execute { [self] in
                 guard !isClosed, parked, sequence == asked else { return }
                 parked = false
+                parkedHead = nil
                 run(decided(decision, head: head, start: start))
             }
         }
@@ -21,8 +22,29 @@ extension ProxyConnection {
             return decided(decision, head: head, start: start)
         case .later:
             parked = true
+            parkedHead = (head, start)
             return nil
         }
+    }
+
+    /// The client hung up (a FIN, a reset) while its request waited for the delegate (a token
+    /// fetch, an introspection verdict, a fresh token after a 401): nobody will read the
+    /// answer, so the request is reported and released now rather than at the next write,
+    /// and the delegate's late answer is dropped. Like nginx (`proxy_ignore_client_abort
+    /// off`), a half close counts as giving up: HTTP/1.1 cannot tell one from a close.
+    func clientLeftWhileParked() {
+        parked = false
+        let failure = "client went away while its request waited for a token or a verdict"
+        if let (head, start) = parkedHead {
+            parkedHead = nil
+            report(head, route: "", status: 0, failure: failure, start: start)
+        } else if let current {
+            report(
+                current.head, route: current.route, status: 0, failure: failure,
+                start: current.start)
+            self.current = nil
+        }
+        close()
     }
 
     /// Tells the machine the delegate's decision.
@@ -38,15 +60,18 @@ extension ProxyConnection {
             current = Current(head: head, decision: decision, start: start, route: "")
             return Step(machine.routeDecided(.respond(response)))
         case .forward(let forward):
-            let upstreamHead = ProxyHeaders.upstreamRequest(
-                head, forward: forward, clientAddress: clientAddress, via: configuration.via)
             current = Current(
-                head: head, decision: decision, start: start, route: forward.routeName,
-                upstreamHead: upstreamHead)
-            if let problem = Self.problem(with: upstreamHead) {
+                head: head, decision: decision, start: start, route: forward.routeName)
+            if let problem = Self.problem(
+                with: forward, via: configuration.via,
+                validAuthorization: context.validAuthorization)
+            {
                 failExchange(.invalidForward(route: forward.routeName, detail: problem))
                 return nil
             }
+            if forward.authorization != nil { context.validAuthorization = forward.authorization }
+            current?.upstreamHead = ProxyHeaders.upstreamRequestBytes(
+                head, forward: forward, clientAddress: clientAddress, via: configuration.via)
             return Step(machine.routeDecided(.forward(allowedUpgrades: forward.upgrades)))
         case .tunnel(let host, let port):
             current = Current(
@@ -56,12 +81,27 @@ extension ProxyConnection {
         }
     }
 
-    /// Why `head` cannot go on the wire (a bad target or field from the delegate), or nil.
-    static func problem(with head: HTTPRequestHead) -> String? {
-        guard HTTPFields.isValidRequestTarget(head.target) else {
+    /// Why the head for `forward` cannot go on the wire (a bad target or field from the
+    /// delegate, a bad `via`), or nil. Only what did not come through the strict parser is
+    /// checked: the client's own fields already passed it.
+    /// `validAuthorization` passed this check before: the same token (usually the very same
+    /// string, compared in O(1)) is not scanned again — it is the longest value of a request.
+    static func problem(
+        with forward: ProxyForward, via: String, validAuthorization: String? = nil
+    ) -> String? {
+        guard HTTPFields.isValidRequestTarget(forward.target) else {
             return "invalid request target"
         }
-        if let field = head.fields.firstInvalidField() {
+        // No array of the fields: this runs for every request.
+        if !HTTPFields.isValidValue(forward.hostHeader) { return "invalid header field 'Host'" }
+        if !HTTPFields.isValidValue(via) { return "invalid header field 'Via'" }
+        if let authorization = forward.authorization, authorization != validAuthorization,
+            !HTTPFields.isValidValue(authorization)
+        {
+            return "invalid header field 'Authorization'"
+        }
+        for field in forward.addHeaders
+        where !HTTPFields.isValidName(field.name) || !HTTPFields.isValidValue(field.value) {
             return "invalid header field '\(HTTPFields.isValidName(field.name) ? field.name : "?")'"
         }
         return nil

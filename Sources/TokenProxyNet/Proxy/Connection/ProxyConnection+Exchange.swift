@@ -20,7 +20,8 @@ extension ProxyConnection {
         }
 
         let head: HTTPRequestHead
-        var upstreamHead: HTTPRequestHead
+        /// The bytes of the head sent upstream (rebuilt for a replay after a 401).
+        var upstreamHead: [UInt8]
         var forward: ProxyForward
         let start: ContinuousClock.Instant
         let body: ProxyConnection.OutgoingBody
@@ -43,7 +44,7 @@ extension ProxyConnection {
         var discarded = 0
 
         init(
-            head: HTTPRequestHead, upstreamHead: HTTPRequestHead, forward: ProxyForward,
+            head: HTTPRequestHead, upstreamHead: [UInt8], forward: ProxyForward,
             start: ContinuousClock.Instant, body: ProxyConnection.OutgoingBody
         ) {
             self.head = head
@@ -51,7 +52,7 @@ extension ProxyConnection {
             self.forward = forward
             self.start = start
             self.body = body
-            self.chunked = upstreamHead.fields.contains("Transfer-Encoding")
+            self.chunked = ProxyHeaders.requestFraming(head.fields) == .chunked
         }
 
         var upstreamName: String { forward.upstream.description }
@@ -149,7 +150,7 @@ extension ProxyConnection {
         exchange.phase = .awaitingHead
         exchange.writeFailed = false
         upstream.parser.expectResponse(toMethod: exchange.head.method)
-        upstream.output.append(HTTPSerializer.requestHead(exchange.upstreamHead))
+        upstream.output.append(exchange.upstreamHead)
         switch exchange.body {
         case .buffered(let body):
             appendBody(body, chunked: exchange.chunked, to: upstream)

@@ -95,7 +95,10 @@ extension ProxyConnection: UpstreamConnectionOwner {
                 rounds = .max
             }
         }
-        if exchange?.upstream === upstream { flushClient() }
+        if exchange?.upstream === upstream {
+            flushClient()
+            if rounds == Limits.Proxy.readsPerEvent { drainTLSLater(upstream) }
+        }
     }
 
     /// Part of a response arrived and the socket has no more: acknowledge at once
@@ -220,7 +223,9 @@ extension ProxyConnection: UpstreamConnectionOwner {
         if let fresh, HTTPFields.isValidValue(fresh) {
             exchange.retried = true
             exchange.forward.authorization = fresh
-            exchange.upstreamHead.fields.set("Authorization", fresh)
+            exchange.upstreamHead = ProxyHeaders.upstreamRequestBytes(
+                exchange.head, forward: exchange.forward, clientAddress: clientAddress,
+                via: configuration.via)
             exchange.phase = .discarding401
             exchange.discarded = 0
         } else {

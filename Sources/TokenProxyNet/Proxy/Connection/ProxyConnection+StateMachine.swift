@@ -228,13 +228,20 @@ extension ProxyConnection {
             if head.method == "HEAD" || response.status == 204 || response.status == 304 {
                 return .none
             }
-            if !response.fields.contains("Transfer-Encoding"),
-                let value = response.fields["Content-Length"],
-                let first = value.split(separator: ",").first,
-                let length = Int(first.filter { $0 != " " && $0 != "\t" })
-            {
-                return .length(length)
+            // One pass over the fields: a Transfer-Encoding overrides any length (§6.3).
+            var length: Int?
+            var seenLength = false
+            for field in response.fields {
+                if FieldNameList.equal(field.name, "transfer-encoding") {
+                    length = nil
+                    break
+                }
+                if !seenLength && FieldNameList.equal(field.name, "content-length") {
+                    seenLength = true
+                    length = ProxyHeaders.firstContentLength(field.value)
+                }
             }
+            if let length { return .length(length) }
             return head.version == .http1_1 ? .chunked : .close
         }
     }

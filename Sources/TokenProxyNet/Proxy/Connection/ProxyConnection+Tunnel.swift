@@ -168,6 +168,24 @@ extension ProxyConnection {
         }
         upstream.updateInterest()
         flushClient()
+        drainTLSLater(upstream)
+    }
+
+    /// Bytes OpenSSL already holds decrypted (`SSL_pending`) are announced by no epoll event:
+    /// when the upstream is to be read and some wait there (the read rounds ran out, or a
+    /// pause for backpressure ended), the next pass is queued on the loop instead of waiting
+    /// for the socket, which may stay silent for good.
+    func drainTLSLater(_ upstream: UpstreamConnection) {
+        guard upstream.reading, upstream.hasBufferedInput else { return }
+        loop.execute { [self] in
+            guard !isClosed else { return }
+            if tunnel?.upstream === upstream {
+                tunnelUpstreamReady()
+            } else if exchange?.upstream === upstream {
+                pumpUpstream(upstream)
+            }
+            syncClientInterest()
+        }
     }
 
     /// The client took everything queued: read the upstream again, or pass its end on.
@@ -177,6 +195,7 @@ extension ProxyConnection {
             if !tunnel.upstream.reading {
                 tunnel.upstream.reading = true
                 tunnel.upstream.updateInterest()
+                drainTLSLater(tunnel.upstream)
             }
             return
         }

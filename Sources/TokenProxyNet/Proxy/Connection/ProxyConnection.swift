@@ -21,8 +21,8 @@ final class ProxyConnection: @unchecked Sendable {
         let start: ContinuousClock.Instant
         /// For reports: the route's name ("" for local answers).
         let route: String
-        /// For `.forward`: the head sent upstream.
-        var upstreamHead: HTTPRequestHead?
+        /// For `.forward`: the bytes of the head sent upstream.
+        var upstreamHead: [UInt8]?
     }
 
     /// What the upstream deadline bounds.
@@ -74,8 +74,12 @@ final class ProxyConnection: @unchecked Sendable {
     private var shutdownDelivered = false
     /// Counts delegate calls, so an answer arriving after the connection moved on is dropped.
     var sequence = 0
-    /// A delegate answer is awaited (the request is parked).
+    /// A delegate answer is awaited (the request is parked). Meanwhile the client socket is
+    /// watched for its hang-up only (`syncClientInterest`).
     var parked = false
+    /// The head of a request parked before its route was decided (`current` is set only
+    /// after), so that a client hanging up meanwhile is reported.
+    var parkedHead: (head: HTTPRequestHead, start: ContinuousClock.Instant)?
     /// `pumpUpstream` is running, and was asked for another pass meanwhile.
     var pumping = false
     var repump = false
@@ -193,6 +197,8 @@ final class ProxyConnection: @unchecked Sendable {
         let watchingInput = (clientWatched ?? 0) & Epoll.input != 0
         if clientReading || (watchingInput && !dropUnwantedInput) { events |= Epoll.input }
         if !output.isEmpty { events |= Epoll.output }
+        // A parked request reads nothing, but its client may give up meanwhile.
+        if parked { events |= Epoll.readHangUp }
         let wanted = events == 0 ? nil : events
         do {
             try loop.watch(fd: fd, token: token, events: wanted, previous: clientWatched)
@@ -237,6 +243,10 @@ extension ProxyConnection: ShellConnection {
 extension ProxyConnection: EventLoopClient {
     func handleEvents(_ events: UInt32) {
         let trouble = Epoll.hangUp | Epoll.error
+        if parked && events & (trouble | Epoll.readHangUp) != 0 {
+            clientLeftWhileParked()
+            return
+        }
         if !output.isEmpty && events & (Epoll.output | trouble) != 0 { clientWritable() }
         let unread = events & (Epoll.input | trouble) != 0 && !clientReading
         if clientReading && events & (Epoll.input | trouble) != 0 { clientReadable() }

@@ -31,6 +31,14 @@ package struct ProxyUpstream: Sendable, Hashable, CustomStringConvertible {
         self.tlsProfile = tlsProfile
     }
 
+    /// Hashes the host and port only (equality still compares every field): the pool looks
+    /// an upstream up twice per request, and hashing the scheme and TLS profile strings too
+    /// doubled that cost without telling upstreams apart any better.
+    package func hash(into hasher: inout Hasher) {
+        hasher.combine(host)
+        hasher.combine(port)
+    }
+
     package var description: String {
         let authority = host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
         return "\(scheme)://\(authority)"
@@ -143,7 +151,9 @@ extension ProxyDelegate {
         -> ProxyDecision
     {
         await withCheckedContinuation { continuation in
-            let answer = decide(head, peer: peer, listener: listener) { continuation.resume(returning: $0) }
+            let answer = decide(head, peer: peer, listener: listener) {
+                continuation.resume(returning: $0)
+            }
             if case .now(let decision) = answer { continuation.resume(returning: decision) }
         }
     }

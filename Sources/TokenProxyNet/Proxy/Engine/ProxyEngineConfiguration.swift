@@ -30,6 +30,9 @@ package struct ProxyEngineConfiguration: Sendable, Equatable {
     /// is still to come (see `ProxyConnection.acknowledgeIfMidResponse`). Off only to measure
     /// what it saves (`bench/quickack.sh`).
     package var upstreamQuickAck: Bool
+    /// The size of each loop's read buffer (one read of a client or upstream socket, one TLS
+    /// record's decrypted bytes at most). Tests make it small to leave bytes inside OpenSSL.
+    package var relayBufferBytes = Limits.Proxy.relayBufferBytes
 
     package init(
         limits: HTTPLimits = HTTPLimits(maxBodyBytes: .max),

@@ -11,13 +11,16 @@ final class ProxyLoopContext: @unchecked Sendable {
     /// an output queue) before the next read: one buffer per loop, none per connection.
     let readBuffer: UnsafeMutableRawBufferPointer
     private var upstreamSerial: UInt64 = 0
+    /// The last injected `Authorization` value that passed `ProxyConnection.problem`, so
+    /// that a token is validated once per loop rather than once per request.
+    var validAuthorization: String?
 
     init(loop: EventLoop, configuration: ProxyEngineConfiguration) {
         self.loop = loop
         self.pool = UpstreamPool(
             maxIdlePerKey: configuration.maxIdleUpstreamConnections,
             idleTimeout: configuration.idleTimeout)
-        self.readBuffer = .allocate(byteCount: Limits.Proxy.relayBufferBytes, alignment: 16)
+        self.readBuffer = .allocate(byteCount: configuration.relayBufferBytes, alignment: 16)
     }
 
     deinit {

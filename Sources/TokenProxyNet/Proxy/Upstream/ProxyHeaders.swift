@@ -72,56 +72,112 @@ enum ProxyHeaders {
         return !chosen.isEmpty && chosen.allSatisfy { names.contains(protocolName($0)) }
     }
 
-    /// The head sent upstream for `head` as decided by `forward`. `clientAddress` is appended
-    /// to `X-Forwarded-For` (nil for Unix-socket clients, which have no address). Only the
-    /// upgrades `forward.upgrades` allows are offered upstream; without one, `Upgrade`,
-    /// `HTTP2-Settings` and the `Connection` tokens naming them are gone and the request is a
-    /// plain HTTP/1.1 request, as nginx sends it.
+    /// The head sent upstream for `head` as decided by `forward`, parsed back (for tests: the
+    /// engine sends the bytes of `upstreamRequestBytes` as they are).
     static func upstreamRequest(
         _ head: HTTPRequestHead, forward: ProxyForward, clientAddress: String?, via: String
     ) -> HTTPRequestHead {
-        // What this request drops besides `droppedUpstream`.
-        var drop = FieldNameList()
-        for token in head.fields.listElements("Connection") { drop.insert(token) }
-        if forward.authorization != nil { drop.insert("authorization") }
-        if forward.forwardedHeaders {
-            drop.insert("x-forwarded-for")
-            drop.insert("x-forwarded-proto")
+        var parser = HTTPParser(mode: .request)
+        parser.feed(
+            upstreamRequestBytes(head, forward: forward, clientAddress: clientAddress, via: via))
+        guard case .requestHead(let parsed)? = try? parser.next() else {
+            preconditionFailure("the upstream head does not parse")
         }
-        for name in forward.removeHeaders { drop.insert(name) }
+        return parsed
+    }
 
-        var fields = HTTPFields()
-        fields.append("Host", forward.hostHeader)
-        for field in head.fields
-        where !droppedUpstream.contains(field.name) && !drop.contains(field.name) {
-            fields.append(field.name, field.value)
+    /// The bytes of the head sent upstream for `head` as decided by `forward`, written straight
+    /// into one array (no intermediate `HTTPFields`: building one and serializing it was a
+    /// tenth of a proxied request). `clientAddress` is appended to `X-Forwarded-For` (nil for
+    /// Unix-socket clients, which have no address). Only the upgrades `forward.upgrades`
+    /// allows are offered upstream; without one, `Upgrade`, `HTTP2-Settings` and the
+    /// `Connection` tokens naming them are gone and the request is a plain HTTP/1.1 request,
+    /// as nginx sends it. The client's fields were validated by the parser; what the delegate
+    /// adds is checked by `ProxyConnection.problem(with:via:)` before this runs.
+    static func upstreamRequestBytes(
+        _ head: HTTPRequestHead, forward: ProxyForward, clientAddress: String?, via: String
+    ) -> [UInt8] {
+        // One pass for what decides the rest: the names `Connection` nominates (besides those
+        // dropped anyway), the framing, list fields we extend, whether `Upgrade` is offered.
+        var drop = FieldNameList()
+        var existingVia: [String] = []
+        var forwardedFor: [String] = []
+        var chunked = false
+        var contentLength: String?
+        var offersUpgrade = false
+        for field in head.fields {
+            let name = field.name
+            if FieldNameList.equal(name, "connection") {
+                forEachListElement(field.value) { token in
+                    if !droppedUpstream.contains(token) { drop.insert(token) }
+                }
+            } else if FieldNameList.equal(name, "via") {
+                existingVia.append(field.value)
+            } else if FieldNameList.equal(name, "transfer-encoding") {
+                chunked = true
+            } else if FieldNameList.equal(name, "content-length") {
+                if contentLength == nil { contentLength = field.value }
+            } else if FieldNameList.equal(name, "upgrade") {
+                offersUpgrade = true
+            } else if forward.forwardedHeaders && FieldNameList.equal(name, "x-forwarded-for") {
+                forwardedFor.append(field.value)
+            }
         }
-        switch requestFraming(head.fields) {
-        case .none: break
-        case .length(let length): fields.append("Content-Length", String(length))
-        case .chunked: fields.append("Transfer-Encoding", "chunked")
+        let dropAuthorization = forward.authorization != nil
+
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(
+            320 + forward.target.utf8.count + (forward.authorization?.utf8.count ?? 0))
+        bytes.append(contentsOf: head.method.utf8)
+        bytes.append(0x20)
+        bytes.append(contentsOf: forward.target.utf8)
+        bytes.append(contentsOf: " HTTP/1.1\r\n".utf8)
+        appendField("Host", forward.hostHeader, to: &bytes)
+        for field in head.fields {
+            let name = field.name
+            if droppedUpstream.contains(name) { continue }
+            if !drop.isEmpty && drop.contains(name) { continue }
+            if dropAuthorization && FieldNameList.equal(name, "authorization") { continue }
+            if forward.forwardedHeaders
+                && (FieldNameList.equal(name, "x-forwarded-for")
+                    || FieldNameList.equal(name, "x-forwarded-proto"))
+            {
+                continue
+            }
+            if forward.removeHeaders.contains(where: { FieldNameList.equal($0, name) }) {
+                continue
+            }
+            appendField(name, field.value, to: &bytes)
         }
-        let upgrades = allowedUpgrades(head, allowed: forward.upgrades)
-        if !upgrades.isEmpty {
-            fields.append("Connection", "Upgrade")
-            fields.append("Upgrade", upgrades.joined(separator: ", "))
+        if chunked {
+            bytes.append(contentsOf: "Transfer-Encoding: chunked\r\n".utf8)
+        } else if let contentLength, let length = Int(contentLength) {
+            bytes.append(contentsOf: "Content-Length: ".utf8)
+            appendDecimal(length, to: &bytes)
+            bytes.append(contentsOf: crlf)
         }
-        fields.append("Via", joined(head.fields.values("Via"), adding: via))
+        if offersUpgrade {
+            let upgrades = allowedUpgrades(head, allowed: forward.upgrades)
+            if !upgrades.isEmpty {
+                bytes.append(contentsOf: "Connection: Upgrade\r\n".utf8)
+                appendField("Upgrade", upgrades.joined(separator: ", "), to: &bytes)
+            }
+        }
+        appendField("Via", joined(existingVia, adding: via), to: &bytes)
         if forward.forwardedHeaders {
-            var forwardedFor = head.fields.values("X-Forwarded-For")
             if let clientAddress { forwardedFor.append(clientAddress) }
             if !forwardedFor.isEmpty {
-                fields.append("X-Forwarded-For", forwardedFor.joined(separator: ", "))
+                appendField("X-Forwarded-For", forwardedFor.joined(separator: ", "), to: &bytes)
             }
-            fields.append("X-Forwarded-Proto", "http")
+            bytes.append(contentsOf: "X-Forwarded-Proto: http\r\n".utf8)
         }
-        for field in forward.addHeaders { fields.append(field.name, field.value) }
+        for field in forward.addHeaders { appendField(field.name, field.value, to: &bytes) }
         // Last, after everything a client field could influence.
         if let authorization = forward.authorization {
-            fields.append("Authorization", authorization)
+            appendField("Authorization", authorization, to: &bytes)
         }
-        return HTTPRequestHead(
-            method: head.method, target: forward.target, version: .http1_1, fields: fields)
+        bytes.append(contentsOf: crlf)
+        return bytes
     }
 
     /// How the response body reaches the client.
@@ -146,38 +202,143 @@ enum ProxyHeaders {
         case upgrade
     }
 
-    /// The bytes of the response head sent to the client.
+    /// The bytes of the response head sent to the client, written straight into one byte
+    /// array: no intermediate `HTTPFields`, and no per-response list of names to drop unless
+    /// the upstream's `Connection` nominates a field that is not hop-by-hop anyway.
     static func clientResponse(
         _ head: HTTPResponseHead, framing: ResponseFraming, connection: ConnectionField, via: String
     ) -> [UInt8] {
         let base = framing == .chunked ? droppedDownstreamChunked : droppedDownstream
-        // What this response drops besides `base`.
+        // Fields this response drops besides `base`: those its `Connection` nominates (but a
+        // chunked relay keeps `Trailer`), and the length when we frame the body ourselves.
         var drop = FieldNameList()
-        for token in head.fields.listElements("Connection") { drop.insert(token) }
-        if framing != .none || head.status == 204 { drop.insert("content-length") }
-        if framing == .chunked { drop.remove("trailer") }
+        var existingVia: [String] = []
+        for field in head.fields {
+            if FieldNameList.equal(field.name, "connection") {
+                forEachListElement(field.value) { token in
+                    if framing == .chunked && FieldNameList.equal(token, "trailer") { return }
+                    if !base.contains(token) { drop.insert(token) }
+                }
+            } else if FieldNameList.equal(field.name, "via") {
+                existingVia.append(field.value)
+            }
+        }
+        let dropLength = framing != .none || head.status == 204
 
-        var fields = HTTPFields()
-        for field in head.fields where !base.contains(field.name) && !drop.contains(field.name) {
-            fields.append(field.name, field.value)
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(256)
+        bytes.append(contentsOf: "HTTP/1.1 ".utf8)
+        appendDecimal(head.status, to: &bytes)
+        bytes.append(0x20)
+        bytes.append(contentsOf: head.reason.utf8)
+        bytes.append(contentsOf: crlf)
+        for field in head.fields
+        where !base.contains(field.name)
+            && !(dropLength && FieldNameList.equal(field.name, "content-length"))
+            && (drop.isEmpty || !drop.contains(field.name))
+        {
+            appendField(field.name, field.value, to: &bytes)
         }
         switch framing {
         case .none, .close: break
-        case .length(let length): fields.append("Content-Length", String(length))
-        case .chunked: fields.append("Transfer-Encoding", "chunked")
+        case .length(let length):
+            bytes.append(contentsOf: "Content-Length: ".utf8)
+            appendDecimal(length, to: &bytes)
+            bytes.append(contentsOf: crlf)
+        case .chunked: bytes.append(contentsOf: "Transfer-Encoding: chunked\r\n".utf8)
         }
-        fields.append("Via", joined(head.fields.values("Via"), adding: via))
+        appendField("Via", joined(existingVia, adding: via), to: &bytes)
         switch connection {
         case .none: break
-        case .close: fields.append("Connection", "close")
-        case .keepAlive: fields.append("Connection", "keep-alive")
+        case .close: bytes.append(contentsOf: "Connection: close\r\n".utf8)
+        case .keepAlive: bytes.append(contentsOf: "Connection: keep-alive\r\n".utf8)
         case .upgrade:
-            fields.append("Connection", "Upgrade")
-            for value in head.fields.values("Upgrade") { fields.append("Upgrade", value) }
+            bytes.append(contentsOf: "Connection: Upgrade\r\n".utf8)
+            for field in head.fields where FieldNameList.equal(field.name, "upgrade") {
+                appendField("Upgrade", field.value, to: &bytes)
+            }
         }
-        return HTTPSerializer.responseHead(
-            HTTPResponseHead(
-                version: .http1_1, status: head.status, reason: head.reason, fields: fields))
+        bytes.append(contentsOf: crlf)
+        return bytes
+    }
+
+    private static let crlf: [UInt8] = [0x0D, 0x0A]
+
+    /// `name: value` CRLF.
+    static func appendField(_ name: String, _ value: String, to bytes: inout [UInt8]) {
+        bytes.append(contentsOf: name.utf8)
+        bytes.append(0x3A)
+        bytes.append(0x20)
+        bytes.append(contentsOf: value.utf8)
+        bytes.append(contentsOf: crlf)
+    }
+
+    /// `value` in decimal ASCII digits, without a `String` (negative values do not occur).
+    static func appendDecimal(_ value: Int, to bytes: inout [UInt8]) {
+        guard value > 0 else {
+            bytes.append(contentsOf: String(value).utf8)
+            return
+        }
+        var divisor = 1
+        while divisor <= value / 10 { divisor *= 10 }
+        var rest = value
+        while divisor > 0 {
+            bytes.append(0x30 + UInt8(rest / divisor))
+            rest %= divisor
+            divisor /= 10
+        }
+    }
+
+    /// Calls `body` with each element of a comma-separated list value (RFC 9110 §5.6.1),
+    /// trimmed of OWS, empty ones skipped; scans bytes (`String.split` walks graphemes).
+    static func forEachListElement(_ value: String, _ body: (String) -> Void) {
+        let utf8 = value.utf8
+        var start = utf8.startIndex
+        var index = start
+        while true {
+            let atEnd = index == utf8.endIndex
+            if atEnd || utf8[index] == UInt8(ascii: ",") {
+                var first = start
+                var last = index
+                while first < last, utf8[first] == 0x20 || utf8[first] == 0x09 {
+                    first = utf8.index(after: first)
+                }
+                while first < last {
+                    let before = utf8.index(before: last)
+                    guard utf8[before] == 0x20 || utf8[before] == 0x09 else { break }
+                    last = before
+                }
+                if first < last { body(String(value[first..<last])) }
+                if atEnd { return }
+                start = utf8.index(after: index)
+            }
+            index = utf8.index(after: index)
+        }
+    }
+
+    /// The first number of a `Content-Length` value (`12` or the list `12, 12`, which the
+    /// parser accepted only with equal members), or nil when it is not one.
+    static func firstContentLength(_ value: String) -> Int? {
+        var result = 0
+        var digits = 0
+        var trailing = false
+        for byte in value.utf8 {
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9") where !trailing:
+                let (times, overflow) = result.multipliedReportingOverflow(by: 10)
+                let (sum, overflowAgain) = times.addingReportingOverflow(Int(byte - 0x30))
+                guard !overflow && !overflowAgain else { return nil }
+                result = sum
+                digits += 1
+            case 0x20, 0x09:
+                if digits > 0 { trailing = true }
+            case UInt8(ascii: ","):
+                return digits > 0 ? result : nil
+            default:
+                return nil
+            }
+        }
+        return digits > 0 ? result : nil
     }
 
     /// `existing` values followed by `value`, as one comma-separated list.

@@ -13,6 +13,9 @@ final class UpstreamPool {
     let maxIdlePerKey: Int
     /// How long a connection may sit idle before it is closed (nanoseconds).
     let idleTimeout: UInt64
+    /// An upstream's list stays when it runs empty: on a busy route it goes from one
+    /// connection to none and back on every request, and removing and re-inserting its key
+    /// each time cost two more hash lookups per request.
     private var idle: [ProxyUpstream: [UpstreamConnection]] = [:]
     private var closed = false
 
@@ -26,8 +29,8 @@ final class UpstreamPool {
 
     /// The most recently used idle connection for `key`, taken out of the pool, or nil.
     func acquire(_ key: ProxyUpstream) -> UpstreamConnection? {
-        while let connection = idle[key]?.popLast() {
-            if idle[key]?.isEmpty == true { idle[key] = nil }
+        guard let slot = idle.index(forKey: key) else { return nil }  // one hash per request
+        while let connection = idle.values[slot].popLast() {
             let idleFor = connection.idleSince.map { EventLoop.now() &- $0 } ?? 0
             connection.idleSince = nil
             connection.idleDeadline = nil
@@ -39,7 +42,7 @@ final class UpstreamPool {
             // `ProxyConnection.mayResendOnNewConnection` handles.
             let check = idleFor >= Limits.Proxy.staleCheckAfter.clampedNanoseconds
             guard connection.phase == .ready, !(check && connection.heardWhileIdle()) else {
-                connection.close()
+                connection.close()  // not idle any more: `forget` is not called
                 continue
             }
             return connection
@@ -52,9 +55,18 @@ final class UpstreamPool {
     func release(_ connection: UpstreamConnection) {
         connection.owner = nil
         connection.reading = false
-        guard connection.reusable, connection.phase == .ready, !closed,
-            idle[connection.upstream, default: []].count < maxIdlePerKey
-        else {
+        guard connection.reusable, connection.phase == .ready, !closed, maxIdlePerKey > 0 else {
+            connection.close()
+            return
+        }
+        let slot: Dictionary<ProxyUpstream, [UpstreamConnection]>.Index
+        if let found = idle.index(forKey: connection.upstream) {
+            slot = found
+        } else {
+            idle[connection.upstream] = []
+            slot = idle.index(forKey: connection.upstream)!
+        }
+        guard idle.values[slot].count < maxIdlePerKey else {
             connection.close()
             return
         }
@@ -62,8 +74,8 @@ final class UpstreamPool {
         connection.idleSince = now
         connection.idleDeadline = now + idleTimeout
         connection.loop.noteDeadline(now + idleTimeout)
-        connection.onIdleClose = { [unowned self] gone in forget(gone) }
-        idle[connection.upstream, default: []].append(connection)
+        connection.onIdleClose = forgetIdle
+        idle.values[slot].append(connection)
         connection.updateInterest()
     }
 
@@ -78,9 +90,13 @@ final class UpstreamPool {
         }
     }
 
+    /// Made once: a closure per release was an allocation per request.
+    private lazy var forgetIdle: (UpstreamConnection) -> Void = { [unowned self] gone in
+        forget(gone)
+    }
+
     private func forget(_ connection: UpstreamConnection) {
-        guard var list = idle[connection.upstream] else { return }
-        list.removeAll { $0 === connection }
-        idle[connection.upstream] = list.isEmpty ? nil : list
+        guard let slot = idle.index(forKey: connection.upstream) else { return }
+        idle.values[slot].removeAll { $0 === connection }
     }
 }
