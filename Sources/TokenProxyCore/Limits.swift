@@ -102,6 +102,10 @@ package enum Limits {
         package static let minimumUsefulValidity: Duration = .seconds(1)
         /// The largest `min_valid` a caller may ask for, in seconds (a day).
         package static let maxMinValidSeconds = 86_400
+        /// How long a token request parked on a fetch waits before it is answered 503 with
+        /// `Retry-After` (the fetch goes on). Without it a caller waited as long as a stalled
+        /// IdP held the fetch, up to `IdP.totalTimeout`: found by `bench/soak`.
+        package static let maxTokenWait: Duration = .seconds(10)
     }
 
     /// Token introspection (RFC 7662) for local APIs: `POST /v1/introspect/{credential}`
@@ -234,6 +238,11 @@ package enum Limits {
 
     /// The proxy (config: the `proxy` section's keys of the same names).
     package enum Proxy {
+        /// A token with less than this left is not injected: the request waits for the
+        /// refresh (or gets 503 + `Retry-After`), as a token API caller would. Without it the
+        /// proxy forwarded tokens in their last milliseconds, which died on the way to the
+        /// upstream (found by `bench/soak`: a token 1 ms past its `exp` when it arrived).
+        package static let minimumTokenValidity: Duration = TokenAPI.minimumUsefulValidity
         /// Request bodies up to this size are buffered so that a request can be replayed once
         /// after a 401 (config: `max_replay_body_bytes`).
         package static let maxReplayBodyBytes = 64 * 1024

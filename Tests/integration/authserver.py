@@ -14,7 +14,15 @@ Where Authlib 1.9.9 lacks a check that ZITADEL makes, it is added here and marke
 
 Run: python3 authserver.py --clients FILE [--host 127.0.0.1] [--port 0]
          [--tls-cert C --tls-key K] [--token-lifetime S] [--ready-file PATH]
-         [--expires-in-as-string]
+         [--expires-in-as-string] [--jwt-access-tokens]
+         [--fail-rate P] [--stall-rate P] [--stall-seconds S] [--chaos-seed N] [--exp-early S]
+
+Chaos (bench/soak): ``--fail-rate`` answers that share of token requests with a transient
+error (500/502 HTML, 503, 429 with ``Retry-After: 1``); ``--stall-rate`` holds that share of
+successful answers back for up to ``--stall-seconds`` *after* the token was minted, so it ages
+on the way like a token behind a slow network. ``GET /_test/chaos`` lists every injected event
+with its wall-clock start and end. ``--exp-early S`` makes JWT access tokens die S seconds
+before ``expires_in`` says: a lying IdP, the soak's proof that it notices an expired token.
 """
 
 from __future__ import annotations
@@ -71,6 +79,7 @@ MAX_ASSERTION_AGE = 3600  # ZITADEL: iat not older than one hour
 TOKEN_AUTH = "private_key_jwt"
 INTROSPECTION_AUTH = "private_key_jwt_introspection"
 warnings.filterwarnings("ignore", message="EdDSA is deprecated")  # still what ZITADEL-era clients send
+CHAOS_FAILURES = ("html500", "html502", "text_503", "retry429")
 FAULT_MODES = {"none", "html500", "html502", "empty401", "empty403", "json_error_400", "text_503", "slow",
                "invalid_scope400", "empty400", "empty404", "empty405", "retry503", "retry429"}
 
@@ -195,8 +204,12 @@ class Token(TokenMixin):
 class State:
     """Everything mutable, guarded by one lock (the WSGI server is threaded)."""
 
-    def __init__(self, clients: list[dict], lifetime: int, expires_in_as_string: bool):
+    def __init__(self, clients: list[dict], lifetime: int, expires_in_as_string: bool,
+                 chaos: Chaos | None = None, jwt_access_tokens: bool = False, exp_early: float = 0.0):
         self.lock = threading.Lock()
+        self.exp_early = exp_early
+        self.chaos = chaos or Chaos()
+        self.jwt_access_tokens = jwt_access_tokens
         self.clients = {c["client_id"]: Client(c) for c in clients}
         self.lifetime = lifetime
         self.expires_in_as_string = expires_in_as_string
@@ -242,6 +255,40 @@ class State:
             if self.fault_count is not None:
                 self.fault_count -= 1
             return self.fault_mode, self.fault_delay
+
+
+class Chaos:
+    """Random transient failures and stalls of the token endpoint (bench/soak), seeded, with a
+    log of what was injected and when (wall clock, so a client can line its errors up)."""
+
+    def __init__(self, fail_rate: float = 0.0, stall_rate: float = 0.0, stall_seconds: float = 0.0,
+                 seed: int | None = None):
+        import random
+        self.fail_rate, self.stall_rate, self.stall_seconds = fail_rate, stall_rate, stall_seconds
+        self.random = random.Random(seed)
+        self.lock = threading.Lock()
+        self.events: list[dict] = []
+
+    def draw(self) -> tuple[str, str | float] | None:
+        """("fail", fault mode), ("stall", seconds) or None for one token request."""
+        with self.lock:
+            roll = self.random.random()
+            if roll < self.fail_rate:
+                mode = self.random.choice(CHAOS_FAILURES)
+                now = time.time()
+                self.events.append({"kind": "fail", "mode": mode, "start": now, "end": now})
+                return "fail", mode
+            if roll < self.fail_rate + self.stall_rate:
+                return "stall", self.stall_seconds * (0.5 + 0.5 * self.random.random())
+        return None
+
+    def record_stall(self, start: float, seconds: float) -> None:
+        with self.lock:
+            self.events.append({"kind": "stall", "seconds": seconds, "start": start, "end": start + seconds})
+
+    def log(self) -> list[dict]:
+        with self.lock:
+            return list(self.events)
 
 
 STATE: State = None  # type: ignore[assignment]  # set in main()
@@ -448,11 +495,24 @@ def generate_token(grant_type, client, user=None, scope=None, expires_in=None, i
     scope = scope or client.scope or ""
     lifetime = STATE.lifetime
     return {
-        "access_token": secrets.token_urlsafe(32),
+        "access_token": jwt_access_token(client, user, scope, lifetime) if STATE.jwt_access_tokens
+        else secrets.token_urlsafe(32),
         "token_type": "Bearer",
         "expires_in": str(lifetime) if STATE.expires_in_as_string else lifetime,
         "scope": scope,
     }
+
+
+def jwt_access_token(client, user, scope: str, lifetime: int) -> str:
+    """An RFC 9068 access token whose `exp` is the exact (fractional, RFC 7519 §2 NumericDate)
+    moment it stops being valid, so a checker can tell whether it was served expired."""
+    now = time.time()
+    with STATE.lock:
+        key = STATE.signing_keys[-1]
+    sub = user.get_client_id() if user is not None else client.get_client_id()
+    claims = {"iss": STATE.issuer, "sub": sub, "client_id": client.get_client_id(), "scope": scope,
+              "iat": now, "exp": now + lifetime - STATE.exp_early, "jti": secrets.token_hex(8)}
+    return jwt.encode({"alg": "RS256", "kid": key.kid, "typ": "at+jwt"}, claims, key)
 
 
 def save_token(token, req):
@@ -573,7 +633,14 @@ def create_app() -> Flask:
             time.sleep(delay)
         elif mode != "none":
             return fault_response(mode)
-        return server.create_token_response()
+        chaos = STATE.chaos.draw()
+        if chaos is not None and chaos[0] == "fail":
+            return fault_response(chaos[1])
+        response = server.create_token_response()
+        if chaos is not None:
+            STATE.chaos.record_stall(time.time(), chaos[1])  # logged when it begins, with its end
+            time.sleep(chaos[1])
+        return response
 
     @app.post("/oauth/v2/introspect")
     def introspect():
@@ -654,6 +721,11 @@ def create_app() -> Flask:
                 date_offset=STATE.date_offset,
             )
 
+    @app.get("/_test/chaos")
+    def chaos_log():
+        # The injected failures and stalls so far, oldest first (wall-clock seconds).
+        return jsonify(events=STATE.chaos.log())
+
     @app.get("/_test/issued")
     def issued():
         # Every access token still remembered (up to 60 s past expiry), for tests that check a
@@ -716,12 +788,24 @@ def main(argv=None):
     p.add_argument("--token-lifetime", type=int, default=3600)
     p.add_argument("--ready-file")
     p.add_argument("--expires-in-as-string", action="store_true")
+    p.add_argument("--jwt-access-tokens", action="store_true",
+                   help="issue RS256 JWT access tokens with an exact exp (instead of opaque ones)")
+    p.add_argument("--fail-rate", type=float, default=0.0, help="share of token requests answered with an error")
+    p.add_argument("--stall-rate", type=float, default=0.0, help="share of token answers held back")
+    p.add_argument("--stall-seconds", type=float, default=0.0, help="longest hold-back (uniform in S/2 … S)")
+    p.add_argument("--chaos-seed", type=int, help="seed for the failure and stall draws")
+    p.add_argument("--exp-early", type=float, default=0.0,
+                   help="JWT access tokens expire this many seconds before expires_in says (a lying IdP)")
     args = p.parse_args(argv)
+    if not (0 <= args.fail_rate <= 1 and 0 <= args.stall_rate <= 1 - args.fail_rate):
+        p.error("--fail-rate and --stall-rate are shares in 0 … 1 whose sum is at most 1")
     if bool(args.tls_cert) != bool(args.tls_key):
         p.error("--tls-cert and --tls-key go together")
 
     with open(args.clients) as f:
-        STATE = State(json.load(f)["clients"], args.token_lifetime, args.expires_in_as_string)
+        STATE = State(json.load(f)["clients"], args.token_lifetime, args.expires_in_as_string,
+                      Chaos(args.fail_rate, args.stall_rate, args.stall_seconds, args.chaos_seed),
+                      args.jwt_access_tokens, args.exp_early)
 
     ctx = None
     if args.tls_cert:

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import base64
 import email.utils
+import json
+import subprocess
+import sys
 import threading
 import time
 
 import pytest
 
 import keys
+from conftest import AUTHSERVER
 from keys import ALG_CASES, CLIENT_ASSERTION_TYPE, JWT_BEARER
 
 
@@ -332,3 +337,42 @@ def test_many_concurrent_token_requests_succeed(shared_authserver, registered):
     for t in threads:
         t.join(30)
     assert results == [200] * 40
+
+
+# --- chaos knobs (bench/soak) -----------------------------------------------------------------
+
+def test_chaos_fails_the_configured_share_with_transient_errors(authserver, key_factory):
+    kf = key_factory()
+    server = authserver(kf, extra_args=("--fail-rate", "0.5", "--chaos-seed", "7"))
+    statuses = [jwt_bearer(server, kf).status_code for _ in range(40)]
+    failed = [s for s in statuses if s != 200]
+    assert 10 <= len(failed) <= 30, statuses  # seeded: the same draws every run
+    assert set(failed) <= {500, 502, 503, 429}, statuses
+    events = server.get("/_test/chaos").json()["events"]
+    assert [e["kind"] for e in events] == ["fail"] * len(failed)
+    assert {e["mode"] for e in events} <= {"html500", "html502", "text_503", "retry429"}
+
+
+def test_chaos_stall_holds_a_minted_token_back(authserver, key_factory):
+    kf = key_factory()
+    server = authserver(kf, token_lifetime=5, extra_args=("--stall-rate", "1", "--stall-seconds", "1",
+                                                          "--jwt-access-tokens"))
+    before = time.time()
+    response = jwt_bearer(server, kf)
+    after = time.time()
+    assert response.status_code == 200, response.text
+    assert 0.5 <= after - before < 5
+    (event,) = server.get("/_test/chaos").json()["events"]
+    assert event["kind"] == "stall" and 0.5 <= event["seconds"] <= 1.0
+    # The token was minted before the stall: its exp counts from then, not from the answer.
+    payload = response.json()["access_token"].split(".")[1]
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    assert before <= claims["exp"] - 5 <= event["start"] + 0.01
+    assert claims["exp"] != int(claims["exp"])  # an exact, fractional NumericDate
+
+
+def test_chaos_rates_are_checked(tmp_path):
+    (tmp_path / "c.json").write_text('{"clients": []}')
+    done = subprocess.run([sys.executable, str(AUTHSERVER), "--clients", str(tmp_path / "c.json"),
+                           "--fail-rate", "0.8", "--stall-rate", "0.5"], capture_output=True, text=True, timeout=30)
+    assert done.returncode == 2 and "at most 1" in done.stderr

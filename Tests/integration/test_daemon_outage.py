@@ -194,3 +194,25 @@ def test_wrong_key_from_the_start_gives_503_credential_rejected(tokenproxy_daemo
     assert r.header("Retry-After") == str(err["retry_after"])
     assert d.get("/readyz").status == 503
     assert metric(d.metrics(), "tokenproxy_credential_rejected", credential="svc") == 1
+
+
+TOKEN_WAIT = 10  # Limits.TokenAPI.maxTokenWait
+
+
+def test_a_stalled_idp_gets_token_callers_a_503_in_bounded_time(tokenproxy_daemon, authserver, key_factory):
+    # Found by bench/soak: a caller parked on a fetch waited as long as the IdP held it (up to
+    # the IdP client's 30 s timeout). Now it gets 503 + Retry-After after TOKEN_WAIT seconds,
+    # and the fetch, still going, serves the next request once the IdP answers.
+    key = key_factory("p256", "serviceaccount")
+    server = authserver(key)
+    server.fault("slow", count=1, delay=TOKEN_WAIT + 6)
+    d = tokenproxy_daemon().start({"svc": credential_entry(key, server.issuer)})
+    started = time.monotonic()
+    r = d.token("svc", timeout=TOKEN_WAIT + 20)
+    waited = time.monotonic() - started
+    assert r.status == 503, r.text
+    assert r.header("Retry-After") == "1"
+    assert r.json()["error"] == "token_unavailable" and f"within {TOKEN_WAIT} s" in r.json()["error_description"]
+    assert TOKEN_WAIT - 1 <= waited < TOKEN_WAIT + 4, waited
+    assert d.wait_token("svc", timeout=20)["access_token"]
+    assert server.stats()["token_requests"] == 1  # the stalled fetch delivered; no second one

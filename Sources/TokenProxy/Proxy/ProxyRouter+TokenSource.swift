@@ -1,5 +1,3 @@
-import Dispatch
-import Synchronization
 import TokenProxyCore
 
 /// Where the proxy router gets tokens: the daemon's `TokenStore`, or a fake in tests (so that
@@ -38,38 +36,8 @@ extension ProxyRouter {
         timeout: Duration, _ operation: @escaping @Sendable () async throws -> T,
         completion: @escaping @Sendable (Result<T, any Error>) -> Void
     ) {
-        let once = Once(completion)
-        Task {
-            do {
-                once.call(.success(try await operation()))
-            } catch {
-                once.call(.failure(error))
-            }
-        }
-        // The task is not cancelled at the timeout: the fetch may be shared with other
-        // callers inside the token service, and its token will serve the next request.
-        let nanoseconds =
-            timeout.components.seconds * 1_000_000_000 + timeout.components.attoseconds
-            / 1_000_000_000
-        DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(Int(nanoseconds))) {
-            once.call(.failure(ProxyTokenWaitError.timedOut(timeout)))
-        }
-    }
-}
-
-/// A completion that runs at most once, whichever caller comes first.
-private final class Once<T: Sendable>: Sendable {
-    private let completion: Mutex<(@Sendable (Result<T, any Error>) -> Void)?>
-
-    init(_ completion: @escaping @Sendable (Result<T, any Error>) -> Void) {
-        self.completion = Mutex(completion)
-    }
-
-    func call(_ result: Result<T, any Error>) {
-        let body = completion.withLock { stored in
-            defer { stored = nil }
-            return stored
-        }
-        body?(result)
+        BoundedWait.complete(
+            timeout: timeout, timedOut: ProxyTokenWaitError.timedOut(timeout), operation,
+            completion: completion)
     }
 }

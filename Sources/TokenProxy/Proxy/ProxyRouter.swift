@@ -161,7 +161,7 @@ package final class ProxyRouter: ProxyDelegate {
         Self.completeLater(timeout: tokenTimeout) {
             forceRefresh
                 ? try await tokens.refresh(credential)
-                : try await tokens.token(credential, minValid: nil)
+                : try await tokens.token(credential, minValid: Limits.Proxy.minimumTokenValidity)
         } completion: { [forward] result in
             completion(Self.decision(result, forward: forward, credential: credential))
         }
@@ -185,10 +185,11 @@ package final class ProxyRouter: ProxyDelegate {
         }
     }
 
-    /// The cached token when it is valid (the fast path, on the loop, no hop), else nil: then
-    /// the token service is asked. A forced refresh skips the cache unless it is very fresh.
+    /// The cached token when it is valid for `Limits.Proxy.minimumTokenValidity` more (the
+    /// fast path, on the loop, no hop), else nil: then the token service is asked. A forced
+    /// refresh skips the cache unless it is very fresh.
     func cachedToken(_ name: String, forceRefresh: Bool) -> TokenStore.Snapshot? {
-        guard let held = tokens.cachedToken(name, minValid: nil),
+        guard let held = tokens.cachedToken(name, minValid: Limits.Proxy.minimumTokenValidity),
             !forceRefresh
                 || ContinuousClock.now - held.receivedAt < Limits.Proxy.minimumForcedRefreshInterval
         else { return nil }

@@ -148,7 +148,7 @@ package final class TokenAPI: HTTPServerHandler {
             if let refusal { return reply(refusal) }
             let audited = auditing(name, peer: request.peer, details: details, reply)
             let wantsText = Self.prefersText(request.head.fields["Accept"])
-            return later(audited) { api in
+            return laterBounded(audited) { api in
                 do {
                     return api.tokenResponse(try await api.store.refresh(name), text: wantsText)
                 } catch {
@@ -212,8 +212,9 @@ package final class TokenAPI: HTTPServerHandler {
             audited(name, peer: request.peer, details: details)
             return reply(tokenResponse(held, text: wantsText))
         }
-        later(auditing(name, peer: request.peer, details: details, Self.counting(metrics, respond)))
-        { api in
+        laterBounded(
+            auditing(name, peer: request.peer, details: details, Self.counting(metrics, respond))
+        ) { api in
             do {
                 return api.tokenResponse(
                     try await api.store.token(name, minValid: minValid), text: wantsText)
