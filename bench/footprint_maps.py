@@ -70,10 +70,9 @@ def sections(binary: str) -> list[tuple[int, int, str]]:
     return sorted(result)
 
 
-def binary_pages(pid: int, maps: list[dict], binary: str) -> collections.Counter:
-    """Resident KiB of the binary per section (and per writable/private state)."""
-    table = sections(binary)
-    counts: collections.Counter = collections.Counter()
+def resident_pages(pid: int, maps: list[dict], binary: str):
+    """Yields (mapping, page index) for every resident page of the binary's mappings
+    (bit 63 of a /proc/PID/pagemap entry: the page is present)."""
     with open(f"/proc/{pid}/pagemap", "rb") as pagemap:
         for m in maps:
             if m["name"] != binary:
@@ -83,20 +82,27 @@ def binary_pages(pid: int, maps: list[dict], binary: str) -> collections.Counter
             raw = pagemap.read(pages * 8)
             for i in range(pages):
                 (entry,) = struct.unpack_from("<Q", raw, i * 8)
-                if not entry >> 63 & 1:
-                    continue
-                offset = m["offset"] + i * PAGE
-                # A page may hold the end of one section and the start of the next: count it
-                # for the section holding its first byte past the page start (or the page's
-                # largest share).
-                best, share = "(none)", 0
-                for start, size, name in table:
-                    lo, hi = max(start, offset), min(start + size, offset + PAGE)
-                    if hi - lo > share:
-                        best, share = name, hi - lo
-                    if start > offset + PAGE:
-                        break
-                counts[f"{best} [{m['perms']}]"] += PAGE // 1024
+                if entry >> 63 & 1:
+                    yield m, i
+
+
+def binary_pages(pid: int, maps: list[dict], binary: str) -> collections.Counter:
+    """Resident KiB of the binary per section (and per writable/private state)."""
+    table = sections(binary)
+    counts: collections.Counter = collections.Counter()
+    for m, i in resident_pages(pid, maps, binary):
+        offset = m["offset"] + i * PAGE
+        # A page may hold the end of one section and the start of the next: count it
+        # for the section holding its first byte past the page start (or the page's
+        # largest share).
+        best, share = "(none)", 0
+        for start, size, name in table:
+            lo, hi = max(start, offset), min(start + size, offset + PAGE)
+            if hi - lo > share:
+                best, share = name, hi - lo
+            if start > offset + PAGE:
+                break
+        counts[f"{best} [{m['perms']}]"] += PAGE // 1024
     return counts
 
 
@@ -141,20 +147,10 @@ def binary_modules(pid: int, maps: list[dict], binary: str) -> collections.Count
     addresses = [a for a, _ in symbols]
     base = min(m["start"] - m["offset"] for m in maps if m["name"] == binary)
     counts: collections.Counter = collections.Counter()
-    with open(f"/proc/{pid}/pagemap", "rb") as pagemap:
-        for m in maps:
-            if m["name"] != binary:
-                continue
-            pages = (m["end"] - m["start"]) // PAGE
-            pagemap.seek(m["start"] // PAGE * 8)
-            raw = pagemap.read(pages * 8)
-            for i in range(pages):
-                (entry,) = struct.unpack_from("<Q", raw, i * 8)
-                if not entry >> 63 & 1:
-                    continue
-                address = m["start"] + i * PAGE - base
-                index = bisect.bisect_right(addresses, address + PAGE // 2) - 1
-                counts[module_of(symbols[index][1]) if index >= 0 else "(none)"] += PAGE // 1024
+    for m, i in resident_pages(pid, maps, binary):
+        address = m["start"] + i * PAGE - base
+        index = bisect.bisect_right(addresses, address + PAGE // 2) - 1
+        counts[module_of(symbols[index][1]) if index >= 0 else "(none)"] += PAGE // 1024
     return counts
 
 
