@@ -66,6 +66,7 @@ for _ in $(seq 1 600); do
 done
 curl -s -f -o /dev/null "http://127.0.0.1:$tp_port/api/small" || { show_log "$work/serve.log"; die "the proxy did not answer"; }
 python3 bench/keepalive_client.py "$tp_port" /api/small 200   # warm-up
+callgrind_settle
 callgrind_control -z "$pid" >/dev/null 2>&1
 python3 bench/keepalive_client.py "$tp_port" /api/small "$requests"
 callgrind_control -d "$pid" >/dev/null 2>&1

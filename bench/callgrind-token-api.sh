@@ -37,6 +37,7 @@ for _ in $(seq 1 1200); do grep -q "token refreshed" "$work/dev.log" 2>/dev/null
 grep -q "token refreshed" "$work/dev.log" || { cat "$work/dev.log" >&2; exit 1; }
 socket="$work/dev/tokenproxy.sock"
 python3 bench/keepalive_client.py "$socket" /v1/tokens/demo 200   # warm-up
+callgrind_settle
 callgrind_control -z "$pid" >/dev/null 2>&1
 python3 bench/keepalive_client.py "$socket" /v1/tokens/demo "$requests"
 callgrind_control -d "$pid" >/dev/null 2>&1
