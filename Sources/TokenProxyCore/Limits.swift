@@ -25,6 +25,12 @@ package enum Limits {
         /// Bytes beyond `maxRequestTargetBytes` a request line may take (method, version,
         /// spaces) before the line alone is refused.
         package static let requestLineSlack = 64
+        /// Fields a parsed head reserves room for at its first field line (more just grow the
+        /// list): a browser sends about a dozen, our clients four or five.
+        package static let reservedFieldCount = 16
+        /// Bytes of names and values a parsed head reserves at its first field line, at most
+        /// (fewer when fewer are buffered): an ordinary head fits, so it never reallocates.
+        package static let reservedFieldBytes = 1024
     }
 
     /// The configuration file and its JSON.

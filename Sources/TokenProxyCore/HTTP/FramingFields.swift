@@ -11,36 +11,61 @@ struct FramingFields: Sendable {
     private(set) var hasContentLength = false
     private(set) var hasTransferEncoding = false
 
-    /// Records `field` if it is one of the framing fields (names compare case-insensitively,
-    /// RFC 9110 §5.1; the length is compared first, so most fields cost one integer compare).
-    mutating func note(_ field: HTTPFields.Field) {
-        let name = field.name
-        switch name.utf8.count {
-        case 4 where HTTPFields.namesEqual(name, "Host"):
+    /// Records the field `name: value` if it is one of the framing fields (names compare
+    /// case-insensitively, RFC 9110 §5.1; the length is compared first, so most fields cost
+    /// one integer compare).
+    @inline(__always)
+    mutating func note(name: UnsafeBufferPointer<UInt8>, value: UnsafeBufferPointer<UInt8>) {
+        switch name.count {
+        case 4 where Self.name(name, is: "host"):
             hostCount += 1
-            if hostCount == 1 { hostIsMalformed = !Self.isSingleAuthority(field.value) }
-        case 14 where HTTPFields.namesEqual(name, "Content-Length"):
+            if hostCount == 1 { hostIsMalformed = !Self.isSingleAuthority(value) }
+        case 14 where Self.name(name, is: "content-length"):
             hasContentLength = true
-        case 17 where HTTPFields.namesEqual(name, "Transfer-Encoding"):
+        case 17 where Self.name(name, is: "transfer-encoding"):
             hasTransferEncoding = true
         default:
             break
         }
     }
 
-    /// Whether `host` can be one authority: no SP, HTAB, `,` `/` `?` `#` `@` `\` (a list, a
-    /// path or userinfo).
-    /// (Over the contiguous bytes: iterating the `UTF8View` costs several times more.)
-    static func isSingleAuthority(_ host: String) -> Bool {
-        var host = host
-        return host.withUTF8 { bytes in
-            for byte in bytes {
-                switch byte {
-                case 0x20, 0x09, 0x2C, 0x2F, 0x3F, 0x23, 0x40, 0x5C: return false
-                default: continue
-                }
+    /// `note(name:value:)` for a `Field`.
+    mutating func note(_ field: HTTPFields.Field) {
+        var name = field.name
+        var value = field.value
+        name.withUTF8 { name in value.withUTF8 { value in note(name: name, value: value) } }
+    }
+
+    /// Whether `name` equals `lowercased` ignoring ASCII case; `lowercased` has the same
+    /// length (the caller's switch checked it) and is all lower case.
+    @inline(__always)
+    private static func name(_ name: UnsafeBufferPointer<UInt8>, is lowercased: StaticString)
+        -> Bool
+    {
+        lowercased.withUTF8Buffer { expected in
+            for offset in 0..<expected.count
+            where HTTPFields.asciiLower(name[offset]) != expected[offset] {
+                return false
             }
             return true
         }
+    }
+
+    /// Whether `host` can be one authority: no SP, HTAB, `,` `/` `?` `#` `@` `\` (a list, a
+    /// path or userinfo).
+    static func isSingleAuthority(_ host: UnsafeBufferPointer<UInt8>) -> Bool {
+        for byte in host {
+            switch byte {
+            case 0x20, 0x09, 0x2C, 0x2F, 0x3F, 0x23, 0x40, 0x5C: return false
+            default: continue
+            }
+        }
+        return true
+    }
+
+    /// `isSingleAuthority` for a string.
+    static func isSingleAuthority(_ host: String) -> Bool {
+        var host = host
+        return host.withUTF8 { isSingleAuthority($0) }
     }
 }

@@ -4,19 +4,12 @@ extension HTTPFields {
     /// Whether `byte` is a `tchar` (RFC 9110 §5.6.2):
     /// `"!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." / "^" / "_" / "`" / "|" / "~"
     /// / DIGIT / ALPHA`.
+    /// (Two 64-bit masks, one bit per ASCII byte: no branch per character class, no table to
+    /// load lazily.)
+    @inline(__always)
     package static func isTokenByte(_ byte: UInt8) -> Bool {
-        switch byte {
-        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-            UInt8(ascii: "0")...UInt8(ascii: "9"):
-            return true
-        case UInt8(ascii: "!"), UInt8(ascii: "#"), UInt8(ascii: "$"), UInt8(ascii: "%"),
-            UInt8(ascii: "&"), UInt8(ascii: "'"), UInt8(ascii: "*"), UInt8(ascii: "+"),
-            UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "^"), UInt8(ascii: "_"),
-            UInt8(ascii: "`"), UInt8(ascii: "|"), UInt8(ascii: "~"):
-            return true
-        default:
-            return false
-        }
+        let mask: UInt64 = byte < 64 ? 0x03FF_6CFA_0000_0000 : 0x57FF_FFFF_C7FF_FFFE
+        return byte < 128 && (mask >> UInt64(byte & 63)) & 1 == 1
     }
 
     /// Whether `bytes` form a `token` (RFC 9110 §5.6.2): one or more tchars. Field names and
@@ -36,6 +29,7 @@ extension HTTPFields {
     /// Whether `byte` may appear inside a field value (RFC 9110 §5.5): VCHAR, obs-text, SP or
     /// HTAB. CR, LF and NUL are "invalid and dangerous"; we also refuse the other control
     /// characters, which §5.5 declares invalid and only tolerates for robustness.
+    @inline(__always)
     package static func isValueByte(_ byte: UInt8) -> Bool {
         byte == 0x09 || (byte >= 0x20 && byte != 0x7F)
     }
@@ -45,12 +39,14 @@ extension HTTPFields {
     /// sending them means the peer sees a different value than we meant).
     package static func isValidValue(_ value: String) -> Bool {
         var value = value
-        return value.withUTF8 { bytes in
-            guard bytes.allSatisfy(isValueByte) else { return false }
-            if let first = bytes.first, first == 0x20 || first == 0x09 { return false }
-            if let last = bytes.last, last == 0x20 || last == 0x09 { return false }
-            return true
-        }
+        return value.withUTF8(isValidValue)
+    }
+
+    /// `isValidValue` over bytes.
+    package static func isValidValue(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        if let first = bytes.first, first == 0x20 || first == 0x09 { return false }
+        if let last = bytes.last, last == 0x20 || last == 0x09 { return false }
+        return HTTPByteScan.allValueBytes(bytes)
     }
 
     /// Whether `target` is a plausible request-target for the wire: non-empty, visible ASCII
@@ -67,8 +63,13 @@ extension HTTPFields {
         return target.withUTF8 { !$0.isEmpty && $0.allSatisfy { $0 > 0x20 && $0 < 0x7F } }
     }
 
-    /// The first field whose name or value is invalid, or nil when all are fine.
+    /// The first field whose name or value is invalid, or nil when all are fine. Checks the
+    /// stored bytes; only a bad field is made into Strings.
     package func firstInvalidField() -> Field? {
-        first { !Self.isValidName($0.name) || !Self.isValidValue($0.value) }
+        var bad: Int?
+        forEachField { index, name, value in
+            if bad == nil && !(Self.isToken(name) && Self.isValidValue(value)) { bad = index }
+        }
+        return bad.map { self[$0] }
     }
 }

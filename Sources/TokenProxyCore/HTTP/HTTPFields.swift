@@ -3,7 +3,15 @@
 /// Names compare case-insensitively (RFC 9110 §5.1) but keep the spelling they were given.
 /// Duplicates are kept in order, never merged or overwritten: collapsing `Set-Cookie` or two
 /// `Content-Length` lines would hide exactly what a strict parser must see.
-package struct HTTPFields: Sendable, Equatable, Sequence, ExpressibleByDictionaryLiteral {
+///
+/// Stored as bytes, not as Strings: every name and value back to back in one byte array, and
+/// per field the offsets where its name and its value end (a field starts where the one
+/// before it ended). The parser copies each line's bytes in once (`append(name:value:)`), and
+/// a `String` is made only when a caller asks for one (`self[name]`, iteration as `Field`s).
+/// A `String` per name and per value, validated as UTF-8 and reference-counted, was most of
+/// the parser's cost per head; lookups compare bytes, and the byte accessors
+/// (`HTTPFields+Bytes.swift`) let a proxy forward fields without any `String` at all.
+package struct HTTPFields: Sendable, ExpressibleByDictionaryLiteral {
     /// One field line. `name` and `value` are stored as given; `value` has no surrounding OWS.
     package struct Field: Sendable, Equatable {
         package var name: String
@@ -15,12 +23,34 @@ package struct HTTPFields: Sendable, Equatable, Sequence, ExpressibleByDictionar
         }
     }
 
-    private var fields: [Field]
+    /// Where field `i`'s name and value end in `bytes`; its name starts at the previous
+    /// field's `valueEnd` (0 for the first) and its value at its own `nameEnd`. 32 bits each:
+    /// a head is at most `Limits.HTTP.maxHeadBytes`, and built fields are small.
+    struct Ends: Sendable, Equatable {
+        var nameEnd: UInt32
+        var valueEnd: UInt32
+    }
 
-    package init() { fields = [] }
+    /// Every name and value, back to back, in field order.
+    var bytes: [UInt8]
+    var ends: [Ends]
+
+    package init() {
+        bytes = []
+        ends = []
+    }
+
+    /// Empty, with room for `fieldCount` fields holding `byteCount` bytes of names and values
+    /// in all, so that filling it does not reallocate.
+    package init(reservingFields fieldCount: Int, bytes byteCount: Int) {
+        self.init()
+        ends.reserveCapacity(fieldCount)
+        bytes.reserveCapacity(byteCount)
+    }
 
     package init(_ pairs: [(String, String)]) {
-        fields = pairs.map { Field(name: $0.0, value: $0.1) }
+        self.init()
+        for (name, value) in pairs { append(name, value) }
     }
 
     package init(dictionaryLiteral elements: (String, String)...) {
@@ -28,94 +58,101 @@ package struct HTTPFields: Sendable, Equatable, Sequence, ExpressibleByDictionar
     }
 
     /// Number of field lines, duplicates counted separately.
-    package var count: Int { fields.count }
-    package var isEmpty: Bool { fields.isEmpty }
+    package var count: Int { ends.count }
+    package var isEmpty: Bool { ends.isEmpty }
 
-    package func makeIterator() -> IndexingIterator<[Field]> { fields.makeIterator() }
-
-    /// The first value of `name`, or nil. Use `values(_:)` for fields that may repeat.
-    package subscript(name: String) -> String? {
-        fields.first { Self.namesEqual($0.name, name) }?.value
+    /// The byte range of field `index`'s name.
+    @inline(__always)
+    func nameRange(_ index: Int) -> Range<Int> {
+        let start = index == 0 ? 0 : Int(ends[index - 1].valueEnd)
+        return start..<Int(ends[index].nameEnd)
     }
 
-    /// Every value of `name`, in order.
-    package func values(_ name: String) -> [String] {
-        fields.filter { Self.namesEqual($0.name, name) }.map(\.value)
+    /// The byte range of field `index`'s value.
+    @inline(__always)
+    func valueRange(_ index: Int) -> Range<Int> {
+        Int(ends[index].nameEnd)..<Int(ends[index].valueEnd)
     }
 
-    /// Whether at least one field is called `name`.
-    package func contains(_ name: String) -> Bool {
-        fields.contains { Self.namesEqual($0.name, name) }
+    /// The name of field `index`, as a new `String`.
+    package func name(at index: Int) -> String {
+        string(nameRange(index))
+    }
+
+    /// The value of field `index`, as a new `String`.
+    package func value(at index: Int) -> String {
+        string(valueRange(index))
+    }
+
+    private func string(_ range: Range<Int>) -> String {
+        bytes.withUnsafeBufferPointer { String(decoding: $0[range], as: UTF8.self) }
     }
 
     /// Adds a field at the end, keeping any existing ones of the same name.
     package mutating func append(_ name: String, _ value: String) {
-        fields.append(Field(name: name, value: value))
+        bytes.append(contentsOf: name.utf8)
+        let nameEnd = UInt32(bytes.count)
+        bytes.append(contentsOf: value.utf8)
+        ends.append(Ends(nameEnd: nameEnd, valueEnd: UInt32(bytes.count)))
     }
 
     /// Replaces every `name` field with one line holding `value`, at the first one's position
     /// (or at the end when there was none).
     package mutating func set(_ name: String, _ value: String) {
-        if let first = fields.firstIndex(where: { Self.namesEqual($0.name, name) }) {
-            fields[first].value = value
-            var index = fields.index(after: first)
-            while index < fields.endIndex {
-                if Self.namesEqual(fields[index].name, name) {
-                    fields.remove(at: index)
-                } else {
-                    index += 1
-                }
-            }
-        } else {
+        guard let first = firstIndex(named: name) else {
             append(name, value)
+            return
         }
+        var result = HTTPFields(reservingFields: count, bytes: bytes.count + value.utf8.count)
+        for index in 0..<count {
+            if index == first {
+                result.append(self.name(at: index), value)
+            } else if !nameEquals(at: index, name) {
+                result.appendField(at: index, of: self)
+            }
+        }
+        self = result
     }
 
     /// Removes every field called `name`.
     package mutating func remove(_ name: String) {
-        fields.removeAll { Self.namesEqual($0.name, name) }
-    }
-
-    /// The comma-separated elements of every `name` field (RFC 9110 §5.6.1), trimmed of OWS,
-    /// empty elements dropped. Only for list-valued fields such as `Connection`.
-    package func listElements(_ name: String) -> [Substring] {
-        values(name).flatMap { value in
-            value.split(separator: ",").map { $0.trimmingOWS() }.filter { !$0.isEmpty }
+        guard firstIndex(named: name) != nil else { return }
+        var result = HTTPFields(reservingFields: count, bytes: bytes.count)
+        for index in 0..<count where !nameEquals(at: index, name) {
+            result.appendField(at: index, of: self)
         }
+        self = result
     }
 
-    /// Whether the `name` list fields contain `token`, compared case-insensitively.
-    package func listContains(_ name: String, token: String) -> Bool {
-        listElements(name).contains { Self.namesEqual(String($0), token) }
-    }
-
-    /// ASCII case-insensitive comparison without allocating; field names are ASCII tokens.
-    package static func namesEqual(_ lhs: String, _ rhs: String) -> Bool {
-        let left = lhs.utf8
-        let right = rhs.utf8
-        // Most comparisons are of different names: their lengths differ (an O(1) count).
-        guard left.count == right.count else { return false }
-        if lhs == rhs { return true }  // the usual match: the same spelling, compared at once
-        var rightBytes = right.makeIterator()
-        for byte in left {
-            guard let other = rightBytes.next(), asciiLower(byte) == asciiLower(other) else {
-                return false
-            }
-        }
-        return true
-    }
-
-    private static func asciiLower(_ byte: UInt8) -> UInt8 {
-        byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte
+    /// Appends field `index` of `other`, bytes as they are.
+    private mutating func appendField(at index: Int, of other: HTTPFields) {
+        let names = other.nameRange(index)
+        let values = other.valueRange(index)
+        bytes.append(contentsOf: other.bytes[names])
+        let nameEnd = UInt32(bytes.count)
+        bytes.append(contentsOf: other.bytes[values])
+        ends.append(Ends(nameEnd: nameEnd, valueEnd: UInt32(bytes.count)))
     }
 }
 
-extension Substring {
-    /// Drops leading and trailing SP and HTAB (OWS, RFC 9110 §5.6.3).
-    func trimmingOWS() -> Substring {
-        var result = self
-        while let first = result.first, first == " " || first == "\t" { result.removeFirst() }
-        while let last = result.last, last == " " || last == "\t" { result.removeLast() }
-        return result
+extension HTTPFields: RandomAccessCollection {
+    package var startIndex: Int { 0 }
+    package var endIndex: Int { ends.count }
+
+    /// Field `position` with its name and value as new Strings. Loops that only compare names
+    /// or copy fields are cheaper with the byte accessors (`HTTPFields+Bytes.swift`).
+    package subscript(position: Int) -> Field {
+        Field(name: name(at: position), value: value(at: position))
+    }
+}
+
+extension HTTPFields: Equatable {
+    /// Same fields in the same order, names compared exactly as spelled (as `Field`s do).
+    /// Equal bytes decide at once; otherwise the Strings decide, so that Unicode-equivalent
+    /// spellings compare equal exactly as they did when fields were stored as Strings.
+    package static func == (lhs: HTTPFields, rhs: HTTPFields) -> Bool {
+        guard lhs.count == rhs.count else { return false }
+        if lhs.ends == rhs.ends && lhs.bytes == rhs.bytes { return true }
+        return lhs.elementsEqual(rhs)
     }
 }

@@ -68,9 +68,11 @@ extension HTTPParser {
             state = .messageEnd
             return true
         }
-        let field = try Self.parseFieldLine(buffer[line])
-        guard trailerFields.count < limits.maxFieldCount else { throw .tooManyFields }
-        trailerFields.append(field.name, field.value)
+        // Trailers never decide framing (§6.5): what is noted is dropped.
+        var ignored = FramingFields()
+        try Self.appendFieldLine(
+            line, of: buffer, to: &trailerFields, framing: &ignored,
+            maxFieldCount: limits.maxFieldCount)
         return true
     }
 }

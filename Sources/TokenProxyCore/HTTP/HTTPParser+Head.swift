@@ -2,39 +2,34 @@
 extension HTTPParser {
 
     /// Finds the next CRLF-terminated line starting at `readIndex`, scanning only bytes not
-    /// scanned before. Returns the content range (without CRLF) and consumes the line, or nil
-    /// when no LF has arrived yet. `limit` bounds the line including its CRLF.
+    /// scanned before (eight at a time, `HTTPByteScan`). Returns the content range (without
+    /// CRLF) and consumes the line, or nil when no LF has arrived yet. `limit` bounds the line
+    /// including its CRLF.
     mutating func scanLine(limit: Int, tooLong: HTTPParseError) throws(HTTPParseError) -> Range<
         Int
     >? {
         let end = buffer.count
-        // One pass over raw bytes: the LF, and whether a CR sits anywhere but before it.
         let start = lineScanIndex
-        let (index, strayCR) = buffer.withUnsafeBufferPointer { bytes -> (Int, Bool) in
-            var index = start
-            var strayCR = false
-            while index < end {
-                let byte = bytes[index]
-                if byte == 0x0A { break }
-                if byte == 0x0D && index + 1 < end && bytes[index + 1] != 0x0A { strayCR = true }
-                index += 1
-            }
-            return (index, strayCR)
+        let lineFeed = buffer.withUnsafeBufferPointer {
+            HTTPByteScan.firstIndex(of: 0x0A, in: $0, from: start, to: end)
         }
-        guard index < end else {
+        guard lineFeed < end else {
             lineScanIndex = end
             if end - readIndex > limit { throw tooLong }
             return nil
         }
-        let lineEnd = index + 1
+        let lineEnd = lineFeed + 1
         if lineEnd - readIndex > limit { throw tooLong }
-        // RFC 9112 §2.2: bare LF and bare CR are both refused; only CRLF ends a line.
-        guard index > readIndex, buffer[index - 1] == 0x0D else { throw .invalidLineEnding }
-        let content = readIndex..<(index - 1)
-        // Bytes scanned by an earlier call (the line arrived in pieces) are checked here.
-        if strayCR || buffer[readIndex..<min(start, index - 1)].contains(0x0D) {
-            throw .invalidLineEnding
+        // RFC 9112 §2.2: bare LF and bare CR are both refused; only CRLF ends a line. The
+        // content is searched for a CR once the whole line is here, so a line that arrived in
+        // pieces is still scanned only twice in all.
+        guard lineFeed > readIndex, buffer[lineFeed - 1] == 0x0D else { throw .invalidLineEnding }
+        let content = readIndex..<(lineFeed - 1)
+        let carriageReturn = buffer.withUnsafeBufferPointer {
+            HTTPByteScan.firstIndex(
+                of: 0x0D, in: $0, from: content.lowerBound, to: content.upperBound)
         }
+        if carriageReturn != content.upperBound { throw .invalidLineEnding }
         readIndex = lineEnd
         lineScanIndex = lineEnd
         return content
@@ -61,25 +56,32 @@ extension HTTPParser {
                 // RFC 9112 §2.2: ignore empty lines received before a request-line.
                 if line.isEmpty && mode == .request { continue }
                 switch mode {
-                case .request: partial.request = try parseRequestLine(buffer[line])
-                case .response: partial.status = try parseStatusLine(buffer[line])
+                case .request:
+                    partial.request = try buffer.withUnsafeBufferPointer {
+                        (bytes) throws(HTTPParseError) in try parseRequestLine(bytes[line])
+                    }
+                case .response:
+                    partial.status = try buffer.withUnsafeBufferPointer {
+                        (bytes) throws(HTTPParseError) in try parseStatusLine(bytes[line])
+                    }
                 }
                 continue
             }
             if line.isEmpty {
                 return try completeHead()
             }
-            let field = try Self.parseFieldLine(buffer[line])
-            guard partial.fields.count < limits.maxFieldCount else { throw .tooManyFields }
-            partial.framing.note(field)
-            partial.fields.append(field.name, field.value)
+            try Self.appendFieldLine(
+                line, of: buffer, to: &partial.fields, framing: &partial.framing,
+                maxFieldCount: limits.maxFieldCount)
         }
     }
 
     /// `method SP request-target SP HTTP-version` with exactly one SP between parts (§3).
-    private func parseRequestLine(_ line: ArraySlice<UInt8>) throws(HTTPParseError) -> (
-        method: String, target: String, version: HTTPVersion
-    ) {
+    private func parseRequestLine(_ line: Slice<UnsafeBufferPointer<UInt8>>) throws(HTTPParseError)
+        -> (
+            method: String, target: String, version: HTTPVersion
+        )
+    {
         // Exactly two SP: three parts, none of them split further (found without an array).
         guard let firstSpace = line.firstIndex(of: 0x20),
             let secondSpace = line[(firstSpace + 1)...].firstIndex(of: 0x20),
@@ -100,25 +102,29 @@ extension HTTPParser {
 
     /// `HTTP-version SP 3DIGIT SP [reason-phrase]` (§4). A missing final SP is tolerated, as
     /// some servers omit it with an empty reason.
-    private func parseStatusLine(_ line: ArraySlice<UInt8>) throws(HTTPParseError) -> (
-        version: HTTPVersion, code: Int, reason: String
-    ) {
-        let parts = line.split(separator: 0x20, maxSplits: 2, omittingEmptySubsequences: false)
-        guard parts.count >= 2 else { throw .invalidStatusLine }
-        let version = try Self.parseVersion(parts[0], malformed: .invalidStatusLine)
-        let code = parts[1]
+    private func parseStatusLine(_ line: Slice<UnsafeBufferPointer<UInt8>>) throws(HTTPParseError)
+        -> (
+            version: HTTPVersion, code: Int, reason: String
+        )
+    {
+        // Up to two SP split it; the reason phrase may hold more (found without an array).
+        guard let firstSpace = line.firstIndex(of: 0x20) else { throw .invalidStatusLine }
+        let version = try Self.parseVersion(line[..<firstSpace], malformed: .invalidStatusLine)
+        let afterVersion = line[(firstSpace + 1)...]
+        let secondSpace = afterVersion.firstIndex(of: 0x20)
+        let code = afterVersion[..<(secondSpace ?? line.endIndex)]
         guard code.count == 3, code.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), code.first != 0x30
         else { throw .invalidStatusLine }
         let status = code.reduce(0) { $0 * 10 + Int($1 - 0x30) }
         guard status >= 100 else { throw .invalidStatusLine }
-        let reason = parts.count == 3 ? parts[2] : []
+        let reason = secondSpace.map { line[($0 + 1)...] } ?? line[line.endIndex...]
         guard reason.allSatisfy(HTTPFields.isValueByte) else { throw .invalidStatusLine }
         return (version, status, String(decoding: reason, as: UTF8.self))
     }
 
     /// `HTTP/DIGIT.DIGIT` (§2.3). Well-formed but not 1.0/1.1 → 505; malformed → `malformed`.
     private static func parseVersion(
-        _ bytes: ArraySlice<UInt8>, malformed: HTTPParseError
+        _ bytes: Slice<UnsafeBufferPointer<UInt8>>, malformed: HTTPParseError
     ) throws(HTTPParseError) -> HTTPVersion {
         guard bytes.count == 8 else { throw malformed }
         let start = bytes.startIndex
@@ -136,22 +142,59 @@ extension HTTPParser {
         return version
     }
 
+    /// Parses the field line at `line` of `buffer`, notes it in `framing` and appends it to
+    /// `fields` (bytes copied once, no `String`). The first field reserves room for a whole
+    /// ordinary head, so the rest append without reallocating.
+    static func appendFieldLine(
+        _ line: Range<Int>, of buffer: [UInt8], to fields: inout HTTPFields,
+        framing: inout FramingFields, maxFieldCount: Int
+    ) throws(HTTPParseError) {
+        try buffer.withUnsafeBufferPointer { (bytes) throws(HTTPParseError) in
+            let (name, value) = try parseFieldLine(UnsafeBufferPointer(rebasing: bytes[line]))
+            guard fields.count < maxFieldCount else { throw .tooManyFields }
+            framing.note(name: name, value: value)
+            if fields.isEmpty {
+                fields = HTTPFields(
+                    reservingFields: Limits.HTTP.reservedFieldCount,
+                    bytes: min(bytes.count - line.lowerBound, Limits.HTTP.reservedFieldBytes))
+            }
+            fields.append(name: name, value: value)
+        }
+    }
+
     /// `field-name ":" OWS field-value OWS` (§5), strictly: no obs-fold, no whitespace before
-    /// the colon, token name, value without NUL/CR/LF/CTL.
-    static func parseFieldLine(_ line: ArraySlice<UInt8>) throws(HTTPParseError) -> HTTPFields.Field
-    {
+    /// the colon, token name, value without NUL/CR/LF/CTL. Returns the name and the value
+    /// without OWS, as parts of `line`.
+    static func parseFieldLine(_ line: UnsafeBufferPointer<UInt8>) throws(HTTPParseError) -> (
+        name: UnsafeBufferPointer<UInt8>, value: UnsafeBufferPointer<UInt8>
+    ) {
         guard let first = line.first else { throw .invalidFieldName }
         if first == 0x20 || first == 0x09 { throw .obsoleteLineFolding }
-        guard let colon = line.firstIndex(of: UInt8(ascii: ":")) else { throw .invalidFieldName }
-        let name = line[line.startIndex..<colon]
-        if let last = name.last, last == 0x20 || last == 0x09 { throw .whitespaceBeforeColon }
-        guard HTTPFields.isToken(name) else { throw .invalidFieldName }
-        var value = line[(colon + 1)...]
-        while let byte = value.first, byte == 0x20 || byte == 0x09 { value.removeFirst() }
-        while let byte = value.last, byte == 0x20 || byte == 0x09 { value.removeLast() }
-        guard value.allSatisfy(HTTPFields.isValueByte) else { throw .invalidFieldValue }
-        return HTTPFields.Field(
-            name: String(decoding: name, as: UTF8.self),
-            value: String(decoding: value, as: UTF8.self))
+        // The name's tchars, up to the first byte that is none (the colon, if all is well).
+        var colon = 0
+        while colon < line.count && HTTPFields.isTokenByte(line[colon]) { colon += 1 }
+        if colon == line.count || line[colon] != UInt8(ascii: ":") {
+            // Not a plain `token:`; tell apart what is wrong as before: no colon at all, or
+            // whitespace right before it, or some other byte in the name.
+            let found = HTTPByteScan.firstIndex(
+                of: UInt8(ascii: ":"), in: line, from: colon, to: line.count)
+            guard found < line.count else { throw .invalidFieldName }
+            if found > 0 && (line[found - 1] == 0x20 || line[found - 1] == 0x09) {
+                throw .whitespaceBeforeColon
+            }
+            throw .invalidFieldName
+        }
+        guard colon > 0 else { throw .invalidFieldName }
+        var valueStart = colon + 1
+        var valueEnd = line.count
+        while valueStart < valueEnd && (line[valueStart] == 0x20 || line[valueStart] == 0x09) {
+            valueStart += 1
+        }
+        while valueEnd > valueStart && (line[valueEnd - 1] == 0x20 || line[valueEnd - 1] == 0x09) {
+            valueEnd -= 1
+        }
+        let value = UnsafeBufferPointer(rebasing: line[valueStart..<valueEnd])
+        guard HTTPByteScan.allValueBytes(value) else { throw .invalidFieldValue }
+        return (UnsafeBufferPointer(rebasing: line[..<colon]), value)
     }
 }

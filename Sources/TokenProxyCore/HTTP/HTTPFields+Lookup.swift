@@ -1,0 +1,138 @@
+/// Finding fields by name (ASCII case-insensitive, RFC 9110 §5.1) over the stored bytes: a
+/// lookup compares lengths, then bytes, and makes a `String` only for what it returns.
+extension HTTPFields {
+    /// The first value of `name`, or nil. Use `values(_:)` for fields that may repeat.
+    package subscript(name: String) -> String? {
+        firstIndex(named: name).map { value(at: $0) }
+    }
+
+    /// Every value of `name`, in order.
+    package func values(_ name: String) -> [String] {
+        var result: [String] = []
+        var next = firstIndex(named: name)
+        while let index = next {
+            result.append(value(at: index))
+            next = firstIndex(named: name, from: index + 1)
+        }
+        return result
+    }
+
+    /// Whether at least one field is called `name`.
+    package func contains(_ name: String) -> Bool {
+        firstIndex(named: name) != nil
+    }
+
+    /// The comma-separated elements of every `name` field (RFC 9110 §5.6.1), trimmed of OWS,
+    /// empty elements dropped. Only for list-valued fields such as `Connection`.
+    package func listElements(_ name: String) -> [Substring] {
+        values(name).flatMap { value in
+            value.split(separator: ",").map { $0.trimmingOWS() }.filter { !$0.isEmpty }
+        }
+    }
+
+    /// Whether the `name` list fields contain `token`, compared case-insensitively; on the
+    /// bytes, without building the list.
+    package func listContains(_ name: String, token: String) -> Bool {
+        var token = token
+        return token.withUTF8 { token in
+            var next = firstIndex(named: name)
+            while let index = next {
+                let found = withValueBytes(at: index) { value in
+                    var found = false
+                    Self.forEachListElement(value) { element in
+                        if !found && Self.equalIgnoringCase(element, token) { found = true }
+                    }
+                    return found
+                }
+                if found { return true }
+                next = firstIndex(named: name, from: index + 1)
+            }
+            return false
+        }
+    }
+
+    /// The index of the first field at or after `start` called `name`, or nil.
+    package func firstIndex(named name: String, from start: Int = 0) -> Int? {
+        guard start < ends.count else { return nil }
+        var name = name
+        return name.withUTF8 { needle in
+            bytes.withUnsafeBufferPointer { stored in
+                ends.withUnsafeBufferPointer { ends in
+                    var nameStart = start == 0 ? 0 : Int(ends[start - 1].valueEnd)
+                    for index in start..<ends.count {
+                        let nameEnd = Int(ends[index].nameEnd)
+                        // Most names differ in length: one compare each.
+                        if nameEnd - nameStart == needle.count
+                            && Self.equalIgnoringCase(
+                                UnsafeBufferPointer(rebasing: stored[nameStart..<nameEnd]), needle)
+                        {
+                            return index
+                        }
+                        nameStart = Int(ends[index].valueEnd)
+                    }
+                    return nil
+                }
+            }
+        }
+    }
+
+    /// Whether field `index` is called `name` (ASCII case-insensitive).
+    package func nameEquals(at index: Int, _ name: String) -> Bool {
+        var name = name
+        return name.withUTF8 { needle in
+            withNameBytes(at: index) { Self.equalIgnoringCase($0, needle) }
+        }
+    }
+
+    /// ASCII case-insensitive comparison without allocating; field names are ASCII tokens.
+    package static func namesEqual(_ lhs: String, _ rhs: String) -> Bool {
+        var lhs = lhs
+        var rhs = rhs
+        return lhs.withUTF8 { left in rhs.withUTF8 { right in equalIgnoringCase(left, right) } }
+    }
+
+    /// Byte-wise equality with ASCII letters folded to lower case (RFC 9110 §5.1).
+    @inline(__always)
+    package static func equalIgnoringCase(
+        _ lhs: UnsafeBufferPointer<UInt8>, _ rhs: UnsafeBufferPointer<UInt8>
+    ) -> Bool {
+        guard lhs.count == rhs.count else { return false }
+        for offset in 0..<lhs.count where lhs[offset] != rhs[offset] {
+            guard asciiLower(lhs[offset]) == asciiLower(rhs[offset]) else { return false }
+        }
+        return true
+    }
+
+    @inline(__always)
+    static func asciiLower(_ byte: UInt8) -> UInt8 {
+        byte &- 0x41 < 26 ? byte | 0x20 : byte
+    }
+
+    /// Calls `body` with each element of the comma-separated list `value` (RFC 9110 §5.6.1),
+    /// trimmed of OWS, empty elements skipped.
+    package static func forEachListElement(
+        _ value: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>) -> Void
+    ) {
+        var start = 0
+        while start <= value.count {
+            var end = start
+            while end < value.count && value[end] != UInt8(ascii: ",") { end += 1 }
+            var first = start
+            var last = end
+            while first < last && (value[first] == 0x20 || value[first] == 0x09) { first += 1 }
+            while last > first && (value[last - 1] == 0x20 || value[last - 1] == 0x09) { last -= 1 }
+            if first < last { body(UnsafeBufferPointer(rebasing: value[first..<last])) }
+            start = end + 1
+        }
+    }
+}
+
+extension Substring {
+    /// Drops leading and trailing SP and HTAB (OWS, RFC 9110 §5.6.3).
+    func trimmingOWS() -> Substring {
+        var result = self
+        while let first = result.first, first == " " || first == "\t" { result.removeFirst() }
+        while let last = result.last, last == " " || last == "\t" { result.removeLast() }
+        return result
+    }
+}

@@ -1,0 +1,154 @@
+import Testing
+import TokenProxyCore
+
+/// Edge cases of the word-at-a-time line scan: line ends and stray CRs on every side of a
+/// word and a read boundary, heads that arrive in many pieces, fields at the limits.
+@Suite(.timeLimit(.minutes(1)))
+struct HTTPParserScanTests {
+    static let head =
+        "GET /v1/token/a HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nUser-Agent: curl/8.5.0\r\n"
+        + "Accept: */*\r\nX-Long: \(String(repeating: "0123456789", count: 7))\tend\r\n"
+        + "Content-Length: 3\r\n\r\nabc"
+
+    @Test func everySplitOfAHeadReadsTheSame() throws {
+        let whole = try parseEvents(Self.head)
+        #expect(whole.count == 3)
+        guard case .requestHead(let head)? = whole.first else {
+            Issue.record("no head")
+            return
+        }
+        #expect(head.fields.count == 5)
+        #expect(head.fields["x-long"]?.hasSuffix("89\tend") == true)
+        let bytes = Array(Self.head.utf8)
+        for cut in 1..<bytes.count {
+            #expect(try parseEvents(bytes, splits: [cut]) == whole, "cut at \(cut)")
+        }
+        // One byte per read, and pieces of 3 and 7 (never aligned with the 8-byte words).
+        for size in [1, 3, 7] {
+            let cuts = Array(stride(from: size, to: bytes.count, by: size))
+            #expect(try parseEvents(bytes, splits: cuts) == whole, "pieces of \(size)")
+        }
+    }
+
+    @Test func strayCarriageReturnAnywhereInALineIsRefused() {
+        // A CR at every offset of a field line (before, at and after a word boundary, in the
+        // name and in the value), with the head arriving whole and split right after the CR.
+        let line = Array("X-Field-Name: value-bytes-here".utf8)
+        for offset in 0..<line.count {
+            var bad = line
+            bad[offset] = 0x0D
+            let input = Array("GET / HTTP/1.1\r\nHost: h\r\n".utf8) + bad + Array("\r\n\r\n".utf8)
+            for splits in [[], [25 + offset], [26 + offset]] {
+                #expect(
+                    throws: HTTPParseError.invalidLineEnding, "CR at \(offset), splits \(splits)"
+                ) { try parseEvents(input, splits: splits) }
+            }
+        }
+    }
+
+    @Test func bareLineFeedsAreRefusedAtEveryOffset() {
+        for offset in 0..<30 {
+            let name = String(repeating: "n", count: offset)
+            #expect(
+                parseError("GET / HTTP/1.1\r\nHost: h\r\nX\(name): v\n\r\n") == .invalidLineEnding)
+            #expect(
+                parseError("GET / HTTP/1.1\r\nHost: h\(name)\nX: v\r\n\r\n") == .invalidLineEnding)
+        }
+    }
+
+    @Test func carriageReturnAndLineFeedInSeparateReads() throws {
+        var parser = HTTPParser(mode: .request)
+        parser.feed(Array("GET / HTTP/1.1\r".utf8))
+        #expect(try parser.next() == nil)
+        parser.feed(Array("\nHost: h\r".utf8))
+        #expect(try parser.next() == nil)
+        parser.feed(Array("\n\r".utf8))
+        #expect(try parser.next() == nil)
+        parser.feed(Array("\n".utf8))
+        guard case .requestHead(let head)? = try parser.next() else {
+            Issue.record("no head")
+            return
+        }
+        #expect(head.fields["Host"] == "h")
+    }
+
+    @Test func controlBytesInValuesAtEveryOffset() {
+        for offset in 0..<20 {
+            let before = String(repeating: "v", count: offset)
+            for control in ["\u{0}", "\u{1}", "\u{1F}", "\u{7F}"] {
+                #expect(
+                    parseError("GET / HTTP/1.1\r\nHost: h\r\nX: \(before)\(control)v\r\n\r\n")
+                        == .invalidFieldValue, "\(control.unicodeScalars.first!.value) at \(offset)"
+                )
+            }
+            // HTAB and obs-text are allowed anywhere inside a value.
+            #expect(parseError("GET / HTTP/1.1\r\nHost: h\r\nX: \(before)\t\u{E9}v\r\n\r\n") == nil)
+        }
+    }
+
+    @Test func fieldNameErrorsKeepTheirKinds() throws {
+        let head = "GET / HTTP/1.1\r\nHost: h\r\n"
+        #expect(parseError(head + ": v\r\n\r\n") == .invalidFieldName)
+        #expect(parseError(head + "NoColon\r\n\r\n") == .invalidFieldName)
+        #expect(parseError(head + "Bad Name: v\r\n\r\n") == .invalidFieldName)
+        #expect(parseError(head + "Name : v\r\n\r\n") == .whitespaceBeforeColon)
+        #expect(parseError(head + "Name\t: v\r\n\r\n") == .whitespaceBeforeColon)
+        #expect(parseError(head + "Na(me: v\r\n\r\n") == .invalidFieldName)
+        #expect(parseError(head + "N\u{E9}: v\r\n\r\n") == .invalidFieldName)
+        #expect(parseError(head + " X: v\r\n\r\n") == .obsoleteLineFolding)
+        // A colon inside the value is only part of it.
+        #expect(try parseEvents(head + "X:a:b:\r\n\r\n").first.map(Self.fields)?["x"] == "a:b:")
+    }
+
+    @Test func fieldsAtTheSizeLimits() throws {
+        // A head of exactly `maxHeadBytes` passes; one byte more is 431.
+        let start = "GET / HTTP/1.1\r\nHost: h\r\nX: "
+        let fixed = start.utf8.count + 4  // the value's CRLF and the empty line
+        let limits = HTTPLimits(maxHeadBytes: 600, maxFieldCount: 4)
+        let value = String(repeating: "v", count: 600 - fixed)
+        let events = try parseEvents(start + value + "\r\n\r\n", limits: limits)
+        #expect(events.first.map(Self.fields)?["X"]?.utf8.count == 600 - fixed)
+        #expect(parseError(start + value + "w\r\n\r\n", limits: limits) == .headTooLarge)
+        // Exactly `maxFieldCount` fields pass; one more is refused.
+        let four = "GET / HTTP/1.1\r\nHost: h\r\nA: 1\r\nB: 2\r\nC: 3\r\n"
+        #expect(try parseEvents(four + "\r\n", limits: limits).count == 2)
+        #expect(parseError(four + "D: 4\r\n\r\n", limits: limits) == .tooManyFields)
+        // A head larger than the reserved bytes and fields grows its storage intact.
+        let many = (0..<40).map { "Field-\($0): \(String(repeating: "x", count: 50))\r\n" }.joined()
+        let big = try parseEvents("GET / HTTP/1.1\r\nHost: h\r\n" + many + "\r\n")
+        let fields = try #require(big.first.map(Self.fields))
+        #expect(fields.count == 41)
+        #expect(fields["field-39"] == String(repeating: "x", count: 50))
+    }
+
+    @Test func statusLinesSplitLikeBefore() throws {
+        let response = "HTTP/1.1 200 Very OK Indeed\r\nContent-Length: 0\r\n\r\n"
+        guard case .responseHead(let head)? = try parseEvents(response, mode: .response).first
+        else {
+            Issue.record("no head")
+            return
+        }
+        #expect(head.reason == "Very OK Indeed")
+        #expect(head.status == 200)
+        guard
+            case .responseHead(let bare)? = try parseEvents(
+                "HTTP/1.1 204\r\n\r\n", mode: .response
+            ).first
+        else {
+            Issue.record("no head")
+            return
+        }
+        #expect(bare.reason == "")
+        #expect(parseError("HTTP/1.1\r\n\r\n", mode: .response) == .invalidStatusLine)
+        #expect(parseError("HTTP/1.1 20\r\n\r\n", mode: .response) == .invalidStatusLine)
+        #expect(parseError("HTTP/1.1  200 OK\r\n\r\n", mode: .response) == .invalidStatusLine)
+    }
+
+    private static func fields(_ event: HTTPParserEvent) -> HTTPFields {
+        switch event {
+        case .requestHead(let head): head.fields
+        case .responseHead(let head), .informationalResponse(let head): head.fields
+        case .body, .end: HTTPFields()
+        }
+    }
+}
