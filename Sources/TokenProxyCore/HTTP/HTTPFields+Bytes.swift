@@ -14,36 +14,35 @@
 extension HTTPFields {
     /// Calls `body` with the bytes of field `index`'s name.
     @inline(__always)
-    package func withNameBytes<Result>(
-        at index: Int, _ body: (UnsafeBufferPointer<UInt8>) throws -> Result
-    ) rethrows -> Result {
+    package func withNameBytes<Result, Failure: Error>(
+        at index: Int, _ body: (UnsafeBufferPointer<UInt8>) throws(Failure) -> Result
+    ) throws(Failure) -> Result {
         let range = nameRange(index)
-        return try bytes.withUnsafeBufferPointer {
-            try body(UnsafeBufferPointer(rebasing: $0[range]))
+        return try bytes.withUnsafeBufferPointer { (stored) throws(Failure) in
+            try body(UnsafeBufferPointer(rebasing: stored[range]))
         }
     }
 
     /// Calls `body` with the bytes of field `index`'s value.
     @inline(__always)
-    package func withValueBytes<Result>(
-        at index: Int, _ body: (UnsafeBufferPointer<UInt8>) throws -> Result
-    ) rethrows -> Result {
+    package func withValueBytes<Result, Failure: Error>(
+        at index: Int, _ body: (UnsafeBufferPointer<UInt8>) throws(Failure) -> Result
+    ) throws(Failure) -> Result {
         let range = valueRange(index)
-        return try bytes.withUnsafeBufferPointer {
-            try body(UnsafeBufferPointer(rebasing: $0[range]))
+        return try bytes.withUnsafeBufferPointer { (stored) throws(Failure) in
+            try body(UnsafeBufferPointer(rebasing: stored[range]))
         }
     }
 
     /// Calls `body` with each field's index, name bytes and value bytes, in order; one pass
     /// over the storage, no `String`.
-    package func forEachField(
+    package func forEachField<Failure: Error>(
         _ body: (
             _ index: Int, _ name: UnsafeBufferPointer<UInt8>, _ value: UnsafeBufferPointer<UInt8>
-        )
-            throws -> Void
-    ) rethrows {
-        try bytes.withUnsafeBufferPointer { stored in
-            try ends.withUnsafeBufferPointer { ends in
+        ) throws(Failure) -> Void
+    ) throws(Failure) {
+        try bytes.withUnsafeBufferPointer { (stored) throws(Failure) in
+            try ends.withUnsafeBufferPointer { (ends) throws(Failure) in
                 var start = 0
                 for index in 0..<ends.count {
                     let nameEnd = Int(ends[index].nameEnd)

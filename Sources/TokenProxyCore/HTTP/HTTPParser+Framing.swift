@@ -57,22 +57,20 @@ extension HTTPParser {
     private mutating func startBody(
         fields: HTTPFields, framing: FramingFields, isRequest: Bool
     ) throws(HTTPParseError) {
-        // Most requests carry neither field: collect only what the head holds (no arrays, no
-        // name comparisons for them).
-        let lengths = framing.hasContentLength ? fields.values("Content-Length") : []
-        let codings = framing.hasTransferEncoding ? fields.values("Transfer-Encoding") : []
-        if !codings.isEmpty {
-            if !lengths.isEmpty { throw .contentLengthWithTransferEncoding }
-            try Self.requireChunkedOnly(codings)
+        // Most requests carry neither field: nothing is looked up for them (the parser noted
+        // which are present), and a length is read from the bytes, with no Strings.
+        if framing.hasTransferEncoding {
+            if framing.hasContentLength { throw .contentLengthWithTransferEncoding }
+            try Self.requireChunkedOnly(fields.values("Transfer-Encoding"))
             state = .chunkSize
             return
         }
-        guard !lengths.isEmpty else {
+        guard framing.hasContentLength else {
             // §6.3: no framing fields means no body for requests, read-until-close for responses.
             state = isRequest ? .messageEnd : .untilClose
             return
         }
-        let length = try Self.contentLength(lengths, isRequest: isRequest)
+        let length = try Self.contentLength(in: fields, isRequest: isRequest)
         guard length <= limits.maxBodyBytes else { throw .bodyTooLarge }
         state = length == 0 ? .messageEnd : .fixedBody(remaining: length)
     }
@@ -105,22 +103,52 @@ extension HTTPParser {
     /// both `5`). We do so only for responses, where old intermediaries produce it; requests
     /// with more than one value are refused, since a front end and a back end that resolve
     /// duplicates differently is a request-smuggling vector, and no sane client sends them.
-    static func contentLength(_ values: [String], isRequest: Bool) throws(HTTPParseError) -> Int {
-        let elements = values.flatMap { $0.split(separator: ",", omittingEmptySubsequences: false) }
-        if isRequest && elements.count > 1 { throw .multipleContentLength }
+    static func contentLength(
+        in fields: HTTPFields, isRequest: Bool
+    ) throws(HTTPParseError) -> Int {
         var result: Int?
-        for element in elements {
-            let digits = isRequest ? element : element.trimmingOWS()
-            guard let length = parseDecimal(digits.utf8) else { throw .invalidContentLength }
-            if let result, result != length { throw .multipleContentLength }
-            result = length
+        var next = fields.firstIndex(named: "Content-Length")
+        if isRequest, let first = next {
+            // More than one value in any form is refused before any is read.
+            let isList = fields.withValueBytes(at: first) { $0.contains(UInt8(ascii: ",")) }
+            if isList || fields.firstIndex(named: "Content-Length", from: first + 1) != nil {
+                throw .multipleContentLength
+            }
+        }
+        while let index = next {
+            try fields.withValueBytes(at: index) { (value) throws(HTTPParseError) in
+                // Each comma-separated element, empty ones included (`5,` is malformed).
+                var start = 0
+                while start <= value.count {
+                    var end = start
+                    while end < value.count && value[end] != UInt8(ascii: ",") { end += 1 }
+                    var first = start
+                    var last = end
+                    if !isRequest {
+                        while first < last && (value[first] == 0x20 || value[first] == 0x09) {
+                            first += 1
+                        }
+                        while last > first && (value[last - 1] == 0x20 || value[last - 1] == 0x09) {
+                            last -= 1
+                        }
+                    }
+                    guard
+                        let length = parseDecimal(
+                            UnsafeBufferPointer(rebasing: value[first..<last]))
+                    else { throw .invalidContentLength }
+                    if let result, result != length { throw .multipleContentLength }
+                    result = length
+                    start = end + 1
+                }
+            }
+            next = fields.firstIndex(named: "Content-Length", from: index + 1)
         }
         guard let result else { throw .invalidContentLength }
         return result
     }
 
     /// `1*DIGIT` without sign, space or overflow.
-    private static func parseDecimal(_ bytes: Substring.UTF8View) -> Int? {
+    private static func parseDecimal(_ bytes: UnsafeBufferPointer<UInt8>) -> Int? {
         guard !bytes.isEmpty else { return nil }
         var value = 0
         for byte in bytes {

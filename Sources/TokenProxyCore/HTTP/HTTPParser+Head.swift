@@ -95,8 +95,8 @@ extension HTTPParser {
         let version = try Self.parseVersion(
             line[(secondSpace + 1)...], malformed: .invalidRequestLine)
         return (
-            String(decoding: method, as: UTF8.self), String(decoding: target, as: UTF8.self),
-            version
+            Self.methodString(UnsafeBufferPointer(rebasing: method)),
+            String(decoding: UnsafeBufferPointer(rebasing: target), as: UTF8.self), version
         )
     }
 
@@ -119,7 +119,31 @@ extension HTTPParser {
         guard status >= 100 else { throw .invalidStatusLine }
         let reason = secondSpace.map { line[($0 + 1)...] } ?? line[line.endIndex...]
         guard reason.allSatisfy(HTTPFields.isValueByte) else { throw .invalidStatusLine }
-        return (version, status, String(decoding: reason, as: UTF8.self))
+        // The usual phrase ("OK") is the standard one: that literal, not a new String.
+        var standard = HTTPResponseHead.standardReason(for: status)
+        let reasonBytes = UnsafeBufferPointer(rebasing: reason)
+        let isStandard = standard.withUTF8 { $0.elementsEqual(reasonBytes) }
+        return (
+            version, status, isStandard ? standard : String(decoding: reasonBytes, as: UTF8.self)
+        )
+    }
+
+    /// The method as a `String`: a literal for the common ones (methods are case-sensitive,
+    /// RFC 9110 §9.1, so only exact spellings match), a new String otherwise.
+    private static func methodString(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
+        func equals(_ literal: StaticString) -> Bool {
+            literal.withUTF8Buffer { $0.elementsEqual(bytes) }
+        }
+        switch bytes.count {
+        case 3 where equals("GET"): return "GET"
+        case 3 where equals("PUT"): return "PUT"
+        case 4 where equals("POST"): return "POST"
+        case 4 where equals("HEAD"): return "HEAD"
+        case 6 where equals("DELETE"): return "DELETE"
+        case 7 where equals("OPTIONS"): return "OPTIONS"
+        case 7 where equals("CONNECT"): return "CONNECT"
+        default: return String(decoding: bytes, as: UTF8.self)
+        }
     }
 
     /// `HTTP/DIGIT.DIGIT` (§2.3). Well-formed but not 1.0/1.1 → 505; malformed → `malformed`.
