@@ -144,6 +144,38 @@ struct HTTPParserScanTests {
         #expect(parseError("HTTP/1.1  200 OK\r\n\r\n", mode: .response) == .invalidStatusLine)
     }
 
+    @Test(arguments: ["GET", "PUT", "POST", "HEAD", "DELETE", "OPTIONS", "CONNECT", "get", "Get",
+        "PATCH", "GETX", "M-SEARCH"])
+    func methodsAreReadAsSent(method: String) throws {
+        let target = method == "CONNECT" ? "h:443" : "/"
+        guard
+            case .requestHead(let head)? = try parseEvents(
+                "\(method) \(target) HTTP/1.1\r\nHost: h\r\n\r\n"
+            ).first
+        else {
+            Issue.record("no head")
+            return
+        }
+        #expect(head.method == method)
+    }
+
+    @Test func reasonPhrasesAreReadAsSent() throws {
+        for (line, reason) in [
+            ("HTTP/1.1 200 OK", "OK"), ("HTTP/1.1 200 ok", "ok"), ("HTTP/1.1 404 Not Found", "Not Found"),
+            ("HTTP/1.1 404 Nope", "Nope"), ("HTTP/1.1 299 ", ""), ("HTTP/1.1 200 OK ", "OK "),
+        ] {
+            guard
+                case .responseHead(let head)? = try parseEvents(
+                    line + "\r\nContent-Length: 0\r\n\r\n", mode: .response
+                ).first
+            else {
+                Issue.record("no head for \(line)")
+                continue
+            }
+            #expect(head.reason == reason)
+        }
+    }
+
     private static func fields(_ event: HTTPParserEvent) -> HTTPFields {
         switch event {
         case .requestHead(let head): head.fields
