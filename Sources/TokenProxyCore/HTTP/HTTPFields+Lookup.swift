@@ -12,7 +12,7 @@ extension HTTPFields {
         var next = firstIndex(named: name)
         while let index = next {
             result.append(value(at: index))
-            next = firstIndex(named: name, from: index + 1)
+            next = firstIndex(named: name, from: self.index(after: index))
         }
         return result
     }
@@ -45,39 +45,43 @@ extension HTTPFields {
                     return found
                 }
                 if found { return true }
-                next = firstIndex(named: name, from: index + 1)
+                next = firstIndex(named: name, from: self.index(after: index))
             }
             return false
         }
     }
 
+    /// The index of the first field called `name`, or nil.
+    package func firstIndex(named name: String) -> Index? {
+        firstIndex(named: name, from: startIndex)
+    }
+
     /// The index of the first field at or after `start` called `name`, or nil.
-    package func firstIndex(named name: String, from start: Int = 0) -> Int? {
-        guard start < ends.count else { return nil }
+    package func firstIndex(named name: String, from start: Index) -> Index? {
+        guard start.offset < storage.count else { return nil }
         var name = name
         return name.withUTF8 { needle in
-            bytes.withUnsafeBufferPointer { stored in
-                ends.withUnsafeBufferPointer { ends in
-                    var nameStart = start == 0 ? 0 : Int(ends[start - 1].valueEnd)
-                    for index in start..<ends.count {
-                        let nameEnd = Int(ends[index].nameEnd)
-                        // Most names differ in length: one compare each.
-                        if nameEnd - nameStart == needle.count
-                            && Self.equalIgnoringCase(
-                                UnsafeBufferPointer(rebasing: stored[nameStart..<nameEnd]), needle)
-                        {
-                            return index
-                        }
-                        nameStart = Int(ends[index].valueEnd)
+            storage.withUnsafeBufferPointer { stored in
+                let raw = UnsafeRawBufferPointer(stored)
+                var offset = start.offset
+                while offset < stored.count {
+                    let (names, values) = Self.record(raw, at: offset)
+                    // Most names differ in length: one compare each.
+                    if names.count == needle.count
+                        && Self.equalIgnoringCase(
+                            UnsafeBufferPointer(rebasing: stored[names]), needle)
+                    {
+                        return Index(offset: offset)
                     }
-                    return nil
+                    offset = values.upperBound
                 }
+                return nil
             }
         }
     }
 
     /// Whether field `index` is called `name` (ASCII case-insensitive).
-    package func nameEquals(at index: Int, _ name: String) -> Bool {
+    package func nameEquals(at index: Index, _ name: String) -> Bool {
         var name = name
         return name.withUTF8 { needle in
             withNameBytes(at: index) { Self.equalIgnoringCase($0, needle) }

@@ -66,7 +66,7 @@ extension HTTPFields {
     /// The first field whose name or value is invalid, or nil when all are fine. Checks the
     /// stored bytes; only a bad field is made into Strings.
     package func firstInvalidField() -> Field? {
-        var bad: Int?
+        var bad: Index?
         forEachField { index, name, value in
             if bad == nil && !(Self.isToken(name) && Self.isValidValue(value)) { bad = index }
         }

@@ -4,12 +4,14 @@
 /// Duplicates are kept in order, never merged or overwritten: collapsing `Set-Cookie` or two
 /// `Content-Length` lines would hide exactly what a strict parser must see.
 ///
-/// Stored as bytes, not as Strings: every name and value back to back in one byte array, and
-/// per field the offsets where its name and its value end (a field starts where the one
-/// before it ended). The parser copies each line's bytes in once (`append(name:value:)`), and
-/// a `String` is made only when a caller asks for one (`self[name]`, iteration as `Field`s).
-/// A `String` per name and per value, validated as UTF-8 and reference-counted, was most of
-/// the parser's cost per head; lookups compare bytes, and the byte accessors
+/// Stored as bytes, not as Strings: one byte array holding the field count and then, per
+/// field, a record `name length, value length (UInt32 each), name bytes, value bytes`. The
+/// parser copies each line's name and value in once (`append(name:value:)`), and a `String` is
+/// made only when a caller asks for one (`self[name]`, iteration as `Field`s). A `String` per
+/// name and per value, validated as UTF-8 and reference-counted, was most of the parser's cost
+/// per head; lookups now compare bytes. One array is one allocation per head and one word to
+/// copy: the parser's events and the heads carrying fields are copied at every hand-over, and
+/// a second reference made each copy an outlined, generic one (measured). The byte accessors
 /// (`HTTPFields+Bytes.swift`) let a proxy forward fields without any `String` at all.
 package struct HTTPFields: Sendable, ExpressibleByDictionaryLiteral {
     /// One field line. `name` and `value` are stored as given; `value` has no surrounding OWS.
@@ -23,29 +25,29 @@ package struct HTTPFields: Sendable, ExpressibleByDictionaryLiteral {
         }
     }
 
-    /// Where field `i`'s name and value end in `bytes`; its name starts at the previous
-    /// field's `valueEnd` (0 for the first) and its value at its own `nameEnd`. 32 bits each:
-    /// a head is at most `Limits.HTTP.maxHeadBytes`, and built fields are small.
-    struct Ends: Sendable, Equatable {
-        var nameEnd: UInt32
-        var valueEnd: UInt32
+    /// A field's position: the byte offset of its record. Valid for the fields it came from
+    /// until they change.
+    package struct Index: Comparable, Sendable {
+        let offset: Int
+
+        package static func < (lhs: Index, rhs: Index) -> Bool { lhs.offset < rhs.offset }
     }
 
-    /// Every name and value, back to back, in field order.
-    var bytes: [UInt8]
-    var ends: [Ends]
+    /// Empty (no allocation) or `count: UInt32` followed by the records, little-endian.
+    var storage: [UInt8]
 
-    package init() {
-        bytes = []
-        ends = []
-    }
+    /// Bytes before the first record (the count).
+    static let countBytes = 4
+    /// Bytes before a record's name (its two lengths).
+    static let recordHeaderBytes = 8
+
+    package init() { storage = [] }
 
     /// Empty, with room for `fieldCount` fields holding `byteCount` bytes of names and values
     /// in all, so that filling it does not reallocate.
     package init(reservingFields fieldCount: Int, bytes byteCount: Int) {
-        self.init()
-        ends.reserveCapacity(fieldCount)
-        bytes.reserveCapacity(byteCount)
+        storage = []
+        storage.reserveCapacity(Self.countBytes + Self.recordHeaderBytes * fieldCount + byteCount)
     }
 
     package init(_ pairs: [(String, String)]) {
@@ -58,42 +60,66 @@ package struct HTTPFields: Sendable, ExpressibleByDictionaryLiteral {
     }
 
     /// Number of field lines, duplicates counted separately.
-    package var count: Int { ends.count }
-    package var isEmpty: Bool { ends.isEmpty }
+    package var count: Int {
+        storage.isEmpty ? 0 : storage.withUnsafeBytes { Int(Self.load($0, at: 0)) }
+    }
+    package var isEmpty: Bool { storage.isEmpty }
 
-    /// The byte range of field `index`'s name.
+    /// The little-endian `UInt32` at `offset`.
     @inline(__always)
-    func nameRange(_ index: Int) -> Range<Int> {
-        let start = index == 0 ? 0 : Int(ends[index - 1].valueEnd)
-        return start..<Int(ends[index].nameEnd)
+    static func load(_ bytes: UnsafeRawBufferPointer, at offset: Int) -> UInt32 {
+        UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt32.self))
     }
 
-    /// The byte range of field `index`'s value.
+    /// The byte ranges of the name and value of the record at `offset` in `bytes`.
     @inline(__always)
-    func valueRange(_ index: Int) -> Range<Int> {
-        Int(ends[index].nameEnd)..<Int(ends[index].valueEnd)
+    static func record(_ bytes: UnsafeRawBufferPointer, at offset: Int) -> (
+        name: Range<Int>, value: Range<Int>
+    ) {
+        let nameStart = offset + recordHeaderBytes
+        let valueStart = nameStart + Int(load(bytes, at: offset))
+        return (nameStart..<valueStart, valueStart..<valueStart + Int(load(bytes, at: offset + 4)))
     }
 
     /// The name of field `index`, as a new `String`.
-    package func name(at index: Int) -> String {
-        string(nameRange(index))
+    package func name(at index: Index) -> String {
+        storage.withUnsafeBytes { bytes in
+            String(decoding: bytes[Self.record(bytes, at: index.offset).name], as: UTF8.self)
+        }
     }
 
     /// The value of field `index`, as a new `String`.
-    package func value(at index: Int) -> String {
-        string(valueRange(index))
-    }
-
-    private func string(_ range: Range<Int>) -> String {
-        bytes.withUnsafeBufferPointer { String(decoding: $0[range], as: UTF8.self) }
+    package func value(at index: Index) -> String {
+        storage.withUnsafeBytes { bytes in
+            String(decoding: bytes[Self.record(bytes, at: index.offset).value], as: UTF8.self)
+        }
     }
 
     /// Adds a field at the end, keeping any existing ones of the same name.
     package mutating func append(_ name: String, _ value: String) {
-        bytes.append(contentsOf: name.utf8)
-        let nameEnd = UInt32(bytes.count)
-        bytes.append(contentsOf: value.utf8)
-        ends.append(Ends(nameEnd: nameEnd, valueEnd: UInt32(bytes.count)))
+        var name = name
+        var value = value
+        name.withUTF8 { name in value.withUTF8 { append(name: name, value: $0) } }
+    }
+
+    /// Adds a field at the end from bytes (the parser's path: the line's name and trimmed
+    /// value, copied once). The bytes are stored as they are, not validated here.
+    package mutating func append(name: UnsafeBufferPointer<UInt8>, value: UnsafeBufferPointer<UInt8>)
+    {
+        if storage.isEmpty { appendUInt32(0) }
+        appendUInt32(UInt32(truncatingIfNeeded: name.count))
+        appendUInt32(UInt32(truncatingIfNeeded: value.count))
+        storage.append(contentsOf: name)
+        storage.append(contentsOf: value)
+        storage.withUnsafeMutableBytes { bytes in
+            let count = Self.load(UnsafeRawBufferPointer(bytes), at: 0) + 1
+            bytes.storeBytes(of: count.littleEndian, as: UInt32.self)
+        }
+    }
+
+    @inline(__always)
+    private mutating func appendUInt32(_ value: UInt32) {
+        withUnsafeBytes(of: value.littleEndian) { storage.append(contentsOf: $0) }
     }
 
     /// Replaces every `name` field with one line holding `value`, at the first one's position
@@ -103,8 +129,8 @@ package struct HTTPFields: Sendable, ExpressibleByDictionaryLiteral {
             append(name, value)
             return
         }
-        var result = HTTPFields(reservingFields: count, bytes: bytes.count + value.utf8.count)
-        for index in 0..<count {
+        var result = HTTPFields(reservingFields: count, bytes: storage.count + value.utf8.count)
+        for index in indices {
             if index == first {
                 result.append(self.name(at: index), value)
             } else if !nameEquals(at: index, name) {
@@ -117,31 +143,32 @@ package struct HTTPFields: Sendable, ExpressibleByDictionaryLiteral {
     /// Removes every field called `name`.
     package mutating func remove(_ name: String) {
         guard firstIndex(named: name) != nil else { return }
-        var result = HTTPFields(reservingFields: count, bytes: bytes.count)
-        for index in 0..<count where !nameEquals(at: index, name) {
+        var result = HTTPFields(reservingFields: count, bytes: storage.count)
+        for index in indices where !nameEquals(at: index, name) {
             result.appendField(at: index, of: self)
         }
         self = result
     }
 
     /// Appends field `index` of `other`, bytes as they are.
-    private mutating func appendField(at index: Int, of other: HTTPFields) {
-        let names = other.nameRange(index)
-        let values = other.valueRange(index)
-        bytes.append(contentsOf: other.bytes[names])
-        let nameEnd = UInt32(bytes.count)
-        bytes.append(contentsOf: other.bytes[values])
-        ends.append(Ends(nameEnd: nameEnd, valueEnd: UInt32(bytes.count)))
+    private mutating func appendField(at index: Index, of other: HTTPFields) {
+        other.withNameBytes(at: index) { name in
+            other.withValueBytes(at: index) { append(name: name, value: $0) }
+        }
     }
 }
 
-extension HTTPFields: RandomAccessCollection {
-    package var startIndex: Int { 0 }
-    package var endIndex: Int { ends.count }
+extension HTTPFields: Collection {
+    package var startIndex: Index { Index(offset: storage.isEmpty ? 0 : Self.countBytes) }
+    package var endIndex: Index { Index(offset: storage.count) }
 
-    /// Field `position` with its name and value as new Strings. Loops that only compare names
-    /// or copy fields are cheaper with the byte accessors (`HTTPFields+Bytes.swift`).
-    package subscript(position: Int) -> Field {
+    package func index(after index: Index) -> Index {
+        storage.withUnsafeBytes { Index(offset: Self.record($0, at: index.offset).value.upperBound) }
+    }
+
+    /// The field at `position` with its name and value as new Strings. Loops that only
+    /// compare names or copy fields are cheaper with the byte accessors (`HTTPFields+Bytes`).
+    package subscript(position: Index) -> Field {
         Field(name: name(at: position), value: value(at: position))
     }
 }
@@ -151,8 +178,7 @@ extension HTTPFields: Equatable {
     /// Equal bytes decide at once; otherwise the Strings decide, so that Unicode-equivalent
     /// spellings compare equal exactly as they did when fields were stored as Strings.
     package static func == (lhs: HTTPFields, rhs: HTTPFields) -> Bool {
-        guard lhs.count == rhs.count else { return false }
-        if lhs.ends == rhs.ends && lhs.bytes == rhs.bytes { return true }
-        return lhs.elementsEqual(rhs)
+        if lhs.storage == rhs.storage { return true }
+        return lhs.count == rhs.count && lhs.elementsEqual(rhs)
     }
 }

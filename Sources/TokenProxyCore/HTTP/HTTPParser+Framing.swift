@@ -111,7 +111,7 @@ extension HTTPParser {
         if isRequest, let first = next {
             // More than one value in any form is refused before any is read.
             let isList = fields.withValueBytes(at: first) { $0.contains(UInt8(ascii: ",")) }
-            if isList || fields.firstIndex(named: "Content-Length", from: first + 1) != nil {
+            if isList || fields.firstIndex(named: "Content-Length", from: fields.index(after: first)) != nil {
                 throw .multipleContentLength
             }
         }
@@ -141,7 +141,7 @@ extension HTTPParser {
                     start = end + 1
                 }
             }
-            next = fields.firstIndex(named: "Content-Length", from: index + 1)
+            next = fields.firstIndex(named: "Content-Length", from: fields.index(after: index))
         }
         guard let result else { throw .invalidContentLength }
         return result

@@ -9,8 +9,10 @@ struct HTTPFieldsBytesTests {
         "X-Ünicode": "wert ü",
     ]
 
+    static let at = Array(fields.indices)
+
     @Test func iteratesNamesAndValuesAsBytes() {
-        var seen: [(Int, String, String)] = []
+        var seen: [(HTTPFields.Index, String, String)] = []
         Self.fields.forEachField { index, name, value in
             seen.append(
                 (
@@ -18,25 +20,26 @@ struct HTTPFieldsBytesTests {
                     String(decoding: value, as: UTF8.self)
                 ))
         }
-        #expect(seen.map(\.0) == Array(0..<5))
+        #expect(seen.map(\.0) == Self.at)
+        #expect(Self.at.count == 5 && Self.fields.count == 5)
         #expect(seen.map(\.1) == Self.fields.map(\.name))
         #expect(seen.map(\.2) == Self.fields.map(\.value))
-        #expect(Self.fields.withNameBytes(at: 2) { Array($0) } == Array("set-cookie".utf8))
-        #expect(Self.fields.withValueBytes(at: 1) { $0.count } == 0)
-        #expect(Self.fields.name(at: 4) == "X-Ünicode")
-        #expect(Self.fields.value(at: 4) == "wert ü")
+        #expect(Self.fields.withNameBytes(at: Self.at[2]) { Array($0) } == Array("set-cookie".utf8))
+        #expect(Self.fields.withValueBytes(at: Self.at[1]) { $0.count } == 0)
+        #expect(Self.fields.name(at: Self.at[4]) == "X-Ünicode")
+        #expect(Self.fields.value(at: Self.at[4]) == "wert ü")
     }
 
     @Test func findsNamesIgnoringCase() {
-        #expect(Self.fields.firstIndex(named: "SET-COOKIE") == 2)
-        #expect(Self.fields.firstIndex(named: "set-cookie", from: 3) == 3)
-        #expect(Self.fields.firstIndex(named: "set-cookie", from: 4) == nil)
-        #expect(Self.fields.firstIndex(named: "set-cookie", from: 99) == nil)
+        #expect(Self.fields.firstIndex(named: "SET-COOKIE") == Self.at[2])
+        #expect(Self.fields.firstIndex(named: "set-cookie", from: Self.at[3]) == Self.at[3])
+        #expect(Self.fields.firstIndex(named: "set-cookie", from: Self.at[4]) == nil)
+        #expect(Self.fields.firstIndex(named: "set-cookie", from: Self.fields.endIndex) == nil)
         #expect(Self.fields.firstIndex(named: "Hos") == nil)
-        #expect(Self.fields.nameEquals(at: 0, "hOST"))
-        #expect(!Self.fields.nameEquals(at: 0, "Hose"))
+        #expect(Self.fields.nameEquals(at: Self.at[0], "hOST"))
+        #expect(!Self.fields.nameEquals(at: Self.at[0], "Hose"))
         Array("x-empty".utf8).withUnsafeBufferPointer { needle in
-            #expect(Self.fields.withNameBytes(at: 1) { HTTPFields.equalIgnoringCase($0, needle) })
+            #expect(Self.fields.withNameBytes(at: Self.at[1]) { HTTPFields.equalIgnoringCase($0, needle) })
         }
         // Only ASCII letters fold: `^` and `~` differ by the case bit but are not letters.
         #expect(!HTTPFields.namesEqual("a^b", "a~b"))
@@ -46,7 +49,7 @@ struct HTTPFieldsBytesTests {
 
     @Test func writesWireLines() {
         var out: [UInt8] = []
-        Self.fields.appendLine(at: 0, to: &out)
+        Self.fields.appendLine(at: Self.at[0], to: &out)
         #expect(String(decoding: out, as: UTF8.self) == "Host: example.com\r\n")
         out = []
         let pair: HTTPFields = ["A": "1", "B": ""]
@@ -66,6 +69,8 @@ struct HTTPFieldsBytesTests {
         #expect(fields == built)
         #expect(fields != ["content-type": "text/plain", "Via": "1.1 a"])
         #expect(fields != ["Content-Type": "text/plain"])
+        #expect(HTTPFields() == HTTPFields(reservingFields: 4, bytes: 64))
+        #expect(HTTPFields().isEmpty && HTTPFields().count == 0 && HTTPFields().first == nil)
         // Unicode-equivalent spellings compare equal, as the Strings they were made of do.
         #expect(HTTPFields([("X", "\u{E9}")]) == HTTPFields([("X", "e\u{301}")]))
     }
