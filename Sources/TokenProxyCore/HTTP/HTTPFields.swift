@@ -83,16 +83,12 @@ package struct HTTPFields: Sendable, ExpressibleByDictionaryLiteral {
 
     /// The name of field `index`, as a new `String`.
     package func name(at index: Index) -> String {
-        storage.withUnsafeBytes { bytes in
-            String(decoding: bytes[Self.record(bytes, at: index.offset).name], as: UTF8.self)
-        }
+        withNameBytes(at: index) { String(decoding: $0, as: UTF8.self) }
     }
 
     /// The value of field `index`, as a new `String`.
     package func value(at index: Index) -> String {
-        storage.withUnsafeBytes { bytes in
-            String(decoding: bytes[Self.record(bytes, at: index.offset).value], as: UTF8.self)
-        }
+        withValueBytes(at: index) { String(decoding: $0, as: UTF8.self) }
     }
 
     /// Adds a field at the end, keeping any existing ones of the same name.
@@ -104,22 +100,30 @@ package struct HTTPFields: Sendable, ExpressibleByDictionaryLiteral {
 
     /// Adds a field at the end from bytes (the parser's path: the line's name and trimmed
     /// value, copied once). The bytes are stored as they are, not validated here.
-    package mutating func append(name: UnsafeBufferPointer<UInt8>, value: UnsafeBufferPointer<UInt8>)
-    {
-        if storage.isEmpty { appendUInt32(0) }
-        appendUInt32(UInt32(truncatingIfNeeded: name.count))
-        appendUInt32(UInt32(truncatingIfNeeded: value.count))
+    package mutating func append(
+        name: UnsafeBufferPointer<UInt8>, value: UnsafeBufferPointer<UInt8>
+    ) {
+        // The count (first field only) and both lengths as one little-endian word each, and
+        // the bytes: typed-buffer appends, which are copies, not byte loops.
+        // (Three UInt32s: a tuple of equal members has no padding.)
+        let header = (
+            UInt32(1).littleEndian, UInt32(truncatingIfNeeded: name.count).littleEndian,
+            UInt32(truncatingIfNeeded: value.count).littleEndian
+        )
+        let wasEmpty = storage.isEmpty
+        withUnsafeBytes(of: header) { header in
+            let bytes = header.bindMemory(to: UInt8.self)
+            storage.append(
+                contentsOf: wasEmpty ? bytes : UnsafeBufferPointer(rebasing: bytes[4...]))
+        }
         storage.append(contentsOf: name)
         storage.append(contentsOf: value)
-        storage.withUnsafeMutableBytes { bytes in
-            let count = Self.load(UnsafeRawBufferPointer(bytes), at: 0) + 1
-            bytes.storeBytes(of: count.littleEndian, as: UInt32.self)
+        if !wasEmpty {
+            storage.withUnsafeMutableBytes { bytes in
+                let count = Self.load(UnsafeRawBufferPointer(bytes), at: 0) + 1
+                bytes.storeBytes(of: count.littleEndian, as: UInt32.self)
+            }
         }
-    }
-
-    @inline(__always)
-    private mutating func appendUInt32(_ value: UInt32) {
-        withUnsafeBytes(of: value.littleEndian) { storage.append(contentsOf: $0) }
     }
 
     /// Replaces every `name` field with one line holding `value`, at the first one's position
@@ -163,7 +167,9 @@ extension HTTPFields: Collection {
     package var endIndex: Index { Index(offset: storage.count) }
 
     package func index(after index: Index) -> Index {
-        storage.withUnsafeBytes { Index(offset: Self.record($0, at: index.offset).value.upperBound) }
+        storage.withUnsafeBytes {
+            Index(offset: Self.record($0, at: index.offset).value.upperBound)
+        }
     }
 
     /// The field at `position` with its name and value as new Strings. Loops that only

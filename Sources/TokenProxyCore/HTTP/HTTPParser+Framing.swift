@@ -111,7 +111,10 @@ extension HTTPParser {
         if isRequest, let first = next {
             // More than one value in any form is refused before any is read.
             let isList = fields.withValueBytes(at: first) { $0.contains(UInt8(ascii: ",")) }
-            if isList || fields.firstIndex(named: "Content-Length", from: fields.index(after: first)) != nil {
+            if isList
+                || fields.firstIndex(named: "Content-Length", from: fields.index(after: first))
+                    != nil
+            {
                 throw .multipleContentLength
             }
         }

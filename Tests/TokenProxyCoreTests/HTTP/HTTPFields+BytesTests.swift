@@ -39,7 +39,10 @@ struct HTTPFieldsBytesTests {
         #expect(Self.fields.nameEquals(at: Self.at[0], "hOST"))
         #expect(!Self.fields.nameEquals(at: Self.at[0], "Hose"))
         Array("x-empty".utf8).withUnsafeBufferPointer { needle in
-            #expect(Self.fields.withNameBytes(at: Self.at[1]) { HTTPFields.equalIgnoringCase($0, needle) })
+            #expect(
+                Self.fields.withNameBytes(at: Self.at[1]) {
+                    HTTPFields.equalIgnoringCase($0, needle)
+                })
         }
         // Only ASCII letters fold: `^` and `~` differ by the case bit but are not letters.
         #expect(!HTTPFields.namesEqual("a^b", "a~b"))

@@ -144,8 +144,10 @@ struct HTTPParserScanTests {
         #expect(parseError("HTTP/1.1  200 OK\r\n\r\n", mode: .response) == .invalidStatusLine)
     }
 
-    @Test(arguments: ["GET", "PUT", "POST", "HEAD", "DELETE", "OPTIONS", "CONNECT", "get", "Get",
-        "PATCH", "GETX", "M-SEARCH"])
+    @Test(arguments: [
+        "GET", "PUT", "POST", "HEAD", "DELETE", "OPTIONS", "CONNECT", "get", "Get",
+        "PATCH", "GETX", "M-SEARCH",
+    ])
     func methodsAreReadAsSent(method: String) throws {
         let target = method == "CONNECT" ? "h:443" : "/"
         guard
@@ -161,7 +163,8 @@ struct HTTPParserScanTests {
 
     @Test func reasonPhrasesAreReadAsSent() throws {
         for (line, reason) in [
-            ("HTTP/1.1 200 OK", "OK"), ("HTTP/1.1 200 ok", "ok"), ("HTTP/1.1 404 Not Found", "Not Found"),
+            ("HTTP/1.1 200 OK", "OK"), ("HTTP/1.1 200 ok", "ok"),
+            ("HTTP/1.1 404 Not Found", "Not Found"),
             ("HTTP/1.1 404 Nope", "Nope"), ("HTTP/1.1 299 ", ""), ("HTTP/1.1 200 OK ", "OK "),
         ] {
             guard
