@@ -24,12 +24,13 @@ extension Daemon {
             repeating: Self.dispatchInterval(interval),
             leeway: Self.dispatchInterval(interval / 6))
         timer.setEventHandler { [self] in
-            Posix.releaseFreeMemory()
             let release = fileMappingsToRelease.withLock { pending in
                 defer { pending = false }
                 return pending
             }
             if release { releaseFileMappings() }
+            // After the smaps buffer is freed, so its pages go back too.
+            Posix.releaseFreeMemory()
         }
         timer.resume()
         return timer
@@ -42,11 +43,11 @@ extension Daemon {
     /// faults back in (a minor fault, no I/O). Logged at debug with the KiB released.
     func releaseFileMappings() {
         guard
-            let smaps = Posix.readKernelText(
+            let smaps = Posix.readKernelBytes(
                 "/proc/self/smaps", limit: Limits.Host.procSmapsBytes)
         else { return }
         var released = 0
-        for mapping in ResidentFileMapping.releasable(smaps: smaps[...]) {
+        for mapping in ResidentFileMapping.releasable(smaps: smaps) {
             do {
                 try Posix.dropFileMappedPages(start: mapping.start, end: mapping.end)
                 released += mapping.residentKiB
