@@ -350,8 +350,12 @@ def main() -> int:
         result["idle_after_requests"] = {
             "requests": 100, "rss_kib": served["VmRSS"], "rss_anon_kib": served.get("RssAnon"),
             "rss_file_kib": served.get("RssFile"), "threads": served["Threads"]}
-        print(f"footprint: idle after 100 token requests {served['VmRSS']} KiB RSS",
-              file=sys.stderr)
+        print(f"footprint: idle after 100 token requests {served['VmRSS']} KiB RSS "
+              f"(anon {served.get('RssAnon')}, file {served.get('RssFile')})", file=sys.stderr)
+        maps = subprocess.run(
+            [sys.executable, os.path.join(os.path.dirname(__file__), "footprint_maps.py"),
+             str(pid), "--top", "15"], capture_output=True, text=True)
+        result["served_maps"] = maps.stdout if maps.returncode == 0 else maps.stderr
         if options.connections > 0:
             api = idle_connections(pid, socket.AF_UNIX, options.api_socket,
                                    options.connections, options.settle, idle,

@@ -138,6 +138,9 @@ for key, title in (("idle_connections_api", "token API socket"),
 if r.get("idle_maps"):
     lines += ["", "Idle RSS by mapping, and the binary's resident pages (bench/footprint_maps.py):", "",
               "```", r["idle_maps"].rstrip(), "```"]
+if r.get("served_maps"):
+    lines += ["", "The same after 100 token requests:", "",
+              "```", r["served_maps"].rstrip(), "```"]
 n = r.get("nginx")
 if n:
     lines.append(f"- nginx (1 worker, master + worker summed): idle {n['idle']['rss_kib']} KiB")

@@ -1,39 +1,62 @@
 import Dispatch
 import Logging
+import Synchronization
 import TokenProxyCore
 import TokenProxyPosix
 
 extension Daemon {
-    /// Returns memory start-up no longer needs to the kernel, from a Dispatch timer: first
-    /// `Limits.Host.firstMemoryTrimDelay` after READY, then every `memoryTrimInterval`.
+    /// Returns memory the daemon no longer needs to the kernel, from a Dispatch timer: first
+    /// `Limits.Host.firstMemoryTrimDelay` after READY, then every `memoryCheckInterval`.
     ///
-    /// - Freed heap, every time (`malloc_trim`): glibc keeps what a burst of connections freed
-    ///   (their read buffers, allocated on the event-loop threads' arenas) resident for good:
-    ///   measured, 1,000 idle token API connections opened and closed again left RSS 17 MB
-    ///   above idle until `malloc_trim(0)` gave it all back. When nothing is free, a trim only
-    ///   walks the arenas' free lists.
+    /// - Freed heap, every `memoryTrimInterval` (`malloc_trim`): glibc keeps what a burst of
+    ///   connections freed (their read buffers, allocated on the event-loop threads' arenas)
+    ///   resident for good: measured, 1,000 idle token API connections opened and closed again
+    ///   left RSS 17 MB above idle until `malloc_trim(0)` gave it all back. When nothing is
+    ///   free, a trim only walks the arenas' free lists.
     /// - The page-table entries of the executable's and libraries' read-only file mappings,
-    ///   at the first trim and the first after each reload (`releaseFileMappings`): start-up
-    ///   code is not needed again, and large page-cache folios make it expensive to keep.
+    ///   at the first check and the first after each reload (`releaseFileMappings`): start-up
+    ///   code is not needed again, and large page-cache folios make it expensive to keep. And
+    ///   again when the daemon went quiet after serving had faulted megabytes back in
+    ///   (`IdleMemoryRelease` decides, from `getrusage` and `RssFile`).
     func startMemoryTrimmer() -> DispatchSourceTimer {
         let timer = DispatchSource.makeTimerSource(
             queue: DispatchQueue(label: "tokenproxy.memory"))
-        let interval = Limits.Host.memoryTrimInterval
+        let interval = Limits.Host.memoryCheckInterval
         timer.schedule(
             deadline: .now() + Self.dispatchInterval(Limits.Host.firstMemoryTrimDelay),
             repeating: Self.dispatchInterval(interval),
-            leeway: Self.dispatchInterval(interval / 6))
+            leeway: Self.dispatchInterval(interval / 4))
+        let state = MemoryTrimState()
         timer.setEventHandler { [self] in
-            let release = fileMappingsToRelease.withLock { pending in
+            let startUp = fileMappingsToRelease.withLock { pending in
                 defer { pending = false }
                 return pending
             }
-            if release { releaseFileMappings() }
+            let actions = state.policy.withLock { policy in
+                policy.check(
+                    now: .now, cpuTime: (try? Posix.processCPUTime()) ?? .zero,
+                    residentFileKiB: Self.residentFileKiB())
+            }
+            guard startUp || actions.releaseFileMappings || actions.trimHeap else { return }
+            if startUp || actions.releaseFileMappings {
+                releaseFileMappings()
+                let left = Self.residentFileKiB()
+                let cpuTime = (try? Posix.processCPUTime()) ?? .zero
+                state.policy.withLock { policy in
+                    policy.released(residentFileKiB: left, at: .now, cpuTime: cpuTime)
+                }
+            }
             // After the smaps buffer is freed, so its pages go back too.
-            Posix.releaseFreeMemory()
+            if startUp || actions.trimHeap { Posix.releaseFreeMemory() }
         }
         timer.resume()
         return timer
+    }
+
+    /// This process's `RssFile` in KiB (`/proc/self/status`).
+    private static func residentFileKiB() -> Int? {
+        Posix.readKernelBytes("/proc/self/status", limit: Limits.Host.procFileBytes)
+            .flatMap(IdleMemoryRelease.residentFileKiB(status:))
     }
 
     /// Drops the resident pages of every read-only file mapping that holds no private copy
@@ -61,4 +84,10 @@ extension Daemon {
     private static func dispatchInterval(_ duration: Duration) -> DispatchTimeInterval {
         .milliseconds(Int(duration.components.seconds * 1000))
     }
+}
+
+/// The trimmer's decision state, owned by its timer's serial queue (the `Mutex` only makes
+/// that visible to the compiler).
+private final class MemoryTrimState: Sendable {
+    let policy = Mutex(IdleMemoryRelease())
 }
