@@ -119,6 +119,10 @@ lines = [f"# tokenproxy footprint ({commit}, {flags})", "",
              f"{r['idle_after_requests']['rss_kib']} KiB ({r['idle_after_requests']['rss_kib'] / 1024:.1f} MiB; "
              f"anon {r['idle_after_requests']['rss_anon_kib']}, file {r['idle_after_requests']['rss_file_kib']})"]
            if r.get("idle_after_requests") else []),
+         *([f"- quiet {r['quiet_after_requests']['seconds']:g} s after them (the idle page release): VmRSS "
+            f"{r['quiet_after_requests']['rss_kib']} KiB ({r['quiet_after_requests']['rss_kib'] / 1024:.1f} MiB; "
+            f"anon {r['quiet_after_requests']['rss_anon_kib']}, file {r['quiet_after_requests']['rss_file_kib']})"]
+           if r.get("quiet_after_requests") else []),
          f"- binary {r['binary_bytes'] / 1e6:.1f} MB; shared libraries: {', '.join(r['shared_libraries'])}", ""]
 for key, title in (("idle_connections_api", "token API socket"),
                    ("idle_connections_api_after_request",

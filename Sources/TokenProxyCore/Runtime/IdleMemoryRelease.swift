@@ -12,7 +12,8 @@
 /// request needs faults back in from the page cache (minor faults, no I/O).
 ///
 /// A daemon that keeps serving never looks quiet, so its hot code is never dropped under load;
-/// one that serves a trickle is dropped at most once per `idleReleaseSpacing`.
+/// one that serves a trickle is dropped at most once per `idleReleaseSpacing`; an idle one
+/// never again (only growth that follows a busy check counts).
 package struct IdleMemoryRelease: Sendable {
     /// What one check asks the trimmer to do.
     package struct Actions: Sendable, Equatable {
@@ -33,6 +34,8 @@ package struct IdleMemoryRelease: Sendable {
     private var lastRelease: ContinuousClock.Instant?
     private var lastTrim: ContinuousClock.Instant?
     private var lastCPUTime: Duration?
+    /// Whether a check saw the process busy since the last release.
+    private var servedSinceRelease = false
 
     package init() {}
 
@@ -45,6 +48,7 @@ package struct IdleMemoryRelease: Sendable {
         if let residentFileKiB { baselineKiB = residentFileKiB }
         lastRelease = now
         lastCPUTime = cpuTime
+        servedSinceRelease = false
     }
 
     /// One periodic check: `cpuTime` is the process's user + system CPU time so far,
@@ -58,9 +62,19 @@ package struct IdleMemoryRelease: Sendable {
             lastTrim = now
         }
         defer { lastCPUTime = cpuTime }
-        guard let lastCPUTime, let baselineKiB, let residentFileKiB,
-            cpuTime - lastCPUTime <= Limits.Host.idleCPUPerCheck,
-            residentFileKiB - baselineKiB >= Limits.Host.idleReleaseGrowthKiB,
+        guard let lastCPUTime, let baselineKiB, let residentFileKiB else { return actions }
+        guard cpuTime - lastCPUTime <= Limits.Host.idleCPUPerCheck else {
+            servedSinceRelease = true
+            return actions
+        }
+        // Quiet, and nothing served since the last release: what grew is the daemon's own
+        // timers (this check, `STATUS=`, the watchdog) faulting their code back in; it would
+        // only grow back after a release, so it becomes part of the baseline.
+        guard servedSinceRelease else {
+            self.baselineKiB = max(baselineKiB, residentFileKiB)
+            return actions
+        }
+        guard residentFileKiB - baselineKiB >= Limits.Host.idleReleaseGrowthKiB,
             lastRelease.map({ now - $0 >= Limits.Host.idleReleaseSpacing }) ?? true
         else { return actions }
         actions.releaseFileMappings = true

@@ -34,9 +34,10 @@ struct IdleMemoryReleaseTests {
     @Test func leavesSmallGrowthAlone() {
         var policy = IdleMemoryRelease()
         policy.released(residentFileKiB: 4500, at: at(0), cpuTime: .zero)
-        _ = policy.check(now: at(12), cpuTime: .zero, residentFileKiB: 5000)
+        _ = policy.check(now: at(12), cpuTime: .milliseconds(20), residentFileKiB: 5000)
         #expect(
-            !policy.check(now: at(14), cpuTime: .zero, residentFileKiB: 5400).releaseFileMappings)
+            !policy.check(now: at(14), cpuTime: .milliseconds(20), residentFileKiB: 5400)
+                .releaseFileMappings)
     }
 
     /// A trickle of requests: quiet checks, growth each time, but at most one release per
@@ -44,11 +45,13 @@ struct IdleMemoryReleaseTests {
     @Test func spacesReleasesApart() {
         var policy = IdleMemoryRelease()
         policy.released(residentFileKiB: 4500, at: at(0), cpuTime: .zero)
-        _ = policy.check(now: at(2), cpuTime: .zero, residentFileKiB: 9700)
+        _ = policy.check(now: at(2), cpuTime: .milliseconds(5), residentFileKiB: 9700)
         #expect(
-            !policy.check(now: at(4), cpuTime: .zero, residentFileKiB: 9700).releaseFileMappings)
+            !policy.check(now: at(4), cpuTime: .milliseconds(5), residentFileKiB: 9700)
+                .releaseFileMappings)
         #expect(
-            policy.check(now: at(10), cpuTime: .zero, residentFileKiB: 9700).releaseFileMappings)
+            policy.check(now: at(10), cpuTime: .milliseconds(5), residentFileKiB: 9700)
+                .releaseFileMappings)
     }
 
     @Test func trimsTheHeapOnItsOwnCadence() {
@@ -63,9 +66,13 @@ struct IdleMemoryReleaseTests {
     @Test func needsTheResidentSize() {
         var policy = IdleMemoryRelease()
         policy.released(residentFileKiB: 4500, at: at(0), cpuTime: .zero)
-        _ = policy.check(now: at(12), cpuTime: .zero, residentFileKiB: nil)
+        _ = policy.check(now: at(12), cpuTime: .milliseconds(9), residentFileKiB: 9700)
         #expect(
-            !policy.check(now: at(14), cpuTime: .zero, residentFileKiB: nil).releaseFileMappings)
+            !policy.check(now: at(14), cpuTime: .milliseconds(9), residentFileKiB: nil)
+                .releaseFileMappings)
+        #expect(
+            policy.check(now: at(16), cpuTime: .milliseconds(9), residentFileKiB: 9700)
+                .releaseFileMappings)
     }
 
     @Test func readsRssFileFromStatus() {
