@@ -39,7 +39,7 @@ extension Daemon {
             }
             guard startUp || actions.releaseFileMappings || actions.trimHeap else { return }
             if startUp || actions.releaseFileMappings {
-                releaseFileMappings()
+                releaseFileMappings(after: startUp ? "start-up" : "serving")
                 let left = Self.residentFileKiB()
                 let cpuTime = (try? Posix.processCPUTime()) ?? .zero
                 state.policy.withLock { policy in
@@ -63,8 +63,9 @@ extension Daemon {
     /// (`ResidentFileMapping.releasable`): measured on Linux 6.18 with ext4, where a fault maps
     /// a whole large folio, this took the binary's resident pages from about 19 MiB to what
     /// serving touches again. The pages stay in the page cache; only what runs afterwards
-    /// faults back in (a minor fault, no I/O). Logged at debug with the KiB released.
-    func releaseFileMappings() {
+    /// faults back in (a minor fault, no I/O). Logged at debug with the KiB released and `phase`
+    /// (`start-up`: after READY or a reload; `serving`: once quiet after requests).
+    func releaseFileMappings(after phase: String) {
         guard
             let smaps = Posix.readKernelBytes(
                 "/proc/self/smaps", limit: Limits.Host.procSmapsBytes)
@@ -78,7 +79,8 @@ extension Daemon {
                 logger.debug("could not release a file mapping: \(error)")
             }
         }
-        logger.debug("released start-up pages", metadata: ["kib": "\(released)"])
+        logger.debug(
+            "released file-mapped pages", metadata: ["kib": "\(released)", "after": "\(phase)"])
     }
 
     private static func dispatchInterval(_ duration: Duration) -> DispatchTimeInterval {
