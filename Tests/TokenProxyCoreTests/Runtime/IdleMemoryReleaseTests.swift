@@ -40,6 +40,26 @@ struct IdleMemoryReleaseTests {
                 .releaseFileMappings)
     }
 
+    /// Idle, the daemon's own timers fault a little code back in after a release; without a
+    /// busy check in between that growth is the new baseline, never a reason to release.
+    @Test func neverReleasesAgainWhileIdle() {
+        var policy = IdleMemoryRelease()
+        policy.released(residentFileKiB: 4500, at: at(0), cpuTime: .zero)
+        for (second, kib) in [(2, 5800), (12, 6300), (22, 6300), (60, 6400)] {
+            #expect(
+                !policy.check(now: at(second), cpuTime: .zero, residentFileKiB: kib)
+                    .releaseFileMappings)
+        }
+        // Then a burst: only growth above the idle level counts.
+        _ = policy.check(now: at(62), cpuTime: .milliseconds(30), residentFileKiB: 9000)
+        #expect(
+            !policy.check(now: at(64), cpuTime: .milliseconds(30), residentFileKiB: 7000)
+                .releaseFileMappings)
+        #expect(
+            policy.check(now: at(66), cpuTime: .milliseconds(30), residentFileKiB: 9000)
+                .releaseFileMappings)
+    }
+
     /// A trickle of requests: quiet checks, growth each time, but at most one release per
     /// `idleReleaseSpacing`.
     @Test func spacesReleasesApart() {
