@@ -290,6 +290,7 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--connections", type=int, default=10000)
     parser.add_argument("--idle-seconds", type=float, default=2)
+    parser.add_argument("--quiet-seconds", type=float, default=12)
     parser.add_argument("--settle", type=float, default=2)
     parser.add_argument("--later", type=float, default=35,
                         help="seconds after closing the connections for a last sample")
@@ -350,8 +351,23 @@ def main() -> int:
         result["idle_after_requests"] = {
             "requests": 100, "rss_kib": served["VmRSS"], "rss_anon_kib": served.get("RssAnon"),
             "rss_file_kib": served.get("RssFile"), "threads": served["Threads"]}
-        print(f"footprint: idle after 100 token requests {served['VmRSS']} KiB RSS",
-              file=sys.stderr)
+        print(f"footprint: idle after 100 token requests {served['VmRSS']} KiB RSS "
+              f"(anon {served.get('RssAnon')}, file {served.get('RssFile')})", file=sys.stderr)
+        maps = subprocess.run(
+            [sys.executable, os.path.join(os.path.dirname(__file__), "footprint_maps.py"),
+             str(pid), "--top", "15"], capture_output=True, text=True)
+        result["served_maps"] = maps.stdout if maps.returncode == 0 else maps.stderr
+        # And once the daemon noticed it is quiet: the memory trimmer drops the file pages
+        # serving faulted back in (IdleMemoryRelease: a 2 s check, at most every 10 s).
+        time.sleep(options.quiet_seconds)
+        quiet = proc_status(pid)
+        result["quiet_after_requests"] = {
+            "seconds": options.idle_seconds + options.quiet_seconds, "rss_kib": quiet["VmRSS"],
+            "rss_anon_kib": quiet.get("RssAnon"), "rss_file_kib": quiet.get("RssFile"),
+            "threads": quiet["Threads"]}
+        print(f"footprint: quiet {options.idle_seconds + options.quiet_seconds:g} s after the "
+              f"requests {quiet['VmRSS']} KiB RSS (anon {quiet.get('RssAnon')}, "
+              f"file {quiet.get('RssFile')})", file=sys.stderr)
         if options.connections > 0:
             api = idle_connections(pid, socket.AF_UNIX, options.api_socket,
                                    options.connections, options.settle, idle,

@@ -119,6 +119,10 @@ lines = [f"# tokenproxy footprint ({commit}, {flags})", "",
              f"{r['idle_after_requests']['rss_kib']} KiB ({r['idle_after_requests']['rss_kib'] / 1024:.1f} MiB; "
              f"anon {r['idle_after_requests']['rss_anon_kib']}, file {r['idle_after_requests']['rss_file_kib']})"]
            if r.get("idle_after_requests") else []),
+         *([f"- quiet {r['quiet_after_requests']['seconds']:g} s after them (the idle page release): VmRSS "
+            f"{r['quiet_after_requests']['rss_kib']} KiB ({r['quiet_after_requests']['rss_kib'] / 1024:.1f} MiB; "
+            f"anon {r['quiet_after_requests']['rss_anon_kib']}, file {r['quiet_after_requests']['rss_file_kib']})"]
+           if r.get("quiet_after_requests") else []),
          f"- binary {r['binary_bytes'] / 1e6:.1f} MB; shared libraries: {', '.join(r['shared_libraries'])}", ""]
 for key, title in (("idle_connections_api", "token API socket"),
                    ("idle_connections_api_after_request",
@@ -138,6 +142,9 @@ for key, title in (("idle_connections_api", "token API socket"),
 if r.get("idle_maps"):
     lines += ["", "Idle RSS by mapping, and the binary's resident pages (bench/footprint_maps.py):", "",
               "```", r["idle_maps"].rstrip(), "```"]
+if r.get("served_maps"):
+    lines += ["", "The same after 100 token requests:", "",
+              "```", r["served_maps"].rstrip(), "```"]
 n = r.get("nginx")
 if n:
     lines.append(f"- nginx (1 worker, master + worker summed): idle {n['idle']['rss_kib']} KiB")

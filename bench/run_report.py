@@ -126,6 +126,13 @@ def build(parts: Path) -> tuple[Table, list[str]]:
                   if ng_idle else "—",
                   fmt_ratio(ratio(idle["rss_kib"], ng_idle["rss_kib"])) if ng_idle else "—",
                   "≤ 12 MiB", idle["rss_kib"] <= 12 * MIB, idle=idle, nginx=ng_idle)
+        served, quiet = footprint.get("idle_after_requests"), footprint.get("quiet_after_requests")
+        if served and quiet:
+            table.add("RSS after 100 token requests: 2 s later · once quiet",
+                      f"{served['rss_kib'] / MIB:.1f} MiB · {quiet['rss_kib'] / MIB:.1f} MiB "
+                      f"({quiet['seconds']:g} s, file {quiet['rss_file_kib'] / MIB:.1f})", "—", "—",
+                      "≤ 12 MiB once quiet", quiet["rss_kib"] <= 12 * MIB, served=served,
+                      quiet=quiet)
         for key, label in (("idle_connections_api", "token API"),
                            ("idle_connections_proxy", "proxy")):
             c = footprint.get(key)

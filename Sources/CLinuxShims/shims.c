@@ -1,3 +1,4 @@
+#include <pthread.h>
 #include <sys/prctl.h>
 #include "CLinuxShims.h"
 
@@ -82,6 +83,10 @@ int CLinuxShims_allowed_cpu_count(void) {
 }
 
 int CLinuxShims_malloc_trim(void) { return malloc_trim(0); }
+
+int CLinuxShims_set_thread_name(const char *name) {
+    return pthread_setname_np(pthread_self(), name);
+}
 
 static volatile int CLinuxShims_signal_write_fd = -1;
 

@@ -339,6 +339,19 @@ package enum Limits {
         package static let firstMemoryTrimDelay: Duration = .seconds(1)
         /// How often freed heap goes back to the kernel (`malloc_trim`) after the first trim.
         package static let memoryTrimInterval: Duration = .seconds(30)
+        /// How often the memory trimmer checks whether the daemon went quiet after serving
+        /// (`IdleMemoryRelease`): a `getrusage` and a read of `/proc/self/status`.
+        package static let memoryCheckInterval: Duration = .seconds(2)
+        /// CPU time the process may use between two checks and still count as quiet: the
+        /// check itself and the runtime's timers use tens of microseconds; one token API
+        /// request about ten.
+        package static let idleCPUPerCheck: Duration = .milliseconds(1)
+        /// How far resident file pages must grow above what the last release left before a
+        /// quiet daemon drops them again.
+        package static let idleReleaseGrowthKiB = 1024
+        /// The least time between two releases, so a daemon serving a trickle of requests
+        /// does not fault its hot code back in over and over.
+        package static let idleReleaseSpacing: Duration = .seconds(10)
         /// `/proc/self/smaps` is about 1.3 KiB per mapping; the daemon has about 100.
         package static let procSmapsBytes = 1024 * 1024
         /// How often `serve --ready-after-tokens` checks whether every credential holds a token.

@@ -1,5 +1,6 @@
 internal import CSystemd
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// Listening sockets handed over by systemd (`tokenproxy.socket`, sd_listen_fds(3)).
 package enum SocketActivation {

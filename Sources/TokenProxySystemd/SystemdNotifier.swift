@@ -1,5 +1,6 @@
 internal import CSystemd
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// Talks to the service manager through `$NOTIFY_SOCKET` (sd_notify(3)): readiness, reload and
 /// stop notifications, status lines and watchdog pings. Without systemd (no `NOTIFY_SOCKET`)

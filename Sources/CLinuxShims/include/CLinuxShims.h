@@ -46,6 +46,9 @@ int CLinuxShims_allowed_cpu_count(void);
 /// malloc_trim(0): returns free heap memory to the kernel (<malloc.h> is not in Swift's Glibc
 /// module). Returns 1 if memory was released.
 int CLinuxShims_malloc_trim(void);
+/// pthread_setname_np(pthread_self(), name) (_GNU_SOURCE): names the calling thread, at most 15
+/// bytes. Returns 0 on success, an errno value on failure.
+int CLinuxShims_set_thread_name(const char *name);
 
 /// prctl(PR_SET_DUMPABLE, dumpable): prctl(2) is variadic, which Swift cannot call.
 /// Returns 0 on success, -1 with errno set on failure.

@@ -30,15 +30,17 @@ extension Daemon {
         let (stream, continuation) = AsyncStream.makeStream(of: Int32.self)
         // A thread of its own: reading the pipe blocks, which must not hold a Swift
         // concurrency thread. It lives as long as the process (serve ends with _exit).
-        let thread = Thread {
-            while let number = pipe.next() {
-                if number != SIGHUP { termination?.set() }
-                continuation.yield(number)
+        do {
+            try Posix.startThread(name: "tokenproxy.signals") {
+                while let number = pipe.next() {
+                    if number != SIGHUP { termination?.set() }
+                    continuation.yield(number)
+                }
+                continuation.finish()
             }
-            continuation.finish()
+        } catch {
+            throw StartupError(message: "cannot handle signals: \(error)", status: .osError)
         }
-        thread.name = "tokenproxy.signals"
-        thread.start()
         return (stream, continuation)
     }
 

@@ -36,14 +36,13 @@ final class KeyWatcher: @unchecked Sendable {
         timer.setEventHandler { [weak self] in self?.check() }
         timer.resume()
         if let directories {
-            let thread = Thread { [weak self] in
+            // Without the thread the periodic check still notices changes, only later.
+            try? Posix.startThread(name: "tokenproxy.keywatch") { [weak self] in
                 while directories.waitForChange() {
                     guard let self else { return }
                     self.check()
                 }
             }
-            thread.name = "tokenproxy.keywatch"
-            thread.start()
         }
     }
 

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import TokenProxyCore
 
 /// Turns claims into compact JWS assertions (RFC 7515 §7.1, RFC 7523) with one service key.

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import TokenProxyCore
 
 /// A JWT access token (RFC 9068 / RFC 7519) checked against an issuer's keys: the compact
@@ -50,16 +50,14 @@ package enum CompactJWS {
         guard parts.count == 3, let headerBytes = Base64URL.decode(bytes: Array(parts[0])),
             let payload = Base64URL.decode(bytes: Array(parts[1])),
             let signature = Base64URL.decode(bytes: Array(parts[2])),
-            let header = (try? JSONSerialization.jsonObject(with: Data(headerBytes)))
-                as? [String: Any],
-            (try? JSONSerialization.jsonObject(with: Data(payload))) is [String: Any]
+            let header = JSONObjectMembers(headerBytes), JSONObjectMembers(payload) != nil
         else { throw .notAJWT }
-        guard let name = header["alg"] as? String else { throw .algorithmRefused("(missing)") }
+        guard let name = header.string("alg") else { throw .algorithmRefused("(missing)") }
         // Only asymmetric algorithms exist in JWSAlgorithm: `none` and `HS*` fall out here.
         guard let algorithm = JWSAlgorithm(rawValue: name) else { throw .algorithmRefused(name) }
         guard header["crit"] == nil else { throw .criticalHeader }
         return Parsed(
-            algorithm: algorithm, keyID: header["kid"] as? String, payload: payload,
+            algorithm: algorithm, keyID: header.string("kid"), payload: payload,
             signingInput: Array(parts[0]) + [UInt8(ascii: ".")] + Array(parts[1]),
             signature: signature)
     }

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import TokenProxyCore
 
 /// One key of an issuer's JWKS (RFC 7517 §4), turned into a ``PublicKey`` for verifying JWT
@@ -17,33 +17,36 @@ package struct JSONWebKey: Sendable {
     /// encryption keys beside signing keys. Throws when the document is not a JWKS at all.
     package static func keySet(from body: [UInt8]) throws(CryptoError) -> [JSONWebKey] {
         guard
-            let object = (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any],
-            let keys = object["keys"] as? [[String: Any]]
+            let object = JSONObjectMembers(body), case .array(let items)? = object["keys"]
         else {
+            throw .invalidClaim(name: "keys", problem: "the JWKS is not {\"keys\": [...]}")
+        }
+        let keys = items.compactMap(JSONObjectMembers.init)
+        guard keys.count == items.count else {
             throw .invalidClaim(name: "keys", problem: "the JWKS is not {\"keys\": [...]}")
         }
         return keys.compactMap { try? parse($0) }
     }
 
     /// One JWK object.
-    static func parse(_ members: [String: Any]) throws -> JSONWebKey {
-        if let use = members["use"] as? String, use != "sig" {
+    static func parse(_ members: JSONObjectMembers) throws -> JSONWebKey {
+        if let use = members.string("use"), use != "sig" {
             throw CryptoError.invalidClaim(name: "use", problem: "not a signature key")
         }
-        let keyID = members["kid"] as? String
-        let algorithm = (members["alg"] as? String).flatMap(JWSAlgorithm.init(rawValue:))
+        let keyID = members.string("kid")
+        let algorithm = members.string("alg").flatMap(JWSAlgorithm.init(rawValue:))
         func bytes(_ name: String) throws -> [UInt8] {
-            guard let text = members[name] as? String, let value = Base64URL.decode(text),
+            guard let text = members.string(name), let value = Base64URL.decode(text),
                 !value.isEmpty
             else { throw CryptoError.invalidClaim(name: name, problem: "missing or not base64url") }
             return value
         }
         let der: [UInt8]
-        switch members["kty"] as? String {
+        switch members.string("kty") {
         case "RSA":
             der = DER.rsaPublicKeyInfo(modulus: try bytes("n"), exponent: try bytes("e"))
         case "EC":
-            guard let curve = (members["crv"] as? String).flatMap(ECCurve.init(rawValue:)) else {
+            guard let curve = members.string("crv").flatMap(ECCurve.init(rawValue:)) else {
                 throw CryptoError.invalidClaim(name: "crv", problem: "unsupported curve")
             }
             let x = try bytes("x")
@@ -54,7 +57,7 @@ package struct JSONWebKey: Sendable {
             der = DER.ecPublicKeyInfo(curve: curve, point: [0x04] + x + y)
         case "OKP":
             let x = try bytes("x")
-            guard members["crv"] as? String == "Ed25519", x.count == 32 else {
+            guard members.string("crv") == "Ed25519", x.count == 32 else {
                 throw CryptoError.invalidClaim(name: "crv", problem: "only Ed25519 is supported")
             }
             der = DER.ed25519PublicKeyInfo(x)

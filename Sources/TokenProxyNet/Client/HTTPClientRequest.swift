@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import TokenProxyCore
 
 /// A request for `HTTPClient.execute`, with its whole body in memory (token requests are small).

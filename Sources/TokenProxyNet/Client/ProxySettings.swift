@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Which forward proxy to use for which URL, with the environment conventions curl follows, so
 /// that a host configured for `curl` behaves the same with tokenproxy.

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Glibc
 import Synchronization
 import TokenProxyCore
@@ -84,9 +84,11 @@ final class EventLoop: @unchecked Sendable {
 
     /// Starts the loop's thread. Call it once.
     func start() {
-        let thread = Thread { [self] in run() }
-        thread.name = name
-        thread.start()
+        do {
+            try Posix.startThread(name: name) { [self] in run() }
+        } catch {
+            preconditionFailure("cannot start the event loop's thread: \(error)")
+        }
     }
 
     /// Runs `job` on the loop's thread soon, from any thread. Dropped once the loop stopped.

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import TokenProxyCore
 
 /// An HTTP/1.1 server on Unix and TCP listeners, driven by epoll event loops (no SwiftNIO).

@@ -19,20 +19,30 @@ extension Posix {
     /// end of file rather than trusting `fstat`. The corresponding C functions are `open`,
     /// `read` and `close`.
     package static func readKernelText(_ path: String, limit: Int = 4096) -> String? {
+        readKernelBytes(path, limit: limit).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// The same as bytes (`/proc/self/smaps`, parsed in place). The buffer is not zeroed
+    /// first, so a large `limit` costs only the pages the file's contents fill.
+    package static func readKernelBytes(_ path: String, limit: Int) -> [UInt8]? {
         guard let file = try? Posix.open(path, flags: O_RDONLY | O_NOCTTY) else {
             return nil
         }
-        var buffer = [UInt8](repeating: 0, count: limit)
-        var total = 0
-        while total < limit {
-            let result = buffer.withUnsafeMutableBytes { memory in
-                try? Posix.read(
-                    file.rawValue, into: UnsafeMutableRawBufferPointer(rebasing: memory[total...]))
+        var failed = false
+        let bytes = [UInt8](unsafeUninitializedCapacity: limit) { buffer, initialized in
+            let memory = UnsafeMutableRawBufferPointer(buffer)
+            while initialized < limit {
+                let result = try? Posix.read(
+                    file.rawValue,
+                    into: UnsafeMutableRawBufferPointer(rebasing: memory[initialized...]))
+                guard case .done(let count)? = result else {
+                    failed = true
+                    return
+                }
+                if count == 0 { break }
+                initialized += count
             }
-            guard case .done(let count)? = result else { return nil }
-            if count == 0 { break }
-            total += count
         }
-        return String(decoding: buffer[..<total], as: UTF8.self)
+        return failed ? nil : bytes
     }
 }

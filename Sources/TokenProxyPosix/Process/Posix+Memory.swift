@@ -29,4 +29,18 @@ extension Posix {
             madvise(address, Int(end - start), MADV_DONTNEED)
         }
     }
+
+    /// The user plus system CPU time this process has used so far, all threads together.
+    ///
+    /// The corresponding C function is `getrusage` with `RUSAGE_SELF`.
+    package static func processCPUTime() throws(PosixError) -> Duration {
+        var usage = rusage()
+        _ = try syscallNonBlocking("getrusage") {
+            getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+        }
+        func duration(_ time: timeval) -> Duration {
+            .seconds(Int64(time.tv_sec)) + .microseconds(Int64(time.tv_usec))
+        }
+        return duration(usage.ru_utime) + duration(usage.ru_stime)
+    }
 }

@@ -25,7 +25,13 @@ struct CompactJWSTests {
     {
         var members: [String: Any] = try key.publicJWK(keyID: kid)
         if !keepAlgorithm { members["alg"] = nil }
-        return try JSONWebKey.parse(members)
+        return try parseJWK(members)
+    }
+
+    /// One JWK member of a JWKS, as `keySet(from:)` hands it to `JSONWebKey.parse`.
+    static func parseJWK(_ members: [String: Any]) throws -> JSONWebKey {
+        let bytes = Array(try JSONSerialization.data(withJSONObject: members))
+        return try JSONWebKey.parse(try #require(JSONObjectMembers(bytes)))
     }
 
     @Test(arguments: [
@@ -104,6 +110,6 @@ struct CompactJWSTests {
             from: Array(try JSONSerialization.data(withJSONObject: body)))
         #expect(set.map(\.keyID) == ["ok"])
         members["x"] = "AAAA"
-        #expect(throws: (any Error).self) { try JSONWebKey.parse(members) }
+        #expect(throws: (any Error).self) { try Self.parseJWK(members) }
     }
 }

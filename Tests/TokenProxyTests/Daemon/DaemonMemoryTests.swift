@@ -44,4 +44,54 @@ struct DaemonMemoryTests {
         #expect(try ConfigJSON.parse(Array(sample.utf8)) == parsed)
         #expect(String(describing: parsed).contains("2.5"))
     }
+
+    /// The byte scanner picks exactly what a plain `Substring`-splitting reading of the same
+    /// rules picks (the implementation it replaced), on this process's real smaps, with and
+    /// without the executable's pages resident.
+    @Test func picksWhatASplittingReaderPicks() throws {
+        let bytes = try #require(
+            Posix.readKernelBytes("/proc/self/smaps", limit: Limits.Host.procSmapsBytes))
+        let text = String(decoding: bytes, as: UTF8.self)
+        let picked = ResidentFileMapping.releasable(smaps: bytes)
+        #expect(!picked.isEmpty)
+        #expect(picked == Self.splittingReader(text))
+        #expect(ResidentFileMapping.releasable(smaps: text[...]) == picked)
+    }
+
+    /// The rules of `ResidentFileMapping.releasable`, read the slow, obvious way.
+    private static func splittingReader(_ text: String) -> [ResidentFileMapping] {
+        var result: [ResidentFileMapping] = []
+        var header: [Substring] = []
+        var fields: [Substring: Substring] = [:]
+        func finish() {
+            defer { fields = [:] }
+            guard header.count >= 5, let rss = fields["Rss"].flatMap({ Int($0) }),
+                let anonymous = fields["Anonymous"].flatMap({ Int($0) }),
+                let flags = fields["VmFlags"]
+            else { return }
+            let bounds = header[0].split(separator: "-")
+            let permissions = Array(header[1])
+            let path = header.count > 5 ? String(header[5...].joined(separator: " ")) : ""
+            guard permissions[0] == "r", permissions[1] == "-", permissions[3] == "p",
+                path.hasPrefix("/"), rss > 0, anonymous == 0,
+                !flags.split(separator: " ").contains("lo"),
+                let start = UInt(bounds[0], radix: 16), let end = UInt(bounds[1], radix: 16)
+            else { return }
+            result.append(ResidentFileMapping(start: start, end: end, path: path, residentKiB: rss))
+        }
+        for line in text.split(separator: "\n") {
+            let words = line.split(separator: " ")
+            if let first = words.first, first.contains("-"), !first.hasSuffix(":") {
+                finish()
+                header = words
+                continue
+            }
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            let value = line[line.index(after: colon)...]
+            fields[line[..<colon]] =
+                line[..<colon] == "VmFlags" ? value : value.split(separator: " ").first
+        }
+        finish()
+        return result
+    }
 }
