@@ -117,3 +117,7 @@ int CLinuxShims_set_dumpable(int dumpable) {
 int CLinuxShims_get_dumpable(void) {
     return prctl(PR_GET_DUMPABLE, 0UL, 0UL, 0UL, 0UL);
 }
+
+int CLinuxShims_set_thread_name(const char *name) {
+    return prctl(PR_SET_NAME, (unsigned long)name, 0UL, 0UL, 0UL);
+}

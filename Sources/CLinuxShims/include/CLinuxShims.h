@@ -52,6 +52,9 @@ int CLinuxShims_malloc_trim(void);
 int CLinuxShims_set_dumpable(int dumpable);
 /// prctl(PR_GET_DUMPABLE): 1 when dumpable, 0 when not, -1 with errno set on failure.
 int CLinuxShims_get_dumpable(void);
+/// prctl(PR_SET_NAME, name): names the calling thread (the kernel keeps 15 bytes; what `top -H`,
+/// `perf` and /proc/PID/task/TID/comm show). Returns 0 on success, -1 with errno set.
+int CLinuxShims_set_thread_name(const char *name);
 
 #endif
 

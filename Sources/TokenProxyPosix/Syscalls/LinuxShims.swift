@@ -49,4 +49,7 @@ extension LinuxShims {
 
     /// The corresponding C function is `prctl` with `PR_GET_DUMPABLE`.
     static func isDumpable() -> Int32 { CLinuxShims_get_dumpable() }
+
+    /// The corresponding C function is `prctl` with `PR_SET_NAME`.
+    static func setThreadName(_ name: String) -> Int32 { CLinuxShims_set_thread_name(name) }
 }
