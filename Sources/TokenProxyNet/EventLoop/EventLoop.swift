@@ -51,12 +51,14 @@ final class EventLoop: @unchecked Sendable {
     /// Not checked for exclusivity at run time: loop thread only, one access at a time (the
     /// checks were a measurable part of dispatching an event).
     @exclusivity(unchecked) private var clients = EventLoopClientTable()
+    // `nextScan` and `time` are not checked for exclusivity at run time either: loop thread
+    // only, read or written in single accesses (each check was a call on every request).
     /// When the deadline scan must run next (may be early, never late).
-    private var nextScan = UInt64.max
+    @exclusivity(unchecked) private var nextScan = UInt64.max
     /// `now()` as read when the loop last woke (loop thread only): the start of every deadline
     /// set while handling that wake-up's events. Behind the true time by at most the time the
     /// loop has spent since, so a deadline counted from it falls that much early, never late.
-    private(set) var time = EventLoop.now()
+    @exclusivity(unchecked) private(set) var time = EventLoop.now()
     /// The one buffer every client of this loop reads its socket into, on the loop's thread.
     ///
     /// A client reads, hands the bytes to its parser (which keeps only what it has not
