@@ -172,10 +172,6 @@ package enum Limits {
         /// How long a loop stops accepting on a listener after running out of descriptors or
         /// memory (the socket stays readable, so retrying at once would spin).
         package static let acceptPauseNanoseconds: UInt64 = 100_000_000
-        /// Connections a loop accepts per readiness event of a listener while other loops
-        /// watch it too (nginx's `multi_accept off`): a burst is spread over the loops instead
-        /// of landing on the first one awake. A process with one loop accepts all that wait.
-        package static let acceptsPerEventSharing = 1
         /// Listener indices one server may hand out over its life (each added listener takes a
         /// new one, never reused): the gap between the two servers' acceptor token bases
         /// (`EventLoopToken`).

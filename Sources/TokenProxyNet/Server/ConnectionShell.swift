@@ -125,8 +125,8 @@ final class ConnectionShell<Connection: ShellConnection>: Sendable {
             state.phase = .running
         }
         loopAcceptors.withLock { $0 = acceptors }
-        acceptors.start { [self] loop, listener, limit in
-            listener.acceptPending(limit: limit) { socket, peer in
+        acceptors.start { [self] loop, listener in
+            listener.acceptPending { socket, peer in
                 guard
                     let connection = admit(
                         socket, peer: peer, from: listener,

@@ -7,27 +7,19 @@ extension Listener {
     enum AcceptStop {
         /// The backlog is empty (EAGAIN): wait for the next readable event.
         case drained
-        /// `limit` connections were accepted; the backlog may hold more, which the listener's
-        /// level-triggered readiness reports again.
-        case limitReached
         /// Out of descriptors or memory (EMFILE, ENFILE, ENOBUFS, ENOMEM): the socket stays
         /// readable, so the caller must pause accepting or it would spin.
         case outOfResources
     }
 
-    /// Accepts until the backlog is empty or `limit` connections were taken, non-blocking and
-    /// close-on-exec, and hands each
+    /// Accepts until the backlog is empty, non-blocking and close-on-exec, and hands each
     /// connection to `admit` with its peer identity (SO_PEERCRED for Unix sockets) and, on TCP,
     /// `TCP_NODELAY` set — responses go out in one write, and Nagle would only hold them back
     /// (40 ms per keep-alive exchange with delayed ACKs). A connection whose identity cannot be
     /// read is closed (by its owner).
     /// The corresponding C function is `accept4(2)`.
-    func acceptPending(
-        limit: Int = .max, _ admit: (consuming FileDescriptor, PeerIdentity) -> Void
-    ) -> AcceptStop {
-        var accepted = 0
+    func acceptPending(_ admit: (consuming FileDescriptor, PeerIdentity) -> Void) -> AcceptStop {
         while true {
-            guard accepted < limit else { return .limitReached }
             var address = sockaddr_storage()
             var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
             let attempt = withUnsafeMutablePointer(to: &address) { pointer in
@@ -37,11 +29,10 @@ extension Listener {
                     }
                 }
             }
-            let socket: FileDescriptor
+            let accepted: FileDescriptor
             switch consume attempt {
             case .success(let descriptor?):
-                socket = descriptor
-                accepted += 1
+                accepted = descriptor
             case .success(nil):
                 return .drained
             case .failure(let error):
@@ -56,14 +47,14 @@ extension Listener {
             }
             guard
                 let peer = try? PeerCredentials.identity(
-                    of: socket.rawValue, family: family, address: address)
+                    of: accepted.rawValue, family: family, address: address)
             else { continue }
             if family != AF_UNIX {
                 // Best effort: a connection that cannot take it is served anyway.
                 try? Posix.setSocketOption(
-                    socket.rawValue, level: Int32(IPPROTO_TCP), option: TCP_NODELAY, value: 1)
+                    accepted.rawValue, level: Int32(IPPROTO_TCP), option: TCP_NODELAY, value: 1)
             }
-            admit(socket, peer)
+            admit(accepted, peer)
         }
     }
 }

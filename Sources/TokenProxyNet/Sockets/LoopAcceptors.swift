@@ -17,9 +17,8 @@ import TokenProxyPosix
 /// spin). `stop` takes every listener out of every loop's epoll, then closes them, which
 /// removes Unix socket files we created.
 final class LoopAcceptors: Sendable {
-    /// Accepts what `listener` has waiting, at most `limit` connections, on `loop`'s thread.
-    typealias Accept =
-        @Sendable (_ loop: EventLoop, _ listener: Listener, _ limit: Int) -> Listener.AcceptStop
+    /// Accepts what `listener` has waiting, on `loop`'s thread.
+    typealias Accept = @Sendable (_ loop: EventLoop, _ listener: Listener) -> Listener.AcceptStop
 
     /// One listener and, once accepting started, its acceptor on each loop (in `loops` order).
     private struct Entry {
@@ -131,9 +130,7 @@ final class LoopAcceptors: Sendable {
         loops.map { loop in
             LoopAcceptor(
                 loop: loop, listener: entry.listener, index: entry.index,
-                token: tokenBase | UInt64(entry.index),
-                acceptsPerEvent: loops.count > 1 ? Limits.EventLoop.acceptsPerEventSharing : .max,
-                onReadable: onReadable)
+                token: tokenBase | UInt64(entry.index), onReadable: onReadable)
         }
     }
 
@@ -171,13 +168,6 @@ final class LoopAcceptor: EventLoopClient, @unchecked Sendable {
     let index: Int
     let token: UInt64
     let onReadable: LoopAcceptors.Accept
-    /// Connections accepted per readiness event: all that wait when this is the only loop;
-    /// one when there are others (nginx's `multi_accept off`). A loop that accepts until
-    /// EAGAIN takes a whole burst — measured: all 16 connections of loadgen on one of two loops
-    /// — and serves it on one CPU while the other loop idles; one per event lets the loop go
-    /// back to `epoll_wait`, and the kernel's `EPOLLEXCLUSIVE` wake-ups hand the next arrivals
-    /// to a loop that is waiting.
-    let acceptsPerEvent: Int
     /// The events epoll watches for the listener on this loop (nil: not watched).
     private var watched: UInt32?
     /// When accepting resumes after running out of descriptors.
@@ -185,7 +175,7 @@ final class LoopAcceptor: EventLoopClient, @unchecked Sendable {
     private var ended = false
 
     init(
-        loop: EventLoop, listener: Listener, index: Int, token: UInt64, acceptsPerEvent: Int,
+        loop: EventLoop, listener: Listener, index: Int, token: UInt64,
         onReadable: @escaping LoopAcceptors.Accept
     ) {
         self.loop = loop
@@ -193,7 +183,6 @@ final class LoopAcceptor: EventLoopClient, @unchecked Sendable {
         self.index = index
         self.token = token
         self.onReadable = onReadable
-        self.acceptsPerEvent = acceptsPerEvent
     }
 
     /// Joins the loop and starts watching the listener.
@@ -214,7 +203,7 @@ final class LoopAcceptor: EventLoopClient, @unchecked Sendable {
 
     func handleEvents(_ events: UInt32) {
         guard !ended, watched != nil else { return }
-        if onReadable(loop, listener, acceptsPerEvent) == .outOfResources {
+        if onReadable(loop, listener) == .outOfResources {
             watch(false)
             let at = loop.time + Limits.EventLoop.acceptPauseNanoseconds
             resumeAt = at

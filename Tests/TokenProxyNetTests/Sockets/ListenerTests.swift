@@ -146,32 +146,4 @@ struct ListenerTests {
         }
         #expect(error == .notListening(name: "api", fileDescriptor: fd, reason: "not listening"))
     }
-
-    @Test func acceptsNoMoreThanItsLimitPerCall() throws {
-        let listener = try Listener.tcp(host: "127.0.0.1", port: 0)
-        defer { listener.close() }
-        let port = try #require(listener.port)
-        var clients: [Int32] = []
-        defer { for fd in clients { _ = close(fd) } }
-        for _ in 0..<3 {
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_port = in_port_t(UInt16(port).bigEndian)
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            let connected = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-                }
-            }
-            #expect(connected == 0)
-            clients.append(fd)
-        }
-        var admitted = 0
-        // A blocking connect on loopback returns once the handshake is done: all three wait.
-        #expect(listener.acceptPending(limit: 2) { _, _ in admitted += 1 } == .limitReached)
-        #expect(admitted == 2)
-        #expect(listener.acceptPending(limit: 2) { _, _ in admitted += 1 } == .drained)
-        #expect(admitted == 3)
-    }
 }
