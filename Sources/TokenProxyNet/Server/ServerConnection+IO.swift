@@ -111,7 +111,7 @@ extension ServerConnection {
             }
         }
         pendingHasResponse = isResponse
-        writeDeadline = EventLoop.now() + timeouts.write
+        writeDeadline = loop.time + timeouts.write
         loop.noteDeadline(writeDeadline!)
         resumeWriting()
         return .pending
@@ -127,7 +127,7 @@ extension ServerConnection {
             case .done(let count)?:
                 pendingOffset += count
                 // Progress restarts the write deadline: it bounds a stall, not a transfer.
-                writeDeadline = EventLoop.now() + timeouts.write
+                writeDeadline = loop.time + timeouts.write
             case .wouldBlock?:
                 return
             case nil:
@@ -154,8 +154,9 @@ extension ServerConnection {
         updateWatch()
     }
 
+    /// Counted from the loop's wake-up time (`EventLoop.time`): no clock read per request.
     func setReadDeadline(_ deadline: StateMachine.Deadline) {
-        let at = EventLoop.now() + timeouts.duration(of: deadline)
+        let at = loop.time + timeouts.duration(of: deadline)
         readDeadline = at
         loop.noteDeadline(at)
     }

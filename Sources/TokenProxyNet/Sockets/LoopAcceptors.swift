@@ -205,7 +205,7 @@ final class LoopAcceptor: EventLoopClient, @unchecked Sendable {
         guard !ended, watched != nil else { return }
         if onReadable(loop, listener) == .outOfResources {
             watch(false)
-            let at = EventLoop.now() + Limits.EventLoop.acceptPauseNanoseconds
+            let at = loop.time + Limits.EventLoop.acceptPauseNanoseconds
             resumeAt = at
             loop.noteDeadline(at)
         }
@@ -232,7 +232,7 @@ final class LoopAcceptor: EventLoopClient, @unchecked Sendable {
             // Out of kernel memory for epoll: try again after a pause.
             watched = nil
             guard on else { return }
-            let at = EventLoop.now() + Limits.EventLoop.acceptPauseNanoseconds
+            let at = loop.time + Limits.EventLoop.acceptPauseNanoseconds
             resumeAt = at
             loop.noteDeadline(at)
         }

@@ -1,6 +1,6 @@
 import Glibc
 
-/// Signal dispositions and leaving the process.
+/// Signal dispositions, thread names and leaving the process.
 extension Posix {
     /// Sets `signal` to be ignored (`SIG_IGN`), for example so that a Dispatch signal source
     /// receives SIGTERM instead of the default action killing the process.

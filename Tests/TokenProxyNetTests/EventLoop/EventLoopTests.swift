@@ -109,6 +109,33 @@ struct EventLoopTests {
         }
     }
 
+    @Test func namesItsThreadForTopAndPerf() async throws {
+        let loop = EventLoop(name: "loop-test-7")
+        loop.start()
+        defer { loop.stop() }
+        let name = await withCheckedContinuation {
+            (continuation: CheckedContinuation<String, Never>) in
+            loop.execute {
+                let text = KernelThreadName.current()
+                continuation.resume(returning: text)
+            }
+        }
+        #expect(name == "loop-test-7")
+    }
+
+    @Test func countsDeadlinesFromTheTimeItWoke() async {
+        let loop = EventLoop(name: "test")
+        loop.start()
+        defer { loop.stop() }
+        let (before, woke, after) = await withCheckedContinuation {
+            (continuation: CheckedContinuation<(UInt64, UInt64, UInt64), Never>) in
+            let before = EventLoop.now()
+            loop.execute { continuation.resume(returning: (before, loop.time, EventLoop.now())) }
+        }
+        #expect(before <= woke)
+        #expect(woke <= after)
+    }
+
     @Test func rejectsWatchingTheSameDescriptorTwiceWithAnError() {
         let loop = EventLoop(name: "test")
         defer { loop.stop() }
@@ -120,5 +147,27 @@ struct EventLoopTests {
             try loop.watch(fd: local, token: 1, events: Epoll.input, previous: nil)
             try loop.watch(fd: local, token: 1, events: Epoll.input, previous: nil)
         }
+    }
+}
+
+/// Reads the calling thread's kernel name (`/proc/thread-self/comm`) with plain libc calls.
+private enum KernelThreadName {
+    static func current() -> String {
+        let fd = open("/proc/thread-self/comm", O_RDONLY)
+        guard fd >= 0 else { return "" }
+        defer { _ = close(fd) }
+        var bytes = [UInt8](repeating: 0, count: 64)
+        let count = read(fd, &bytes, bytes.count)
+        guard count > 0 else { return "" }
+        return String(decoding: bytes[..<count], as: UTF8.self)
+            .trimmingSuffix(while: { $0 == "\n" })
+    }
+}
+
+extension String {
+    fileprivate func trimmingSuffix(while predicate: (Character) -> Bool) -> String {
+        var text = self
+        while let last = text.last, predicate(last) { text.removeLast() }
+        return text
     }
 }
