@@ -4,6 +4,11 @@ extension TokenAPI {
     /// the general route, which answers everything else (including unknown names) the same way
     /// as before. Returns the element of `names`, so the hot path builds no strings.
     static func tokenName(inTarget target: String, names: [String]) -> String? {
+        tokenPosition(inTarget: target, names: names).map { names[$0] }
+    }
+
+    /// ``tokenName(inTarget:names:)``'s answer as its position in `names`.
+    static func tokenPosition(inTarget target: String, names: [String]) -> Int? {
         let position = target.utf8.withContiguousStorageIfAvailable { bytes -> Int? in
             let prefix = tokensPrefix
             guard bytes.count > prefix.count else { return nil }
@@ -15,7 +20,7 @@ extension TokenAPI {
             }
             return nil
         }
-        return (position ?? nil).map { names[$0] }
+        return position ?? nil
     }
 
     private static let tokensPrefix = Array("/v1/tokens/".utf8)

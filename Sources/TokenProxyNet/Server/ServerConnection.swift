@@ -71,6 +71,8 @@ final class ServerConnection: @unchecked Sendable {
     /// Whether `pending` ends with a final response (whose completion the machine awaits).
     var pendingHasResponse = false
     var requestSequence = 0
+    /// The handler's memory of this connection (`HTTPServerHandler.respondNow`); loop thread.
+    var handlerState: AnyObject?
     var isClosed = false
 
     init(
@@ -176,6 +178,8 @@ final class ServerConnection: @unchecked Sendable {
         guard !isClosed else { return }
         isClosed = true
         machine.closed()
+        // What the handler kept (its snapshot of a token among it) goes with the connection.
+        handlerState = nil
         readDeadline = nil
         writeDeadline = nil
         readingEnabled = false
