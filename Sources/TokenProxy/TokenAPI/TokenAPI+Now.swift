@@ -24,15 +24,15 @@ extension TokenAPI {
         to request: HTTPServerRequest, on connection: TokenAPIConnection
     ) -> HTTPServerResponse? {
         let head = request.head
-        guard let position = Self.tokenPosition(inTarget: head.target, names: store.names)
-        else { return nil }
+        guard let position = tokenPosition(inTarget: head.target) else { return nil }
         let method = head.method
         guard method == "GET" || method == "HEAD" else { return nil }
         // The one clock read of the request: usability and `expires_in` both use it.
         let now = ContinuousClock.now
+        let remembered = connection.credentials[position]
         guard
             let snapshot = connection.usableSnapshot(
-                at: position, slot: store.slot(at: position), now: now)
+                remembered, slot: store.slot(at: position), now: now)
         else { return nil }
 
         // From here on every outcome is an answer: the checks count what they refuse.
@@ -47,33 +47,33 @@ extension TokenAPI {
         }
         let name = store.names[position]
         var details: ProcessDetails?
-        if connection.credentials[position].decision != .allowed {
+        if remembered.decision != .allowed {
             let (refusal, read) = credentialCheck(name, peer: request.peer)
             if let refusal {
-                connection.credentials[position].decision = .perRequest
+                remembered.decision = .perRequest
                 metrics.recordRequest(status: refusal.status)
                 return refusal
             }
             details = read
             // Allowed without `/proc`: the kernel's ids decided, and they cannot change.
-            connection.credentials[position].decision = read == nil ? .allowed : .perRequest
+            remembered.decision = read == nil ? .allowed : .perRequest
         }
         if let audit, case .unix(let pid, let uid, let gid) = request.peer {
             let epoch = audit.epoch
-            if connection.credentials[position].auditEpoch == epoch,
-                let tally = connection.credentials[position].tally
+            if remembered.auditEpoch == epoch,
+                let tally = remembered.tally
             {
                 tally.count()
             } else {
-                connection.credentials[position].tally = audit.record(
+                remembered.tally = audit.record(
                     credential: name, pid: pid, uid: uid, gid: gid, details: details)
-                connection.credentials[position].auditEpoch = epoch
+                remembered.auditEpoch = epoch
             }
         }
         let response =
             Self.prefersText(head.fields["Accept"])
             ? snapshot.value.textResponse.value
-            : connection.jsonResponse(at: position, snapshot, now: now)
+            : connection.jsonResponse(remembered, snapshot, now: now)
         metrics.recordRequest(status: 200)
         return response
     }

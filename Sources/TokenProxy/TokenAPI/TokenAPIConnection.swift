@@ -29,30 +29,32 @@ final class TokenAPIConnection {
         case perRequest
     }
 
-    /// A snapshot with the last instant at which the token API may hand it out
-    /// (``TokenAPI/minimumUsefulValidity`` before its expiry).
-    struct Held {
-        var snapshot: TokenStore.Snapshot
-        var usableUntil: ContinuousClock.Instant
-    }
-
-    /// The JSON answer for every `now` with `after < now <= until` (one `expires_in` value).
-    struct JSONAnswer {
-        var response: HTTPServerResponse
-        var after: ContinuousClock.Instant
-        var until: ContinuousClock.Instant
-    }
-
-    /// What the connection remembers about one credential (by position in the store's names).
-    struct Credential {
-        var decision = Decision.unknown
-        /// The slot's generation `held` was read at (`.max`: nothing read yet).
-        var generation = UInt64.max
-        var held: Held?
-        var json: JSONAnswer?
+    /// What the connection remembers about one credential (by position in the store's
+    /// names). A class, so the fast path reaches its fields in place (a struct in the array
+    /// was copied out whole on every read: ~500 instructions a request).
+    final class Credential {
+        /// Not checked for exclusivity at run time, for the reason ``credentials`` is not.
+        @exclusivity(unchecked) var decision = Decision.unknown
+        /// The slot's generation `snapshot` was read at (`.max`: nothing read yet).
+        @exclusivity(unchecked) var generation = UInt64.max
+        @exclusivity(unchecked) var snapshot: TokenStore.Snapshot?
+        /// The last instant at which `snapshot` may be handed out
+        /// (``TokenAPI/minimumUsefulValidity`` before its expiry).
+        @exclusivity(unchecked) var usableUntil: ContinuousClock.Instant
+        /// The JSON answer for every `now` with `jsonAfter < now <= jsonUntil` (one
+        /// `expires_in` value); nil when none was built for `snapshot`.
+        @exclusivity(unchecked) var json: HTTPServerResponse?
+        @exclusivity(unchecked) var jsonAfter: ContinuousClock.Instant
+        @exclusivity(unchecked) var jsonUntil: ContinuousClock.Instant
         /// The audit epoch `tally` was taken at (`.max`: none taken).
-        var auditEpoch = UInt64.max
-        var tally: TokenAudit.Tally?
+        @exclusivity(unchecked) var auditEpoch = UInt64.max
+        @exclusivity(unchecked) var tally: TokenAudit.Tally?
+
+        init(_ now: ContinuousClock.Instant) {
+            usableUntil = now
+            jsonAfter = now
+            jsonUntil = now
+        }
     }
 
     /// The API this memory belongs to; a reload swaps the API and the next request starts over.
@@ -61,14 +63,16 @@ final class TokenAPIConnection {
     let handlerGeneration: UInt64
     /// The socket-wide check (`AccessPolicy`) passed on the kernel's ids alone.
     var socketAllowed = false
-    /// Not checked for exclusivity at run time: only the loop's thread touches it, each
-    /// request in accesses that end before the next begins.
-    @exclusivity(unchecked) var credentials: [Credential]
+    /// Per credential, by position in the store's names. Its fields are not checked for
+    /// exclusivity at run time: only the loop's thread touches them, each request in accesses
+    /// that end before the next begins.
+    let credentials: [Credential]
 
     init(api: TokenAPI, handlerGeneration: UInt64 = 0) {
         self.api = api
         self.handlerGeneration = handlerGeneration
-        credentials = Array(repeating: Credential(), count: api.store.names.count)
+        let now = ContinuousClock.now
+        credentials = api.store.names.map { _ in Credential(now) }
     }
 
     /// The connection state the server keeps, if it is a `TokenAPIConnection` (checked by type,
@@ -80,39 +84,43 @@ final class TokenAPIConnection {
         return unsafeDowncast(state, to: TokenAPIConnection.self)
     }
 
-    /// The published snapshot of the credential at `position` if the token API may hand it out
-    /// at `now` (valid for at least ``TokenAPI/minimumUsefulValidity`` more), reading the slot
-    /// under its lock only when its generation moved since the last read.
+    /// The published snapshot of `credential` if the token API may hand it out at `now`
+    /// (valid for at least ``TokenAPI/minimumUsefulValidity`` more), reading `slot` under its
+    /// lock only when its generation moved since the last read.
     func usableSnapshot(
-        at position: Int, slot: SnapshotSlot, now: ContinuousClock.Instant
+        _ credential: Credential, slot: SnapshotSlot, now: ContinuousClock.Instant
     ) -> TokenStore.Snapshot? {
         let generation = slot.generation
-        if credentials[position].generation != generation {
-            credentials[position].generation = generation
-            credentials[position].held = slot.read().map {
-                Held(snapshot: $0, usableUntil: $0.expiresAt - TokenAPI.minimumUsefulValidity)
+        if credential.generation != generation {
+            credential.generation = generation
+            credential.snapshot = slot.read()
+            if let snapshot = credential.snapshot {
+                credential.usableUntil = snapshot.expiresAt - TokenAPI.minimumUsefulValidity
             }
-            credentials[position].json = nil
+            credential.json = nil
         }
-        guard let held = credentials[position].held, now <= held.usableUntil else { return nil }
-        return held.snapshot
+        // `<` rather than `<=`: Instant implements `<` itself; `<=` is Comparable's generic one.
+        guard let snapshot = credential.snapshot, !(credential.usableUntil < now) else {
+            return nil
+        }
+        return snapshot
     }
 
-    /// The JSON answer for `snapshot` (the one ``usableSnapshot(at:slot:now:)`` returned) at
+    /// The JSON answer for `snapshot` (the one ``usableSnapshot(_:slot:now:)`` returned) at
     /// `now`: `expires_in` is whole seconds left, so the answer holds for a second.
     func jsonResponse(
-        at position: Int, _ snapshot: TokenStore.Snapshot, now: ContinuousClock.Instant
+        _ credential: Credential, _ snapshot: TokenStore.Snapshot, now: ContinuousClock.Instant
     ) -> HTTPServerResponse {
-        if let answer = credentials[position].json, answer.after < now, now <= answer.until {
-            return answer.response
+        if let json = credential.json, credential.jsonAfter < now, !(credential.jsonUntil < now) {
+            return json
         }
         let seconds = max(0, (snapshot.expiresAt - now).components.seconds)
         let response = snapshot.value.jsonResponse(
             expiresIn: seconds, expiresAt: snapshot.expiresAtUnix)
         // seconds <= expiresAt - now < seconds + 1
-        let until = snapshot.expiresAt - .seconds(seconds)
-        credentials[position].json = JSONAnswer(
-            response: response, after: until - .seconds(1), until: until)
+        credential.jsonUntil = snapshot.expiresAt - .seconds(seconds)
+        credential.jsonAfter = credential.jsonUntil - .seconds(1)
+        credential.json = response
         return response
     }
 }
