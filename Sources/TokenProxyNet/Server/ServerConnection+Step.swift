@@ -6,8 +6,7 @@ extension ServerConnection {
     /// The machine answers each event with that event's own action enum, which says exactly
     /// what can follow it; the connection funnels them all into this one loop variable so
     /// that chains (dispatch → response → write → next pipelined request) run iteratively in
-    /// `run(_:)`. The conversions consume the action, so a payload (a head, a response) moves
-    /// into the step instead of being copied (a retain per field, then a release).
+    /// `run(_:)`.
     enum Step: Sendable, Equatable {
         case doNothing
         /// Read (resuming reading if it was stopped); arm the deadline unless nil.
@@ -20,40 +19,15 @@ extension ServerConnection {
         case write(StateMachine.Output)
         case close
 
-        init(_ action: consuming StateMachine.StartAction) {
-            switch consume action {
+        init(_ action: StateMachine.StartAction) {
+            switch action {
             case .readMore(let arm): self = .readMore(arm)
             }
         }
 
-        init(_ action: consuming StateMachine.ReadableAction) {
-            switch consume action {
+        init(_ action: StateMachine.ReadableAction) {
+            switch action {
             case .doNothing: self = .doNothing
-            case .readMore(let arm): self = .readMore(arm)
-            case .dispatch(let head, let body): self = .dispatch(head, body: body)
-            case .sendContinue(let arm): self = .sendContinue(arm)
-            case .write(let output): self = .write(output)
-            }
-        }
-
-        init(_ action: consuming StateMachine.EndOfInputAction) {
-            switch consume action {
-            case .doNothing: self = .doNothing
-            case .close: self = .close
-            }
-        }
-
-        init(_ action: consuming StateMachine.ResponseReadyAction) {
-            switch consume action {
-            case .doNothing: self = .doNothing
-            case .write(let output): self = .write(output)
-            }
-        }
-
-        init(_ action: consuming StateMachine.WriteCompletedAction) {
-            switch consume action {
-            case .doNothing: self = .doNothing
-            case .close: self = .close
             case .readMore(let arm): self = .readMore(arm)
             case .dispatch(let head, let body): self = .dispatch(head, body: body)
             case .sendContinue(let arm): self = .sendContinue(arm)
@@ -61,16 +35,41 @@ extension ServerConnection {
             }
         }
 
-        init(_ action: consuming StateMachine.DeadlineExpiredAction) {
-            switch consume action {
+        init(_ action: StateMachine.EndOfInputAction) {
+            switch action {
+            case .doNothing: self = .doNothing
+            case .close: self = .close
+            }
+        }
+
+        init(_ action: StateMachine.ResponseReadyAction) {
+            switch action {
+            case .doNothing: self = .doNothing
+            case .write(let output): self = .write(output)
+            }
+        }
+
+        init(_ action: StateMachine.WriteCompletedAction) {
+            switch action {
+            case .doNothing: self = .doNothing
+            case .close: self = .close
+            case .readMore(let arm): self = .readMore(arm)
+            case .dispatch(let head, let body): self = .dispatch(head, body: body)
+            case .sendContinue(let arm): self = .sendContinue(arm)
+            case .write(let output): self = .write(output)
+            }
+        }
+
+        init(_ action: StateMachine.DeadlineExpiredAction) {
+            switch action {
             case .doNothing: self = .doNothing
             case .close: self = .close
             case .write(let output): self = .write(output)
             }
         }
 
-        init(_ action: consuming StateMachine.ShutdownAction) {
-            switch consume action {
+        init(_ action: StateMachine.ShutdownAction) {
+            switch action {
             case .doNothing: self = .doNothing
             case .close: self = .close
             }
