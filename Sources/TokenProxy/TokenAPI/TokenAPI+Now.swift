@@ -29,7 +29,7 @@ extension TokenAPI {
         guard method == "GET" || method == "HEAD" else { return nil }
         // The one clock read of the request: usability and `expires_in` both use it.
         let now = ContinuousClock.now
-        let remembered = connection.credentials[position]
+        let remembered = connection.credential(at: position, now: now)
         guard
             let snapshot = connection.usableSnapshot(
                 remembered, slot: store.slot(at: position), now: now)

@@ -33,7 +33,7 @@ final class TokenAPIConnection {
     /// names). A class, so the fast path reaches its fields in place (a struct in the array
     /// was copied out whole on every read: ~500 instructions a request).
     final class Credential {
-        /// Not checked for exclusivity at run time, for the reason ``credentials`` is not.
+        // Not checked for exclusivity at run time, for the reason `credentials` is not.
         @exclusivity(unchecked) var decision = Decision.unknown
         /// The slot's generation `snapshot` was read at (`.max`: nothing read yet).
         @exclusivity(unchecked) var generation = UInt64.max
@@ -63,16 +63,25 @@ final class TokenAPIConnection {
     let handlerGeneration: UInt64
     /// The socket-wide check (`AccessPolicy`) passed on the kernel's ids alone.
     var socketAllowed = false
-    /// Per credential, by position in the store's names. Its fields are not checked for
-    /// exclusivity at run time: only the loop's thread touches them, each request in accesses
-    /// that end before the next begins.
-    let credentials: [Credential]
+    /// Per credential, by position in the store's names; made on the credential's first
+    /// request on this connection (a connection asks for one credential, usually once: it
+    /// should not pay for every configured one). Not checked for exclusivity at run time, nor
+    /// are the fields of its elements: only the loop's thread touches them, each request in
+    /// accesses that end before the next begins.
+    @exclusivity(unchecked) private(set) var credentials: [Credential?]
 
     init(api: TokenAPI, handlerGeneration: UInt64 = 0) {
         self.api = api
         self.handlerGeneration = handlerGeneration
-        let now = ContinuousClock.now
-        credentials = api.store.names.map { _ in Credential(now) }
+        credentials = Array(repeating: nil, count: api.store.names.count)
+    }
+
+    /// What this connection remembers about the credential at `position`.
+    func credential(at position: Int, now: ContinuousClock.Instant) -> Credential {
+        if let known = credentials[position] { return known }
+        let made = Credential(now)
+        credentials[position] = made
+        return made
     }
 
     /// The connection state the server keeps, if it is a `TokenAPIConnection` (checked by type,

@@ -4,10 +4,9 @@ import TokenProxyNet
 
 /// One credential's published snapshot behind the daemon's reader-writer lock (token API and
 /// proxy readers on every event loop read at once and must not wait for each other, see
-/// ``TokenSnapshotTable``), with a count of
-/// the writes, so that a reader who kept the snapshot it read last (the token API keeps one per
-/// connection, ``TokenAPIConnection``) learns with one atomic load that it is still the
-/// current one, and takes no lock at all.
+/// ``TokenSnapshotTable``), with a count of the writes, so that a reader who kept the snapshot
+/// it read last (the token API keeps one per connection, ``TokenAPIConnection``) learns with
+/// one atomic load that it is still the current one, and takes no lock at all.
 ///
 /// Order: a writer replaces the value under the lock, then bumps the generation (releasing);
 /// a reader loads the generation (acquiring) before it reads the value. A reader who saw

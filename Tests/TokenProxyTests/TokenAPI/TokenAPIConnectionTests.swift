@@ -149,14 +149,14 @@ struct TokenAPIConnectionTests {
         let api = Self.api(store, rules: ["demo": AccessRule(uids: [1000])])
         var allowed: AnyObject?
         #expect(api.respondNow(to: Self.request(), connectionState: &allowed)?.status == 200)
-        #expect(TokenAPIConnection.of(allowed)?.credentials[0].decision == .allowed)
+        #expect(TokenAPIConnection.of(allowed)?.credentials[0]?.decision == .allowed)
         var refused: AnyObject?
         let peer = PeerIdentity.unix(pid: 1, uid: 1001, gid: 1001)
         #expect(
             api.respondNow(to: Self.request(peer: peer), connectionState: &refused)?.status == 403)
         #expect(
             api.respondNow(to: Self.request(peer: peer), connectionState: &refused)?.status == 403)
-        #expect(TokenAPIConnection.of(refused)?.credentials[0].decision == .perRequest)
+        #expect(TokenAPIConnection.of(refused)?.credentials[0]?.decision == .perRequest)
 
         // A supplementary group of this very process: allowed through /proc, so asked again
         // on every request (the process may drop the group or exec while connected).
@@ -167,7 +167,7 @@ struct TokenAPIConnectionTests {
         var proc: AnyObject?
         #expect(
             byGroup.respondNow(to: Self.request(peer: me), connectionState: &proc)?.status == 200)
-        #expect(TokenAPIConnection.of(proc)?.credentials[0].decision == .perRequest)
+        #expect(TokenAPIConnection.of(proc)?.credentials[0]?.decision == .perRequest)
         // The same peer, whose /proc no longer shows the group (another uid: the guard fails).
         let changed = PeerIdentity.unix(
             pid: getpid(), uid: getuid() == 54321 ? 54322 : 54321, gid: 99_999)
