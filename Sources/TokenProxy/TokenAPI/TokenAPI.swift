@@ -63,6 +63,8 @@ package final class TokenAPI: HTTPServerHandler {
     let rules: [String: AccessRule]
     /// Records who got which token (nil in tests that do not look).
     let audit: TokenAudit?
+    /// `/v1/tokens/{name}` per configured name, as bytes (``tokenPosition(inTarget:)``).
+    let tokenTargets: [[UInt8]]
     /// Answers `/v1/introspect/{name}`: the store's, made with the same credentials.
     var introspector: Introspector { store.introspector }
 
@@ -76,6 +78,7 @@ package final class TokenAPI: HTTPServerHandler {
         self.tcpRequirement = tcpRequirement
         self.rules = rules
         self.audit = audit
+        tokenTargets = Self.tokenTargets(store.names)
     }
 
     package func handle(
@@ -84,7 +87,8 @@ package final class TokenAPI: HTTPServerHandler {
         // The common request, `/v1/tokens/NAME` for a configured name without a query, is
         // recognized on the target's bytes: no path or name strings are built for it, and no
         // closure is allocated unless the answer has to wait.
-        if let name = Self.tokenName(inTarget: request.head.target, names: store.names) {
+        if let position = tokenPosition(inTarget: request.head.target) {
+            let name = store.names[position]
             if let refusal = refusal(for: request) {
                 metrics.recordRequest(status: refusal.status)
                 return respond(refusal)

@@ -10,7 +10,9 @@ import TokenProxyCore
 ///
 /// Per request: one lock and one dictionary lookup by (credential, pid, uid, gid) — none for
 /// the same process and credential as the request before; `/proc/PID`
-/// is read (outside the lock) only for a process not seen since the last report. The same
+/// is read (outside the lock) only for a process not seen since the last report. A token API
+/// connection keeps the ``Tally`` that `record` returned and, while ``epoch`` (one per report)
+/// has not moved, counts its next requests on it with one atomic add and no lock. The same
 /// counts feed `tokenproxy_tokens_served_total{credential,uid}`.
 package final class TokenAudit: Sendable {
     /// A process as `SO_PEERCRED` names it; integers only, so the per-request lookup hashes
@@ -30,10 +32,27 @@ package final class TokenAudit: Sendable {
         package var unit: String?
     }
 
+    /// One caller's counts, shared with the connections that count on it without the lock.
+    final class Tally: Sendable {
+        private let sinceReport = Atomic<Int>(0)
+        private let all = Atomic<Int>(0)
+
+        /// One more token handed out.
+        func count() {
+            sinceReport.add(1, ordering: .relaxed)
+            all.add(1, ordering: .relaxed)
+        }
+
+        /// The count since the last report, reset to zero.
+        func takeSinceReport() -> Int { sinceReport.exchange(0, ordering: .relaxed) }
+
+        /// The count since start.
+        var total: Int { all.load(ordering: .relaxed) }
+    }
+
     struct Entry {
         var caller: Caller
-        var sinceReport = 0
-        var total = 0
+        let tally = Tally()
         var processesSinceReport = 0
     }
 
@@ -57,39 +76,47 @@ package final class TokenAudit: Sendable {
     }
 
     private let state = Mutex(State())
+    private let reports = Atomic<UInt64>(0)
     private let logger: Logger
+
+    /// Moves at each report: a ``Tally`` taken at an older epoch belongs to a process the
+    /// audit has since forgotten (pids are reused), so its holder must call `record` again.
+    var epoch: UInt64 { reports.load(ordering: .acquiring) }
 
     package init(logger: Logger) {
         self.logger = logger
     }
 
     /// Records one token of `credential` handed to a Unix-socket caller. `details`, when the
-    /// access check already read them, saves a second read of `/proc`.
+    /// access check already read them, saves a second read of `/proc`. Returns the caller's
+    /// tally (nil beyond `auditMaxCallers`), on which the same process's next tokens may be
+    /// counted directly until ``epoch`` moves; read ``epoch`` before calling.
+    @discardableResult
     func record(
         credential: String, pid: Int32, uid: UInt32, gid: UInt32, details: ProcessDetails?
-    ) {
+    ) -> Tally? {
         let process = Process(pid: pid, uid: uid, gid: gid)
-        let known = state.withLock { state -> Bool in
+        let known = state.withLock { state -> Tally? in
             let position: Int
             if let last = state.last, last.process == process, last.credential == credential {
                 position = last.position
             } else {
                 guard let seen = state.processes[process],
                     let found = seen.first(where: { $0.credential == credential })?.position
-                else { return false }
+                else { return nil }
                 position = found
                 state.last = (process, credential, position)
             }
-            state.entries[position].sinceReport += 1
-            state.entries[position].total += 1
-            return true
+            let tally = state.entries[position].tally
+            tally.count()
+            return tally
         }
-        if known { return }
+        if let known { return known }
         let details = details ?? CallerInspector.details(pid: pid, uid: uid)
         let caller = Caller(
             credential: credential, uid: uid, gid: gid,
             executable: details?.executable ?? "?", unit: details?.unit)
-        let isNew = state.withLock { state -> Bool in
+        let (isNew, tally) = state.withLock { state -> (Bool, Tally?) in
             var isNew = false
             var position = state.index[caller]
             if position == nil, state.entries.count < Limits.Host.auditMaxCallers {
@@ -101,22 +128,25 @@ package final class TokenAudit: Sendable {
             guard let position else {
                 state.overflow[credential, default: 0] += 1
                 state.overflowTotal[Served(credential: credential, uid: uid), default: 0] += 1
-                return false
+                return (false, nil)
             }
-            if state.processCount < Limits.Host.auditMaxProcesses {
-                state.processes[process, default: []].append((credential, position))
-                state.processCount += 1
-                state.entries[position].processesSinceReport += 1
+            let tally = state.entries[position].tally
+            tally.count()
+            guard state.processCount < Limits.Host.auditMaxProcesses else {
+                // Not remembered as a process: its next token must come through here again.
+                return (isNew, nil)
             }
-            state.entries[position].sinceReport += 1
-            state.entries[position].total += 1
-            return isNew
+            state.processes[process, default: []].append((credential, position))
+            state.processCount += 1
+            state.entries[position].processesSinceReport += 1
+            return (isNew, tally)
         }
         if isNew {
             var metadata = Self.metadata(caller)
             metadata["caller_pid"] = "\(pid)"
             logger.info("token handed out (first to this caller)", metadata: metadata)
         }
+        return tally
     }
 
     /// Logs one line per caller that received tokens since the last report, with the count
@@ -124,21 +154,33 @@ package final class TokenAudit: Sendable {
     /// and forgets the pid cache (pids get reused). Called every `auditReportInterval`.
     package func report(interval: Duration) {
         let (entries, overflow) = state.withLock { state in
-            let report = (state.entries.filter { $0.sinceReport > 0 }, state.overflow)
+            // First the epoch: a connection that counts on a tally after this report must have
+            // its process registered again, or the next report would show its tokens under
+            // no process.
+            reports.add(1, ordering: .releasing)
+            var report: [(caller: Caller, count: Int, processes: Int)] = []
             for position in state.entries.indices {
-                state.entries[position].sinceReport = 0
+                let count = state.entries[position].tally.takeSinceReport()
+                if count > 0 {
+                    report.append(
+                        (
+                            state.entries[position].caller, count,
+                            state.entries[position].processesSinceReport
+                        ))
+                }
                 state.entries[position].processesSinceReport = 0
             }
+            let overflow = state.overflow
             state.overflow = [:]
             state.processes = [:]
             state.last = nil
             state.processCount = 0
-            return report
+            return (report, overflow)
         }
         for entry in entries {
             var metadata = Self.metadata(entry.caller)
-            metadata["count"] = "\(entry.sinceReport)"
-            metadata["processes"] = "\(entry.processesSinceReport)"
+            metadata["count"] = "\(entry.count)"
+            metadata["processes"] = "\(entry.processes)"
             metadata["interval_s"] = "\(interval.components.seconds)"
             logger.info("tokens handed out", metadata: metadata)
         }
@@ -155,7 +197,7 @@ package final class TokenAudit: Sendable {
             var totals = state.overflowTotal
             for entry in state.entries {
                 let key = Served(credential: entry.caller.credential, uid: entry.caller.uid)
-                totals[key, default: 0] += entry.total
+                totals[key, default: 0] += entry.tally.total
             }
             return totals
         }

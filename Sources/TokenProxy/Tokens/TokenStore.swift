@@ -21,7 +21,7 @@ package final class TokenStore: Sendable {
     /// The service's snapshot slots, parallel to ``names``: read directly by ``cachedToken``,
     /// concrete types without a dictionary lookup or generic code from another module (the
     /// service's own table serves everything else).
-    private let slots: [ThreadLock<Snapshot?>]
+    private let slots: [SnapshotSlot]
     /// Introspection (RFC 7662) with the same credentials and IdP clients, for the token API
     /// and the proxy guard; replaced with the store on reload.
     package let introspector: Introspector
@@ -81,16 +81,16 @@ package final class TokenStore: Sendable {
                     accessToken: token.accessToken, tokenType: token.tokenType, scope: token.scope),
                 expiresIn: token.expiresIn.map { Duration.seconds($0) })
         }
-        var made: [String: ThreadLock<Snapshot?>] = [:]
+        var made: [String: SnapshotSlot] = [:]
         service = TokenService(
             policies: policies, adopting: adopting, fetch: fetch, onEvent: onEvent,
             makeSnapshotSlot: { name, initial in
-                let slot = ThreadLock(initial)
+                let slot = SnapshotSlot(initial)
                 made[name] = slot
                 return slot
             })
         // A name without a policy has no slot in the service: it gets one that stays empty.
-        slots = names.map { made[$0] ?? ThreadLock(nil) }
+        slots = names.map { made[$0] ?? SnapshotSlot(nil) }
     }
 
     /// Why the IdP refused the credential's new key (`next_key`) on the last fetch, if it did:
@@ -139,6 +139,10 @@ package final class TokenStore: Sendable {
         return snapshot
     }
 
+    /// The slot of the credential at `position` in ``names``: the token API reads it once per
+    /// connection and token, then checks only its generation (``SnapshotSlot``).
+    package func slot(at position: Int) -> SnapshotSlot { slots[position] }
+
     /// The lifetime of the published token (from its fetch to its expiry), if one is held.
     package func newestLifetime(_ name: String) -> Duration? {
         service.snapshots.current(name)?.lifetime
@@ -162,12 +166,6 @@ package final class TokenStore: Sendable {
     package func start() async { await service.start() }
     package func shutdown() async { await service.shutdown() }
     package func statuses() async -> [CredentialStatus] { await service.statuses() }
-}
-
-/// Token API and proxy readers on every event loop read the snapshots at once: they must not
-/// wait for each other (see ``TokenSnapshotTable``).
-extension ThreadLock: ReadMostlyBox {
-    package func read() -> Value { withReadLock { $0 } }
 }
 
 extension RefreshPolicy {

@@ -18,10 +18,14 @@ extension ServerConnection {
     /// Runs the handler for one request. Returns the response when the handler answered before
     /// returning, so it is written without a thread hop; nil when the answer comes later.
     func callHandler(head: HTTPRequestHead, body: [UInt8]) -> HTTPServerResponse? {
+        let request = HTTPServerRequest(head: head, body: body, peer: peer, listener: listenerName)
+        // The fast path: no closure, no slot (it stays idle).
+        if let response = handler.respondNow(to: request, connectionState: &handlerState) {
+            return response
+        }
         requestSequence &+= 1
         let sequence = requestSequence
         responseSlot.withLock { $0 = .inHandler(sequence: sequence) }
-        let request = HTTPServerRequest(head: head, body: body, peer: peer, listener: listenerName)
         handler.handle(request) { [self] response in
             deliver(response, sequence: sequence)
         }

@@ -71,6 +71,9 @@ final class ServerConnection: @unchecked Sendable {
     /// Whether `pending` ends with a final response (whose completion the machine awaits).
     var pendingHasResponse = false
     var requestSequence = 0
+    /// The handler's memory of this connection (`HTTPServerHandler.respondNow`). Loop thread
+    /// only, one access per request: not checked for exclusivity at run time (~130 instr).
+    @exclusivity(unchecked) var handlerState: AnyObject?
     var isClosed = false
 
     init(
@@ -121,7 +124,9 @@ final class ServerConnection: @unchecked Sendable {
     func run(_ first: Step) {
         var step = first
         while !isClosed {
-            switch step {
+            // Consumed: the payloads (head, response) move out instead of being copied; every
+            // case that goes on assigns the next step.
+            switch consume step {
             case .doNothing:
                 return
             case .readMore(let deadline):
@@ -176,6 +181,8 @@ final class ServerConnection: @unchecked Sendable {
         guard !isClosed else { return }
         isClosed = true
         machine.closed()
+        // What the handler kept (its snapshot of a token among it) goes with the connection.
+        handlerState = nil
         readDeadline = nil
         writeDeadline = nil
         readingEnabled = false

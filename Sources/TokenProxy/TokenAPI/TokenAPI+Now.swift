@@ -1,0 +1,80 @@
+import TokenProxyCore
+import TokenProxyNet
+
+/// The synchronous answer to the common request — `GET /v1/tokens/NAME` for a configured name,
+/// without a query, with a usable token published — without a closure, a lock or a second
+/// clock read (`HTTPServerHandler.respondNow`). Everything else returns nil before it has any
+/// effect, and `handle(_:respond:)` answers it the general way, in the same order of checks.
+extension TokenAPI {
+    package func respondNow(
+        to request: HTTPServerRequest, connectionState: inout AnyObject?
+    ) -> HTTPServerResponse? {
+        let connection: TokenAPIConnection
+        if let kept = TokenAPIConnection.of(connectionState), kept.api === self {
+            connection = kept
+        } else {
+            connection = TokenAPIConnection(api: self)
+            connectionState = connection
+        }
+        return respondNow(to: request, on: connection)
+    }
+
+    /// The fast path on `connection`'s memory (which must be this API's).
+    func respondNow(
+        to request: HTTPServerRequest, on connection: TokenAPIConnection
+    ) -> HTTPServerResponse? {
+        let head = request.head
+        guard let position = tokenPosition(inTarget: head.target) else { return nil }
+        let method = head.method
+        guard method == "GET" || method == "HEAD" else { return nil }
+        // The one clock read of the request: usability and `expires_in` both use it.
+        let now = ContinuousClock.now
+        let remembered = connection.credential(at: position, now: now)
+        guard
+            let snapshot = connection.usableSnapshot(
+                remembered, slot: store.slot(at: position), now: now)
+        else { return nil }
+
+        // From here on every outcome is an answer: the checks count what they refuse.
+        if !connection.socketAllowed {
+            if let refusal = refusal(for: request) {
+                metrics.recordRequest(status: refusal.status)
+                return refusal
+            }
+            if case .unix(_, let uid, let gid) = request.peer, access.allows(uid: uid, gid: gid) {
+                connection.socketAllowed = true
+            }
+        }
+        let name = store.names[position]
+        var details: ProcessDetails?
+        if remembered.decision != .allowed {
+            let (refusal, read) = credentialCheck(name, peer: request.peer)
+            if let refusal {
+                remembered.decision = .perRequest
+                metrics.recordRequest(status: refusal.status)
+                return refusal
+            }
+            details = read
+            // Allowed without `/proc`: the kernel's ids decided, and they cannot change.
+            remembered.decision = read == nil ? .allowed : .perRequest
+        }
+        if let audit, case .unix(let pid, let uid, let gid) = request.peer {
+            let epoch = audit.epoch
+            if remembered.auditEpoch == epoch,
+                let tally = remembered.tally
+            {
+                tally.count()
+            } else {
+                remembered.tally = audit.record(
+                    credential: name, pid: pid, uid: uid, gid: gid, details: details)
+                remembered.auditEpoch = epoch
+            }
+        }
+        let response =
+            Self.prefersText(head.fields["Accept"])
+            ? snapshot.value.textResponse.value
+            : connection.jsonResponse(remembered, snapshot, now: now)
+        metrics.recordRequest(status: 200)
+        return response
+    }
+}
