@@ -10,8 +10,16 @@ extension TLSSession {
         private let context: TLSClientContext
         private let serverName: String
 
-        /// Loads the context's deferred trust store first (`prepareForSession`).
-        /// The corresponding C function is `SSL_new`.
+        /// Loads the context's deferred trust store first (`prepareForSession`), and turns on
+        /// read-ahead.
+        ///
+        /// Read-ahead: without it OpenSSL reads each record with two `read(2)` calls (the 5-byte
+        /// header, then exactly the rest); with it one `read` fills its record buffer (~16 KiB,
+        /// allocated per connection either way) with whatever the socket holds, as nginx does
+        /// for its upstreams. The price is that received bytes may then sit in OpenSSL's buffer
+        /// where `SSL_pending` does not count them and epoll will not announce them:
+        /// `hasBufferedData` asks `SSL_has_pending`, which does.
+        /// The corresponding C functions are `SSL_new` and `SSL_set_read_ahead`.
         init(context: TLSClientContext, serverName: String) throws(TLSError) {
             try context.prepareForSession()
             OpenSSLErrorStack.clear()
@@ -19,6 +27,7 @@ extension TLSSession {
                 throw .protocolFailure(
                     host: serverName, detail: "SSL_new failed: \(OpenSSLErrorStack.drain())")
             }
+            SSL_set_read_ahead(pointer, 1)
             self.pointer = pointer
             self.context = context
             self.serverName = serverName
@@ -82,8 +91,12 @@ extension TLSSession {
             return SSL_peek(pointer, &byte, 1)
         }
 
-        /// The corresponding C function is `SSL_pending`.
+        /// Decrypted bytes ready for `SSL_read`. The corresponding C function is `SSL_pending`.
         var pending: Int32 { SSL_pending(pointer) }
+
+        /// Whether OpenSSL holds decrypted bytes or received bytes of records not yet processed
+        /// (read ahead). The corresponding C function is `SSL_has_pending`.
+        var hasPending: Bool { SSL_has_pending(pointer) == 1 }
 
         /// The corresponding C function is `SSL_shutdown`.
         func shutdown() { _ = SSL_shutdown(pointer) }

@@ -82,9 +82,15 @@ package final class TLSSession {
         return call("SSL_write") { backing.write(bytes) }.map { Int($0) }
     }
 
-    /// Whether decrypted bytes are buffered inside OpenSSL (then reading will not wait).
-    /// The corresponding C function is `SSL_pending`.
-    package var hasBufferedData: Bool { backing.pending > 0 }
+    /// Whether OpenSSL holds bytes a read can use without the socket: decrypted data, or
+    /// received bytes read ahead but not yet processed (a whole record, or part of one). An
+    /// event loop must read again while this holds, since epoll will not announce bytes that
+    /// already left the socket. The corresponding C function is `SSL_has_pending`.
+    package var hasBufferedData: Bool { backing.hasPending }
+
+    /// Whether decrypted application data is ready (a session ticket or a partial record read
+    /// ahead is not). The corresponding C function is `SSL_pending`.
+    package var hasDecryptedData: Bool { backing.pending > 0 }
 
     /// Processes records the socket already holds and says whether application data
     /// (`.done`) or an end of stream is behind them, without consuming data.
