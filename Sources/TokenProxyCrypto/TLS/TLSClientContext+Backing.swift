@@ -21,9 +21,11 @@ extension TLSClientContext {
 
         deinit { SSL_CTX_free(pointer) }
 
-        /// TLS ≥ 1.2, peer verification, non-blocking write semantics, no passphrase prompts.
-        /// The corresponding C functions are `SSL_CTX_set_min_proto_version`,
-        /// `SSL_CTX_set_verify`, `SSL_CTX_set_mode` and `SSL_CTX_set_default_passwd_cb`.
+        /// TLS ≥ 1.2, peer verification, non-blocking write semantics, no passphrase prompts,
+        /// client sessions kept for resumption. The corresponding C functions are
+        /// `SSL_CTX_set_min_proto_version`, `SSL_CTX_set_verify`, `SSL_CTX_set_mode`,
+        /// `SSL_CTX_set_default_passwd_cb`, `SSL_CTX_set_session_cache_mode` and
+        /// `SSL_CTX_sess_set_new_cb`.
         func configureClientDefaults() throws(TLSError) {
             guard COpenSSL_SSL_CTX_set_min_proto_version(pointer, COpenSSL_TLS1_2_VERSION()) == 1
             else {
@@ -38,6 +40,12 @@ extension TLSClientContext {
             // Keys are parsed by `KeyFileLoader`, but no OpenSSL path may ever prompt on the
             // daemon's terminal.
             SSL_CTX_set_default_passwd_cb(pointer) { _, _, _, _ in 0 }
+            // Sessions go to the context's `TLSSessionCache` through the callback (OpenSSL's
+            // own client cache would keep them but never offer them).
+            _ = SSL_CTX_ctrl(
+                pointer, SSL_CTRL_SET_SESS_CACHE_MODE,
+                Int(SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE), nil)
+            SSL_CTX_sess_set_new_cb(pointer, TLSSessionCache.newSessionCallback)
         }
 
         /// Trusts what `SSL_CERT_FILE` / `SSL_CERT_DIR` name, then OpenSSL's compiled-in

@@ -9,6 +9,9 @@ extension TLSSession {
         /// Keeps the `SSL_CTX` alive for as long as the `SSL` (OpenSSL also holds a reference).
         private let context: TLSClientContext
         private let serverName: String
+        /// Where a session the server grants is kept (ex data index 0 points at it); nil when
+        /// this connection does not resume.
+        private var resumption: TLSSessionCache.Slot?
 
         /// Loads the context's deferred trust store first (`prepareForSession`), and turns on
         /// read-ahead.
@@ -34,6 +37,25 @@ extension TLSSession {
         }
 
         deinit { SSL_free(pointer) }
+
+        /// Offers the cached session for `key` (if any) and keeps the one the server grants
+        /// under `key`. Before `SSL_connect`. The corresponding C function is `SSL_set_ex_data`.
+        func resume(key: String) {
+            let slot = TLSSessionCache.Slot(cache: context.sessionCache, key: key)
+            resumption = slot
+            _ = SSL_set_ex_data(pointer, 0, Unmanaged.passUnretained(slot).toOpaque())
+            context.sessionCache.offer(key, to: pointer)
+        }
+
+        /// Forgets the cached session of this connection's server (its handshake failed).
+        func forgetSession() {
+            guard let resumption else { return }
+            resumption.cache.remove(resumption.key)
+        }
+
+        /// Whether the handshake resumed a session. The corresponding C function is
+        /// `SSL_session_reused`.
+        var isResumed: Bool { SSL_session_reused(pointer) == 1 }
 
         /// Requires the certificate to name `name`: an IP address, or a DNS name (without
         /// partial wildcards such as `f*.example.org`) that is also sent as SNI.

@@ -29,9 +29,13 @@ package final class TLSSession {
     /// `serverName` is a DNS name or an IP literal (IPv6 with or without brackets). A DNS name
     /// is sent as SNI and checked against the certificate's DNS names; an IP literal is not sent
     /// (RFC 6066 §3 allows only host names in SNI) and is checked against its IP addresses.
-    package init(context: TLSClientContext, fileDescriptor: Int32, serverName: String)
-        throws(TLSError)
-    {
+    ///
+    /// With `port`, the session resumes the context's last session with `serverName`:`port`
+    /// if it has one (RFC 8446 §2.2, RFC 5077) and leaves its own for the next connection
+    /// there (`TLSSessionCache`); `isResumed` tells which handshake ran.
+    package init(
+        context: TLSClientContext, fileDescriptor: Int32, serverName: String, port: Int? = nil
+    ) throws(TLSError) {
         self.serverName = serverName
         backing = try Backing(context: context, serverName: serverName)
         let name = Self.unbracketed(serverName)
@@ -40,7 +44,12 @@ package final class TLSSession {
         }
         try backing.verifyPeer(named: name, isIPAddress: Self.isIPAddress(name))
         try backing.attachSocket(fileDescriptor)
+        if let port { backing.resume(key: "\(name):\(port)") }
     }
+
+    /// Whether the handshake resumed an earlier session (no certificate was sent: it was
+    /// verified when that session was made).
+    package var isResumed: Bool { backing.isResumed }
 
     /// Runs the client handshake; `.done` once the server is verified.
     ///
@@ -53,6 +62,7 @@ package final class TLSSession {
             return result.map { _ in () }
         case .failed, .closed, .closedWithoutCloseNotify:
             hasFailed = true
+            backing.forgetSession()
             if let reason = backing.verificationFailure(name: Self.unbracketed(serverName)) {
                 return .failed(.certificateVerification(host: serverName, reason: reason))
             }

@@ -154,7 +154,9 @@ final class UpstreamConnection: @unchecked Sendable {
             return
         }
         do {
-            tls = try TLSSession(context: tlsContext, fileDescriptor: fd, serverName: upstream.host)
+            tls = try TLSSession(
+                context: tlsContext, fileDescriptor: fd, serverName: upstream.host,
+                port: upstream.port)
         } catch {
             fail(NetError(error, peer: peer))
             return
