@@ -15,6 +15,14 @@
 # upstream inside the counted window (with keep-alive: none), and the protocol, cipher and key
 # exchange group negotiated.
 #
+# UPSTREAM_KEEPALIVE_REQUESTS=N makes the upstream close each connection after N requests (its
+# `keepalive_requests`; default: never), so both proxies reconnect every N requests: the
+# handshake line then shows how many of those resumed a session.
+#
+# IDLE_UPSTREAMS=N (with STRACE=1) then makes N clients ask at once, so the daemon opens N TLS
+# connections to the upstream and pools them, and prints its RSS before and after (what an idle
+# pooled TLS connection costs, measured after the daemon's periodic malloc_trim).
+#
 # STRACE=1 adds syscalls per request for both (no valgrind: the release binary and nginx
 # attached with `strace -f -c` for the counted requests only, every thread): how many
 # read/write/epoll calls a TLS record costs. CALLGRIND_OUT=FILE keeps the raw profiles
@@ -65,7 +73,7 @@ events { worker_connections 1024; }
 http {
     log_format tls '\$connection \$ssl_session_reused \$ssl_protocol \$ssl_cipher \$ssl_curve';
     access_log $work/up/access.log tls;
-    keepalive_requests 100000000;
+    keepalive_requests ${UPSTREAM_KEEPALIVE_REQUESTS:-100000000};
     keepalive_timeout 300s;
     $(temp_paths "$work/up")
     server {
@@ -176,6 +184,26 @@ if [ "${STRACE:-0}" = 1 ]; then
     wait_answer "$tp_port" tokenproxy "$work/serve-strace.log"
     echo "tokenproxy, strace -f -c over $requests requests:"
     strace_window "$pid" "$tp_port" /api/small "$work/tp.strace"
+    if [ -n "${IDLE_UPSTREAMS:-}" ]; then
+        python3 - "$pid" "$tp_port" "$IDLE_UPSTREAMS" <<'PY'
+import socket, sys, time
+pid, port, count = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+def rss():
+    return next(int(l.split()[1]) for l in open(f"/proc/{pid}/status") if l.startswith("VmRSS:"))
+before = rss()
+clients = [socket.create_connection(("127.0.0.1", port)) for _ in range(count)]
+for c in clients:
+    c.sendall(b"GET /api/small HTTP/1.1\r\nHost: localhost\r\n\r\n")
+for c in clients:
+    data = b""
+    while not data.endswith(b"x" * 128):
+        data += c.recv(65536)
+time.sleep(32)  # past the daemon's periodic malloc_trim (every 30 s), which returns freed heap
+after = rss()
+print(f"  {count} pooled upstream TLS connections (and their clients): RSS {before} -> {after} KiB, "
+      f"{(after - before) * 1024 / count:.0f} B per connection")
+PY
+    fi
     stop "$pid" tokenproxy
     pid=""
 fi
