@@ -125,7 +125,7 @@ package final class TLSSession {
     /// Runs one `SSL_*` call from an empty error queue and classifies its outcome with
     /// `SSL_get_error` (which needs the queue and `errno` as the call left them).
     private func call(_ name: String, _ body: () -> Int32) -> TLSResult<Int32> {
-        OpenSSLErrorStack.clear()
+        OpenSSLErrorStack.clearIfNotEmpty()
         errno = 0
         let result = body()
         let savedErrno = errno
