@@ -63,6 +63,16 @@ package struct OpenSSLErrorStack: Sendable, Equatable, CustomStringConvertible {
         ERR_clear_error()
     }
 
+    /// Empties the calling thread's queue if it holds an error: before each `SSL_read` and
+    /// `SSL_write`, where it almost never does. `ERR_clear_error` resets all 16 slots of the
+    /// queue every time (~840 instructions, 1.6 % of a proxied request toward an HTTPS
+    /// upstream); `ERR_peek_error` only looks. Equivalent for `SSL_get_error`, which itself
+    /// asks `ERR_peek_error`. The corresponding C functions are `ERR_peek_error` and
+    /// `ERR_clear_error`.
+    package static func clearIfNotEmpty() {
+        if ERR_peek_error() != 0 { ERR_clear_error() }
+    }
+
     /// Whether the calling thread's queue is empty (nothing is removed).
     /// The corresponding C function is `ERR_peek_error`.
     static var queueIsEmpty: Bool { ERR_peek_error() == 0 }

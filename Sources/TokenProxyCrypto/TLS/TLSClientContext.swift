@@ -19,6 +19,8 @@ package final class TLSClientContext: Sendable {
     let backing: Backing
     /// Whether the system trust store still has to be loaded (see `prepareForSession`).
     private let systemTrustStorePending: Mutex<Bool>
+    /// Sessions to resume, per server (see `TLSSessionCache`).
+    let sessionCache = TLSSessionCache()
 
     /// The CA bundle Debian-family systems ship; loaded in addition to OpenSSL's default paths.
     static let systemBundlePath = "/etc/ssl/certs/ca-certificates.crt"

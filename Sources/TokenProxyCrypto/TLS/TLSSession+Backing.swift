@@ -9,9 +9,20 @@ extension TLSSession {
         /// Keeps the `SSL_CTX` alive for as long as the `SSL` (OpenSSL also holds a reference).
         private let context: TLSClientContext
         private let serverName: String
+        /// Where a session the server grants is kept (ex data index 0 points at it); nil when
+        /// this connection does not resume.
+        private var resumption: TLSSessionCache.Slot?
 
-        /// Loads the context's deferred trust store first (`prepareForSession`).
-        /// The corresponding C function is `SSL_new`.
+        /// Loads the context's deferred trust store first (`prepareForSession`), and turns on
+        /// read-ahead.
+        ///
+        /// Read-ahead: without it OpenSSL reads each record with two `read(2)` calls (the 5-byte
+        /// header, then exactly the rest); with it one `read` fills its record buffer (~16 KiB,
+        /// allocated per connection either way) with whatever the socket holds, as nginx does
+        /// for its upstreams. The price is that received bytes may then sit in OpenSSL's buffer
+        /// where `SSL_pending` does not count them and epoll will not announce them:
+        /// `hasBufferedData` asks `SSL_has_pending`, which does.
+        /// The corresponding C functions are `SSL_new` and `SSL_set_read_ahead`.
         init(context: TLSClientContext, serverName: String) throws(TLSError) {
             try context.prepareForSession()
             OpenSSLErrorStack.clear()
@@ -19,12 +30,32 @@ extension TLSSession {
                 throw .protocolFailure(
                     host: serverName, detail: "SSL_new failed: \(OpenSSLErrorStack.drain())")
             }
+            SSL_set_read_ahead(pointer, 1)
             self.pointer = pointer
             self.context = context
             self.serverName = serverName
         }
 
         deinit { SSL_free(pointer) }
+
+        /// Offers the cached session for `key` (if any) and keeps the one the server grants
+        /// under `key`. Before `SSL_connect`. The corresponding C function is `SSL_set_ex_data`.
+        func resume(key: String) {
+            let slot = TLSSessionCache.Slot(cache: context.sessionCache, key: key)
+            resumption = slot
+            _ = SSL_set_ex_data(pointer, 0, Unmanaged.passUnretained(slot).toOpaque())
+            context.sessionCache.offer(key, to: pointer)
+        }
+
+        /// Forgets the cached session of this connection's server (its handshake failed).
+        func forgetSession() {
+            guard let resumption else { return }
+            resumption.cache.remove(resumption.key)
+        }
+
+        /// Whether the handshake resumed a session. The corresponding C function is
+        /// `SSL_session_reused`.
+        var isResumed: Bool { SSL_session_reused(pointer) == 1 }
 
         /// Requires the certificate to name `name`: an IP address, or a DNS name (without
         /// partial wildcards such as `f*.example.org`) that is also sent as SNI.
@@ -82,8 +113,12 @@ extension TLSSession {
             return SSL_peek(pointer, &byte, 1)
         }
 
-        /// The corresponding C function is `SSL_pending`.
+        /// Decrypted bytes ready for `SSL_read`. The corresponding C function is `SSL_pending`.
         var pending: Int32 { SSL_pending(pointer) }
+
+        /// Whether OpenSSL holds decrypted bytes or received bytes of records not yet processed
+        /// (read ahead). The corresponding C function is `SSL_has_pending`.
+        var hasPending: Bool { SSL_has_pending(pointer) == 1 }
 
         /// The corresponding C function is `SSL_shutdown`.
         func shutdown() { _ = SSL_shutdown(pointer) }

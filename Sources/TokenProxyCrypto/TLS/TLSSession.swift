@@ -29,9 +29,13 @@ package final class TLSSession {
     /// `serverName` is a DNS name or an IP literal (IPv6 with or without brackets). A DNS name
     /// is sent as SNI and checked against the certificate's DNS names; an IP literal is not sent
     /// (RFC 6066 §3 allows only host names in SNI) and is checked against its IP addresses.
-    package init(context: TLSClientContext, fileDescriptor: Int32, serverName: String)
-        throws(TLSError)
-    {
+    ///
+    /// With `port`, the session resumes the context's last session with `serverName`:`port`
+    /// if it has one (RFC 8446 §2.2, RFC 5077) and leaves its own for the next connection
+    /// there (`TLSSessionCache`); `isResumed` tells which handshake ran.
+    package init(
+        context: TLSClientContext, fileDescriptor: Int32, serverName: String, port: Int? = nil
+    ) throws(TLSError) {
         self.serverName = serverName
         backing = try Backing(context: context, serverName: serverName)
         let name = Self.unbracketed(serverName)
@@ -40,7 +44,12 @@ package final class TLSSession {
         }
         try backing.verifyPeer(named: name, isIPAddress: Self.isIPAddress(name))
         try backing.attachSocket(fileDescriptor)
+        if let port { backing.resume(key: "\(name):\(port)") }
     }
+
+    /// Whether the handshake resumed an earlier session (no certificate was sent: it was
+    /// verified when that session was made).
+    package var isResumed: Bool { backing.isResumed }
 
     /// Runs the client handshake; `.done` once the server is verified.
     ///
@@ -53,6 +62,7 @@ package final class TLSSession {
             return result.map { _ in () }
         case .failed, .closed, .closedWithoutCloseNotify:
             hasFailed = true
+            backing.forgetSession()
             if let reason = backing.verificationFailure(name: Self.unbracketed(serverName)) {
                 return .failed(.certificateVerification(host: serverName, reason: reason))
             }
@@ -82,9 +92,15 @@ package final class TLSSession {
         return call("SSL_write") { backing.write(bytes) }.map { Int($0) }
     }
 
-    /// Whether decrypted bytes are buffered inside OpenSSL (then reading will not wait).
-    /// The corresponding C function is `SSL_pending`.
-    package var hasBufferedData: Bool { backing.pending > 0 }
+    /// Whether OpenSSL holds bytes a read can use without the socket: decrypted data, or
+    /// received bytes read ahead but not yet processed (a whole record, or part of one). An
+    /// event loop must read again while this holds, since epoll will not announce bytes that
+    /// already left the socket. The corresponding C function is `SSL_has_pending`.
+    package var hasBufferedData: Bool { backing.hasPending }
+
+    /// Whether decrypted application data is ready (a session ticket or a partial record read
+    /// ahead is not). The corresponding C function is `SSL_pending`.
+    package var hasDecryptedData: Bool { backing.pending > 0 }
 
     /// Processes records the socket already holds and says whether application data
     /// (`.done`) or an end of stream is behind them, without consuming data.
@@ -109,7 +125,7 @@ package final class TLSSession {
     /// Runs one `SSL_*` call from an empty error queue and classifies its outcome with
     /// `SSL_get_error` (which needs the queue and `errno` as the call left them).
     private func call(_ name: String, _ body: () -> Int32) -> TLSResult<Int32> {
-        OpenSSLErrorStack.clear()
+        OpenSSLErrorStack.clearIfNotEmpty()
         errno = 0
         let result = body()
         let savedErrno = errno

@@ -121,8 +121,9 @@ package final class TLSStream: ByteStream, @unchecked Sendable {
     /// the handshake; `TLSSession.peek()` consumes such records. True once closed.
     package func isReadableOrClosed() -> Bool {
         let readable = try? withSession { fd -> Bool in
-            if session.hasBufferedData { return true }
-            guard Poll.isReadableOrClosed(fd: fd) else { return false }
+            if session.hasDecryptedData { return true }
+            // Records read ahead (see `TLSSession.hasBufferedData`) are no longer on the socket.
+            guard session.hasBufferedData || Poll.isReadableOrClosed(fd: fd) else { return false }
             switch session.peek() {
             case .wantRead, .wantWrite: return false
             case .done, .closed, .closedWithoutCloseNotify, .failed: return true

@@ -62,6 +62,9 @@ final class UpstreamConnection: @unchecked Sendable {
     var reading = false
     /// A TLS read needs the socket writable first, or a TLS write needs it readable.
     private var readWantsWrite = false
+    /// The last TLS read found the socket empty: what OpenSSL still holds (read ahead) is part
+    /// of a record, which cannot be read before more bytes come, and epoll announces those.
+    private var tlsStarved = false
     private var writeWantsRead = false
     private var watched: UInt32?
     /// When the pool took it (`EventLoop.now()`), and when it expires there.
@@ -151,7 +154,9 @@ final class UpstreamConnection: @unchecked Sendable {
             return
         }
         do {
-            tls = try TLSSession(context: tlsContext, fileDescriptor: fd, serverName: upstream.host)
+            tls = try TLSSession(
+                context: tlsContext, fileDescriptor: fd, serverName: upstream.host,
+                port: upstream.port)
         } catch {
             fail(NetError(error, peer: peer))
             return
@@ -187,9 +192,12 @@ final class UpstreamConnection: @unchecked Sendable {
         guard phase == .ready else { return .failed("connection closed") }
         if let tls {
             readWantsWrite = false
+            tlsStarved = false
             switch tls.read(into: buffer) {
             case .done(let count): return .bytes(count)
-            case .wantRead: return .wouldBlock
+            case .wantRead:
+                tlsStarved = true
+                return .wouldBlock
             case .wantWrite:
                 readWantsWrite = true
                 updateInterest()
@@ -248,14 +256,17 @@ final class UpstreamConnection: @unchecked Sendable {
         try? Posix.setQuickAck(fd)
     }
 
-    /// Whether TLS holds decrypted bytes that no epoll event will announce.
-    var hasBufferedInput: Bool { tls?.hasBufferedData ?? false }
+    /// Whether TLS holds bytes (decrypted, or read ahead) that no epoll event will announce and
+    /// a read may use now. Not after a read found the socket empty: the rest is a partial
+    /// record, and reading again at once would spin until the socket brings the remainder.
+    var hasBufferedInput: Bool { !tlsStarved && (tls?.hasBufferedData ?? false) }
 
     /// Whether a pooled connection heard from its peer while idle (its close, or bytes nobody
     /// asked for): it must not be reused. A TLS 1.3 session ticket is consumed and is no reason.
     func heardWhileIdle() -> Bool {
         guard fd >= 0 else { return true }
-        guard Poll.isReadableOrClosed(fd: fd) else { return false }
+        // TLS may hold bytes it read ahead, which the socket no longer shows.
+        guard hasBufferedInput || Poll.isReadableOrClosed(fd: fd) else { return false }
         guard let tls else { return true }
         switch tls.peek() {
         case .wantRead, .wantWrite: return false
