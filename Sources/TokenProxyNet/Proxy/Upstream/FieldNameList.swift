@@ -27,12 +27,21 @@ struct FieldNameList: Sendable {
         names.contains { Self.equal($0, name) }
     }
 
-    /// ASCII-case-insensitive equality, the length compared first (most names differ in it).
+    /// ASCII-case-insensitive equality, the length compared first (most names differ in it),
+    /// then the bytes in place: `elementsEqual` over two `UTF8View`s with a closure went
+    /// through the generic index walk per byte (4 % of a proxied request).
     static func equal(_ lhs: String, _ rhs: String) -> Bool {
-        let left = lhs.utf8
-        let right = rhs.utf8
-        guard left.count == right.count else { return false }
-        return left.elementsEqual(right) { lower($0) == lower($1) }
+        guard lhs.utf8.count == rhs.utf8.count else { return false }
+        let fast = lhs.utf8.withContiguousStorageIfAvailable { left in
+            rhs.utf8.withContiguousStorageIfAvailable { right in
+                for index in 0..<left.count where lower(left[index]) != lower(right[index]) {
+                    return false
+                }
+                return true
+            }
+        }
+        if let fast = fast ?? nil { return fast }
+        return lhs.utf8.elementsEqual(rhs.utf8) { lower($0) == lower($1) }
     }
 
     private static func lower(_ byte: UInt8) -> UInt8 {

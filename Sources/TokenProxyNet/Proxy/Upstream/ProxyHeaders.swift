@@ -128,9 +128,9 @@ enum ProxyHeaders {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(
             320 + forward.target.utf8.count + (forward.authorization?.utf8.count ?? 0))
-        bytes.append(contentsOf: head.method.utf8)
+        appendUTF8(head.method, to: &bytes)
         bytes.append(0x20)
-        bytes.append(contentsOf: forward.target.utf8)
+        appendUTF8(forward.target, to: &bytes)
         bytes.append(contentsOf: " HTTP/1.1\r\n".utf8)
         appendField("Host", forward.hostHeader, to: &bytes)
         for field in head.fields {
@@ -230,7 +230,7 @@ enum ProxyHeaders {
         bytes.append(contentsOf: "HTTP/1.1 ".utf8)
         appendDecimal(head.status, to: &bytes)
         bytes.append(0x20)
-        bytes.append(contentsOf: head.reason.utf8)
+        appendUTF8(head.reason, to: &bytes)
         bytes.append(contentsOf: crlf)
         for field in head.fields
         where !base.contains(field.name)
@@ -266,11 +266,22 @@ enum ProxyHeaders {
 
     /// `name: value` CRLF.
     static func appendField(_ name: String, _ value: String, to bytes: inout [UInt8]) {
-        bytes.append(contentsOf: name.utf8)
+        appendUTF8(name, to: &bytes)
         bytes.append(0x3A)
         bytes.append(0x20)
-        bytes.append(contentsOf: value.utf8)
-        bytes.append(contentsOf: crlf)
+        appendUTF8(value, to: &bytes)
+        bytes.append(0x0D)
+        bytes.append(0x0A)
+    }
+
+    /// The string's UTF-8 bytes, copied as one block from its storage: the generic
+    /// `append(contentsOf: string.utf8)` walks the view's indices byte by byte.
+    @inline(__always)
+    static func appendUTF8(_ string: String, to bytes: inout [UInt8]) {
+        let copied: Void? = string.utf8.withContiguousStorageIfAvailable {
+            bytes.append(contentsOf: $0)
+        }
+        if copied == nil { bytes.append(contentsOf: string.utf8) }
     }
 
     /// `value` in decimal ASCII digits, without a `String` (negative values do not occur).
