@@ -110,7 +110,7 @@ package final class ProxyRouter: ProxyDelegate {
             upstream: route.upstream, tls: route.tls,
             target: ProxyRequestTarget.rewrite(
                 path: target.path, query: target.query,
-                stripping: configured.stripPrefix ? configured.pathPrefix : nil,
+                stripping: route.strippedPrefix,
                 basePath: route.basePath),
             hostHeader: route.hostHeader, authorization: nil,
             removeHeaders: removedHeaders,
