@@ -63,7 +63,10 @@ struct FieldNameList: Sendable {
     /// then the bytes in place: `elementsEqual` over two `UTF8View`s with a closure went
     /// through the generic index walk per byte (4 % of a proxied request).
     static func equal(_ lhs: String, _ rhs: String) -> Bool {
-        guard lhs.utf8.count == rhs.utf8.count else { return false }
+        guard lhs.utf8.count == rhs.utf8.count,
+            let leftFirst = lhs.utf8.first, let rightFirst = rhs.utf8.first,
+            lower(leftFirst) == lower(rightFirst)
+        else { return lhs.isEmpty && rhs.isEmpty }
         let fast = lhs.utf8.withContiguousStorageIfAvailable { left in
             rhs.utf8.withContiguousStorageIfAvailable { right in
                 for index in 0..<left.count where lower(left[index]) != lower(right[index]) {

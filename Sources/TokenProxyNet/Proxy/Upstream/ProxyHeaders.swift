@@ -97,6 +97,10 @@ enum ProxyHeaders {
     static func upstreamRequestBytes(
         _ head: HTTPRequestHead, forward: ProxyForward, clientAddress: String?, via: String
     ) -> [UInt8] {
+        // Read once: `forward` is a class, and each read of a `var` is an exclusivity check.
+        let authorization = forward.authorization
+        let removeHeaders = forward.removeHeaders
+        let forwardedHeaders = forward.forwardedHeaders
         // One pass for what decides the rest: the names `Connection` nominates (besides those
         // dropped anyway), the framing, list fields we extend, whether `Upgrade` is offered.
         var drop = FieldNameList()
@@ -119,15 +123,15 @@ enum ProxyHeaders {
                 if contentLength == nil { contentLength = field.value }
             } else if FieldNameList.equal(name, "upgrade") {
                 offersUpgrade = true
-            } else if forward.forwardedHeaders && FieldNameList.equal(name, "x-forwarded-for") {
+            } else if forwardedHeaders && FieldNameList.equal(name, "x-forwarded-for") {
                 forwardedFor.append(field.value)
             }
         }
-        let dropAuthorization = forward.authorization != nil
+        let dropAuthorization = authorization != nil
 
         var bytes: [UInt8] = []
         bytes.reserveCapacity(
-            320 + forward.target.utf8.count + (forward.authorization?.utf8.count ?? 0))
+            320 + forward.target.utf8.count + (authorization?.utf8.count ?? 0))
         appendUTF8(head.method, to: &bytes)
         bytes.append(0x20)
         appendUTF8(forward.target, to: &bytes)
@@ -138,13 +142,13 @@ enum ProxyHeaders {
             if droppedUpstream.contains(name) { continue }
             if !drop.isEmpty && drop.contains(name) { continue }
             if dropAuthorization && FieldNameList.equal(name, "authorization") { continue }
-            if forward.forwardedHeaders
+            if forwardedHeaders
                 && (FieldNameList.equal(name, "x-forwarded-for")
                     || FieldNameList.equal(name, "x-forwarded-proto"))
             {
                 continue
             }
-            if forward.removeHeaders.contains(where: { FieldNameList.equal($0, name) }) {
+            if removeHeaders.contains(where: { FieldNameList.equal($0, name) }) {
                 continue
             }
             appendField(name, field.value, to: &bytes)
@@ -164,7 +168,7 @@ enum ProxyHeaders {
             }
         }
         appendField("Via", joined(existingVia, adding: via), to: &bytes)
-        if forward.forwardedHeaders {
+        if forwardedHeaders {
             if let clientAddress { forwardedFor.append(clientAddress) }
             if !forwardedFor.isEmpty {
                 appendField("X-Forwarded-For", forwardedFor.joined(separator: ", "), to: &bytes)
@@ -173,7 +177,7 @@ enum ProxyHeaders {
         }
         for field in forward.addHeaders { appendField(field.name, field.value, to: &bytes) }
         // Last, after everything a client field could influence.
-        if let authorization = forward.authorization {
+        if let authorization = authorization {
             appendField("Authorization", authorization, to: &bytes)
         }
         bytes.append(contentsOf: crlf)
