@@ -49,3 +49,16 @@ struct FieldNameListTests {
         #expect(!FieldNameList.equal("a[", "a{"))
     }
 }
+
+extension FieldNameListTests {
+    @Test func isNamedMatchesALowercaseLiteralInAnyCase() {
+        #expect(FieldNameList.isNamed("Content-Length", "content-length"))
+        #expect(FieldNameList.isNamed("VIA", "via"))
+        #expect(!FieldNameList.isNamed("Content-Lengths", "content-length"))
+        #expect(!FieldNameList.isNamed("Content-Lengtx", "content-length"))
+        #expect(!FieldNameList.isNamed("", "via"))
+        // A long (not small) string takes the same path.
+        let long = "X-" + String(repeating: "A", count: 40)
+        #expect(FieldNameList.isNamed(long, "x-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"))
+    }
+}

@@ -79,6 +79,27 @@ struct FieldNameList: Sendable {
         return lhs.utf8.elementsEqual(rhs.utf8) { lower($0) == lower($1) }
     }
 
+    /// Whether `name` is `lowercased` (a lowercase literal) in any ASCII case: one length
+    /// read, then the bytes against the literal's (half the cost of `equal` on two strings).
+    static func isNamed(_ name: String, _ lowercased: StaticString) -> Bool {
+        let utf8 = name.utf8
+        guard utf8.count == lowercased.utf8CodeUnitCount else { return false }
+        let expected = lowercased.utf8Start
+        let same = utf8.withContiguousStorageIfAvailable { bytes in
+            for index in 0..<bytes.count where lower(bytes[index]) != expected[index] {
+                return false
+            }
+            return true
+        }
+        if let same { return same }
+        var index = 0
+        for byte in utf8 {
+            if lower(byte) != expected[index] { return false }
+            index += 1
+        }
+        return true
+    }
+
     private static func lower(_ byte: UInt8) -> UInt8 {
         byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte
     }

@@ -111,19 +111,19 @@ enum ProxyHeaders {
         var offersUpgrade = false
         for field in head.fields {
             let name = field.name
-            if FieldNameList.equal(name, "connection") {
+            if FieldNameList.isNamed(name, "connection") {
                 forEachListElement(field.value) { token in
                     if !droppedUpstream.contains(token) { drop.insert(token) }
                 }
-            } else if FieldNameList.equal(name, "via") {
+            } else if FieldNameList.isNamed(name, "via") {
                 existingVia.append(field.value)
-            } else if FieldNameList.equal(name, "transfer-encoding") {
+            } else if FieldNameList.isNamed(name, "transfer-encoding") {
                 chunked = true
-            } else if FieldNameList.equal(name, "content-length") {
+            } else if FieldNameList.isNamed(name, "content-length") {
                 if contentLength == nil { contentLength = field.value }
-            } else if FieldNameList.equal(name, "upgrade") {
+            } else if FieldNameList.isNamed(name, "upgrade") {
                 offersUpgrade = true
-            } else if forwardedHeaders && FieldNameList.equal(name, "x-forwarded-for") {
+            } else if forwardedHeaders && FieldNameList.isNamed(name, "x-forwarded-for") {
                 forwardedFor.append(field.value)
             }
         }
@@ -141,10 +141,10 @@ enum ProxyHeaders {
             let name = field.name
             if droppedUpstream.contains(name) { continue }
             if !drop.isEmpty && drop.contains(name) { continue }
-            if dropAuthorization && FieldNameList.equal(name, "authorization") { continue }
+            if dropAuthorization && FieldNameList.isNamed(name, "authorization") { continue }
             if forwardedHeaders
-                && (FieldNameList.equal(name, "x-forwarded-for")
-                    || FieldNameList.equal(name, "x-forwarded-proto"))
+                && (FieldNameList.isNamed(name, "x-forwarded-for")
+                    || FieldNameList.isNamed(name, "x-forwarded-proto"))
             {
                 continue
             }
@@ -218,12 +218,12 @@ enum ProxyHeaders {
         var drop = FieldNameList()
         var existingVia: [String] = []
         for field in head.fields {
-            if FieldNameList.equal(field.name, "connection") {
+            if FieldNameList.isNamed(field.name, "connection") {
                 forEachListElement(field.value) { token in
-                    if framing == .chunked && FieldNameList.equal(token, "trailer") { return }
+                    if framing == .chunked && FieldNameList.isNamed(token, "trailer") { return }
                     if !base.contains(token) { drop.insert(token) }
                 }
-            } else if FieldNameList.equal(field.name, "via") {
+            } else if FieldNameList.isNamed(field.name, "via") {
                 existingVia.append(field.value)
             }
         }
@@ -238,7 +238,7 @@ enum ProxyHeaders {
         bytes.append(contentsOf: crlf)
         for field in head.fields
         where !base.contains(field.name)
-            && !(dropLength && FieldNameList.equal(field.name, "content-length"))
+            && !(dropLength && FieldNameList.isNamed(field.name, "content-length"))
             && (drop.isEmpty || !drop.contains(field.name))
         {
             appendField(field.name, field.value, to: &bytes)
@@ -258,7 +258,7 @@ enum ProxyHeaders {
         case .keepAlive: bytes.append(contentsOf: "Connection: keep-alive\r\n".utf8)
         case .upgrade:
             bytes.append(contentsOf: "Connection: Upgrade\r\n".utf8)
-            for field in head.fields where FieldNameList.equal(field.name, "upgrade") {
+            for field in head.fields where FieldNameList.isNamed(field.name, "upgrade") {
                 appendField("Upgrade", field.value, to: &bytes)
             }
         }
