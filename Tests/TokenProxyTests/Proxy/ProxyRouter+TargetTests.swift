@@ -64,6 +64,17 @@ struct ProxyRequestTargetTests {
         }
     }
 
+    @Test func aQuestionMarkAfterTheFragmentIsNoQuery() throws {
+        #expect(
+            try T.parse("/p#f?x", host: "h")
+                == T(host: "h", port: nil, defaultPort: 80, path: "/p", query: ""))
+        #expect(
+            try T.parse("/p?a?b#f", host: "h")
+                == T(host: "h", port: nil, defaultPort: 80, path: "/p", query: "?a?b"))
+        #expect(T.queryAndFragment(in: "/x?q#f") == (2, 4))
+        #expect(T.queryAndFragment(in: "/x") == (nil, nil))
+    }
+
     @Test func findsTheSchemeSeparatorByBytes() {
         #expect(T.schemeSeparator(in: "http://x/").map { "http://x/"[$0] } == "://")
         #expect(T.schemeSeparator(in: "a:b://c").map { "a:b://c"[$0.lowerBound...] } == "://c")
