@@ -223,48 +223,8 @@ extension ProxyConnection: UpstreamConnectionOwner {
         relayHead(head, upstream: upstream)
     }
 
-    /// The delegate's answer to a 401: replay with `fresh`, or relay the 401.
-    private func after401(_ fresh: String?) {
-        guard let exchange, let upstream = exchange.upstream, let head = exchange.response else {
-            return
-        }
-        upstream.reading = true
-        upstream.updateInterest()
-        upstreamDeadline = deadline(in: configuration.responseTimeout)
-        if let fresh, HTTPFields.isValidValue(fresh) {
-            exchange.retried = true
-            exchange.forward.authorization = fresh
-            exchange.upstreamHead = ProxyHeaders.upstreamRequestBytes(
-                exchange.head, forward: exchange.forward, clientAddress: clientAddress,
-                via: configuration.via)
-            exchange.phase = .discarding401
-            exchange.discarded = 0
-        } else {
-            relayHead(head, upstream: upstream)
-        }
-        pumpUpstream(upstream)
-    }
-
-    /// The 401's body was dropped: send the request again with the fresh token, on the same
-    /// connection when it allows.
-    private func resendAfter401(_ upstream: UpstreamConnection) {
-        guard let exchange else { return }
-        let keep =
-            exchange.requestComplete && (exchange.response?.keepAlive ?? false)
-            && upstream.parser.isIdle
-        if keep {
-            upstream.exchanges += 1
-            upstream.receivedResponseBytes = false
-            sendRequest()
-        } else {
-            upstream.close()
-            self.exchange?.upstream = nil
-            openUpstream(preferPool: true)
-        }
-    }
-
     /// Tells the machine the response head and starts relaying it.
-    private func relayHead(_ head: HTTPResponseHead, upstream: UpstreamConnection) {
+    func relayHead(_ head: HTTPResponseHead, upstream: UpstreamConnection) {
         guard let exchange else { return }
         deliverShutdown()
         guard !isClosed else { return }
