@@ -29,7 +29,7 @@ extension ProxyRouter {
     /// the identity headers (and its `Authorization`, unless passed on) are always removed.
     /// Returns the refusal, or nil to forward. Routes without a guard return nil at once.
     func guardRequest(
-        _ head: HTTPRequestHead, route: ProxyRouterRoute, forward: inout ProxyForward
+        _ head: HTTPRequestHead, route: ProxyRouterRoute, forward: ProxyForward
     ) -> ProxyGuardStep {
         guard let routeGuard = route.route.guard else { return .pass }
         forward.removeHeaders += routeGuard.forwardClaims.map(\.header)
@@ -52,13 +52,13 @@ extension ProxyRouter {
         guard let outcome = guardFastPath(token, routeGuard) else {
             return .check(token, routeGuard)
         }
-        return Self.apply(outcome, to: &forward)
+        return Self.apply(outcome, to: forward)
     }
 
     /// The end of an asynchronous check: its outcome applied to `forward`, or a 503 when the
     /// IdP did not answer in time.
     func guardFinished(
-        _ result: Result<ProxyGuardOutcome, any Error>, forward: inout ProxyForward,
+        _ result: Result<ProxyGuardOutcome, any Error>, forward: ProxyForward,
         route: String
     ) -> ProxyGuardOutcome {
         switch result {
@@ -77,7 +77,7 @@ extension ProxyRouter {
         }
     }
 
-    static func apply(_ outcome: ProxyGuardOutcome, to forward: inout ProxyForward)
+    static func apply(_ outcome: ProxyGuardOutcome, to forward: ProxyForward)
         -> ProxyGuardStep
     {
         switch outcome {

@@ -5,18 +5,23 @@ import TokenProxyNet
 
 /// A configured route with everything a request needs precomputed: the match keys, the
 /// upstream (pool key), its `Host` value, base path and TLS context.
-struct ProxyRouterRoute: Sendable {
-    var route: ProxyRoute
+///
+/// A class: the router walks the routes for every request, and copying a struct holding the
+/// whole `ProxyRoute` out of the array per candidate cost a retain and release per field.
+final class ProxyRouterRoute: Sendable {
+    let route: ProxyRoute
     /// `ProxyRoute.name`: unique, used in logs, metrics and bodies.
-    var name: String
+    let name: String
     /// Lowercased, IPv6 without brackets.
-    var host: String?
-    var port: Int?
-    var upstream: ProxyUpstream
-    var hostHeader: String
+    let host: String?
+    let port: Int?
+    let upstream: ProxyUpstream
+    let hostHeader: String
     /// The upstream URL's path without a trailing `/` (empty for none), percent-encoding kept.
-    var basePath: String
-    var tls: TLSClientContext?
+    let basePath: String
+    let tls: TLSClientContext?
+    /// The prefix a request's path loses (`strip_prefix`), nil when it keeps it.
+    let strippedPrefix: String?
 
     /// Whether `target` falls under this route.
     func matches(_ target: ProxyRequestTarget) -> Bool {
@@ -37,11 +42,15 @@ struct ProxyRouterRoute: Sendable {
     ) throws {
         self.route = route
         name = route.name
+        strippedPrefix = route.stripPrefix ? route.pathPrefix : nil
         if let text = route.host,
             let (host, port) = try? ProxyRequestTarget.authority(Substring(text))
         {
             self.host = host
             self.port = port
+        } else {
+            host = nil
+            port = nil
         }
         let components = URLComponents(url: route.upstream, resolvingAgainstBaseURL: false)
         let scheme = components?.scheme?.lowercased() ?? "https"
@@ -66,6 +75,8 @@ struct ProxyRouterRoute: Sendable {
                     allowInsecureKeyPermissions: route.allowInsecureKeyPermissions))
             tls = built.context
             profile = built.profile
+        } else {
+            tls = nil
         }
         upstream = ProxyUpstream(
             scheme: scheme, host: upstreamHost, port: upstreamPort, tlsProfile: profile)

@@ -106,17 +106,17 @@ package final class ProxyRouter: ProxyDelegate {
         completion: @escaping @Sendable (ProxyDecision) -> Void
     ) -> ProxyAnswer<ProxyDecision> {
         let configured = route.route
-        var forward = ProxyForward(
+        let forward = ProxyForward(
             upstream: route.upstream, tls: route.tls,
             target: ProxyRequestTarget.rewrite(
                 path: target.path, query: target.query,
-                stripping: configured.stripPrefix ? configured.pathPrefix : nil,
+                stripping: route.strippedPrefix,
                 basePath: route.basePath),
             hostHeader: route.hostHeader, authorization: nil,
             removeHeaders: removedHeaders,
             forwardedHeaders: configured.forwardedHeaders, routeName: route.name,
             upgrades: configured.upgrades)
-        switch guardRequest(head, route: route, forward: &forward) {
+        switch guardRequest(head, route: route, forward: forward) {
         case .pass:
             return withToken(head, route: route, forward: forward, completion: completion)
         case .refuse(let refusal):
@@ -127,8 +127,7 @@ package final class ProxyRouter: ProxyDelegate {
             Self.completeLater(timeout: tokenTimeout) {
                 await self.guardCheck(token, routeGuard)
             } completion: { [forward] result in
-                var forward = forward
-                switch self.guardFinished(result, forward: &forward, route: route.name) {
+                switch self.guardFinished(result, forward: forward, route: route.name) {
                 case .refuse(let refusal):
                     completion(.respond(refusal))
                 case .allow:
@@ -175,7 +174,6 @@ package final class ProxyRouter: ProxyDelegate {
     ) -> ProxyDecision {
         switch result {
         case .success(let held):
-            var forward = forward
             forward.authorization = bearer(held)
             forward.tokenGeneration = generation(of: held)
             return .forward(forward)

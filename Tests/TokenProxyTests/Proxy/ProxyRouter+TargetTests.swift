@@ -51,6 +51,30 @@ struct ProxyRequestTargetTests {
         #expect(T.hasDotSegment(path) == reference, "\(path)")
     }
 
+    /// `authority` decides from one byte scan: the case of the host only (not of what follows
+    /// the colon), one colon at most outside brackets, no `@` anywhere.
+    @Test func authorityLowercasesOnlyAMixedCaseHost() throws {
+        #expect(try T.authority("example.com:8080") == ("example.com", 8080))
+        #expect(try T.authority("EXAMPLE.com") == ("example.com", nil))
+        #expect(try T.authority("example.COM:443") == ("example.com", 443))
+        #expect(try T.authority("[::1]:81") == ("::1", 81))
+        #expect(try T.authority("[FE80::1]") == ("fe80::1", nil))
+        for bad in ["a:b:c", "user@host", "host:80@", ":80", "host:8o", "host:99999", ""] {
+            #expect(throws: T.Problem.self, "\(bad)") { try T.authority(Substring(bad)) }
+        }
+    }
+
+    @Test func aQuestionMarkAfterTheFragmentIsNoQuery() throws {
+        #expect(
+            try T.parse("/p#f?x", host: "h")
+                == T(host: "h", port: nil, defaultPort: 80, path: "/p", query: ""))
+        #expect(
+            try T.parse("/p?a?b#f", host: "h")
+                == T(host: "h", port: nil, defaultPort: 80, path: "/p", query: "?a?b"))
+        #expect(T.queryAndFragment(in: "/x?q#f") == (2, 4))
+        #expect(T.queryAndFragment(in: "/x") == (nil, nil))
+    }
+
     @Test func findsTheSchemeSeparatorByBytes() {
         #expect(T.schemeSeparator(in: "http://x/").map { "http://x/"[$0] } == "://")
         #expect(T.schemeSeparator(in: "a:b://c").map { "a:b://c"[$0.lowerBound...] } == "://c")

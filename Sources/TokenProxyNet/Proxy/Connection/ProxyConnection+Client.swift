@@ -102,14 +102,14 @@ extension ProxyConnection {
             switch SocketRead.receive(fd, into: buffer) {
             case .bytes(let count):
                 let bytes = UnsafeRawBufferPointer(rebasing: buffer[0..<count])
-                if tunnel != nil {
+                if isTunnelling {
                     tunnelClientBytes(bytes)
                 } else {
                     run(Step(machine.readable(bytes)))
                 }
                 if count < buffer.count { return }
             case .end:
-                if tunnel != nil {
+                if isTunnelling {
                     tunnelClientEnded()
                 } else {
                     run(Step(machine.endOfInput()))

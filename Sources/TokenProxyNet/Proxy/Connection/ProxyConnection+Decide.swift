@@ -64,12 +64,15 @@ extension ProxyConnection {
                 head: head, decision: decision, start: start, route: forward.routeName)
             if let problem = Self.problem(
                 with: forward, via: configuration.via,
-                validAuthorization: context.validAuthorization)
+                validAuthorization: context.validAuthorization,
+                validHostHeader: context.validHostHeader, viaChecked: context.viaChecked)
             {
                 failExchange(.invalidForward(route: forward.routeName, detail: problem))
                 return nil
             }
             if forward.authorization != nil { context.validAuthorization = forward.authorization }
+            context.validHostHeader = forward.hostHeader
+            context.viaChecked = true
             current?.upstreamHead = ProxyHeaders.upstreamRequestBytes(
                 head, forward: forward, clientAddress: clientAddress, via: configuration.via)
             return Step(machine.routeDecided(.forward(allowedUpgrades: forward.upgrades)))
@@ -84,17 +87,22 @@ extension ProxyConnection {
     /// Why the head for `forward` cannot go on the wire (a bad target or field from the
     /// delegate, a bad `via`), or nil. Only what did not come through the strict parser is
     /// checked: the client's own fields already passed it.
-    /// `validAuthorization` passed this check before: the same token (usually the very same
-    /// string, compared in O(1)) is not scanned again — it is the longest value of a request.
+    /// `validAuthorization` and `validHostHeader` passed this check before, and `viaChecked`
+    /// says `via` did: the same values (usually the very same strings, compared in O(1)) are
+    /// not scanned again — they are the same for every request of a route or a token.
     static func problem(
-        with forward: ProxyForward, via: String, validAuthorization: String? = nil
+        with forward: ProxyForward, via: String, validAuthorization: String? = nil,
+        validHostHeader: String? = nil, viaChecked: Bool = false
     ) -> String? {
         guard HTTPFields.isValidRequestTarget(forward.target) else {
             return "invalid request target"
         }
         // No array of the fields: this runs for every request.
-        if !HTTPFields.isValidValue(forward.hostHeader) { return "invalid header field 'Host'" }
-        if !HTTPFields.isValidValue(via) { return "invalid header field 'Via'" }
+        let hostHeader = forward.hostHeader
+        if hostHeader != validHostHeader && !HTTPFields.isValidValue(hostHeader) {
+            return "invalid header field 'Host'"
+        }
+        if !viaChecked && !HTTPFields.isValidValue(via) { return "invalid header field 'Via'" }
         if let authorization = forward.authorization, authorization != validAuthorization,
             !HTTPFields.isValidValue(authorization)
         {

@@ -22,7 +22,7 @@ extension ProxyConnection {
         let head: HTTPRequestHead
         /// The bytes of the head sent upstream (rebuilt for a replay after a 401).
         var upstreamHead: [UInt8]
-        var forward: ProxyForward
+        let forward: ProxyForward
         let start: ContinuousClock.Instant
         let body: ProxyConnection.OutgoingBody
         /// The upstream request body is chunk-framed (the client's was).

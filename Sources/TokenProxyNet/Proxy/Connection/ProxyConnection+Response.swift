@@ -143,35 +143,46 @@ extension ProxyConnection: UpstreamConnectionOwner {
                 if ended { upstreamBroke("the connection closed before the response ended") }
                 return
             }
-            switch (exchange.phase, event) {
-            case (.awaitingHead, .informationalResponse):
+            // A switch on the event alone: a `(phase, event)` tuple copied the event (a
+            // retain and a release per field of a head) for every parser event.
+            let phase = exchange.phase
+            switch event {
+            case .informationalResponse where phase == .awaitingHead:
                 continue
-            case (.awaitingHead, .responseHead(let head)):
+            case .responseHead(let head) where phase == .awaitingHead:
                 responseHead(head, upstream: upstream)
-            case (.relaying(let framing), .body(let bytes)):
-                noteBuffered(bytes.count)
-                if framing == .chunked {
-                    output.appendChunk(bytes)
-                } else if framing != .none {
-                    output.append(bytes)
-                }
-                noteBuffered(output.count)
-            case (.relaying(let framing), .end(let trailers)):
-                if framing == .chunked {
-                    output.append(HTTPSerializer.lastChunk(trailers: trailers))
-                }
-                responseComplete(upstream)
-                return
-            case (.discarding401, .body(let bytes)):
-                exchange.discarded += bytes.count
-                if exchange.discarded > Limits.Proxy.maxDiscardedBodyBytes {
-                    upstream.close()
-                    self.exchange?.upstream = nil
-                    openUpstream(preferPool: true)
+            case .body(let bytes):
+                if case .relaying(let framing) = phase {
+                    noteBuffered(bytes.count)
+                    if framing == .chunked {
+                        output.appendChunk(bytes)
+                    } else if framing != .none {
+                        output.append(bytes)
+                    }
+                    noteBuffered(output.count)
+                } else if phase == .discarding401 {
+                    exchange.discarded += bytes.count
+                    if exchange.discarded > Limits.Proxy.maxDiscardedBodyBytes {
+                        upstream.close()
+                        self.exchange?.upstream = nil
+                        openUpstream(preferPool: true)
+                        return
+                    }
+                } else {
+                    upstreamBroke("unexpected response data")
                     return
                 }
-            case (.discarding401, .end):
-                resendAfter401(upstream)
+            case .end(let trailers):
+                if case .relaying(let framing) = phase {
+                    if framing == .chunked {
+                        output.append(HTTPSerializer.lastChunk(trailers: trailers))
+                    }
+                    responseComplete(upstream)
+                } else if phase == .discarding401 {
+                    resendAfter401(upstream)
+                } else {
+                    upstreamBroke("unexpected response data")
+                }
                 return
             default:
                 upstreamBroke("unexpected response data")
@@ -212,48 +223,8 @@ extension ProxyConnection: UpstreamConnectionOwner {
         relayHead(head, upstream: upstream)
     }
 
-    /// The delegate's answer to a 401: replay with `fresh`, or relay the 401.
-    private func after401(_ fresh: String?) {
-        guard let exchange, let upstream = exchange.upstream, let head = exchange.response else {
-            return
-        }
-        upstream.reading = true
-        upstream.updateInterest()
-        upstreamDeadline = deadline(in: configuration.responseTimeout)
-        if let fresh, HTTPFields.isValidValue(fresh) {
-            exchange.retried = true
-            exchange.forward.authorization = fresh
-            exchange.upstreamHead = ProxyHeaders.upstreamRequestBytes(
-                exchange.head, forward: exchange.forward, clientAddress: clientAddress,
-                via: configuration.via)
-            exchange.phase = .discarding401
-            exchange.discarded = 0
-        } else {
-            relayHead(head, upstream: upstream)
-        }
-        pumpUpstream(upstream)
-    }
-
-    /// The 401's body was dropped: send the request again with the fresh token, on the same
-    /// connection when it allows.
-    private func resendAfter401(_ upstream: UpstreamConnection) {
-        guard let exchange else { return }
-        let keep =
-            exchange.requestComplete && (exchange.response?.keepAlive ?? false)
-            && upstream.parser.isIdle
-        if keep {
-            upstream.exchanges += 1
-            upstream.receivedResponseBytes = false
-            sendRequest()
-        } else {
-            upstream.close()
-            self.exchange?.upstream = nil
-            openUpstream(preferPool: true)
-        }
-    }
-
     /// Tells the machine the response head and starts relaying it.
-    private func relayHead(_ head: HTTPResponseHead, upstream: UpstreamConnection) {
+    func relayHead(_ head: HTTPResponseHead, upstream: UpstreamConnection) {
         guard let exchange else { return }
         deliverShutdown()
         guard !isClosed else { return }
@@ -334,7 +305,7 @@ extension ProxyConnection: UpstreamConnectionOwner {
 
     /// The upstream deadline passed.
     func upstreamTimedOut() {
-        if tunnel != nil {
+        if isTunnelling {
             tunnelTimedOut()
             return
         }
@@ -351,7 +322,7 @@ extension ProxyConnection: UpstreamConnectionOwner {
 
     /// The client's queue went under its bound: read the upstream (or the tunnel's) again.
     func resumeUpstreamAfterDrain() {
-        if tunnel != nil {
+        if isTunnelling {
             tunnelClientDrained()
             return
         }

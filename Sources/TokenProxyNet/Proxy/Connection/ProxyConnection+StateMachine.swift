@@ -232,11 +232,11 @@ extension ProxyConnection {
             var length: Int?
             var seenLength = false
             for field in response.fields {
-                if FieldNameList.equal(field.name, "transfer-encoding") {
+                if FieldNameList.isNamed(field.name, "transfer-encoding") {
                     length = nil
                     break
                 }
-                if !seenLength && FieldNameList.equal(field.name, "content-length") {
+                if !seenLength && FieldNameList.isNamed(field.name, "content-length") {
                     seenLength = true
                     length = ProxyHeaders.firstContentLength(field.value)
                 }

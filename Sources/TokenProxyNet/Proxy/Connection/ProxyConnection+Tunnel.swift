@@ -139,7 +139,7 @@ extension ProxyConnection {
         shutUpstreamWriteIfDone()
         if tunnel.clientOpen && upstream.output.acceptsMore { clientReading = true }
         var rounds = 0
-        while upstream.reading && self.tunnel != nil && rounds < Limits.Proxy.readsPerEvent {
+        while upstream.reading && isTunnelling && rounds < Limits.Proxy.readsPerEvent {
             rounds += 1
             let buffer = context.readBuffer
             switch upstream.read(into: buffer) {

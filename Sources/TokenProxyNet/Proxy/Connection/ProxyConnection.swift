@@ -107,6 +107,13 @@ final class ProxyConnection: @unchecked Sendable {
                 maxReplayBodyBytes: engine.configuration.maxReplayBodyBytes))
     }
 
+    /// Whether a tunnel is open. A pattern, not `tunnel != nil`: that comparison copied the
+    /// whole `Tunnel?` (and released it) on every call, several times per request.
+    var isTunnelling: Bool {
+        if case .some = tunnel { return true }
+        return false
+    }
+
     /// The client's IP address for `X-Forwarded-For`; nil for Unix-socket clients.
     var clientAddress: String? {
         if case .tcp(let address, _) = peer { return address }
@@ -225,7 +232,7 @@ extension ProxyConnection: ShellConnection {
         loop.execute { [self] in
             guard !isClosed else { return }
             shutdownRequested = true
-            if machine.awaitsRequest && exchange == nil && tunnel == nil && !parked
+            if machine.awaitsRequest && exchange == nil && !isTunnelling && !parked
                 && output.isEmpty
             {
                 close()

@@ -46,29 +46,37 @@ package struct ProxyUpstream: Sendable, Hashable, CustomStringConvertible {
 }
 
 /// How to forward one request.
-package struct ProxyForward: Sendable {
-    package var upstream: ProxyUpstream
+///
+/// A class, not a struct: a forward goes from the delegate through the decision, the current
+/// request and the exchange to the header writer, and copying a struct of a dozen strings and
+/// arrays at each hand-over cost a retain and a release per field (a tenth of a proxied
+/// request). One owner at a time: the delegate fills it in (on a loop or in its completion)
+/// and hands it over with its decision; from then on only the engine's loop reads it, and
+/// changes `authorization` and `tokenGeneration` for a replay after a 401. That hand-over is
+/// what makes the `@unchecked Sendable` sound.
+package final class ProxyForward: @unchecked Sendable {
+    package let upstream: ProxyUpstream
     /// Required for `https` upstreams; built once per route, shared by its connections.
-    package var tls: TLSClientContext?
+    package let tls: TLSClientContext?
     /// The origin-form target to send (`/v1/users?x=1`), after prefix stripping.
-    package var target: String
+    package let target: String
     /// The `Host` header to send (the upstream's authority).
-    package var hostHeader: String
+    package let hostHeader: String
     /// The full `Authorization` value to inject (`Bearer …`); exactly one is sent. nil: send
     /// the client's own (a route that keeps client credentials, and the client sent one).
     package var authorization: String?
     /// Request headers to drop before forwarding besides hop-by-hop ones (the refresh header).
     package var removeHeaders: [String]
     /// Add `X-Forwarded-For` / `X-Forwarded-Proto`.
-    package var forwardedHeaders: Bool
+    package let forwardedHeaders: Bool
     /// For error bodies and logs: the route's name (e.g. `api.example.com` or `/zitadel/`).
-    package var routeName: String
+    package let routeName: String
     /// Opaque value the delegate gets back with a 401, to tell whether the rejected token is
     /// still the current one (so that a burst of 401s causes one refresh).
     package var tokenGeneration: String
     /// Protocols (lowercased names) the client may switch to with `Upgrade`; any other offer
     /// is removed (`ProxyHeaders.allowedUpgrades`). Empty: no upgrades.
-    package var upgrades: [String]
+    package let upgrades: [String]
     /// Fields to add for the upstream (a guard's identity headers), after the client's
     /// fields; the client's own copies must be in `removeHeaders`.
     package var addHeaders: [(name: String, value: String)] = []

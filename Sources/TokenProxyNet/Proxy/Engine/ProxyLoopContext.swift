@@ -14,6 +14,10 @@ final class ProxyLoopContext: @unchecked Sendable {
     /// The last injected `Authorization` value that passed `ProxyConnection.problem`, so
     /// that a token is validated once per loop rather than once per request.
     var validAuthorization: String?
+    /// Likewise the last `Host` value (a route's) that passed, and whether `via` did (it is
+    /// the engine's, the same for every request).
+    var validHostHeader: String?
+    var viaChecked = false
 
     init(loop: EventLoop, configuration: ProxyEngineConfiguration) {
         self.loop = loop

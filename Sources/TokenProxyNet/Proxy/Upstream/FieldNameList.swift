@@ -2,37 +2,102 @@
 /// allocating: the proxy checks every field of every message against the hop-by-hop names, and
 /// lowercasing each name into a new `String` (most are written `Mixed-Case`) and hashing it into
 /// a `Set` was a measurable share of a proxied request's instructions.
+///
+/// Two bit masks, of the names' lengths and of their first letters, answer most lookups
+/// without comparing a byte: a message's fields are checked against a dozen names each, and
+/// nearly all of them are absent.
 struct FieldNameList: Sendable {
     private var names: [String]
+    /// Bit `n` (n < 63) set when a name has `n` bytes; bit 63 stands for every longer one.
+    private var lengths: UInt64 = 0
+    /// Bit `b & 31` set when a name starts with byte `b`: `A` and `a` differ by 32, so both
+    /// cases of a letter share a bit (other bytes may share one too: a false hit only means
+    /// the names are compared).
+    private var initials: UInt64 = 0
 
     init(_ names: [String] = []) {
         self.names = names
+        for name in names { note(name) }
     }
 
     var isEmpty: Bool { names.isEmpty }
 
     mutating func insert(_ name: String) {
         names.append(name)
+        note(name)
     }
 
     mutating func insert(_ name: Substring) {
-        names.append(String(name))
+        insert(String(name))
     }
 
     mutating func remove(_ name: String) {
         names.removeAll { Self.equal($0, name) }
+        lengths = 0
+        initials = 0
+        for name in names { note(name) }
     }
 
     func contains(_ name: String) -> Bool {
-        names.contains { Self.equal($0, name) }
+        guard let (length, initial) = Self.bits(name), lengths & length != 0,
+            initials & initial != 0
+        else { return false }
+        return names.contains { Self.equal($0, name) }
     }
 
-    /// ASCII-case-insensitive equality, the length compared first (most names differ in it).
+    private mutating func note(_ name: String) {
+        guard let (length, initial) = Self.bits(name) else { return }
+        lengths |= length
+        initials |= initial
+    }
+
+    /// The mask bits of `name`; nil for the empty name (never a field name).
+    @inline(__always)
+    private static func bits(_ name: String) -> (length: UInt64, initial: UInt64)? {
+        let utf8 = name.utf8
+        guard let first = utf8.first else { return nil }
+        return (1 << UInt64(min(utf8.count, 63)), 1 << UInt64(first & 31))
+    }
+
+    /// ASCII-case-insensitive equality, the length compared first (most names differ in it),
+    /// then the bytes in place: `elementsEqual` over two `UTF8View`s with a closure went
+    /// through the generic index walk per byte (4 % of a proxied request).
     static func equal(_ lhs: String, _ rhs: String) -> Bool {
-        let left = lhs.utf8
-        let right = rhs.utf8
-        guard left.count == right.count else { return false }
-        return left.elementsEqual(right) { lower($0) == lower($1) }
+        guard lhs.utf8.count == rhs.utf8.count,
+            let leftFirst = lhs.utf8.first, let rightFirst = rhs.utf8.first,
+            lower(leftFirst) == lower(rightFirst)
+        else { return lhs.isEmpty && rhs.isEmpty }
+        let fast = lhs.utf8.withContiguousStorageIfAvailable { left in
+            rhs.utf8.withContiguousStorageIfAvailable { right in
+                for index in 0..<left.count where lower(left[index]) != lower(right[index]) {
+                    return false
+                }
+                return true
+            }
+        }
+        if let fast = fast ?? nil { return fast }
+        return lhs.utf8.elementsEqual(rhs.utf8) { lower($0) == lower($1) }
+    }
+
+    /// Whether `name` is `lowercased` (a lowercase literal) in any ASCII case: one length
+    /// read, then the bytes against the literal's (half the cost of `equal` on two strings).
+    static func isNamed(_ name: String, _ lowercased: StaticString) -> Bool {
+        let utf8 = name.utf8
+        guard utf8.count == lowercased.utf8CodeUnitCount else { return false }
+        let expected = lowercased.utf8Start
+        let same = utf8.withContiguousStorageIfAvailable { bytes in
+            for index in 0..<bytes.count where lower(bytes[index]) != expected[index] {
+                return false
+            }
+            return true
+        }
+        if let same { return same }
+        var index = 0
+        for byte in utf8 {
+            if lower(byte) != expected[index] { return false }
+            index += 1
+        }
+        return true
     }
 
     private static func lower(_ byte: UInt8) -> UInt8 {

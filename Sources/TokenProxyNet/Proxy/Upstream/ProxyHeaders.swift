@@ -97,6 +97,10 @@ enum ProxyHeaders {
     static func upstreamRequestBytes(
         _ head: HTTPRequestHead, forward: ProxyForward, clientAddress: String?, via: String
     ) -> [UInt8] {
+        // Read once: `forward` is a class, and each read of a `var` is an exclusivity check.
+        let authorization = forward.authorization
+        let removeHeaders = forward.removeHeaders
+        let forwardedHeaders = forward.forwardedHeaders
         // One pass for what decides the rest: the names `Connection` nominates (besides those
         // dropped anyway), the framing, list fields we extend, whether `Upgrade` is offered.
         var drop = FieldNameList()
@@ -107,44 +111,44 @@ enum ProxyHeaders {
         var offersUpgrade = false
         for field in head.fields {
             let name = field.name
-            if FieldNameList.equal(name, "connection") {
+            if FieldNameList.isNamed(name, "connection") {
                 forEachListElement(field.value) { token in
                     if !droppedUpstream.contains(token) { drop.insert(token) }
                 }
-            } else if FieldNameList.equal(name, "via") {
+            } else if FieldNameList.isNamed(name, "via") {
                 existingVia.append(field.value)
-            } else if FieldNameList.equal(name, "transfer-encoding") {
+            } else if FieldNameList.isNamed(name, "transfer-encoding") {
                 chunked = true
-            } else if FieldNameList.equal(name, "content-length") {
+            } else if FieldNameList.isNamed(name, "content-length") {
                 if contentLength == nil { contentLength = field.value }
-            } else if FieldNameList.equal(name, "upgrade") {
+            } else if FieldNameList.isNamed(name, "upgrade") {
                 offersUpgrade = true
-            } else if forward.forwardedHeaders && FieldNameList.equal(name, "x-forwarded-for") {
+            } else if forwardedHeaders && FieldNameList.isNamed(name, "x-forwarded-for") {
                 forwardedFor.append(field.value)
             }
         }
-        let dropAuthorization = forward.authorization != nil
+        let dropAuthorization = authorization != nil
 
         var bytes: [UInt8] = []
         bytes.reserveCapacity(
-            320 + forward.target.utf8.count + (forward.authorization?.utf8.count ?? 0))
-        bytes.append(contentsOf: head.method.utf8)
+            320 + forward.target.utf8.count + (authorization?.utf8.count ?? 0))
+        appendUTF8(head.method, to: &bytes)
         bytes.append(0x20)
-        bytes.append(contentsOf: forward.target.utf8)
+        appendUTF8(forward.target, to: &bytes)
         bytes.append(contentsOf: " HTTP/1.1\r\n".utf8)
         appendField("Host", forward.hostHeader, to: &bytes)
         for field in head.fields {
             let name = field.name
             if droppedUpstream.contains(name) { continue }
             if !drop.isEmpty && drop.contains(name) { continue }
-            if dropAuthorization && FieldNameList.equal(name, "authorization") { continue }
-            if forward.forwardedHeaders
-                && (FieldNameList.equal(name, "x-forwarded-for")
-                    || FieldNameList.equal(name, "x-forwarded-proto"))
+            if dropAuthorization && FieldNameList.isNamed(name, "authorization") { continue }
+            if forwardedHeaders
+                && (FieldNameList.isNamed(name, "x-forwarded-for")
+                    || FieldNameList.isNamed(name, "x-forwarded-proto"))
             {
                 continue
             }
-            if forward.removeHeaders.contains(where: { FieldNameList.equal($0, name) }) {
+            if removeHeaders.contains(where: { FieldNameList.equal($0, name) }) {
                 continue
             }
             appendField(name, field.value, to: &bytes)
@@ -164,7 +168,7 @@ enum ProxyHeaders {
             }
         }
         appendField("Via", joined(existingVia, adding: via), to: &bytes)
-        if forward.forwardedHeaders {
+        if forwardedHeaders {
             if let clientAddress { forwardedFor.append(clientAddress) }
             if !forwardedFor.isEmpty {
                 appendField("X-Forwarded-For", forwardedFor.joined(separator: ", "), to: &bytes)
@@ -173,7 +177,7 @@ enum ProxyHeaders {
         }
         for field in forward.addHeaders { appendField(field.name, field.value, to: &bytes) }
         // Last, after everything a client field could influence.
-        if let authorization = forward.authorization {
+        if let authorization = authorization {
             appendField("Authorization", authorization, to: &bytes)
         }
         bytes.append(contentsOf: crlf)
@@ -214,12 +218,12 @@ enum ProxyHeaders {
         var drop = FieldNameList()
         var existingVia: [String] = []
         for field in head.fields {
-            if FieldNameList.equal(field.name, "connection") {
+            if FieldNameList.isNamed(field.name, "connection") {
                 forEachListElement(field.value) { token in
-                    if framing == .chunked && FieldNameList.equal(token, "trailer") { return }
+                    if framing == .chunked && FieldNameList.isNamed(token, "trailer") { return }
                     if !base.contains(token) { drop.insert(token) }
                 }
-            } else if FieldNameList.equal(field.name, "via") {
+            } else if FieldNameList.isNamed(field.name, "via") {
                 existingVia.append(field.value)
             }
         }
@@ -230,11 +234,11 @@ enum ProxyHeaders {
         bytes.append(contentsOf: "HTTP/1.1 ".utf8)
         appendDecimal(head.status, to: &bytes)
         bytes.append(0x20)
-        bytes.append(contentsOf: head.reason.utf8)
+        appendUTF8(head.reason, to: &bytes)
         bytes.append(contentsOf: crlf)
         for field in head.fields
         where !base.contains(field.name)
-            && !(dropLength && FieldNameList.equal(field.name, "content-length"))
+            && !(dropLength && FieldNameList.isNamed(field.name, "content-length"))
             && (drop.isEmpty || !drop.contains(field.name))
         {
             appendField(field.name, field.value, to: &bytes)
@@ -254,7 +258,7 @@ enum ProxyHeaders {
         case .keepAlive: bytes.append(contentsOf: "Connection: keep-alive\r\n".utf8)
         case .upgrade:
             bytes.append(contentsOf: "Connection: Upgrade\r\n".utf8)
-            for field in head.fields where FieldNameList.equal(field.name, "upgrade") {
+            for field in head.fields where FieldNameList.isNamed(field.name, "upgrade") {
                 appendField("Upgrade", field.value, to: &bytes)
             }
         }
@@ -266,11 +270,22 @@ enum ProxyHeaders {
 
     /// `name: value` CRLF.
     static func appendField(_ name: String, _ value: String, to bytes: inout [UInt8]) {
-        bytes.append(contentsOf: name.utf8)
+        appendUTF8(name, to: &bytes)
         bytes.append(0x3A)
         bytes.append(0x20)
-        bytes.append(contentsOf: value.utf8)
-        bytes.append(contentsOf: crlf)
+        appendUTF8(value, to: &bytes)
+        bytes.append(0x0D)
+        bytes.append(0x0A)
+    }
+
+    /// The string's UTF-8 bytes, copied as one block from its storage: the generic
+    /// `append(contentsOf: string.utf8)` walks the view's indices byte by byte.
+    @inline(__always)
+    static func appendUTF8(_ string: String, to bytes: inout [UInt8]) {
+        let copied: Void? = string.utf8.withContiguousStorageIfAvailable {
+            bytes.append(contentsOf: $0)
+        }
+        if copied == nil { bytes.append(contentsOf: string.utf8) }
     }
 
     /// `value` in decimal ASCII digits, without a `String` (negative values do not occur).
