@@ -215,9 +215,12 @@ final class ProxyConnection: @unchecked Sendable {
         }
     }
 
-    /// The nanosecond deadline `duration` from now, noted with the loop.
+    /// The nanosecond deadline `duration` from now, noted with the loop. "Now" is the loop's
+    /// time of this wake-up (`EventLoop.time`), not a clock read: several deadlines are set
+    /// per request, and the cached time puts each early by at most the loop's work since it
+    /// woke, never late.
     func deadline(in duration: Duration) -> UInt64 {
-        let at = EventLoop.now() + duration.clampedNanoseconds
+        let at = loop.time + duration.clampedNanoseconds
         loop.noteDeadline(at)
         return at
     }

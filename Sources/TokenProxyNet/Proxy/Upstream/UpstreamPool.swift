@@ -31,7 +31,11 @@ final class UpstreamPool {
     func acquire(_ key: ProxyUpstream) -> UpstreamConnection? {
         guard let slot = idle.index(forKey: key) else { return nil }  // one hash per request
         while let connection = idle.values[slot].popLast() {
-            let idleFor = connection.idleSince.map { EventLoop.now() &- $0 } ?? 0
+            // The loop's time of this wake-up, not a clock read per request: it is behind by
+            // what the loop has spent since waking, so `idleFor` may come out that much short
+            // (the stale check below skipped on a connection just past the threshold; the
+            // resend on a fresh connection covers that case as it covers the race).
+            let idleFor = connection.idleSince.map { connection.loop.time &- $0 } ?? 0
             connection.idleSince = nil
             connection.idleDeadline = nil
             connection.onIdleClose = nil
@@ -70,7 +74,8 @@ final class UpstreamPool {
             connection.close()
             return
         }
-        let now = EventLoop.now()
+        // The loop's cached time (see `acquire`): the idle deadline falls early, never late.
+        let now = connection.loop.time
         connection.idleSince = now
         connection.idleDeadline = now + idleTimeout
         connection.loop.noteDeadline(now + idleTimeout)
