@@ -149,7 +149,9 @@ enum ProxyHeaders {
             {
                 return
             }
-            if !removeHeaders.isEmpty && removeHeaders.contains(where: { FieldNameList.equal($0, name) }) {
+            if !removeHeaders.isEmpty
+                && removeHeaders.contains(where: { FieldNameList.equal($0, name) })
+            {
                 return
             }
             appendLine(name, value, to: &bytes)
