@@ -106,7 +106,7 @@ extension ProxyConnection {
             upstream: upstream, tls: forward.tls, loop: loop, token: context.nextUpstreamToken())
         attach(connection)
         upstreamWait = .connect
-        upstreamDeadline = deadline(in: configuration.connectTimeout)
+        upstreamDeadline = deadline(in: context.timeouts.connect)
         resolve(connection)
     }
 
@@ -161,7 +161,7 @@ extension ProxyConnection {
         }
         upstream.reading = true
         upstreamWait = .response
-        upstreamDeadline = deadline(in: configuration.responseTimeout)
+        upstreamDeadline = deadline(in: context.timeouts.response)
         noteBuffered(upstream.output.count)
         guard upstream.flush() else {
             upstreamWriteFailed()
@@ -212,7 +212,7 @@ extension ProxyConnection {
         self.exchange?.requestComplete = true
         guard !exchange.writeFailed else { return }
         if exchange.chunked { upstream.output.append(HTTPSerializer.lastChunk()) }
-        upstreamDeadline = deadline(in: configuration.responseTimeout)
+        upstreamDeadline = deadline(in: context.timeouts.response)
         if !upstream.flush() { upstreamWriteFailed() }
     }
 

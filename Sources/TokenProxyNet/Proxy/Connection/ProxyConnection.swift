@@ -219,12 +219,12 @@ final class ProxyConnection: @unchecked Sendable {
         }
     }
 
-    /// The nanosecond deadline `duration` from now, noted with the loop. "Now" is the loop's
-    /// time of this wake-up (`EventLoop.time`), not a clock read: several deadlines are set
-    /// per request, and the cached time puts each early by at most the loop's work since it
-    /// woke, never late.
-    func deadline(in duration: Duration) -> UInt64 {
-        let at = loop.time + duration.clampedNanoseconds
+    /// The nanosecond deadline `nanoseconds` (a `context.timeouts` value) from now, noted
+    /// with the loop. "Now" is the loop's time of this wake-up (`EventLoop.time`), not a clock
+    /// read: several deadlines are set per request, and the cached time puts each early by at
+    /// most the loop's work since it woke, never late.
+    func deadline(in nanoseconds: UInt64) -> UInt64 {
+        let at = loop.time + nanoseconds
         loop.noteDeadline(at)
         return at
     }

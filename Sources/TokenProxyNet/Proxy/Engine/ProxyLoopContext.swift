@@ -23,8 +23,25 @@ final class ProxyLoopContext: @unchecked Sendable {
     @exclusivity(unchecked) var validHostHeader: String?
     @exclusivity(unchecked) var viaChecked = false
 
+    /// The engine's timeouts in nanoseconds, converted once: `Duration`'s 128-bit
+    /// components cost ~190 instructions per conversion, and a request sets three deadlines.
+    let timeouts: Timeouts
+
+    /// Timeouts in nanoseconds, from `ProxyEngineConfiguration`.
+    struct Timeouts {
+        let headerRead: UInt64
+        let idle: UInt64
+        let connect: UInt64
+        let response: UInt64
+    }
+
     init(loop: EventLoop, configuration: ProxyEngineConfiguration) {
         self.loop = loop
+        self.timeouts = Timeouts(
+            headerRead: configuration.headerReadTimeout.clampedNanoseconds,
+            idle: configuration.idleTimeout.clampedNanoseconds,
+            connect: configuration.connectTimeout.clampedNanoseconds,
+            response: configuration.responseTimeout.clampedNanoseconds)
         self.pool = UpstreamPool(
             maxIdlePerKey: configuration.maxIdleUpstreamConnections,
             idleTimeout: configuration.idleTimeout)

@@ -23,6 +23,9 @@ final class UpstreamPool {
     @exclusivity(unchecked) private var idle: [ProxyUpstream: [UpstreamConnection]] = [:]
     @exclusivity(unchecked) private var closed = false
 
+    /// `Limits.Proxy.staleCheckAfter` in nanoseconds, converted once rather than per request.
+    private let staleCheckAfter = Limits.Proxy.staleCheckAfter.clampedNanoseconds
+
     init(maxIdlePerKey: Int, idleTimeout: Duration) {
         self.maxIdlePerKey = maxIdlePerKey
         self.idleTimeout = idleTimeout.clampedNanoseconds
@@ -48,7 +51,7 @@ final class UpstreamPool {
             // and only after a pause worth an idle close (a busy route reuses connections
             // microseconds apart and pays no syscall). The race that remains is what
             // `ProxyConnection.mayResendOnNewConnection` handles.
-            let check = idleFor >= Limits.Proxy.staleCheckAfter.clampedNanoseconds
+            let check = idleFor >= staleCheckAfter
             guard connection.phase == .ready, !(check && connection.heardWhileIdle()) else {
                 connection.close()  // not idle any more: `forget` is not called
                 continue
