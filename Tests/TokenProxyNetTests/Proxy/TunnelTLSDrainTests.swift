@@ -19,7 +19,8 @@ struct TunnelTLSDrainTests {
 
         init(certificate: String, key: String, size: Int) throws {
             server = try PythonScriptServer(
-                script: Self.script, arguments: [certificate, key, String(size)], name: "TLS upstream")
+                script: Self.script, arguments: [certificate, key, String(size)],
+                name: "TLS upstream")
         }
 
         static let script = """
