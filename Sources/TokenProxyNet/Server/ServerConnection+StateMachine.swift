@@ -20,6 +20,10 @@ extension ServerConnection {
         private(set) var requestCount = 0
         private let settings: Settings
         private var parser: HTTPParser
+        /// What `responseReady` needs of the dispatched head, read once at dispatch, so that
+        /// answering does not copy the head out of `state` (a retain and release each) nor look
+        /// up its `Connection` field again.
+        private var dispatched = DispatchedRequest()
 
         init(settings: Settings) {
             self.settings = settings
@@ -86,11 +90,15 @@ extension ServerConnection {
         }
 
         /// The handler answered the dispatched request.
-        mutating func responseReady(_ response: HTTPServerResponse) -> ResponseReadyAction {
-            guard case .handling(let request, let closeAfterResponse) = state else {
+        mutating func responseReady(_ response: consuming HTTPServerResponse)
+            -> ResponseReadyAction
+        {
+            // `_`: binding the head would copy it.
+            guard case .handling(_, let closeAfterResponse) = state else {
                 return .doNothing
             }
             var response = response
+            let request = dispatched
             // A pre-encoded response (a cached token) was checked when it was encoded.
             let preEncoded = response.encodedHead != nil
             if !preEncoded && response.headers.firstInvalidField() != nil {
@@ -109,8 +117,8 @@ extension ServerConnection {
             state = .writing(then: close ? .close : .readNext)
             return .write(
                 Output(
-                    response: response, includeBody: request.method != "HEAD",
-                    keepAliveHeader: !close && request.version == .http1_0))
+                    response: response, includeBody: !request.isHead,
+                    keepAliveHeader: !close && request.isHTTP10))
         }
 
         /// The final response was written completely.
@@ -217,6 +225,7 @@ extension ServerConnection {
                     guard case .readingBody(let request) = state else {
                         preconditionFailure("a message end without a request head")
                     }
+                    dispatched = DispatchedRequest(request.head)
                     state = .handling(request.head, closeAfterResponse: request.closeAfterResponse)
                     requestCount += 1
                     return .dispatch(request.head, body: request.body)
