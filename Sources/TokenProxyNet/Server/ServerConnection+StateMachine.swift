@@ -207,7 +207,8 @@ extension ServerConnection {
                     return .fail(fail(error.status, error.reason))
                 }
                 guard let event else { return needMore(armed: armed) }
-                switch event {
+                // Consumed: the head moves on instead of being copied (a retain per copy).
+                switch consume event {
                 case .requestHead(let head):
                     if let output = begin(head) { return .fail(output) }
                 case .body(let slice):
@@ -222,7 +223,10 @@ extension ServerConnection {
                     request.body.append(contentsOf: slice)
                     state = .readingBody(request)
                 case .end:
-                    guard case .readingBody(let request) = state else {
+                    // Moved out of `state` (which is replaced below), not copied.
+                    var taken = State.closed
+                    swap(&taken, &state)
+                    guard case .readingBody(let request) = consume taken else {
                         preconditionFailure("a message end without a request head")
                     }
                     dispatched = DispatchedRequest(request.head)
