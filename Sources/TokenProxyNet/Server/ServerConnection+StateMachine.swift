@@ -241,7 +241,8 @@ extension ServerConnection {
 
         /// Validates expectations and the declared body length of a new request; returns the
         /// error response when the request is refused.
-        private mutating func begin(_ head: HTTPRequestHead) -> Output? {
+        /// `consuming`: the head moves into the partial request.
+        private mutating func begin(_ head: consuming HTTPRequestHead) -> Output? {
             var closeAfterResponse = false
             if case .readingHead(let close) = state { closeAfterResponse = close }
             var expectsContinue = false
@@ -258,15 +259,17 @@ extension ServerConnection {
                     expectsContinue = true
                 }
             }
+            var declared = 0
+            if let value = head.fields["Content-Length"], let length = Int(value) {
+                guard length <= settings.maxRequestBodyBytes else {
+                    return fail(expectsContinue ? 417 : 413, "request body too large", head: head)
+                }
+                declared = length
+            }
             var request = PartialRequest(
                 head: head, awaitingContinue: expectsContinue,
                 closeAfterResponse: closeAfterResponse)
-            if let value = head.fields["Content-Length"], let declared = Int(value) {
-                guard declared <= settings.maxRequestBodyBytes else {
-                    return fail(expectsContinue ? 417 : 413, "request body too large", head: head)
-                }
-                request.body.reserveCapacity(declared)
-            }
+            if declared > 0 { request.body.reserveCapacity(declared) }
             state = .readingBody(request)
             return nil
         }
