@@ -52,13 +52,7 @@ trap cleanup EXIT
 callgrind_prepare "$binary"
 
 # --- the upstream: nginx over TLS (throwaway CA), a fixed 128-byte body, keep-alive ------------
-openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=bench-ca -keyout "$work/ca.key" \
-    -out "$work/ca.pem" -addext basicConstraints=critical,CA:TRUE -addext keyUsage=keyCertSign 2>/dev/null
-openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout "$work/server.key" \
-    -out "$work/server.csr" 2>/dev/null
-printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n' >"$work/server.ext"
-openssl x509 -req -in "$work/server.csr" -CA "$work/ca.pem" -CAkey "$work/ca.key" -CAcreateserial \
-    -days 2 -extfile "$work/server.ext" -out "$work/server.pem" 2>/dev/null
+make_test_ca "$work"
 chmod -R a+rX "$work"
 body="$(printf 'x%.0s' $(seq 1 128))"
 up_port="$(free_port)"

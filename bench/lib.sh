@@ -27,6 +27,17 @@ build_release() { # build_release WORK: builds the static release binary, prints
 build_loadgen() { # build_loadgen WORK: compiles bench/loadgen.c into WORK, prints its path
     gcc -O2 -Wall -Wextra -o "$1/loadgen" bench/loadgen.c && printf '%s\n' "$1/loadgen"
 }
+make_test_ca() { # make_test_ca DIR: a throwaway CA (DIR/ca.pem) and a server certificate for
+    # 127.0.0.1 and localhost signed by it (DIR/server.pem, DIR/server.key), valid 2 days
+    local dir="$1"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=bench-ca -keyout "$dir/ca.key" \
+        -out "$dir/ca.pem" -addext basicConstraints=critical,CA:TRUE -addext keyUsage=keyCertSign 2>/dev/null
+    openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout "$dir/server.key" \
+        -out "$dir/server.csr" 2>/dev/null
+    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n' >"$dir/server.ext"
+    openssl x509 -req -in "$dir/server.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" -CAcreateserial \
+        -days 2 -extfile "$dir/server.ext" -out "$dir/server.pem" 2>/dev/null
+}
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_port() { # wait_port PORT NAME LOG
     for _ in $(seq 1 100); do

@@ -53,13 +53,7 @@ loadgen="$(build_loadgen "$work")" || exit 1
 
 # --- 2. throwaway CA and server certificate, the 1 GiB sparse file ------------------------------
 umask 077
-openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=bench-ca -keyout "$work/ca.key" \
-    -out "$work/ca.pem" -addext basicConstraints=critical,CA:TRUE -addext keyUsage=keyCertSign 2>/dev/null
-openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout "$work/server.key" \
-    -out "$work/server.csr" 2>/dev/null
-printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n' >"$work/server.ext"
-openssl x509 -req -in "$work/server.csr" -CA "$work/ca.pem" -CAkey "$work/ca.key" -CAcreateserial \
-    -days 2 -extfile "$work/server.ext" -out "$work/server.pem" 2>/dev/null
+make_test_ca "$work"
 mkdir -p "$work/www/api" "$work/up" "$work/ref"
 truncate -s 1G "$work/www/api/big.bin"
 chmod -R a+rX "$work"

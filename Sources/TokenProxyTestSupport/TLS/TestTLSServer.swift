@@ -1,6 +1,3 @@
-import Foundation
-import Glibc
-
 /// A TLS server on 127.0.0.1 (python3's `ssl` module) for tests. It answers every request with
 /// `HTTP/1.1 200 OK` and the body `hello <client certificate CN or "anonymous">`, then closes.
 ///
@@ -15,49 +12,28 @@ package final class TestTLSServer: Sendable {
         case abrupt
     }
 
-    package let port: Int
-    private let process: Process
+    /// The port the server listens on.
+    package var port: Int { server.port }
+    private let server: PythonScriptServer
 
-    private init(process: Process, port: Int) {
-        self.process = process
-        self.port = port
+    private init(server: PythonScriptServer) {
+        self.server = server
     }
-
-    deinit { stop() }
 
     /// Starts the server with `certificate`/`key`; with `clientCA`, clients must present a
     /// certificate issued by it (mutual TLS).
     package static func start(
         certificate: String, key: String, clientCA: String? = nil, ending: Ending = .closeNotify
     ) throws -> TestTLSServer {
-        let process = Process()
-        // The system interpreter starts faster than a version-manager shim found through PATH.
-        let systemPython = "/usr/bin/python3"
-        let direct = FileManager.default.isExecutableFile(atPath: systemPython)
-        process.executableURL = URL(fileURLWithPath: direct ? systemPython : "/usr/bin/env")
-        process.arguments =
-            (direct ? [] : ["python3"]) + [
-                "-c", script, certificate, key, clientCA ?? "-", ending.rawValue,
-            ]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let line = String(decoding: output.fileHandleForReading.availableData, as: UTF8.self)
-        guard let port = Int(line.trimmingCharacters(in: .whitespacesAndNewlines)) else {
-            process.terminate()
-            process.waitUntilExit()
-            throw TestSupportError("python3 TLS server did not start")
-        }
-        return TestTLSServer(process: process, port: port)
+        let server = try PythonScriptServer(
+            script: script, arguments: [certificate, key, clientCA ?? "-", ending.rawValue],
+            name: "TLS server")
+        return TestTLSServer(server: server)
     }
 
     /// Kills the server by pid and reaps it.
     package func stop() {
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-        }
-        process.waitUntilExit()
+        server.stop()
     }
 
     private static let script = """

@@ -14,29 +14,13 @@ struct TunnelTLSDrainTests {
     /// A python3 TLS upstream that answers one upgrade request with a 101 and then `size`
     /// bytes in one TLS record, and keeps the connection open without sending more.
     final class UpgradingTLSUpstream: Sendable {
-        let port: Int
-        private let process: Process
+        var port: Int { server.port }
+        private let server: PythonScriptServer
 
         init(certificate: String, key: String, size: Int) throws {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = ["python3", "-c", Self.script, certificate, key, String(size)]
-            let output = Pipe()
-            process.standardOutput = output
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            let line = String(decoding: output.fileHandleForReading.availableData, as: UTF8.self)
-            guard let port = Int(line.trimmingCharacters(in: .whitespacesAndNewlines)) else {
-                process.terminate()
-                throw TestSupportError("python3 TLS upstream did not start")
-            }
-            self.process = process
-            self.port = port
-        }
-
-        deinit {
-            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-            process.waitUntilExit()
+            server = try PythonScriptServer(
+                script: Self.script, arguments: [certificate, key, String(size)],
+                name: "TLS upstream")
         }
 
         static let script = """

@@ -19,29 +19,12 @@ struct UpstreamTLSReadAheadTests {
     /// upgrade request with a 101, then sends one 3,000-byte record in two TCP sends 1 s
     /// apart. Either way it then keeps the connection open, silent.
     final class RecordWritingUpstream: Sendable {
-        let port: Int
-        private let process: Process
+        var port: Int { server.port }
+        private let server: PythonScriptServer
 
         init(certificate: String, key: String, mode: String) throws {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = ["python3", "-c", Self.script, certificate, key, mode]
-            let output = Pipe()
-            process.standardOutput = output
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            let line = String(decoding: output.fileHandleForReading.availableData, as: UTF8.self)
-            guard let port = Int(line.trimmingCharacters(in: .whitespacesAndNewlines)) else {
-                process.terminate()
-                throw TestSupportError("python3 TLS upstream did not start")
-            }
-            self.process = process
-            self.port = port
-        }
-
-        deinit {
-            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-            process.waitUntilExit()
+            server = try PythonScriptServer(
+                script: Self.script, arguments: [certificate, key, mode], name: "TLS upstream")
         }
 
         static let script = """

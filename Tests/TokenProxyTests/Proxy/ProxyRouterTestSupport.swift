@@ -118,8 +118,15 @@ enum ProxyRouterFixture {
     /// Runs `body` in a task of its own, as the engine's loops hand a parked request's wait
     /// to the router: nothing blocks a thread any more (the router answers through a
     /// completion, awaited here).
+    /// The result comes back under a lock rather than through `Task.value`, so that
+    /// ThreadSanitizer sees the hand-over of the `ProxyForward` object the router wrote to.
     static func onThread<T: Sendable>(_ body: @escaping @Sendable () async -> T) async -> T {
-        await Task { await body() }.value
+        let result = Mutex<T?>(nil)
+        await Task {
+            let value = await body()
+            result.withLock { $0 = value }
+        }.value
+        return result.withLock { $0.take() }!
     }
 
     static func decide(_ router: ProxyRouter, _ head: HTTPRequestHead, peer: PeerIdentity = peer)

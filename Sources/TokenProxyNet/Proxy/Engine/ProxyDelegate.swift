@@ -1,3 +1,4 @@
+import Synchronization
 import TokenProxyCore
 import TokenProxyCrypto
 
@@ -158,21 +159,53 @@ extension ProxyDelegate {
     package func decide(_ head: HTTPRequestHead, peer: PeerIdentity, listener: String) async
         -> ProxyDecision
     {
-        await withCheckedContinuation { continuation in
+        let handOver = AwaitedHandOver<ProxyDecision>()
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let answer = decide(head, peer: peer, listener: listener) {
-                continuation.resume(returning: $0)
+                handOver.put($0)
+                continuation.resume()
             }
-            if case .now(let decision) = answer { continuation.resume(returning: decision) }
+            if case .now(let decision) = answer {
+                handOver.put(decision)
+                continuation.resume()
+            }
         }
+        return handOver.take()
     }
 
     /// `authorizationAfterUnauthorized`, awaited (for tests and tools).
     package func authorizationAfterUnauthorized(_ forward: ProxyForward) async -> String? {
-        await withCheckedContinuation { continuation in
+        let handOver = AwaitedHandOver<String?>()
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let answer = authorizationAfterUnauthorized(forward) {
-                continuation.resume(returning: $0)
+                handOver.put($0)
+                continuation.resume()
             }
-            if case .now(let value) = answer { continuation.resume(returning: value) }
+            if case .now(let value) = answer {
+                handOver.put(value)
+                continuation.resume()
+            }
         }
+        return handOver.take()
+    }
+}
+
+/// Carries an answer from the thread that completes a delegate call to the task awaiting it,
+/// under a lock. Why not the continuation's own value: a `ProxyForward` is a class that the
+/// completing thread has just written to, and a continuation resumed before its task
+/// suspends gives ThreadSanitizer no acquire/release pair to see that hand-over by (the
+/// engine's own path hands decisions over through its loop's locked inbox).
+final class AwaitedHandOver<Value: Sendable>: Sendable {
+    private let slot = Mutex<Value?>(nil)
+
+    func put(_ value: Value) {
+        slot.withLock { $0 = value }
+    }
+
+    func take() -> Value {
+        guard let value = slot.withLock({ $0.take() }) else {
+            preconditionFailure("AwaitedHandOver.take before put")
+        }
+        return value
     }
 }
