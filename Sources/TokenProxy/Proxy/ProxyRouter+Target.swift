@@ -170,42 +170,52 @@ struct ProxyRequestTarget: Equatable {
     /// them (RFC 3986 §5.2.4) and could leave the route's prefix or base path after we matched
     /// it. One pass over the bytes, no allocation: this runs for every proxied request.
     static func hasDotSegment(_ path: String) -> Bool {
-        var dots = 0
-        var other = false
-        var percent = 0  // bytes of a `%2e` seen so far
-        for byte in path.utf8 {
-            if byte == UInt8(ascii: "/") {
-                if !other && percent == 0 && (dots == 1 || dots == 2) { return true }
-                dots = 0
-                other = false
-                percent = 0
-                continue
+        // Over the contiguous bytes (the `UTF8View` iterator costs more per byte).
+        var path = path
+        return path.withUTF8 { bytes in
+            var dots = 0
+            var other = false
+            var percent = 0  // bytes of a `%2e` seen so far
+            for byte in bytes {
+                if byte == UInt8(ascii: "/") {
+                    if !other && percent == 0 && (dots == 1 || dots == 2) { return true }
+                    dots = 0
+                    other = false
+                    percent = 0
+                    continue
+                }
+                if other { continue }
+                switch (percent, byte) {
+                case (0, UInt8(ascii: ".")): dots += 1
+                case (0, UInt8(ascii: "%")): percent = 1
+                case (1, UInt8(ascii: "2")): percent = 2
+                case (2, let letter) where letter | 0x20 == UInt8(ascii: "e"):
+                    percent = 0
+                    dots += 1
+                default: other = true
+                }
+                if dots > 2 { other = true }
             }
-            if other { continue }
-            switch (percent, byte) {
-            case (0, UInt8(ascii: ".")): dots += 1
-            case (0, UInt8(ascii: "%")): percent = 1
-            case (1, UInt8(ascii: "2")): percent = 2
-            case (2, let letter) where letter | 0x20 == UInt8(ascii: "e"):
-                percent = 0
-                dots += 1
-            default: other = true
-            }
-            if dots > 2 { other = true }
+            return !other && percent == 0 && (dots == 1 || dots == 2)
         }
-        return !other && percent == 0 && (dots == 1 || dots == 2)
     }
 
     /// Whether `path` lies under `prefix`: a prefix ending in `/` matches what starts with it;
     /// another one matches whole segments only (`/api` matches `/api` and `/api/x`, not `/apix`).
     /// Compares bytes (`String.hasPrefix` compares canonical equivalence, grapheme by grapheme).
     static func path(_ path: String, isUnder prefix: String) -> Bool {
-        let bytes = path.utf8
-        let prefixBytes = prefix.utf8
-        guard bytes.starts(with: prefixBytes) else { return false }
-        if prefixBytes.last == UInt8(ascii: "/") || bytes.count == prefixBytes.count { return true }
-        return bytes[bytes.index(bytes.startIndex, offsetBy: prefixBytes.count)]
-            == UInt8(ascii: "/")
+        // On the contiguous bytes: `UTF8View.starts(with:)` walked both views' indices byte by
+        // byte (~425 instructions of a proxied request).
+        var path = path
+        var prefix = prefix
+        return path.withUTF8 { bytes in
+            prefix.withUTF8 { start in
+                guard bytes.count >= start.count else { return false }
+                for index in 0..<start.count where bytes[index] != start[index] { return false }
+                if start.last == UInt8(ascii: "/") || bytes.count == start.count { return true }
+                return bytes[start.count] == UInt8(ascii: "/")
+            }
+        }
     }
 
     /// The origin-form target to send upstream: prefix stripped if asked, the upstream's base

@@ -21,8 +21,8 @@ extension ProxyConnection {
             if let arm {
                 let duration =
                     switch arm {
-                    case .idle, .body: configuration.idleTimeout
-                    case .header: configuration.headerReadTimeout
+                    case .idle, .body: context.timeouts.idle
+                    case .header: context.timeouts.headerRead
                     }
                 readDeadline = deadline(in: duration)
             }
@@ -158,7 +158,7 @@ extension ProxyConnection {
             clientDrained()
         } else if progress || writeDeadline == nil {
             // Progress restarts the deadline: it bounds a stall, not a transfer.
-            writeDeadline = deadline(in: configuration.idleTimeout)
+            writeDeadline = deadline(in: context.timeouts.idle)
         }
         return !isClosed
     }

@@ -19,29 +19,31 @@ extension ProxyConnection {
             case relaying(ProxyHeaders.ResponseFraming)
         }
 
+        // Mutable state not checked for exclusivity at run time: it belongs to its
+        // connection, loop thread only, and no access overlaps another (see `ProxyConnection`).
         let head: HTTPRequestHead
         /// The bytes of the head sent upstream (rebuilt for a replay after a 401).
-        var upstreamHead: [UInt8]
+        @exclusivity(unchecked) var upstreamHead: [UInt8]
         let forward: ProxyForward
         let start: ContinuousClock.Instant
         let body: ProxyConnection.OutgoingBody
         /// The upstream request body is chunk-framed (the client's was).
         let chunked: Bool
-        var upstream: UpstreamConnection?
-        var phase = Phase.connecting
+        @exclusivity(unchecked) var upstream: UpstreamConnection?
+        @exclusivity(unchecked) var phase = Phase.connecting
         /// Whether client body bytes beyond the prefix were consumed (no resend then).
-        var streamedBeyondPrefix = false
+        @exclusivity(unchecked) var streamedBeyondPrefix = false
         /// The whole request body was queued upstream.
-        var requestComplete = false
+        @exclusivity(unchecked) var requestComplete = false
         /// A body piece waits for the upstream to take what is queued (backpressure).
-        var waitingForDrain = false
+        @exclusivity(unchecked) var waitingForDrain = false
         /// Writing upstream failed; the upstream may still answer (413, 401 …).
-        var writeFailed = false
-        var retried = false
+        @exclusivity(unchecked) var writeFailed = false
+        @exclusivity(unchecked) var retried = false
         /// A reused connection failed before any response byte; the request went again once.
-        var staleRetried = false
-        var response: HTTPResponseHead?
-        var discarded = 0
+        @exclusivity(unchecked) var staleRetried = false
+        @exclusivity(unchecked) var response: HTTPResponseHead?
+        @exclusivity(unchecked) var discarded = 0
 
         init(
             head: HTTPRequestHead, upstreamHead: [UInt8], forward: ProxyForward,
@@ -106,7 +108,7 @@ extension ProxyConnection {
             upstream: upstream, tls: forward.tls, loop: loop, token: context.nextUpstreamToken())
         attach(connection)
         upstreamWait = .connect
-        upstreamDeadline = deadline(in: configuration.connectTimeout)
+        upstreamDeadline = deadline(in: context.timeouts.connect)
         resolve(connection)
     }
 
@@ -161,7 +163,7 @@ extension ProxyConnection {
         }
         upstream.reading = true
         upstreamWait = .response
-        upstreamDeadline = deadline(in: configuration.responseTimeout)
+        upstreamDeadline = deadline(in: context.timeouts.response)
         noteBuffered(upstream.output.count)
         guard upstream.flush() else {
             upstreamWriteFailed()
@@ -212,7 +214,7 @@ extension ProxyConnection {
         self.exchange?.requestComplete = true
         guard !exchange.writeFailed else { return }
         if exchange.chunked { upstream.output.append(HTTPSerializer.lastChunk()) }
-        upstreamDeadline = deadline(in: configuration.responseTimeout)
+        upstreamDeadline = deadline(in: context.timeouts.response)
         if !upstream.flush() { upstreamWriteFailed() }
     }
 

@@ -10,7 +10,7 @@ extension ProxyConnection {
         }
         upstream.reading = true
         upstream.updateInterest()
-        upstreamDeadline = deadline(in: configuration.responseTimeout)
+        upstreamDeadline = deadline(in: context.timeouts.response)
         if let fresh, HTTPFields.isValidValue(fresh) {
             exchange.retried = true
             exchange.forward.authorization = fresh

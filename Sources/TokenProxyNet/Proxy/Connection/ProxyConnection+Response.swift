@@ -60,7 +60,7 @@ extension ProxyConnection: UpstreamConnectionOwner {
                 upstreamWriteFailed()
                 return
             }
-            upstreamDeadline = deadline(in: configuration.responseTimeout)
+            upstreamDeadline = deadline(in: context.timeouts.response)
         }
         if exchange?.waitingForDrain == true && upstream.output.acceptsMore { continueBody() }
         guard exchange?.upstream === upstream, upstream.reading else { return }
@@ -76,7 +76,7 @@ extension ProxyConnection: UpstreamConnectionOwner {
             case .bytes(let count):
                 upstream.receivedResponseBytes = true
                 upstream.parser.feed(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
-                upstreamDeadline = deadline(in: configuration.responseTimeout)
+                upstreamDeadline = deadline(in: context.timeouts.response)
                 processResponse(upstream, ended: false)
                 if count < buffer.count && !upstream.hasBufferedInput {
                     // The socket is (very likely) drained: what is missing is yet to come.

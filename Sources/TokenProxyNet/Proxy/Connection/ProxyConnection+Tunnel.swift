@@ -44,7 +44,7 @@ extension ProxyConnection {
             status: 200, retried: false, isTLS: false, connected: false)
         self.current = nil
         upstreamWait = .connect
-        upstreamDeadline = deadline(in: configuration.connectTimeout)
+        upstreamDeadline = deadline(in: context.timeouts.connect)
         resolve(upstream)
     }
 
@@ -88,7 +88,7 @@ extension ProxyConnection {
     private func startRelay() {
         guard let tunnel else { return }
         upstreamWait = .tunnelIdle
-        upstreamDeadline = deadline(in: configuration.idleTimeout)
+        upstreamDeadline = deadline(in: context.timeouts.idle)
         tunnel.upstream.reading = true
         clientReading = true
         flushClient()
@@ -100,7 +100,7 @@ extension ProxyConnection {
         guard let upstream = tunnel?.upstream else { return }
         upstream.output.append(bytes)
         noteBuffered(upstream.output.count)
-        upstreamDeadline = deadline(in: configuration.idleTimeout)
+        upstreamDeadline = deadline(in: context.timeouts.idle)
         guard upstream.flush() else {
             endTunnel(failure: "tunnel ended: the upstream stopped taking bytes")
             return
@@ -146,7 +146,7 @@ extension ProxyConnection {
             case .bytes(let count):
                 output.append(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
                 noteBuffered(output.count)
-                upstreamDeadline = deadline(in: configuration.idleTimeout)
+                upstreamDeadline = deadline(in: context.timeouts.idle)
                 if !output.acceptsMore {
                     flushClient()
                     if !output.acceptsMore { upstream.reading = false }

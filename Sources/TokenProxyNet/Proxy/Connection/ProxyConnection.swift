@@ -51,40 +51,44 @@ final class ProxyConnection: @unchecked Sendable {
     let peer: PeerIdentity
     let listenerName: String
     let fd: Int32
-    private var descriptor: FileDescriptor?
+    // The mutable state below is not checked for exclusivity at run time: only the loop's
+    // thread touches it (see the type's comment), and no access overlaps another (the checks, on in every
+    // other build of this code, pass the whole suite). Each check was a runtime call, and a
+    // proxied request made about a hundred of them (callgrind).
+    @exclusivity(unchecked) private var descriptor: FileDescriptor?
     /// The shell's `finished`, called once after the descriptor was closed.
     let onClose: @Sendable () -> Void
 
-    var machine: StateMachine
-    var current: Current?
-    var exchange: Exchange?
-    var tunnel: Tunnel?
+    @exclusivity(unchecked) var machine: StateMachine
+    @exclusivity(unchecked) var current: Current?
+    @exclusivity(unchecked) var exchange: Exchange?
+    @exclusivity(unchecked) var tunnel: Tunnel?
     /// Bytes for the client not taken by its socket yet.
-    var output = ProxyOutputQueue()
-    var afterFlush: AfterFlush?
+    @exclusivity(unchecked) var output = ProxyOutputQueue()
+    @exclusivity(unchecked) var afterFlush: AfterFlush?
     /// Whether the client socket is read now (only after `.readMore`, and in a tunnel while
     /// the upstream takes more).
-    var clientReading = false
-    private var clientWatched: UInt32?
-    var readDeadline: UInt64?
-    var writeDeadline: UInt64?
-    var upstreamDeadline: UInt64?
-    var upstreamWait = UpstreamWait.connect
-    var shutdownRequested = false
-    private var shutdownDelivered = false
+    @exclusivity(unchecked) var clientReading = false
+    @exclusivity(unchecked) private var clientWatched: UInt32?
+    @exclusivity(unchecked) var readDeadline: UInt64?
+    @exclusivity(unchecked) var writeDeadline: UInt64?
+    @exclusivity(unchecked) var upstreamDeadline: UInt64?
+    @exclusivity(unchecked) var upstreamWait = UpstreamWait.connect
+    @exclusivity(unchecked) var shutdownRequested = false
+    @exclusivity(unchecked) private var shutdownDelivered = false
     /// Counts delegate calls, so an answer arriving after the connection moved on is dropped.
-    var sequence = 0
+    @exclusivity(unchecked) var sequence = 0
     /// A delegate answer is awaited (the request is parked). Meanwhile the client socket is
     /// watched for its hang-up only (`syncClientInterest`).
-    var parked = false
+    @exclusivity(unchecked) var parked = false
     /// The head of a request parked before its route was decided (`current` is set only
     /// after), so that a client hanging up meanwhile is reported.
-    var parkedHead: (head: HTTPRequestHead, start: ContinuousClock.Instant)?
+    @exclusivity(unchecked) var parkedHead: (head: HTTPRequestHead, start: ContinuousClock.Instant)?
     /// `pumpUpstream` is running, and was asked for another pass meanwhile.
-    var pumping = false
-    var repump = false
-    private var reportedPeak = 0
-    var isClosed = false
+    @exclusivity(unchecked) var pumping = false
+    @exclusivity(unchecked) var repump = false
+    @exclusivity(unchecked) private var reportedPeak = 0
+    @exclusivity(unchecked) var isClosed = false
 
     init(
         _ admission: ShellAdmission, loop: EventLoop, context: ProxyLoopContext,
@@ -215,9 +219,12 @@ final class ProxyConnection: @unchecked Sendable {
         }
     }
 
-    /// The nanosecond deadline `duration` from now, noted with the loop.
-    func deadline(in duration: Duration) -> UInt64 {
-        let at = EventLoop.now() + duration.clampedNanoseconds
+    /// The nanosecond deadline `nanoseconds` (a `context.timeouts` value) from now, noted
+    /// with the loop. "Now" is the loop's time of this wake-up (`EventLoop.time`), not a clock
+    /// read: several deadlines are set per request, and the cached time puts each early by at
+    /// most the loop's work since it woke, never late.
+    func deadline(in nanoseconds: UInt64) -> UInt64 {
+        let at = loop.time + nanoseconds
         loop.noteDeadline(at)
         return at
     }

@@ -56,6 +56,9 @@ package struct ProxyUpstream: Sendable, Hashable, CustomStringConvertible {
 /// changes `authorization` and `tokenGeneration` for a replay after a 401. That hand-over is
 /// what makes the `@unchecked Sendable` sound.
 package final class ProxyForward: @unchecked Sendable {
+    // The `var`s are not checked for exclusivity at run time: one thread at a time has the
+    // forward (the hand-over above), no access overlaps another, and the engine reads them
+    // for every request (each check was a runtime call).
     package let upstream: ProxyUpstream
     /// Required for `https` upstreams; built once per route, shared by its connections.
     package let tls: TLSClientContext?
@@ -65,22 +68,22 @@ package final class ProxyForward: @unchecked Sendable {
     package let hostHeader: String
     /// The full `Authorization` value to inject (`Bearer …`); exactly one is sent. nil: send
     /// the client's own (a route that keeps client credentials, and the client sent one).
-    package var authorization: String?
+    @exclusivity(unchecked) package var authorization: String?
     /// Request headers to drop before forwarding besides hop-by-hop ones (the refresh header).
-    package var removeHeaders: [String]
+    @exclusivity(unchecked) package var removeHeaders: [String]
     /// Add `X-Forwarded-For` / `X-Forwarded-Proto`.
     package let forwardedHeaders: Bool
     /// For error bodies and logs: the route's name (e.g. `api.example.com` or `/zitadel/`).
     package let routeName: String
     /// Opaque value the delegate gets back with a 401, to tell whether the rejected token is
     /// still the current one (so that a burst of 401s causes one refresh).
-    package var tokenGeneration: String
+    @exclusivity(unchecked) package var tokenGeneration: String
     /// Protocols (lowercased names) the client may switch to with `Upgrade`; any other offer
     /// is removed (`ProxyHeaders.allowedUpgrades`). Empty: no upgrades.
     package let upgrades: [String]
     /// Fields to add for the upstream (a guard's identity headers), after the client's
     /// fields; the client's own copies must be in `removeHeaders`.
-    package var addHeaders: [(name: String, value: String)] = []
+    @exclusivity(unchecked) package var addHeaders: [(name: String, value: String)] = []
 
     package init(
         upstream: ProxyUpstream, tls: TLSClientContext?, target: String, hostHeader: String,

@@ -7,13 +7,13 @@
 /// without comparing a byte: a message's fields are checked against a dozen names each, and
 /// nearly all of them are absent.
 struct FieldNameList: Sendable {
-    private var names: [String]
+    private(set) var names: [String]
     /// Bit `n` (n < 63) set when a name has `n` bytes; bit 63 stands for every longer one.
-    private var lengths: UInt64 = 0
+    private(set) var lengths: UInt64 = 0
     /// Bit `b & 31` set when a name starts with byte `b`: `A` and `a` differ by 32, so both
     /// cases of a letter share a bit (other bytes may share one too: a false hit only means
     /// the names are compared).
-    private var initials: UInt64 = 0
+    private(set) var initials: UInt64 = 0
 
     init(_ names: [String] = []) {
         self.names = names
@@ -53,7 +53,7 @@ struct FieldNameList: Sendable {
 
     /// The mask bits of `name`; nil for the empty name (never a field name).
     @inline(__always)
-    private static func bits(_ name: String) -> (length: UInt64, initial: UInt64)? {
+    static func bits(_ name: String) -> (length: UInt64, initial: UInt64)? {
         let utf8 = name.utf8
         guard let first = utf8.first else { return nil }
         return (1 << UInt64(min(utf8.count, 63)), 1 << UInt64(first & 31))
@@ -100,7 +100,8 @@ struct FieldNameList: Sendable {
         return true
     }
 
-    private static func lower(_ byte: UInt8) -> UInt8 {
+    @inline(__always)
+    static func lower(_ byte: UInt8) -> UInt8 {
         byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte
     }
 }

@@ -107,24 +107,26 @@ enum ProxyHeaders {
         var existingVia: [String] = []
         var forwardedFor: [String] = []
         var chunked = false
-        var contentLength: String?
+        var seenLength = false
+        var contentLength: Int?
         var offersUpgrade = false
-        for field in head.fields {
-            let name = field.name
+        head.fields.forEachField { _, name, value in
             if FieldNameList.isNamed(name, "connection") {
-                forEachListElement(field.value) { token in
+                HTTPFields.forEachListElement(value) { token in
                     if !droppedUpstream.contains(token) { drop.insert(token) }
                 }
             } else if FieldNameList.isNamed(name, "via") {
-                existingVia.append(field.value)
+                existingVia.append(String(decoding: value, as: UTF8.self))
             } else if FieldNameList.isNamed(name, "transfer-encoding") {
                 chunked = true
             } else if FieldNameList.isNamed(name, "content-length") {
-                if contentLength == nil { contentLength = field.value }
+                // The first value, as `Int` reads it (a list `12, 12` gives none).
+                if !seenLength { contentLength = Int(String(decoding: value, as: UTF8.self)) }
+                seenLength = true
             } else if FieldNameList.isNamed(name, "upgrade") {
                 offersUpgrade = true
             } else if forwardedHeaders && FieldNameList.isNamed(name, "x-forwarded-for") {
-                forwardedFor.append(field.value)
+                forwardedFor.append(String(decoding: value, as: UTF8.self))
             }
         }
         let dropAuthorization = authorization != nil
@@ -137,25 +139,26 @@ enum ProxyHeaders {
         appendUTF8(forward.target, to: &bytes)
         bytes.append(contentsOf: " HTTP/1.1\r\n".utf8)
         appendField("Host", forward.hostHeader, to: &bytes)
-        for field in head.fields {
-            let name = field.name
-            if droppedUpstream.contains(name) { continue }
-            if !drop.isEmpty && drop.contains(name) { continue }
-            if dropAuthorization && FieldNameList.isNamed(name, "authorization") { continue }
+        head.fields.forEachField { _, name, value in
+            if droppedUpstream.contains(name) { return }
+            if !drop.isEmpty && drop.contains(name) { return }
+            if dropAuthorization && FieldNameList.isNamed(name, "authorization") { return }
             if forwardedHeaders
                 && (FieldNameList.isNamed(name, "x-forwarded-for")
                     || FieldNameList.isNamed(name, "x-forwarded-proto"))
             {
-                continue
+                return
             }
-            if removeHeaders.contains(where: { FieldNameList.equal($0, name) }) {
-                continue
+            if !removeHeaders.isEmpty
+                && removeHeaders.contains(where: { FieldNameList.equal($0, name) })
+            {
+                return
             }
-            appendField(name, field.value, to: &bytes)
+            appendLine(name, value, to: &bytes)
         }
         if chunked {
             bytes.append(contentsOf: "Transfer-Encoding: chunked\r\n".utf8)
-        } else if let contentLength, let length = Int(contentLength) {
+        } else if let length = contentLength {
             bytes.append(contentsOf: "Content-Length: ".utf8)
             appendDecimal(length, to: &bytes)
             bytes.append(contentsOf: crlf)
@@ -217,14 +220,14 @@ enum ProxyHeaders {
         // chunked relay keeps `Trailer`), and the length when we frame the body ourselves.
         var drop = FieldNameList()
         var existingVia: [String] = []
-        for field in head.fields {
-            if FieldNameList.isNamed(field.name, "connection") {
-                forEachListElement(field.value) { token in
+        head.fields.forEachField { _, name, value in
+            if FieldNameList.isNamed(name, "connection") {
+                HTTPFields.forEachListElement(value) { token in
                     if framing == .chunked && FieldNameList.isNamed(token, "trailer") { return }
                     if !base.contains(token) { drop.insert(token) }
                 }
-            } else if FieldNameList.isNamed(field.name, "via") {
-                existingVia.append(field.value)
+            } else if FieldNameList.isNamed(name, "via") {
+                existingVia.append(String(decoding: value, as: UTF8.self))
             }
         }
         let dropLength = framing != .none || head.status == 204
@@ -236,12 +239,11 @@ enum ProxyHeaders {
         bytes.append(0x20)
         appendUTF8(head.reason, to: &bytes)
         bytes.append(contentsOf: crlf)
-        for field in head.fields
-        where !base.contains(field.name)
-            && !(dropLength && FieldNameList.isNamed(field.name, "content-length"))
-            && (drop.isEmpty || !drop.contains(field.name))
-        {
-            appendField(field.name, field.value, to: &bytes)
+        head.fields.forEachField { _, name, value in
+            if base.contains(name) { return }
+            if dropLength && FieldNameList.isNamed(name, "content-length") { return }
+            if !drop.isEmpty && drop.contains(name) { return }
+            appendLine(name, value, to: &bytes)
         }
         switch framing {
         case .none, .close: break
@@ -258,8 +260,11 @@ enum ProxyHeaders {
         case .keepAlive: bytes.append(contentsOf: "Connection: keep-alive\r\n".utf8)
         case .upgrade:
             bytes.append(contentsOf: "Connection: Upgrade\r\n".utf8)
-            for field in head.fields where FieldNameList.isNamed(field.name, "upgrade") {
-                appendField("Upgrade", field.value, to: &bytes)
+            head.fields.forEachField { _, name, value in
+                guard FieldNameList.isNamed(name, "upgrade") else { return }
+                bytes.append(contentsOf: "Upgrade: ".utf8)
+                bytes.append(contentsOf: value)
+                bytes.append(contentsOf: crlf)
             }
         }
         bytes.append(contentsOf: crlf)
@@ -274,6 +279,20 @@ enum ProxyHeaders {
         bytes.append(0x3A)
         bytes.append(0x20)
         appendUTF8(value, to: &bytes)
+        bytes.append(0x0D)
+        bytes.append(0x0A)
+    }
+
+    /// `name: value` CRLF from a field's stored bytes (RFC 9112 §5): two block copies.
+    @inline(__always)
+    static func appendLine(
+        _ name: UnsafeBufferPointer<UInt8>, _ value: UnsafeBufferPointer<UInt8>,
+        to bytes: inout [UInt8]
+    ) {
+        bytes.append(contentsOf: name)
+        bytes.append(0x3A)
+        bytes.append(0x20)
+        bytes.append(contentsOf: value)
         bytes.append(0x0D)
         bytes.append(0x0A)
     }
@@ -333,11 +352,11 @@ enum ProxyHeaders {
 
     /// The first number of a `Content-Length` value (`12` or the list `12, 12`, which the
     /// parser accepted only with equal members), or nil when it is not one.
-    static func firstContentLength(_ value: String) -> Int? {
+    static func firstContentLength(_ value: UnsafeBufferPointer<UInt8>) -> Int? {
         var result = 0
         var digits = 0
         var trailing = false
-        for byte in value.utf8 {
+        for byte in value {
             switch byte {
             case UInt8(ascii: "0")...UInt8(ascii: "9") where !trailing:
                 let (times, overflow) = result.multipliedReportingOverflow(by: 10)

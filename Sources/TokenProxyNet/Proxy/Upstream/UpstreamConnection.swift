@@ -45,38 +45,43 @@ final class UpstreamConnection: @unchecked Sendable {
     let token: UInt64
     /// `host:port`, for messages.
     let peer: String
-    private(set) var phase = Phase.resolving
-    private var descriptor: FileDescriptor?
+    // The mutable state below is not checked for exclusivity at run time: only the loop's
+    // thread touches it (it belongs to one loop), and no access overlaps another (the checks, on in every
+    // other build of this code, pass the whole suite). Each check was a runtime call, and a
+    // proxied request made about a hundred of them (callgrind).
+    @exclusivity(unchecked) private(set) var phase = Phase.resolving
+    @exclusivity(unchecked) private var descriptor: FileDescriptor?
     var fd: Int32 { descriptor?.rawValue ?? -1 }
-    private var tls: TLSSession?
+    @exclusivity(unchecked) private var tls: TLSSession?
     private let tlsContext: TLSClientContext?
-    private var addresses: [SocketAddress] = []
-    private var lastErrno: Int32 = ECONNREFUSED
+    @exclusivity(unchecked) private var addresses: [SocketAddress] = []
+    @exclusivity(unchecked) private var lastErrno: Int32 = ECONNREFUSED
     /// Who is told about readiness; nil while pooled.
     weak var owner: (any UpstreamConnectionOwner)?
     /// The response side: parses what the upstream sends.
-    var parser = HTTPParser(mode: .response, limits: HTTPLimits(maxBodyBytes: .max))
+    @exclusivity(unchecked) var parser = HTTPParser(
+        mode: .response, limits: HTTPLimits(maxBodyBytes: .max))
     /// The request side: bytes not yet taken by the socket.
-    var output = ProxyOutputQueue()
+    @exclusivity(unchecked) var output = ProxyOutputQueue()
     /// The owner reads now (epoll reports readability).
-    var reading = false
+    @exclusivity(unchecked) var reading = false
     /// A TLS read needs the socket writable first, or a TLS write needs it readable.
-    private var readWantsWrite = false
+    @exclusivity(unchecked) private var readWantsWrite = false
     /// The last TLS read found the socket empty: what OpenSSL still holds (read ahead) is part
     /// of a record, which cannot be read before more bytes come, and epoll announces those.
-    private var tlsStarved = false
-    private var writeWantsRead = false
-    private var watched: UInt32?
+    @exclusivity(unchecked) private var tlsStarved = false
+    @exclusivity(unchecked) private var writeWantsRead = false
+    @exclusivity(unchecked) private var watched: UInt32?
     /// When the pool took it (`EventLoop.now()`), and when it expires there.
-    var idleSince: UInt64?
-    var idleDeadline: UInt64?
+    @exclusivity(unchecked) var idleSince: UInt64?
+    @exclusivity(unchecked) var idleDeadline: UInt64?
     /// Exchanges it carried before the current one (a reused connection may meet the race
     /// with the upstream's idle close).
-    var exchanges = 0
+    @exclusivity(unchecked) var exchanges = 0
     /// Whether a response byte of the current exchange arrived.
-    var receivedResponseBytes = false
+    @exclusivity(unchecked) var receivedResponseBytes = false
     /// Whether the current exchange ended cleanly with both sides allowing reuse.
-    var reusable = false
+    @exclusivity(unchecked) var reusable = false
     /// Called when the pool's idle connection closes (by expiry or the peer), to forget it.
     var onIdleClose: ((UpstreamConnection) -> Void)?
 
