@@ -23,10 +23,10 @@ extension TokenAPI {
     func respondNow(
         to request: HTTPServerRequest, on connection: TokenAPIConnection
     ) -> HTTPServerResponse? {
-        let head = request.head
-        guard let position = tokenPosition(inTarget: head.target) else { return nil }
-        let method = head.method
-        guard method == "GET" || method == "HEAD" else { return nil }
+        // The head is read in place (no `let head = request.head`): a copy costs a retain and
+        // a release, a tenth of what the rest of this function costs.
+        guard let position = tokenPosition(inTarget: request.head.target) else { return nil }
+        guard request.head.method == "GET" || request.head.method == "HEAD" else { return nil }
         // The one clock read of the request: usability and `expires_in` both use it.
         let now = ContinuousClock.now
         let remembered = connection.credential(at: position, now: now)
@@ -71,7 +71,7 @@ extension TokenAPI {
             }
         }
         let response =
-            Self.prefersText(head.fields["Accept"])
+            Self.prefersText(request.head.fields["Accept"])
             ? snapshot.value.textResponse.value
             : connection.jsonResponse(remembered, snapshot, now: now)
         metrics.recordRequest(status: 200)

@@ -42,7 +42,7 @@ package struct HTTPRequestHead: Sendable, Equatable {
     /// The method token, case-sensitive (RFC 9110 §9.1): `GET` and `get` differ.
     @inlinable
     package var method: String {
-        get { storage.method }
+        _read { yield storage.method }
         set {
             unique()
             storage.method = newValue
@@ -53,7 +53,7 @@ package struct HTTPRequestHead: Sendable, Equatable {
     /// (`http://host/path`, toward proxies), authority-form (`host:443`, CONNECT) or `*`.
     @inlinable
     package var target: String {
-        get { storage.target }
+        _read { yield storage.target }
         set {
             unique()
             storage.target = newValue
@@ -69,9 +69,11 @@ package struct HTTPRequestHead: Sendable, Equatable {
         }
     }
 
+    /// Read with `_read`, like `method` and `target`: a caller borrows the value from the box
+    /// instead of getting a copy (a retain and release per access on the token API's path).
     @inlinable
     package var fields: HTTPFields {
-        get { storage.fields }
+        _read { yield storage.fields }
         _modify {
             unique()
             yield &storage.fields

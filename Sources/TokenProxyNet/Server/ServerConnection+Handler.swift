@@ -17,7 +17,11 @@ extension ServerConnection {
 
     /// Runs the handler for one request. Returns the response when the handler answered before
     /// returning, so it is written without a thread hop; nil when the answer comes later.
-    func callHandler(head: HTTPRequestHead, body: [UInt8]) -> HTTPServerResponse? {
+    /// `consuming`: the head and body move into the request instead of being copied (a retain
+    /// and release each per request).
+    func callHandler(head: consuming HTTPRequestHead, body: consuming [UInt8])
+        -> HTTPServerResponse?
+    {
         let request = HTTPServerRequest(head: head, body: body, peer: peer, listener: listenerName)
         // The fast path: no closure, no slot (it stays idle).
         if let response = handler.respondNow(to: request, connectionState: &handlerState) {

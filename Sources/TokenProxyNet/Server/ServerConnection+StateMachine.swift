@@ -20,6 +20,10 @@ extension ServerConnection {
         private(set) var requestCount = 0
         private let settings: Settings
         private var parser: HTTPParser
+        /// What `responseReady` needs of the dispatched head, read once at dispatch, so that
+        /// answering does not copy the head out of `state` (a retain and release each) nor look
+        /// up its `Connection` field again.
+        private var dispatched = DispatchedRequest()
 
         init(settings: Settings) {
             self.settings = settings
@@ -86,11 +90,15 @@ extension ServerConnection {
         }
 
         /// The handler answered the dispatched request.
-        mutating func responseReady(_ response: HTTPServerResponse) -> ResponseReadyAction {
-            guard case .handling(let request, let closeAfterResponse) = state else {
+        mutating func responseReady(_ response: consuming HTTPServerResponse)
+            -> ResponseReadyAction
+        {
+            // `_`: binding the head would copy it.
+            guard case .handling(_, let closeAfterResponse) = state else {
                 return .doNothing
             }
             var response = response
+            let request = dispatched
             // A pre-encoded response (a cached token) was checked when it was encoded.
             let preEncoded = response.encodedHead != nil
             if !preEncoded && response.headers.firstInvalidField() != nil {
@@ -109,8 +117,8 @@ extension ServerConnection {
             state = .writing(then: close ? .close : .readNext)
             return .write(
                 Output(
-                    response: response, includeBody: request.method != "HEAD",
-                    keepAliveHeader: !close && request.version == .http1_0))
+                    response: response, includeBody: !request.isHead,
+                    keepAliveHeader: !close && request.isHTTP10))
         }
 
         /// The final response was written completely.
@@ -199,7 +207,8 @@ extension ServerConnection {
                     return .fail(fail(error.status, error.reason))
                 }
                 guard let event else { return needMore(armed: armed) }
-                switch event {
+                // Consumed: the head moves on instead of being copied (a retain per copy).
+                switch consume event {
                 case .requestHead(let head):
                     if let output = begin(head) { return .fail(output) }
                 case .body(let slice):
@@ -214,9 +223,13 @@ extension ServerConnection {
                     request.body.append(contentsOf: slice)
                     state = .readingBody(request)
                 case .end:
-                    guard case .readingBody(let request) = state else {
+                    // Moved out of `state` (which is replaced below), not copied.
+                    var taken = State.closed
+                    swap(&taken, &state)
+                    guard case .readingBody(let request) = consume taken else {
                         preconditionFailure("a message end without a request head")
                     }
+                    dispatched = DispatchedRequest(request.head)
                     state = .handling(request.head, closeAfterResponse: request.closeAfterResponse)
                     requestCount += 1
                     return .dispatch(request.head, body: request.body)
@@ -228,7 +241,8 @@ extension ServerConnection {
 
         /// Validates expectations and the declared body length of a new request; returns the
         /// error response when the request is refused.
-        private mutating func begin(_ head: HTTPRequestHead) -> Output? {
+        /// `consuming`: the head moves into the partial request.
+        private mutating func begin(_ head: consuming HTTPRequestHead) -> Output? {
             var closeAfterResponse = false
             if case .readingHead(let close) = state { closeAfterResponse = close }
             var expectsContinue = false
@@ -245,15 +259,17 @@ extension ServerConnection {
                     expectsContinue = true
                 }
             }
+            var declared = 0
+            if let value = head.fields["Content-Length"], let length = Int(value) {
+                guard length <= settings.maxRequestBodyBytes else {
+                    return fail(expectsContinue ? 417 : 413, "request body too large", head: head)
+                }
+                declared = length
+            }
             var request = PartialRequest(
                 head: head, awaitingContinue: expectsContinue,
                 closeAfterResponse: closeAfterResponse)
-            if let value = head.fields["Content-Length"], let declared = Int(value) {
-                guard declared <= settings.maxRequestBodyBytes else {
-                    return fail(expectsContinue ? 417 : 413, "request body too large", head: head)
-                }
-                request.body.reserveCapacity(declared)
-            }
+            if declared > 0 { request.body.reserveCapacity(declared) }
             state = .readingBody(request)
             return nil
         }

@@ -47,6 +47,24 @@ extension ServerConnection.StateMachine {
         var closeAfterResponse: Bool
     }
 
+    /// The facts of a dispatched request head that shape its response's framing.
+    struct DispatchedRequest: Sendable {
+        /// The connection may carry another request (RFC 9112 §9.3).
+        var keepAlive = true
+        /// The response to HEAD has no body (RFC 9110 §9.3.2).
+        var isHead = false
+        /// An HTTP/1.0 client that keeps the connection is told so explicitly.
+        var isHTTP10 = false
+
+        init() {}
+
+        init(_ head: HTTPRequestHead) {
+            keepAlive = head.keepAlive
+            isHead = head.method == "HEAD"
+            isHTTP10 = head.version == .http1_0
+        }
+    }
+
     /// Where the connection stands; each state carries the data it needs.
     enum State: Sendable, Equatable {
         /// Between requests with nothing buffered (also before the first request).
