@@ -32,6 +32,17 @@ expect_status() { # NAME WANT PATH: GET as root
     got=$(get "$2" -o /dev/null)
     [ "$got" = "$3" ] && ok "$1" || fail "$1: GET $2 gave $got, want $3"
 }
+# expect_status_soon NAME PATH WANT: as expect_status, retried for up to 10 s (after a
+# `systemctl reload`, which only sends SIGHUP and returns before the daemon has reloaded).
+expect_status_soon() {
+    local got i
+    for i in $(seq 1 20); do
+        got=$(get "$2" -o /dev/null)
+        [ "$got" = "$3" ] && { ok "$1 (after $i tries)"; return; }
+        sleep 0.5
+    done
+    fail "$1: GET $2 gave $got for 10 s, want $3"
+}
 # as_unit NAME UNIT SUPPLEMENTARY_GROUPS PATH WANT: GET as user nobody inside a transient unit.
 as_unit() {
     local got
@@ -108,7 +119,7 @@ scenario() {
     sed 's|"open":|"extra": {"key_file": "credential:zitadel-admin.json", "issuer": "'"$(cat $P/issuer)"'", "scopes": ["openid"]}, "open":|' \
         $P/config.json >/etc/tokenproxy/config.json
     check reload_good systemctl reload tokenproxy.service
-    expect_status reload_good_serves_new /v1/tokens/extra 200
+    expect_status_soon reload_good_serves_new /v1/tokens/extra 200
     check reload_same_pid test "$(main_pid)" = "$pid"
     echo '{"credentials": ' >/etc/tokenproxy/config.json
     systemctl reload tokenproxy.service
