@@ -8,7 +8,9 @@
 #include <sys/eventfd.h>
 #include <sched.h>
 
+#include <fcntl.h>
 #include <malloc.h>
+#include <unistd.h>
 #include <signal.h>
 #include <string.h>
 #include <unistd.h>
@@ -121,4 +123,12 @@ int CLinuxShims_set_dumpable(int dumpable) {
 
 int CLinuxShims_get_dumpable(void) {
     return prctl(PR_GET_DUMPABLE, 0UL, 0UL, 0UL, 0UL);
+}
+
+int CLinuxShims_pipe_cloexec(int fds[2]) {
+    return pipe2(fds, O_CLOEXEC);
+}
+
+int CLinuxShims_spawn_close_from(posix_spawn_file_actions_t *actions, int from) {
+    return posix_spawn_file_actions_addclosefrom_np(actions, from);
 }

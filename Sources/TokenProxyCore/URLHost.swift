@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// A URL's host as `URLComponents.host` and `.percentEncodedHost` give it (IPv6 literals in
 /// brackets), without calling them.

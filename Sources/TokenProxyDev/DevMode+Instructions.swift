@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 extension DevMode {
     /// What `tokenproxy dev` prints: the session, `export` lines that the README's use cases

@@ -4,6 +4,7 @@
 #include <sys/types.h>
 #include <sys/socket.h>
 #include <stdint.h>
+#include <spawn.h>
 
 /// accept4(2) with SOCK_NONBLOCK | SOCK_CLOEXEC, which Glibc only declares under _GNU_SOURCE.
 int CLinuxShims_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags);
@@ -55,6 +56,12 @@ int CLinuxShims_set_thread_name(const char *name);
 int CLinuxShims_set_dumpable(int dumpable);
 /// prctl(PR_GET_DUMPABLE): 1 when dumpable, 0 when not, -1 with errno set on failure.
 int CLinuxShims_get_dumpable(void);
+
+/// pipe2(fds, O_CLOEXEC) (_GNU_SOURCE). Returns 0 on success, -1 with errno set on failure.
+int CLinuxShims_pipe_cloexec(int fds[2]);
+/// posix_spawn_file_actions_addclosefrom_np(actions, from) (_GNU_SOURCE, glibc 2.34): the child
+/// closes every descriptor >= `from`. Returns 0 or an errno value.
+int CLinuxShims_spawn_close_from(posix_spawn_file_actions_t *actions, int from);
 
 #endif
 

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import TokenProxyCore
 
 extension DaemonCommands {
@@ -16,10 +16,9 @@ extension DaemonCommands {
         } catch {
             throw OneShot.Failure(message: error.description, status: .unavailable)
         }
-        let object =
-            (try? JSONSerialization.jsonObject(with: Data(response.body))) as? [String: Any]
+        let object = JSONObjectMembers(response.body)
         guard response.status == 200 else {
-            let description = object?["error_description"] as? String ?? "HTTP \(response.status)"
+            let description = object?.string("error_description") ?? "HTTP \(response.status)"
             let status: ExitStatus =
                 switch response.status {
                 case 400, 404: .usage
@@ -29,7 +28,7 @@ extension DaemonCommands {
                 }
             throw OneShot.Failure(message: "credential '\(name)': \(description)", status: status)
         }
-        guard case let active as Bool = object?["active"] else {
+        guard let active = object?.bool("active") else {
             throw OneShot.Failure(
                 message: "the daemon's answer is not an introspection response",
                 status: .unavailable)

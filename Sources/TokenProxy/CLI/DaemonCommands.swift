@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import TokenProxyCore
 
 /// The commands that talk to a running daemon (`token`, `status`) or check a configuration
@@ -27,21 +27,20 @@ package enum DaemonCommands {
         } catch {
             throw OneShot.Failure(message: error.description, status: .unavailable)
         }
-        let object =
-            (try? JSONSerialization.jsonObject(with: Data(response.body))) as? [String: Any]
+        let object = JSONObjectMembers(response.body)
         guard response.status == 200 else {
-            let description = object?["error_description"] as? String ?? "HTTP \(response.status)"
+            let description = object?.string("error_description") ?? "HTTP \(response.status)"
             let status: ExitStatus =
                 switch response.status {
                 case 404: .usage
                 case 403: .permissionDenied
-                case 503: exitStatus(forCategory: object?["category"] as? String)
+                case 503: exitStatus(forCategory: object?.string("category"))
                 default: .unavailable
                 }
             throw OneShot.Failure(message: "credential '\(name)': \(description)", status: status)
         }
-        guard let object, let token = object["access_token"] as? String,
-            let expiresAt = (object["expires_at"] as? NSNumber)?.int64Value
+        guard let object, let token = object.string("access_token"),
+            let expiresAt = object.int64("expires_at")
         else {
             throw OneShot.Failure(
                 message: "the daemon's answer is not a token response", status: .unavailable)
@@ -56,10 +55,9 @@ package enum DaemonCommands {
         case .json:
             return String(decoding: response.body, as: UTF8.self)
         case .execCredential:
-            let formatter = ISO8601DateFormatter()
-            formatter.formatOptions = [.withInternetDateTime]
-            let timestamp = formatter.string(
-                from: Date(timeIntervalSince1970: TimeInterval(expiresAt)))
+            // RFC 3339 §5.6 in UTC, whole seconds: `2026-12-03T17:27:01Z`.
+            let timestamp = Date(timeIntervalSince1970: TimeInterval(expiresAt)).formatted(
+                Date.ISO8601FormatStyle(timeZone: .gmt))
             return JSONText.object([
                 ("apiVersion", JSONText.string("client.authentication.k8s.io/v1")),
                 ("kind", JSONText.string("ExecCredential")),
@@ -95,9 +93,9 @@ package enum DaemonCommands {
             throw OneShot.Failure(message: error.description, status: .unavailable)
         }
         guard response.status == 200,
-            let object = (try? JSONSerialization.jsonObject(with: Data(response.body)))
-                as? [String: Any],
-            let items = object["credentials"] as? [[String: Any]]
+            let object = JSONObjectMembers(response.body),
+            case .array(let values)? = object["credentials"],
+            case let items = values.compactMap(JSONObjectMembers.init), items.count == values.count
         else {
             throw OneShot.Failure(
                 message: "the daemon answered HTTP \(response.status)", status: .unavailable)
@@ -107,15 +105,15 @@ package enum DaemonCommands {
         ]
         var allValid = true
         for item in items {
-            let valid = item["valid"] as? Bool ?? false
+            let valid = item.bool("valid") ?? false
             allValid = allValid && valid
             rows.append([
-                item["name"] as? String ?? "?",
-                item["state"] as? String ?? "?",
-                (item["expires_in"] as? NSNumber).map { duration($0.intValue) } ?? "-",
-                (item["next_refresh_in"] as? NSNumber).map { duration($0.intValue) } ?? "-",
-                (item["consecutive_failures"] as? NSNumber)?.stringValue ?? "0",
-                (item["last_error"] as? String).map { String($0.prefix(100)) } ?? "",
+                item.string("name") ?? "?",
+                item.string("state") ?? "?",
+                item.int64("expires_in").map { duration(Int($0)) } ?? "-",
+                item.int64("next_refresh_in").map { duration(Int($0)) } ?? "-",
+                item.number("consecutive_failures").map(JSONText.number) ?? "0",
+                item.string("last_error").map { String($0.prefix(100)) } ?? "",
             ])
         }
         return (table(rows), allValid)
@@ -123,10 +121,15 @@ package enum DaemonCommands {
 
     static func duration(_ seconds: Int) -> String {
         if seconds >= 3600 {
-            return "\(seconds / 3600)h\(String(format: "%02d", seconds % 3600 / 60))m"
+            return "\(seconds / 3600)h\(twoDigits(seconds % 3600 / 60))m"
         }
-        if seconds >= 60 { return "\(seconds / 60)m\(String(format: "%02d", seconds % 60))s" }
+        if seconds >= 60 { return "\(seconds / 60)m\(twoDigits(seconds % 60))s" }
         return "\(seconds)s"
+    }
+
+    /// `7` → `07`, as `String(format: "%02d")` wrote it.
+    private static func twoDigits(_ value: Int) -> String {
+        value < 10 && value >= 0 ? "0\(value)" : "\(value)"
     }
 
     static func table(_ rows: [[String]]) -> String {
@@ -134,8 +137,8 @@ package enum DaemonCommands {
         return rows.map { row in
             row.enumerated().map { index, cell in
                 index == row.count - 1
-                    ? cell : cell.padding(toLength: widths[index], withPad: " ", startingAt: 0)
-            }.joined(separator: "  ").trimmingCharacters(in: .whitespaces)
+                    ? cell : cell + String(repeating: " ", count: widths[index] - cell.count)
+            }.joined(separator: "  ").trimmingSpaces()
         }.joined(separator: "\n")
     }
 

@@ -1,5 +1,4 @@
 import Dispatch
-import Foundation
 import Synchronization
 import TokenProxyCore
 import TokenProxyPosix
@@ -46,7 +45,10 @@ package final class ExecSupervisor: Sendable {
     }
 
     private struct State {
-        var child: Process?
+        /// The running (or last) command's process id.
+        var child: Int32?
+        /// How the last command ended, once `waitForExit` reaped it.
+        var exit: ChildExit?
         var token = ""
         /// Set once we were told to stop (a forwarded SIGTERM/SIGINT): no more restarts.
         var stopping = false
@@ -75,57 +77,66 @@ package final class ExecSupervisor: Sendable {
             throw OneShot.Failure(message: "cannot handle signals: \(error)", status: .osError)
         }
         try start(program: program, token: token)
-        let forwarder = Thread { [self] in
-            while let number = signals.next() { forward(number) }
+        do {
+            try Posix.startThread(name: "tokenproxy.execsig") { [self] in
+                while let number = signals.next() { forward(number) }
+            }
+        } catch {
+            throw OneShot.Failure(message: "cannot forward signals: \(error)", status: .osError)
         }
-        forwarder.start()
         let watcher = options.onRefresh == .none ? nil : watch()
         defer { watcher?.cancel() }
         while true {
             exited.wait()
             let (restart, status) = state.withLock { state -> (Bool, Int32) in
-                let process = state.child!
-                let status =
-                    process.terminationReason == .exit
-                    ? process.terminationStatus : 128 + process.terminationStatus
-                return (state.restarting && !state.stopping, status)
+                (state.restarting && !state.stopping, state.exit?.shellStatus ?? 1)
             }
             guard restart else { return status }
             state.withLock { $0.restarting = false }
             do {
                 try start(program: program, token: state.withLock { $0.token })
             } catch {
-                FileHandle.standardError.write(Data("tokenproxy: error: \(error.message)\n".utf8))
+                StandardError.write("tokenproxy: error: \(error.message)\n")
                 return ExitStatus.osError.rawValue
             }
         }
     }
 
     private func start(program: String, token: String) throws(OneShot.Failure) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: program)
-        process.arguments = Array(options.command.dropFirst())
         var environment = self.environment
         environment[options.variable] = token
-        process.environment = environment
-        process.terminationHandler = { [exited] _ in exited.signal() }
-        do {
-            try process.run()
-        } catch {
-            throw OneShot.Failure(
-                message: "cannot start \(program): \(error.localizedDescription)",
-                status: .osError)
-        }
-        state.withLock {
-            $0.child = process
-            $0.token = token
+        // The lock is held across the spawn so a fast exit cannot be reaped before the pid is
+        // recorded.
+        try state.withLock { state throws(OneShot.Failure) in
+            let pid: Int32
+            do {
+                pid = try Posix.spawn(
+                    path: program, arguments: Array(options.command.dropFirst()),
+                    environment: environment, output: .inherit, stdinFromNull: false
+                ).pid
+            } catch {
+                throw OneShot.Failure(message: "cannot start \(program): \(error)", status: .osError)
+            }
+            state.child = pid
+            state.exit = nil
+            state.token = token
+            do {
+                try Posix.startThread(name: "tokenproxy.execwait") { [self] in
+                    let exit = (try? Posix.waitForExit(of: pid)) ?? .exited(1)
+                    self.state.withLock { $0.exit = exit }
+                    exited.signal()
+                }
+            } catch {
+                throw OneShot.Failure(
+                    message: "cannot wait for \(program): \(error)", status: .osError)
+            }
         }
     }
 
     private func forward(_ number: Int32) {
         let pid = state.withLock { state -> Int32? in
             if number != SIGHUP { state.stopping = true }
-            return state.child?.processIdentifier
+            return state.child
         }
         if let pid { try? Posix.sendSignal(number, to: pid) }
     }
@@ -144,7 +155,7 @@ package final class ExecSupervisor: Sendable {
                     return (false, nil)
                 }
                 state.token = token
-                return (true, state.child?.processIdentifier)
+                return (true, state.child)
             }
             guard changed, let pid else { return }
             switch options.onRefresh {
@@ -159,7 +170,7 @@ package final class ExecSupervisor: Sendable {
                 let grace = Double(Limits.Exec.restartGrace.components.seconds)
                 DispatchQueue.global().asyncAfter(deadline: .now() + grace) { [self] in
                     let stillThere = state.withLock {
-                        $0.restarting && $0.child?.processIdentifier == pid
+                        $0.restarting && $0.child == pid
                     }
                     if stillThere { try? Posix.sendSignal(SIGKILL, to: pid) }
                 }
@@ -172,11 +183,7 @@ package final class ExecSupervisor: Sendable {
     private func currentToken() throws(OneShot.Failure) -> String {
         let body = try DaemonCommands.token(
             name: options.name, socket: options.socket, minValid: nil, format: .json)
-        guard
-            let object = (try? JSONSerialization.jsonObject(with: Data(body.utf8)))
-                as? [String: Any],
-            let token = object["access_token"] as? String
-        else {
+        guard let token = JSONObjectMembers(Array(body.utf8))?.string("access_token") else {
             throw OneShot.Failure(
                 message: "the daemon's answer is not a token response", status: .unavailable)
         }
@@ -188,7 +195,7 @@ package final class ExecSupervisor: Sendable {
         if command.contains("/") { return command }
         for directory in (path ?? "/usr/local/bin:/usr/bin:/bin").split(separator: ":") {
             let candidate = "\(directory)/\(command)"
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+            if Posix.isExecutableFile(candidate) { return candidate }
         }
         throw OneShot.Failure(
             message: "\(command): not found on PATH; give its absolute path", status: .usage)

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import TokenProxyCore
 import TokenProxyCrypto
 
@@ -94,12 +94,7 @@ extension OneShot {
         case .header:
             return "Authorization: Bearer \(token.accessToken.value)"
         case .json:
-            let data =
-                (try? JSONSerialization.data(
-                    withJSONObject: token.jsonObject,
-                    options: [.sortedKeys, .withoutEscapingSlashes]))
-                ?? Data()
-            return String(decoding: data, as: UTF8.self)
+            return JSONText.sortedKeys(token.jsonObject)
         }
     }
 }

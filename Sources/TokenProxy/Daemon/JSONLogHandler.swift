@@ -1,6 +1,7 @@
-import Foundation
+import FoundationEssentials
 import Logging
 import TokenProxyCore
+import TokenProxyPosix
 
 /// `--log-format json`: one JSON object per line on stderr, for log shippers (Kubernetes,
 /// Vector, Loki). The fields are the journal's (`JournalLogHandler`), lower-case and without
@@ -15,9 +16,7 @@ package struct JSONLogHandler: LogHandler {
 
     package init(
         label: String,
-        write: @escaping @Sendable (String) -> Void = {
-            FileHandle.standardError.write(Data($0.utf8))
-        }
+        write: @escaping @Sendable (String) -> Void = { StandardError.write($0) }
     ) {
         self.label = label
         self.write = write

@@ -2,9 +2,9 @@
 enum PrometheusText {
     /// A label value: backslash, quote and newline escaped.
     static func label(_ text: String) -> String {
-        text.replacingOccurrences(of: "\\", with: "\\\\")
-            .replacingOccurrences(of: "\"", with: "\\\"")
-            .replacingOccurrences(of: "\n", with: "\\n")
+        text.replacing("\\", with: "\\\\")
+            .replacing("\"", with: "\\\"")
+            .replacing("\n", with: "\\n")
     }
 
     /// A sample value: whole numbers without a fraction (`1`, not `1.0`).

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import TokenProxyCore
 
 /// Why a token could not be obtained. Every message names the credential, the endpoint, the

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// The parts of an OpenID Provider's discovery document (OIDC Discovery §3, RFC 8414 §2) that
 /// tokenproxy uses.

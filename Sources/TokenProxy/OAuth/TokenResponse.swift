@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import TokenProxyCore
 
 /// A successful token endpoint response (RFC 6749 §5.1).
@@ -20,11 +20,15 @@ package struct TokenResponse: Sendable {
     }
 
     /// The token as the CLI and the token API print it.
-    package var jsonObject: [String: Any] {
-        var object: [String: Any] = ["access_token": accessToken.value, "token_type": tokenType]
-        if let expiresIn { object["expires_in"] = expiresIn }
-        if let scope { object["scope"] = scope }
-        return object
+    /// (`OneShot.render` writes it with sorted keys.)
+    package var jsonObject: ConfigJSON {
+        var members: [ConfigJSON.Member] = [
+            .init(key: "access_token", value: .string(accessToken.value)),
+            .init(key: "token_type", value: .string(tokenType)),
+        ]
+        if let expiresIn { members.append(.init(key: "expires_in", value: .number(Double(expiresIn)))) }
+        if let scope { members.append(.init(key: "scope", value: .string(scope))) }
+        return .object(members)
     }
 
     /// Why a 2xx body is not a usable token response.
@@ -76,7 +80,7 @@ private struct WireTokenResponse: Decodable {
             {
                 seconds = whole
             } else if let text = try? container.decode(String.self),
-                let value = Int(text.trimmingCharacters(in: .whitespaces))
+                let value = Int(text.trimmingSpaces())
             {
                 seconds = value
             } else {

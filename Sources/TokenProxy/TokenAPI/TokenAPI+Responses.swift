@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import TokenProxyCore
 import TokenProxyNet
 
@@ -123,7 +123,7 @@ extension TokenAPI {
     /// servers must accept it; the authority is ignored, the socket already decided).
     static func split(_ target: String) -> (path: String, query: Substring) {
         var target = target
-        if target.hasPrefix("http"), let scheme = target.range(of: "://") {
+        if target.hasPrefix("http"), let scheme = target.firstRange(of: "://") {
             let rest = target[scheme.upperBound...]
             target =
                 rest.firstIndex(where: { $0 == "/" || $0 == "?" }).map { String(rest[$0...]) }
@@ -145,8 +145,8 @@ extension TokenAPI {
     /// `Accept: text/plain` (and not JSON first) selects the bare token.
     static func prefersText(_ accept: String?) -> Bool {
         guard let accept = accept?.lowercased() else { return false }
-        guard let text = accept.range(of: "text/plain") else { return false }
-        if let json = accept.range(of: "application/json") {
+        guard let text = accept.firstRange(of: "text/plain") else { return false }
+        if let json = accept.firstRange(of: "application/json") {
             return text.lowerBound < json.lowerBound
         }
         return true

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// What a guard decides about one introspection answer (pure; the proxy turns it into a
 /// response or a forwarded request).

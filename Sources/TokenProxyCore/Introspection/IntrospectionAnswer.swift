@@ -1,5 +1,3 @@
-import Foundation
-
 /// An RFC 7662 §2.2 introspection response, parsed: what the cache policy, the token API and
 /// the proxy guard need, plus the JSON as the IdP sent it (served back unchanged for an active
 /// token, so claims tokenproxy does not model still reach the caller).
@@ -68,13 +66,9 @@ package struct IntrospectionAnswer: Sendable, Equatable {
     /// Parses a response body. Numbers may be JSON numbers or, as some servers send them,
     /// strings of digits.
     package static func parse(_ body: [UInt8]) -> Result<IntrospectionAnswer, ParseError> {
-        guard
-            let object = (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any]
-        else { return .failure(.notJSONObject) }
-        guard let activeValue = object["active"] as? NSNumber,
-            isBoolean(activeValue)
-        else { return .failure(.missingActive) }
-        guard activeValue.boolValue else { return .success(.inactive) }
+        guard let object = JSONObjectMembers(body) else { return .failure(.notJSONObject) }
+        guard let active = object.bool("active") else { return .failure(.missingActive) }
+        guard active else { return .success(.inactive) }
         var answer = IntrospectionAnswer(active: true, json: body)
         do throws(ParseError) {
             answer.scopes =
@@ -88,12 +82,13 @@ package struct IntrospectionAnswer: Sendable, Equatable {
             answer.issuedAt = try seconds(object, "iat")
             answer.notBefore = try seconds(object, "nbf")
             switch object["aud"] {
-            case nil, is NSNull: break
-            case let one as String: answer.audience = [one]
-            case let many as [Any]:
-                let strings = many.compactMap { $0 as? String }
-                guard strings.count == many.count else { throw ParseError.badMember("aud") }
-                answer.audience = strings
+            case nil, .null?: break
+            case .string(let one)?: answer.audience = [one]
+            case .array(let many)?:
+                answer.audience = try many.map { element throws(ParseError) in
+                    guard case .string(let text) = element else { throw .badMember("aud") }
+                    return text
+                }
             default: throw ParseError.badMember("aud")
             }
         } catch {
@@ -102,34 +97,32 @@ package struct IntrospectionAnswer: Sendable, Equatable {
         return .success(answer)
     }
 
-    private static func string(_ object: [String: Any], _ name: String) throws(ParseError)
+    private static func string(_ object: JSONObjectMembers, _ name: String) throws(ParseError)
         -> String?
     {
         switch object[name] {
-        case nil, is NSNull: return nil
-        case let text as String: return text
+        case nil, .null?: return nil
+        case .string(let text)?: return text
         default: throw .badMember(name)
         }
     }
 
-    private static func seconds(_ object: [String: Any], _ name: String) throws(ParseError)
+    /// A time claim: a JSON number (a fraction is cut, as RFC 7519 §2's NumericDate allows
+    /// one) or a string of digits; a number outside `Int64` is the wrong type.
+    private static func seconds(_ object: JSONObjectMembers, _ name: String) throws(ParseError)
         -> Int64?
     {
         switch object[name] {
-        case nil, is NSNull: return nil
-        case let text as String:
+        case nil, .null?: return nil
+        case .string(let text)?:
             guard let value = Int64(text) else { throw .badMember(name) }
             return value
-        case let number as NSNumber:
-            guard !isBoolean(number) else { throw .badMember(name) }
-            return number.int64Value
+        case .number(let number)?:
+            guard let value = JSONObjectMembers.truncatedInt64(number) else {
+                throw .badMember(name)
+            }
+            return value
         default: throw .badMember(name)
         }
-    }
-
-    /// JSONSerialization gives `true`/`false` as NSNumbers of type `c` (char); `as? Bool`
-    /// would also accept the numbers 0 and 1.
-    private static func isBoolean(_ number: NSNumber) -> Bool {
-        String(cString: number.objCType) == "c"
     }
 }

@@ -1,5 +1,3 @@
-import Foundation
-
 /// The body of `POST /v1/introspect/{credential}`: RFC 7662 §2.1's form
 /// (`token=…&token_type_hint=…`) or the same as JSON (`{"token": "…"}`), chosen by
 /// `Content-Type`. Errors name the member and never quote the token.
@@ -17,18 +15,15 @@ package struct IntrospectionRequest: Sendable {
     package static func parse(_ body: [UInt8], contentType: String?) -> Result<Self, ParseError> {
         let type =
             (contentType ?? "").split(separator: ";").first.map {
-                $0.trimmingCharacters(in: .whitespaces).lowercased()
+                $0.trimmingOWS().lowercased()
             } ?? ""
         let fields: [String: String]
         if type == "application/json" || type.hasSuffix("+json") {
-            guard
-                let object = (try? JSONSerialization.jsonObject(with: Data(body)))
-                    as? [String: Any]
-            else { return .failure(.notJSONObject) }
+            guard let object = JSONObjectMembers(body) else { return .failure(.notJSONObject) }
             var strings: [String: String] = [:]
             for name in ["token", "token_type_hint"] {
                 guard let value = object[name] else { continue }
-                guard let text = value as? String else { return .failure(.notAString(name)) }
+                guard case .string(let text) = value else { return .failure(.notAString(name)) }
                 strings[name] = text
             }
             fields = strings
@@ -81,33 +76,6 @@ package struct IntrospectionRequest: Sendable {
     }
 
     private static func decode(_ bytes: ArraySlice<UInt8>) -> String? {
-        var out: [UInt8] = []
-        out.reserveCapacity(bytes.count)
-        var index = bytes.startIndex
-        while index < bytes.endIndex {
-            let byte = bytes[index]
-            if byte == UInt8(ascii: "+") {
-                out.append(UInt8(ascii: " "))
-            } else if byte == UInt8(ascii: "%") {
-                guard index + 2 < bytes.endIndex,
-                    let high = hex(bytes[index + 1]), let low = hex(bytes[index + 2])
-                else { return nil }
-                out.append(high << 4 | low)
-                index += 2
-            } else {
-                out.append(byte)
-            }
-            index += 1
-        }
-        return String(validating: out, as: UTF8.self)
-    }
-
-    private static func hex(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
-        default: nil
-        }
+        PercentEncoding.decode(bytes, plusAsSpace: true)
     }
 }

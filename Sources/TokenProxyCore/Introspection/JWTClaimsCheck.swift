@@ -1,5 +1,3 @@
-import Foundation
-
 /// The claim checks on a JWT access token whose signature verified (RFC 9068 §4, RFC 7519
 /// §4.1): `iss` is the credential's issuer, `aud` contains the expected audience, `exp` is
 /// ahead and `nbf` behind, each with a small leeway for clock differences. The result is an
@@ -20,16 +18,14 @@ package struct JWTClaimsCheck: Sendable {
     /// The active answer for a verified `payload`, or why the token is not valid (the caller
     /// answers "inactive": RFC 7662 §2.2 gives no reason to the caller either).
     package func answer(payload: [UInt8], unixNow: Double) -> Result<IntrospectionAnswer, Reason> {
-        guard
-            var object = (try? JSONSerialization.jsonObject(with: Data(payload))) as? [String: Any]
-        else { return .failure(.malformed("the payload is not a JSON object")) }
-        object["active"] = true
-        guard
-            let json = try? JSONSerialization.data(
-                withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
-        else { return .failure(.malformed("the payload cannot be re-encoded")) }
+        guard let object = JSONObjectMembers(payload) else {
+            return .failure(.malformed("the payload is not a JSON object"))
+        }
+        // The claims with `"active": true` (overriding any the token carried), keys sorted.
+        let claims = ConfigJSON.object(
+            object.members + [ConfigJSON.Member(key: "active", value: .bool(true))])
         let answer: IntrospectionAnswer
-        switch IntrospectionAnswer.parse(Array(json)) {
+        switch IntrospectionAnswer.parse(Array(JSONText.sortedKeys(claims).utf8)) {
         case .success(let parsed): answer = parsed
         case .failure(let error): return .failure(.malformed(error.description))
         }

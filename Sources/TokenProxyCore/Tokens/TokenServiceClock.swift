@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// The time source of ``TokenService``: a monotonic `now` and a way to sleep until an instant.
 /// Production uses ``ContinuousTokenServiceClock``; tests use ``ManualClock`` and move time by

@@ -1,5 +1,5 @@
 import TokenProxy
-import Foundation
+import FoundationEssentials
 import TokenProxyCore
 
 /// Mistakes in setting up a `DevIssuer`; each is a programming or wiring error, reported with

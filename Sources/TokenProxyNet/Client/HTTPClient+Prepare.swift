@@ -123,7 +123,7 @@ extension HTTPClient {
         }
         display = "\(host):\(port)"
         if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        host = host.removingPercentEncoding ?? host
+        host = PercentEncoding.decode(host) ?? host
         guard !host.isEmpty else { throw HTTPClientError.invalidURL(reason: "the URL has no host") }
         return HTTPClientPreparedRequest.Endpoint(host: host, port: port, display: display)
     }

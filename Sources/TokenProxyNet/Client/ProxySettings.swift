@@ -34,7 +34,7 @@ package struct ProxySettings: Sendable, Equatable {
     ) -> ProxySettings {
         func variable(_ name: String) -> String? {
             for key in [name.lowercased(), name.uppercased()] {
-                if let value = environment[key]?.trimmingCharacters(in: .whitespaces),
+                if let value = environment[key]?.trimmingSpaces(),
                     !value.isEmpty
                 {
                     return value
@@ -89,7 +89,7 @@ package struct ProxySettings: Sendable, Equatable {
     }
 
     private static func normalizeNoProxyEntry(_ entry: String) -> String? {
-        var value = Substring(entry.trimmingCharacters(in: .whitespaces).lowercased())
+        var value = Substring(entry.trimmingSpaces().lowercased())
         if value.hasPrefix("[") { value = value.dropFirst() }
         if let close = value.firstIndex(of: "]") { value = value[..<close] }
         while value.hasPrefix(".") { value = value.dropFirst() }

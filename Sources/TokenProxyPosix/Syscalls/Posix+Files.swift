@@ -81,4 +81,13 @@ extension Posix {
     package static func checkReadable(_ path: String) throws(PosixError) {
         try syscallNonBlocking("access") { access(path, R_OK) }
     }
+
+    /// Whether `path` (links followed) is a file this process may execute, as a `PATH` search
+    /// wants it: not a directory, `X_OK` granted.
+    ///
+    /// The corresponding C functions are `stat` and `access` with `X_OK`.
+    package static func isExecutableFile(_ path: String) -> Bool {
+        guard let status = try? pathStatus(path), !status.isDirectory else { return false }
+        return access(path, X_OK) == 0
+    }
 }

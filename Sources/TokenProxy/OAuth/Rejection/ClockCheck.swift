@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import TokenProxyCore
 
 /// Compares the IdP's `Date` header with the local clock. Assertions carry `iat`/`exp`, so a

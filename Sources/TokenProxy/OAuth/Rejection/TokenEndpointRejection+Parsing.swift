@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import TokenProxyCore
 
 extension TokenEndpointRejection {
@@ -8,15 +8,15 @@ extension TokenEndpointRejection {
     package init(status: Int, contentType: String?, body: [UInt8], secrets: [String]) {
         self.status = status
         let text = String(decoding: body, as: UTF8.self)
-        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        let trimmed = text.trimmingWhitespace()
         if trimmed.isEmpty {
             detail = "empty body"
             return
         }
-        if let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any] {
-            if let code = object["error"] as? String, Self.isValidErrorCode(code) {
+        if let object = JSONObjectMembers(body) {
+            if let code = object.string("error"), Self.isValidErrorCode(code) {
                 error = code
-                detail = (object["error_description"] as? String).map {
+                detail = object.string("error_description").map {
                     Self.sanitize($0, secrets: secrets)
                 }
             } else {
@@ -47,7 +47,7 @@ extension TokenEndpointRejection {
     static func sanitize(_ text: String, secrets: [String]) -> String {
         var cleaned = text
         for secret in secrets where !secret.isEmpty {
-            cleaned = cleaned.replacingOccurrences(of: secret, with: "<redacted>")
+            cleaned = cleaned.replacing(secret, with: "<redacted>")
         }
         let printable = cleaned.unicodeScalars.map { scalar -> Character in
             scalar.properties.generalCategory == .control ? " " : Character(scalar)
@@ -60,7 +60,7 @@ extension TokenEndpointRejection {
             collapsed.append(character)
             lastWasSpace = isSpace
         }
-        collapsed = collapsed.trimmingCharacters(in: .whitespaces)
+        collapsed = collapsed.trimmingSpaces()
         if collapsed.count > Limits.IdP.maxQuotedDetailCharacters {
             collapsed = String(collapsed.prefix(Limits.IdP.maxQuotedDetailCharacters)) + "…"
         }
@@ -68,12 +68,14 @@ extension TokenEndpointRejection {
     }
 
     private static func htmlTitle(_ html: String) -> String? {
-        guard let open = html.range(of: "<title>", options: .caseInsensitive),
-            let close = html.range(
-                of: "</title>", options: .caseInsensitive, range: open.upperBound..<html.endIndex)
+        // Tags are found in an ASCII-lower-cased copy of the bytes; offsets match the original.
+        let bytes = Array(html.utf8)
+        let lower = bytes.map { (0x41...0x5A).contains($0) ? $0 | 0x20 : $0 }
+        guard let open = lower.firstRange(of: Array("<title>".utf8)),
+            let close = lower[open.upperBound...].firstRange(of: Array("</title>".utf8))
         else { return nil }
-        let title = html[open.upperBound..<close.lowerBound].trimmingCharacters(
-            in: .whitespacesAndNewlines)
+        let title = String(decoding: bytes[open.upperBound..<close.lowerBound], as: UTF8.self)
+            .trimmingWhitespace()
         return title.isEmpty ? nil : title
     }
 

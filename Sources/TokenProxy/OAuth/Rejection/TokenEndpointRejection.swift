@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import TokenProxyCore
 
 /// An error answer from a token endpoint, in whichever shape the server chose: RFC 6749 §5.2
@@ -47,7 +47,7 @@ package struct TokenEndpointRejection: Sendable, CustomStringConvertible {
     /// Parses `Retry-After`: delay-seconds or an HTTP-date (RFC 9110 §10.2.3), relative to
     /// `now`. A date in the past means "now" (zero); garbage is ignored.
     static func parseRetryAfter(_ value: String?, now: Date) -> Duration? {
-        guard let text = value?.trimmingCharacters(in: .whitespaces), !text.isEmpty else {
+        guard let text = value?.trimmingSpaces(), !text.isEmpty else {
             return nil
         }
         if text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) {

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// One entry of `credentials`: a service-user key and how to turn it into access tokens.
 package struct CredentialConfiguration: Sendable, Equatable {

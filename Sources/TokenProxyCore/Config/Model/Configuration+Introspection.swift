@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// `credentials.*.introspection`: how `POST /v1/introspect/{credential}` checks tokens with
 /// this credential's key (RFC 7662, the key as `private_key_jwt` client authentication).

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// The `proxy` section: where the injecting proxy listens and which upstreams it may send
 /// tokens to. Nothing is forwarded that matches no route: tokenproxy is never an open proxy.

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Checks of single values that need more than a type and a range.
 extension ConfigurationParser {

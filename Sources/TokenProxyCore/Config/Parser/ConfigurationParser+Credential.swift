@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 extension ConfigurationParser {
     static let credentialKeys = [

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// `credentials.*.introspection`.
 extension ConfigurationParser {

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// The `proxy` section. Its rules exist because the proxy adds a credential's token to what it
 /// forwards: it must never listen beyond loopback, never forward to an upstream nobody named,

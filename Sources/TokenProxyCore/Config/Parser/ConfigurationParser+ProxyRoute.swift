@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// `proxy.routes`: which requests get which credential's token, and where they go.
 extension ConfigurationParser {

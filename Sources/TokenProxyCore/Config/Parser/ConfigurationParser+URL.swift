@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Checks of the URLs and URIs a credential names.
 extension ConfigurationParser {

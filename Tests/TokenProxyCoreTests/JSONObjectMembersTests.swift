@@ -1,8 +1,6 @@
 import Testing
 import TokenProxyCore
 
-@testable import TokenProxyCrypto
-
 @Suite(.timeLimit(.minutes(1)))
 struct JSONObjectMembersTests {
     private func members(_ text: String) -> JSONObjectMembers? {
@@ -29,15 +27,5 @@ struct JSONObjectMembersTests {
         #expect(object["missing"] == nil)
         #expect(object.string("n") == nil)
         #expect(object.string("s") == "x")
-    }
-
-    /// A JWKS whose `keys` holds a non-object is not a JWKS, as before.
-    @Test func refusesAKeySetWithANonObjectMember() {
-        #expect(throws: CryptoError.self) {
-            try JSONWebKey.keySet(from: Array(#"{"keys":[{"kty":"oct"},"x"]}"#.utf8))
-        }
-        #expect(
-            (try? JSONWebKey.keySet(from: Array(#"{"keys":[{"kty":"oct"}]}"#.utf8)))?.isEmpty
-                == true)
     }
 }
