@@ -8,7 +8,9 @@ extension DevMode {
         let onPath = isOnPath(executable, path: path)
         let tokenproxy = onPath ? "tokenproxy" : shellQuoted(executable)
         let socket = shellQuoted(session.socket)
-        let directory = (executable as NSString).deletingLastPathComponent
+        let directory = executable.lastIndex(of: "/").map {
+            $0 == executable.startIndex ? "/" : String(executable[..<$0])
+        } ?? ""
         let pathLine = onPath ? "" : "  export PATH=\(shellQuoted(directory)):\"$PATH\"\n"
         return """
             tokenproxy dev: a throwaway issuer at \(session.issuer), the token API on \(session.socket)
@@ -47,6 +49,6 @@ extension DevMode {
                     || "/._-+:=@%,".unicodeScalars.contains(scalar))
         }
         if safe && !text.isEmpty { return text }
-        return "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'"
+        return "'" + text.replacing("'", with: "'\\''") + "'"
     }
 }

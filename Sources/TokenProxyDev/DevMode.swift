@@ -122,13 +122,13 @@ package enum DevMode {
                 throw OneShot.Failure(
                     message: "cannot create \(requested): \(error)", status: .configuration)
             }
-            return (requested as NSString).standardizingPath.hasPrefix("/")
-                ? (requested as NSString).standardizingPath
-                : FileManager.default.currentDirectoryPath + "/" + requested
+            // Absolute (a relative path is taken from the working directory), `.`/`..` resolved.
+            return URL(fileURLWithPath: requested).standardizedFileURL.path
         }
-        let base = ProcessInfo.processInfo.environment["XDG_RUNTIME_DIR"] ?? NSTemporaryDirectory()
-        let path = (base as NSString).appendingPathComponent(
-            "tokenproxy-dev-\(ProcessIdentity.processID)")
+        let environment = ProcessInfo.processInfo.environment
+        var base = environment["XDG_RUNTIME_DIR"] ?? environment["TMPDIR"] ?? "/tmp"
+        while base.count > 1 && base.hasSuffix("/") { base.removeLast() }
+        let path = base + "/tokenproxy-dev-\(ProcessIdentity.processID)"
         do {
             try FileManager.default.createDirectory(
                 atPath: path, withIntermediateDirectories: true,

@@ -27,7 +27,7 @@ struct CheckCommand: AsyncParsableCommand {
         if ok {
             print(report)
         } else {
-            FileHandle.standardError.write(Data((report + "\n").utf8))
+            Terminal.writeError(report + "\n")
             throw ExitCode(status.rawValue)
         }
     }

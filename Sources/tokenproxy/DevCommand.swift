@@ -43,7 +43,7 @@ struct DevCommand: AsyncParsableCommand {
                     environment: ProcessInfo.processInfo.environment, proxyPort: proxyPort),
                 logger: Logger(label: "tokenproxy"),
                 announce: { text in
-                    FileHandle.standardOutput.write(Data((text + "\n").utf8))
+                    Terminal.writeOutput(text + "\n")
                 })
         } catch {
             throw reportFailure(error)

@@ -49,13 +49,13 @@ struct ExecCommand: ParsableCommand {
         guard ["none", "restart", "signal"].contains(onRefresh) else {
             throw ValidationError("--on-refresh must be none, restart or signal")
         }
-        guard Self.signals[signal.uppercased().replacingOccurrences(of: "SIG", with: "")] != nil
+        guard Self.signals[signal.uppercased().replacing("SIG", with: "")] != nil
         else { throw ValidationError("--signal must be one of HUP, USR1, USR2, TERM, INT") }
         guard pollInterval >= 0.1 else { throw ValidationError("--poll-interval must be >= 0.1") }
     }
 
     func run() throws {
-        let number = Self.signals[signal.uppercased().replacingOccurrences(of: "SIG", with: "")]!
+        let number = Self.signals[signal.uppercased().replacing("SIG", with: "")]!
         let mode: ExecSupervisor.OnRefresh =
             switch onRefresh {
             case "restart": .restart

@@ -97,9 +97,7 @@ struct IntrospectCommand: AsyncParsableCommand {
     private func readToken(_ argument: String?) throws(OneShot.Failure) -> Redacted<String> {
         var text = argument ?? "-"
         if text == "-" {
-            let data = FileHandle.standardInput.readDataToEndOfFile()
-            text = String(decoding: data, as: UTF8.self)
-                .trimmingCharacters(in: .whitespacesAndNewlines)
+            text = String(decoding: Terminal.readInput(), as: UTF8.self).trimmingWhitespace()
         }
         guard !text.isEmpty else {
             throw OneShot.Failure(message: "no token given (argument or stdin)", status: .usage)

@@ -67,11 +67,11 @@ struct KeyOptions: ParsableArguments {
 
 /// Prints a failure the way every subcommand does and exits with its status.
 func reportFailure(_ failure: OneShot.Failure) -> ExitCode {
-    FileHandle.standardError.write(Data("tokenproxy: error: \(failure.message)\n".utf8))
+    Terminal.writeError("tokenproxy: error: \(failure.message)\n")
     return ExitCode(failure.status.rawValue)
 }
 
 /// Prints a warning line on standard error.
 func warn(_ text: String) {
-    FileHandle.standardError.write(Data("tokenproxy: warning: \(text)\n".utf8))
+    Terminal.writeError("tokenproxy: warning: \(text)\n")
 }

@@ -96,7 +96,7 @@ package final class ExecSupervisor: Sendable {
             do {
                 try start(program: program, token: state.withLock { $0.token })
             } catch {
-                StandardError.write("tokenproxy: error: \(error.message)\n")
+                StandardStreams.writeError("tokenproxy: error: \(error.message)\n")
                 return ExitStatus.osError.rawValue
             }
         }

@@ -16,7 +16,7 @@ package struct JSONLogHandler: LogHandler {
 
     package init(
         label: String,
-        write: @escaping @Sendable (String) -> Void = { StandardError.write($0) }
+        write: @escaping @Sendable (String) -> Void = { StandardStreams.writeError($0) }
     ) {
         self.label = label
         self.write = write

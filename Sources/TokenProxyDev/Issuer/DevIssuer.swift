@@ -131,9 +131,7 @@ package final class DevIssuer: HTTPServerHandler, Sendable {
     static func json(
         _ object: [String: Any], status: Int = 200, headers extra: [(String, String)] = []
     ) -> HTTPServerResponse {
-        let body =
-            (try? JSONSerialization.data(
-                withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
+        let body = Array(JSONText.sortedKeys(jsonValue(object)).utf8)
         var headers: HTTPFields = [
             "Content-Type": "application/json", "Cache-Control": "no-store", "Pragma": "no-cache",
         ]
