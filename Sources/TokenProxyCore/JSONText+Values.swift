@@ -4,10 +4,10 @@ extension JSONText {
     /// `[.sortedKeys, .withoutEscapingSlashes]` before this writer replaced it, so answers built
     /// from re-encoded JSON (a JWT's claims) stay byte-for-byte the same.
     ///
-    /// Numbers: a whole number below 2^53 is written as an integer (`1700000000`, not
+    /// Numbers: a whole number within `Int64` is written as an integer (`1700000000`, not
     /// `1700000000.0`); others in Swift's shortest round-trip form (`1.5`, `1e+100`). Core's
     /// reader holds numbers as `Double`, so an integer above 2^53 comes back as the nearest
-    /// double — JSON numbers beyond that are not interoperable anyway (RFC 8259 §6).
+    /// double's digits — JSON numbers beyond 2^53 are not interoperable anyway (RFC 8259 §6).
     package static func sortedKeys(_ value: ConfigJSON) -> String {
         var out = ""
         appendSorted(value, to: &out)
@@ -43,7 +43,7 @@ extension JSONText {
 
     /// A finite JSON number (Core's reader refuses the others): integers without a fraction.
     package static func number(_ value: Double) -> String {
-        if value.rounded(.towardZero) == value, abs(value) < 0x1p53 {
+        if value.rounded(.towardZero) == value, value >= -0x1p63, value < 0x1p63 {
             return String(Int64(value))
         }
         return "\(value)"

@@ -8,9 +8,10 @@ extension DevMode {
         let onPath = isOnPath(executable, path: path)
         let tokenproxy = onPath ? "tokenproxy" : shellQuoted(executable)
         let socket = shellQuoted(session.socket)
-        let directory = executable.lastIndex(of: "/").map {
-            $0 == executable.startIndex ? "/" : String(executable[..<$0])
-        } ?? ""
+        let directory =
+            executable.lastIndex(of: "/").map {
+                $0 == executable.startIndex ? "/" : String(executable[..<$0])
+            } ?? ""
         let pathLine = onPath ? "" : "  export PATH=\(shellQuoted(directory)):\"$PATH\"\n"
         return """
             tokenproxy dev: a throwaway issuer at \(session.issuer), the token API on \(session.socket)

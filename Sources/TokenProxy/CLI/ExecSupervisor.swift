@@ -115,7 +115,8 @@ package final class ExecSupervisor: Sendable {
                     environment: environment, output: .inherit, stdinFromNull: false
                 ).pid
             } catch {
-                throw OneShot.Failure(message: "cannot start \(program): \(error)", status: .osError)
+                throw OneShot.Failure(
+                    message: "cannot start \(program): \(error)", status: .osError)
             }
             state.child = pid
             state.exit = nil

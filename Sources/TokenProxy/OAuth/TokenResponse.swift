@@ -26,7 +26,9 @@ package struct TokenResponse: Sendable {
             .init(key: "access_token", value: .string(accessToken.value)),
             .init(key: "token_type", value: .string(tokenType)),
         ]
-        if let expiresIn { members.append(.init(key: "expires_in", value: .number(Double(expiresIn)))) }
+        if let expiresIn {
+            members.append(.init(key: "expires_in", value: .number(Double(expiresIn))))
+        }
         if let scope { members.append(.init(key: "scope", value: .string(scope))) }
         return .object(members)
     }

@@ -14,7 +14,8 @@ extension DevIssuer {
         case let number as Int64: return .number(Double(number))
         case let number as Double: return .number(number)
         case let object as [String: Any]:
-            return .object(object.map { ConfigJSON.Member(key: $0.key, value: jsonValue($0.value)) })
+            return .object(
+                object.map { ConfigJSON.Member(key: $0.key, value: jsonValue($0.value)) })
         case let array as [Any]: return .array(array.map(jsonValue))
         default: preconditionFailure("DevIssuer.jsonValue: unsupported \(type(of: value))")
         }

@@ -1,5 +1,5 @@
-import TokenProxy
 import FoundationEssentials
+import TokenProxy
 import TokenProxyCore
 
 /// Mistakes in setting up a `DevIssuer`; each is a programming or wiring error, reported with

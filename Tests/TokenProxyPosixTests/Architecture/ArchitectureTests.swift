@@ -87,7 +87,8 @@ enum SyscallScanner {
         "dup", "dup2", "dup3", "fcntl", "ioctl", "chmod", "fchmod", "chown", "fchown", "access",
         "mkdir", "rmdir", "symlink", "readlink", "mkstemp", "kill", "sigaction", "sigprocmask",
         "pthread_sigmask", "_exit", "fflush", "fopen", "fclose", "fread", "fwrite", "getaddrinfo",
-        "freeaddrinfo", "getgrnam_r", "getpwnam_r",
+        "freeaddrinfo", "getgrnam_r", "getpwnam_r", "posix_spawn", "posix_spawnp", "fork",
+        "vfork", "execve", "execv", "execvp", "waitpid", "wait4",
     ]
     /// C functions whose names our own types use too (`stream.write(bytes, deadline:)`): flagged
     /// when qualified with `Glibc.` or called bare with C's shape (unlabeled arguments; two or

@@ -66,6 +66,34 @@ struct ModuleGraphTests {
         #expect(violations.isEmpty, "imports outside ARCHITECTURE.md's graph:\n\(violations)")
     }
 
+    /// Modules that may import all of Foundation: the test doubles, which only test targets
+    /// link (they drive helper processes with `Process`). Every module of the binary uses
+    /// `FoundationEssentials` or nothing, so the binary links neither Foundation's
+    /// internationalization nor ICU (tens of MB; see ARCHITECTURE.md, "Footprint").
+    static let mayImportFoundation: Set<String> = ["TokenProxyTestSupport"]
+
+    @Test func noProductModuleImportsFoundation() throws {
+        let violations = try Self.imports().filter { entry in
+            entry.imported == "Foundation" && !Self.mayImportFoundation.contains(entry.module)
+        }.map { "\($0.module): \($0.line)" }
+        #expect(
+            violations.isEmpty,
+            "import FoundationEssentials instead (JSON: Core's ConfigJSON/JSONObjectMembers and JSONText; processes: Posix.spawn): \(violations)"
+        )
+    }
+
+    /// The scan above sees `import Foundation` lines; this makes sure it would.
+    @Test func seesFoundationImports() throws {
+        let imports = try Self.imports()
+        #expect(
+            imports.contains { $0.module == "TokenProxyTestSupport" && $0.imported == "Foundation" }
+        )
+        #expect(
+            imports.contains {
+                $0.module == "TokenProxyCore" && $0.imported == "FoundationEssentials"
+            })
+    }
+
     @Test func eachCModuleIsImportedInternallyByExactlyOneModule() throws {
         let imports = try Self.imports().filter { Self.cModules.contains($0.imported) }
         for cModule in Self.cModules {
