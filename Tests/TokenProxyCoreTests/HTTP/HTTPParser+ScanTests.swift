@@ -46,6 +46,28 @@ struct HTTPParserScanTests {
         }
     }
 
+    @Test func strayCarriageReturnIsJudgedAtTheLineEndWhateverTheSplit() throws {
+        // The CR and LF are found in one pass; a CR not followed by LF is refused only at the
+        // line's LF, so what the limit or the end of stream says first wins the same way
+        // whether the bytes come whole or one at a time.
+        let limits = HTTPLimits(maxHeadBytes: 40)
+        let cases: [(String, HTTPParseError, Bool)] = [
+            ("GET / HTTP/1.1\r\nHost: h\rx\r\n\r\n", .invalidLineEnding, false),
+            ("GET / HTTP/1.1\r\nHost: h\r\r\n\r\n", .invalidLineEnding, false),
+            ("GET / HTTP/1.1\r\nX: \r" + String(repeating: "y", count: 30), .headTooLarge, false),
+            ("GET / HTTP/1.1\r\nHost: h\rx", .unexpectedEnd, true),
+            ("GET / HTTP/1.1\r\nHost: h\r", .unexpectedEnd, true),
+        ]
+        for (input, error, endOfStream) in cases {
+            let bytes = Array(input.utf8)
+            for splits in [[], Array(1..<bytes.count)] {
+                #expect(throws: error, "\(input.debugDescription), \(splits.count) splits") {
+                    try parseEvents(bytes, limits: limits, splits: splits, endOfStream: endOfStream)
+                }
+            }
+        }
+    }
+
     @Test func bareLineFeedsAreRefusedAtEveryOffset() {
         for offset in 0..<30 {
             let name = String(repeating: "n", count: offset)

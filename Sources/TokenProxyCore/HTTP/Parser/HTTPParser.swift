@@ -55,6 +55,8 @@ package struct HTTPParser: Sendable {
     var readIndex = 0
     /// Where the search for the next LF resumes, so no byte is scanned twice.
     var lineScanIndex = 0
+    /// Whether the line being scanned holds a CR not followed by LF (refused at its LF).
+    var lineHasStrayReturn = false
     var state: State = .head
     var partial = PartialHead()
     var trailerFields = HTTPFields()
@@ -111,6 +113,7 @@ package struct HTTPParser: Sendable {
         buffer.removeAll()
         readIndex = 0
         lineScanIndex = 0
+        lineHasStrayReturn = false
         return rest
     }
 
