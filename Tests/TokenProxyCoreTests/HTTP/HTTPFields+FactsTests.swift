@@ -51,6 +51,66 @@ struct HTTPFieldsFactsTests {
         }
     }
 
+    @Test func classifiesKnownNamesAndTokensInEveryCaseAndNoNearMiss() {
+        let names: [(String, HTTPFields.KnownName)] = [
+            ("host", .host), ("expect", .expect), ("upgrade", .upgrade),
+            ("connection", .connection), ("content-length", .contentLength),
+            ("transfer-encoding", .transferEncoding),
+        ]
+        let tokens: [(String, HTTPFields.KnownName, HTTPFields.Facts)] = [
+            ("close", .connection, .connectionClose),
+            ("keep-alive", .connection, .connectionKeepAlive),
+            ("upgrade", .connection, .connectionUpgrade),
+            ("100-continue", .expect, .expectContinue),
+        ]
+        func spellings(_ word: String) -> [[UInt8]] {
+            let lower = Array(word.utf8)
+            // All lower, all upper, and each single byte upper-cased.
+            let upper = lower.map { $0 &- 0x61 < 26 ? $0 - 0x20 : $0 }
+            return [lower, upper]
+                + lower.indices.map { index in
+                    var bytes = lower
+                    bytes[index] = upper[index]
+                    return bytes
+                }
+        }
+        // Each byte changed by every single bit (a one-bit flip of `-` is a CR, of a letter
+        // a different letter or a non-letter): never the known name or token any more.
+        func nearMisses(_ word: String) -> [[UInt8]] {
+            let lower = Array(word.utf8)
+            return lower.indices.flatMap { index in
+                (0..<8).compactMap { bit -> [UInt8]? in
+                    var bytes = lower
+                    bytes[index] ^= 1 << bit
+                    // Flipping 0x20 of a letter is a case change, which still matches.
+                    return bit == 5 && lower[index] &- 0x61 < 26 ? nil : bytes
+                }
+            }
+        }
+        for (name, known) in names {
+            for bytes in spellings(name) {
+                bytes.withUnsafeBufferPointer { #expect(HTTPFields.KnownName($0) == known) }
+            }
+            for bytes in nearMisses(name) {
+                bytes.withUnsafeBufferPointer {
+                    #expect(HTTPFields.KnownName($0) == nil, "\(bytes)")
+                }
+            }
+        }
+        for (token, known, fact) in tokens {
+            for bytes in spellings(token) {
+                bytes.withUnsafeBufferPointer {
+                    #expect(HTTPFields.Facts.token($0, in: known) == fact)
+                }
+            }
+            for bytes in nearMisses(token) {
+                bytes.withUnsafeBufferPointer {
+                    #expect(HTTPFields.Facts.token($0, in: known) == nil, "\(bytes)")
+                }
+            }
+        }
+    }
+
     @Test func notesExpectContinue() throws {
         #expect(try Self.parsedFields(["Expect: 100-Continue"]).facts.contains(.expectContinue))
         #expect(

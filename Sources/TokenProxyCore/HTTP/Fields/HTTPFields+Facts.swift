@@ -24,17 +24,32 @@ extension HTTPFields {
         case upgrade
 
         /// The known name `name` spells in any case, or nil. Most names differ in length
-        /// from all of them: one compare.
+        /// from all of them: one compare; the others compare as one to three words with the
+        /// letters folded (`HTTPFields.folded`), not byte by byte.
         @inline(__always)
         package init?(_ name: UnsafeBufferPointer<UInt8>) {
             switch name.count {
-            case 4 where HTTPFields.equalsLowercased(name, "host"): self = .host
-            case 6 where HTTPFields.equalsLowercased(name, "expect"): self = .expect
-            case 7 where HTTPFields.equalsLowercased(name, "upgrade"): self = .upgrade
-            case 10 where HTTPFields.equalsLowercased(name, "connection"): self = .connection
-            case 14 where HTTPFields.equalsLowercased(name, "content-length"):
+            case 4 where folded32(name, 0, 0x2020_2020) == 0x7473_6F68: self = .host
+            case 6
+            where folded32(name, 0, 0x2020_2020) == 0x6570_7865
+                && folded32(name, 2, 0x2020_2020) == 0x7463_6570:
+                self = .expect
+            case 7
+            where folded32(name, 0, 0x2020_2020) == 0x7267_7075
+                && folded32(name, 3, 0x2020_2020) == 0x6564_6172:
+                self = .upgrade
+            case 10
+            where folded64(name, 0, 0x2020_2020_2020_2020) == 0x6974_6365_6E6E_6F63
+                && folded64(name, 2, 0x2020_2020_2020_2020) == 0x6E6F_6974_6365_6E6E:
+                self = .connection
+            case 14
+            where folded64(name, 0, 0x0020_2020_2020_2020) == 0x2D74_6E65_746E_6F63
+                && folded64(name, 6, 0x2020_2020_2020_0020) == 0x6874_676E_656C_2D74:
                 self = .contentLength
-            case 17 where HTTPFields.equalsLowercased(name, "transfer-encoding"):
+            case 17
+            where folded64(name, 0, 0x2020_2020_2020_2020) == 0x7265_6673_6E61_7274
+                && folded64(name, 8, 0x2020_2020_2020_2000) == 0x6E69_646F_636E_652D
+                && folded64(name, 9, 0x2020_2020_2020_2020) == 0x676E_6964_6F63_6E65:
                 self = .transferEncoding
             default: return nil
             }
@@ -72,20 +87,11 @@ extension HTTPFields {
             switch known {
             case .connection:
                 forEachListElement(value) { element in
-                    switch element.count {
-                    case 5 where equalsLowercased(element, "close"): facts.insert(.connectionClose)
-                    case 7 where equalsLowercased(element, "upgrade"):
-                        facts.insert(.connectionUpgrade)
-                    case 10 where equalsLowercased(element, "keep-alive"):
-                        facts.insert(.connectionKeepAlive)
-                    default: break
-                    }
+                    if let token = token(element, in: .connection) { facts.insert(token) }
                 }
             case .expect:
                 forEachListElement(value) { element in
-                    if element.count == 12 && equalsLowercased(element, "100-continue") {
-                        facts.insert(.expectContinue)
-                    }
+                    if let token = token(element, in: .expect) { facts.insert(token) }
                 }
             default: break
             }
@@ -97,13 +103,21 @@ extension HTTPFields {
             switch known {
             case .connection:
                 switch token.count {
-                case 5 where equalsLowercased(token, "close"): return .connectionClose
-                case 7 where equalsLowercased(token, "upgrade"): return .connectionUpgrade
-                case 10 where equalsLowercased(token, "keep-alive"): return .connectionKeepAlive
+                case 5
+                where folded32(token, 0, 0x2020_2020) == 0x736F_6C63
+                    && folded32(token, 1, 0x2020_2020) == 0x6573_6F6C:
+                    return .connectionClose
+                case 7 where KnownName(token) == .upgrade: return .connectionUpgrade
+                case 10
+                where folded64(token, 0, 0x2020_2000_2020_2020) == 0x696C_612D_7065_656B
+                    && folded64(token, 2, 0x2020_2020_2000_2020) == 0x6576_696C_612D_7065:
+                    return .connectionKeepAlive
                 default: return nil
                 }
             case .expect:
-                return token.count == 12 && equalsLowercased(token, "100-continue")
+                return token.count == 12
+                    && folded64(token, 0, 0x2020_2020_0000_0000) == 0x746E_6F63_2D30_3031
+                    && folded64(token, 4, 0x2020_2020_2020_2020) == 0x6575_6E69_746E_6F63
                     ? .expectContinue : nil
             default: return nil
             }
@@ -122,17 +136,26 @@ extension HTTPFields {
         facts.contains(known.presence)
     }
 
-    /// Whether `name` equals `lowercased` ignoring ASCII case; `lowercased` has the same
-    /// length (the caller checked it) and is all lower case.
+    /// The four bytes of `bytes` at `offset` (little-endian) with the bits of `letters` set:
+    /// `0x20` at each byte where the name compared against has a letter, so upper and lower
+    /// case read the same there and every other byte must match exactly. The caller checked
+    /// that `offset + 4 <= bytes.count`.
     @inline(__always)
-    package static func equalsLowercased(
-        _ name: UnsafeBufferPointer<UInt8>, _ lowercased: StaticString
-    ) -> Bool {
-        lowercased.withUTF8Buffer { expected in
-            for offset in 0..<expected.count where asciiLower(name[offset]) != expected[offset] {
-                return false
-            }
-            return true
-        }
+    static func folded32(_ bytes: UnsafeBufferPointer<UInt8>, _ offset: Int, _ letters: UInt32)
+        -> UInt32
+    {
+        UInt32(
+            littleEndian: UnsafeRawPointer(bytes.baseAddress! + offset).loadUnaligned(
+                as: UInt32.self)) | letters
+    }
+
+    /// `folded32` for eight bytes.
+    @inline(__always)
+    static func folded64(_ bytes: UnsafeBufferPointer<UInt8>, _ offset: Int, _ letters: UInt64)
+        -> UInt64
+    {
+        UInt64(
+            littleEndian: UnsafeRawPointer(bytes.baseAddress! + offset).loadUnaligned(
+                as: UInt64.self)) | letters
     }
 }
