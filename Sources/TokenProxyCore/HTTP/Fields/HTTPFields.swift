@@ -116,30 +116,35 @@ package struct HTTPFields: Sendable, ExpressibleByDictionaryLiteral {
         name: UnsafeBufferPointer<UInt8>, value: UnsafeBufferPointer<UInt8>, known: KnownName?
     ) {
         let facts = Facts.noting(known, value: value)
-        // The header (first field only: count 1 and the facts) and both lengths as one
-        // little-endian word each, and the bytes: typed-buffer appends, which are copies, not
-        // byte loops. (UInt32s only: a tuple of equal members has no padding.)
         let wasEmpty = storage.isEmpty
-        if wasEmpty {
-            let header = (
-                UInt32(1).littleEndian, facts.rawValue.littleEndian,
-                UInt32(truncatingIfNeeded: name.count).littleEndian,
-                UInt32(truncatingIfNeeded: value.count).littleEndian
-            )
-            withUnsafeBytes(of: header) {
-                storage.append(contentsOf: $0.bindMemory(to: UInt8.self))
+        let header = wasEmpty ? Self.headerBytes : 0
+        let recordBytes = Self.recordHeaderBytes + name.count + value.count
+        // The record (and, for the first field, the header: count 1 and the facts) written
+        // into one stack buffer and appended with one call: one capacity and uniqueness check
+        // per field instead of three (`append(contentsOf:)` was ~800 instructions per proxied
+        // request, for the two heads' nine fields).
+        withUnsafeTemporaryAllocation(byteCount: header + recordBytes, alignment: 1) { record in
+            if wasEmpty {
+                record.storeBytes(of: UInt32(1).littleEndian, toByteOffset: 0, as: UInt32.self)
+                record.storeBytes(
+                    of: facts.rawValue.littleEndian, toByteOffset: Self.factsOffset, as: UInt32.self)
             }
-        } else {
-            let header = (
-                UInt32(truncatingIfNeeded: name.count).littleEndian,
-                UInt32(truncatingIfNeeded: value.count).littleEndian
-            )
-            withUnsafeBytes(of: header) {
-                storage.append(contentsOf: $0.bindMemory(to: UInt8.self))
+            record.storeBytes(
+                of: UInt32(truncatingIfNeeded: name.count).littleEndian, toByteOffset: header,
+                as: UInt32.self)
+            record.storeBytes(
+                of: UInt32(truncatingIfNeeded: value.count).littleEndian,
+                toByteOffset: header + 4, as: UInt32.self)
+            let nameStart = header + Self.recordHeaderBytes
+            if let source = name.baseAddress, !name.isEmpty {
+                (record.baseAddress! + nameStart).copyMemory(from: source, byteCount: name.count)
             }
+            if let source = value.baseAddress, !value.isEmpty {
+                (record.baseAddress! + nameStart + name.count).copyMemory(
+                    from: source, byteCount: value.count)
+            }
+            storage.append(contentsOf: UnsafeRawBufferPointer(record).bindMemory(to: UInt8.self))
         }
-        storage.append(contentsOf: name)
-        storage.append(contentsOf: value)
         if !wasEmpty {
             storage.withUnsafeMutableBytes { bytes in
                 let count = Self.load(UnsafeRawBufferPointer(bytes), at: 0) + 1
