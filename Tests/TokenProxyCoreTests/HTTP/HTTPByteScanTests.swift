@@ -40,33 +40,6 @@ struct HTTPByteScanTests {
         }
     }
 
-    @Test func findsTheFirstLineByteAtEveryPositionAndWindow() {
-        // A CR or an LF at `position`, the other one (and neighbours one bit away: 0x0C, 0x0E,
-        // 0x0B, 0x08, and borrowing 0x00/0x01) elsewhere, every window around two words.
-        let fillers: [UInt8] = [0x0C, 0x0E, 0x0B, 0x08, 0x00, 0x01, 0x8D, 0x8A]
-        for length in 0...26 {
-            for position in 0...length {
-                for needle: UInt8 in [0x0D, 0x0A] {
-                    var bytes = (0..<length).map { fillers[$0 % fillers.count] }
-                    if position < length { bytes[position] = needle }
-                    if position + 5 < length { bytes[position + 5] = needle ^ 0x07 }
-                    bytes.withUnsafeBufferPointer { buffer in
-                        for start in 0...min(length, 9) {
-                            for end in start...length {
-                                let expected =
-                                    (start..<end).first { bytes[$0] == 0x0D || bytes[$0] == 0x0A }
-                                    ?? end
-                                let found = HTTPByteScan.firstLineByte(
-                                    in: buffer, from: start, to: end)
-                                #expect(found == expected, "length \(length), \(start)..<\(end)")
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    }
-
     @Test func checksVisibleASCIIAndEqualityLikeTheByteRules() {
         // Each byte value at each position of strings up to two words and a tail long.
         for length in 1...19 {

@@ -35,34 +35,6 @@ enum HTTPByteScan {
         return end
     }
 
-    /// The index of the first CR or LF in `bytes[start..<end]`, or `end` when there is none:
-    /// a line end and a stray CR found in one pass (the marks of two needles OR-ed: each is
-    /// exact for its lowest byte, so the lowest of both is too).
-    @inline(__always)
-    static func firstLineByte(
-        in bytes: UnsafeBufferPointer<UInt8>, from start: Int, to end: Int
-    ) -> Int {
-        guard let base = bytes.baseAddress else { return end }
-        let returns = ones &* 0x0D
-        let feeds = ones &* 0x0A
-        var index = start
-        while index + 8 <= end {
-            let word = UInt64(
-                littleEndian: UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self))
-            let isReturn = word ^ returns
-            let isFeed = word ^ feeds
-            let marks =
-                ((isReturn &- ones) & ~isReturn | (isFeed &- ones) & ~isFeed) & highs
-            if marks != 0 { return index + marks.trailingZeroBitCount / 8 }
-            index += 8
-        }
-        while index < end {
-            if base[index] == 0x0D || base[index] == 0x0A { return index }
-            index += 1
-        }
-        return end
-    }
-
     /// Whether `lhs` and `rhs` hold the same bytes, compared eight at a time.
     @inline(__always)
     static func equal(_ lhs: UnsafeBufferPointer<UInt8>, _ rhs: UnsafeBufferPointer<UInt8>) -> Bool

@@ -55,8 +55,6 @@ package struct HTTPParser: Sendable {
     var readIndex = 0
     /// Where the search for the next LF resumes, so no byte is scanned twice.
     var lineScanIndex = 0
-    /// Whether the line being scanned holds a CR not followed by LF (refused at its LF).
-    var lineHasStrayReturn = false
     var state: State = .head
     var partial = PartialHead()
     var trailerFields = HTTPFields()
@@ -115,7 +113,6 @@ package struct HTTPParser: Sendable {
         buffer.removeAll()
         readIndex = 0
         lineScanIndex = 0
-        lineHasStrayReturn = false
         return rest
     }
 
