@@ -40,6 +40,32 @@ struct HTTPByteScanTests {
         }
     }
 
+    @Test func checksVisibleASCIIAndEqualityLikeTheByteRules() {
+        // Each byte value at each position of strings up to two words and a tail long.
+        for length in 1...19 {
+            for position in 0..<length {
+                for byte in 0...255 {
+                    var bytes = [UInt8](repeating: UInt8(ascii: "/"), count: length)
+                    let other = bytes
+                    bytes[position] = UInt8(byte)
+                    let visible = bytes.allSatisfy { $0 > 0x20 && $0 < 0x7F }
+                    bytes.withUnsafeBufferPointer { buffer in
+                        #expect(HTTPByteScan.allVisibleASCII(buffer) == visible)
+                        other.withUnsafeBufferPointer { otherBuffer in
+                            #expect(HTTPByteScan.equal(buffer, otherBuffer) == (bytes == other))
+                            #expect(
+                                !HTTPByteScan.equal(
+                                    buffer, UnsafeBufferPointer(rebasing: otherBuffer.dropLast())))
+                        }
+                    }
+                }
+            }
+        }
+        let empty = UnsafeBufferPointer<UInt8>(start: nil, count: 0)
+        #expect(HTTPByteScan.allVisibleASCII(empty))
+        #expect(HTTPByteScan.equal(empty, empty))
+    }
+
     @Test func checksValueBytesLikeTheByteRule() {
         // Each byte value at each position of values up to two words and a tail long.
         for length in 1...19 {

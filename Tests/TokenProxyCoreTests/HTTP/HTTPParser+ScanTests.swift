@@ -46,6 +46,68 @@ struct HTTPParserScanTests {
         }
     }
 
+    @Test func strayCarriageReturnIsJudgedAtTheLineEndWhateverTheSplit() throws {
+        // The CR and LF are found in one pass; a CR not followed by LF is refused only at the
+        // line's LF, so what the limit or the end of stream says first wins the same way
+        // whether the bytes come whole or one at a time.
+        let limits = HTTPLimits(maxHeadBytes: 40)
+        let cases: [(String, HTTPParseError, Bool)] = [
+            ("GET / HTTP/1.1\r\nHost: h\rx\r\n\r\n", .invalidLineEnding, false),
+            ("GET / HTTP/1.1\r\nHost: h\r\r\n\r\n", .invalidLineEnding, false),
+            ("GET / HTTP/1.1\r\nX: \r" + String(repeating: "y", count: 30), .headTooLarge, false),
+            ("GET / HTTP/1.1\r\nHost: h\rx", .unexpectedEnd, true),
+            ("GET / HTTP/1.1\r\nHost: h\r", .unexpectedEnd, true),
+        ]
+        for (input, error, endOfStream) in cases {
+            let bytes = Array(input.utf8)
+            for splits in [[], Array(1..<bytes.count)] {
+                #expect(throws: error, "\(input.debugDescription), \(splits.count) splits") {
+                    try parseEvents(bytes, limits: limits, splits: splits, endOfStream: endOfStream)
+                }
+            }
+        }
+    }
+
+    @Test func requestLinesOutsideTheOrdinaryShapeKeepTheirErrors() {
+        // The one-pass reading takes only `tchars SP visible-ASCII SP HTTP/1.x`; everything
+        // else is judged part by part, with the same error kinds as before.
+        let cases: [(String, HTTPParseError?)] = [
+            ("GET /a HTTP/1.1", nil), ("get /a HTTP/1.0", nil), ("M-X_1 * HTTP/1.1", nil),
+            ("GET /a HTTP/1.2", .unsupportedVersion), ("GET /a HTTP/2.0", .unsupportedVersion),
+            ("GET /a HTTP/1.x", .invalidRequestLine), ("GET /a http/1.1", .invalidRequestLine),
+            ("GET  /a HTTP/1.1", .invalidRequestLine), ("GET /a  HTTP/1.1", .invalidRequestLine),
+            ("GET /a b HTTP/1.1", .invalidRequestLine), ("GET\t/a HTTP/1.1", .invalidRequestLine),
+            ("GET /a\tHTTP/1.1", .invalidRequestLine), ("G(T /a HTTP/1.1", .invalidRequestLine),
+            (" GET /a HTTP/1.1", .invalidRequestLine), ("GET HTTP/1.1", .invalidRequestLine),
+            ("GET /a HTTP/1.1 ", .invalidRequestLine), ("GET / HTTP/1.10", .invalidRequestLine),
+            ("GET /\u{7F} HTTP/1.1", .invalidRequestLine), ("GET /é HTTP/1.1", .invalidRequestLine),
+            ("GET /" + String(repeating: "a", count: 60) + " HTTP/1.1", .requestTargetTooLong),
+            (
+                "GET /" + String(repeating: "a", count: 40) + "\u{7F} HTTP/1.1",
+                .requestTargetTooLong
+            ),
+            ("GET /" + String(repeating: "a", count: 38) + " HTTP/1.1", nil),
+        ]
+        let limits = HTTPLimits(maxRequestTargetBytes: 39)
+        for (line, error) in cases {
+            #expect(
+                parseError(line + "\r\nHost: h\r\n\r\n", limits: limits) == error,
+                "\(line.debugDescription)")
+        }
+    }
+
+    @Test func aRepeatedTargetReadsTheSameOnEveryRequest() throws {
+        let long = "/v1/tokens/" + String(repeating: "n", count: 30)
+        let input = [long, long, "/a", "/a", "/b", long].map {
+            "GET \($0) HTTP/1.1\r\nHost: h\r\n\r\n"
+        }.joined()
+        let targets = try parseEvents(input).compactMap { event -> String? in
+            guard case .requestHead(let head) = event else { return nil }
+            return head.target
+        }
+        #expect(targets == [long, long, "/a", "/a", "/b", long])
+    }
+
     @Test func bareLineFeedsAreRefusedAtEveryOffset() {
         for offset in 0..<30 {
             let name = String(repeating: "n", count: offset)

@@ -43,7 +43,7 @@ extension HTTPFields {
     ) throws(Failure) {
         try storage.withUnsafeBufferPointer { (stored) throws(Failure) in
             let raw = UnsafeRawBufferPointer(stored)
-            var offset = storage.isEmpty ? 0 : Self.countBytes
+            var offset = storage.isEmpty ? 0 : Self.headerBytes
             while offset < stored.count {
                 let (name, value) = Self.record(raw, at: offset)
                 try body(

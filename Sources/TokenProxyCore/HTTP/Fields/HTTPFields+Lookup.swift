@@ -32,9 +32,19 @@ extension HTTPFields {
 
     /// Whether the `name` list fields contain `token`, compared case-insensitively; on the
     /// bytes, without building the list.
+    /// `Connection` (`close`, `keep-alive`, `upgrade`) and `Expect` (`100-continue`) are
+    /// answered from the facts noted when the fields were appended, without a scan.
     package func listContains(_ name: String, token: String) -> Bool {
         var token = token
+        var name = name
         return token.withUTF8 { token in
+            let recorded = name.withUTF8 { name -> Bool? in
+                guard let known = KnownName(name) else { return nil }
+                let facts = self.facts
+                guard facts.contains(known.presence) else { return false }
+                return Facts.token(token, in: known).map { facts.contains($0) }
+            }
+            if let recorded { return recorded }
             var next = firstIndex(named: name)
             while let index = next {
                 let found = withValueBytes(at: index) { value in
@@ -56,12 +66,14 @@ extension HTTPFields {
         firstIndex(named: name, from: startIndex)
     }
 
-    /// The index of the first field at or after `start` called `name`, or nil.
+    /// The index of the first field at or after `start` called `name`, or nil. A known name
+    /// (`KnownName`) that the facts say is absent is answered without a scan.
     package func firstIndex(named name: String, from start: Index) -> Index? {
         guard start.offset < storage.count else { return nil }
         var name = name
         return name.withUTF8 { needle in
-            storage.withUnsafeBufferPointer { stored in
+            if let known = KnownName(needle), !contains(known) { return nil }
+            return storage.withUnsafeBufferPointer { stored in
                 let raw = UnsafeRawBufferPointer(stored)
                 var offset = start.offset
                 while offset < stored.count {

@@ -18,10 +18,10 @@ package struct HTTPVersion: Sendable, Hashable, CustomStringConvertible {
     /// Whether a message with `fields` leaves the connection open afterwards (RFC 9112 §9.3):
     /// HTTP/1.1 persists unless `Connection: close`; HTTP/1.0 only with `Connection: keep-alive`.
     package func keepsAlive(with fields: HTTPFields) -> Bool {
-        // Most requests have no Connection field: one scan, no list built.
-        guard fields.contains("Connection") else { return self == .http1_1 }
-        if fields.listContains("Connection", token: "close") { return false }
+        // From the facts noted as the fields were appended: no scan, no list built.
+        let facts = fields.facts
+        if facts.contains(.connectionClose) { return false }
         if self == .http1_1 { return true }
-        return fields.listContains("Connection", token: "keep-alive")
+        return facts.contains(.connectionKeepAlive)
     }
 }

@@ -14,15 +14,21 @@ struct FramingFields: Sendable {
     /// Records the field `name: value` if it is one of the framing fields (names compare
     /// case-insensitively, RFC 9110 §5.1; the length is compared first, so most fields cost
     /// one integer compare).
-    @inline(__always)
     mutating func note(name: UnsafeBufferPointer<UInt8>, value: UnsafeBufferPointer<UInt8>) {
-        switch name.count {
-        case 4 where Self.name(name, is: "host"):
+        note(HTTPFields.KnownName(name), value: value)
+    }
+
+    /// Records a field whose name the caller classified already (the parser does it once per
+    /// line, for these checks and for the fields' facts).
+    @inline(__always)
+    mutating func note(_ known: HTTPFields.KnownName?, value: UnsafeBufferPointer<UInt8>) {
+        switch known {
+        case .host:
             hostCount += 1
             if hostCount == 1 { hostIsMalformed = !Self.isSingleAuthority(value) }
-        case 14 where Self.name(name, is: "content-length"):
+        case .contentLength:
             hasContentLength = true
-        case 17 where Self.name(name, is: "transfer-encoding"):
+        case .transferEncoding:
             hasTransferEncoding = true
         default:
             break
@@ -34,21 +40,6 @@ struct FramingFields: Sendable {
         var name = field.name
         var value = field.value
         name.withUTF8 { name in value.withUTF8 { value in note(name: name, value: value) } }
-    }
-
-    /// Whether `name` equals `lowercased` ignoring ASCII case; `lowercased` has the same
-    /// length (the caller's switch checked it) and is all lower case.
-    @inline(__always)
-    private static func name(_ name: UnsafeBufferPointer<UInt8>, is lowercased: StaticString)
-        -> Bool
-    {
-        lowercased.withUTF8Buffer { expected in
-            for offset in 0..<expected.count
-            where HTTPFields.asciiLower(name[offset]) != expected[offset] {
-                return false
-            }
-            return true
-        }
     }
 
     /// Whether `host` can be one authority: no SP, HTAB, `,` `/` `?` `#` `@` `\` (a list, a

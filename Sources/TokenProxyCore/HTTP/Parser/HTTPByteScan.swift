@@ -35,6 +35,54 @@ enum HTTPByteScan {
         return end
     }
 
+    /// Whether `lhs` and `rhs` hold the same bytes, compared eight at a time.
+    @inline(__always)
+    static func equal(_ lhs: UnsafeBufferPointer<UInt8>, _ rhs: UnsafeBufferPointer<UInt8>) -> Bool
+    {
+        guard lhs.count == rhs.count else { return false }
+        guard let left = lhs.baseAddress, let right = rhs.baseAddress else { return true }
+        let end = lhs.count
+        var index = 0
+        while index + 8 <= end {
+            if UnsafeRawPointer(left + index).loadUnaligned(as: UInt64.self)
+                != UnsafeRawPointer(right + index).loadUnaligned(as: UInt64.self)
+            {
+                return false
+            }
+            index += 8
+        }
+        while index < end {
+            if left[index] != right[index] { return false }
+            index += 1
+        }
+        return true
+    }
+
+    /// Whether every byte of `bytes` is visible ASCII, 0x21–0x7E (a request-target's
+    /// characters, `HTTPFields.isValidRequestTarget`), eight at a time: no byte ≥ 0x80, none
+    /// below 0x21 (the borrow test is exact for "any", as in `allValueBytes`), none 0x7F.
+    @inline(__always)
+    static func allVisibleASCII(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let base = bytes.baseAddress else { return true }
+        let end = bytes.count
+        let below = ones &* 0x21
+        let delete = ones &* 0x7F
+        var index = 0
+        while index + 8 <= end {
+            let word = UInt64(
+                littleEndian: UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self))
+            let deletes = word ^ delete
+            let faults = word | (word &- below) & ~word | (deletes &- ones) & ~deletes
+            if faults & highs != 0 { return false }
+            index += 8
+        }
+        while index < end {
+            if base[index] < 0x21 || base[index] > 0x7E { return false }
+            index += 1
+        }
+        return true
+    }
+
     /// Whether every byte of `bytes` may appear in a field value (RFC 9110 §5.5, see
     /// `HTTPFields.isValueByte`): no control character but HTAB, no DEL. Whole words with
     /// no byte below 0x20 and none equal to 0x7F pass in a few operations; a word with a

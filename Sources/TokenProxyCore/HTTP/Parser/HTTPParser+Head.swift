@@ -4,7 +4,8 @@ extension HTTPParser {
     /// Finds the next CRLF-terminated line starting at `readIndex`, scanning only bytes not
     /// scanned before (eight at a time, `HTTPByteScan`). Returns the content range (without
     /// CRLF) and consumes the line, or nil when no LF has arrived yet. `limit` bounds the line
-    /// including its CRLF.
+    /// including its CRLF. (Two passes, LF then CR: measured cheaper than one pass testing
+    /// every word for both needles, 399 against 421 instructions per token request.)
     mutating func scanLine(limit: Int, tooLong: HTTPParseError) throws(HTTPParseError) -> Range<
         Int
     >? {
@@ -22,7 +23,8 @@ extension HTTPParser {
         if lineEnd - readIndex > limit { throw tooLong }
         // RFC 9112 §2.2: bare LF and bare CR are both refused; only CRLF ends a line. The
         // content is searched for a CR once the whole line is here, so a line that arrived in
-        // pieces is still scanned only twice in all.
+        // pieces is still scanned only twice in all, and the error is the same however the
+        // bytes were split.
         guard lineFeed > readIndex, buffer[lineFeed - 1] == 0x0D else { throw .invalidLineEnding }
         let content = readIndex..<(lineFeed - 1)
         let carriageReturn = buffer.withUnsafeBufferPointer {
@@ -57,9 +59,14 @@ extension HTTPParser {
                 if line.isEmpty && mode == .request { continue }
                 switch mode {
                 case .request:
-                    partial.request = try buffer.withUnsafeBufferPointer {
-                        (bytes) throws(HTTPParseError) in try parseRequestLine(bytes[line])
+                    let request = try buffer.withUnsafeBufferPointer {
+                        (bytes) throws(HTTPParseError) in
+                        try Self.parseRequestLine(
+                            UnsafeBufferPointer(rebasing: bytes[line]), limits: limits,
+                            previousTarget: lastTarget)
                     }
+                    lastTarget = request.target
+                    partial.request = request
                 case .response:
                     partial.status = try buffer.withUnsafeBufferPointer {
                         (bytes) throws(HTTPParseError) in try parseStatusLine(bytes[line])
@@ -77,11 +84,74 @@ extension HTTPParser {
     }
 
     /// `method SP request-target SP HTTP-version` with exactly one SP between parts (§3).
-    private func parseRequestLine(_ line: Slice<UnsafeBufferPointer<UInt8>>) throws(HTTPParseError)
-        -> (
-            method: String, target: String, version: HTTPVersion
+    /// An ordinary line is read in one pass (`ordinaryRequestLine`); anything else goes the
+    /// careful way, which tells the errors apart.
+    /// A request-target with the same bytes as `previousTarget` (a client on a kept-alive
+    /// connection usually asks for the same one again) reuses that String: a compare instead
+    /// of building and validating a new one.
+    private static func parseRequestLine(
+        _ line: UnsafeBufferPointer<UInt8>, limits: HTTPLimits, previousTarget: String
+    ) throws(HTTPParseError) -> (method: String, target: String, version: HTTPVersion) {
+        guard let (method, target, version) = ordinaryRequestLine(line, limits: limits) else {
+            return try parseUnusualRequestLine(line[...], limits: limits)
+        }
+        let targetBytes = UnsafeBufferPointer(rebasing: line[target])
+        let same = previousTarget.utf8.withContiguousStorageIfAvailable {
+            HTTPByteScan.equal($0, targetBytes)
+        }
+        return (
+            methodString(method),
+            same == true ? previousTarget : String(decoding: targetBytes, as: UTF8.self), version
         )
+    }
+
+    /// The method and the request-target's range of a well-formed line ending in `HTTP/1.1`
+    /// or `HTTP/1.0`, or nil for any other line (valid or not: the careful parse decides).
+    /// The method's tchars end at the first SP; the version is the last eight bytes after an
+    /// SP; between them every byte must be visible ASCII (so no third SP), eight at a time.
+    @inline(__always)
+    private static func ordinaryRequestLine(
+        _ line: UnsafeBufferPointer<UInt8>, limits: HTTPLimits
+    ) -> (
+        method: UnsafeBufferPointer<UInt8>, target: Range<Int>, version: HTTPVersion
+    )? {
+        var methodEnd = 0
+        while methodEnd < line.count && HTTPFields.isTokenByte(line[methodEnd]) { methodEnd += 1 }
+        let targetStart = methodEnd + 1
+        let versionStart = line.count - 8
+        guard methodEnd > 0, versionStart - 1 > targetStart, line[methodEnd] == 0x20,
+            line[versionStart - 1] == 0x20,
+            versionStart - 1 - targetStart <= limits.maxRequestTargetBytes,
+            let version = ordinaryVersion(line, at: versionStart)
+        else { return nil }
+        let target = targetStart..<(versionStart - 1)
+        guard HTTPByteScan.allVisibleASCII(UnsafeBufferPointer(rebasing: line[target])) else {
+            return nil
+        }
+        return (UnsafeBufferPointer(rebasing: line[..<methodEnd]), target, version)
+    }
+
+    /// `HTTP/1.1` or `HTTP/1.0` as the eight bytes at `offset`, compared as one word.
+    @inline(__always)
+    private static func ordinaryVersion(_ line: UnsafeBufferPointer<UInt8>, at offset: Int)
+        -> HTTPVersion?
     {
+        let word = UInt64(
+            littleEndian: UnsafeRawPointer(line.baseAddress! + offset).loadUnaligned(
+                as: UInt64.self))
+        // "HTTP/1.1" little-endian: 'H' in the lowest byte.
+        switch word {
+        case 0x312E_312F_5054_5448: return .http1_1
+        case 0x302E_312F_5054_5448: return .http1_0
+        default: return nil
+        }
+    }
+
+    /// The request line parsed part by part, for lines `ordinaryRequestLine` does not take:
+    /// each fault gets its own error.
+    private static func parseUnusualRequestLine(
+        _ line: Slice<UnsafeBufferPointer<UInt8>>, limits: HTTPLimits
+    ) throws(HTTPParseError) -> (method: String, target: String, version: HTTPVersion) {
         // Exactly two SP: three parts, none of them split further (found without an array).
         guard let firstSpace = line.firstIndex(of: 0x20),
             let secondSpace = line[(firstSpace + 1)...].firstIndex(of: 0x20),
@@ -131,8 +201,9 @@ extension HTTPParser {
     /// The method as a `String`: a literal for the common ones (methods are case-sensitive,
     /// RFC 9110 §9.1, so only exact spellings match), a new String otherwise.
     private static func methodString(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
+        // A word compare (a generic `elementsEqual` here cost ~120 instructions per request).
         func equals(_ literal: StaticString) -> Bool {
-            literal.withUTF8Buffer { $0.elementsEqual(bytes) }
+            literal.withUTF8Buffer { HTTPByteScan.equal($0, bytes) }
         }
         switch bytes.count {
         case 3 where equals("GET"): return "GET"
@@ -176,13 +247,14 @@ extension HTTPParser {
         try buffer.withUnsafeBufferPointer { (bytes) throws(HTTPParseError) in
             let (name, value) = try parseFieldLine(UnsafeBufferPointer(rebasing: bytes[line]))
             guard fields.count < maxFieldCount else { throw .tooManyFields }
-            framing.note(name: name, value: value)
+            let known = HTTPFields.KnownName(name)
+            framing.note(known, value: value)
             if fields.isEmpty {
                 fields = HTTPFields(
                     reservingFields: Limits.HTTP.reservedFieldCount,
                     bytes: min(bytes.count - line.lowerBound, Limits.HTTP.reservedFieldBytes))
             }
-            fields.append(name: name, value: value)
+            fields.append(name: name, value: value, known: known)
         }
     }
 

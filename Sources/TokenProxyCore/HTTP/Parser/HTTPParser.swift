@@ -61,6 +61,8 @@ package struct HTTPParser: Sendable {
     var trailerBytes = 0
     var chunkedBodyBytes = 0
     var pendingMethods: [String] = []
+    /// The last request-target read, reused while the next one has the same bytes.
+    var lastTarget = ""
     var endOfStream = false
     var tunnelAfterMessage = false
     var failure: HTTPParseError?
