@@ -43,7 +43,8 @@ package struct HTTPServerRequest: Sendable {
 /// and the connection by value, and each copy costs one retain instead of one per field
 /// (headers, body, encoded head).
 package struct HTTPServerResponse: Sendable {
-    private var storage: Storage
+    /// Read by `withWireParts` (`HTTPServerResponse+Storage.swift`), in place.
+    var storage: Storage
 
     package var status: Int {
         get { storage.status }

@@ -5,14 +5,16 @@ extension HTTPServerResponse {
     ///
     /// Mutable, yet `@unchecked Sendable`: it is only changed through a value that holds the
     /// sole reference (`isKnownUniquelyReferenced`), the copy-on-write rule that makes
-    /// `Array` sendable; a box another thread can see is never written.
+    /// `Array` sendable; a box another thread can see is never written. For the same reason
+    /// its accesses are not checked for exclusivity at run time (each check costs more than
+    /// the read it guards, on every response).
     final class Storage: @unchecked Sendable {
-        var status: Int
-        var headers: HTTPFields
-        var body: [UInt8]
-        var closeConnection: Bool
-        var encodedHead: [UInt8]?
-        var encodedAsksClose = false
+        @exclusivity(unchecked) var status: Int
+        @exclusivity(unchecked) var headers: HTTPFields
+        @exclusivity(unchecked) var body: [UInt8]
+        @exclusivity(unchecked) var closeConnection: Bool
+        @exclusivity(unchecked) var encodedHead: [UInt8]?
+        @exclusivity(unchecked) var encodedAsksClose = false
 
         init(status: Int, headers: HTTPFields, body: [UInt8], closeConnection: Bool) {
             self.status = status
@@ -28,5 +30,27 @@ extension HTTPServerResponse {
             copy.encodedAsksClose = encodedAsksClose
             return copy
         }
+    }
+}
+
+extension HTTPServerResponse {
+    /// Calls `send` with the head up to `Date` (the pre-encoded one when there is one) and the
+    /// body bytes that go on the wire (none in answer to HEAD, RFC 9110 §9.3.2, nor for 1xx,
+    /// 204 or 304), borrowed from this response: a cached answer is written straight from its
+    /// bytes, with no array copied or retained.
+    func withWireParts<Result>(
+        includeBody: Bool,
+        _ send: (_ head: UnsafeRawBufferPointer, _ body: UnsafeRawBufferPointer) -> Result
+    ) -> Result {
+        let sendsBody = HTTPServerResponseEncoder.sendsBody(self, answeringHEAD: !includeBody)
+        let empty = UnsafeRawBufferPointer(start: nil, count: 0)
+        return withHeadPrefix { head in
+            sendsBody ? storage.body.withUnsafeBytes { send(head, $0) } : send(head, empty)
+        }
+    }
+
+    private func withHeadPrefix<Result>(_ body: (UnsafeRawBufferPointer) -> Result) -> Result {
+        if let head = storage.encodedHead { return head.withUnsafeBytes(body) }
+        return HTTPServerResponseEncoder.headPrefix(for: self).withUnsafeBytes(body)
     }
 }
