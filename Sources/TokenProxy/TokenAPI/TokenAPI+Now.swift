@@ -72,7 +72,7 @@ extension TokenAPI {
             }
         }
         let response =
-            Self.prefersText(request.head.fields["Accept"])
+            Self.prefersText(request.head.fields)
             ? snapshot.value.textResponse.value
             : connection.jsonResponse(remembered, snapshot, now: now)
         metrics.recordRequest(status: 200)
