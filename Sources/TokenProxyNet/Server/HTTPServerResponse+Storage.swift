@@ -34,18 +34,18 @@ extension HTTPServerResponse {
 }
 
 extension HTTPServerResponse {
-    /// Calls `send` with the head up to `Date` (the pre-encoded one when there is one) and the
+    /// Calls `use` with the head up to `Date` (the pre-encoded one when there is one) and the
     /// body bytes that go on the wire (none in answer to HEAD, RFC 9110 §9.3.2, nor for 1xx,
     /// 204 or 304), borrowed from this response: a cached answer is written straight from its
     /// bytes, with no array copied or retained.
     func withWireParts<Result>(
         includeBody: Bool,
-        _ send: (_ head: UnsafeRawBufferPointer, _ body: UnsafeRawBufferPointer) -> Result
+        _ use: (_ head: UnsafeRawBufferPointer, _ body: UnsafeRawBufferPointer) -> Result
     ) -> Result {
         let sendsBody = HTTPServerResponseEncoder.sendsBody(self, answeringHEAD: !includeBody)
         let empty = UnsafeRawBufferPointer(start: nil, count: 0)
         return withHeadPrefix { head in
-            sendsBody ? storage.body.withUnsafeBytes { send(head, $0) } : send(head, empty)
+            sendsBody ? storage.body.withUnsafeBytes { use(head, $0) } : use(head, empty)
         }
     }
 
