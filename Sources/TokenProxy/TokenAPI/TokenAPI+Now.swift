@@ -45,10 +45,10 @@ extension TokenAPI {
                 connection.socketAllowed = true
             }
         }
-        let name = store.names[position]
+        // The name is read only where it is used (a String copy is a retain and a release).
         var details: ProcessDetails?
         if remembered.decision != .allowed {
-            let (refusal, read) = credentialCheck(name, peer: request.peer)
+            let (refusal, read) = credentialCheck(store.names[position], peer: request.peer)
             if let refusal {
                 remembered.decision = .perRequest
                 metrics.recordRequest(status: refusal.status)
@@ -66,12 +66,13 @@ extension TokenAPI {
                 tally.count()
             } else {
                 remembered.tally = audit.record(
-                    credential: name, pid: pid, uid: uid, gid: gid, details: details)
+                    credential: store.names[position], pid: pid, uid: uid, gid: gid,
+                    details: details)
                 remembered.auditEpoch = epoch
             }
         }
         let response =
-            Self.prefersText(request.head.fields["Accept"])
+            Self.prefersText(request.head.fields)
             ? snapshot.value.textResponse.value
             : connection.jsonResponse(remembered, snapshot, now: now)
         metrics.recordRequest(status: 200)

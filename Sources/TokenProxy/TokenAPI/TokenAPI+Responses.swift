@@ -142,16 +142,6 @@ extension TokenAPI {
         return nil
     }
 
-    /// `Accept: text/plain` (and not JSON first) selects the bare token.
-    static func prefersText(_ accept: String?) -> Bool {
-        guard let accept = accept?.lowercased() else { return false }
-        guard let text = accept.firstRange(of: "text/plain") else { return false }
-        if let json = accept.firstRange(of: "application/json") {
-            return text.lowerBound < json.lowerBound
-        }
-        return true
-    }
-
     /// Request text echoed in an error, restricted to printable ASCII and shortened.
     static func printable(_ text: String) -> String {
         String(

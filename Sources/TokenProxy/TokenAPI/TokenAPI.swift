@@ -151,7 +151,7 @@ package final class TokenAPI: HTTPServerHandler {
             let (refusal, details) = credentialCheck(name, peer: request.peer)
             if let refusal { return reply(refusal) }
             let audited = auditing(name, peer: request.peer, details: details, reply)
-            let wantsText = Self.prefersText(request.head.fields["Accept"])
+            let wantsText = Self.prefersText(request.head.fields)
             return laterBounded(audited) { api in
                 do {
                     return api.tokenResponse(try await api.store.refresh(name), text: wantsText)
@@ -191,7 +191,7 @@ package final class TokenAPI: HTTPServerHandler {
         }
         let (refusal, details) = credentialCheck(name, peer: request.peer)
         if let refusal { return reply(refusal) }
-        let wantsText = Self.prefersText(request.head.fields["Accept"])
+        let wantsText = Self.prefersText(request.head.fields)
         let minValidText = Self.queryValue(query, "min_valid")
         let minSeconds = minValidText.flatMap { Int($0) }
         if minValidText != nil {

@@ -67,8 +67,9 @@ final class EventLoop: @unchecked Sendable {
     /// idle connection's memory). Never keep a pointer into it past the call that read.
     let readBuffer: UnsafeMutableRawBufferPointer
     /// The `Date` bytes of the HTTP responses written on this loop, formatted once per second
-    /// for all of its connections rather than once per connection. Loop thread only.
-    var responseDate = HTTPServerDate()
+    /// for all of its connections rather than once per connection. Loop thread only, one
+    /// access per response: not checked for exclusivity at run time (~60 instructions each).
+    @exclusivity(unchecked) var responseDate = HTTPServerDate()
 
     /// A loop that does nothing until `start()`.
     ///

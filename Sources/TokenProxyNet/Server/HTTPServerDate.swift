@@ -33,12 +33,28 @@ struct HTTPServerDate {
             return HTTPServerResponseEncoder.headTail(
                 close: close, keepAlive: keepAlive, date: date)
         }
-        if tailSecond != second {
-            tailSecond = second
-            cachedTail = HTTPServerResponseEncoder.headTail(
-                close: false, keepAlive: false, date: date)
-        }
+        refreshTail()
         return cachedTail
+    }
+
+    /// `headTail(close:keepAlive:)` lent to `body` instead of returned: the common variant's
+    /// cached bytes are read in place (no array retained per response).
+    mutating func withHeadTail<Result>(
+        close: Bool, keepAlive: Bool, _ body: (UnsafeRawBufferPointer) -> Result
+    ) -> Result {
+        guard !close && !keepAlive else {
+            return headTail(close: close, keepAlive: keepAlive).withUnsafeBytes(body)
+        }
+        refreshTail()
+        return cachedTail.withUnsafeBytes(body)
+    }
+
+    /// Makes `cachedTail` the common tail of the current second.
+    private mutating func refreshTail() {
+        let date = current()
+        guard tailSecond != second else { return }
+        tailSecond = second
+        cachedTail = HTTPServerResponseEncoder.headTail(close: false, keepAlive: false, date: date)
     }
 
     private static let weekdays: [StaticString] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]

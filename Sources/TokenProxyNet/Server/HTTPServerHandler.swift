@@ -37,24 +37,48 @@ package struct HTTPServerRequest: Sendable {
 
 /// A response to write. The server adds `Content-Length`, `Date` and `Connection` itself;
 /// `closeConnection` asks it to close after writing.
+///
+/// A value with its fields in one shared box (`HTTPServerResponse+Storage.swift`), copied on
+/// write: a cached response (a token's answer) passes through the handler, the state machine
+/// and the connection by value, and each copy costs one retain instead of one per field
+/// (headers, body, encoded head).
 package struct HTTPServerResponse: Sendable {
-    package var status: Int
-    package var headers: HTTPFields
-    package var body: [UInt8]
-    package var closeConnection: Bool
+    /// Read by `withWireParts` (`HTTPServerResponse+Storage.swift`), in place.
+    var storage: Storage
+
+    package var status: Int {
+        get { storage.status }
+        set { changing().status = newValue }
+    }
+    package var headers: HTTPFields {
+        _read { yield storage.headers }
+        _modify { yield &changing().headers }
+    }
+    package var body: [UInt8] {
+        _read { yield storage.body }
+        _modify { yield &changing().body }
+    }
+    package var closeConnection: Bool {
+        get { storage.closeConnection }
+        set {
+            // The common case (a kept-alive cached answer) sets what is there: no copy.
+            guard newValue != storage.closeConnection else { return }
+            unique().closeConnection = newValue
+        }
+    }
     /// The head up to `Date`, serialized in advance (see `preEncoded()`); nil: built when sent.
-    /// Whoever changes `status`, `headers` or `body` afterwards must call `preEncoded()` again.
-    package private(set) var encodedHead: [UInt8]?
+    /// Changing `status`, `headers` or `body` drops it (`preEncoded()` makes it again).
+    package var encodedHead: [UInt8]? {
+        _read { yield storage.encodedHead }
+    }
     /// Whether `headers` ask to close (`Connection: close`), worked out with `encodedHead`.
-    private(set) var encodedAsksClose = false
+    var encodedAsksClose: Bool { storage.encodedAsksClose }
 
     package init(
         status: Int, headers: HTTPFields = [:], body: [UInt8] = [], closeConnection: Bool = false
     ) {
-        self.status = status
-        self.headers = headers
-        self.body = body
-        self.closeConnection = closeConnection
+        storage = Storage(
+            status: status, headers: headers, body: body, closeConnection: closeConnection)
     }
 
     /// This response with its head serialized now (all but `Date`, `Connection` and the empty
@@ -66,11 +90,27 @@ package struct HTTPServerResponse: Sendable {
     /// replaces it with a 500 when it is sent.
     package func preEncoded() -> HTTPServerResponse {
         var response = self
-        response.encodedHead = nil
+        let box = response.unique()
+        box.encodedHead = nil
+        box.encodedAsksClose = false
         guard headers.firstInvalidField() == nil else { return response }
-        response.encodedAsksClose = headers.listContains("Connection", token: "close")
-        response.encodedHead = HTTPServerResponseEncoder.headPrefix(for: response)
+        box.encodedAsksClose = headers.listContains("Connection", token: "close")
+        box.encodedHead = HTTPServerResponseEncoder.headPrefix(for: response)
         return response
+    }
+
+    /// The box, copied first if another value shares it.
+    private mutating func unique() -> Storage {
+        if !isKnownUniquelyReferenced(&storage) { storage = storage.copy() }
+        return storage
+    }
+
+    /// `unique()` for a change of what the pre-encoded head says (status, fields, body): the
+    /// head is dropped rather than sent out of date.
+    private mutating func changing() -> Storage {
+        let box = unique()
+        box.encodedHead = nil
+        return box
     }
 }
 

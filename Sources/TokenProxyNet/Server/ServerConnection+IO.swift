@@ -69,11 +69,33 @@ extension ServerConnection {
         }
     }
 
+    /// Writes a final response: the head up to `Date` (pre-encoded for a cached token), the
+    /// loop's `Date` and `Connection` tail, and the body, all three read in place from where
+    /// they are kept (no array copied or retained per response) and gathered into one
+    /// `sendmsg`.
+    func send(_ output: StateMachine.Output) -> SendOutcome {
+        loop.responseDate.withHeadTail(
+            close: output.response.closeConnection, keepAlive: output.keepAliveHeader
+        ) { tail in
+            output.response.withWireParts(includeBody: output.includeBody) { head, body in
+                send(head, tail, body, isResponse: true)
+            }
+        }
+    }
+
+    /// `send(_:_:_:isResponse:)` for bytes in an array (the `100 Continue`).
+    func send(_ bytes: [UInt8], isResponse: Bool) -> SendOutcome {
+        let empty = UnsafeRawBufferPointer(start: nil, count: 0)
+        return bytes.withUnsafeBytes { send($0, empty, empty, isResponse: isResponse) }
+    }
+
     /// Writes `head`, `tail` and `body` with one `sendmsg` (gathering them, so a response
     /// costs one syscall and goes out in one segment); queues what the socket does not take.
     /// MSG_NOSIGNAL turns a vanished peer into EPIPE instead of a process-killing SIGPIPE.
+    /// The buffers are only read during the call: what must wait is copied into `pending`.
     func send(
-        _ head: [UInt8], _ tail: [UInt8] = [], _ body: [UInt8] = [], isResponse: Bool
+        _ head: UnsafeRawBufferPointer, _ tail: UnsafeRawBufferPointer,
+        _ body: UnsafeRawBufferPointer, isResponse: Bool
     ) -> SendOutcome {
         if pendingOffset < pending.count {
             // Earlier output (a 100 Continue) is still queued: keep the order.
@@ -84,13 +106,7 @@ extension ServerConnection {
             return .pending
         }
         let total = head.count + tail.count + body.count
-        let result = head.withUnsafeBytes { headBytes in
-            tail.withUnsafeBytes { tailBytes in
-                body.withUnsafeBytes { bodyBytes in
-                    try? Posix.send(fd, headBytes, tailBytes, bodyBytes)
-                }
-            }
-        }
+        let result = try? Posix.send(fd, head, tail, body)
         let sent: Int
         switch result {
         case .done(let count)?: sent = count
@@ -106,7 +122,7 @@ extension ServerConnection {
             if skip >= part.count {
                 skip -= part.count
             } else {
-                pending.append(contentsOf: part[skip...])
+                pending.append(contentsOf: UnsafeRawBufferPointer(rebasing: part[skip...]))
                 skip = 0
             }
         }

@@ -152,6 +152,16 @@ struct TokenAPITests {
         #expect(!TokenAPI.prefersText("*/*"))
     }
 
+    @Test func prefersTextReadsTheFirstAcceptFieldIgnoringCase() {
+        #expect(TokenAPI.prefersText("TEXT/Plain"))
+        #expect(!TokenAPI.prefersText("Application/JSON;q=1, text/plain"))
+        #expect(!TokenAPI.prefersText("text/plai"))
+        #expect(TokenAPI.prefersText(["accept": "Text/Plain"] as HTTPFields))
+        #expect(!TokenAPI.prefersText(["Accept": "*/*", "X": "text/plain"] as HTTPFields))
+        #expect(!TokenAPI.prefersText(["Accept": "*/*", "accept": "text/plain"] as HTTPFields))
+        #expect(!TokenAPI.prefersText([:] as HTTPFields))
+    }
+
     @Test func queryValuesAreFound() {
         #expect(TokenAPI.queryValue("a=1&min_valid=30", "min_valid") == "30")
         #expect(TokenAPI.queryValue("min_valid", "min_valid") == "")
