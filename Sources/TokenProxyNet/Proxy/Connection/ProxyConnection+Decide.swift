@@ -5,7 +5,7 @@ extension ProxyConnection {
     /// Asks the delegate about `head`; a `.later` answer parks the request (nothing is read
     /// meanwhile) and resumes it on this loop when the answer comes.
     func decide(_ head: HTTPRequestHead) -> Step? {
-        let start = ContinuousClock.now
+        let start = EventLoop.now()
         sequence &+= 1
         let asked = sequence
         let answer = engine.delegate.decide(head, peer: peer, listener: listenerName) {
@@ -49,7 +49,7 @@ extension ProxyConnection {
 
     /// Tells the machine the delegate's decision.
     private func decided(
-        _ decision: ProxyDecision, head: HTTPRequestHead, start: ContinuousClock.Instant
+        _ decision: ProxyDecision, head: HTTPRequestHead, start: UInt64
     )
         -> Step?
     {

@@ -25,7 +25,7 @@ extension ProxyConnection {
         /// The bytes of the head sent upstream (rebuilt for a replay after a 401).
         @exclusivity(unchecked) var upstreamHead: [UInt8]
         let forward: ProxyForward
-        let start: ContinuousClock.Instant
+        let start: UInt64
         let body: ProxyConnection.OutgoingBody
         /// The upstream request body is chunk-framed (the client's was).
         let chunked: Bool
@@ -47,7 +47,7 @@ extension ProxyConnection {
 
         init(
             head: HTTPRequestHead, upstreamHead: [UInt8], forward: ProxyForward,
-            start: ContinuousClock.Instant, body: ProxyConnection.OutgoingBody
+            start: UInt64, body: ProxyConnection.OutgoingBody
         ) {
             self.head = head
             self.upstreamHead = upstreamHead
