@@ -255,7 +255,7 @@ extension ProxyConnection: UpstreamConnectionOwner {
         guard let exchange, let response = exchange.response else { return }
         upstream.reusable =
             exchange.requestComplete && !exchange.writeFailed && response.keepAlive
-            && upstream.parser.isIdle
+            && upstream.parserIsIdle
         upstream.exchanges += 1
         upstreamDeadline = nil
         self.exchange = nil

@@ -84,6 +84,8 @@ final class ProxyConnection: @unchecked Sendable {
     /// The head of a request parked before its route was decided (`current` is set only
     /// after), so that a client hanging up meanwhile is reported.
     @exclusivity(unchecked) var parkedHead: (head: HTTPRequestHead, start: UInt64)?
+    /// `decisionCompletion(for:)`, made once (set at the end of `init`).
+    @exclusivity(unchecked) var decisionCompletion: @Sendable (ProxyDecision) -> Void = { _ in }
     /// `pumpUpstream` is running, and was asked for another pass meanwhile.
     @exclusivity(unchecked) var pumping = false
     @exclusivity(unchecked) var repump = false
@@ -109,6 +111,7 @@ final class ProxyConnection: @unchecked Sendable {
             settings: StateMachine.Settings(
                 limits: engine.configuration.limits,
                 maxReplayBodyBytes: engine.configuration.maxReplayBodyBytes))
+        decisionCompletion = Self.decisionCompletion(for: self)
     }
 
     /// Whether a tunnel is open. A pattern, not `tunnel != nil`: that comparison copied the

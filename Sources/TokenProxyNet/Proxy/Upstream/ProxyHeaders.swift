@@ -35,8 +35,19 @@ enum ProxyHeaders {
     }
 
     static func requestFraming(_ fields: HTTPFields) -> RequestFraming {
-        if fields.contains("Transfer-Encoding") { return .chunked }
-        if let value = fields["Content-Length"], let length = Int(value) { return .length(length) }
+        // One pass over the bytes (`contains` and the subscript were a lookup each).
+        var chunked = false
+        var first: Int??
+        fields.forEachField { _, name, value in
+            if FieldNameList.isNamed(name, "transfer-encoding") {
+                chunked = true
+            } else if first == nil && FieldNameList.isNamed(name, "content-length") {
+                // The first value, as `Int` reads it (a list `12, 12` gives none).
+                first = .some(Int(String(decoding: value, as: UTF8.self)))
+            }
+        }
+        if chunked { return .chunked }
+        if let length = first ?? nil { return .length(length) }
         return .none
     }
 
