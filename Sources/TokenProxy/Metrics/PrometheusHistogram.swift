@@ -35,7 +35,9 @@ struct PrometheusHistogram: Sendable {
 
     mutating func observe(_ duration: Duration) {
         let (seconds, attoseconds) = duration.components
-        guard seconds >= 0 else { return observe(nanoseconds: 0) }
+        // A negative duration (a clock stepping back) counts as zero; `components` gives
+        // one below a second as zero seconds and negative attoseconds.
+        guard seconds >= 0 && attoseconds >= 0 else { return observe(nanoseconds: 0) }
         let nanoseconds = UInt64(seconds).multipliedReportingOverflow(by: 1_000_000_000)
         observe(
             nanoseconds: nanoseconds.overflow
