@@ -63,16 +63,18 @@ extension ProxyConnection {
 
     /// Carries out `.forward` once the machine has the body (or its first part) ready.
     func startExchange(_ body: OutgoingBody) {
-        guard let current, case .forward(let forward) = current.decision,
-            let upstreamHead = current.upstreamHead
+        // Only the parts needed, each read in place: binding `current` copied all of it (the
+        // head, the decision, the route name, the upstream head) and destroyed the copy.
+        guard case .forward(let forward)? = current?.decision,
+            let upstreamHead = current?.upstreamHead, let head = current?.head,
+            let start = current?.start
         else { return }
         switch body {
         case .buffered(let bytes): noteBuffered(bytes.count)
         case .streaming(let prefix): noteBuffered(prefix.count)
         }
         exchange = Exchange(
-            head: current.head, upstreamHead: upstreamHead, forward: forward,
-            start: current.start, body: body)
+            head: head, upstreamHead: upstreamHead, forward: forward, start: start, body: body)
         openUpstream(preferPool: true)
     }
 

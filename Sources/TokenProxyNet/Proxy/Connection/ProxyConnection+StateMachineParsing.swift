@@ -64,7 +64,7 @@ extension ProxyConnection.StateMachine {
         if !request.hasBody {
             // The message ends with its head (RFC 9112 §6.3): take that end now, so the
             // request is complete whatever the decision.
-            if case .end? = try? parser.next() { request.complete = true }
+            if let next = try? parser.next(), case .end = consume next { request.complete = true }
         }
         state = .routing(request)
         return .decideRoute(head)

@@ -95,26 +95,29 @@ struct HeadWriter {
         crlf()
     }
 
-    /// `value` in decimal ASCII digits (at most 20 bytes), without a `String`.
+    /// `value` in decimal ASCII digits (at most 20 bytes), without a `String`: counted, then
+    /// written from the last digit back (a status code is three divisions by 10, which the
+    /// compiler turns into multiplications).
     mutating func decimal(_ value: Int) {
-        guard value > 0 else {
+        guard value >= 0 else {
             write(String(value))
             return
         }
-        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes of scratch
-        var count = 0
-        withUnsafeMutableBytes(of: &digits) { scratch in
-            var rest = value
-            while rest > 0 {
-                count += 1
-                scratch[scratch.count - count] = 0x30 + UInt8(rest % 10)
-                rest /= 10
-            }
-            write(
-                UnsafeBufferPointer(
-                    start: scratch.baseAddress!.assumingMemoryBound(to: UInt8.self)
-                        + (scratch.count - count), count: count))
+        var digits = 1
+        var probe = value
+        while probe >= 10 {
+            probe /= 10
+            digits += 1
         }
+        reserve(digits)
+        var rest = value
+        var position = digits
+        while position > 0 {
+            position -= 1
+            next[position] = 0x30 &+ UInt8(truncatingIfNeeded: rest % 10)
+            rest /= 10
+        }
+        next += digits
     }
 
     /// Most bytes `decimal` writes.
