@@ -15,21 +15,33 @@ package enum ProxyDecision: Sendable {
 }
 
 /// Where a forwarded request goes; also the key of the upstream connection pool.
-package struct ProxyUpstream: Sendable, Hashable, CustomStringConvertible {
+///
+/// A final class of constants, not a struct: it is copied into every forward, exchange and
+/// upstream connection and compared by the pool twice per request; a struct of three strings
+/// cost three retains and releases per copy, and a class compares by identity first (the
+/// route's one instance).
+package final class ProxyUpstream: Sendable, Hashable, CustomStringConvertible {
     /// `http` or `https`.
-    package var scheme: String
+    package let scheme: String
     /// Host name or IP literal without brackets.
-    package var host: String
-    package var port: Int
+    package let host: String
+    package let port: Int
     /// Identifies the TLS settings (routes with different CA files or client certificates must
     /// not share pooled connections).
-    package var tlsProfile: String
+    package let tlsProfile: String
 
     package init(scheme: String, host: String, port: Int, tlsProfile: String = "") {
         self.scheme = scheme
         self.host = host
         self.port = port
         self.tlsProfile = tlsProfile
+    }
+
+    /// Equal when every field is (two routes to the same upstream share pooled connections).
+    package static func == (lhs: ProxyUpstream, rhs: ProxyUpstream) -> Bool {
+        lhs === rhs
+            || (lhs.port == rhs.port && lhs.host == rhs.host && lhs.scheme == rhs.scheme
+                && lhs.tlsProfile == rhs.tlsProfile)
     }
 
     /// Hashes the host and port only (equality still compares every field): the pool looks
