@@ -151,7 +151,9 @@ enum ProxyHeaders {
         let forwardedForValue = forwardedFor.isEmpty ? "" : forwardedFor.joined(separator: ", ")
         let addHeaders = forward.addHeaders
         var addedBytes = 0
-        for field in addHeaders { addedBytes &+= field.name.utf8.count &+ field.value.utf8.count &+ 4 }
+        for field in addHeaders {
+            addedBytes &+= field.name.utf8.count &+ field.value.utf8.count &+ 4
+        }
         let target = forward.target
         let hostHeader = forward.hostHeader
 
