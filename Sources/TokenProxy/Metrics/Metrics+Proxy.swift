@@ -26,7 +26,7 @@ package final class ProxyCounters: Sendable {
             count(method: method, code: event.status)
             if event.failure != nil { failures += 1 }
             if event.retriedAfterUnauthorized { retries += 1 }
-            durations.observe(event.duration)
+            durations.observe(nanoseconds: event.durationNanoseconds)
         }
 
         mutating func count(method: String, code: Int) {
@@ -40,8 +40,34 @@ package final class ProxyCounters: Sendable {
     }
 
     private struct State {
-        /// By route name (`none`: refused before routing).
-        var routes: [String: RouteState] = [:]
+        /// By route name (`none`: refused before routing): the position in `states`.
+        var positions: [String: Int] = [:]
+        var names: [String] = []
+        var states: [RouteState] = []
+        /// The position recorded last: a route's requests tend to follow each other, and a
+        /// name compared with the one stored (usually the same string storage: the route's
+        /// compiled name) costs less than hashing it.
+        var last = 0
+
+        mutating func record(_ event: ProxyEvent, route: String, method: String) {
+            if last < names.count && names[last] == route {
+                states[last].record(event, method: method)
+                return
+            }
+            if let position = positions[route] {
+                last = position
+            } else {
+                last = names.count
+                positions[route] = last
+                names.append(route)
+                states.append(RouteState())
+            }
+            states[last].record(event, method: method)
+        }
+
+        var routes: [String: RouteState] {
+            Dictionary(uniqueKeysWithValues: zip(names, states))
+        }
     }
 
     /// Upper bounds of the request duration histogram, in seconds.
@@ -68,8 +94,8 @@ package final class ProxyCounters: Sendable {
         let route = event.routeName.isEmpty ? "none" : event.routeName
         let method = Self.methodLabel(event.method)
         state.withLock { state in
-            // One hash of the route per request; everything else is updated in place.
-            state.routes[route, default: RouteState()].record(event, method: method)
+            // At most one hash of the route per request; everything else is updated in place.
+            state.record(event, route: route, method: method)
         }
     }
 

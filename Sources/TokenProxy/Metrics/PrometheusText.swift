@@ -66,38 +66,3 @@ struct PrometheusWriter {
         text += histogram.render(name, label: label, value: value)
     }
 }
-
-/// A cumulative histogram of durations in seconds for one label set.
-struct PrometheusHistogram: Sendable {
-    let bounds: [Double]
-    private(set) var buckets: [Int]
-    private(set) var count = 0
-    private(set) var sum = 0.0
-
-    init(bounds: [Double]) {
-        self.bounds = bounds
-        buckets = Array(repeating: 0, count: bounds.count)
-    }
-
-    mutating func observe(_ duration: Duration) {
-        let seconds =
-            Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-        for (index, bound) in bounds.enumerated() where seconds <= bound { buckets[index] += 1 }
-        count += 1
-        sum += seconds
-    }
-
-    /// The `_bucket`, `_sum` and `_count` lines of `metric` for one label (`name="value"`).
-    func render(_ metric: String, label name: String, value: String) -> String {
-        let labels = "\(name)=\"\(PrometheusText.label(value))\""
-        var out = ""
-        for (index, bound) in bounds.enumerated() {
-            out +=
-                "\(metric)_bucket{\(labels),le=\"\(PrometheusText.number(bound))\"} \(buckets[index])\n"
-        }
-        out += "\(metric)_bucket{\(labels),le=\"+Inf\"} \(count)\n"
-        out += "\(metric)_sum{\(labels)} \(PrometheusText.number(sum))\n"
-        out += "\(metric)_count{\(labels)} \(count)\n"
-        return out
-    }
-}

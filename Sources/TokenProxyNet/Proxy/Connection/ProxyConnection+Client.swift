@@ -44,7 +44,7 @@ extension ProxyConnection {
                 writeLocal(status: error.status, text: error.reason, close: true)
                 report(
                     nil, route: "", status: error.status,
-                    failure: "rejected request: \(error.reason)", start: .now)
+                    failure: "rejected request: \(error.reason)", start: EventLoop.now())
             }
             closeAfterFlush()
             return nil
@@ -234,7 +234,7 @@ extension ProxyConnection {
     /// machine says.
     func fail(
         _ error: ProxyEngineError, head: HTTPRequestHead, route: String, close: Bool,
-        retried: Bool = false, start: ContinuousClock.Instant
+        retried: Bool = false, start: UInt64
     ) {
         let close = close || !head.keepAlive || shutdownRequested
         writeLocal(status: error.status, text: error.description, close: close, head: head)

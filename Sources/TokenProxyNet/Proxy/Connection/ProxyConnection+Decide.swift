@@ -5,18 +5,10 @@ extension ProxyConnection {
     /// Asks the delegate about `head`; a `.later` answer parks the request (nothing is read
     /// meanwhile) and resumes it on this loop when the answer comes.
     func decide(_ head: HTTPRequestHead) -> Step? {
-        let start = ContinuousClock.now
-        sequence &+= 1
-        let asked = sequence
-        let answer = engine.delegate.decide(head, peer: peer, listener: listenerName) {
-            [self] decision in
-            loop.execute { [self] in
-                guard !isClosed, parked, sequence == asked else { return }
-                parked = false
-                parkedHead = nil
-                run(decided(decision, head: head, start: start))
-            }
-        }
+        let start = EventLoop.now()
+        sequence &+= 1  // a pending answer to an earlier question is dropped
+        let answer = engine.delegate.decide(
+            head, peer: peer, listener: listenerName, completion: decisionCompletion)
         switch answer {
         case .now(let decision):
             return decided(decision, head: head, start: start)
@@ -25,6 +17,29 @@ extension ProxyConnection {
             parkedHead = (head, start)
             return nil
         }
+    }
+
+    /// The completion every `decide` call gets: made once per connection, since a closure
+    /// capturing the request (its head, start and sequence number) was an allocation per
+    /// request, though the delegate calls it only for a parked one. It carries no request:
+    /// the answer belongs to the one parked in `parkedHead` (one question is asked at a time,
+    /// and a connection leaves that state only by the answer or by closing, after which
+    /// answers are dropped).
+    static func decisionCompletion(for connection: ProxyConnection)
+        -> @Sendable (ProxyDecision) -> Void
+    {
+        { [weak connection] decision in
+            guard let connection else { return }
+            connection.loop.execute { connection.decisionArrived(decision) }
+        }
+    }
+
+    /// The delegate's late answer, on the loop.
+    private func decisionArrived(_ decision: ProxyDecision) {
+        guard !isClosed, parked, let (head, start) = parkedHead else { return }
+        parked = false
+        parkedHead = nil
+        run(decided(decision, head: head, start: start))
     }
 
     /// The client hung up (a FIN, a reset) while its request waited for the delegate (a token
@@ -49,7 +64,7 @@ extension ProxyConnection {
 
     /// Tells the machine the delegate's decision.
     private func decided(
-        _ decision: ProxyDecision, head: HTTPRequestHead, start: ContinuousClock.Instant
+        _ decision: ProxyDecision, head: HTTPRequestHead, start: UInt64
     )
         -> Step?
     {

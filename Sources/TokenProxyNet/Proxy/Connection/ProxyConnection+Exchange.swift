@@ -25,7 +25,7 @@ extension ProxyConnection {
         /// The bytes of the head sent upstream (rebuilt for a replay after a 401).
         @exclusivity(unchecked) var upstreamHead: [UInt8]
         let forward: ProxyForward
-        let start: ContinuousClock.Instant
+        let start: UInt64
         let body: ProxyConnection.OutgoingBody
         /// The upstream request body is chunk-framed (the client's was).
         let chunked: Bool
@@ -47,7 +47,7 @@ extension ProxyConnection {
 
         init(
             head: HTTPRequestHead, upstreamHead: [UInt8], forward: ProxyForward,
-            start: ContinuousClock.Instant, body: ProxyConnection.OutgoingBody
+            start: UInt64, body: ProxyConnection.OutgoingBody
         ) {
             self.head = head
             self.upstreamHead = upstreamHead
@@ -63,16 +63,18 @@ extension ProxyConnection {
 
     /// Carries out `.forward` once the machine has the body (or its first part) ready.
     func startExchange(_ body: OutgoingBody) {
-        guard let current, case .forward(let forward) = current.decision,
-            let upstreamHead = current.upstreamHead
+        // Only the parts needed, each read in place: binding `current` copied all of it (the
+        // head, the decision, the route name, the upstream head) and destroyed the copy.
+        guard case .forward(let forward)? = current?.decision,
+            let upstreamHead = current?.upstreamHead, let head = current?.head,
+            let start = current?.start
         else { return }
         switch body {
         case .buffered(let bytes): noteBuffered(bytes.count)
         case .streaming(let prefix): noteBuffered(prefix.count)
         }
         exchange = Exchange(
-            head: current.head, upstreamHead: upstreamHead, forward: forward,
-            start: current.start, body: body)
+            head: head, upstreamHead: upstreamHead, forward: forward, start: start, body: body)
         openUpstream(preferPool: true)
     }
 

@@ -31,7 +31,7 @@ extension ProxyConnection {
         guard let exchange else { return }
         let keep =
             exchange.requestComplete && (exchange.response?.keepAlive ?? false)
-            && upstream.parser.isIdle
+            && upstream.parserIsIdle
         if keep {
             upstream.exchanges += 1
             upstream.receivedResponseBytes = false

@@ -79,8 +79,9 @@ extension ProxyConnection {
                 state = .discardingBody(request, response: response, discarded: 0)
                 return RouteDecidedAction(parseBody())
             case .forward(let allowedUpgrades):
-                request.upgrades = ProxyHeaders.allowedUpgrades(
-                    request.head, allowed: allowedUpgrades)
+                request.upgrades =
+                    request.offersUpgrade
+                    ? ProxyHeaders.allowedUpgrades(request.head, allowed: allowedUpgrades) : []
                 if request.complete {
                     state = .forwarding(request)
                     return .forward(.buffered([]))

@@ -66,11 +66,15 @@ extension ProxyConnection.StateMachine {
         /// The `Upgrade` protocols offered upstream (the client's offer through the route's
         /// allow-list); a `101` is relayed only when it switches to one of them.
         var upgrades: [String] = []
+        /// The request offers an `Upgrade` (`ProxyHeaders.isUpgradeRequest`).
+        let offersUpgrade: Bool
 
         init(head: HTTPRequestHead) {
             self.head = head
-            framing = ProxyHeaders.requestFraming(head.fields)
-            closeAfter = !head.keepAlive
+            let facts = ProxyHeaders.RequestFacts(head)
+            framing = facts.framing
+            closeAfter = !facts.keepAlive
+            offersUpgrade = facts.isUpgradeRequest
         }
 
         /// Whether the request announces a body (chunked or a non-zero Content-Length).

@@ -40,20 +40,21 @@ extension ProxyConnection.StateMachine {
 
     /// Parses the next request head. `armed` is the deadline running before the event.
     mutating func parseHead(armed: Deadline?) -> HeadResult {
-        let event: HTTPParserEvent?
+        // Taken out of the optional at once (see `ProxyConnection.processResponse`).
+        let event: HTTPParserEvent
         do {
-            event = try parser.next()
+            guard let next = try parser.next() else {
+                if parser.isIdle { state = .idle }
+                let wanted: Deadline =
+                    state == .idle ? (requestCount == 0 ? .header : .idle) : .header
+                return .needMore(arm: wanted == armed ? nil : wanted)
+            }
+            event = next
         } catch {
             state = .closed
             return .reject(error)
         }
-        guard let event else {
-            if parser.isIdle { state = .idle }
-            let wanted: Deadline =
-                state == .idle ? (requestCount == 0 ? .header : .idle) : .header
-            return .needMore(arm: wanted == armed ? nil : wanted)
-        }
-        guard case .requestHead(let head) = event else {
+        guard case .requestHead(let head) = consume event else {
             // Only a bug could leave body events unread here; framing is lost.
             state = .closed
             return .reject(.invalidRequestLine)
@@ -63,7 +64,7 @@ extension ProxyConnection.StateMachine {
         if !request.hasBody {
             // The message ends with its head (RFC 9112 §6.3): take that end now, so the
             // request is complete whatever the decision.
-            if case .end? = try? parser.next() { request.complete = true }
+            if let next = try? parser.next(), case .end = consume next { request.complete = true }
         }
         state = .routing(request)
         return .decideRoute(head)

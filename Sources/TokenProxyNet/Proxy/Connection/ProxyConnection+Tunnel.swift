@@ -17,7 +17,7 @@ extension ProxyConnection {
         let upstream: UpstreamConnection
         let head: HTTPRequestHead
         let route: String
-        let start: ContinuousClock.Instant
+        let start: UInt64
         /// 200 (CONNECT) or 101.
         let status: Int
         let retried: Bool

@@ -18,7 +18,7 @@ final class ProxyConnection: @unchecked Sendable {
     struct Current {
         let head: HTTPRequestHead
         let decision: ProxyDecision
-        let start: ContinuousClock.Instant
+        let start: UInt64
         /// For reports: the route's name ("" for local answers).
         let route: String
         /// For `.forward`: the bytes of the head sent upstream.
@@ -83,7 +83,9 @@ final class ProxyConnection: @unchecked Sendable {
     @exclusivity(unchecked) var parked = false
     /// The head of a request parked before its route was decided (`current` is set only
     /// after), so that a client hanging up meanwhile is reported.
-    @exclusivity(unchecked) var parkedHead: (head: HTTPRequestHead, start: ContinuousClock.Instant)?
+    @exclusivity(unchecked) var parkedHead: (head: HTTPRequestHead, start: UInt64)?
+    /// `decisionCompletion(for:)`, made once (set at the end of `init`).
+    @exclusivity(unchecked) var decisionCompletion: @Sendable (ProxyDecision) -> Void = { _ in }
     /// `pumpUpstream` is running, and was asked for another pass meanwhile.
     @exclusivity(unchecked) var pumping = false
     @exclusivity(unchecked) var repump = false
@@ -109,6 +111,7 @@ final class ProxyConnection: @unchecked Sendable {
             settings: StateMachine.Settings(
                 limits: engine.configuration.limits,
                 maxReplayBodyBytes: engine.configuration.maxReplayBodyBytes))
+        decisionCompletion = Self.decisionCompletion(for: self)
     }
 
     /// Whether a tunnel is open. A pattern, not `tunnel != nil`: that comparison copied the
@@ -159,12 +162,20 @@ final class ProxyConnection: @unchecked Sendable {
     /// Reports a finished exchange to the delegate.
     func report(
         _ head: HTTPRequestHead?, route: String, status: Int, failure: String? = nil,
-        retried: Bool = false, start: ContinuousClock.Instant
+        retried: Bool = false, start: UInt64
     ) {
         engine.delegate.completed(
             ProxyEvent(
                 routeName: route, method: head?.method ?? "", status: status, failure: failure,
-                retriedAfterUnauthorized: retried, duration: ContinuousClock.now - start))
+                retriedAfterUnauthorized: retried,
+                durationNanoseconds: Self.elapsed(since: start)))
+    }
+
+    /// Nanoseconds from `start` (`EventLoop.now()`) to now; the clock is monotonic, the
+    /// subtraction clamped anyway.
+    static func elapsed(since start: UInt64) -> UInt64 {
+        let now = EventLoop.now()
+        return now > start ? now - start : 0
     }
 
     /// Closes both sides now: the upstream (not pooled: its exchange did not finish), the

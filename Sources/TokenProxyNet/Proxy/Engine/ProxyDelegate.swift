@@ -15,21 +15,33 @@ package enum ProxyDecision: Sendable {
 }
 
 /// Where a forwarded request goes; also the key of the upstream connection pool.
-package struct ProxyUpstream: Sendable, Hashable, CustomStringConvertible {
+///
+/// A final class of constants, not a struct: it is copied into every forward, exchange and
+/// upstream connection and compared by the pool twice per request; a struct of three strings
+/// cost three retains and releases per copy, and a class compares by identity first (the
+/// route's one instance).
+package final class ProxyUpstream: Sendable, Hashable, CustomStringConvertible {
     /// `http` or `https`.
-    package var scheme: String
+    package let scheme: String
     /// Host name or IP literal without brackets.
-    package var host: String
-    package var port: Int
+    package let host: String
+    package let port: Int
     /// Identifies the TLS settings (routes with different CA files or client certificates must
     /// not share pooled connections).
-    package var tlsProfile: String
+    package let tlsProfile: String
 
     package init(scheme: String, host: String, port: Int, tlsProfile: String = "") {
         self.scheme = scheme
         self.host = host
         self.port = port
         self.tlsProfile = tlsProfile
+    }
+
+    /// Equal when every field is (two routes to the same upstream share pooled connections).
+    package static func == (lhs: ProxyUpstream, rhs: ProxyUpstream) -> Bool {
+        lhs === rhs
+            || (lhs.port == rhs.port && lhs.host == rhs.host && lhs.scheme == rhs.scheme
+                && lhs.tlsProfile == rhs.tlsProfile)
     }
 
     /// Hashes the host and port only (equality still compares every field): the pool looks
@@ -112,19 +124,41 @@ package struct ProxyEvent: Sendable {
     /// Why the engine answered itself (`upstream unreachable: …`), nil when the upstream did.
     package var failure: String?
     package var retriedAfterUnauthorized: Bool
-    package var duration: Duration
+    /// From the request head to the end of the response, in nanoseconds: the engine measures
+    /// it on the monotonic clock as integers, and the metrics count it as one (a `Duration`
+    /// taken apart into seconds and attoseconds for every request cost ~400 instructions).
+    package var durationNanoseconds: UInt64
+
+    /// From the request head to the end of the response.
+    package var duration: Duration {
+        .nanoseconds(Int64(clamping: durationNanoseconds))
+    }
 
     package init(
         routeName: String, method: String, status: Int, failure: String?,
-        retriedAfterUnauthorized: Bool,
-        duration: Duration
+        retriedAfterUnauthorized: Bool, durationNanoseconds: UInt64
     ) {
         self.routeName = routeName
         self.method = method
         self.status = status
         self.failure = failure
         self.retriedAfterUnauthorized = retriedAfterUnauthorized
-        self.duration = duration
+        self.durationNanoseconds = durationNanoseconds
+    }
+
+    package init(
+        routeName: String, method: String, status: Int, failure: String?,
+        retriedAfterUnauthorized: Bool, duration: Duration
+    ) {
+        let (seconds, attoseconds) = duration.components
+        let nanoseconds =
+            seconds < 0
+            ? 0
+            : UInt64(seconds).multipliedReportingOverflow(by: 1_000_000_000).partialValue
+                &+ UInt64(max(0, attoseconds) / 1_000_000_000)
+        self.init(
+            routeName: routeName, method: method, status: status, failure: failure,
+            retriedAfterUnauthorized: retriedAfterUnauthorized, durationNanoseconds: nanoseconds)
     }
 }
 

@@ -36,7 +36,11 @@ extension ProxyHeaders {
         // chunked relay keeps `Trailer`), and the length when we frame the body ourselves.
         var drop = FieldNameList()
         var existingVia: [String] = []
+        // What the upstream's fields take on the wire, all of them: a bound for those copied
+        // (the `Upgrade` lines of a 101 are among them).
+        var fieldBytes = 0
         head.fields.forEachField { _, name, value in
+            fieldBytes &+= name.count &+ value.count &+ 4
             if FieldNameList.isNamed(name, "connection") {
                 HTTPFields.forEachListElement(value) { token in
                     if framing == .chunked && FieldNameList.isNamed(token, "trailer") { return }
@@ -47,43 +51,49 @@ extension ProxyHeaders {
             }
         }
         let dropLength = framing != .none || head.status == 204
+        let viaValue = joined(existingVia, adding: via)
+        // The status line's literal parts, framing and `Connection` lines and CRLFs take less
+        // than `fixedBytes`; the rest is counted.
+        let fixedBytes = 128 + 2 * HeadWriter.maxDecimalBytes
+        let capacity =
+            fixedBytes + head.reason.utf8.count + viaValue.utf8.count
+            + (connection == .upgrade ? 2 * fieldBytes : fieldBytes)
 
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(256)
-        bytes.append(contentsOf: "HTTP/1.1 ".utf8)
-        appendDecimal(head.status, to: &bytes)
-        bytes.append(0x20)
-        appendUTF8(head.reason, to: &bytes)
-        bytes.append(contentsOf: crlf)
-        head.fields.forEachField { _, name, value in
-            if base.contains(name) { return }
-            if dropLength && FieldNameList.isNamed(name, "content-length") { return }
-            if !drop.isEmpty && drop.contains(name) { return }
-            appendLine(name, value, to: &bytes)
-        }
-        switch framing {
-        case .none, .close: break
-        case .length(let length):
-            bytes.append(contentsOf: "Content-Length: ".utf8)
-            appendDecimal(length, to: &bytes)
-            bytes.append(contentsOf: crlf)
-        case .chunked: bytes.append(contentsOf: "Transfer-Encoding: chunked\r\n".utf8)
-        }
-        appendField("Via", joined(existingVia, adding: via), to: &bytes)
-        switch connection {
-        case .none: break
-        case .close: bytes.append(contentsOf: "Connection: close\r\n".utf8)
-        case .keepAlive: bytes.append(contentsOf: "Connection: keep-alive\r\n".utf8)
-        case .upgrade:
-            bytes.append(contentsOf: "Connection: Upgrade\r\n".utf8)
+        return HeadWriter.bytes(capacity: capacity) { out in
+            out.write("HTTP/1.1 ")
+            out.decimal(head.status)
+            out.byte(0x20)
+            out.write(head.reason)
+            out.crlf()
             head.fields.forEachField { _, name, value in
-                guard FieldNameList.isNamed(name, "upgrade") else { return }
-                bytes.append(contentsOf: "Upgrade: ".utf8)
-                bytes.append(contentsOf: value)
-                bytes.append(contentsOf: crlf)
+                if base.contains(name) { return }
+                if dropLength && FieldNameList.isNamed(name, "content-length") { return }
+                if !drop.isEmpty && drop.contains(name) { return }
+                out.field(name, value)
             }
+            switch framing {
+            case .none, .close: break
+            case .length(let length):
+                out.write("Content-Length: ")
+                out.decimal(length)
+                out.crlf()
+            case .chunked: out.write("Transfer-Encoding: chunked\r\n")
+            }
+            out.field("Via", viaValue)
+            switch connection {
+            case .none: break
+            case .close: out.write("Connection: close\r\n")
+            case .keepAlive: out.write("Connection: keep-alive\r\n")
+            case .upgrade:
+                out.write("Connection: Upgrade\r\n")
+                head.fields.forEachField { _, name, value in
+                    guard FieldNameList.isNamed(name, "upgrade") else { return }
+                    out.write("Upgrade: ")
+                    out.write(value)
+                    out.crlf()
+                }
+            }
+            out.crlf()
         }
-        bytes.append(contentsOf: crlf)
-        return bytes
     }
 }

@@ -35,8 +35,19 @@ enum ProxyHeaders {
     }
 
     static func requestFraming(_ fields: HTTPFields) -> RequestFraming {
-        if fields.contains("Transfer-Encoding") { return .chunked }
-        if let value = fields["Content-Length"], let length = Int(value) { return .length(length) }
+        // One pass over the bytes (`contains` and the subscript were a lookup each).
+        var chunked = false
+        var first: Int??
+        fields.forEachField { _, name, value in
+            if FieldNameList.isNamed(name, "transfer-encoding") {
+                chunked = true
+            } else if first == nil && FieldNameList.isNamed(name, "content-length") {
+                // The first value, as `Int` reads it (a list `12, 12` gives none).
+                first = .some(Int(String(decoding: value, as: UTF8.self)))
+            }
+        }
+        if chunked { return .chunked }
+        if let length = first ?? nil { return .length(length) }
         return .none
     }
 
@@ -110,7 +121,10 @@ enum ProxyHeaders {
         var seenLength = false
         var contentLength: Int?
         var offersUpgrade = false
+        // What the client's fields take on the wire, all of them: a bound for those copied.
+        var fieldBytes = 0
         head.fields.forEachField { _, name, value in
+            fieldBytes &+= name.count &+ value.count &+ 4
             if FieldNameList.isNamed(name, "connection") {
                 HTTPFields.forEachListElement(value) { token in
                     if !droppedUpstream.contains(token) { drop.insert(token) }
@@ -130,112 +144,75 @@ enum ProxyHeaders {
             }
         }
         let dropAuthorization = authorization != nil
+        let upgrades = offersUpgrade ? allowedUpgrades(head, allowed: forward.upgrades) : []
+        let upgradeValue = upgrades.isEmpty ? "" : upgrades.joined(separator: ", ")
+        let viaValue = joined(existingVia, adding: via)
+        if forwardedHeaders, let clientAddress { forwardedFor.append(clientAddress) }
+        let forwardedForValue = forwardedFor.isEmpty ? "" : forwardedFor.joined(separator: ", ")
+        let addHeaders = forward.addHeaders
+        var addedBytes = 0
+        for field in addHeaders {
+            addedBytes &+= field.name.utf8.count &+ field.value.utf8.count &+ 4
+        }
+        let target = forward.target
+        let hostHeader = forward.hostHeader
 
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(
-            320 + forward.target.utf8.count + (authorization?.utf8.count ?? 0))
-        appendUTF8(head.method, to: &bytes)
-        bytes.append(0x20)
-        appendUTF8(forward.target, to: &bytes)
-        bytes.append(contentsOf: " HTTP/1.1\r\n".utf8)
-        appendField("Host", forward.hostHeader, to: &bytes)
-        head.fields.forEachField { _, name, value in
-            if droppedUpstream.contains(name) { return }
-            if !drop.isEmpty && drop.contains(name) { return }
-            if dropAuthorization && FieldNameList.isNamed(name, "authorization") { return }
-            if forwardedHeaders
-                && (FieldNameList.isNamed(name, "x-forwarded-for")
-                    || FieldNameList.isNamed(name, "x-forwarded-proto"))
-            {
-                return
+        // The literal parts (request line, field names, framing, CRLFs) take less than
+        // `fixedBytes`; the rest is counted.
+        let fixedBytes = 192 + HeadWriter.maxDecimalBytes
+        let capacity =
+            fixedBytes + head.method.utf8.count + target.utf8.count + hostHeader.utf8.count
+            + fieldBytes + upgradeValue.utf8.count + viaValue.utf8.count
+            + forwardedForValue.utf8.count + addedBytes + (authorization?.utf8.count ?? 0)
+        return HeadWriter.bytes(capacity: capacity) { out in
+            out.write(head.method)
+            out.byte(0x20)
+            out.write(target)
+            out.write(" HTTP/1.1\r\n")
+            out.field("Host", hostHeader)
+            head.fields.forEachField { _, name, value in
+                if droppedUpstream.contains(name) { return }
+                if !drop.isEmpty && drop.contains(name) { return }
+                if dropAuthorization && FieldNameList.isNamed(name, "authorization") { return }
+                if forwardedHeaders
+                    && (FieldNameList.isNamed(name, "x-forwarded-for")
+                        || FieldNameList.isNamed(name, "x-forwarded-proto"))
+                {
+                    return
+                }
+                if !removeHeaders.isEmpty
+                    && removeHeaders.contains(where: { FieldNameList.equal($0, name) })
+                {
+                    return
+                }
+                out.field(name, value)
             }
-            if !removeHeaders.isEmpty
-                && removeHeaders.contains(where: { FieldNameList.equal($0, name) })
-            {
-                return
+            if chunked {
+                out.write("Transfer-Encoding: chunked\r\n")
+            } else if let length = contentLength {
+                out.write("Content-Length: ")
+                out.decimal(length)
+                out.crlf()
             }
-            appendLine(name, value, to: &bytes)
-        }
-        if chunked {
-            bytes.append(contentsOf: "Transfer-Encoding: chunked\r\n".utf8)
-        } else if let length = contentLength {
-            bytes.append(contentsOf: "Content-Length: ".utf8)
-            appendDecimal(length, to: &bytes)
-            bytes.append(contentsOf: crlf)
-        }
-        if offersUpgrade {
-            let upgrades = allowedUpgrades(head, allowed: forward.upgrades)
             if !upgrades.isEmpty {
-                bytes.append(contentsOf: "Connection: Upgrade\r\n".utf8)
-                appendField("Upgrade", upgrades.joined(separator: ", "), to: &bytes)
+                out.write("Connection: Upgrade\r\n")
+                out.field("Upgrade", upgradeValue)
             }
-        }
-        appendField("Via", joined(existingVia, adding: via), to: &bytes)
-        if forwardedHeaders {
-            if let clientAddress { forwardedFor.append(clientAddress) }
-            if !forwardedFor.isEmpty {
-                appendField("X-Forwarded-For", forwardedFor.joined(separator: ", "), to: &bytes)
+            out.field("Via", viaValue)
+            if forwardedHeaders {
+                if !forwardedForValue.isEmpty { out.field("X-Forwarded-For", forwardedForValue) }
+                out.write("X-Forwarded-Proto: http\r\n")
             }
-            bytes.append(contentsOf: "X-Forwarded-Proto: http\r\n".utf8)
-        }
-        for field in forward.addHeaders { appendField(field.name, field.value, to: &bytes) }
-        // Last, after everything a client field could influence.
-        if let authorization = authorization {
-            appendField("Authorization", authorization, to: &bytes)
-        }
-        bytes.append(contentsOf: crlf)
-        return bytes
-    }
-
-    static let crlf: [UInt8] = [0x0D, 0x0A]
-
-    /// `name: value` CRLF.
-    static func appendField(_ name: String, _ value: String, to bytes: inout [UInt8]) {
-        appendUTF8(name, to: &bytes)
-        bytes.append(0x3A)
-        bytes.append(0x20)
-        appendUTF8(value, to: &bytes)
-        bytes.append(0x0D)
-        bytes.append(0x0A)
-    }
-
-    /// `name: value` CRLF from a field's stored bytes (RFC 9112 §5): two block copies.
-    @inline(__always)
-    static func appendLine(
-        _ name: UnsafeBufferPointer<UInt8>, _ value: UnsafeBufferPointer<UInt8>,
-        to bytes: inout [UInt8]
-    ) {
-        bytes.append(contentsOf: name)
-        bytes.append(0x3A)
-        bytes.append(0x20)
-        bytes.append(contentsOf: value)
-        bytes.append(0x0D)
-        bytes.append(0x0A)
-    }
-
-    /// The string's UTF-8 bytes, copied as one block from its storage: the generic
-    /// `append(contentsOf: string.utf8)` walks the view's indices byte by byte.
-    @inline(__always)
-    static func appendUTF8(_ string: String, to bytes: inout [UInt8]) {
-        let copied: Void? = string.utf8.withContiguousStorageIfAvailable {
-            bytes.append(contentsOf: $0)
-        }
-        if copied == nil { bytes.append(contentsOf: string.utf8) }
-    }
-
-    /// `value` in decimal ASCII digits, without a `String` (negative values do not occur).
-    static func appendDecimal(_ value: Int, to bytes: inout [UInt8]) {
-        guard value > 0 else {
-            bytes.append(contentsOf: String(value).utf8)
-            return
-        }
-        var divisor = 1
-        while divisor <= value / 10 { divisor *= 10 }
-        var rest = value
-        while divisor > 0 {
-            bytes.append(0x30 + UInt8(rest / divisor))
-            rest %= divisor
-            divisor /= 10
+            // Names of added fields are checked tokens (`ProxyConnection.problem`).
+            for field in addHeaders {
+                out.write(field.name)
+                out.write(": ")
+                out.write(field.value)
+                out.crlf()
+            }
+            // Last, after everything a client field could influence.
+            if let authorization { out.field("Authorization", authorization) }
+            out.crlf()
         }
     }
 

@@ -1,0 +1,45 @@
+import Testing
+
+@testable import TokenProxyNet
+
+@Suite(.timeLimit(.minutes(1)))
+struct HeadWriterTests {
+    private func text(_ bytes: [UInt8]) -> String { String(decoding: bytes, as: UTF8.self) }
+
+    @Test func writesPiecesInOrderAndKeepsOnlyWhatWasWritten() {
+        let name: [UInt8] = Array("X-Name".utf8)
+        let value: [UInt8] = Array("some value".utf8)
+        let bytes = HeadWriter.bytes(capacity: 200) { out in
+            out.write("GET")
+            out.byte(0x20)
+            out.write(String(repeating: "p", count: 40))  // a heap string
+            out.write(" HTTP/1.1\r\n")
+            out.field("Host", "h")  // a small string
+            name.withUnsafeBufferPointer { name in
+                value.withUnsafeBufferPointer { out.field(name, $0) }
+            }
+            out.crlf()
+        }
+        #expect(
+            text(bytes)
+                == "GET \(String(repeating: "p", count: 40)) HTTP/1.1\r\nHost: h\r\nX-Name: some value\r\n\r\n"
+        )
+        #expect(bytes.count == text(bytes).utf8.count)
+    }
+
+    @Test func writesDecimalsLikeStringDoes() {
+        for value in [0, 1, 9, 10, 99, 100, 200, 304, 65_535, 1_000_000, Int.max] {
+            let bytes = HeadWriter.bytes(capacity: HeadWriter.maxDecimalBytes) { $0.decimal(value) }
+            #expect(text(bytes) == String(value))
+        }
+    }
+
+    @Test func anExactBoundIsEnoughAndNothingIsWrittenBeyondIt() {
+        let bytes = HeadWriter.bytes(capacity: 7) { out in
+            out.write("abc")
+            out.field("", "")  // ": " CRLF
+        }
+        #expect(text(bytes) == "abc: \r\n")
+        #expect(HeadWriter.bytes(capacity: 0) { _ in }.isEmpty)
+    }
+}

@@ -1,0 +1,73 @@
+import Testing
+import TokenProxyNet
+
+@testable import TokenProxy
+
+@Suite(.timeLimit(.minutes(1)))
+struct PrometheusHistogramTests {
+    @Test func bucketsAreCumulativeAndABoundBelongsToItsBucket() {
+        var histogram = PrometheusHistogram(bounds: [0.005, 0.01, 0.1])
+        histogram.observe(nanoseconds: 1_000)  // 1 µs
+        histogram.observe(nanoseconds: 5_000_000)  // exactly 5 ms: le="0.005"
+        histogram.observe(nanoseconds: 5_000_001)
+        histogram.observe(nanoseconds: 2_000_000_000)  // above every bound: +Inf only
+        #expect(histogram.buckets == [2, 3, 3])
+        #expect(histogram.count == 4)
+        #expect(histogram.sum == 2.010001001)
+        let text = histogram.render("t", label: "route", value: "r")
+        #expect(text.contains(#"t_bucket{route="r",le="0.005"} 2"#))
+        #expect(text.contains(#"t_bucket{route="r",le="0.1"} 3"#))
+        #expect(text.contains(#"t_bucket{route="r",le="+Inf"} 4"#))
+        #expect(text.contains(#"t_count{route="r"} 4"#))
+    }
+
+    @Test func aDurationCountsAsItsNanoseconds() {
+        var fromDuration = PrometheusHistogram(bounds: [0.005, 0.01, 0.1])
+        var fromNanoseconds = fromDuration
+        for duration: Duration in [.milliseconds(5), .microseconds(5_001), .seconds(3), .zero] {
+            fromDuration.observe(duration)
+            let (seconds, attoseconds) = duration.components
+            fromNanoseconds.observe(
+                nanoseconds: UInt64(seconds) * 1_000_000_000 + UInt64(attoseconds / 1_000_000_000))
+        }
+        #expect(fromDuration.buckets == fromNanoseconds.buckets)
+        #expect(fromDuration.buckets == [2, 3, 3])
+        #expect(fromDuration.sum == fromNanoseconds.sum)
+        fromDuration.observe(.milliseconds(-1))  // a clock step backwards counts as zero
+        #expect(fromDuration.buckets == [3, 4, 4])
+    }
+}
+
+/// `ProxyCounters` keeps routes in a list with a hint for the last one: interleaved routes,
+/// a route seen again after others, and the unrouted `none` must each keep their own counts.
+@Suite(.timeLimit(.minutes(1)))
+struct ProxyCountersRouteTests {
+    private func event(_ route: String, status: Int = 200, milliseconds: Int64 = 1) -> ProxyEvent {
+        ProxyEvent(
+            routeName: route, method: "GET", status: status, failure: nil,
+            retriedAfterUnauthorized: false, durationNanoseconds: UInt64(milliseconds) * 1_000_000)
+    }
+
+    @Test func countsInterleavedRoutesSeparately() {
+        let metrics = Metrics()
+        for route in ["a", "b", "a", "a", "", "c", "b", "a"] { metrics.recordProxy(event(route)) }
+        metrics.recordProxy(event("b", status: 404, milliseconds: 30))
+        let text = metrics.render(statuses: [])
+        #expect(
+            text.contains(#"tokenproxy_proxy_requests_total{route="a",method="GET",code="200"} 4"#))
+        #expect(
+            text.contains(#"tokenproxy_proxy_requests_total{route="b",method="GET",code="200"} 2"#))
+        #expect(
+            text.contains(#"tokenproxy_proxy_requests_total{route="b",method="GET",code="404"} 1"#))
+        #expect(
+            text.contains(#"tokenproxy_proxy_requests_total{route="c",method="GET",code="200"} 1"#))
+        #expect(
+            text.contains(
+                #"tokenproxy_proxy_requests_total{route="none",method="GET",code="200"} 1"#))
+        #expect(
+            text.contains(
+                #"tokenproxy_proxy_request_duration_seconds_bucket{route="b",le="0.025"} 2"#))
+        #expect(text.contains(#"tokenproxy_proxy_request_duration_seconds_count{route="b"} 3"#))
+        #expect(text.contains(#"tokenproxy_proxy_request_duration_seconds_sum{route="b"} 0.032"#))
+    }
+}
