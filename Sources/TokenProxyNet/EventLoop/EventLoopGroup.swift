@@ -1,3 +1,4 @@
+import Synchronization
 import TokenProxyCore
 
 /// The process's event loops: one per CPU it may use (`CPUBudget`), shared by every server
