@@ -50,11 +50,15 @@ extension Daemon {
     /// With `options.watchConfiguration`, looks at the configuration file every
     /// `Limits.Config.watchInterval` and, when it changed, feeds SIGHUP into the daemon's
     /// signal stream: the reload is the one an operator's SIGHUP runs (a broken file is
-    /// refused and the running configuration kept), and reloads never overlap.
-    func startConfigWatcher(reloads: AsyncStream<Int32>.Continuation) -> DispatchSourceTimer? {
+    /// refused and the running configuration kept), and reloads never overlap. `since` is the
+    /// version seen when the daemon started loading, so a change made while it started up
+    /// still counts.
+    func startConfigWatcher(
+        reloads: AsyncStream<Int32>.Continuation, since: ConfigFileVersion?
+    ) -> DispatchSourceTimer? {
         guard options.watchConfiguration else { return nil }
         let path = options.configurationPath
-        let state = ConfigWatchState(ConfigFileVersion.current(path))
+        let state = ConfigWatchState(since)
         let logger = self.logger
         let interval = Limits.Config.watchInterval.components
         let nanoseconds =

@@ -150,6 +150,10 @@ package final class Daemon: Sendable {
     /// command loads it first to set up logging at the configured level).
     package func run(loaded: (Configuration, [Credential])? = nil) async throws(StartupError) {
         let termination = TerminationFlag()
+        // The watcher's first version is the one read now, before the daemon starts serving:
+        // an update published right after start (a test, a ConfigMap rollout) is then seen as
+        // a change instead of becoming the baseline unread.
+        let configVersionAtStart = ConfigFileVersion.current(options.configurationPath)
         let (signals, signalFeed) = try Self.captureSignals(noting: termination)
         if let notice = Self.isolateKeys() { logger.notice("\(notice)") }
         let configuration: Configuration
@@ -220,7 +224,7 @@ package final class Daemon: Sendable {
         let watchdog = startWatchdog()
         let memoryTrimmer = startMemoryTrimmer()
         let timers = [startAuditReports(audit), startStatusUpdates()].compactMap { $0 }
-        let configWatcher = startConfigWatcher(reloads: signalFeed)
+        let configWatcher = startConfigWatcher(reloads: signalFeed, since: configVersionAtStart)
         await waitForTermination(signals)
         configWatcher?.cancel()
         timers.forEach { $0.cancel() }
