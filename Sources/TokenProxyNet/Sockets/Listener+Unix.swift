@@ -83,7 +83,7 @@ extension Listener {
         case .failure(let error) where error.errno == ECONNREFUSED:
             do {
                 try Posix.unlink(path)
-            } catch  where error.errno == ENOENT {
+            } catch where error.errno == ENOENT {
                 return
             } catch {
                 throw .syscall(call: "unlink (stale socket)", socket: path, errno: error.errno)
