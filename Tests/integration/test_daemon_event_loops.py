@@ -104,3 +104,48 @@ def test_out_of_descriptors_pauses_accepting_without_spinning(tokenproxy_daemon,
             pass
         assert time.monotonic() < deadline, d.log()
         time.sleep(0.2)
+
+
+LOOP_CONNECTIONS = re.compile(r'^tokenproxy_loop_connections\{loop="(\d+)"\} (\d+)$', re.M)
+
+
+def loop_connections(d, at_least: int) -> list[int]:
+    """Connections per loop from /metrics, once they add up to `at_least` (the scrape's own
+    connection counts too)."""
+    import time
+
+    deadline = time.monotonic() + 10
+    while True:
+        counts = [int(n) for _, n in sorted(LOOP_CONNECTIONS.findall(d.get("/metrics").text))]
+        if sum(counts) >= at_least or time.monotonic() > deadline:
+            return counts
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize("kind", ["unix", "tcp"])
+def test_a_burst_of_connections_spreads_over_the_loops(tokenproxy_daemon, credentials, kind):
+    """Opened at once, connections land on both loops: TCP through a listening socket per loop
+    (SO_REUSEPORT), the Unix socket through a hand-off to the loop with fewer connections.
+    Before, the first loop woken accepted the whole burst."""
+    import socket
+
+    d = tokenproxy_daemon().start(credentials, tcp=True, level="info", api_extra={"event_loops": 2})
+    d.wait_token("svc")
+    clients = []
+    try:
+        for _ in range(32):
+            if kind == "unix":
+                c = socket.socket(socket.AF_UNIX)
+                c.connect(str(d.socket_path))
+            else:
+                c = socket.create_connection(("127.0.0.1", d.tcp_port), timeout=5)
+            clients.append(c)
+        counts = loop_connections(d, 32)
+        assert len(counts) == 2, counts
+        assert sum(counts) >= 32, counts
+        # Unix: even within a connection or two. TCP: the kernel's hash of each 4-tuple, so
+        # binomial; fewer than 4 of 32 on one loop happens about once in 10^5 runs.
+        assert min(counts) >= (14 if kind == "unix" else 4), f"connections per loop: {counts}"
+    finally:
+        for c in clients:
+            c.close()

@@ -37,9 +37,10 @@ def http_get(sock_path: Path, target: str, timeout: float = 10.0) -> tuple[int, 
     return int(head.split()[1]), body
 
 
-def write_config(tmp_path: Path, issuer: str, key: keys.KeyFile, socket_path: Path) -> Path:
+def write_config(tmp_path: Path, issuer: str, key: keys.KeyFile, socket_path: Path,
+                 api_extra: dict | None = None) -> Path:
     config = {
-        "api": {"socket": str(socket_path), "socket_mode": "0600"},
+        "api": {"socket": str(socket_path), "socket_mode": "0600", **(api_extra or {})},
         "credentials": {"svc": {"key_file": str(key.path), "issuer": issuer, "scopes": ["openid"]}},
         "log": {"level": "debug"},
     }
@@ -157,6 +158,55 @@ def test_socket_activation(tmp_path, tokenproxy_bin, authserver, key_factory):
         assert server.userinfo(token).status_code == 200
         assert not configured.exists()
     finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def test_socket_activation_spreads_connections_over_the_loops(tmp_path, tokenproxy_bin, authserver, key_factory):
+    """An inherited socket is one socket every loop watches: a burst of connections on it still
+    lands on both loops (the accepting loop hands each to the loop with fewer connections)."""
+    key = key_factory("p256", "serviceaccount")
+    server = authserver(key)
+    activated = tmp_path / "activated.sock"
+    config = write_config(tmp_path, server.issuer, key, tmp_path / "configured.sock", {"event_loops": 2})
+    proc = subprocess.Popen(
+        ["systemd-socket-activate", "-l", str(activated), "--fdname=api",
+         str(tokenproxy_bin), "serve", "--config", str(config)],
+        env=clean_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    clients = []
+    try:
+        deadline = time.monotonic() + 20
+        while not activated.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        while time.monotonic() < deadline:
+            try:
+                if http_get(activated, "/healthz")[0] == 200:
+                    break
+            except OSError:
+                pass
+            time.sleep(0.1)
+        for _ in range(16):
+            c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            c.connect(str(activated))
+            clients.append(c)
+        counts: list[int] = []
+        while time.monotonic() < deadline:
+            _, body = http_get(activated, "/metrics")
+            found = re.findall(rb'^tokenproxy_loop_connections\{loop="(\d+)"\} (\d+)$', body, re.M)
+            counts = [int(n) for _, n in sorted(found)]
+            if sum(counts) >= 16:
+                break
+            time.sleep(0.05)
+        assert len(counts) == 2 and sum(counts) >= 16, counts
+        assert min(counts) >= 7, f"connections per loop: {counts}"
+    finally:
+        for c in clients:
+            c.close()
         proc.send_signal(signal.SIGTERM)
         try:
             proc.wait(timeout=15)

@@ -29,7 +29,17 @@ package final class Metrics: Sendable {
     /// Introspection's counters (Introspection/IntrospectionCounters.swift).
     package let introspection = IntrospectionCounters()
 
+    /// Reads the connections each event loop serves (`EventLoopGroup.connectionCounts`), once
+    /// the daemon made its loops; nil leaves `tokenproxy_loop_connections` out.
+    private let loopConnections = Mutex<(@Sendable () -> [Int])?>(nil)
+
     package init() {}
+
+    /// Reports `counts()` — connections per event loop, in loop order — at every scrape as
+    /// `tokenproxy_loop_connections{loop="N"}` (labels are loop indexes only).
+    package func observeLoops(_ counts: @escaping @Sendable () -> [Int]) {
+        loopConnections.withLock { $0 = counts }
+    }
 
     /// Records a token service event.
     package func record(_ event: TokenServiceEvent) {
@@ -148,6 +158,16 @@ package final class Metrics: Sendable {
             let value = counter.value.load(ordering: .relaxed)
             if value > 0 {
                 out.sample("tokenproxy_api_requests_total", ["code": String(index + 100)], value)
+            }
+        }
+        if let counts = loopConnections.withLock({ $0 })?() {
+            out.family(
+                "tokenproxy_loop_connections", "gauge",
+                help:
+                    "Client connections each event loop serves now (token API and proxy): how evenly they spread."
+            )
+            for (loop, count) in counts.enumerated() {
+                out.sample("tokenproxy_loop_connections", ["loop": String(loop)], count)
             }
         }
         proxy.render(into: &out)

@@ -66,6 +66,11 @@ final class EventLoop: @unchecked Sendable {
     /// all: an idle connection costs no read buffer (16 KiB each, measured, was most of an
     /// idle connection's memory). Never keep a pointer into it past the call that read.
     let readBuffer: UnsafeMutableRawBufferPointer
+    /// Client connections this loop serves, of every server on it (the token API's and the
+    /// proxy's): counted by `ConnectionShell` at admission and when a connection is gone, read
+    /// by any thread — how the shell spreads what a shared socket accepts, and what
+    /// `EventLoopGroup.connectionCounts` reports.
+    let connections = Atomic<Int>(0)
     /// The `Date` bytes of the HTTP responses written on this loop, formatted once per second
     /// for all of its connections rather than once per connection. Loop thread only, one
     /// access per response: not checked for exclusivity at run time (~60 instructions each).

@@ -1,3 +1,4 @@
+import Synchronization
 import TokenProxyCore
 
 /// The process's event loops: one per CPU it may use (`CPUBudget`), shared by every server
@@ -5,7 +6,8 @@ import TokenProxyCore
 /// runs one set of busy threads however many servers it has.
 ///
 /// The group only creates, starts and stops the loops; who uses which loop is up to the
-/// servers (each loop accepts on every listener and keeps what it accepts). Whoever created a
+/// servers (each loop accepts on every listener, from its own socket where the address allows
+/// one, see `LoopAcceptors`). Whoever created a
 /// group starts it and stops it after every server on it has shut down.
 package final class EventLoopGroup: Sendable {
     let loops: [EventLoop]
@@ -18,6 +20,27 @@ package final class EventLoopGroup: Sendable {
         let budget = CPUBudget.measure(configured: configured)
         cpuBudget = budget
         loops = (0..<budget.loops).map { EventLoop(name: "\(name)-\($0)") }
+    }
+
+    /// Client connections each loop serves now, in loop order (`http-loop-0` first): how
+    /// evenly connections spread over the loops.
+    package var connectionCounts: [Int] {
+        loops.map { $0.connections.load(ordering: .relaxed) }
+    }
+
+    /// The loop with the fewest connections, `preferred` when none has fewer: where a
+    /// connection accepted from a socket every loop shares goes (see `ConnectionShell.start`).
+    static func leastLoaded(_ loops: [EventLoop], preferring preferred: EventLoop) -> EventLoop {
+        var best = preferred
+        var fewest = preferred.connections.load(ordering: .relaxed)
+        for loop in loops where loop !== preferred {
+            let count = loop.connections.load(ordering: .relaxed)
+            if count < fewest {
+                best = loop
+                fewest = count
+            }
+        }
+        return best
     }
 
     /// Starts every loop's thread. Call once.

@@ -1,4 +1,5 @@
 import Dispatch
+import Synchronization
 
 /// A connection a `ConnectionShell` keeps in its table. How it is driven (a state machine on an
 /// event loop, or for now the proxy's thread per connection) is its own business: the shell
@@ -113,6 +114,13 @@ final class ConnectionShell<Connection: ShellConnection>: Sendable {
     /// connection right there, on the accepting loop's thread. The loops must be running and
     /// must keep running until `shutdown` returned. `acceptorTokens` is this server's range of
     /// acceptor tokens (`EventLoopToken`). Call it once.
+    ///
+    /// What a loop accepts from its own socket (a TCP listener: one socket per loop) stays on
+    /// that loop. What it accepts from a socket every loop watches (the Unix socket, an
+    /// inherited one) goes to the loop with the fewest connections, the accepting loop on a tie:
+    /// one wake-up takes a whole burst, and without this the burst stays on one loop while the
+    /// others idle. A connection handed to another loop starts there through that loop's inbox
+    /// (one hand-off per connection, never per request: its keep-alive requests stay on it).
     func start(
         on loops: [EventLoop], acceptorTokens: UInt64,
         makeConnection: @escaping @Sendable (ShellAdmission, EventLoop) -> Connection,
@@ -125,14 +133,19 @@ final class ConnectionShell<Connection: ShellConnection>: Sendable {
             state.phase = .running
         }
         loopAcceptors.withLock { $0 = acceptors }
-        acceptors.start { [self] loop, listener in
-            listener.acceptPending { socket, peer in
+        acceptors.start { [self] loop, listener, socket, shared in
+            listener.acceptPending(from: socket) { accepted, peer in
+                let target = shared ? EventLoopGroup.leastLoaded(loops, preferring: loop) : loop
                 guard
                     let connection = admit(
-                        socket, peer: peer, from: listener,
-                        makeConnection: { makeConnection($0, loop) })
+                        accepted, peer: peer, from: listener, on: target,
+                        makeConnection: { makeConnection($0, target) })
                 else { return }
-                startOnLoop(connection)
+                if target === loop {
+                    startOnLoop(connection)
+                } else {
+                    target.execute { startOnLoop(connection) }
+                }
             }
         }
     }
@@ -190,10 +203,10 @@ final class ConnectionShell<Connection: ShellConnection>: Sendable {
         for waiter in waiters { waiter.resume() }
     }
 
-    /// Enters a connection for `fd` into the table, or returns nil when over `maxConnections`
-    /// or not running.
+    /// Enters a connection for `fd` into the table and counts it on `loop` (until it is
+    /// finished), or returns nil when over `maxConnections` or not running.
     func register(
-        _ fd: Int32, peer: PeerIdentity, from listener: Listener,
+        _ fd: Int32, peer: PeerIdentity, from listener: Listener, on loop: EventLoop,
         _ makeConnection: (ShellAdmission) -> Connection
     ) -> Connection? {
         state.withLock { state -> Connection? in
@@ -202,10 +215,14 @@ final class ConnectionShell<Connection: ShellConnection>: Sendable {
             }
             state.nextConnectionID += 1
             let id = state.nextConnectionID
+            loop.connections.wrappingAdd(1, ordering: .relaxed)
             let connection = makeConnection(
                 ShellAdmission(
                     id: id, fileDescriptor: fd, peer: peer, listener: listener,
-                    finished: { [weak self] in self?.connectionFinished(id) }))
+                    finished: { [weak self] in
+                        loop.connections.wrappingSubtract(1, ordering: .relaxed)
+                        self?.connectionFinished(id)
+                    }))
             state.connections[id] = connection
             return connection
         }

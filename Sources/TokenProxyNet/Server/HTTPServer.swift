@@ -3,9 +3,10 @@ import TokenProxyCore
 
 /// An HTTP/1.1 server on Unix and TCP listeners, driven by epoll event loops (no SwiftNIO).
 ///
-/// It runs one `EventLoop` per CPU the process may use (`CPUBudget`). Every loop watches the
-/// listeners (`EPOLLEXCLUSIVE`, see `LoopAcceptors`); the loop that accepts a connection
-/// (`ServerConnection`) keeps it, and reads, parses, calls the handler and writes on its own
+/// It runs one `EventLoop` per CPU the process may use (`CPUBudget`). Every loop accepts on
+/// the listeners (a TCP address has one socket per loop, the Unix socket is shared and its
+/// connections spread to the least busy loop, see `LoopAcceptors`); the loop a connection
+/// (`ServerConnection`) lands on keeps it, and reads, parses, calls the handler and writes on its own
 /// thread, so a slow or stuck client never holds up another; its `ConnectionShell` keeps the
 /// connection table and its limit. Requests on a connection are answered strictly in order;
 /// bodies are buffered up to `maxRequestBodyBytes`. Handlers are called on the loop's thread

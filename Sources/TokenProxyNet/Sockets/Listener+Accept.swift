@@ -12,20 +12,23 @@ extension Listener {
         case outOfResources
     }
 
-    /// Accepts until the backlog is empty, non-blocking and close-on-exec, and hands each
+    /// Accepts from `socket` (the listener's own, or its loop's socket on the same address,
+    /// `loopSockets(count:)`) until the backlog is empty, non-blocking and close-on-exec, and hands each
     /// connection to `admit` with its peer identity (SO_PEERCRED for Unix sockets) and, on TCP,
     /// `TCP_NODELAY` set — responses go out in one write, and Nagle would only hold them back
     /// (40 ms per keep-alive exchange with delayed ACKs). A connection whose identity cannot be
     /// read is closed (by its owner).
     /// The corresponding C function is `accept4(2)`.
-    func acceptPending(_ admit: (consuming FileDescriptor, PeerIdentity) -> Void) -> AcceptStop {
+    func acceptPending(
+        from socket: Int32, _ admit: (consuming FileDescriptor, PeerIdentity) -> Void
+    ) -> AcceptStop {
         while true {
             var address = sockaddr_storage()
             var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
             let attempt = withUnsafeMutablePointer(to: &address) { pointer in
                 pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { raw in
                     Result { () throws(PosixError) in
-                        try Posix.accept(fileDescriptor, address: raw, length: &length)
+                        try Posix.accept(socket, address: raw, length: &length)
                     }
                 }
             }

@@ -6,7 +6,10 @@ extension Listener {
     /// and `port`; port 0 lets the kernel pick one, read it from `port` afterwards.
     ///
     /// SO_REUSEADDR lets a restarted daemon bind while old connections sit in TIME_WAIT. An IPv6
-    /// listener is IPv6-only, so `::1` never also answers on IPv4.
+    /// listener is IPv6-only, so `::1` never also answers on IPv4. The socket has SO_REUSEPORT,
+    /// so that each event loop can get a socket of its own on the same address
+    /// (`loopSockets(count:)`, Listener+ReusePort.swift); an address something already listens
+    /// on is refused all the same (`ListenerError.syscall` with EADDRINUSE names it).
     package static func tcp(host: String, port: Int, name: String = "tcp") throws(ListenerError)
         -> Listener
     {
@@ -22,25 +25,18 @@ extension Listener {
         }
         let address = addresses[0]
         let display = SocketAddress.displayName(host: host, port: port)
-        // Closed by its owner on any failure below.
-        let socket = try setUp(display) { () throws(PosixError) in
-            try Posix.socket(family: address.family, type: Int32(SOCK_STREAM.rawValue))
-        }
-        let fd = socket.rawValue
-        try setOption(fd, SOL_SOCKET, SO_REUSEADDR, 1, socket: display)
-        if address.family == AF_INET6 {
-            try setOption(fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, 1, socket: display)
-        }
+        // First an exclusive bind (no SO_REUSEPORT): it fails with EADDRINUSE when anything
+        // listens on the address — another process, or another listener of ours — which the
+        // SO_REUSEPORT sockets below would otherwise join and share connections with. It also
+        // picks the port for port 0. Closed before the shared sockets bind the same address.
+        let bound = try probeBind(address, display: display)
+        let socket = try reusePortSocket(bound, family: address.family, display: display)
         let (family, boundPort) = try setUp(display) { () throws(PosixError) in
-            try address.withSockAddr { pointer, length throws(PosixError) in
-                try Posix.bind(fd, pointer, length)
-            }
-            try Posix.listen(fd, backlog: backlog)
-            return try boundAddress(of: fd)
+            try boundAddress(of: socket.rawValue)
         }
         return Listener(
             name: name, descriptor: socket, family: family, port: boundPort, path: nil,
-            socketFile: nil)
+            socketFile: nil, reusePort: bound)
     }
 
     /// Adopts a listening socket passed by systemd socket activation (`sd_listen_fds`), named by

@@ -28,11 +28,20 @@ package final class Listener: Sendable {
     private let descriptor: Mutex<FileDescriptor?>
     /// Device and inode of the socket file we created, to unlink only our own file.
     private let socketFile: (device: UInt64, inode: UInt64)?
+    /// The address a TCP listener we bound is bound to (its port picked), when more sockets may
+    /// join it with SO_REUSEPORT (one per event loop, `loopSockets(count:)`); nil for Unix and
+    /// inherited sockets, which stay one socket.
+    let reusePortAddress: sockaddr_storage?
+    /// The sockets made for more loops (same address, SO_REUSEPORT), owned like `descriptor`:
+    /// closed by `close()`, never reopened after it (`closed`).
+    let siblings = Mutex<(sockets: [Int32], closed: Bool)>(([], false))
 
     init(
         name: String, descriptor: consuming FileDescriptor, family: Int32, port: Int?,
-        path: String?, socketFile: (device: UInt64, inode: UInt64)?
+        path: String?, socketFile: (device: UInt64, inode: UInt64)?,
+        reusePort: sockaddr_storage? = nil
     ) {
+        self.reusePortAddress = reusePort
         self.name = name
         self.fileDescriptor = descriptor.rawValue
         self.descriptor = Mutex(descriptor)
@@ -46,10 +55,17 @@ package final class Listener: Sendable {
         close()
     }
 
-    /// Stops listening: closes the descriptor and removes the socket file we created.
+    /// Stops listening: closes the descriptor (and the loops' sockets on the same address,
+    /// whose queued connections go with them) and removes the socket file we created.
     package func close() {
-        guard let owner = descriptor.withLock({ $0.take() }) else { return }
+        let more = siblings.withLock { siblings -> [Int32] in
+            siblings.closed = true
+            defer { siblings.sockets = [] }
+            return siblings.sockets
+        }
         // A listening socket's close reports nothing to act on; EBADF traps in Posix.
+        for socket in more { try? FileDescriptor(adopting: socket).close() }
+        guard let owner = descriptor.withLock({ $0.take() }) else { return }
         try? owner.close()
         if let path, let socketFile, let current = Self.fileIdentity(path),
             current == socketFile

@@ -43,7 +43,14 @@ package enum ListenerError: Error, Sendable, Equatable, CustomStringConvertible 
             return "inherited socket '\(name)' (fd \(fd)) cannot be used: \(reason);"
                 + " check the ListenStream= settings of the socket unit"
         case .syscall(let call, let socket, let errno):
-            let hint = errno == EACCES || errno == EPERM ? " (check permissions)" : ""
+            let hint =
+                switch errno {
+                case EACCES, EPERM: " (check permissions)"
+                case EADDRINUSE:
+                    " (something already listens on \(socket): another process, or another"
+                        + " listener of this configuration; stop it or choose another address)"
+                default: ""
+                }
             return "cannot set up listening socket \(socket): \(call) failed: "
                 + "\(PosixError.reason(errno)) (errno \(errno))\(hint)"
         }

@@ -1,24 +1,32 @@
 import TokenProxyCore
 import TokenProxyPosix
 
-/// The accepting side of a `ConnectionShell` whose connections live on event loops (the token
-/// API server): every loop watches every listening socket with `EPOLLEXCLUSIVE`, so the kernel
-/// wakes one loop per burst of connections, and the loop that accepts a connection keeps it —
-/// no hand-off to another thread on the way in (nginx's `accept_mutex off` with
-/// `EPOLLEXCLUSIVE`).
+/// The accepting side of a `ConnectionShell` whose connections live on event loops: each loop
+/// accepts itself and keeps what it accepts — no hand-off to another thread on the way in.
+///
+/// A TCP listener we bound has one socket per loop (SO_REUSEPORT, `Listener.loopSockets`), each
+/// in its own loop's epoll only: the kernel spreads connections over the loops by their
+/// 4-tuple (nginx's `listen … reuseport`). A socket that cannot be split — the Unix-domain
+/// token API socket, a socket inherited from systemd — is watched by every loop with
+/// `EPOLLEXCLUSIVE` (nginx's `accept_mutex off`); the kernel wakes one loop per burst, which
+/// accepts the whole burst, so the shell spreads those connections by hand (the `shared` flag
+/// of `Accept`, see `ConnectionShell.start`).
 ///
 /// The set of listeners can change while accepting (a configuration reload moving a listen
 /// address): `add` starts watching a new listener on every loop, `remove` takes one out of
-/// every loop and closes it. Each listener has a stable index, never reused, so a stale epoll
-/// event of a removed listener can never reach its successor.
+/// every loop and closes it (with its loops' sockets). Each listener has a stable index, never
+/// reused, so a stale epoll event of a removed listener can never reach its successor.
 ///
 /// Out of descriptors or memory, a loop stops watching that listener for
 /// `Limits.EventLoop.acceptPauseNanoseconds` (the socket stays readable, so retrying at once would
 /// spin). `stop` takes every listener out of every loop's epoll, then closes them, which
 /// removes Unix socket files we created.
 final class LoopAcceptors: Sendable {
-    /// Accepts what `listener` has waiting, on `loop`'s thread.
-    typealias Accept = @Sendable (_ loop: EventLoop, _ listener: Listener) -> Listener.AcceptStop
+    /// Accepts what `socket` of `listener` has waiting, on `loop`'s thread; `shared`: every
+    /// loop watches that socket (see the type's comment).
+    typealias Accept =
+        @Sendable (_ loop: EventLoop, _ listener: Listener, _ socket: Int32, _ shared: Bool) ->
+        Listener.AcceptStop
 
     /// One listener and, once accepting started, its acceptor on each loop (in `loops` order).
     private struct Entry {
@@ -127,9 +135,11 @@ final class LoopAcceptors: Sendable {
     }
 
     private func makeAcceptors(_ entry: Entry, _ onReadable: @escaping Accept) -> [LoopAcceptor] {
-        loops.map { loop in
+        let sockets = entry.listener.loopSockets(count: loops.count)
+        return zip(loops, sockets).map { loop, socket in
             LoopAcceptor(
-                loop: loop, listener: entry.listener, index: entry.index,
+                loop: loop, listener: entry.listener, socket: socket,
+                shared: Listener.isShared(socket, in: sockets), index: entry.index,
                 token: tokenBase | UInt64(entry.index), onReadable: onReadable)
         }
     }
@@ -165,6 +175,9 @@ final class LoopAcceptors: Sendable {
 final class LoopAcceptor: EventLoopClient, @unchecked Sendable {
     let loop: EventLoop
     let listener: Listener
+    /// The socket this loop accepts from: its own (SO_REUSEPORT) or one every loop shares.
+    let socket: Int32
+    let shared: Bool
     let index: Int
     let token: UInt64
     let onReadable: LoopAcceptors.Accept
@@ -175,11 +188,13 @@ final class LoopAcceptor: EventLoopClient, @unchecked Sendable {
     private var ended = false
 
     init(
-        loop: EventLoop, listener: Listener, index: Int, token: UInt64,
-        onReadable: @escaping LoopAcceptors.Accept
+        loop: EventLoop, listener: Listener, socket: Int32, shared: Bool, index: Int,
+        token: UInt64, onReadable: @escaping LoopAcceptors.Accept
     ) {
         self.loop = loop
         self.listener = listener
+        self.socket = socket
+        self.shared = shared
         self.index = index
         self.token = token
         self.onReadable = onReadable
@@ -203,7 +218,7 @@ final class LoopAcceptor: EventLoopClient, @unchecked Sendable {
 
     func handleEvents(_ events: UInt32) {
         guard !ended, watched != nil else { return }
-        if onReadable(loop, listener) == .outOfResources {
+        if onReadable(loop, listener, socket, shared) == .outOfResources {
             watch(false)
             let at = loop.time + Limits.EventLoop.acceptPauseNanoseconds
             resumeAt = at
@@ -225,8 +240,7 @@ final class LoopAcceptor: EventLoopClient, @unchecked Sendable {
     private func watch(_ on: Bool) {
         let events: UInt32? = on ? Epoll.input | Epoll.exclusive : nil
         do {
-            try loop.watch(
-                fd: listener.fileDescriptor, token: token, events: events, previous: watched)
+            try loop.watch(fd: socket, token: token, events: events, previous: watched)
             watched = events
         } catch {
             // Out of kernel memory for epoll: try again after a pause.

@@ -162,7 +162,8 @@ struct ConnectionShellTests {
         let listener = try Listener.tcp(host: "127.0.0.1", port: 0)
         defer { listener.close() }
         let admitted = harness.shell.admit(
-            FileDescriptor(adopting: fds[0]), peer: .unix(pid: 1, uid: 0, gid: 0), from: listener
+            FileDescriptor(adopting: fds[0]), peer: .unix(pid: 1, uid: 0, gid: 0), from: listener,
+            on: harness.loops.loops[0]
         ) { RecordingConnection($0, busy: false) }
         #expect(admitted == nil)
         var byte: UInt8 = 0

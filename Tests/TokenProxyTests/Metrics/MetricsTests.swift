@@ -47,4 +47,14 @@ struct MetricsTests {
             }
         }
     }
+
+    @Test func rendersConnectionsPerLoopOnceTheLoopsAreObserved() {
+        let metrics = Metrics()
+        #expect(!metrics.render(statuses: []).contains("tokenproxy_loop_connections"))
+        metrics.observeLoops { [3, 0] }
+        let text = metrics.render(statuses: [])
+        #expect(text.contains("# TYPE tokenproxy_loop_connections gauge\n"))
+        #expect(text.contains("tokenproxy_loop_connections{loop=\"0\"} 3\n"))
+        #expect(text.contains("tokenproxy_loop_connections{loop=\"1\"} 0\n"))
+    }
 }
