@@ -25,6 +25,16 @@ pytestmark = pytest.mark.skipif(
 )
 
 
+def stop_process(proc: subprocess.Popen) -> None:
+    """SIGTERM, then SIGKILL if it has not exited within 15 s."""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 def http_get(sock_path: Path, target: str, timeout: float = 10.0) -> tuple[int, bytes]:
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
         s.settimeout(timeout)
@@ -158,12 +168,7 @@ def test_socket_activation(tmp_path, tokenproxy_bin, authserver, key_factory):
         assert server.userinfo(token).status_code == 200
         assert not configured.exists()
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc)
 
 
 def test_socket_activation_spreads_connections_over_the_loops(tmp_path, tokenproxy_bin, authserver, key_factory):
@@ -207,12 +212,7 @@ def test_socket_activation_spreads_connections_over_the_loops(tmp_path, tokenpro
     finally:
         for c in clients:
             c.close()
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc)
 
 
 def test_ready_after_tokens_waits_for_the_first_token(tmp_path, tokenproxy_bin, authserver, key_factory):
