@@ -22,6 +22,10 @@ package enum Limits {
         /// A parser's emptied buffer keeps its capacity up to this size (an ordinary request
         /// head); a larger one is freed, so idle keep-alive connections stay small.
         package static let retainedBufferBytes = 1024
+        /// A parser reuses the last head's field storage for the next head up to this size
+        /// (the fields of an ordinary head); a larger one is left to be freed, so an idle
+        /// keep-alive connection holds no more than this for its last head.
+        package static let retainedFieldBytes = 2048
         /// Bytes beyond `maxRequestTargetBytes` a request line may take (method, version,
         /// spaces) before the line alone is refused.
         package static let requestLineSlack = 64

@@ -39,6 +39,11 @@ package struct HTTPRequestHead: Sendable, Equatable {
         storage = Storage(method: method, target: target, version: version, fields: fields)
     }
 
+    /// A head on `storage` as it is (the parser's recycled box).
+    init(storage: Storage) {
+        self.storage = storage
+    }
+
     /// The method token, case-sensitive (RFC 9110 §9.1): `GET` and `get` differ.
     @inlinable
     package var method: String {

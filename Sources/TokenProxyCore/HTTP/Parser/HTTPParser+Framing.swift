@@ -3,12 +3,10 @@
 extension HTTPParser {
     /// Validates framing fields, picks the body state and returns the head event.
     mutating func completeHead() throws(HTTPParseError) -> HTTPParserEvent {
-        let fields = partial.fields
         let framing = partial.framing
         if let request = partial.request {
-            let head = HTTPRequestHead(
-                method: request.method, target: request.target, version: request.version,
-                fields: fields)
+            let head = takeRequestHead(request)
+            let fields = head.fields
             try Self.validateHost(framing, version: request.version)
             if framing.hasTransferEncoding && head.version == .http1_0 {
                 // §6.1: TE in an HTTP/1.0 message means framing is faulty.
@@ -18,6 +16,10 @@ extension HTTPParser {
             return .requestHead(head)
         }
         guard let status = partial.status else { throw .invalidStatusLine }
+        var recycled = HTTPFields()
+        swap(&recycled, &recycledFields)
+        let fields = takeHeadFields(reusing: &recycled)
+        recycledFields = fields
         let head = HTTPResponseHead(
             version: status.version, status: status.code, reason: status.reason, fields: fields)
         if head.isInformational && head.status != 101 {

@@ -77,9 +77,7 @@ extension HTTPParser {
             if line.isEmpty {
                 return try completeHead()
             }
-            try Self.appendFieldLine(
-                line, of: buffer, to: &partial.fields, framing: &partial.framing,
-                maxFieldCount: limits.maxFieldCount)
+            try noteFieldLine(line)
         }
     }
 

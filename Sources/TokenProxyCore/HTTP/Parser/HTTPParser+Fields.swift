@@ -1,0 +1,152 @@
+/// A head's field lines, noted in place and copied into `HTTPFields` once the head is complete.
+///
+/// Each field line is validated as it arrives (`parseFieldLine`), but instead of being copied
+/// into the fields record by record (an `Array.append` per line, with its capacity and
+/// uniqueness checks: ~8k instructions per proxied request for two heads), only where its name
+/// and value lie in `buffer` is noted (`FieldSpan`). The buffer keeps those bytes: compaction
+/// never drops bytes from `headStart` on while spans are pending, which holds at most
+/// `maxHeadBytes`. When the empty line arrives the whole `HTTPFields` storage is written in one
+/// pass into one buffer of the exact size, so the fields are byte for byte what appending each
+/// line would have made (same records, same facts: ordered, duplicates kept).
+///
+/// The storage written is the previous head's when nothing else holds it any more (the
+/// handler dropped the last request, the proxy forwarded the last response): a kept-alive
+/// connection then parses head after head without allocating (see `recycle`).
+extension HTTPParser {
+    /// Where one field line's name and value lie, as offsets from `headStart` in `buffer`.
+    struct FieldSpan: Sendable {
+        var nameStart: UInt32
+        var nameCount: UInt32
+        var valueStart: UInt32
+        var valueCount: UInt32
+    }
+
+    /// Parses the head field line at `line` of `buffer` and notes it (see the extension's
+    /// comment): in `framing` for the checks after the empty line, in `headFacts` for the
+    /// fields' facts, as a span for the copy.
+    mutating func noteFieldLine(_ line: Range<Int>) throws(HTTPParseError) {
+        if fieldSpans.isEmpty { headStart = line.lowerBound }
+        let base = headStart
+        let span = try buffer.withUnsafeBufferPointer { (bytes) throws(HTTPParseError) in
+            let (name, value) = try Self.parseFieldLine(UnsafeBufferPointer(rebasing: bytes[line]))
+            guard fieldSpans.count < limits.maxFieldCount else { throw .tooManyFields }
+            let known = HTTPFields.KnownName(name)
+            partial.framing.note(known, value: value)
+            headFacts.formUnion(HTTPFields.Facts.noting(known, value: value))
+            // Offsets from `headStart`: the name and value point into `bytes`.
+            let nameStart = name.baseAddress! - bytes.baseAddress! - base
+            let valueStart =
+                value.isEmpty ? nameStart : value.baseAddress! - bytes.baseAddress! - base
+            return FieldSpan(
+                nameStart: UInt32(truncatingIfNeeded: nameStart),
+                nameCount: UInt32(truncatingIfNeeded: name.count),
+                valueStart: UInt32(truncatingIfNeeded: valueStart),
+                valueCount: UInt32(truncatingIfNeeded: value.count))
+        }
+        headFieldBytes += Int(span.nameCount) + Int(span.valueCount)
+        fieldSpans.append(span)
+    }
+
+    /// The noted field lines as `HTTPFields` (empty when there were none), written into
+    /// `reusing`'s storage when it is the only holder of a buffer large enough and small
+    /// enough to keep, into a new one otherwise. Forgets the spans.
+    mutating func takeHeadFields(reusing old: inout HTTPFields) -> HTTPFields {
+        guard !fieldSpans.isEmpty else { return HTTPFields() }
+        let total =
+            HTTPFields.headerBytes + HTTPFields.recordHeaderBytes * fieldSpans.count
+            + headFieldBytes
+        var storage: [UInt8] = []
+        swap(&storage, &old.storage)
+        let facts = headFacts.rawValue
+        buffer.withUnsafeBytes { bytes in
+            fieldSpans.withUnsafeBufferPointer { spans in
+                let source = bytes.baseAddress! + headStart
+                if storage.capacity >= total && storage.capacity <= Limits.HTTP.retainedFieldBytes {
+                    // Resized in place (no allocation while nothing else holds the storage;
+                    // copy-on-write keeps any other holder's fields intact), then overwritten.
+                    if storage.count > total {
+                        storage.removeLast(storage.count - total)
+                    } else if storage.count < total {
+                        storage.append(contentsOf: repeatElement(0, count: total - storage.count))
+                    }
+                    storage.withUnsafeMutableBytes { target in
+                        Self.writeFields(spans, from: source, facts: facts, to: target.baseAddress!)
+                    }
+                } else {
+                    storage = [UInt8](unsafeUninitializedCapacity: total) { target, count in
+                        Self.writeFields(
+                            spans, from: source, facts: facts,
+                            to: UnsafeMutableRawPointer(target.baseAddress!))
+                        count = total
+                    }
+                }
+            }
+        }
+        fieldSpans.removeAll(keepingCapacity: true)
+        headFieldBytes = 0
+        headFacts = []
+        var fields = HTTPFields()
+        fields.storage = storage
+        return fields
+    }
+
+    /// The request head of `request` and the noted field lines, in the last head's box when
+    /// nothing else holds it any more (the handler is done with it), in a new one otherwise.
+    /// The parser keeps the box for the next head: a handler that changes the head it got
+    /// copies the box first (`HTTPRequestHead.unique()`), so it never sees the parser's reuse.
+    mutating func takeRequestHead(
+        _ request: (method: String, target: String, version: HTTPVersion)
+    ) -> HTTPRequestHead {
+        var box: HTTPRequestHead.Storage?
+        swap(&box, &recycledRequest)
+        let head: HTTPRequestHead
+        if isKnownUniquelyReferenced(&box), let box {
+            var recycled = HTTPFields()
+            swap(&recycled, &box.fields)
+            box.fields = takeHeadFields(reusing: &recycled)
+            box.method = request.method
+            box.target = request.target
+            box.version = request.version
+            head = HTTPRequestHead(storage: box)
+        } else {
+            var none = HTTPFields()
+            head = HTTPRequestHead(
+                method: request.method, target: request.target, version: request.version,
+                fields: takeHeadFields(reusing: &none))
+        }
+        recycledRequest = head.storage
+        return head
+    }
+
+    /// Writes the `HTTPFields` storage for `spans` (count, facts, then one record per span:
+    /// name length, value length, name bytes, value bytes; see `HTTPFields.storage`).
+    ///
+    /// The caller sized `target` for exactly these records, and `source` is the head's first
+    /// field line in the parser's buffer, which holds every span's bytes.
+    @inline(__always)
+    private static func writeFields(
+        _ spans: UnsafeBufferPointer<FieldSpan>, from source: UnsafeRawPointer, facts: UInt32,
+        to target: UnsafeMutableRawPointer
+    ) {
+        target.storeBytes(of: UInt32(truncatingIfNeeded: spans.count).littleEndian, as: UInt32.self)
+        target.storeBytes(
+            of: facts.littleEndian, toByteOffset: HTTPFields.factsOffset, as: UInt32.self)
+        var offset = HTTPFields.headerBytes
+        for span in spans {
+            target.storeBytes(
+                of: span.nameCount.littleEndian, toByteOffset: offset, as: UInt32.self)
+            target.storeBytes(
+                of: span.valueCount.littleEndian, toByteOffset: offset + 4, as: UInt32.self)
+            offset += HTTPFields.recordHeaderBytes
+            let nameCount = Int(span.nameCount)
+            let valueCount = Int(span.valueCount)
+            (target + offset).copyMemory(from: source + Int(span.nameStart), byteCount: nameCount)
+            offset += nameCount
+            if valueCount > 0 {
+                (target + offset).copyMemory(
+                    from: source + Int(span.valueStart), byteCount: valueCount)
+                offset += valueCount
+            }
+        }
+    }
+}
