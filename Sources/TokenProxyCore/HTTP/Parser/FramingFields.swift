@@ -9,6 +9,13 @@ struct FramingFields: Sendable {
     /// Whether the first `Host` value holds a character no single authority contains.
     private(set) var hostIsMalformed = false
     private(set) var hasContentLength = false
+    /// `Content-Length` lines seen.
+    private(set) var contentLengthCount = 0
+    /// The first `Content-Length` value when it is a plain `1*DIGIT` that fits an `Int`, read
+    /// while its bytes were at hand: with one such line that is the body length, and the
+    /// parser does not look the field up again (any other case takes the careful path,
+    /// `HTTPParser.contentLength(in:isRequest:)`, which tells the errors apart).
+    private(set) var plainContentLength: Int?
     private(set) var hasTransferEncoding = false
 
     /// Records the field `name: value` if it is one of the framing fields (names compare
@@ -28,6 +35,8 @@ struct FramingFields: Sendable {
             if hostCount == 1 { hostIsMalformed = !Self.isSingleAuthority(value) }
         case .contentLength:
             hasContentLength = true
+            contentLengthCount += 1
+            if contentLengthCount == 1 { plainContentLength = Self.plainDecimal(value) }
         case .transferEncoding:
             hasTransferEncoding = true
         default:
@@ -40,6 +49,20 @@ struct FramingFields: Sendable {
         var name = field.name
         var value = field.value
         name.withUTF8 { name in value.withUTF8 { value in note(name: name, value: value) } }
+    }
+
+    /// `1*DIGIT` without sign, space, list or overflow (RFC 9110 §8.6), or nil.
+    static func plainDecimal(_ bytes: UnsafeBufferPointer<UInt8>) -> Int? {
+        guard !bytes.isEmpty else { return nil }
+        var value = 0
+        for byte in bytes {
+            guard byte >= 0x30 && byte <= 0x39 else { return nil }
+            let (times10, overflow1) = value.multipliedReportingOverflow(by: 10)
+            let (sum, overflow2) = times10.addingReportingOverflow(Int(byte - 0x30))
+            guard !overflow1 && !overflow2 else { return nil }
+            value = sum
+        }
+        return value
     }
 
     /// Whether `host` can be one authority: no SP, HTAB, `,` `/` `?` `#` `@` `\` (a list, a

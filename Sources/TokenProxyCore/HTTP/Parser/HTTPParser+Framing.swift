@@ -72,7 +72,14 @@ extension HTTPParser {
             state = isRequest ? .messageEnd : .untilClose
             return
         }
-        let length = try Self.contentLength(in: fields, isRequest: isRequest)
+        // One plain value (the usual case) was read as its line arrived; any other
+        // case is read and judged from the fields.
+        let length: Int
+        if framing.contentLengthCount == 1, let plain = framing.plainContentLength {
+            length = plain
+        } else {
+            length = try Self.contentLength(in: fields, isRequest: isRequest)
+        }
         guard length <= limits.maxBodyBytes else { throw .bodyTooLarge }
         state = length == 0 ? .messageEnd : .fixedBody(remaining: length)
     }
@@ -138,7 +145,7 @@ extension HTTPParser {
                         }
                     }
                     guard
-                        let length = parseDecimal(
+                        let length = FramingFields.plainDecimal(
                             UnsafeBufferPointer(rebasing: value[first..<last]))
                     else { throw .invalidContentLength }
                     if let result, result != length { throw .multipleContentLength }
@@ -150,19 +157,5 @@ extension HTTPParser {
         }
         guard let result else { throw .invalidContentLength }
         return result
-    }
-
-    /// `1*DIGIT` without sign, space or overflow.
-    private static func parseDecimal(_ bytes: UnsafeBufferPointer<UInt8>) -> Int? {
-        guard !bytes.isEmpty else { return nil }
-        var value = 0
-        for byte in bytes {
-            guard byte >= 0x30 && byte <= 0x39 else { return nil }
-            let (times10, overflow1) = value.multipliedReportingOverflow(by: 10)
-            let (sum, overflow2) = times10.addingReportingOverflow(Int(byte - 0x30))
-            guard !overflow1 && !overflow2 else { return nil }
-            value = sum
-        }
-        return value
     }
 }

@@ -1,0 +1,169 @@
+import Testing
+
+@testable import TokenProxyCore
+
+/// Heads parsed one after another on one parser: the field lines are kept in the buffer until
+/// the head is complete and then copied once, into the last head's storage when nothing else
+/// holds it (`HTTPParser+Fields`). Every head must come out exactly as appending its lines
+/// would have made it, whether the previous one was dropped (storage reused) or kept (a
+/// holder never sees a later head's bytes).
+@Suite(.timeLimit(.minutes(1)))
+struct HTTPParserReuseTests {
+    /// The fields `pairs` appended one by one, the reference every parsed head must equal
+    /// byte for byte (records and facts).
+    private static func appended(_ pairs: [(String, String)]) -> HTTPFields {
+        var fields = HTTPFields()
+        for (name, value) in pairs { fields.append(name, value) }
+        return fields
+    }
+
+    private static func request(_ pairs: [(String, String)], target: String = "/") -> String {
+        "GET \(target) HTTP/1.1\r\n" + pairs.map { "\($0.0): \($0.1)\r\n" }.joined() + "\r\n"
+    }
+
+    /// Heads of growing, shrinking and no fields, in an order that takes every path: reuse
+    /// in place (shorter and longer than the last), a new storage, none at all.
+    private static let heads: [[(String, String)]] = [
+        [("Host", "a"), ("Accept", "*/*")],
+        [("Host", "example.com"), ("Connection", "keep-alive, Upgrade"), ("Upgrade", "x")],
+        [("Host", "b")],
+        [("Host", "c"), ("X-Long", String(repeating: "v", count: 1500))],
+        [("Host", "d"), ("Expect", "100-continue"), ("Content-Length", "0")],
+        [("Host", "e"), ("X-Larger-Than-Kept", String(repeating: "w", count: 3000))],
+        [("Host", "f"), ("Empty", "")],
+    ]
+
+    @Test func dropsEachHeadBeforeTheNextAndGetsEveryOneRight() throws {
+        var parser = HTTPParser(mode: .request)
+        for pairs in Self.heads {
+            parser.feed(Array(Self.request(pairs).utf8))
+            guard case .requestHead(let head)? = try parser.next() else {
+                Issue.record("no head")
+                return
+            }
+            #expect(head.fields.storage == Self.appended(pairs).storage)
+            #expect(head.fields == Self.appended(pairs))
+            #expect(head.fields.facts == Self.appended(pairs).facts)
+            guard case .end? = try parser.next() else {
+                Issue.record("no end")
+                return
+            }
+        }
+        // HTTP/1.0 without Host: a head with no fields at all after heads with some.
+        parser.feed(Array("GET / HTTP/1.0\r\n\r\n".utf8))
+        guard case .requestHead(let bare)? = try parser.next() else {
+            Issue.record("no head")
+            return
+        }
+        #expect(bare.fields.isEmpty)
+    }
+
+    @Test func aHeadStillHeldKeepsItsFieldsWhileLaterHeadsAreParsed() throws {
+        var parser = HTTPParser(mode: .request)
+        var held: [HTTPRequestHead] = []
+        for pairs in Self.heads {
+            parser.feed(Array(Self.request(pairs, target: "/\(held.count)").utf8))
+            guard case .requestHead(let head)? = try parser.next() else {
+                Issue.record("no head")
+                return
+            }
+            held.append(head)
+            _ = try parser.next()
+        }
+        for (index, pairs) in Self.heads.enumerated() {
+            #expect(held[index].fields == Self.appended(pairs))
+            #expect(held[index].target == "/\(index)")
+        }
+    }
+
+    @Test func aHeldFieldsCopyOutlivesItsHeadUnchanged() throws {
+        var parser = HTTPParser(mode: .request)
+        parser.feed(Array(Self.request(Self.heads[1]).utf8))
+        // The head is dropped at the end of this function; its fields are not.
+        let fields = try Self.fieldsOfNextHead(&parser)
+        _ = try parser.next()
+        parser.feed(Array(Self.request(Self.heads[0]).utf8))
+        guard case .requestHead(let second)? = try parser.next() else {
+            Issue.record("no head")
+            return
+        }
+        #expect(fields == Self.appended(Self.heads[1]))
+        #expect(second.fields == Self.appended(Self.heads[0]))
+    }
+
+    private static func fieldsOfNextHead(_ parser: inout HTTPParser) throws -> HTTPFields? {
+        guard case .requestHead(let head)? = try parser.next() else { return nil }
+        return head.fields
+    }
+
+    @Test func responsesReuseTheirFieldsStorageToo() throws {
+        var parser = HTTPParser(mode: .response)
+        var held: [HTTPFields] = []
+        for (index, pairs) in Self.heads.enumerated() {
+            parser.expectResponse(toMethod: "HEAD")
+            let text =
+                "HTTP/1.1 200 OK\r\n" + pairs.map { "\($0.0): \($0.1)\r\n" }.joined() + "\r\n"
+            parser.feed(Array(text.utf8))
+            guard case .responseHead(let head)? = try parser.next() else {
+                Issue.record("no head")
+                return
+            }
+            #expect(head.fields == Self.appended(pairs))
+            if index % 2 == 0 { held.append(head.fields) }
+            _ = try parser.next()
+        }
+        for (index, fields) in held.enumerated() {
+            #expect(fields == Self.appended(Self.heads[index * 2]))
+        }
+    }
+
+    /// Field lines arriving one byte at a time stay in the buffer while it is compacted
+    /// between feeds, however far the head has come.
+    @Test func fieldLinesFedByteByByteSurviveCompaction() throws {
+        let pairs = (0..<40).map { ("X-Field-\($0)", String(repeating: "v", count: $0)) }
+        let input = Array(Self.request([("Host", "h")] + pairs).utf8)
+        var parser = HTTPParser(mode: .request)
+        var head: HTTPRequestHead?
+        for byte in input {
+            parser.feed([byte])
+            while let event = try parser.next() {
+                if case .requestHead(let parsed) = event { head = parsed }
+            }
+        }
+        #expect(head?.fields == Self.appended([("Host", "h")] + pairs))
+        #expect(parser.isIdle)
+    }
+
+    @Test func anEmptyBufferAnswersNilAndAnEndAfterAPartialHeadStillFails() throws {
+        var parser = HTTPParser(mode: .request)
+        #expect(try parser.next() == nil)
+        parser.feed(Array("GET / HTTP/1.1\r\nHost: a\r\n".utf8))
+        #expect(try parser.next() == nil)
+        #expect(try parser.next() == nil)
+        parser.feedEndOfStream()
+        #expect(throws: HTTPParseError.unexpectedEnd) { try parser.next() }
+
+        var idle = HTTPParser(mode: .request)
+        idle.feedEndOfStream()
+        #expect(try idle.next() == nil)
+    }
+
+    @Test(arguments: [
+        ("Content-Length: 3\r\n", "abc", true),
+        ("Content-Length: 007\r\n", "abcdefg", true),
+        ("Content-Length: 3\r\nContent-Length: 3\r\n", "abc", false),
+        ("Content-Length: 3, 3\r\n", "abc", false),
+    ])
+    func readsOnePlainContentLengthAsItsLineArrives(
+        _ fields: String, _ body: String, _ acceptedInRequests: Bool
+    ) throws {
+        let request = "POST / HTTP/1.1\r\nHost: a\r\n\(fields)\r\n\(body)"
+        if acceptedInRequests {
+            #expect(bodyString(try parseEvents(request)) == body)
+        } else {
+            #expect(parseError(request) == .multipleContentLength)
+        }
+        let response = "HTTP/1.1 200 OK\r\n\(fields)\r\n\(body)"
+        #expect(bodyString(try parseEvents(response, mode: .response)) == body)
+    }
+}
