@@ -25,11 +25,11 @@ extension HTTPParser {
     /// comment): in `framing` for the checks after the empty line, in `headFacts` for the
     /// fields' facts, as a span for the copy.
     mutating func noteFieldLine(_ line: Range<Int>) throws(HTTPParseError) {
-        if fieldSpans.isEmpty { headStart = line.lowerBound }
+        if fieldCount == 0 { headStart = line.lowerBound }
         let base = headStart
         let span = try buffer.withUnsafeBufferPointer { (bytes) throws(HTTPParseError) in
             let (name, value) = try Self.parseFieldLine(UnsafeBufferPointer(rebasing: bytes[line]))
-            guard fieldSpans.count < limits.maxFieldCount else { throw .tooManyFields }
+            guard fieldCount < limits.maxFieldCount else { throw .tooManyFields }
             let known = HTTPFields.KnownName(name)
             partial.framing.note(known, value: value)
             headFacts.formUnion(HTTPFields.Facts.noting(known, value: value))
@@ -44,30 +44,38 @@ extension HTTPParser {
                 valueCount: UInt32(truncatingIfNeeded: value.count))
         }
         headFieldBytes += Int(span.nameCount) + Int(span.valueCount)
-        fieldSpans.append(span)
+        // The array keeps the last head's spans: overwritten, not removed (an `Array`
+        // `removeAll` is a generic `replaceSubrange`, ~80 instructions).
+        if fieldCount < fieldSpans.count {
+            fieldSpans[fieldCount] = span
+        } else {
+            fieldSpans.append(span)
+        }
+        fieldCount += 1
     }
 
     /// The noted field lines as `HTTPFields` (empty when there were none), written into
     /// `reusing`'s storage when it is the only holder of a buffer large enough and small
     /// enough to keep, into a new one otherwise. Forgets the spans.
     mutating func takeHeadFields(reusing old: inout HTTPFields) -> HTTPFields {
-        guard !fieldSpans.isEmpty else { return HTTPFields() }
+        guard fieldCount > 0 else { return HTTPFields() }
         let total =
-            HTTPFields.headerBytes + HTTPFields.recordHeaderBytes * fieldSpans.count
+            HTTPFields.headerBytes + HTTPFields.recordHeaderBytes * fieldCount
             + headFieldBytes
         var storage: [UInt8] = []
         swap(&storage, &old.storage)
         let facts = headFacts.rawValue
         buffer.withUnsafeBytes { bytes in
-            fieldSpans.withUnsafeBufferPointer { spans in
+            fieldSpans.withUnsafeBufferPointer { all in
+                let spans = UnsafeBufferPointer(rebasing: all[..<fieldCount])
                 let source = bytes.baseAddress! + headStart
                 if storage.capacity >= total && storage.capacity <= Limits.HTTP.retainedFieldBytes {
                     // Resized in place (no allocation while nothing else holds the storage;
                     // copy-on-write keeps any other holder's fields intact), then overwritten.
-                    if storage.count > total {
-                        storage.removeLast(storage.count - total)
-                    } else if storage.count < total {
-                        storage.append(contentsOf: repeatElement(0, count: total - storage.count))
+                    // A client repeating its request has the same size every time.
+                    if storage.count != total {
+                        storage.replaceSubrange(
+                            0..<storage.count, with: repeatElement(0, count: total))
                     }
                     storage.withUnsafeMutableBytes { target in
                         Self.writeFields(spans, from: source, facts: facts, to: target.baseAddress!)
@@ -82,7 +90,7 @@ extension HTTPParser {
                 }
             }
         }
-        fieldSpans.removeAll(keepingCapacity: true)
+        fieldCount = 0
         headFieldBytes = 0
         headFacts = []
         var fields = HTTPFields()
