@@ -148,6 +148,43 @@ struct HTTPParserReuseTests {
         #expect(try idle.next() == nil)
     }
 
+    /// The methods registered for responses are answered in order, however the registrations
+    /// and the responses interleave (their slots are reused once all were answered).
+    @Test func answersPendingMethodsInOrderAcrossRefills() throws {
+        var parser = HTTPParser(mode: .response)
+        let response = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n"
+        // Per round: the methods registered, then how many responses arrive.
+        let rounds: [([String], Int)] = [
+            (["HEAD", "GET", "HEAD"], 2), (["GET"], 2), (["HEAD", "HEAD"], 1), ([], 1),
+        ]
+        var pending: [String] = []
+        for (methods, responses) in rounds {
+            for method in methods { parser.expectResponse(toMethod: method) }
+            pending += methods
+            for _ in 0..<responses {
+                let method = pending.removeFirst()
+                parser.feed(Array((response + (method == "HEAD" ? "" : "ok")).utf8))
+                guard case .responseHead? = try parser.next() else {
+                    Issue.record("no head")
+                    return
+                }
+                if method != "HEAD" {
+                    guard case .body(let body)? = try parser.next() else {
+                        Issue.record("no body for \(method)")
+                        return
+                    }
+                    #expect(Array(body) == Array("ok".utf8))
+                }
+                guard case .end? = try parser.next() else {
+                    Issue.record("no end")
+                    return
+                }
+            }
+        }
+        #expect(pending.isEmpty)
+        #expect(parser.isIdle)
+    }
+
     @Test(arguments: [
         ("Content-Length: 3\r\n", "abc", true),
         ("Content-Length: 007\r\n", "abcdefg", true),

@@ -27,7 +27,7 @@ extension HTTPParser {
             partial = PartialHead()
             return .informationalResponse(head)
         }
-        let method = pendingMethods.isEmpty ? "GET" : pendingMethods.removeFirst()
+        let method = takePendingMethod()
         if head.status == 101 || (method == "CONNECT" && (200..<300).contains(head.status)) {
             // The connection stops being HTTP after this head; what follows is the tunnel's.
             tunnelAfterMessage = true

@@ -77,7 +77,12 @@ package struct HTTPParser: Sendable {
     var trailerFields = HTTPFields()
     var trailerBytes = 0
     var chunkedBodyBytes = 0
+    /// The methods of requests sent whose responses have not begun, in
+    /// `pendingMethods[pendingStart..<pendingEnd]`. Slots are overwritten, never removed (an
+    /// `Array.removeFirst` was a generic `replaceSubrange`, ~150 instructions per response).
     var pendingMethods: [String] = []
+    var pendingStart = 0
+    var pendingEnd = 0
     /// The last request-target read, reused while the next one has the same bytes.
     var lastTarget = ""
     var endOfStream = false
@@ -122,7 +127,12 @@ package struct HTTPParser: Sendable {
     /// Registers that a request with `method` was sent, so the matching response is framed
     /// correctly (RFC 9112 §6.3). Call once per request, in sending order.
     package mutating func expectResponse(toMethod method: String) {
-        pendingMethods.append(method)
+        if pendingEnd < pendingMethods.count {
+            pendingMethods[pendingEnd] = method
+        } else {
+            pendingMethods.append(method)
+        }
+        pendingEnd += 1
     }
 
     /// True once a CONNECT 2xx or a 101 response ended HTTP on this connection; the bytes that
@@ -154,8 +164,12 @@ package struct HTTPParser: Sendable {
             return nil
         }
         do {
-            let event = try step()
-            if event == nil && readIndex == buffer.count { releaseConsumedIfLarge() }
+            // Unwrapped and returned, not compared with nil and returned: the event moves out
+            // instead of being copied and destroyed (an outlined, generic copy per event).
+            guard let event = try step() else {
+                if readIndex == buffer.count { releaseConsumedIfLarge() }
+                return nil
+            }
             return event
         } catch {
             failure = error
@@ -228,6 +242,19 @@ package struct HTTPParser: Sendable {
         readIndex += count
         lineScanIndex = readIndex
         return slice
+    }
+
+    /// The method of the oldest request whose response has not begun (`expectResponse`), or
+    /// `GET` when none was registered.
+    mutating func takePendingMethod() -> String {
+        guard pendingStart < pendingEnd else { return "GET" }
+        let method = pendingMethods[pendingStart]
+        pendingStart += 1
+        if pendingStart == pendingEnd {
+            pendingStart = 0
+            pendingEnd = 0
+        }
+        return method
     }
 
     private mutating func resetForNextMessage() {
