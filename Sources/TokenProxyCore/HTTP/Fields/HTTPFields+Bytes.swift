@@ -13,7 +13,7 @@
 /// ```
 extension HTTPFields {
     /// Calls `body` with the bytes of field `index`'s name.
-    @inlinable @inline(__always)
+    @inline(__always)
     package func withNameBytes<Result, Failure: Error>(
         at index: Index, _ body: (UnsafeBufferPointer<UInt8>) throws(Failure) -> Result
     ) throws(Failure) -> Result {
@@ -24,7 +24,7 @@ extension HTTPFields {
     }
 
     /// Calls `body` with the bytes of field `index`'s value.
-    @inlinable @inline(__always)
+    @inline(__always)
     package func withValueBytes<Result, Failure: Error>(
         at index: Index, _ body: (UnsafeBufferPointer<UInt8>) throws(Failure) -> Result
     ) throws(Failure) -> Result {
@@ -35,9 +35,7 @@ extension HTTPFields {
     }
 
     /// Calls `body` with each field's index, name bytes and value bytes, in order; one pass
-    /// over the storage, no `String`. Inlinable: a caller in another module gets it
-    /// specialized with its closure, not the generic loop calling a closure context per field.
-    @inlinable
+    /// over the storage, no `String`.
     package func forEachField<Failure: Error>(
         _ body: (
             _ index: Index, _ name: UnsafeBufferPointer<UInt8>, _ value: UnsafeBufferPointer<UInt8>

@@ -28,24 +28,21 @@ package struct HTTPFields: Sendable, ExpressibleByDictionaryLiteral {
     /// A field's position: the byte offset of its record. Valid for the fields it came from
     /// until they change.
     package struct Index: Comparable, Sendable {
-        @usableFromInline let offset: Int
-
-        @inlinable init(offset: Int) { self.offset = offset }
+        let offset: Int
 
         package static func < (lhs: Index, rhs: Index) -> Bool { lhs.offset < rhs.offset }
     }
 
     /// Empty (no allocation) or `count: UInt32, facts: UInt32` followed by the records,
-    /// little-endian. Visible to inlined code (`forEachField`, the byte accessors), so that
-    /// the proxy's loops over fields are specialized with their closures in its module.
-    @usableFromInline var storage: [UInt8]
+    /// little-endian.
+    var storage: [UInt8]
 
     /// Bytes before the first record (the count and the facts).
-    @usableFromInline static let headerBytes = 8
+    static let headerBytes = 8
     /// Where the facts are stored.
     static let factsOffset = 4
     /// Bytes before a record's name (its two lengths).
-    @usableFromInline static let recordHeaderBytes = 8
+    static let recordHeaderBytes = 8
 
     package init() { storage = [] }
 
@@ -72,13 +69,13 @@ package struct HTTPFields: Sendable, ExpressibleByDictionaryLiteral {
     package var isEmpty: Bool { storage.isEmpty }
 
     /// The little-endian `UInt32` at `offset`.
-    @inlinable @inline(__always)
+    @inline(__always)
     static func load(_ bytes: UnsafeRawBufferPointer, at offset: Int) -> UInt32 {
         UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt32.self))
     }
 
     /// The byte ranges of the name and value of the record at `offset` in `bytes`.
-    @inlinable @inline(__always)
+    @inline(__always)
     static func record(_ bytes: UnsafeRawBufferPointer, at offset: Int) -> (
         name: Range<Int>, value: Range<Int>
     ) {
@@ -130,8 +127,7 @@ package struct HTTPFields: Sendable, ExpressibleByDictionaryLiteral {
             if wasEmpty {
                 record.storeBytes(of: UInt32(1).littleEndian, toByteOffset: 0, as: UInt32.self)
                 record.storeBytes(
-                    of: facts.rawValue.littleEndian, toByteOffset: Self.factsOffset, as: UInt32.self
-                )
+                    of: facts.rawValue.littleEndian, toByteOffset: Self.factsOffset, as: UInt32.self)
             }
             record.storeBytes(
                 of: UInt32(truncatingIfNeeded: name.count).littleEndian, toByteOffset: header,
