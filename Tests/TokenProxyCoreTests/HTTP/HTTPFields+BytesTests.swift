@@ -30,6 +30,25 @@ struct HTTPFieldsBytesTests {
         #expect(Self.fields.value(at: Self.at[4]) == "wert ü")
     }
 
+    private struct Stop: Error {}
+
+    /// A throwing body takes the generic overload; it sees the same fields as the plain one
+    /// and stops at the first throw.
+    @Test func aThrowingBodySeesTheSameFieldsAndStopsAtItsThrow() {
+        var plain: [String] = []
+        Self.fields.forEachField { _, name, _ in plain.append(String(decoding: name, as: UTF8.self))
+        }
+        var seen: [String] = []
+        #expect(throws: Stop.self) {
+            try Self.fields.forEachField { (_, name, _) throws(Stop) in
+                seen.append(String(decoding: name, as: UTF8.self))
+                if seen.count == 3 { throw Stop() }
+            }
+        }
+        #expect(seen == Array(plain.prefix(3)))
+        #expect(plain == Self.fields.map(\.name))
+    }
+
     @Test func findsNamesIgnoringCase() {
         #expect(Self.fields.firstIndex(named: "SET-COOKIE") == Self.at[2])
         #expect(Self.fields.firstIndex(named: "set-cookie", from: Self.at[3]) == Self.at[3])

@@ -54,6 +54,28 @@ extension HTTPFields {
         }
     }
 
+    /// `forEachField` for a body that does not throw. Not generic: a caller in another module
+    /// (the proxy's head rewriting, several loops per request) calls it directly; the generic
+    /// one is not specialized across modules, and ran a generic `withUnsafeBufferPointer` and
+    /// a thunk per field. Overload resolution picks this one for non-throwing closures.
+    package func forEachField(
+        _ body: (
+            _ index: Index, _ name: UnsafeBufferPointer<UInt8>, _ value: UnsafeBufferPointer<UInt8>
+        ) -> Void
+    ) {
+        storage.withUnsafeBufferPointer { stored in
+            let raw = UnsafeRawBufferPointer(stored)
+            var offset = stored.isEmpty ? 0 : Self.headerBytes
+            while offset < stored.count {
+                let (name, value) = Self.record(raw, at: offset)
+                body(
+                    Index(offset: offset), UnsafeBufferPointer(rebasing: stored[name]),
+                    UnsafeBufferPointer(rebasing: stored[value]))
+                offset = value.upperBound
+            }
+        }
+    }
+
     /// Appends field `index` as a wire line, `name: value` CRLF (RFC 9112 §5), to `output`:
     /// two copies of stored bytes. The field is written as stored; validate built fields
     /// first (`firstInvalidField()`): parsed ones are valid.
