@@ -117,6 +117,29 @@ struct HTTPParserReuseTests {
         }
     }
 
+    /// Names and values of every length from 0 (values) or 1 (names) to past 16 bytes: each
+    /// size class of the copy into the fields (bytes, two 4-byte words, two 8-byte words,
+    /// `memcpy`) comes out exactly as appended.
+    @Test func copiesNamesAndValuesOfEveryShortLength() throws {
+        let letters = Array("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+        let pairs = (0..<40).map { length in
+            (
+                String(letters[0..<max(1, length)]),
+                String(letters.reversed()[0..<length])
+            )
+        }
+        var parser = HTTPParser(mode: .request)
+        for _ in 0..<2 {  // a new storage, then the reused one
+            parser.feed(Array(Self.request([("Host", "h")] + pairs).utf8))
+            guard case .requestHead(let head)? = try parser.next() else {
+                Issue.record("no head")
+                return
+            }
+            #expect(head.fields.storage == Self.appended([("Host", "h")] + pairs).storage)
+            _ = try parser.next()
+        }
+    }
+
     /// Field lines arriving one byte at a time stay in the buffer while it is compacted
     /// between feeds, however far the head has come.
     @Test func fieldLinesFedByteByByteSurviveCompaction() throws {
