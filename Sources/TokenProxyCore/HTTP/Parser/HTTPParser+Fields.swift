@@ -126,35 +126,6 @@ extension HTTPParser {
         return head
     }
 
-    /// Copies `count` bytes. Names and most values are short: up to 16 bytes are copied as
-    /// two words that overlap in the middle (every load and store inside the `count` bytes),
-    /// without a call to `memcpy` (~25 instructions a call, four per field line).
-    @inline(__always)
-    private static func copy(
-        _ count: Int, from source: UnsafeRawPointer, to target: UnsafeMutableRawPointer
-    ) {
-        switch count {
-        case 8...16:
-            let first = source.loadUnaligned(as: UInt64.self)
-            let last = source.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self)
-            target.storeBytes(of: first, as: UInt64.self)
-            target.storeBytes(of: last, toByteOffset: count - 8, as: UInt64.self)
-        case 4..<8:
-            let first = source.loadUnaligned(as: UInt32.self)
-            let last = source.loadUnaligned(fromByteOffset: count - 4, as: UInt32.self)
-            target.storeBytes(of: first, as: UInt32.self)
-            target.storeBytes(of: last, toByteOffset: count - 4, as: UInt32.self)
-        case 0..<4:
-            for index in 0..<count {
-                target.storeBytes(
-                    of: source.load(fromByteOffset: index, as: UInt8.self), toByteOffset: index,
-                    as: UInt8.self)
-            }
-        default:
-            target.copyMemory(from: source, byteCount: count)
-        }
-    }
-
     /// Writes the `HTTPFields` storage for `spans` (count, facts, then one record per span:
     /// name length, value length, name bytes, value bytes; see `HTTPFields.storage`).
     ///
@@ -177,10 +148,13 @@ extension HTTPParser {
             offset += HTTPFields.recordHeaderBytes
             let nameCount = Int(span.nameCount)
             let valueCount = Int(span.valueCount)
-            copy(nameCount, from: source + Int(span.nameStart), to: target + offset)
+            (target + offset).copyMemory(from: source + Int(span.nameStart), byteCount: nameCount)
             offset += nameCount
-            copy(valueCount, from: source + Int(span.valueStart), to: target + offset)
-            offset += valueCount
+            if valueCount > 0 {
+                (target + offset).copyMemory(
+                    from: source + Int(span.valueStart), byteCount: valueCount)
+                offset += valueCount
+            }
         }
     }
 }
