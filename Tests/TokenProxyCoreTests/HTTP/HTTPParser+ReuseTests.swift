@@ -117,9 +117,8 @@ struct HTTPParserReuseTests {
         }
     }
 
-    /// Names and values of every length from 0 (values) or 1 (names) to past 16 bytes: each
-    /// size class of the copy into the fields (bytes, two 4-byte words, two 8-byte words,
-    /// `memcpy`) comes out exactly as appended.
+    /// Names and values of every length from 0 (values) or 1 (names) to past 16 bytes come
+    /// out exactly as appended, into a new storage and into the reused one.
     @Test func copiesNamesAndValuesOfEveryShortLength() throws {
         let letters = Array("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
         let pairs = (0..<40).map { length in
