@@ -1,21 +1,103 @@
 /// The status line and header fields of an HTTP/1.1 response (RFC 9112 §4).
+///
+/// A value type whose parts live in one shared, copy-on-write box, as `HTTPRequestHead`: the
+/// parser's events carry it, and an event holding four inline parts (two of them references)
+/// was destroyed through an outlined, generic value witness at each hand-over in the proxy.
+/// A copy is one retain; the first mutation of a shared head copies the box. The parser fills
+/// the last response's box again once nothing else holds it (`HTTPParser+Fields`).
 package struct HTTPResponseHead: Sendable, Equatable {
-    package var version: HTTPVersion
-    /// Three-digit status code (RFC 9110 §15).
-    package var status: Int
-    /// The reason phrase; informational only, never used for decisions (RFC 9112 §4).
-    package var reason: String
-    package var fields: HTTPFields
+    /// The parts; never mutated while shared (see `unique()`). Unchecked exclusivity, as in
+    /// `HTTPRequestHead.Storage`: a box is only written while its one owner holds it.
+    @usableFromInline
+    final class Storage: @unchecked Sendable {
+        @usableFromInline @exclusivity(unchecked) var version: HTTPVersion
+        @usableFromInline @exclusivity(unchecked) var status: Int
+        @usableFromInline @exclusivity(unchecked) var reason: String
+        @usableFromInline @exclusivity(unchecked) var fields: HTTPFields
+
+        @usableFromInline
+        init(version: HTTPVersion, status: Int, reason: String, fields: HTTPFields) {
+            self.version = version
+            self.status = status
+            self.reason = reason
+            self.fields = fields
+        }
+
+        @usableFromInline
+        func copy() -> Storage {
+            Storage(version: version, status: status, reason: reason, fields: fields)
+        }
+    }
+
+    @usableFromInline var storage: Storage
 
     /// A response head; `reason` defaults to the standard phrase for `status`.
     package init(
         version: HTTPVersion = .http1_1, status: Int, reason: String? = nil,
         fields: HTTPFields = [:]
     ) {
-        self.version = version
-        self.status = status
-        self.reason = reason ?? Self.standardReason(for: status)
-        self.fields = fields
+        storage = Storage(
+            version: version, status: status, reason: reason ?? Self.standardReason(for: status),
+            fields: fields)
+    }
+
+    /// A head on `storage` as it is (the parser's recycled box).
+    init(storage: Storage) {
+        self.storage = storage
+    }
+
+    @inlinable
+    package var version: HTTPVersion {
+        get { storage.version }
+        set {
+            unique()
+            storage.version = newValue
+        }
+    }
+
+    /// Three-digit status code (RFC 9110 §15).
+    @inlinable
+    package var status: Int {
+        get { storage.status }
+        set {
+            unique()
+            storage.status = newValue
+        }
+    }
+
+    /// The reason phrase; informational only, never used for decisions (RFC 9112 §4).
+    @inlinable
+    package var reason: String {
+        _read { yield storage.reason }
+        set {
+            unique()
+            storage.reason = newValue
+        }
+    }
+
+    @inlinable
+    package var fields: HTTPFields {
+        _read { yield storage.fields }
+        _modify {
+            unique()
+            yield &storage.fields
+        }
+        set {
+            unique()
+            storage.fields = newValue
+        }
+    }
+
+    /// Gives this head a box of its own before it changes, so no other copy sees the change.
+    @inlinable
+    mutating func unique() {
+        if !isKnownUniquelyReferenced(&storage) { storage = storage.copy() }
+    }
+
+    package static func == (lhs: HTTPResponseHead, rhs: HTTPResponseHead) -> Bool {
+        if lhs.storage === rhs.storage { return true }
+        return lhs.version == rhs.version && lhs.status == rhs.status
+            && lhs.reason == rhs.reason && lhs.fields == rhs.fields
     }
 
     /// Whether the connection may carry another exchange after this response (RFC 9112 §9.3).

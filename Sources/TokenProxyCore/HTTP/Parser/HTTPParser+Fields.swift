@@ -126,6 +126,32 @@ extension HTTPParser {
         return head
     }
 
+    /// The response head of `status` and the noted field lines, in the last response's box
+    /// when nothing else holds it any more, in a new one otherwise (see `takeRequestHead`).
+    mutating func takeResponseHead(
+        _ status: (version: HTTPVersion, code: Int, reason: String)
+    ) -> HTTPResponseHead {
+        var box: HTTPResponseHead.Storage?
+        swap(&box, &recycledResponse)
+        let head: HTTPResponseHead
+        if isKnownUniquelyReferenced(&box), let box {
+            var recycled = HTTPFields()
+            swap(&recycled, &box.fields)
+            box.fields = takeHeadFields(reusing: &recycled)
+            box.version = status.version
+            box.status = status.code
+            box.reason = status.reason
+            head = HTTPResponseHead(storage: box)
+        } else {
+            var none = HTTPFields()
+            head = HTTPResponseHead(
+                version: status.version, status: status.code, reason: status.reason,
+                fields: takeHeadFields(reusing: &none))
+        }
+        recycledResponse = head.storage
+        return head
+    }
+
     /// Writes the `HTTPFields` storage for `spans` (count, facts, then one record per span:
     /// name length, value length, name bytes, value bytes; see `HTTPFields.storage`).
     ///

@@ -16,12 +16,8 @@ extension HTTPParser {
             return .requestHead(head)
         }
         guard let status = partial.status else { throw .invalidStatusLine }
-        var recycled = HTTPFields()
-        swap(&recycled, &recycledFields)
-        let fields = takeHeadFields(reusing: &recycled)
-        recycledFields = fields
-        let head = HTTPResponseHead(
-            version: status.version, status: status.code, reason: status.reason, fields: fields)
+        let head = takeResponseHead(status)
+        let fields = head.fields
         if head.isInformational && head.status != 101 {
             // §4 / RFC 9110 §15.2: interim; the final response for the same request follows.
             partial = PartialHead()

@@ -71,9 +71,9 @@ package struct HTTPParser: Sendable {
     /// The last request head's box, filled again for the next head once nothing else holds
     /// it (request mode), so a kept-alive connection's heads allocate nothing.
     var recycledRequest: HTTPRequestHead.Storage?
-    /// The last response head's fields, whose storage is written again for the next head once
-    /// nothing else holds it (response mode).
-    var recycledFields = HTTPFields()
+    /// The last response head's box, filled again for the next head once nothing else holds
+    /// it (response mode).
+    var recycledResponse: HTTPResponseHead.Storage?
     var trailerFields = HTTPFields()
     var trailerBytes = 0
     var chunkedBodyBytes = 0
