@@ -139,6 +139,31 @@ struct HTTPParserReuseTests {
         }
     }
 
+    /// A response head still held keeps its status, reason and fields when the parser reads
+    /// the next one; once dropped, its box is refilled with the next head's parts.
+    @Test func aHeldResponseHeadKeepsItsPartsWhileTheNextIsRead() throws {
+        var parser = HTTPParser(mode: .response)
+        func next(_ text: String) throws -> HTTPResponseHead? {
+            parser.expectResponse(toMethod: "HEAD")
+            parser.feed(Array(text.utf8))
+            guard case .responseHead(let head)? = try parser.next() else { return nil }
+            _ = try parser.next()
+            return head
+        }
+        let held = try next("HTTP/1.1 200 OK\r\nA: 1\r\n\r\n")
+        let second = try next("HTTP/1.1 404 Gone Away\r\nB: 22\r\nC: 3\r\n\r\n")
+        #expect(held?.status == 200 && held?.reason == "OK")
+        #expect(held?.fields == Self.appended([("A", "1")]))
+        #expect(second?.status == 404 && second?.reason == "Gone Away")
+        #expect(second?.fields == Self.appended([("B", "22"), ("C", "3")]))
+        for round in 0..<3 {
+            let head = try next("HTTP/1.0 20\(round) Fine \(round)\r\nD: \(round)\r\n\r\n")
+            #expect(head?.version == .http1_0 && head?.status == 200 + round)
+            #expect(head?.reason == "Fine \(round)")
+            #expect(head?.fields == Self.appended([("D", "\(round)")]))
+        }
+    }
+
     /// Field lines arriving one byte at a time stay in the buffer while it is compacted
     /// between feeds, however far the head has come.
     @Test func fieldLinesFedByteByByteSurviveCompaction() throws {
