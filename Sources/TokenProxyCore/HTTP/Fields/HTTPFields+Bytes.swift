@@ -11,6 +11,9 @@
 ///     if !HTTPFields.equalIgnoringCase(name, hopByHop) { head.fields.appendLine(at: index, to: &out) }
 /// }
 /// ```
+// The two `forEachField` overloads differ only in whether the body throws, on purpose: a
+// caller's trailing closure picks the non-generic one when it does not throw.
+// swift-format-ignore: AmbiguousTrailingClosureOverload
 extension HTTPFields {
     /// Calls `body` with the bytes of field `index`'s name.
     @inline(__always)
