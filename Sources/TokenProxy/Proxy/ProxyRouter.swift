@@ -47,7 +47,8 @@ package final class ProxyRouter: ProxyDelegate {
             try TLSClientContext(configuration: $0)
         }
     ) throws(ConfigurationError) {
-        routes = try Self.compile(configuration.routes, file: file, makeTLS: makeTLS)
+        routes = try Self.compile(
+            configuration.routes, file: file, tokenSlot: tokens.snapshotSlot, makeTLS: makeTLS)
         routesByName = Dictionary(
             routes.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         tunnels = Set(configuration.tunnels)
@@ -70,14 +71,25 @@ package final class ProxyRouter: ProxyDelegate {
             return .now(.respond(Self.forbiddenPeer(uid: uid, gid: gid)))
         }
         if head.method == "CONNECT" { return .now(connect(head.target)) }
-        let target: ProxyRequestTarget
-        do {
-            target = try ProxyRequestTarget.parse(head.target, host: head.fields["Host"])
-        } catch {
-            return .now(.respond(Self.badTarget(error)))
-        }
-        guard let route = routes.first(where: { $0.matches(target) }) else {
-            return .now(.respond(Self.noRoute(target)))
+        let route: ProxyRouterRoute
+        let upstreamTarget: String
+        if let (matched, target) = routeOriginForm(head) {
+            route = matched
+            upstreamTarget = target
+        } else {
+            let target: ProxyRequestTarget
+            do {
+                target = try ProxyRequestTarget.parse(head.target, host: head.fields["Host"])
+            } catch {
+                return .now(.respond(Self.badTarget(error)))
+            }
+            guard let matched = routes.first(where: { $0.matches(target) }) else {
+                return .now(.respond(Self.noRoute(target)))
+            }
+            route = matched
+            upstreamTarget = ProxyRequestTarget.rewrite(
+                path: target.path, query: target.query, stripping: matched.strippedPrefix,
+                basePath: matched.basePath)
         }
         if let credential = route.route.credential, let rule = rules[credential],
             !TokenAPI.callerMayUse(
@@ -87,7 +99,10 @@ package final class ProxyRouter: ProxyDelegate {
             metrics?.access.recordRefused(credential: credential)
             return .now(.respond(Self.credentialRefused(credential)))
         }
-        return forward(head, target: target, route: route, completion: completion)
+        if route.route.guard == nil, let decision = forwardNow(head, upstreamTarget, route) {
+            return .now(decision)
+        }
+        return forward(head, upstreamTarget: upstreamTarget, route: route, completion: completion)
     }
 
     /// CONNECT carries TLS we cannot look into, so it is only a pass-through, and only to
@@ -101,21 +116,45 @@ package final class ProxyRouter: ProxyDelegate {
         return .respond(Self.connectRefused(target))
     }
 
-    func forward(
-        _ head: HTTPRequestHead, target: ProxyRequestTarget, route: ProxyRouterRoute,
-        completion: @escaping @Sendable (ProxyDecision) -> Void
-    ) -> ProxyAnswer<ProxyDecision> {
+    /// The common request's decision in one step, or nil: then `forward` decides. For a route
+    /// without a guard (the caller must check): without a credential, or keeping the
+    /// client's `Authorization`, or with the token held in the route's slot (no forced
+    /// refresh). The forward is built with its token (setting it afterwards from this module
+    /// was checked for exclusivity at run time, a call per field).
+    func forwardNow(
+        _ head: HTTPRequestHead, _ upstreamTarget: String, _ route: ProxyRouterRoute
+    ) -> ProxyDecision? {
         let configured = route.route
-        let forward = ProxyForward(
-            upstream: route.upstream, tls: route.tls,
-            target: ProxyRequestTarget.rewrite(
-                path: target.path, query: target.query,
-                stripping: route.strippedPrefix,
-                basePath: route.basePath),
-            hostHeader: route.hostHeader, authorization: nil,
+        guard configured.credential != nil,
+            !configured.keepClientAuthorization || !head.fields.contains("Authorization")
+        else {
+            return .forward(makeForward(route, upstreamTarget, token: nil))
+        }
+        guard let slot = route.tokenSlot, let held = slot.proxyToken(),
+            held.isUsable(at: .now), !head.fields.contains(refreshHeader)
+        else { return nil }
+        return .forward(makeForward(route, upstreamTarget, token: held))
+    }
+
+    /// The forward for `route`, with `token`'s `Authorization` (nil: none injected).
+    func makeForward(_ route: ProxyRouterRoute, _ upstreamTarget: String, token: ProxyToken?)
+        -> ProxyForward
+    {
+        let configured = route.route
+        return ProxyForward(
+            upstream: route.upstream, tls: route.tls, target: upstreamTarget,
+            hostHeader: route.hostHeader, authorization: token?.authorization.value,
             removeHeaders: removedHeaders,
             forwardedHeaders: configured.forwardedHeaders, routeName: route.name,
+            tokenGeneration: token?.generation ?? "",
             upgrades: configured.upgrades)
+    }
+
+    func forward(
+        _ head: HTTPRequestHead, upstreamTarget: String, route: ProxyRouterRoute,
+        completion: @escaping @Sendable (ProxyDecision) -> Void
+    ) -> ProxyAnswer<ProxyDecision> {
+        let forward = makeForward(route, upstreamTarget, token: nil)
         switch guardRequest(head, route: route, forward: forward) {
         case .pass:
             return withToken(head, route: route, forward: forward, completion: completion)
