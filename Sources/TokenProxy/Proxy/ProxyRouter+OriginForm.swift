@@ -14,22 +14,23 @@ extension ProxyRouter {
     /// The matching route and the origin-form target to send it, or nil: ask the general path.
     func routeOriginForm(_ head: HTTPRequestHead) -> (ProxyRouterRoute, String)? {
         var target = head.target  // one reference; `withUTF8` on a native string copies nothing
-        guard target.utf8.first == UInt8(ascii: "/") else { return nil }
         let fields = head.fields
-        let hostIndex = fields.contains(.host) ? fields.firstIndex(named: "Host") : nil
+        // No scan when the facts say there is no `Host`.
+        let hostIndex = fields.firstIndex(named: "Host")
         return target.withUTF8 { bytes in
+            guard bytes.first == UInt8(ascii: "/") else { return nil }
             let marks = OriginFormMarks(bytes)
             let path = UnsafeBufferPointer(rebasing: bytes[..<marks.pathEnd])
             if marks.mayHaveDotSegment && ProxyRequestTarget.hasDotSegment(path) { return nil }
-            let matched: ProxyRouterRoute??
-            if let hostIndex {
-                matched = fields.withValueBytes(at: hostIndex) { value in
-                    Self.route(in: routes, hostField: value, path: path)
+            let matched =
+                if let hostIndex {
+                    fields.withValueBytes(at: hostIndex) { value in
+                        Self.route(in: routes, hostField: value, path: path)
+                    }
+                } else {
+                    routes.first { $0.matches(host: nil, port: nil, path: path) }
                 }
-            } else {
-                matched = routes.first { $0.matches(host: nil, port: nil, path: path) }
-            }
-            guard case .some(.some(let route)) = matched else { return nil }
+            guard let route = matched else { return nil }
             let upstreamTarget =
                 route.strippedPrefix == nil && route.basePath.isEmpty
                     && marks.queryEnd == bytes.count
@@ -42,19 +43,19 @@ extension ProxyRouter {
         }
     }
 
-    /// The first route matching the host in `hostField` and `path`; nil when the general path
-    /// must decide (the `Host` is malformed or not ASCII), `.some(nil)` when no route matches.
+    /// The first route matching the host in `hostField` and `path`; nil when none does or the
+    /// general path must decide (the `Host` is malformed or not ASCII).
     private static func route(
         in routes: [ProxyRouterRoute], hostField: UnsafeBufferPointer<UInt8>,
         path: UnsafeBufferPointer<UInt8>
-    ) -> ProxyRouterRoute?? {
+    ) -> ProxyRouterRoute? {
         // An empty `Host` counts as none (as in `ProxyRequestTarget.parse`).
         guard !hostField.isEmpty else {
-            return .some(routes.first { $0.matches(host: nil, port: nil, path: path) })
+            return routes.first { $0.matches(host: nil, port: nil, path: path) }
         }
         guard let authority = ASCIIAuthority(hostField) else { return nil }
         let host = UnsafeBufferPointer(rebasing: hostField[authority.host])
-        return .some(routes.first { $0.matches(host: host, port: authority.port, path: path) })
+        return routes.first { $0.matches(host: host, port: authority.port, path: path) }
     }
 
     /// `rewrite(path:query:stripping:basePath:)` on bytes: the base path, the path without
@@ -123,11 +124,14 @@ struct OriginFormMarks {
     init(_ bytes: UnsafeBufferPointer<UInt8>) {
         var offset = 0
         var dotOrPercent = false
-        // The path: up to `?` or `#`.
+        // The path: up to `?` or `#`. Letters, `/` and digits (most bytes) take one or two
+        // comparisons; the four bytes looked for are all below `0x40`, none is `/` or a digit.
         while offset < bytes.count {
             let byte = bytes[offset]
-            if byte == UInt8(ascii: "?") || byte == UInt8(ascii: "#") { break }
-            dotOrPercent = dotOrPercent || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "%")
+            if byte < 0x40 && byte != UInt8(ascii: "/") {
+                if byte == UInt8(ascii: "?") || byte == UInt8(ascii: "#") { break }
+                if byte == UInt8(ascii: ".") || byte == UInt8(ascii: "%") { dotOrPercent = true }
+            }
             offset += 1
         }
         pathEnd = offset
@@ -154,7 +158,10 @@ struct ASCIIAuthority {
         var close: Int?
         let bracketed = bytes.first == UInt8(ascii: "[")
         for offset in bytes.indices {
-            switch bytes[offset] {
+            let byte = bytes[offset]
+            // Lower-case letters, digits, `-` and `.` (most of a host) need no more look.
+            if byte &- UInt8(ascii: "a") < 26 || byte &- UInt8(ascii: "-") < 13 { continue }
+            switch byte {
             case UInt8(ascii: "@"), 0x80...: return nil
             case UInt8(ascii: "]") where bracketed && close == nil: close = offset
             case UInt8(ascii: ":"):
