@@ -34,6 +34,10 @@ package final class ProxyRouter: ProxyDelegate {
     let rules: [String: AccessRule]
     let metrics: Metrics?
     let logger: Logger
+    /// Whether `completed` logs a request that succeeded (`debug`): taken from `logger` once,
+    /// which cannot change it (a `let` of a value type whose handlers are all value types);
+    /// asking it per request copied its handler existential (~100 instructions).
+    let logsSuccesses: Bool
 
     /// Builds the router and every route's TLS context. Throws the problems of unusable TLS
     /// files, at the route keys that name them (`proxy.routes[1].ca_file`); `file` labels them.
@@ -61,6 +65,7 @@ package final class ProxyRouter: ProxyDelegate {
         self.rules = rules
         self.metrics = metrics
         self.logger = logger
+        logsSuccesses = logger.logLevel <= .debug
     }
 
     package func decide(
