@@ -75,7 +75,10 @@ package final class ProxyRouter: ProxyDelegate {
         if case .unix(_, let uid, let gid) = peer, let access, !access.allows(uid: uid, gid: gid) {
             return .now(.respond(Self.forbiddenPeer(uid: uid, gid: gid)))
         }
-        if head.method == "CONNECT" { return .now(connect(head.target)) }
+        // The length first: `==` on two different small strings is a runtime call.
+        if head.method.utf8.count == 7 && head.method == "CONNECT" {
+            return .now(connect(head.target))
+        }
         let route: ProxyRouterRoute
         let upstreamTarget: String
         if let (matched, target) = routeOriginForm(head) {
@@ -96,7 +99,7 @@ package final class ProxyRouter: ProxyDelegate {
                 path: target.path, query: target.query, stripping: matched.strippedPrefix,
                 basePath: matched.basePath)
         }
-        if let credential = route.route.credential, let rule = rules[credential],
+        if !rules.isEmpty, let credential = route.route.credential, let rule = rules[credential],
             !TokenAPI.callerMayUse(
                 rule, peer: peer, ownUID: access?.ownUID ?? ProcessIdentity.userID
             ).allowed
