@@ -13,11 +13,18 @@ import TokenProxyCore
 extension ProxyRouter {
     /// The matching route and the origin-form target to send it, or nil: ask the general path.
     func routeOriginForm(_ head: HTTPRequestHead) -> (ProxyRouterRoute, String)? {
+        routeOriginForm(head, fields: head.fields)
+    }
+
+    /// `routeOriginForm(_:)` with `head.fields` read once by the caller (each read of a head's
+    /// part is a call, and a retain).
+    func routeOriginForm(_ head: HTTPRequestHead, fields: HTTPFields) -> (ProxyRouterRoute, String)?
+    {
         var target = head.target  // one reference; `withUTF8` on a native string copies nothing
-        let fields = head.fields
         // No scan when the facts say there is no `Host`.
         let hostIndex = fields.firstIndex(named: "Host")
-        return target.withUTF8 { bytes in
+        // The route, and the target to send when it is not the whole of `target`.
+        let decided: (ProxyRouterRoute, String?)? = target.withUTF8 { bytes in
             guard bytes.first == UInt8(ascii: "/") else { return nil }
             let marks = OriginFormMarks(bytes)
             let path = UnsafeBufferPointer(rebasing: bytes[..<marks.pathEnd])
@@ -31,16 +38,19 @@ extension ProxyRouter {
                     routes.first { $0.matches(host: nil, port: nil, path: path) }
                 }
             guard let route = matched else { return nil }
-            let upstreamTarget =
-                route.strippedPrefix == nil && route.basePath.isEmpty
-                    && marks.queryEnd == bytes.count
-                ? head.target
-                : Self.rewrite(
-                    path: path,
-                    query: UnsafeBufferPointer(rebasing: bytes[marks.pathEnd..<marks.queryEnd]),
-                    stripping: route.strippedPrefixCount, basePath: route.basePath)
-            return (route, upstreamTarget)
+            if route.strippedPrefix == nil && route.basePath.isEmpty
+                && marks.queryEnd == bytes.count
+            {
+                return (route, nil)
+            }
+            let rewritten = Self.rewrite(
+                path: path,
+                query: UnsafeBufferPointer(rebasing: bytes[marks.pathEnd..<marks.queryEnd]),
+                stripping: route.strippedPrefixCount, basePath: route.basePath)
+            return (route, rewritten)
         }
+        guard let (route, rewritten) = decided else { return nil }
+        return (route, rewritten ?? target)
     }
 
     /// The first route matching the host in `hostField` and `path`; nil when none does or the

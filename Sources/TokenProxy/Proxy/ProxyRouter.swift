@@ -81,13 +81,14 @@ package final class ProxyRouter: ProxyDelegate {
         }
         let route: ProxyRouterRoute
         let upstreamTarget: String
-        if let (matched, target) = routeOriginForm(head) {
+        let fields = head.fields
+        if let (matched, target) = routeOriginForm(head, fields: fields) {
             route = matched
             upstreamTarget = target
         } else {
             let target: ProxyRequestTarget
             do {
-                target = try ProxyRequestTarget.parse(head.target, host: head.fields["Host"])
+                target = try ProxyRequestTarget.parse(head.target, host: fields["Host"])
             } catch {
                 return .now(.respond(Self.badTarget(error)))
             }
@@ -107,7 +108,9 @@ package final class ProxyRouter: ProxyDelegate {
             metrics?.access.recordRefused(credential: credential)
             return .now(.respond(Self.credentialRefused(credential)))
         }
-        if route.route.guard == nil, let decision = forwardNow(head, upstreamTarget, route) {
+        if route.route.guard == nil,
+            let decision = forwardNow(fields, upstreamTarget, route)
+        {
             return .now(decision)
         }
         return forward(head, upstreamTarget: upstreamTarget, route: route, completion: completion)
@@ -130,16 +133,16 @@ package final class ProxyRouter: ProxyDelegate {
     /// refresh). The forward is built with its token (setting it afterwards from this module
     /// was checked for exclusivity at run time, a call per field).
     func forwardNow(
-        _ head: HTTPRequestHead, _ upstreamTarget: String, _ route: ProxyRouterRoute
+        _ fields: HTTPFields, _ upstreamTarget: String, _ route: ProxyRouterRoute
     ) -> ProxyDecision? {
         let configured = route.route
         guard configured.credential != nil,
-            !configured.keepClientAuthorization || !head.fields.contains("Authorization")
+            !configured.keepClientAuthorization || !fields.contains("Authorization")
         else {
             return .forward(makeForward(route, upstreamTarget, token: nil))
         }
         guard let slot = route.tokenSlot, let held = slot.proxyToken(),
-            held.isUsable(at: .now), !head.fields.contains(refreshHeader)
+            held.isUsable(at: .now), !fields.contains(refreshHeader)
         else { return nil }
         return .forward(makeForward(route, upstreamTarget, token: held))
     }
