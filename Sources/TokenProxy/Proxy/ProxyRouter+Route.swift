@@ -22,6 +22,15 @@ final class ProxyRouterRoute: Sendable {
     let tls: TLSClientContext?
     /// The prefix a request's path loses (`strip_prefix`), nil when it keeps it.
     let strippedPrefix: String?
+    /// `strippedPrefix`'s length in bytes.
+    let strippedPrefixCount: Int?
+    /// `host`'s and `route.pathPrefix`'s bytes, for matching a request on its bytes
+    /// (`matches(host:port:path:)`, ProxyRouter+OriginForm.swift).
+    let hostBytes: [UInt8]?
+    let prefixBytes: [UInt8]?
+    /// Where the route's credential's token is published, when the token source says
+    /// (`ProxyTokenSource.snapshotSlot(_:)`): the proxy's fast path reads it there.
+    let tokenSlot: SnapshotSlot?
 
     /// Whether `target` falls under this route.
     func matches(_ target: ProxyRequestTarget) -> Bool {
@@ -37,12 +46,15 @@ final class ProxyRouterRoute: Sendable {
 
     /// Compiles `route`; `tls` builds (or reuses) the context for an https upstream.
     init(
-        _ route: ProxyRoute,
+        _ route: ProxyRoute, tokenSlot: SnapshotSlot? = nil,
         tls makeTLS: (TLSClientConfiguration) throws -> (context: TLSClientContext, profile: String)
     ) throws {
         self.route = route
+        self.tokenSlot = tokenSlot
         name = route.name
         strippedPrefix = route.stripPrefix ? route.pathPrefix : nil
+        strippedPrefixCount = strippedPrefix?.utf8.count
+        prefixBytes = route.pathPrefix.map { Array($0.utf8) }
         if let text = route.host,
             let (host, port) = try? ProxyRequestTarget.authority(Substring(text))
         {
@@ -52,6 +64,7 @@ final class ProxyRouterRoute: Sendable {
             host = nil
             port = nil
         }
+        hostBytes = host.map { Array($0.utf8) }
         let components = URLComponents(url: route.upstream, resolvingAgainstBaseURL: false)
         let scheme = components?.scheme?.lowercased() ?? "https"
         var upstreamHost = components.flatMap(URLHost.decoded) ?? ""
@@ -89,6 +102,7 @@ extension ProxyRouter {
     /// names it.
     static func compile(
         _ routes: [ProxyRoute], file: String,
+        tokenSlot: (String) -> SnapshotSlot? = { _ in nil },
         makeTLS: (TLSClientConfiguration) throws -> TLSClientContext
     ) throws(ConfigurationError) -> [ProxyRouterRoute] {
         var contexts: [String: TLSClientContext] = [:]
@@ -100,7 +114,8 @@ extension ProxyRouter {
                 index: index)
             do {
                 compiled.append(
-                    try ProxyRouterRoute(route) { configuration in
+                    try ProxyRouterRoute(route, tokenSlot: route.credential.flatMap(tokenSlot)) {
+                        configuration in
                         let profile = tlsProfile(configuration)
                         if let known = contexts[profile] { return (known, profile) }
                         guard !failed.contains(profile) else { throw AlreadyReported() }

@@ -172,32 +172,35 @@ struct ProxyRequestTarget: Equatable {
     static func hasDotSegment(_ path: String) -> Bool {
         // Over the contiguous bytes (the `UTF8View` iterator costs more per byte).
         var path = path
-        return path.withUTF8 { bytes in
-            var dots = 0
-            var other = false
-            var percent = 0  // bytes of a `%2e` seen so far
-            for byte in bytes {
-                if byte == UInt8(ascii: "/") {
-                    if !other && percent == 0 && (dots == 1 || dots == 2) { return true }
-                    dots = 0
-                    other = false
-                    percent = 0
-                    continue
-                }
-                if other { continue }
-                switch (percent, byte) {
-                case (0, UInt8(ascii: ".")): dots += 1
-                case (0, UInt8(ascii: "%")): percent = 1
-                case (1, UInt8(ascii: "2")): percent = 2
-                case (2, let letter) where letter | 0x20 == UInt8(ascii: "e"):
-                    percent = 0
-                    dots += 1
-                default: other = true
-                }
-                if dots > 2 { other = true }
+        return path.withUTF8 { hasDotSegment($0) }
+    }
+
+    /// `hasDotSegment(_:)` on a path's bytes.
+    static func hasDotSegment(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        var dots = 0
+        var other = false
+        var percent = 0  // bytes of a `%2e` seen so far
+        for byte in bytes {
+            if byte == UInt8(ascii: "/") {
+                if !other && percent == 0 && (dots == 1 || dots == 2) { return true }
+                dots = 0
+                other = false
+                percent = 0
+                continue
             }
-            return !other && percent == 0 && (dots == 1 || dots == 2)
+            if other { continue }
+            switch (percent, byte) {
+            case (0, UInt8(ascii: ".")): dots += 1
+            case (0, UInt8(ascii: "%")): percent = 1
+            case (1, UInt8(ascii: "2")): percent = 2
+            case (2, let letter) where letter | 0x20 == UInt8(ascii: "e"):
+                percent = 0
+                dots += 1
+            default: other = true
+            }
+            if dots > 2 { other = true }
         }
+        return !other && percent == 0 && (dots == 1 || dots == 2)
     }
 
     /// Whether `path` lies under `prefix`: a prefix ending in `/` matches what starts with it;
@@ -208,14 +211,17 @@ struct ProxyRequestTarget: Equatable {
         // byte (~425 instructions of a proxied request).
         var path = path
         var prefix = prefix
-        return path.withUTF8 { bytes in
-            prefix.withUTF8 { start in
-                guard bytes.count >= start.count else { return false }
-                for index in 0..<start.count where bytes[index] != start[index] { return false }
-                if start.last == UInt8(ascii: "/") || bytes.count == start.count { return true }
-                return bytes[start.count] == UInt8(ascii: "/")
-            }
-        }
+        return path.withUTF8 { bytes in prefix.withUTF8 { Self.path(bytes, isUnder: $0) } }
+    }
+
+    /// `path(_:isUnder:)` on bytes.
+    static func path(_ bytes: UnsafeBufferPointer<UInt8>, isUnder start: UnsafeBufferPointer<UInt8>)
+        -> Bool
+    {
+        guard bytes.count >= start.count else { return false }
+        for index in 0..<start.count where bytes[index] != start[index] { return false }
+        if start.last == UInt8(ascii: "/") || bytes.count == start.count { return true }
+        return bytes[start.count] == UInt8(ascii: "/")
     }
 
     /// The origin-form target to send upstream: prefix stripped if asked, the upstream's base

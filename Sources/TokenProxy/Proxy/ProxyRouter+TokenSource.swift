@@ -9,9 +9,21 @@ package protocol ProxyTokenSource: Sendable {
     func token(_ name: String, minValid: Duration?) async throws -> TokenStore.Snapshot
     /// Forces a fetch, joining one already in flight.
     func refresh(_ name: String) async throws -> TokenStore.Snapshot
+    /// Where `name`'s token is published, if it is in a ``SnapshotSlot`` whose value is what
+    /// ``cachedToken(_:minValid:)`` answers from: the router reads it there directly (no
+    /// existential call, no name lookup). nil: the router asks `cachedToken`.
+    func snapshotSlot(_ name: String) -> SnapshotSlot?
 }
 
-extension TokenStore: ProxyTokenSource {}
+extension ProxyTokenSource {
+    package func snapshotSlot(_ name: String) -> SnapshotSlot? { nil }
+}
+
+extension TokenStore: ProxyTokenSource {
+    package func snapshotSlot(_ name: String) -> SnapshotSlot? {
+        names.firstIndex(of: name).map(slot(at:))
+    }
+}
 
 /// Why a blocking wait for a token ended without one.
 enum ProxyTokenWaitError: Error, CustomStringConvertible {

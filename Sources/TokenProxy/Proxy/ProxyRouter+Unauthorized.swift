@@ -47,7 +47,7 @@ extension ProxyRouter {
     package func completed(_ event: ProxyEvent) {
         metrics?.recordProxy(event)
         // The common case, a success below the log level, builds no strings (the loop's hot path).
-        if event.failure == nil && logger.logLevel > .debug { return }
+        if event.failure == nil && !logsSuccesses { return }
         let metadata: Logger.Metadata = [
             "route": "\(event.routeName)", "method": "\(event.method)", "status": "\(event.status)",
             "duration_ms": "\(Self.milliseconds(event.duration))",

@@ -34,6 +34,10 @@ package final class ProxyRouter: ProxyDelegate {
     let rules: [String: AccessRule]
     let metrics: Metrics?
     let logger: Logger
+    /// Whether `completed` logs a request that succeeded (`debug`): taken from `logger` once,
+    /// which cannot change it (a `let` of a value type whose handlers are all value types);
+    /// asking it per request copied its handler existential (~100 instructions).
+    let logsSuccesses: Bool
 
     /// Builds the router and every route's TLS context. Throws the problems of unusable TLS
     /// files, at the route keys that name them (`proxy.routes[1].ca_file`); `file` labels them.
@@ -47,7 +51,8 @@ package final class ProxyRouter: ProxyDelegate {
             try TLSClientContext(configuration: $0)
         }
     ) throws(ConfigurationError) {
-        routes = try Self.compile(configuration.routes, file: file, makeTLS: makeTLS)
+        routes = try Self.compile(
+            configuration.routes, file: file, tokenSlot: tokens.snapshotSlot, makeTLS: makeTLS)
         routesByName = Dictionary(
             routes.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         tunnels = Set(configuration.tunnels)
@@ -60,6 +65,7 @@ package final class ProxyRouter: ProxyDelegate {
         self.rules = rules
         self.metrics = metrics
         self.logger = logger
+        logsSuccesses = logger.logLevel <= .debug
     }
 
     package func decide(
@@ -69,17 +75,32 @@ package final class ProxyRouter: ProxyDelegate {
         if case .unix(_, let uid, let gid) = peer, let access, !access.allows(uid: uid, gid: gid) {
             return .now(.respond(Self.forbiddenPeer(uid: uid, gid: gid)))
         }
-        if head.method == "CONNECT" { return .now(connect(head.target)) }
-        let target: ProxyRequestTarget
-        do {
-            target = try ProxyRequestTarget.parse(head.target, host: head.fields["Host"])
-        } catch {
-            return .now(.respond(Self.badTarget(error)))
+        // The length first: `==` on two different small strings is a runtime call.
+        if head.method.utf8.count == 7 && head.method == "CONNECT" {
+            return .now(connect(head.target))
         }
-        guard let route = routes.first(where: { $0.matches(target) }) else {
-            return .now(.respond(Self.noRoute(target)))
+        let route: ProxyRouterRoute
+        let upstreamTarget: String
+        let fields = head.fields
+        if let (matched, target) = routeOriginForm(head, fields: fields) {
+            route = matched
+            upstreamTarget = target
+        } else {
+            let target: ProxyRequestTarget
+            do {
+                target = try ProxyRequestTarget.parse(head.target, host: fields["Host"])
+            } catch {
+                return .now(.respond(Self.badTarget(error)))
+            }
+            guard let matched = routes.first(where: { $0.matches(target) }) else {
+                return .now(.respond(Self.noRoute(target)))
+            }
+            route = matched
+            upstreamTarget = ProxyRequestTarget.rewrite(
+                path: target.path, query: target.query, stripping: matched.strippedPrefix,
+                basePath: matched.basePath)
         }
-        if let credential = route.route.credential, let rule = rules[credential],
+        if !rules.isEmpty, let credential = route.route.credential, let rule = rules[credential],
             !TokenAPI.callerMayUse(
                 rule, peer: peer, ownUID: access?.ownUID ?? ProcessIdentity.userID
             ).allowed
@@ -87,7 +108,12 @@ package final class ProxyRouter: ProxyDelegate {
             metrics?.access.recordRefused(credential: credential)
             return .now(.respond(Self.credentialRefused(credential)))
         }
-        return forward(head, target: target, route: route, completion: completion)
+        if route.route.guard == nil,
+            let decision = forwardNow(fields, upstreamTarget, route)
+        {
+            return .now(decision)
+        }
+        return forward(head, upstreamTarget: upstreamTarget, route: route, completion: completion)
     }
 
     /// CONNECT carries TLS we cannot look into, so it is only a pass-through, and only to
@@ -101,21 +127,45 @@ package final class ProxyRouter: ProxyDelegate {
         return .respond(Self.connectRefused(target))
     }
 
-    func forward(
-        _ head: HTTPRequestHead, target: ProxyRequestTarget, route: ProxyRouterRoute,
-        completion: @escaping @Sendable (ProxyDecision) -> Void
-    ) -> ProxyAnswer<ProxyDecision> {
+    /// The common request's decision in one step, or nil: then `forward` decides. For a route
+    /// without a guard (the caller must check): without a credential, or keeping the
+    /// client's `Authorization`, or with the token held in the route's slot (no forced
+    /// refresh). The forward is built with its token (setting it afterwards from this module
+    /// was checked for exclusivity at run time, a call per field).
+    func forwardNow(
+        _ fields: HTTPFields, _ upstreamTarget: String, _ route: ProxyRouterRoute
+    ) -> ProxyDecision? {
         let configured = route.route
-        let forward = ProxyForward(
-            upstream: route.upstream, tls: route.tls,
-            target: ProxyRequestTarget.rewrite(
-                path: target.path, query: target.query,
-                stripping: route.strippedPrefix,
-                basePath: route.basePath),
-            hostHeader: route.hostHeader, authorization: nil,
+        guard configured.credential != nil,
+            !configured.keepClientAuthorization || !fields.contains("Authorization")
+        else {
+            return .forward(makeForward(route, upstreamTarget, token: nil))
+        }
+        guard let slot = route.tokenSlot, let held = slot.proxyToken(),
+            held.isUsable(at: .now), !fields.contains(refreshHeader)
+        else { return nil }
+        return .forward(makeForward(route, upstreamTarget, token: held))
+    }
+
+    /// The forward for `route`, with `token`'s `Authorization` (nil: none injected).
+    func makeForward(_ route: ProxyRouterRoute, _ upstreamTarget: String, token: ProxyToken?)
+        -> ProxyForward
+    {
+        let configured = route.route
+        return ProxyForward(
+            upstream: route.upstream, tls: route.tls, target: upstreamTarget,
+            hostHeader: route.hostHeader, authorization: token?.authorization.value,
             removeHeaders: removedHeaders,
             forwardedHeaders: configured.forwardedHeaders, routeName: route.name,
+            tokenGeneration: token?.generation ?? "",
             upgrades: configured.upgrades)
+    }
+
+    func forward(
+        _ head: HTTPRequestHead, upstreamTarget: String, route: ProxyRouterRoute,
+        completion: @escaping @Sendable (ProxyDecision) -> Void
+    ) -> ProxyAnswer<ProxyDecision> {
+        let forward = makeForward(route, upstreamTarget, token: nil)
         switch guardRequest(head, route: route, forward: forward) {
         case .pass:
             return withToken(head, route: route, forward: forward, completion: completion)
