@@ -245,9 +245,11 @@ extension ProxyConnection: UpstreamConnectionOwner {
         case .switchProtocols(let clientBytes):
             switchProtocols(head, upstream: upstream, clientBytes: clientBytes)
         case .relay(let framing, let connection):
-            output.append(
-                ProxyHeaders.clientResponse(
-                    head, framing: framing, connection: connection, via: configuration.via))
+            let via = configuration.via
+            output.append { bytes in
+                ProxyHeaders.appendClientResponse(
+                    head, framing: framing, connection: connection, via: via, to: &bytes)
+            }
             self.exchange?.phase = .relaying(framing)
         }
     }

@@ -21,8 +21,6 @@ final class ProxyConnection: @unchecked Sendable {
         let start: UInt64
         /// For reports: the route's name ("" for local answers).
         let route: String
-        /// For `.forward`: the bytes of the head sent upstream.
-        var upstreamHead: [UInt8]?
     }
 
     /// What the upstream deadline bounds.

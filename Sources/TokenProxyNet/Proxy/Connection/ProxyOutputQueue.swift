@@ -36,6 +36,17 @@ struct ProxyOutputQueue: Sendable, Equatable {
         peak = max(peak, count)
     }
 
+    /// Appends what `write` appends to the queue's storage (a head written by `HeadWriter`
+    /// straight into it: no array of its own, no copy).
+    mutating func append(writing write: (inout [UInt8]) -> Void) {
+        if offset > 0 && offset == bytes.count {
+            bytes.removeAll(keepingCapacity: true)
+            offset = 0
+        }
+        write(&bytes)
+        peak = max(peak, count)
+    }
+
     /// Appends `piece` as one chunk (RFC 9112 §7.1: hex size, CRLF, data, CRLF), without an
     /// intermediate array.
     mutating func appendChunk(_ piece: some Collection<UInt8>) {

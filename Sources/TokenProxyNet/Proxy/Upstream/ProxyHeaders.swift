@@ -108,6 +108,18 @@ enum ProxyHeaders {
     static func upstreamRequestBytes(
         _ head: HTTPRequestHead, forward: ProxyForward, clientAddress: String?, via: String
     ) -> [UInt8] {
+        var bytes: [UInt8] = []
+        appendUpstreamRequest(
+            head, forward: forward, clientAddress: clientAddress, via: via, to: &bytes)
+        return bytes
+    }
+
+    /// `upstreamRequestBytes`, appended to `bytes` (the upstream's output queue: its storage
+    /// is kept across requests, so writing the head allocates nothing).
+    static func appendUpstreamRequest(
+        _ head: HTTPRequestHead, forward: ProxyForward, clientAddress: String?, via: String,
+        to bytes: inout [UInt8]
+    ) {
         // Read once: `forward` is a class, and each read of a `var` is an exclusivity check.
         let authorization = forward.authorization
         let removeHeaders = forward.removeHeaders
@@ -164,7 +176,7 @@ enum ProxyHeaders {
             fixedBytes + head.method.utf8.count + target.utf8.count + hostHeader.utf8.count
             + fieldBytes + upgradeValue.utf8.count + viaValue.utf8.count
             + forwardedForValue.utf8.count + addedBytes + (authorization?.utf8.count ?? 0)
-        return HeadWriter.bytes(capacity: capacity) { out in
+        HeadWriter.append(to: &bytes, capacity: capacity) { out in
             out.write(head.method)
             out.byte(0x20)
             out.write(target)
