@@ -51,7 +51,7 @@ extension ProxyConnection {
             self.forward = forward
             self.start = start
             self.body = body
-            self.chunked = ProxyHeaders.requestFraming(head.fields) == .chunked
+            self.chunked = head.fields.contains(.transferEncoding)
         }
 
         var upstreamName: String { forward.upstream.description }
