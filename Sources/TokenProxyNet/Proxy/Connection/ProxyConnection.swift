@@ -166,7 +166,7 @@ final class ProxyConnection: @unchecked Sendable {
             ProxyEvent(
                 routeName: route, method: head?.method ?? "", status: status, failure: failure,
                 retriedAfterUnauthorized: retried,
-                durationNanoseconds: Self.elapsed(since: start)))
+                durationNanoseconds: Self.elapsed(since: start), loop: context.index))
     }
 
     /// Nanoseconds from `start` (`EventLoop.now()`) to now; the clock is monotonic, the
