@@ -40,6 +40,13 @@ extension ProxyConnection {
         @exclusivity(unchecked) var retried = false
         /// A reused connection failed before any response byte; the request went again once.
         @exclusivity(unchecked) var staleRetried = false
+        /// The status of the last response head from the upstream, and whether that response
+        /// lets the connection be reused (RFC 9112 §9.3): all that is asked of the head after
+        /// it was relayed, so the head itself is not copied into the exchange.
+        @exclusivity(unchecked) var status: Int?
+        @exclusivity(unchecked) var responseKeepsAlive = false
+        /// A 401's head, kept while the delegate is asked for a fresh token: it is relayed
+        /// when none comes.
         @exclusivity(unchecked) var response: HTTPResponseHead?
         @exclusivity(unchecked) var discarded = 0
 

@@ -28,7 +28,7 @@ extension ProxyConnection {
     func resendAfter401(_ upstream: UpstreamConnection) {
         guard let exchange else { return }
         let keep =
-            exchange.requestComplete && (exchange.response?.keepAlive ?? false)
+            exchange.requestComplete && exchange.responseKeepsAlive
             && upstream.parserIsIdle
         if keep {
             upstream.exchanges += 1
