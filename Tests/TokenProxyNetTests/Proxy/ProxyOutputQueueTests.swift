@@ -43,6 +43,25 @@ struct ProxyOutputQueueTests {
                 + String(repeating: "x", count: 26) + "\r\n")
     }
 
+    /// A head written in place (`append(writing:)`) follows what is queued, starts over in a
+    /// drained queue, counts toward the peak, and reuses the storage the queue kept.
+    @Test func appendsAHeadWrittenInPlace() {
+        var queue = ProxyOutputQueue(bound: 64)
+        queue.append(Array("ab".utf8))
+        queue.append { bytes in
+            HeadWriter.append(to: &bytes, capacity: 16) { $0.write("cd") }
+        }
+        #expect(String(decoding: queue.bytes, as: UTF8.self) == "abcd")
+        #expect(queue.peak == 4)
+        queue.consumed(4)
+        let capacity = queue.bytes.capacity
+        queue.append { bytes in
+            HeadWriter.append(to: &bytes, capacity: 8) { $0.field("X", "y") }
+        }
+        #expect(String(decoding: queue.bytes, as: UTF8.self) == "X: y\r\n")
+        #expect(queue.count == 6 && queue.bytes.capacity == capacity)
+    }
+
     @Test func givesALargeBufferBackOnceDrained() {
         var queue = ProxyOutputQueue(bound: 8)
         queue.append([UInt8](repeating: 0, count: 10_000))
