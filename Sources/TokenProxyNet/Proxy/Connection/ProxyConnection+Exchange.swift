@@ -159,14 +159,9 @@ extension ProxyConnection {
         // Written now, straight into the upstream's queue, each time the request goes (again:
         // after a 401 with the fresh token, or on a new connection after a stale one): the
         // same head, forward and client give the same bytes, and no copy is kept meanwhile.
-        let head = exchange.head
-        let forward = exchange.forward
-        let clientAddress = clientAddress
-        let via = configuration.via
-        upstream.output.append { bytes in
-            ProxyHeaders.appendUpstreamRequest(
-                head, forward: forward, clientAddress: clientAddress, via: via, to: &bytes)
-        }
+        ProxyHeaders.appendUpstreamRequest(
+            exchange.head, forward: exchange.forward, clientAddress: clientAddress,
+            via: configuration.via, to: &upstream.output)
         switch exchange.body {
         case .buffered(let body):
             appendBody(body, chunked: exchange.chunked, to: upstream)

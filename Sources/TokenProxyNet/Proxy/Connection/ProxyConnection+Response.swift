@@ -248,11 +248,9 @@ extension ProxyConnection: UpstreamConnectionOwner {
         case .switchProtocols(let clientBytes):
             switchProtocols(head, upstream: upstream, clientBytes: clientBytes)
         case .relay(let framing, let connection):
-            let via = configuration.via
-            output.append { bytes in
-                ProxyHeaders.appendClientResponse(
-                    head, framing: framing, connection: connection, via: via, to: &bytes)
-            }
+            ProxyHeaders.appendClientResponse(
+                head, framing: framing, connection: connection, via: configuration.via,
+                to: &output)
             self.exchange?.phase = .relaying(framing)
         }
     }

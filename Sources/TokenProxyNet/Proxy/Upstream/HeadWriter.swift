@@ -49,6 +49,15 @@ struct HeadWriter {
         return written
     }
 
+    /// Writes what `body` writes into `buffer` (the bound is its size); returns how many bytes.
+    static func write(
+        into buffer: UnsafeMutableBufferPointer<UInt8>, _ body: (inout HeadWriter) -> Void
+    ) -> Int {
+        var writer = HeadWriter(buffer)
+        body(&writer)
+        return writer.next - buffer.baseAddress!
+    }
+
     /// What `append` grows an array by before writing into it.
     private static let zeros = [UInt8](repeating: 0, count: 4096)
 
@@ -145,3 +154,18 @@ struct HeadWriter {
     /// Most bytes `decimal` writes.
     static let maxDecimalBytes = 20
 }
+
+/// Where a head is written: an array (tests, one-off heads), or an output queue, in its own
+/// storage (`ProxyOutputQueue.appendHead`: no array per head, no copy).
+protocol HeadSink {
+    /// Appends what `body` writes, at most `capacity` bytes.
+    mutating func appendHead(capacity: Int, _ body: (inout HeadWriter) -> Void)
+}
+
+extension Array: HeadSink where Element == UInt8 {
+    mutating func appendHead(capacity: Int, _ body: (inout HeadWriter) -> Void) {
+        HeadWriter.append(to: &self, capacity: capacity, body)
+    }
+}
+
+extension ProxyOutputQueue: HeadSink {}

@@ -36,11 +36,11 @@ extension ProxyHeaders {
         return bytes
     }
 
-    /// `clientResponse`, appended to `bytes` (the client's output queue: its storage is kept
-    /// across requests, so writing the head allocates nothing).
+    /// `clientResponse`, appended to `sink` (the client's output queue: the head is written
+    /// in its storage, kept across requests, so it allocates nothing).
     static func appendClientResponse(
         _ head: HTTPResponseHead, framing: ResponseFraming, connection: ConnectionField,
-        via: String, to bytes: inout [UInt8]
+        via: String, to sink: inout some HeadSink
     ) {
         let base = framing == .chunked ? droppedDownstreamChunked : droppedDownstream
         // Fields this response drops besides `base`: those its `Connection` nominates (but a
@@ -70,7 +70,7 @@ extension ProxyHeaders {
             fixedBytes + head.reason.utf8.count + viaValue.utf8.count
             + (connection == .upgrade ? 2 * fieldBytes : fieldBytes)
 
-        HeadWriter.append(to: &bytes, capacity: capacity) { out in
+        sink.appendHead(capacity: capacity) { out in
             out.write("HTTP/1.1 ")
             out.decimal(head.status)
             out.byte(0x20)

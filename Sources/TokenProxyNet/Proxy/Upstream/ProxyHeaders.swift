@@ -122,11 +122,11 @@ enum ProxyHeaders {
         return bytes
     }
 
-    /// `upstreamRequestBytes`, appended to `bytes` (the upstream's output queue: its storage
-    /// is kept across requests, so writing the head allocates nothing).
+    /// `upstreamRequestBytes`, appended to `sink` (the upstream's output queue: the head is
+    /// written in its storage, kept across requests, so it allocates nothing).
     static func appendUpstreamRequest(
         _ head: HTTPRequestHead, forward: ProxyForward, clientAddress: String?, via: String,
-        to bytes: inout [UInt8]
+        to sink: inout some HeadSink
     ) {
         // Read once: `forward` is a class, and each read of a `var` is an exclusivity check.
         let authorization = forward.authorization
@@ -184,7 +184,7 @@ enum ProxyHeaders {
             fixedBytes + head.method.utf8.count + target.utf8.count + hostHeader.utf8.count
             + fieldBytes + upgradeValue.utf8.count + viaValue.utf8.count
             + forwardedForValue.utf8.count + addedBytes + (authorization?.utf8.count ?? 0)
-        HeadWriter.append(to: &bytes, capacity: capacity) { out in
+        sink.appendHead(capacity: capacity) { out in
             out.write(head.method)
             out.byte(0x20)
             out.write(target)
