@@ -10,7 +10,13 @@ extension FieldNameList {
         guard let first = name.first, lengths & (1 << UInt64(min(name.count, 63))) != 0,
             initials & (1 << UInt64(first & 31)) != 0
         else { return false }
-        return names.contains { Self.equal($0, name) }
+        return forEachName { stored -> Bool in
+            guard stored.count == name.count else { return false }
+            for index in 0..<name.count where Self.lower(name[index]) != stored[index] {
+                return false
+            }
+            return true
+        }
     }
 
     /// ASCII-case-insensitive equality of a `String` and name bytes.
