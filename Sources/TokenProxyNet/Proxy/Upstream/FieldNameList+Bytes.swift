@@ -10,12 +10,22 @@ extension FieldNameList {
         guard let first = name.first, lengths & (1 << UInt64(min(name.count, 63))) != 0,
             initials & (1 << UInt64(first & 31)) != 0
         else { return false }
-        return forEachName { stored -> Bool in
-            guard stored.count == name.count else { return false }
-            for index in 0..<name.count where Self.lower(name[index]) != stored[index] {
-                return false
+        // The records walked in place (no closure per name): most differ in length.
+        return records.withUnsafeBufferPointer { records in
+            var start = 0
+            while start < records.count {
+                let count = Self.length(in: records, at: start)
+                let bytes = start + 4
+                if count == name.count {
+                    var index = 0
+                    while index < count && Self.lower(name[index]) == records[bytes + index] {
+                        index += 1
+                    }
+                    if index == count { return true }
+                }
+                start = bytes + count
             }
-            return true
+            return false
         }
     }
 

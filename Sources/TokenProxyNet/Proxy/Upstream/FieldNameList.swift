@@ -54,6 +54,14 @@ struct FieldNameList: Sendable {
         return name.withUTF8 { contains($0) }
     }
 
+    /// The 4-byte little-endian length of the record at `start`: one load.
+    @inline(__always)
+    static func length(in records: UnsafeBufferPointer<UInt8>, at start: Int) -> Int {
+        precondition(start + 4 <= records.count)
+        let raw = UnsafeRawPointer(records.baseAddress! + start)
+        return Int(UInt32(littleEndian: raw.loadUnaligned(as: UInt32.self)))
+    }
+
     /// Calls `body` with each name's (lowercased) bytes, in order; stops when it returns true.
     /// Returns whether it did.
     @discardableResult
@@ -61,8 +69,7 @@ struct FieldNameList: Sendable {
         records.withUnsafeBufferPointer { records in
             var start = 0
             while start < records.count {
-                var count = 0
-                for index in 0..<4 { count |= Int(records[start + index]) << (8 * index) }
+                let count = Self.length(in: records, at: start)
                 let name = UnsafeBufferPointer(rebasing: records[start + 4..<start + 4 + count])
                 if body(name) { return true }
                 start += 4 + count
