@@ -68,7 +68,7 @@ extension ProxyConnection {
     /// Carries out `.forward` once the machine has the body (or its first part) ready.
     func startExchange(_ body: OutgoingBody) {
         // Only the parts needed, each read in place: binding `current` copied all of it (the
-        // head, the decision, the route name, the upstream head) and destroyed the copy.
+        // head, the decision, the route name) and destroyed the copy.
         guard case .forward(let forward)? = current?.decision, let head = current?.head,
             let start = current?.start
         else { return }
