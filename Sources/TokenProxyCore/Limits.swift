@@ -289,6 +289,10 @@ package enum Limits {
         /// An emptied output queue keeps at most this much capacity (a small response's worth);
         /// a larger buffer is freed, so idle connections stay small.
         package static let retainedOutputBytes = 4 * 1024
+        /// The proxy's metrics are counted in this many shards, one per event loop (a loop
+        /// beyond it shares one, by its index modulo this): each loop takes only its own
+        /// shard's lock, uncontended, and `/metrics` sums them.
+        package static let counterShards = 16
         /// A pooled upstream connection idle at least this long is polled for a close before
         /// reuse (a shorter idle relies on epoll, which watches pooled connections).
         package static let staleCheckAfter: Duration = .milliseconds(100)

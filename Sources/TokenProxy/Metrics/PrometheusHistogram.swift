@@ -55,6 +55,14 @@ struct PrometheusHistogram: Sendable {
         }
     }
 
+    /// Adds the observations of `other`, which has the same bounds (another shard's).
+    mutating func add(_ other: PrometheusHistogram) {
+        precondition(other.nanosecondBounds == nanosecondBounds, "histograms with other bounds")
+        for index in perBucket.indices { perBucket[index] += other.perBucket[index] }
+        count += other.count
+        sumNanoseconds &+= other.sumNanoseconds
+    }
+
     /// The `_bucket`, `_sum` and `_count` lines of `metric` for one label (`name="value"`).
     func render(_ metric: String, label name: String, value: String) -> String {
         let labels = "\(name)=\"\(PrometheusText.label(value))\""

@@ -34,6 +34,27 @@ struct FieldNameListBytesTests {
         #expect(!withBytes("vias") { FieldNameList.equal("via", $0) })
     }
 
+    /// The bytes lookup reads the names' folded copy: inserts and removals keep it in step,
+    /// and names of one length are told apart by their bytes (`a{` is not `a[`: only letters
+    /// fold).
+    @Test func insertAndRemoveKeepTheByteLookupInStep() {
+        var list = FieldNameList(["Keep-Alive", "te", "Upgrade"])
+        withBytes("X-Token") { list.insert($0) }
+        list.insert("a[")
+        for name in ["x-token", "KEEP-ALIVE", "TE", "upgrade", "A["] {
+            #expect(withBytes(name) { list.contains($0) }, "\(name)")
+        }
+        #expect(!withBytes("a{") { list.contains($0) })
+        list.remove("keep-alive")
+        list.remove("TE")
+        for name in ["keep-alive", "te"] {
+            #expect(!withBytes(name) { list.contains($0) }, "\(name)")
+        }
+        for name in ["X-TOKEN", "Upgrade", "a["] {
+            #expect(withBytes(name) { list.contains($0) }, "\(name)")
+        }
+    }
+
     @Test func insertedTokenBytesAreFoundAsStrings() {
         var list = FieldNameList()
         withBytes("X-Secret") { list.insert($0) }

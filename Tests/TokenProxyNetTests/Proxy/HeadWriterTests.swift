@@ -34,6 +34,26 @@ struct HeadWriterTests {
         }
     }
 
+    /// `append(to:)` writes after the bytes already there, in the array's own storage when it
+    /// has room (an output queue's kept capacity: no allocation), and bounds larger than its
+    /// block of zeros work too.
+    @Test func appendsAfterExistingBytesInTheArraysStorage() {
+        var bytes = Array("HTTP".utf8)
+        bytes.reserveCapacity(512)
+        let capacity = bytes.capacity
+        let written = HeadWriter.append(to: &bytes, capacity: 100) { out in
+            out.write("/1.1 ")
+            out.decimal(204)
+            out.crlf()
+        }
+        #expect(written == 10)
+        #expect(text(bytes) == "HTTP/1.1 204\r\n")
+        #expect(bytes.capacity == capacity)
+        let long = String(repeating: "v", count: 10_000)
+        HeadWriter.append(to: &bytes, capacity: 10_010) { $0.field("L", long) }
+        #expect(text(bytes) == "HTTP/1.1 204\r\nL: \(long)\r\n")
+    }
+
     @Test func anExactBoundIsEnoughAndNothingIsWrittenBeyondIt() {
         let bytes = HeadWriter.bytes(capacity: 7) { out in
             out.write("abc")

@@ -31,6 +31,13 @@ struct ProxyHeadersRequestFactsTests {
                         #expect(facts.keepAlive == head.keepAlive, "\(fields)")
                         #expect(facts.isUpgradeRequest == ProxyHeaders.isUpgradeRequest(head))
                         #expect(facts.framing == ProxyHeaders.requestFraming(fields))
+                        // Both read the fields' facts now: against the lookups by name too.
+                        let byLookup: ProxyHeaders.RequestFraming =
+                            fields.contains("Transfer-Encoding")
+                            ? .chunked
+                            : fields.values("Content-Length").first.flatMap { Int($0) }
+                                .map { .length($0) } ?? .none
+                        #expect(facts.framing == byLookup, "\(fields)")
                     }
                 }
             }

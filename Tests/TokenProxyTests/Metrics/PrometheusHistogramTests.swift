@@ -1,4 +1,5 @@
 import Testing
+import TokenProxyCore
 import TokenProxyNet
 
 @testable import TokenProxy
@@ -42,10 +43,39 @@ struct PrometheusHistogramTests {
 /// a route seen again after others, and the unrouted `none` must each keep their own counts.
 @Suite(.timeLimit(.minutes(1)))
 struct ProxyCountersRouteTests {
-    private func event(_ route: String, status: Int = 200, milliseconds: Int64 = 1) -> ProxyEvent {
+    private func event(
+        _ route: String, status: Int = 200, milliseconds: Int64 = 1, loop: Int = 0,
+        failure: String? = nil, retried: Bool = false
+    ) -> ProxyEvent {
         ProxyEvent(
-            routeName: route, method: "GET", status: status, failure: nil,
-            retriedAfterUnauthorized: false, durationNanoseconds: UInt64(milliseconds) * 1_000_000)
+            routeName: route, method: "GET", status: status, failure: failure,
+            retriedAfterUnauthorized: retried,
+            durationNanoseconds: UInt64(milliseconds) * 1_000_000, loop: loop)
+    }
+
+    /// Each loop counts in its own shard (loops past the shard count share one); `/metrics`
+    /// shows their sums, as if one counter had seen every event.
+    @Test func sumsTheCountsOfEveryLoop() {
+        let metrics = Metrics()
+        let loops = [0, 1, 2, Limits.Proxy.counterShards, Limits.Proxy.counterShards + 1, 1]
+        for loop in loops { metrics.recordProxy(event("a", loop: loop)) }
+        metrics.recordProxy(event("a", status: 502, milliseconds: 30, loop: 3, failure: "x"))
+        metrics.recordProxy(event("b", loop: 5, retried: true))
+        metrics.recordProxy(event("b", loop: 6, retried: true))
+        let text = metrics.render(statuses: [])
+        #expect(
+            text.contains(#"tokenproxy_proxy_requests_total{route="a",method="GET",code="200"} 6"#))
+        #expect(
+            text.contains(#"tokenproxy_proxy_requests_total{route="a",method="GET",code="502"} 1"#))
+        #expect(
+            text.contains(#"tokenproxy_proxy_requests_total{route="b",method="GET",code="200"} 2"#))
+        #expect(text.contains(#"tokenproxy_proxy_failures_total{route="a"} 1"#))
+        #expect(text.contains(#"tokenproxy_proxy_unauthorized_retries_total{route="b"} 2"#))
+        #expect(
+            text.contains(
+                #"tokenproxy_proxy_request_duration_seconds_bucket{route="a",le="0.025"} 6"#))
+        #expect(text.contains(#"tokenproxy_proxy_request_duration_seconds_count{route="a"} 7"#))
+        #expect(text.contains(#"tokenproxy_proxy_request_duration_seconds_sum{route="a"} 0.036"#))
     }
 
     @Test func countsInterleavedRoutesSeparately() {

@@ -88,8 +88,6 @@ extension ProxyConnection {
             if forward.authorization != nil { context.validAuthorization = forward.authorization }
             context.validHostHeader = forward.hostHeader
             context.viaChecked = true
-            current?.upstreamHead = ProxyHeaders.upstreamRequestBytes(
-                head, forward: forward, clientAddress: clientAddress, via: configuration.via)
             return Step(machine.routeDecided(.forward(allowedUpgrades: forward.upgrades)))
         case .tunnel(let host, let port):
             current = Current(

@@ -22,8 +22,6 @@ extension ProxyConnection {
         // Mutable state not checked for exclusivity at run time: it belongs to its
         // connection, loop thread only, and no access overlaps another (see `ProxyConnection`).
         let head: HTTPRequestHead
-        /// The bytes of the head sent upstream (rebuilt for a replay after a 401).
-        @exclusivity(unchecked) var upstreamHead: [UInt8]
         let forward: ProxyForward
         let start: UInt64
         let body: ProxyConnection.OutgoingBody
@@ -42,19 +40,25 @@ extension ProxyConnection {
         @exclusivity(unchecked) var retried = false
         /// A reused connection failed before any response byte; the request went again once.
         @exclusivity(unchecked) var staleRetried = false
+        /// The status of the last response head from the upstream, and whether that response
+        /// lets the connection be reused (RFC 9112 §9.3): all that is asked of the head after
+        /// it was relayed, so the head itself is not copied into the exchange.
+        @exclusivity(unchecked) var status: Int?
+        @exclusivity(unchecked) var responseKeepsAlive = false
+        /// A 401's head, kept while the delegate is asked for a fresh token: it is relayed
+        /// when none comes.
         @exclusivity(unchecked) var response: HTTPResponseHead?
         @exclusivity(unchecked) var discarded = 0
 
         init(
-            head: HTTPRequestHead, upstreamHead: [UInt8], forward: ProxyForward,
-            start: UInt64, body: ProxyConnection.OutgoingBody
+            head: HTTPRequestHead, forward: ProxyForward, start: UInt64,
+            body: ProxyConnection.OutgoingBody
         ) {
             self.head = head
-            self.upstreamHead = upstreamHead
             self.forward = forward
             self.start = start
             self.body = body
-            self.chunked = ProxyHeaders.requestFraming(head.fields) == .chunked
+            self.chunked = head.fields.contains(.transferEncoding)
         }
 
         var upstreamName: String { forward.upstream.description }
@@ -64,17 +68,15 @@ extension ProxyConnection {
     /// Carries out `.forward` once the machine has the body (or its first part) ready.
     func startExchange(_ body: OutgoingBody) {
         // Only the parts needed, each read in place: binding `current` copied all of it (the
-        // head, the decision, the route name, the upstream head) and destroyed the copy.
-        guard case .forward(let forward)? = current?.decision,
-            let upstreamHead = current?.upstreamHead, let head = current?.head,
+        // head, the decision, the route name) and destroyed the copy.
+        guard case .forward(let forward)? = current?.decision, let head = current?.head,
             let start = current?.start
         else { return }
         switch body {
         case .buffered(let bytes): noteBuffered(bytes.count)
         case .streaming(let prefix): noteBuffered(prefix.count)
         }
-        exchange = Exchange(
-            head: head, upstreamHead: upstreamHead, forward: forward, start: start, body: body)
+        exchange = Exchange(head: head, forward: forward, start: start, body: body)
         openUpstream(preferPool: true)
     }
 
@@ -154,7 +156,12 @@ extension ProxyConnection {
         exchange.phase = .awaitingHead
         exchange.writeFailed = false
         upstream.parser.expectResponse(toMethod: exchange.head.method)
-        upstream.output.append(exchange.upstreamHead)
+        // Written now, straight into the upstream's queue, each time the request goes (again:
+        // after a 401 with the fresh token, or on a new connection after a stale one): the
+        // same head, forward and client give the same bytes, and no copy is kept meanwhile.
+        ProxyHeaders.appendUpstreamRequest(
+            exchange.head, forward: exchange.forward, clientAddress: clientAddress,
+            via: configuration.via, to: &upstream.output)
         switch exchange.body {
         case .buffered(let body):
             appendBody(body, chunked: exchange.chunked, to: upstream)

@@ -13,10 +13,8 @@ extension ProxyConnection {
         upstreamDeadline = deadline(in: context.timeouts.response)
         if let fresh, HTTPFields.isValidValue(fresh) {
             exchange.retried = true
+            // `sendRequest` writes the head anew, with this value.
             exchange.forward.authorization = fresh
-            exchange.upstreamHead = ProxyHeaders.upstreamRequestBytes(
-                exchange.head, forward: exchange.forward, clientAddress: clientAddress,
-                via: configuration.via)
             exchange.phase = .discarding401
             exchange.discarded = 0
         } else {
@@ -30,7 +28,7 @@ extension ProxyConnection {
     func resendAfter401(_ upstream: UpstreamConnection) {
         guard let exchange else { return }
         let keep =
-            exchange.requestComplete && (exchange.response?.keepAlive ?? false)
+            exchange.requestComplete && exchange.responseKeepsAlive
             && upstream.parserIsIdle
         if keep {
             upstream.exchanges += 1

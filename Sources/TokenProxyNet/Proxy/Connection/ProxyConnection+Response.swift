@@ -198,10 +198,13 @@ extension ProxyConnection: UpstreamConnectionOwner {
     /// replayed for, else relay it.
     private func responseHead(_ head: HTTPResponseHead, upstream: UpstreamConnection) {
         guard let exchange else { return }
-        exchange.response = head
+        exchange.status = head.status
+        exchange.responseKeepsAlive = head.keepAlive
+        exchange.response = nil
         if head.status == 401, exchange.body.isReplayable, !exchange.retried,
             exchange.forward.authorization != nil
         {
+            exchange.response = head
             exchange.phase = .askingAfter401
             upstream.reading = false
             upstream.updateInterest()
@@ -245,9 +248,9 @@ extension ProxyConnection: UpstreamConnectionOwner {
         case .switchProtocols(let clientBytes):
             switchProtocols(head, upstream: upstream, clientBytes: clientBytes)
         case .relay(let framing, let connection):
-            output.append(
-                ProxyHeaders.clientResponse(
-                    head, framing: framing, connection: connection, via: configuration.via))
+            ProxyHeaders.appendClientResponse(
+                head, framing: framing, connection: connection, via: configuration.via,
+                to: &output)
             self.exchange?.phase = .relaying(framing)
         }
     }
@@ -255,16 +258,16 @@ extension ProxyConnection: UpstreamConnectionOwner {
     /// The response's end arrived: report, give the upstream back, and tell the machine once
     /// the client has it all.
     private func responseComplete(_ upstream: UpstreamConnection) {
-        guard let exchange, let response = exchange.response else { return }
+        guard let exchange, let status = exchange.status else { return }
         upstream.reusable =
-            exchange.requestComplete && !exchange.writeFailed && response.keepAlive
+            exchange.requestComplete && !exchange.writeFailed && exchange.responseKeepsAlive
             && upstream.parserIsIdle
         upstream.exchanges += 1
         upstreamDeadline = nil
         self.exchange = nil
         context.pool.release(upstream)
         report(
-            exchange.head, route: exchange.route, status: response.status,
+            exchange.head, route: exchange.route, status: status,
             retried: exchange.retried, start: exchange.start)
         current = nil
         if let next = finishAfterFlush(.responseSent(intact: true)) { run(next) }
@@ -298,7 +301,7 @@ extension ProxyConnection: UpstreamConnectionOwner {
         self.exchange = nil
         upstreamDeadline = nil
         report(
-            exchange.head, route: exchange.route, status: exchange.response?.status ?? 0,
+            exchange.head, route: exchange.route, status: exchange.status ?? 0,
             failure: error.description + " (response truncated)", retried: exchange.retried,
             start: exchange.start)
         current = nil

@@ -238,21 +238,16 @@ extension ProxyConnection {
             if head.method == "HEAD" || response.status == 204 || response.status == 304 {
                 return .none
             }
-            // One pass over the fields: a Transfer-Encoding overrides any length (§6.3).
-            var length: Int?
-            var seenLength = false
-            var chunked = false
-            response.fields.forEachField { _, name, value in
-                if chunked { return }
-                if FieldNameList.isNamed(name, "transfer-encoding") {
-                    chunked = true
-                    length = nil
-                } else if !seenLength && FieldNameList.isNamed(name, "content-length") {
-                    seenLength = true
-                    length = ProxyHeaders.firstContentLength(value)
-                }
+            // A Transfer-Encoding overrides any length (§6.3). Which names are present is in
+            // the fields' facts; the first length's value is read only when there is one.
+            let fields = response.fields
+            let facts = fields.facts
+            if !facts.has(.transferEncoding) && facts.has(.contentLength),
+                let length = ProxyHeaders.withFirstValue(
+                    of: fields, named: "Content-Length", ProxyHeaders.firstContentLength) ?? nil
+            {
+                return .length(length)
             }
-            if let length { return .length(length) }
             return head.version == .http1_1 ? .chunked : .close
         }
     }

@@ -83,7 +83,8 @@ extension ProxyConnection.StateMachine {
         /// Whether the client waits for `100 Continue` before sending the body (RFC 9110
         /// §10.1.1; an HTTP/1.0 client cannot have meant it).
         var expectsContinue: Bool {
-            head.version == .http1_1 && head.fields.listContains("Expect", token: "100-continue")
+            // The token as the fields' facts noted it (a bit test, no lookup by name).
+            head.version == .http1_1 && head.fields.facts.has(.expectContinue)
         }
     }
 

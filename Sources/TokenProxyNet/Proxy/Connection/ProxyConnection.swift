@@ -21,8 +21,6 @@ final class ProxyConnection: @unchecked Sendable {
         let start: UInt64
         /// For reports: the route's name ("" for local answers).
         let route: String
-        /// For `.forward`: the bytes of the head sent upstream.
-        var upstreamHead: [UInt8]?
     }
 
     /// What the upstream deadline bounds.
@@ -168,7 +166,7 @@ final class ProxyConnection: @unchecked Sendable {
             ProxyEvent(
                 routeName: route, method: head?.method ?? "", status: status, failure: failure,
                 retriedAfterUnauthorized: retried,
-                durationNanoseconds: Self.elapsed(since: start)))
+                durationNanoseconds: Self.elapsed(since: start), loop: context.index))
     }
 
     /// Nanoseconds from `start` (`EventLoop.now()`) to now; the clock is monotonic, the

@@ -128,6 +128,10 @@ package struct ProxyEvent: Sendable {
     /// it on the monotonic clock as integers, and the metrics count it as one (a `Duration`
     /// taken apart into seconds and attoseconds for every request cost ~400 instructions).
     package var durationNanoseconds: UInt64
+    /// The index of the event loop that carried the exchange in its group (0 outside an
+    /// engine): per-loop state such as the metrics' shards is picked by it, so that loops do
+    /// not share a lock per request.
+    package var loop: Int
 
     /// From the request head to the end of the response.
     package var duration: Duration {
@@ -136,7 +140,7 @@ package struct ProxyEvent: Sendable {
 
     package init(
         routeName: String, method: String, status: Int, failure: String?,
-        retriedAfterUnauthorized: Bool, durationNanoseconds: UInt64
+        retriedAfterUnauthorized: Bool, durationNanoseconds: UInt64, loop: Int = 0
     ) {
         self.routeName = routeName
         self.method = method
@@ -144,6 +148,7 @@ package struct ProxyEvent: Sendable {
         self.failure = failure
         self.retriedAfterUnauthorized = retriedAfterUnauthorized
         self.durationNanoseconds = durationNanoseconds
+        self.loop = loop
     }
 
     package init(

@@ -61,8 +61,11 @@ package final class ProxyEngine: Sendable {
         self.group = loops ?? EventLoopGroup(configured: nil, name: "proxy-loop")
         self.ownsGroup = loops == nil
         self.contexts = Dictionary(
-            uniqueKeysWithValues: group.loops.map {
-                (ObjectIdentifier($0), ProxyLoopContext(loop: $0, configuration: configuration))
+            uniqueKeysWithValues: group.loops.enumerated().map { index, loop in
+                (
+                    ObjectIdentifier(loop),
+                    ProxyLoopContext(loop: loop, index: index, configuration: configuration)
+                )
             })
         self.resolver = UpstreamResolver()
         self.shell = ConnectionShell(

@@ -6,6 +6,8 @@ import TokenProxyCore
 /// table), which makes the `@unchecked Sendable` sound.
 final class ProxyLoopContext: @unchecked Sendable {
     let loop: EventLoop
+    /// The loop's index in its group (`ProxyEvent.loop`).
+    let index: Int
     let pool: UpstreamPool
     /// Every read on this loop's proxy sockets lands here and is copied out (into a parser or
     /// an output queue) before the next read: one buffer per loop, none per connection.
@@ -35,8 +37,9 @@ final class ProxyLoopContext: @unchecked Sendable {
         let response: UInt64
     }
 
-    init(loop: EventLoop, configuration: ProxyEngineConfiguration) {
+    init(loop: EventLoop, index: Int = 0, configuration: ProxyEngineConfiguration) {
         self.loop = loop
+        self.index = index
         self.timeouts = Timeouts(
             headerRead: configuration.headerReadTimeout.clampedNanoseconds,
             idle: configuration.idleTimeout.clampedNanoseconds,

@@ -10,7 +10,23 @@ extension FieldNameList {
         guard let first = name.first, lengths & (1 << UInt64(min(name.count, 63))) != 0,
             initials & (1 << UInt64(first & 31)) != 0
         else { return false }
-        return names.contains { Self.equal($0, name) }
+        // The records walked in place (no closure per name): most differ in length.
+        return records.withUnsafeBufferPointer { records in
+            var start = 0
+            while start < records.count {
+                let count = Self.length(in: records, at: start)
+                let bytes = start + 4
+                if count == name.count {
+                    var index = 0
+                    while index < count && Self.lower(name[index]) == records[bytes + index] {
+                        index += 1
+                    }
+                    if index == count { return true }
+                }
+                start = bytes + count
+            }
+            return false
+        }
     }
 
     /// ASCII-case-insensitive equality of a `String` and name bytes.

@@ -17,18 +17,49 @@ struct HeadWriter {
 
     /// The bytes `body` writes, in an array of at most `capacity` bytes (one allocation).
     static func bytes(capacity: Int, _ body: (inout HeadWriter) -> Void) -> [UInt8] {
-        // Zero-filled, then cut to what was written: `Array(unsafeUninitializedCapacity:)`
-        // allocates through the standard library's unspecialized generic path (a metadata
-        // lookup, ~400 instructions more than this memset).
-        var bytes = [UInt8](repeating: 0, count: max(capacity, 1))
-        let written = bytes.withUnsafeMutableBufferPointer { buffer in
-            var writer = HeadWriter(buffer)
-            body(&writer)
-            return writer.next - buffer.baseAddress!
-        }
-        bytes.removeLast(bytes.count - written)
+        var bytes: [UInt8] = []
+        append(to: &bytes, capacity: capacity, body)
         return bytes
     }
+
+    /// Appends the bytes `body` writes (at most `capacity`) to `bytes`, in its storage: an
+    /// array that kept its capacity (an output queue between requests) allocates nothing.
+    /// Returns how many were written.
+    @discardableResult
+    static func append(
+        to bytes: inout [UInt8], capacity: Int, _ body: (inout HeadWriter) -> Void
+    ) -> Int {
+        let start = bytes.count
+        let room = max(capacity, 1)
+        // Grown by a copy of zeros (one `memcpy`), then cut to what was written:
+        // `Array(unsafeUninitializedCapacity:)` allocates through the standard library's
+        // unspecialized generic path (a metadata lookup, ~400 instructions more).
+        var left = room
+        while left > 0 {
+            let piece = min(left, zeros.count)
+            bytes.append(contentsOf: zeros[0..<piece])
+            left -= piece
+        }
+        let written = bytes.withUnsafeMutableBufferPointer { buffer in
+            var writer = HeadWriter(UnsafeMutableBufferPointer(rebasing: buffer[start...]))
+            body(&writer)
+            return writer.next - (buffer.baseAddress! + start)
+        }
+        bytes.removeLast(room - written)
+        return written
+    }
+
+    /// Writes what `body` writes into `buffer` (the bound is its size); returns how many bytes.
+    static func write(
+        into buffer: UnsafeMutableBufferPointer<UInt8>, _ body: (inout HeadWriter) -> Void
+    ) -> Int {
+        var writer = HeadWriter(buffer)
+        body(&writer)
+        return writer.next - buffer.baseAddress!
+    }
+
+    /// What `append` grows an array by before writing into it.
+    private static let zeros = [UInt8](repeating: 0, count: 4096)
 
     /// Room for `count` more bytes, or a trap (the caller's bound was wrong: our bug).
     @inline(__always)
@@ -123,3 +154,18 @@ struct HeadWriter {
     /// Most bytes `decimal` writes.
     static let maxDecimalBytes = 20
 }
+
+/// Where a head is written: an array (tests, one-off heads), or an output queue, in its own
+/// storage (`ProxyOutputQueue.appendHead`: no array per head, no copy).
+protocol HeadSink {
+    /// Appends what `body` writes, at most `capacity` bytes.
+    mutating func appendHead(capacity: Int, _ body: (inout HeadWriter) -> Void)
+}
+
+extension Array: HeadSink where Element == UInt8 {
+    mutating func appendHead(capacity: Int, _ body: (inout HeadWriter) -> Void) {
+        HeadWriter.append(to: &self, capacity: capacity, body)
+    }
+}
+
+extension ProxyOutputQueue: HeadSink {}

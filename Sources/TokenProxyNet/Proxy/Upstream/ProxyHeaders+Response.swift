@@ -31,6 +31,17 @@ extension ProxyHeaders {
     static func clientResponse(
         _ head: HTTPResponseHead, framing: ResponseFraming, connection: ConnectionField, via: String
     ) -> [UInt8] {
+        var bytes: [UInt8] = []
+        appendClientResponse(head, framing: framing, connection: connection, via: via, to: &bytes)
+        return bytes
+    }
+
+    /// `clientResponse`, appended to `sink` (the client's output queue: the head is written
+    /// in its storage, kept across requests, so it allocates nothing).
+    static func appendClientResponse(
+        _ head: HTTPResponseHead, framing: ResponseFraming, connection: ConnectionField,
+        via: String, to sink: inout some HeadSink
+    ) {
         let base = framing == .chunked ? droppedDownstreamChunked : droppedDownstream
         // Fields this response drops besides `base`: those its `Connection` nominates (but a
         // chunked relay keeps `Trailer`), and the length when we frame the body ourselves.
@@ -59,7 +70,7 @@ extension ProxyHeaders {
             fixedBytes + head.reason.utf8.count + viaValue.utf8.count
             + (connection == .upgrade ? 2 * fieldBytes : fieldBytes)
 
-        return HeadWriter.bytes(capacity: capacity) { out in
+        sink.appendHead(capacity: capacity) { out in
             out.write("HTTP/1.1 ")
             out.decimal(head.status)
             out.byte(0x20)

@@ -35,20 +35,28 @@ enum ProxyHeaders {
     }
 
     static func requestFraming(_ fields: HTTPFields) -> RequestFraming {
-        // One pass over the bytes (`contains` and the subscript were a lookup each).
-        var chunked = false
-        var first: Int??
-        fields.forEachField { _, name, value in
-            if FieldNameList.isNamed(name, "transfer-encoding") {
-                chunked = true
-            } else if first == nil && FieldNameList.isNamed(name, "content-length") {
-                // The first value, as `Int` reads it (a list `12, 12` gives none).
-                first = .some(Int(String(decoding: value, as: UTF8.self)))
-            }
+        // The names' presence is in the fields' facts (bit tests); only a `Content-Length`
+        // value is looked for, and only when there is one.
+        let facts = fields.facts
+        if facts.has(.transferEncoding) { return .chunked }
+        guard facts.has(.contentLength) else { return .none }
+        // The first value, as `Int` reads it (a list `12, 12` gives none).
+        let length = withFirstValue(of: fields, named: "Content-Length") { value in
+            Int(String(decoding: value, as: UTF8.self))
         }
-        if chunked { return .chunked }
-        if let length = first ?? nil { return .length(length) }
+        if let length = length ?? nil { return .length(length) }
         return .none
+    }
+
+    /// `body` with the value bytes of the first field called `name`, or nil without one.
+    /// Core's `firstIndex(named:)` stops at that field and compares lengths first: ~1/3 of a
+    /// `forEachField` pass with a closure per field (callgrind).
+    static func withFirstValue<Result>(
+        of fields: HTTPFields, named name: String,
+        _ body: (UnsafeBufferPointer<UInt8>) -> Result
+    ) -> Result? {
+        guard let index = fields.firstIndex(named: name) else { return nil }
+        return fields.withValueBytes(at: index, body)
     }
 
     /// Whether the client asks to switch protocols (RFC 9110 §7.8: `Upgrade` is only meaningful
@@ -108,6 +116,18 @@ enum ProxyHeaders {
     static func upstreamRequestBytes(
         _ head: HTTPRequestHead, forward: ProxyForward, clientAddress: String?, via: String
     ) -> [UInt8] {
+        var bytes: [UInt8] = []
+        appendUpstreamRequest(
+            head, forward: forward, clientAddress: clientAddress, via: via, to: &bytes)
+        return bytes
+    }
+
+    /// `upstreamRequestBytes`, appended to `sink` (the upstream's output queue: the head is
+    /// written in its storage, kept across requests, so it allocates nothing).
+    static func appendUpstreamRequest(
+        _ head: HTTPRequestHead, forward: ProxyForward, clientAddress: String?, via: String,
+        to sink: inout some HeadSink
+    ) {
         // Read once: `forward` is a class, and each read of a `var` is an exclusivity check.
         let authorization = forward.authorization
         let removeHeaders = forward.removeHeaders
@@ -164,7 +184,7 @@ enum ProxyHeaders {
             fixedBytes + head.method.utf8.count + target.utf8.count + hostHeader.utf8.count
             + fieldBytes + upgradeValue.utf8.count + viaValue.utf8.count
             + forwardedForValue.utf8.count + addedBytes + (authorization?.utf8.count ?? 0)
-        return HeadWriter.bytes(capacity: capacity) { out in
+        sink.appendHead(capacity: capacity) { out in
             out.write(head.method)
             out.byte(0x20)
             out.write(target)
