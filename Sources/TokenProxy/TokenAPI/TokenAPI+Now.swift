@@ -2,8 +2,8 @@ import TokenProxyCore
 import TokenProxyNet
 
 /// The synchronous answer to the common request — `GET /v1/tokens/NAME` for a configured name,
-/// without a query, with a usable token published — without a closure, a lock or a second
-/// clock read (`HTTPServerHandler.respondNow`). Everything else returns nil before it has any
+/// without a query, with a usable token published — without a closure, a lock or a
+/// clock read of its own (`HTTPServerHandler.respondNow`). Everything else returns nil before it has any
 /// effect, and `handle(_:respond:)` answers it the general way, in the same order of checks.
 extension TokenAPI {
     package func respondNow(
@@ -27,9 +27,10 @@ extension TokenAPI {
         // a release, a tenth of what the rest of this function costs.
         guard let position = tokenPosition(inTarget: request.head.target) else { return nil }
         guard request.head.method == "GET" || request.head.method == "HEAD" else { return nil }
-        // The one clock read of the request: usability and `expires_in` both use it.
-        let now = ContinuousClock.now
-        let remembered = connection.credential(at: position, now: now)
+        // No clock read: the loop's time of the wake-up that read the request (the server's
+        // `receivedAt`, on `ContinuousClock`), for usability and `expires_in` both.
+        let now = request.receivedAt
+        let remembered = connection.credential(at: position)
         guard
             let snapshot = connection.usableSnapshot(
                 remembered, slot: store.slot(at: position), now: now)

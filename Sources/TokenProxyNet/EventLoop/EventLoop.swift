@@ -131,12 +131,8 @@ final class EventLoop: @unchecked Sendable {
         if wake { signal() }
     }
 
-    /// Monotonic nanoseconds, the clock of every deadline.
-    static func now() -> UInt64 {
-        var time = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &time)
-        return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
-    }
+    /// Nanoseconds of the continuous clock (`ContinuousTime`), the clock of every deadline.
+    static func now() -> UInt64 { ContinuousTime.now() }
 
     /// Adds `client` under `token` (unique on this loop). It is watched once it calls `watch`,
     /// which must come after this.

@@ -22,7 +22,8 @@ extension ServerConnection {
     func callHandler(head: consuming HTTPRequestHead, body: consuming [UInt8])
         -> HTTPServerResponse?
     {
-        let request = HTTPServerRequest(head: head, body: body, peer: peer, listener: listenerName)
+        let request = HTTPServerRequest(
+            head: head, body: body, peer: peer, listener: listenerName, receivedAt: loop.time)
         // The fast path: no closure, no slot (it stays idle).
         if let response = handler.respondNow(to: request, connectionState: &handlerState) {
             return response
