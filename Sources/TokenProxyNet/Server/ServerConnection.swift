@@ -78,6 +78,11 @@ final class ServerConnection: @unchecked Sendable {
     /// only, one access per request: not checked for exclusivity at run time (~130 instr).
     @exclusivity(unchecked) var handlerState: AnyObject?
     @exclusivity(unchecked) var isClosed = false
+    /// The next pipelined request, parsed from bytes already buffered when the response
+    /// before it was written: dispatched in `runPosted()`, after the loop's other ready
+    /// connections had their turn. Nothing is read meanwhile (the parser already holds work,
+    /// and reading on would let a pipelining client make us buffer without bound).
+    @exclusivity(unchecked) var pipelined: Step?
 
     init(
         id: Int, fileDescriptor: Int32, peer: PeerIdentity, listenerName: String,
@@ -156,7 +161,15 @@ final class ServerConnection: @unchecked Sendable {
             case .write(let output):
                 readDeadline = nil
                 switch send(output) {
-                case .done: step = Step(machine.writeCompleted())
+                case .done:
+                    step = Step(machine.writeCompleted())
+                    if case .dispatch = step {
+                        // A pipelined request was buffered already: one request per connection
+                        // per wake-up, the next after the other ready connections (`post`).
+                        pipelined = consume step
+                        loop.post(token: EventLoopToken.apiConnection(id))
+                        return
+                    }
                 case .pending:
                     suspendReading()
                     return
@@ -178,6 +191,7 @@ final class ServerConnection: @unchecked Sendable {
         machine.closed()
         // What the handler kept (its snapshot of a token among it) goes with the connection.
         handlerState = nil
+        pipelined = nil
         readDeadline = nil
         writeDeadline = nil
         readingEnabled = false
@@ -195,6 +209,8 @@ final class ServerConnection: @unchecked Sendable {
 
 extension ServerConnection: EventLoopClient {
     func handleEvents(_ events: UInt32) {
+        // Posted work first: what epoll reports meanwhile is reported again (level-triggered).
+        guard pipelined == nil else { return }
         let trouble = Epoll.hangUp | Epoll.error
         if readingEnabled && events & (Epoll.input | trouble) != 0 { readable() }
         if writingEnabled && events & (Epoll.output | trouble) != 0 { writable() }
@@ -222,5 +238,10 @@ extension ServerConnection: EventLoopClient {
 
     func loopStopped() {
         close()
+    }
+
+    func runPosted() {
+        guard let step = pipelined.take(), !isClosed else { return }
+        run(step)
     }
 }
