@@ -246,10 +246,10 @@ extension ServerConnection {
             var closeAfterResponse = false
             if case .readingHead(let close) = state { closeAfterResponse = close }
             var expectsContinue = false
-            // `contains(.expect)`, `contains(.contentLength)`: bit tests of the facts the parser
-            // noted (`HTTPFields+Facts`), where a lookup by name string cost ~130 instructions
-            // each on every request.
-            if head.fields.contains(.expect) && head.version == .http1_1 {
+            // Bit tests of the facts the parser noted (`HTTPFields+Facts`), read once: a lookup
+            // by name string cost ~130 instructions each on every request.
+            let facts = head.fields.facts
+            if facts.contains(.expect) && head.version == .http1_1 {
                 // RFC 9110 §10.1.1: 100-continue is the only expectation defined; a 1.0 client
                 // cannot have meant it, so its Expect is ignored.
                 let expectations = head.fields.listElements("Expect")
@@ -263,7 +263,7 @@ extension ServerConnection {
                 }
             }
             var declared = 0
-            if head.fields.contains(.contentLength), let value = head.fields["Content-Length"],
+            if facts.contains(.contentLength), let value = head.fields["Content-Length"],
                 let length = Int(value)
             {
                 guard length <= settings.maxRequestBodyBytes else {
