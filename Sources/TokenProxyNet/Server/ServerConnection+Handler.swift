@@ -63,6 +63,9 @@ extension ServerConnection {
         guard later else { return }
         loop.execute { [self] in
             guard !isClosed else { return }
+            // Shutdown began while the handler worked: this answer closes the connection,
+            // whether or not the shutdown's own job reached the loop before it.
+            if shutdownBegun.load(ordering: .acquiring) { run(machine.shutdownRequested()) }
             run(machine.responseReady(response))
         }
     }

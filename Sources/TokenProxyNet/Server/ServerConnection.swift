@@ -49,6 +49,9 @@ final class ServerConnection: @unchecked Sendable {
     let onClose: @Sendable () -> Void
     /// Who answers the request in flight; see `ServerConnection+Handler.swift`.
     let responseSlot = Mutex(ResponseSlot.idle)
+    /// Set by `shutdownBegins()` from the shutting-down thread, read when a late answer
+    /// arrives on the loop.
+    let shutdownBegun = Atomic<Bool>(false)
 
     /// Not checked for exclusivity at run time: only the loop's thread touches it, each event
     /// in one access that ends before the next begins (measured: the checks were ~2 % of a
@@ -118,6 +121,12 @@ final class ServerConnection: @unchecked Sendable {
     /// Closes now if idle, else after the response in progress (sent with `Connection: close`).
     func requestShutdown() {
         loop.execute { [self] in run(machine.shutdownRequested()) }
+    }
+
+    /// Shutdown began (`ConnectionShell.shutdown`, any thread): a handler's answer that comes
+    /// back from now on closes the connection, even before `requestShutdown`'s job has run.
+    func shutdownBegins() {
+        shutdownBegun.store(true, ordering: .releasing)
     }
 
     /// Closes now, whatever is in flight (the grace period is over).
