@@ -32,8 +32,7 @@ extension TokenAPI {
         let now = request.receivedAt
         let remembered = connection.credential(at: position)
         guard
-            let snapshot = connection.usableSnapshot(
-                remembered, slot: store.slot(at: position), now: now)
+            let snapshot = connection.usableSnapshot(remembered, now: now)
         else { return nil }
 
         // From here on every outcome is an answer: the checks count what they refuse.

@@ -37,6 +37,9 @@ final class TokenAPIConnection {
     /// names). A class, so the fast path reaches its fields in place (a struct in the array
     /// was copied out whole on every read: ~500 instructions a request).
     final class Credential {
+        /// The store's slot of this credential, kept so that a request reaches it without an
+        /// array lookup and a retain (a `let` of an object the caller holds needs neither).
+        let slot: SnapshotSlot
         // Not checked for exclusivity at run time, for the reason `credentials` is not.
         @exclusivity(unchecked) var decision = Decision.unknown
         /// The slot's generation `snapshot` was read at (`.max`: nothing read yet).
@@ -56,6 +59,8 @@ final class TokenAPIConnection {
         /// The audit epoch `tally` was taken at (`.max`: none taken).
         @exclusivity(unchecked) var auditEpoch = UInt64.max
         @exclusivity(unchecked) var tally: TokenAudit.Tally?
+
+        init(slot: SnapshotSlot) { self.slot = slot }
     }
 
     /// The API this memory belongs to; a reload swaps the API and the next request starts over.
@@ -80,7 +85,7 @@ final class TokenAPIConnection {
     /// What this connection remembers about the credential at `position`.
     func credential(at position: Int) -> Credential {
         if let known = credentials[position] { return known }
-        let made = Credential()
+        let made = Credential(slot: api.store.slot(at: position))
         credentials[position] = made
         return made
     }
@@ -96,10 +101,9 @@ final class TokenAPIConnection {
 
     /// The published snapshot of `credential` if the token API may hand it out at `now`
     /// (`ContinuousTime` nanoseconds; valid for at least ``TokenAPI/minimumUsefulValidity``
-    /// more), reading `slot` under its lock only when its generation moved since the last read.
-    func usableSnapshot(
-        _ credential: Credential, slot: SnapshotSlot, now: UInt64
-    ) -> TokenStore.Snapshot? {
+    /// more), reading its slot under the lock only when its generation moved since the last read.
+    func usableSnapshot(_ credential: Credential, now: UInt64) -> TokenStore.Snapshot? {
+        let slot = credential.slot
         let generation = slot.generation
         if credential.generation != generation {
             credential.generation = generation
@@ -117,7 +121,7 @@ final class TokenAPIConnection {
         return snapshot
     }
 
-    /// The JSON answer for `snapshot` (the one ``usableSnapshot(_:slot:now:)`` returned) at
+    /// The JSON answer for `snapshot` (the one ``usableSnapshot(_:now:)`` returned) at
     /// `now` (`ContinuousTime` nanoseconds): `expires_in` is whole seconds left, so the answer
     /// holds for a second.
     func jsonResponse(
