@@ -2,8 +2,8 @@ import TokenProxyCore
 import TokenProxyNet
 
 /// The synchronous answer to the common request — `GET /v1/tokens/NAME` for a configured name,
-/// without a query, with a usable token published — without a closure, a lock or a second
-/// clock read (`HTTPServerHandler.respondNow`). Everything else returns nil before it has any
+/// without a query, with a usable token published — without a closure, a lock or a
+/// clock read of its own (`HTTPServerHandler.respondNow`). Everything else returns nil before it has any
 /// effect, and `handle(_:respond:)` answers it the general way, in the same order of checks.
 extension TokenAPI {
     package func respondNow(
@@ -26,13 +26,13 @@ extension TokenAPI {
         // The head is read in place (no `let head = request.head`): a copy costs a retain and
         // a release, a tenth of what the rest of this function costs.
         guard let position = tokenPosition(inTarget: request.head.target) else { return nil }
-        guard request.head.method == "GET" || request.head.method == "HEAD" else { return nil }
-        // The one clock read of the request: usability and `expires_in` both use it.
-        let now = ContinuousClock.now
-        let remembered = connection.credential(at: position, now: now)
+        guard Self.isRead(request.head.method) else { return nil }
+        // No clock read: the loop's time of the wake-up that read the request (the server's
+        // `receivedAt`, on `ContinuousClock`), for usability and `expires_in` both.
+        let now = request.receivedAt
+        let remembered = connection.credential(at: position)
         guard
-            let snapshot = connection.usableSnapshot(
-                remembered, slot: store.slot(at: position), now: now)
+            let snapshot = connection.usableSnapshot(remembered, now: now)
         else { return nil }
 
         // From here on every outcome is an answer: the checks count what they refuse.
@@ -77,5 +77,15 @@ extension TokenAPI {
             : connection.jsonResponse(remembered, snapshot, now: now)
         metrics.recordRequest(status: 200)
         return response
+    }
+
+    /// `GET` or `HEAD`, told apart by length first (a string comparison is a call each).
+    @inline(__always)
+    static func isRead(_ method: String) -> Bool {
+        switch method.utf8.count {
+        case 3: method == "GET"
+        case 4: method == "HEAD"
+        default: false
+        }
     }
 }

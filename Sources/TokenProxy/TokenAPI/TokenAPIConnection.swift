@@ -17,6 +17,10 @@ import TokenProxyNet
 ///   atomic load says whether it is still the published one;
 /// - per credential, the JSON answer of the current second and the instants it is right
 ///   between, so `expires_in` is not worked out again until the second changes;
+///
+/// Times are `ContinuousTime` nanoseconds (the continuous clock's, as plain integers): a
+/// request's `receivedAt` is compared with the snapshot's expiry converted once, when the
+/// snapshot is read, instead of a clock read and `ContinuousClock.Instant` arithmetic per request.
 /// - per credential, the audit ``TokenAudit/Tally`` of this peer's process, while the audit's
 ///   ``TokenAudit/epoch`` has not moved.
 final class TokenAPIConnection {
@@ -33,28 +37,30 @@ final class TokenAPIConnection {
     /// names). A class, so the fast path reaches its fields in place (a struct in the array
     /// was copied out whole on every read: ~500 instructions a request).
     final class Credential {
+        /// The store's slot of this credential, kept so that a request reaches it without an
+        /// array lookup and a retain (a `let` of an object the caller holds needs neither).
+        let slot: SnapshotSlot
         // Not checked for exclusivity at run time, for the reason `credentials` is not.
         @exclusivity(unchecked) var decision = Decision.unknown
         /// The slot's generation `snapshot` was read at (`.max`: nothing read yet).
         @exclusivity(unchecked) var generation = UInt64.max
         @exclusivity(unchecked) var snapshot: TokenStore.Snapshot?
-        /// The last instant at which `snapshot` may be handed out
+        /// `snapshot`'s expiry, in `ContinuousTime` nanoseconds (rounded down: compared with
+        /// whole nanoseconds, the same answers as the exact instant).
+        @exclusivity(unchecked) var expiresAt: UInt64 = 0
+        /// The last nanosecond at which `snapshot` may be handed out
         /// (``TokenAPI/minimumUsefulValidity`` before its expiry).
-        @exclusivity(unchecked) var usableUntil: ContinuousClock.Instant
+        @exclusivity(unchecked) var usableUntil: UInt64 = 0
         /// The JSON answer for every `now` with `jsonAfter < now <= jsonUntil` (one
         /// `expires_in` value); nil when none was built for `snapshot`.
         @exclusivity(unchecked) var json: HTTPServerResponse?
-        @exclusivity(unchecked) var jsonAfter: ContinuousClock.Instant
-        @exclusivity(unchecked) var jsonUntil: ContinuousClock.Instant
+        @exclusivity(unchecked) var jsonAfter: UInt64 = 0
+        @exclusivity(unchecked) var jsonUntil: UInt64 = 0
         /// The audit epoch `tally` was taken at (`.max`: none taken).
         @exclusivity(unchecked) var auditEpoch = UInt64.max
         @exclusivity(unchecked) var tally: TokenAudit.Tally?
 
-        init(_ now: ContinuousClock.Instant) {
-            usableUntil = now
-            jsonAfter = now
-            jsonUntil = now
-        }
+        init(slot: SnapshotSlot) { self.slot = slot }
     }
 
     /// The API this memory belongs to; a reload swaps the API and the next request starts over.
@@ -77,9 +83,9 @@ final class TokenAPIConnection {
     }
 
     /// What this connection remembers about the credential at `position`.
-    func credential(at position: Int, now: ContinuousClock.Instant) -> Credential {
+    func credential(at position: Int) -> Credential {
         if let known = credentials[position] { return known }
-        let made = Credential(now)
+        let made = Credential(slot: api.store.slot(at: position))
         credentials[position] = made
         return made
     }
@@ -94,41 +100,45 @@ final class TokenAPIConnection {
     }
 
     /// The published snapshot of `credential` if the token API may hand it out at `now`
-    /// (valid for at least ``TokenAPI/minimumUsefulValidity`` more), reading `slot` under its
-    /// lock only when its generation moved since the last read.
-    func usableSnapshot(
-        _ credential: Credential, slot: SnapshotSlot, now: ContinuousClock.Instant
-    ) -> TokenStore.Snapshot? {
+    /// (`ContinuousTime` nanoseconds; valid for at least ``TokenAPI/minimumUsefulValidity``
+    /// more), reading its slot under the lock only when its generation moved since the last read.
+    func usableSnapshot(_ credential: Credential, now: UInt64) -> TokenStore.Snapshot? {
+        let slot = credential.slot
         let generation = slot.generation
         if credential.generation != generation {
             credential.generation = generation
             credential.snapshot = slot.read()
             if let snapshot = credential.snapshot {
-                credential.usableUntil = snapshot.expiresAt - TokenAPI.minimumUsefulValidity
+                credential.expiresAt = ContinuousTime.nanoseconds(snapshot.expiresAt)
+                credential.usableUntil = ContinuousTime.nanoseconds(
+                    snapshot.expiresAt - TokenAPI.minimumUsefulValidity)
             }
             credential.json = nil
         }
-        // `<` rather than `<=`: Instant implements `<` itself; `<=` is Comparable's generic one.
-        guard let snapshot = credential.snapshot, !(credential.usableUntil < now) else {
+        guard let snapshot = credential.snapshot, now <= credential.usableUntil else {
             return nil
         }
         return snapshot
     }
 
-    /// The JSON answer for `snapshot` (the one ``usableSnapshot(_:slot:now:)`` returned) at
-    /// `now`: `expires_in` is whole seconds left, so the answer holds for a second.
+    /// The JSON answer for `snapshot` (the one ``usableSnapshot(_:now:)`` returned) at
+    /// `now` (`ContinuousTime` nanoseconds): `expires_in` is whole seconds left, so the answer
+    /// holds for a second.
     func jsonResponse(
-        _ credential: Credential, _ snapshot: TokenStore.Snapshot, now: ContinuousClock.Instant
+        _ credential: Credential, _ snapshot: TokenStore.Snapshot, now: UInt64
     ) -> HTTPServerResponse {
-        if let json = credential.json, credential.jsonAfter < now, !(credential.jsonUntil < now) {
+        if let json = credential.json, credential.jsonAfter < now, now <= credential.jsonUntil {
             return json
         }
-        let seconds = max(0, (snapshot.expiresAt - now).components.seconds)
+        let second: UInt64 = 1_000_000_000
+        let left = credential.expiresAt > now ? credential.expiresAt - now : 0
+        // Whole seconds, rounded down, as `Duration.components.seconds` counts them.
+        let seconds = left / second
         let response = snapshot.value.jsonResponse(
-            expiresIn: seconds, expiresAt: snapshot.expiresAtUnix)
+            expiresIn: Int64(seconds), expiresAt: snapshot.expiresAtUnix)
         // seconds <= expiresAt - now < seconds + 1
-        credential.jsonUntil = snapshot.expiresAt - .seconds(seconds)
-        credential.jsonAfter = credential.jsonUntil - .seconds(1)
+        credential.jsonUntil = credential.expiresAt - seconds * second
+        credential.jsonAfter = credential.jsonUntil >= second ? credential.jsonUntil - second : 0
         credential.json = response
         return response
     }

@@ -15,6 +15,14 @@ protocol EventLoopClient: AnyObject {
     func deadlinePassed(now: UInt64)
     /// The loop is stopping while the client is still registered: close now.
     func loopStopped()
+    /// The work the client left for later with `EventLoop.post(token:)` is due: after the
+    /// events of the wake-up it was posted in (or, posted from here, of the next one).
+    func runPosted()
+}
+
+extension EventLoopClient {
+    /// Clients that never post have nothing to run.
+    func runPosted() {}
 }
 
 /// One thread running `epoll_wait` over the connections assigned to it, like one nginx worker.
@@ -36,6 +44,11 @@ protocol EventLoopClient: AnyObject {
 /// Measured per request with `bench/syscalls.sh`, the loop already makes nginx's syscalls
 /// (one `recv`, one `sendmsg`, a share of one `epoll_wait`; no `epoll_ctl`, no futex or
 /// eventfd); what is left per request is user-space work like this.
+///
+/// Fairness, as nginx has it: each ready client gets one event's worth of work per wake-up —
+/// a server connection reads once (level-triggered epoll reports what is left next time) and
+/// answers one request, posting (`post(token:)`) any further pipelined one it already holds —
+/// so a client that keeps its socket full cannot hold the loop while others wait.
 final class EventLoop: @unchecked Sendable {
     /// Work handed over from other threads, and whether the loop was already woken for it.
     struct Inbox {
@@ -55,6 +68,11 @@ final class EventLoop: @unchecked Sendable {
     // only, read or written in single accesses (each check was a call on every request).
     /// When the deadline scan must run next (may be early, never late).
     @exclusivity(unchecked) private var nextScan = UInt64.max
+    /// Clients with work left over (`post(token:)`), as their epoll data (a client that left
+    /// since is skipped, as its events are), run after the wake-up's events; and the batch
+    /// being run, kept to reuse its storage. Loop thread only, like `clients`.
+    @exclusivity(unchecked) private var posted: [UInt64] = []
+    @exclusivity(unchecked) private var postedRunning: [UInt64] = []
     /// `now()` as read when the loop last woke (loop thread only): the start of every deadline
     /// set while handling that wake-up's events. Behind the true time by at most the time the
     /// loop has spent since, so a deadline counted from it falls that much early, never late.
@@ -131,12 +149,8 @@ final class EventLoop: @unchecked Sendable {
         if wake { signal() }
     }
 
-    /// Monotonic nanoseconds, the clock of every deadline.
-    static func now() -> UInt64 {
-        var time = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &time)
-        return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
-    }
+    /// Nanoseconds of the continuous clock (`ContinuousTime`), the clock of every deadline.
+    static func now() -> UInt64 { ContinuousTime.now() }
 
     /// Adds `client` under `token` (unique on this loop). It is watched once it calls `watch`,
     /// which must come after this.
@@ -170,6 +184,16 @@ final class EventLoop: @unchecked Sendable {
         }
     }
 
+    /// Runs the `runPosted()` of the client under `token` after the other events of this
+    /// wake-up, before the loop waits again (nginx's posted events): how a client that has more
+    /// work at hand than one event's worth — pipelined requests already buffered — yields to
+    /// the other ready clients instead of doing it all at once. Work posted while posted work
+    /// runs waits for the next wake-up, which then does not sleep (`epoll_wait` with a zero
+    /// timeout): fresh events and posted work take turns.
+    func post(token: UInt64) {
+        posted.append(clients.epollData(for: token))
+    }
+
     /// A client's deadline is now `deadline`: scan no later than that.
     func noteDeadline(_ deadline: UInt64) {
         if deadline < nextScan { nextScan = deadline }
@@ -187,7 +211,7 @@ final class EventLoop: @unchecked Sendable {
         var tokens = [UInt64](repeating: 0, count: Limits.EventLoop.eventsPerWait)
         var running = true
         while running {
-            let timeout = timeoutMilliseconds()
+            let timeout = posted.isEmpty ? timeoutMilliseconds() : 0
             let count = events.withUnsafeMutableBufferPointer { events in
                 tokens.withUnsafeMutableBufferPointer { tokens in
                     do {
@@ -207,11 +231,19 @@ final class EventLoop: @unchecked Sendable {
                     clients.client(for: tokens[index])?.handleEvents(events[index])
                 }
             }
+            if !posted.isEmpty { runPosted() }
             if woken { running = runInbox() }
             scanDeadlines()
         }
         for client in clients.clients { client.loopStopped() }
         clients.removeAll()
+    }
+
+    /// Runs the work posted so far (`post(token:)`); what it posts in turn waits.
+    private func runPosted() {
+        swap(&posted, &postedRunning)
+        for data in postedRunning { clients.client(for: data)?.runPosted() }
+        postedRunning.removeAll(keepingCapacity: true)
     }
 
     /// Runs the queued jobs; false once the loop was stopped.

@@ -14,6 +14,15 @@ protocol ShellConnection: AnyObject, Sendable {
     func requestShutdown()
     /// Closes now, whatever is in flight (the grace period is over). Any thread may call it.
     func forceClose()
+    /// Shutdown began: called for every connection, on the shutting-down thread, before any of
+    /// them is asked to finish (`requestShutdown`), so that an answer still on its way closes
+    /// its connection even when it reaches the loop before that request does.
+    func shutdownBegins()
+}
+
+extension ShellConnection {
+    /// Connections whose every answer goes through their loop after `requestShutdown`.
+    func shutdownBegins() {}
 }
 
 /// What the shell knows about a connection it just accepted and admitted.
@@ -159,6 +168,9 @@ final class ConnectionShell<Connection: ShellConnection>: Sendable {
             if state.phase == .created || state.phase == .running { state.phase = .draining }
             return Array(state.connections.values)
         }
+        // All marked before any is asked to finish: one closing first must not mean that
+        // another has not heard yet (its handler's late answer would not say close).
+        for connection in connections { connection.shutdownBegins() }
         if let loopAcceptors = loopAcceptors.withLock({ $0 }) {
             await loopAcceptors.stop()
         } else {

@@ -26,12 +26,23 @@ package struct HTTPServerRequest: Sendable {
     /// The name of the listener that accepted the connection (`unix`, `tcp`, or the systemd
     /// `FileDescriptorName=`), so a handler can apply per-listener rules.
     package var listener: String
+    /// When the request arrived, in `ContinuousTime` nanoseconds (the continuous clock's): the
+    /// server passes its loop's time of the wake-up that read the request, so a handler that
+    /// needs "now" (a token's remaining validity) reads no clock of its own. Behind the true
+    /// time by at most what the loop has spent since it woke (microseconds, bounded by one
+    /// batch of events); `ContinuousTime.instant(_:)` makes it a `ContinuousClock.Instant`.
+    package var receivedAt: UInt64
 
-    package init(head: HTTPRequestHead, body: [UInt8], peer: PeerIdentity, listener: String) {
+    /// A request received at `receivedAt` (nil: now, read from the clock).
+    package init(
+        head: HTTPRequestHead, body: [UInt8], peer: PeerIdentity, listener: String,
+        receivedAt: UInt64? = nil
+    ) {
         self.head = head
         self.body = body
         self.peer = peer
         self.listener = listener
+        self.receivedAt = receivedAt ?? ContinuousTime.now()
     }
 }
 

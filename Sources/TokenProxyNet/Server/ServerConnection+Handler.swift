@@ -22,7 +22,8 @@ extension ServerConnection {
     func callHandler(head: consuming HTTPRequestHead, body: consuming [UInt8])
         -> HTTPServerResponse?
     {
-        let request = HTTPServerRequest(head: head, body: body, peer: peer, listener: listenerName)
+        let request = HTTPServerRequest(
+            head: head, body: body, peer: peer, listener: listenerName, receivedAt: loop.time)
         // The fast path: no closure, no slot (it stays idle).
         if let response = handler.respondNow(to: request, connectionState: &handlerState) {
             return response
@@ -62,6 +63,9 @@ extension ServerConnection {
         guard later else { return }
         loop.execute { [self] in
             guard !isClosed else { return }
+            // Shutdown began while the handler worked: this answer closes the connection,
+            // whether or not the shutdown's own job reached the loop before it.
+            if shutdownBegun.load(ordering: .acquiring) { run(machine.shutdownRequested()) }
             run(machine.responseReady(response))
         }
     }

@@ -17,25 +17,23 @@ extension ServerConnection {
     /// The bytes land in the loop's shared `readBuffer` and the machine's parser copies what
     /// it keeps before `readable` returns, so the buffer is free again before anything else
     /// runs (this is only ever called from `handleEvents`, on the loop's thread).
-    /// epoll is level-triggered, so a read shorter than the buffer ends the loop without the
-    /// extra `recv` that would only say EAGAIN: anything left is reported again.
+    ///
+    /// One read per readiness report, whatever it brought: epoll is level-triggered, so what
+    /// is left is reported again at the next wait, after every other ready connection had its
+    /// turn (nginx reads each ready connection once per wake-up too). Reading on while reads
+    /// filled the buffer let one client that kept its socket full hold the loop.
     func readable() {
+        guard !isClosed && readingEnabled else { return }
         let buffer = loop.readBuffer
-        while !isClosed && readingEnabled {
-            switch SocketRead.receive(fd, into: buffer) {
-            case .bytes(let count):
-                let action = machine.readable(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
-                run(action)
-                if count < buffer.count { return }
-            case .end:
-                run(machine.endOfInput())
-                return
-            case .wouldBlock:
-                return
-            case .failed:
-                close()
-                return
-            }
+        switch SocketRead.receive(fd, into: buffer) {
+        case .bytes(let count):
+            run(machine.readable(UnsafeRawBufferPointer(rebasing: buffer[0..<count])))
+        case .end:
+            run(machine.endOfInput())
+        case .wouldBlock:
+            return
+        case .failed:
+            close()
         }
     }
 

@@ -60,8 +60,16 @@ extension ServerConnection.StateMachine {
 
         init(_ head: HTTPRequestHead) {
             keepAlive = head.keepAlive
-            isHead = head.method == "HEAD"
-            isHTTP10 = head.version == .http1_0
+            isHead = Self.isHEAD(head.method)
+            // The parts compared: `==` on `HTTPVersion` went through its generic witness.
+            let version = head.version
+            isHTTP10 = version.major == 1 && version.minor == 0
+        }
+
+        /// `method == "HEAD"`, with the length compared first: most methods (`GET`) differ in
+        /// it, and the string comparison is a call.
+        private static func isHEAD(_ method: String) -> Bool {
+            method.utf8.count == 4 && method == "HEAD"
         }
     }
 

@@ -49,6 +49,9 @@ final class ServerConnection: @unchecked Sendable {
     let onClose: @Sendable () -> Void
     /// Who answers the request in flight; see `ServerConnection+Handler.swift`.
     let responseSlot = Mutex(ResponseSlot.idle)
+    /// Set by `shutdownBegins()` from the shutting-down thread, read when a late answer
+    /// arrives on the loop.
+    let shutdownBegun = Atomic<Bool>(false)
 
     /// Not checked for exclusivity at run time: only the loop's thread touches it, each event
     /// in one access that ends before the next begins (measured: the checks were ~2 % of a
@@ -78,6 +81,11 @@ final class ServerConnection: @unchecked Sendable {
     /// only, one access per request: not checked for exclusivity at run time (~130 instr).
     @exclusivity(unchecked) var handlerState: AnyObject?
     @exclusivity(unchecked) var isClosed = false
+    /// The next pipelined request, parsed from bytes already buffered when the response
+    /// before it was written: dispatched in `runPosted()`, after the loop's other ready
+    /// connections had their turn. Nothing is read meanwhile (the parser already holds work,
+    /// and reading on would let a pipelining client make us buffer without bound).
+    @exclusivity(unchecked) var pipelined: Step?
 
     init(
         id: Int, fileDescriptor: Int32, peer: PeerIdentity, listenerName: String,
@@ -115,6 +123,12 @@ final class ServerConnection: @unchecked Sendable {
         loop.execute { [self] in run(machine.shutdownRequested()) }
     }
 
+    /// Shutdown began (`ConnectionShell.shutdown`, any thread): a handler's answer that comes
+    /// back from now on closes the connection, even before `requestShutdown`'s job has run.
+    func shutdownBegins() {
+        shutdownBegun.store(true, ordering: .releasing)
+    }
+
     /// Closes now, whatever is in flight (the grace period is over).
     func forceClose() {
         loop.execute { [self] in close() }
@@ -123,8 +137,9 @@ final class ServerConnection: @unchecked Sendable {
     /// Carries out `first` and every step that follows from it without waiting.
     ///
     /// A loop rather than recursion: a burst of pipelined requests answered synchronously
-    /// would otherwise nest one stack frame set per request.
-    func run(_ first: Step) {
+    /// would otherwise nest one stack frame set per request. `consuming`: the step moves into
+    /// the loop variable (borrowed, it was copied: a retain and a release per event).
+    func run(_ first: consuming Step) {
         var step = first
         while !isClosed {
             // Consumed: the payloads (head, response) move out instead of being copied; every
@@ -155,7 +170,15 @@ final class ServerConnection: @unchecked Sendable {
             case .write(let output):
                 readDeadline = nil
                 switch send(output) {
-                case .done: step = Step(machine.writeCompleted())
+                case .done:
+                    step = Step(machine.writeCompleted())
+                    if case .dispatch = step {
+                        // A pipelined request was buffered already: one request per connection
+                        // per wake-up, the next after the other ready connections (`post`).
+                        pipelined = consume step
+                        loop.post(token: EventLoopToken.apiConnection(id))
+                        return
+                    }
                 case .pending:
                     suspendReading()
                     return
@@ -177,6 +200,7 @@ final class ServerConnection: @unchecked Sendable {
         machine.closed()
         // What the handler kept (its snapshot of a token among it) goes with the connection.
         handlerState = nil
+        pipelined = nil
         readDeadline = nil
         writeDeadline = nil
         readingEnabled = false
@@ -194,6 +218,8 @@ final class ServerConnection: @unchecked Sendable {
 
 extension ServerConnection: EventLoopClient {
     func handleEvents(_ events: UInt32) {
+        // Posted work first: what epoll reports meanwhile is reported again (level-triggered).
+        guard pipelined == nil else { return }
         let trouble = Epoll.hangUp | Epoll.error
         if readingEnabled && events & (Epoll.input | trouble) != 0 { readable() }
         if writingEnabled && events & (Epoll.output | trouble) != 0 { writable() }
@@ -221,5 +247,10 @@ extension ServerConnection: EventLoopClient {
 
     func loopStopped() {
         close()
+    }
+
+    func runPosted() {
+        guard let step = pipelined.take(), !isClosed else { return }
+        run(step)
     }
 }

@@ -144,6 +144,33 @@ struct TokenAPIConnectionTests {
         #expect(second < first, "the answer kept for a second is not kept longer")
     }
 
+    @Test func usesTheTimeTheRequestArrivedNotAClockOfItsOwn() throws {
+        let store = Self.store(token: nil)
+        store.slot(at: 0).withLock { $0 = Self.snapshot("timed", lifetime: .seconds(10)) }
+        let api = Self.api(store)
+        var state: AnyObject?
+        func request(at offset: Duration) -> HTTPServerRequest {
+            var request = Self.request()
+            request.receivedAt = ContinuousTime.nanoseconds(ContinuousClock.now + offset)
+            return request
+        }
+        func expiresIn(_ response: HTTPServerResponse?) throws -> Int? {
+            let body = try #require(response).body
+            let object = try JSONSerialization.jsonObject(with: Data(body)) as? [String: Any]
+            return object?["expires_in"] as? Int
+        }
+        // Arrived 5 s from now: 4 whole seconds left (less a moment).
+        let later = try expiresIn(
+            api.respondNow(to: request(at: .seconds(5)), connectionState: &state))
+        #expect(later == 4 || later == 3)
+        // The answer kept for that second is not handed to a request of another second.
+        let now = try expiresIn(api.respondNow(to: request(at: .zero), connectionState: &state))
+        #expect(now == 9 || now == 8)
+        // Within `minimumUsefulValidity` of the expiry: not handed out (the general way waits).
+        #expect(
+            api.respondNow(to: request(at: .milliseconds(9_500)), connectionState: &state) == nil)
+    }
+
     @Test func kernelDecisionsAreKeptProcDecisionsAreNot() throws {
         let store = Self.store()
         let api = Self.api(store, rules: ["demo": AccessRule(uids: [1000])])

@@ -162,6 +162,19 @@ struct TokenAPITests {
         #expect(!TokenAPI.prefersText([:] as HTTPFields))
     }
 
+    @Test func prefersTextSkipsTheScanOnlyWhenEveryFieldIsAKnownName() {
+        // Only known names (one line each): no `Accept` can be there.
+        #expect(!TokenAPI.prefersText(["Host": "x", "Content-Length": "0"] as HTTPFields))
+        #expect(TokenAPI.prefersText(["Host": "x", "Accept": "text/plain"] as HTTPFields))
+        // A known name twice is as many lines as known names plus one: still looked up.
+        var fields: HTTPFields = ["Host": "a", "Accept": "text/plain"]
+        fields.append("Host", "b")
+        #expect(TokenAPI.prefersText(fields))
+        var repeated: HTTPFields = ["Host": "a"]
+        repeated.append("Host", "b")
+        #expect(!TokenAPI.prefersText(repeated))
+    }
+
     @Test func queryValuesAreFound() {
         #expect(TokenAPI.queryValue("a=1&min_valid=30", "min_valid") == "30")
         #expect(TokenAPI.queryValue("min_valid", "min_valid") == "")

@@ -1,0 +1,63 @@
+import Dispatch
+import Synchronization
+import Testing
+
+@testable import TokenProxyNet
+
+/// Answers at once and notes the order of the targets; `/block` holds the loop's thread (it is
+/// called there) until `release` is signalled.
+private final class OrderHandler: HTTPServerHandler {
+    let order = Mutex<[String]>([])
+    let blocked = DispatchSemaphore(value: 0)
+    let release = DispatchSemaphore(value: 0)
+
+    func handle(
+        _ request: HTTPServerRequest, respond: @escaping @Sendable (HTTPServerResponse) -> Void
+    ) {
+        if request.head.target == "/block" {
+            blocked.signal()
+            release.wait()
+        }
+        order.withLock { $0.append(request.head.target) }
+        respond(HTTPServerResponse(status: 200, body: Array(request.head.target.utf8)))
+    }
+}
+
+/// One connection cannot hold a loop: each ready connection reads once and answers one request
+/// per wake-up, and pipelined requests it already holds take turns with the other connections.
+@Suite(.timeLimit(.minutes(1)))
+struct HTTPServerFairnessTests {
+    @Test func aPipeliningClientTakesTurnsWithTheOthers() async throws {
+        let handler = OrderHandler()
+        let server = try TestServer(
+            handler: handler, configuration: HTTPServerConfiguration(eventLoops: 1))
+        let blocker = try server.connect()
+        let pipelining = try server.connect()
+        let other = try server.connect()
+        // Every connection accepted and on the loop before it is held.
+        for client in [blocker, pipelining, other] {
+            client.request("GET", "/hello")
+            #expect(try #require(client.readResponse()).status == 200)
+        }
+        blocker.request("GET", "/block")
+        await offPool { handler.blocked.wait() }
+        // While the loop is held, both become readable: the next wake-up reports both.
+        let count = 20
+        pipelining.send(
+            (0..<count).map { "GET /p\($0) HTTP/1.1\r\nHost: localhost\r\n\r\n" }.joined())
+        other.request("GET", "/other")
+        handler.release.signal()
+
+        #expect(try #require(await offPool { blocker.readResponse() }).text == "/block")
+        for index in 0..<count {
+            let response = try #require(await offPool { pipelining.readResponse() })
+            #expect(response.text == "/p\(index)")
+        }
+        #expect(try #require(await offPool { other.readResponse() }).text == "/other")
+        let order = handler.order.withLock { $0 }.filter { $0 != "/hello" && $0 != "/block" }
+        // Before: all twenty pipelined requests, then the other connection's.
+        #expect(Array(order.prefix(3)) == ["/p0", "/other", "/p1"])
+        #expect(order.count == count + 1)
+        await server.stop()
+    }
+}
