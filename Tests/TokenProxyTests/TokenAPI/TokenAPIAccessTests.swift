@@ -43,15 +43,12 @@ struct TokenAPIAccessTests {
 
     @Test func introspectionUsesTheSameCheck() async {
         let api = api(rules: ["billing": AccessRule(uids: [1000])])
-        let response = await withCheckedContinuation { continuation in
-            api.handle(
-                HTTPServerRequest(
-                    head: HTTPRequestHead(
-                        method: "POST", target: "/v1/introspect/billing", fields: [:]),
-                    body: Array("token=x".utf8), peer: .unix(pid: 1, uid: 1001, gid: 5),
-                    listener: "unix")
-            ) { continuation.resume(returning: $0) }
-        }
+        let response = await api.testResponse(
+            to: HTTPServerRequest(
+                head: HTTPRequestHead(
+                    method: "POST", target: "/v1/introspect/billing", fields: [:]),
+                body: Array("token=x".utf8), peer: .unix(pid: 1, uid: 1001, gid: 5),
+                listener: "unix"))
         #expect(response.status == 403)
         #expect(String(decoding: response.body, as: UTF8.self).contains("'billing'"))
     }

@@ -72,9 +72,7 @@ struct TokenAPIConnectionTests {
 
     static func viaHandle(_ api: TokenAPI, _ request: HTTPServerRequest) async -> HTTPServerResponse
     {
-        await withCheckedContinuation { continuation in
-            api.handle(request) { continuation.resume(returning: $0) }
-        }
+        await api.testResponse(to: request)
     }
 
     @Test func answersACachedTokenAsHandleDoes() async throws {

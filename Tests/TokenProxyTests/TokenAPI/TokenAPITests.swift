@@ -27,22 +27,11 @@ struct TokenAPITests {
         _ api: TokenAPI, _ method: String, _ target: String, fields: HTTPFields = [:],
         peer: PeerIdentity = .unix(pid: 1, uid: 1000, gid: 1000)
     ) async -> HTTPServerResponse {
-        await withCheckedContinuation { continuation in
-            let request = HTTPServerRequest(
+        await api.testResponse(
+            to: HTTPServerRequest(
                 head: HTTPRequestHead(method: method, target: target, fields: fields), body: [],
                 peer: peer,
-                listener: "unix")
-            let once = Mutex(false)
-            api.handle(request) { response in
-                guard
-                    once.withLock({ done in
-                        defer { done = true }
-                        return !done
-                    })
-                else { return }
-                continuation.resume(returning: response)
-            }
-        }
+                listener: "unix"))
     }
 
     private func json(_ response: HTTPServerResponse) -> [String: Any] {
