@@ -9,7 +9,9 @@ extension ProxyConnection {
         sequence &+= 1  // a pending answer to an earlier question is dropped
         let answer = engine.delegate.decide(
             head, peer: peer, listener: listenerName, completion: decisionCompletion)
-        switch answer {
+        // Consumed: the decision moves out of the answer instead of being copied from it
+        // (the copy and the answer's destruction were two enum switches per request).
+        switch consume answer {
         case .now(let decision):
             return decided(decision, head: head, start: start)
         case .later:
@@ -76,7 +78,8 @@ extension ProxyConnection {
             return Step(machine.routeDecided(.respond(response)))
         case .forward(let forward):
             current = Current(
-                head: head, decision: decision, start: start, route: forward.routeName)
+                head: head, decision: decision, start: start, route: forward.routeName,
+                forward: forward)
             if let problem = Self.problem(
                 with: forward, via: configuration.via,
                 validAuthorization: context.validAuthorization,

@@ -21,6 +21,10 @@ final class ProxyConnection: @unchecked Sendable {
         let start: UInt64
         /// For reports: the route's name ("" for local answers).
         let route: String
+        /// `decision`'s forward, if it is one: `startExchange` takes it from here, as a
+        /// matching `case .forward(let forward)? = current?.decision` copied the whole
+        /// decision enum twice and destroyed the copy (~150 instructions per request).
+        var forward: ProxyForward? = nil
     }
 
     /// What the upstream deadline bounds.
