@@ -31,6 +31,9 @@ final class ProxyRouterRoute: Sendable {
     /// Where the route's credential's token is published, when the token source says
     /// (`ProxyTokenSource.snapshotSlot(_:)`): the proxy's fast path reads it there.
     let tokenSlot: SnapshotSlot?
+    /// What every forward of this route shares (upstream, TLS, `Host`, removed headers, name,
+    /// upgrades): referenced by each request's `ProxyForward`, not copied into it.
+    let forwardTemplate: ProxyForwardTemplate
 
     /// Whether `target` falls under this route.
     func matches(_ target: ProxyRequestTarget) -> Bool {
@@ -45,8 +48,9 @@ final class ProxyRouterRoute: Sendable {
     }
 
     /// Compiles `route`; `tls` builds (or reuses) the context for an https upstream.
+    /// `removeHeaders`: what every forward removes besides hop-by-hop fields.
     init(
-        _ route: ProxyRoute, tokenSlot: SnapshotSlot? = nil,
+        _ route: ProxyRoute, tokenSlot: SnapshotSlot? = nil, removeHeaders: [String] = [],
         tls makeTLS: (TLSClientConfiguration) throws -> (context: TLSClientContext, profile: String)
     ) throws {
         self.route = route
@@ -93,6 +97,9 @@ final class ProxyRouterRoute: Sendable {
         }
         upstream = ProxyUpstream(
             scheme: scheme, host: upstreamHost, port: upstreamPort, tlsProfile: profile)
+        forwardTemplate = ProxyForwardTemplate(
+            upstream: upstream, tls: tls, hostHeader: hostHeader, removeHeaders: removeHeaders,
+            forwardedHeaders: route.forwardedHeaders, routeName: name, upgrades: route.upgrades)
     }
 }
 
@@ -102,7 +109,7 @@ extension ProxyRouter {
     /// names it.
     static func compile(
         _ routes: [ProxyRoute], file: String,
-        tokenSlot: (String) -> SnapshotSlot? = { _ in nil },
+        tokenSlot: (String) -> SnapshotSlot? = { _ in nil }, removeHeaders: [String] = [],
         makeTLS: (TLSClientConfiguration) throws -> TLSClientContext
     ) throws(ConfigurationError) -> [ProxyRouterRoute] {
         var contexts: [String: TLSClientContext] = [:]
@@ -114,7 +121,10 @@ extension ProxyRouter {
                 index: index)
             do {
                 compiled.append(
-                    try ProxyRouterRoute(route, tokenSlot: route.credential.flatMap(tokenSlot)) {
+                    try ProxyRouterRoute(
+                        route, tokenSlot: route.credential.flatMap(tokenSlot),
+                        removeHeaders: removeHeaders
+                    ) {
                         configuration in
                         let profile = tlsProfile(configuration)
                         if let known = contexts[profile] { return (known, profile) }

@@ -51,13 +51,14 @@ package final class ProxyRouter: ProxyDelegate {
             try TLSClientContext(configuration: $0)
         }
     ) throws(ConfigurationError) {
+        removedHeaders = [configuration.refreshHeader, "Proxy-Authorization"]
         routes = try Self.compile(
-            configuration.routes, file: file, tokenSlot: tokens.snapshotSlot, makeTLS: makeTLS)
+            configuration.routes, file: file, tokenSlot: tokens.snapshotSlot,
+            removeHeaders: removedHeaders, makeTLS: makeTLS)
         routesByName = Dictionary(
             routes.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         tunnels = Set(configuration.tunnels)
         refreshHeader = configuration.refreshHeader
-        removedHeaders = [configuration.refreshHeader, "Proxy-Authorization"]
         self.tokens = tokens
         self.introspection = introspection
         self.tokenTimeout = tokenTimeout ?? configuration.responseTimeout
@@ -151,14 +152,9 @@ package final class ProxyRouter: ProxyDelegate {
     func makeForward(_ route: ProxyRouterRoute, _ upstreamTarget: String, token: ProxyToken?)
         -> ProxyForward
     {
-        let configured = route.route
-        return ProxyForward(
-            upstream: route.upstream, tls: route.tls, target: upstreamTarget,
-            hostHeader: route.hostHeader, authorization: token?.authorization.value,
-            removeHeaders: removedHeaders,
-            forwardedHeaders: configured.forwardedHeaders, routeName: route.name,
-            tokenGeneration: token?.generation ?? "",
-            upgrades: configured.upgrades)
+        ProxyForward(
+            template: route.forwardTemplate, target: upstreamTarget,
+            authorization: token?.authorization.value, tokenGeneration: token?.generation ?? "")
     }
 
     func forward(

@@ -83,6 +83,9 @@ struct ProxyRouterGuardTests {
         #expect(forward.addHeaders.map(\.value) == ["user-1", "orders.read orders.write"])
         #expect(forward.removeHeaders.contains("X-Auth-Subject"))
         #expect(forward.removeHeaders.contains("Authorization"))
+        // The guard's removals are this request's own: the route's shared template keeps its.
+        #expect(!forward.template.removeHeaders.contains("X-Auth-Subject"))
+        #expect(forward.template === router.routes[0].forwardTemplate)
         #expect(forward.authorization == nil)
         #expect(tokens.fetches == 0)
         // The second request is answered from the cache: the fast path, no ask.

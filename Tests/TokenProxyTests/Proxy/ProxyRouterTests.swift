@@ -32,6 +32,26 @@ struct ProxyRouterTests {
         #expect(tokens.fetches == 1)
     }
 
+    @Test func forwardsOfARouteShareItsTemplate() async throws {
+        let router = try F.router([
+            F.route(prefix: "/a/", upstream: "http://127.0.0.1:9000"),
+            F.route(prefix: "/b/", upstream: "http://127.0.0.1:9001"),
+        ])
+        let first = try #require(await F.decide(router, F.head("GET", "/a/1")).forward)
+        let second = try #require(await F.decide(router, F.head("GET", "/a/2")).forward)
+        let other = try #require(await F.decide(router, F.head("GET", "/b/1")).forward)
+        #expect(first.template === router.routes[0].forwardTemplate)
+        #expect(second.template === first.template)
+        #expect(other.template === router.routes[1].forwardTemplate)
+        #expect(first.target == "/a/1" && second.target == "/a/2")
+        #expect(first.upstream === router.routes[0].upstream)
+        #expect(first.removeHeaders == router.removedHeaders)
+        // A request's own change does not reach the route's other requests.
+        first.removeHeaders.append("X-Extra")
+        #expect(first.removeHeaders.last == "X-Extra")
+        #expect(second.removeHeaders == router.removedHeaders)
+    }
+
     @Test func routesOriginFormByPathPrefixAndStripsIt() async throws {
         let router = try F.router([
             F.route(prefix: "/zitadel/", strip: true, upstream: "https://my-instance.zitadel.cloud")

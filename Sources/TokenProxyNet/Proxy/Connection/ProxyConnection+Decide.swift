@@ -9,7 +9,9 @@ extension ProxyConnection {
         sequence &+= 1  // a pending answer to an earlier question is dropped
         let answer = engine.delegate.decide(
             head, peer: peer, listener: listenerName, completion: decisionCompletion)
-        switch answer {
+        // Consumed: the decision moves out of the answer instead of being copied from it
+        // (the copy and the answer's destruction were two enum switches per request).
+        switch consume answer {
         case .now(let decision):
             return decided(decision, head: head, start: start)
         case .later:
@@ -72,11 +74,10 @@ extension ProxyConnection {
         guard !isClosed else { return nil }
         switch decision {
         case .respond(let response):
-            current = Current(head: head, decision: decision, start: start, route: "")
+            current = Current(head: head, start: start, route: "")
             return Step(machine.routeDecided(.respond(response)))
         case .forward(let forward):
-            current = Current(
-                head: head, decision: decision, start: start, route: forward.routeName)
+            current = Current(head: head, start: start, route: forward.routeName, forward: forward)
             if let problem = Self.problem(
                 with: forward, via: configuration.via,
                 validAuthorization: context.validAuthorization,
@@ -91,8 +92,8 @@ extension ProxyConnection {
             return Step(machine.routeDecided(.forward(allowedUpgrades: forward.upgrades)))
         case .tunnel(let host, let port):
             current = Current(
-                head: head, decision: decision, start: start,
-                route: SocketAddress.displayName(host: host, port: port))
+                head: head, start: start, route: SocketAddress.displayName(host: host, port: port),
+                tunnel: (host, port))
             return Step(machine.routeDecided(.tunnel))
         }
     }

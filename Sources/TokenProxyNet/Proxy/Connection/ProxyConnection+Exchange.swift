@@ -69,7 +69,7 @@ extension ProxyConnection {
     func startExchange(_ body: OutgoingBody) {
         // Only the parts needed, each read in place: binding `current` copied all of it (the
         // head, the decision, the route name) and destroyed the copy.
-        guard case .forward(let forward)? = current?.decision, let head = current?.head,
+        guard let forward = current?.forward, let head = current?.head,
             let start = current?.start
         else { return }
         switch body {
