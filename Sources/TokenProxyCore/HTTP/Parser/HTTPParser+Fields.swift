@@ -28,10 +28,33 @@ extension HTTPParser {
         if fieldCount == 0 { headStart = line.lowerBound }
         let base = headStart
         let span = try buffer.withUnsafeBufferPointer { (bytes) throws(HTTPParseError) in
-            let (name, value) = try Self.parseFieldLine(UnsafeBufferPointer(rebasing: bytes[line]))
+            let lineBytes = UnsafeBufferPointer(rebasing: bytes[line])
+            let name: UnsafeBufferPointer<UInt8>
+            let value: UnsafeBufferPointer<UInt8>
+            do throws(HTTPParseError) {
+                (name, value) = try Self.parseFieldLine(lineBytes)
+            } catch {
+                // `scanLine` left the search for a CR to this failure (see there): a CR in
+                // the line is reported as it was before, whatever else is wrong with it.
+                if HTTPByteScan.firstIndex(of: 0x0D, in: lineBytes, from: 0, to: lineBytes.count)
+                    != lineBytes.count
+                {
+                    throw .invalidLineEnding
+                }
+                throw error
+            }
             guard fieldCount < limits.maxFieldCount else { throw .tooManyFields }
             let known = HTTPFields.KnownName(name)
             partial.framing.note(known, value: value)
+            if let known, let slot = HTTPFields.firstRecordSlot(known),
+                !headFacts.contains(known.presence)
+            {
+                // Where this field's record will be written (see `writeFields`).
+                let record =
+                    HTTPFields.headerBytes + HTTPFields.recordHeaderBytes * fieldCount
+                    + headFieldBytes
+                headFirstRecords |= UInt64(truncatingIfNeeded: record) << UInt64((slot - 8) * 8)
+            }
             headFacts.formUnion(HTTPFields.Facts.noting(known, value: value))
             // Offsets from `headStart`: the name and value point into `bytes`.
             let nameStart = name.baseAddress! - bytes.baseAddress! - base
@@ -65,6 +88,7 @@ extension HTTPParser {
         var storage: [UInt8] = []
         swap(&storage, &old.storage)
         let facts = headFacts.rawValue
+        let firstRecords = headFirstRecords
         buffer.withUnsafeBytes { bytes in
             fieldSpans.withUnsafeBufferPointer { all in
                 let spans = UnsafeBufferPointer(rebasing: all[..<fieldCount])
@@ -78,12 +102,14 @@ extension HTTPParser {
                             0..<storage.count, with: repeatElement(0, count: total))
                     }
                     storage.withUnsafeMutableBytes { target in
-                        Self.writeFields(spans, from: source, facts: facts, to: target.baseAddress!)
+                        Self.writeFields(
+                            spans, from: source, facts: facts, firstRecords: firstRecords,
+                            to: target.baseAddress!)
                     }
                 } else {
                     storage = [UInt8](unsafeUninitializedCapacity: total) { target, count in
                         Self.writeFields(
-                            spans, from: source, facts: facts,
+                            spans, from: source, facts: facts, firstRecords: firstRecords,
                             to: UnsafeMutableRawPointer(target.baseAddress!))
                         count = total
                     }
@@ -93,6 +119,7 @@ extension HTTPParser {
         fieldCount = 0
         headFieldBytes = 0
         headFacts = []
+        headFirstRecords = 0
         var fields = HTTPFields()
         fields.storage = storage
         return fields
@@ -152,19 +179,21 @@ extension HTTPParser {
         return head
     }
 
-    /// Writes the `HTTPFields` storage for `spans` (count, facts, then one record per span:
-    /// name length, value length, name bytes, value bytes; see `HTTPFields.storage`).
+    /// Writes the `HTTPFields` storage for `spans` (count, facts, first-record offsets, then
+    /// one record per span: name length, value length, name bytes, value bytes; see
+    /// `HTTPFields.storage`).
     ///
     /// The caller sized `target` for exactly these records, and `source` is the head's first
     /// field line in the parser's buffer, which holds every span's bytes.
     @inline(__always)
     private static func writeFields(
         _ spans: UnsafeBufferPointer<FieldSpan>, from source: UnsafeRawPointer, facts: UInt32,
-        to target: UnsafeMutableRawPointer
+        firstRecords: UInt64, to target: UnsafeMutableRawPointer
     ) {
         target.storeBytes(of: UInt32(truncatingIfNeeded: spans.count).littleEndian, as: UInt32.self)
         target.storeBytes(
             of: facts.littleEndian, toByteOffset: HTTPFields.factsOffset, as: UInt32.self)
+        target.storeBytes(of: firstRecords.littleEndian, toByteOffset: 8, as: UInt64.self)
         var offset = HTTPFields.headerBytes
         for span in spans {
             target.storeBytes(
