@@ -28,21 +28,7 @@ extension HTTPParser {
         if fieldCount == 0 { headStart = line.lowerBound }
         let base = headStart
         let span = try buffer.withUnsafeBufferPointer { (bytes) throws(HTTPParseError) in
-            let lineBytes = UnsafeBufferPointer(rebasing: bytes[line])
-            let name: UnsafeBufferPointer<UInt8>
-            let value: UnsafeBufferPointer<UInt8>
-            do throws(HTTPParseError) {
-                (name, value) = try Self.parseFieldLine(lineBytes)
-            } catch {
-                // `scanLine` left the search for a CR to this failure (see there): a CR in
-                // the line is reported as it was before, whatever else is wrong with it.
-                if HTTPByteScan.firstIndex(of: 0x0D, in: lineBytes, from: 0, to: lineBytes.count)
-                    != lineBytes.count
-                {
-                    throw .invalidLineEnding
-                }
-                throw error
-            }
+            let (name, value) = try Self.parseFieldLine(UnsafeBufferPointer(rebasing: bytes[line]))
             guard fieldCount < limits.maxFieldCount else { throw .tooManyFields }
             let known = HTTPFields.KnownName(name)
             partial.framing.note(known, value: value)
