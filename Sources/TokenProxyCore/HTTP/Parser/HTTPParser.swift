@@ -68,9 +68,6 @@ package struct HTTPParser: Sendable {
     var headFieldBytes = 0
     /// The facts (`HTTPFields.Facts`) of `fieldSpans`.
     var headFacts: HTTPFields.Facts = []
-    /// The record offsets of the first `Host` and `Content-Length` of `fieldSpans`, as the
-    /// header's two words at offset 8 hold them (`HTTPFields.firstRecordSlot`), one word.
-    var headFirstRecords: UInt64 = 0
     /// The last request head's box, filled again for the next head once nothing else holds
     /// it (request mode), so a kept-alive connection's heads allocate nothing.
     var recycledRequest: HTTPRequestHead.Storage?
