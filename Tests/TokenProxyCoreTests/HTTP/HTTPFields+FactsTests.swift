@@ -181,10 +181,7 @@ struct HTTPFieldsFactsTests {
     }
 
     @Test(arguments: [
-        ["X-A: 1", "Content-Length: 3", "HOST: b", "content-length: 4", "X-B: 2"],
-        ["Content-Length: 0"],
-        ["X-A: 1"],
-        ["host: c", "X-A: 1", "Host: d"],
+        ["X-A: 1", "content-length: 3", "X-B: 2"], ["Content-Length: 0"], ["X-A: 1"], [],
     ])
     func firstHostAndContentLengthAgreeWithAScan(_ lines: [String]) throws {
         let parsed = try Self.parsedFields(lines)
@@ -202,7 +199,12 @@ struct HTTPFieldsFactsTests {
         for index in parsed.indices {
             prepended.append(parsed.name(at: index), parsed.value(at: index))
         }
-        for fields in [parsed, built, removed, replaced, prepended] {
+        // Duplicates (which a parsed request refuses for these names) after the first.
+        var appended = parsed
+        appended.append("HOST", "z")
+        appended.append("X-C", "3")
+        appended.append("Content-length", "3")
+        for fields in [parsed, built, removed, replaced, prepended, appended] {
             for name in ["Host", "host", "Content-Length", "CONTENT-LENGTH", "X-A"] {
                 for start in Array(fields.indices) + [fields.endIndex] {
                     #expect(
