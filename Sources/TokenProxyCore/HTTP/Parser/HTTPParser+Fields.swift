@@ -197,6 +197,7 @@ extension HTTPParser {
     /// in `firstRecords` (the header's two words at offset 8) to `record`, if it has one and
     /// it is not set yet. (Noted here rather than in `noteFieldLine`: there it kept that
     /// function's closure from being inlined, +250 instructions per proxied request.)
+    @inline(never)  // Keeps `writeFields` small enough to be inlined into its caller.
     private static func noteFirstRecord(
         _ firstRecords: inout UInt64, at record: Int, name: UnsafeRawPointer, count: Int
     ) {
