@@ -4,8 +4,8 @@
 /// Duplicates are kept in order, never merged or overwritten: collapsing `Set-Cookie` or two
 /// `Content-Length` lines would hide exactly what a strict parser must see.
 ///
-/// Stored as bytes, not as Strings: one byte array holding the field count and the fields'
-/// `Facts` (`HTTPFields+Facts.swift`) and then, per field, a record `name length, value length (UInt32 each), name bytes, value bytes`. The
+/// Stored as bytes, not as Strings: one byte array holding the field count, the fields'
+/// `Facts` (`HTTPFields+Facts.swift`), the first `Host` and `Content-Length` offsets and then, per field, a record `name length, value length (UInt32 each), name bytes, value bytes`. The
 /// parser copies each line's name and value in once (`append(name:value:)`), and a `String` is
 /// made only when a caller asks for one (`self[name]`, iteration as `Field`s). A `String` per
 /// name and per value, validated as UTF-8 and reference-counted, was most of the parser's cost
