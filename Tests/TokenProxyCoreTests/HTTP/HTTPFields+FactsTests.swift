@@ -171,4 +171,50 @@ struct HTTPFieldsFactsTests {
         }
         #expect(request.keepAlive == keepAlive)
     }
+
+    /// The index of the first field at or after `start` called `name`, by a scan of every
+    /// field: what the header's first-record offsets must agree with.
+    private static func scannedIndex(
+        _ fields: HTTPFields, _ name: String, from start: HTTPFields.Index
+    ) -> HTTPFields.Index? {
+        fields.indices.first { $0 >= start && fields.nameEquals(at: $0, name) }
+    }
+
+    @Test(arguments: [
+        ["X-A: 1", "content-length: 3", "X-B: 2"], ["Content-Length: 0"], ["X-A: 1"], [],
+    ])
+    func firstHostAndContentLengthAgreeWithAScan(_ lines: [String]) throws {
+        let parsed = try Self.parsedFields(lines)
+        // The same fields appended one by one: byte for byte the parser's storage.
+        var built = HTTPFields()
+        for index in parsed.indices {
+            built.append(parsed.name(at: index), parsed.value(at: index))
+        }
+        #expect(built.storage == parsed.storage)
+        var removed = parsed
+        removed.remove("Host")
+        var replaced = parsed
+        replaced.set("content-length", "9")
+        var prepended = HTTPFields([("Content-Length", "1")])
+        for index in parsed.indices {
+            prepended.append(parsed.name(at: index), parsed.value(at: index))
+        }
+        // Duplicates (which a parsed request refuses for these names) after the first.
+        var appended = parsed
+        appended.append("HOST", "z")
+        appended.append("X-C", "3")
+        appended.append("Content-length", "3")
+        for fields in [parsed, built, removed, replaced, prepended, appended] {
+            for name in ["Host", "host", "Content-Length", "CONTENT-LENGTH", "X-A"] {
+                for start in Array(fields.indices) + [fields.endIndex] {
+                    #expect(
+                        fields.firstIndex(named: name, from: start)
+                            == Self.scannedIndex(fields, name, from: start), "\(name) in \(fields)")
+                }
+                #expect(
+                    fields.firstIndex(named: name)
+                        == Self.scannedIndex(fields, name, from: fields.startIndex))
+            }
+        }
+    }
 }

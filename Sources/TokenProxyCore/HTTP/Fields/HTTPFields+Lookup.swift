@@ -67,12 +67,19 @@ extension HTTPFields {
     }
 
     /// The index of the first field at or after `start` called `name`, or nil. A known name
-    /// (`KnownName`) that the facts say is absent is answered without a scan.
+    /// (`KnownName`) that the facts say is absent is answered without a scan, and the first
+    /// `Host` or `Content-Length` is read from the header (`firstRecordSlot`).
     package func firstIndex(named name: String, from start: Index) -> Index? {
         guard start.offset < storage.count else { return nil }
         var name = name
         return name.withUTF8 { needle in
-            if let known = KnownName(needle), !contains(known) { return nil }
+            if let known = KnownName(needle) {
+                guard contains(known) else { return nil }
+                if let slot = Self.firstRecordSlot(known) {
+                    let first = storage.withUnsafeBytes { Int(Self.load($0, at: slot)) }
+                    if start.offset <= first { return Index(offset: first) }
+                }
+            }
             return storage.withUnsafeBufferPointer { stored in
                 let raw = UnsafeRawBufferPointer(stored)
                 var offset = start.offset

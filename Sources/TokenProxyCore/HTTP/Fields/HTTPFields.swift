@@ -4,8 +4,8 @@
 /// Duplicates are kept in order, never merged or overwritten: collapsing `Set-Cookie` or two
 /// `Content-Length` lines would hide exactly what a strict parser must see.
 ///
-/// Stored as bytes, not as Strings: one byte array holding the field count and the fields'
-/// `Facts` (`HTTPFields+Facts.swift`) and then, per field, a record `name length, value length (UInt32 each), name bytes, value bytes`. The
+/// Stored as bytes, not as Strings: one byte array holding the field count, the fields'
+/// `Facts` (`HTTPFields+Facts.swift`), the first `Host` and `Content-Length` offsets and then, per field, a record `name length, value length (UInt32 each), name bytes, value bytes`. The
 /// parser copies each line's name and value in once (`append(name:value:)`), and a `String` is
 /// made only when a caller asks for one (`self[name]`, iteration as `Field`s). A `String` per
 /// name and per value, validated as UTF-8 and reference-counted, was most of the parser's cost
@@ -33,14 +33,28 @@ package struct HTTPFields: Sendable, ExpressibleByDictionaryLiteral {
         package static func < (lhs: Index, rhs: Index) -> Bool { lhs.offset < rhs.offset }
     }
 
-    /// Empty (no allocation) or `count: UInt32, facts: UInt32` followed by the records,
-    /// little-endian.
+    /// Empty (no allocation) or `count: UInt32, facts: UInt32, first Host: UInt32, first
+    /// Content-Length: UInt32` followed by the records, little-endian. The two "first" words
+    /// are the record offsets of the first field of that name (0 when there is none): the
+    /// router reads `Host` of every request and the proxy `Content-Length` of every response,
+    /// and with the offset noted when the field is appended a lookup is a load, not a scan.
     var storage: [UInt8]
 
-    /// Bytes before the first record (the count and the facts).
-    static let headerBytes = 8
+    /// Bytes before the first record (the count, the facts and the first-record offsets).
+    static let headerBytes = 16
     /// Where the facts are stored.
     static let factsOffset = 4
+
+    /// Where the offset of the first record called `known` is stored, for the names that
+    /// have one (`Host`, `Content-Length`), or nil.
+    @inline(__always)
+    static func firstRecordSlot(_ known: KnownName) -> Int? {
+        switch known {
+        case .host: return 8
+        case .contentLength: return 12
+        default: return nil
+        }
+    }
     /// Bytes before a record's name (its two lengths).
     static let recordHeaderBytes = 8
 
@@ -118,6 +132,11 @@ package struct HTTPFields: Sendable, ExpressibleByDictionaryLiteral {
         let facts = Facts.noting(known, value: value)
         let wasEmpty = storage.isEmpty
         let header = wasEmpty ? Self.headerBytes : 0
+        // This record's offset, noted in the header if it is the first of a name with a slot.
+        let recordOffset = wasEmpty ? Self.headerBytes : storage.count
+        let slot = known.flatMap { known in
+            wasEmpty || !self.contains(known) ? Self.firstRecordSlot(known) : nil
+        }
         let recordBytes = Self.recordHeaderBytes + name.count + value.count
         // The record (and, for the first field, the header: count 1 and the facts) written
         // into one stack buffer and appended with one call: one capacity and uniqueness check
@@ -127,7 +146,14 @@ package struct HTTPFields: Sendable, ExpressibleByDictionaryLiteral {
             if wasEmpty {
                 record.storeBytes(of: UInt32(1).littleEndian, toByteOffset: 0, as: UInt32.self)
                 record.storeBytes(
-                    of: facts.rawValue.littleEndian, toByteOffset: Self.factsOffset, as: UInt32.self)
+                    of: facts.rawValue.littleEndian, toByteOffset: Self.factsOffset, as: UInt32.self
+                )
+                record.storeBytes(of: UInt64(0), toByteOffset: 8, as: UInt64.self)
+                if let slot {
+                    record.storeBytes(
+                        of: UInt32(truncatingIfNeeded: recordOffset).littleEndian,
+                        toByteOffset: slot, as: UInt32.self)
+                }
             }
             record.storeBytes(
                 of: UInt32(truncatingIfNeeded: name.count).littleEndian, toByteOffset: header,
@@ -153,6 +179,11 @@ package struct HTTPFields: Sendable, ExpressibleByDictionaryLiteral {
                 bytes.storeBytes(
                     of: (old | facts.rawValue).littleEndian, toByteOffset: Self.factsOffset,
                     as: UInt32.self)
+                if let slot {
+                    bytes.storeBytes(
+                        of: UInt32(truncatingIfNeeded: recordOffset).littleEndian,
+                        toByteOffset: slot, as: UInt32.self)
+                }
             }
         }
     }
