@@ -66,13 +66,15 @@ extension ProxyConnection {
 
     /// Tells the machine the delegate's decision.
     private func decided(
-        _ decision: ProxyDecision, head: HTTPRequestHead, start: UInt64
+        _ decision: consuming ProxyDecision, head: HTTPRequestHead, start: UInt64
     )
         -> Step?
     {
         deliverShutdown()
         guard !isClosed else { return nil }
-        switch decision {
+        // Consumed: the forward moves into `current` rather than being copied out of the
+        // decision (a retain, and a release when the decision died).
+        switch consume decision {
         case .respond(let response):
             current = Current(head: head, start: start, route: "")
             return Step(machine.routeDecided(.respond(response)))
@@ -86,8 +88,15 @@ extension ProxyConnection {
                 failExchange(.invalidForward(route: forward.routeName, detail: problem))
                 return nil
             }
-            if forward.authorization != nil { context.validAuthorization = forward.authorization }
-            context.validHostHeader = forward.hostHeader
+            // Stored only when they changed (usually the very same strings, compared in
+            // O(1)): a store released the old value and retained the new one every request.
+            if let authorization = forward.authorization,
+                authorization != context.validAuthorization
+            {
+                context.validAuthorization = authorization
+            }
+            let hostHeader = forward.hostHeader
+            if hostHeader != context.validHostHeader { context.validHostHeader = hostHeader }
             context.viaChecked = true
             return Step(machine.routeDecided(.forward(allowedUpgrades: forward.upgrades)))
         case .tunnel(let host, let port):
