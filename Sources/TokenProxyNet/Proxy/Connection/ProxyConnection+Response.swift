@@ -4,7 +4,7 @@ import TokenProxyCore
 /// and the one replay after a 401.
 extension ProxyConnection: UpstreamConnectionOwner {
     func upstreamConnected(_ upstream: UpstreamConnection, failure: NetError?) {
-        if tunnel?.upstream === upstream {
+        if isTunnelling, tunnel?.upstream === upstream {
             tunnelConnected(failure: failure)
         } else if let exchange, exchange.upstream === upstream {
             if let failure {
@@ -19,7 +19,7 @@ extension ProxyConnection: UpstreamConnectionOwner {
     }
 
     func upstreamReady(_ upstream: UpstreamConnection) {
-        if tunnel?.upstream === upstream {
+        if isTunnelling, tunnel?.upstream === upstream {
             tunnelUpstreamReady()
         } else if exchange?.upstream === upstream {
             pumpUpstream(upstream)
