@@ -346,11 +346,12 @@ extension UpstreamConnection: EventLoopClient {
         case .handshaking:
             handshake()
         case .ready:
-            if owner == nil {
+            // The weak reference loaded once (each load is a runtime call and a retain).
+            if let owner {
+                owner.upstreamReady(self)
+            } else if heardWhileIdle() {
                 // Pooled: the peer closed or said something unasked for.
-                if heardWhileIdle() { close() }
-            } else {
-                owner?.upstreamReady(self)
+                close()
             }
         case .resolving, .closed:
             break
