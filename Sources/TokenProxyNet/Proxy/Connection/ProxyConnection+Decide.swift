@@ -4,7 +4,7 @@ import TokenProxyCore
 extension ProxyConnection {
     /// Asks the delegate about `head`; a `.later` answer parks the request (nothing is read
     /// meanwhile) and resumes it on this loop when the answer comes.
-    func decide(_ head: HTTPRequestHead) -> Step? {
+    func decide(_ head: consuming HTTPRequestHead) -> Step? {
         let start = EventLoop.now()
         sequence &+= 1  // a pending answer to an earlier question is dropped
         let answer = engine.delegate.decide(
@@ -66,7 +66,7 @@ extension ProxyConnection {
 
     /// Tells the machine the delegate's decision.
     private func decided(
-        _ decision: consuming ProxyDecision, head: HTTPRequestHead, start: UInt64
+        _ decision: consuming ProxyDecision, head: consuming HTTPRequestHead, start: UInt64
     )
         -> Step?
     {
