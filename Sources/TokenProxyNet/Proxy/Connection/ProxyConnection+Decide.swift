@@ -27,12 +27,22 @@ extension ProxyConnection {
     /// the answer belongs to the one parked in `parkedHead` (one question is asked at a time,
     /// and a connection leaves that state only by the answer or by closing, after which
     /// answers are dropped).
+    ///
+    /// It finds the connection on its loop by its token (unique per engine: the shell's
+    /// connection ids only grow), not through a weak reference: a weak reference gives the
+    /// connection a side table for life, and then each of its retains and releases (several
+    /// per request) and the upstream's `unowned` owner took the runtime's slow path. A closed
+    /// connection is no longer registered, so its late answer is dropped, as before.
     static func decisionCompletion(for connection: ProxyConnection)
         -> @Sendable (ProxyDecision) -> Void
     {
-        { [weak connection] decision in
-            guard let connection else { return }
-            connection.loop.execute { connection.decisionArrived(decision) }
+        let loop = connection.loop
+        let token = connection.token
+        return { decision in
+            loop.execute {
+                (loop.registeredClient(token: token) as? ProxyConnection)?.decisionArrived(
+                    decision)
+            }
         }
     }
 

@@ -51,14 +51,16 @@ extension ProxyConnection {
         @exclusivity(unchecked) var discarded = 0
 
         init(
-            head: HTTPRequestHead, forward: ProxyForward, start: UInt64,
-            body: ProxyConnection.OutgoingBody
+            head: consuming HTTPRequestHead, forward: consuming ProxyForward, start: UInt64,
+            body: consuming ProxyConnection.OutgoingBody
         ) {
+            // `chunked` first: each parameter's last use is its store, so it moves in (read
+            // after the store, the head and the forward were copied in and released after).
+            self.chunked = head.fields.contains(.transferEncoding)
             self.head = head
             self.forward = forward
             self.start = start
             self.body = body
-            self.chunked = head.fields.contains(.transferEncoding)
         }
 
         var upstreamName: String { forward.upstream.description }
@@ -70,14 +72,13 @@ extension ProxyConnection {
         // Only the parts needed, each read in place: binding `current` copied all of it (the
         // head, the decision, the route name) and destroyed the copy. The forward moves into
         // the exchange (nothing reads it from `current` again).
-        guard let head = current?.head, let start = current?.start,
-            let forward = current?.forward.take()
-        else { return }
+        guard let (head, start, forward) = current?.takeForExchange() else { return }
         switch body {
         case .buffered(let bytes): noteBuffered(bytes.count)
         case .streaming(let prefix): noteBuffered(prefix.count)
         }
-        let exchange = Exchange(head: head, forward: forward, start: start, body: body)
+        let exchange = Exchange(
+            head: consume head, forward: consume forward, start: start, body: body)
         self.exchange = exchange
         openUpstream(exchange, preferPool: true)
     }

@@ -28,6 +28,15 @@ final class ProxyConnection: @unchecked Sendable {
         var forward: ProxyForward? = nil
         /// The decision's CONNECT target, if it is a tunnel.
         var tunnel: (host: String, port: Int)? = nil
+
+        /// What an exchange starts from, the forward moved out (nil when there is none).
+        /// Mutating, so that `current?.takeForExchange()` works in place: reading
+        /// `current?.head` and `current?.forward` one after the other copied parts of the
+        /// struct out and destroyed the copies (five retains and releases per request).
+        mutating func takeForExchange() -> (head: HTTPRequestHead, start: UInt64, ProxyForward)? {
+            guard let forward = forward.take() else { return nil }
+            return (head, start, forward)
+        }
     }
 
     /// What the upstream deadline bounds.
