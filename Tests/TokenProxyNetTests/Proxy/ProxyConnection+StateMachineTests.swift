@@ -293,7 +293,9 @@ struct ProxyConnectionStateMachineTests {
             return
         }
         #expect(routed.head == head && routed.complete && !routed.closeAfter)
-        #expect(machine.routeDecided(.forward(allowedUpgrades: ["websocket"])) == .forward(.buffered([])))
+        #expect(
+            machine.routeDecided(.forward(allowedUpgrades: ["websocket"]))
+                == .forward(.buffered([])))
         #expect(machine.routeDecided(.forward(allowedUpgrades: [])) == .reject(.invalidRequestLine))
         #expect(machine.state == .forwarding(routed))
         #expect(

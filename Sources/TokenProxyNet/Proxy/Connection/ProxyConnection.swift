@@ -143,7 +143,6 @@ final class ProxyConnection: @unchecked Sendable {
         return false
     }
 
-
     /// Joins the loop and reads the first request (on the loop's thread: the loop accepted it).
     func startOnLoop() {
         guard !isClosed else { return }
