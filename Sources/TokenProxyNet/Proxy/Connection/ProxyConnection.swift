@@ -240,6 +240,9 @@ final class ProxyConnection: @unchecked Sendable {
         // A parked request reads nothing, but its client may give up meanwhile.
         if parked { events |= Epoll.readHangUp }
         let wanted = events == 0 ? nil : events
+        // Usually unchanged (this runs after every event): `watch` would return at once, but
+        // the call and its typed-throws plumbing cost more than the compare.
+        if wanted == clientWatched { return }
         do {
             try loop.watch(fd: fd, token: token, events: wanted, previous: clientWatched)
             clientWatched = wanted

@@ -309,6 +309,8 @@ final class UpstreamConnection: @unchecked Sendable {
     }
 
     private func watch(_ events: UInt32?) {
+        // Unchanged (the usual case): no call (see `ProxyConnection.syncClientInterest`).
+        if events == watched { return }
         let fd = self.fd
         guard fd >= 0 else { return }
         do {
