@@ -63,12 +63,12 @@ final class UpstreamConnection: @unchecked Sendable {
     /// taken from the pool, given back), and the side table a weak reference gives its target
     /// sent every retain and release of the owner down the slow path (nothing holds a
     /// `ProxyConnection` weakly; see `decisionCompletion`). Sound because the owner outlives
-    /// its use here: a
-    /// `ProxyConnection` holds the connections it owns (its exchange's or tunnel's) and closes
-    /// them in `close()`, before the loop lets it go (it stays registered until then), and a
-    /// closed connection never calls its owner; a connection it gives back to the pool has
-    /// its owner cleared first (`UpstreamPool.release`). Unlike `unowned(unsafe)`, a load of
-    /// an owner that did die anyway traps instead of touching freed memory.
+    /// its use here: a `ProxyConnection` holds the connections it owns (its exchange's or
+    /// tunnel's) and closes them in `close()`, before the loop lets it go (it stays registered
+    /// until then), and a closed connection never calls its owner; a connection given back to
+    /// the pool has its owner cleared first (`UpstreamPool.release`). Unlike
+    /// `unowned(unsafe)`, a load of an owner that did die anyway traps instead of touching
+    /// freed memory.
     @exclusivity(unchecked) unowned var owner: (any UpstreamConnectionOwner)?
     /// The response side: parses what the upstream sends.
     @exclusivity(unchecked) var parser = HTTPParser(
@@ -360,7 +360,7 @@ extension UpstreamConnection: EventLoopClient {
         case .handshaking:
             handshake()
         case .ready:
-            // The weak reference loaded once (each load is a runtime call and a retain).
+            // The owner loaded once (each load is a runtime call and a retain).
             if let owner {
                 owner.upstreamReady(self)
             } else if heardWhileIdle() {
