@@ -163,6 +163,13 @@ final class EventLoop: @unchecked Sendable {
         clients.remove(token: token)
     }
 
+    /// The client registered under `token` now, or nil (loop thread only). Lets a callback
+    /// reach a client by its token rather than by a weak reference, whose side table made
+    /// every retain and release of the client take the runtime's slow path.
+    func registeredClient(token: UInt64) -> (any EventLoopClient)? {
+        clients.client(for: clients.epollData(for: token))
+    }
+
     /// Moves `fd` from watching `previous` events to `events` (nil: not in epoll at all, which
     /// is also how a client with nothing to wait for avoids level-triggered EPOLLHUP reports).
     func watch(

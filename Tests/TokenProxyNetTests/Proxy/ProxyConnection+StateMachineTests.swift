@@ -274,6 +274,40 @@ struct ProxyConnectionStateMachineTests {
         #expect(busy.responseSent(intact: true) == .close)
     }
 
+    /// The request moves from state to state (`takeState`): each transition keeps the whole
+    /// request, and an event out of order leaves the state as it was.
+    @Test func carriesTheRequestThroughEveryTransitionAndIgnoresEventsOutOfOrder() {
+        var machine = Self.machine()
+        #expect(machine.routeDecided(.forward(allowedUpgrades: [])) == .reject(.invalidRequestLine))
+        #expect(machine.state == .idle)
+        #expect(machine.responseHeadReceived(Self.response(200)) == .refuseSwitch)
+        #expect(machine.state == .idle)
+        let head = Self.head("GET", "/a", version: .http1_0, ["Connection": "keep-alive"])
+        #expect(
+            machine.readable(
+                Self.bytes("GET /a HTTP/1.0\r\nHost: h\r\nConnection: keep-alive\r\n\r\n"))
+                == .decideRoute(head))
+        #expect(machine.responseHeadReceived(Self.response(200)) == .refuseSwitch)
+        guard case .routing(let routed) = machine.state else {
+            Issue.record("not routing: \(machine.state)")
+            return
+        }
+        #expect(routed.head == head && routed.complete && !routed.closeAfter)
+        #expect(
+            machine.routeDecided(.forward(allowedUpgrades: ["websocket"]))
+                == .forward(.buffered([])))
+        #expect(machine.routeDecided(.forward(allowedUpgrades: [])) == .reject(.invalidRequestLine))
+        #expect(machine.state == .forwarding(routed))
+        #expect(
+            machine.responseHeadReceived(Self.response(200, ["Content-Length": "1"]))
+                == .relay(.length(1), connection: .keepAlive))
+        #expect(machine.state == .forwarding(routed))
+        #expect(machine.responseSent(intact: true) == .readMore(arm: .idle))
+        #expect(machine.state == .idle)
+        #expect(machine.responseSent(intact: true) == .close)
+        #expect(machine.state == .closed)
+    }
+
     @Test func closesWhenAResponseWasCut() {
         var machine = Self.machine()
         _ = machine.readable(Self.bytes("GET / HTTP/1.1\r\nHost: h\r\n\r\n"))

@@ -5,9 +5,9 @@ import TokenProxyPosix
 /// Carrying out the state machine's steps on the client side: reading, answering, rejecting.
 extension ProxyConnection {
     /// Carries out one step; returns the next, or nil when nothing follows without an event.
-    func perform(_ step: Step) -> Step? {
+    func perform(_ step: consuming Step) -> Step? {
         if case .readMore = step {} else { clientReading = false }
-        switch step {
+        switch consume step {
         case .doNothing:
             return nil
         case .close:

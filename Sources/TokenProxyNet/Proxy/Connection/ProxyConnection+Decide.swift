@@ -4,7 +4,7 @@ import TokenProxyCore
 extension ProxyConnection {
     /// Asks the delegate about `head`; a `.later` answer parks the request (nothing is read
     /// meanwhile) and resumes it on this loop when the answer comes.
-    func decide(_ head: HTTPRequestHead) -> Step? {
+    func decide(_ head: consuming HTTPRequestHead) -> Step? {
         let start = EventLoop.now()
         sequence &+= 1  // a pending answer to an earlier question is dropped
         let answer = engine.delegate.decide(
@@ -27,12 +27,22 @@ extension ProxyConnection {
     /// the answer belongs to the one parked in `parkedHead` (one question is asked at a time,
     /// and a connection leaves that state only by the answer or by closing, after which
     /// answers are dropped).
+    ///
+    /// It finds the connection on its loop by its token (unique per engine: the shell's
+    /// connection ids only grow), not through a weak reference: a weak reference gives the
+    /// connection a side table for life, and then each of its retains and releases (several
+    /// per request) and the upstream's `unowned` owner took the runtime's slow path. A closed
+    /// connection is no longer registered, so its late answer is dropped, as before.
     static func decisionCompletion(for connection: ProxyConnection)
         -> @Sendable (ProxyDecision) -> Void
     {
-        { [weak connection] decision in
-            guard let connection else { return }
-            connection.loop.execute { connection.decisionArrived(decision) }
+        let loop = connection.loop
+        let token = connection.token
+        return { decision in
+            loop.execute {
+                (loop.registeredClient(token: token) as? ProxyConnection)?.decisionArrived(
+                    decision)
+            }
         }
     }
 
@@ -66,13 +76,15 @@ extension ProxyConnection {
 
     /// Tells the machine the delegate's decision.
     private func decided(
-        _ decision: ProxyDecision, head: HTTPRequestHead, start: UInt64
+        _ decision: consuming ProxyDecision, head: consuming HTTPRequestHead, start: UInt64
     )
         -> Step?
     {
         deliverShutdown()
         guard !isClosed else { return nil }
-        switch decision {
+        // Consumed: the forward moves into `current` rather than being copied out of the
+        // decision (a retain, and a release when the decision died).
+        switch consume decision {
         case .respond(let response):
             current = Current(head: head, start: start, route: "")
             return Step(machine.routeDecided(.respond(response)))
@@ -86,8 +98,15 @@ extension ProxyConnection {
                 failExchange(.invalidForward(route: forward.routeName, detail: problem))
                 return nil
             }
-            if forward.authorization != nil { context.validAuthorization = forward.authorization }
-            context.validHostHeader = forward.hostHeader
+            // Stored only when they changed (usually the very same strings, compared in
+            // O(1)): a store released the old value and retained the new one every request.
+            if let authorization = forward.authorization,
+                authorization != context.validAuthorization
+            {
+                context.validAuthorization = authorization
+            }
+            let hostHeader = forward.hostHeader
+            if hostHeader != context.validHostHeader { context.validHostHeader = hostHeader }
             context.viaChecked = true
             return Step(machine.routeDecided(.forward(allowedUpgrades: forward.upgrades)))
         case .tunnel(let host, let port):

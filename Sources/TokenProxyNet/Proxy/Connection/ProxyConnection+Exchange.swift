@@ -51,14 +51,16 @@ extension ProxyConnection {
         @exclusivity(unchecked) var discarded = 0
 
         init(
-            head: HTTPRequestHead, forward: ProxyForward, start: UInt64,
-            body: ProxyConnection.OutgoingBody
+            head: consuming HTTPRequestHead, forward: consuming ProxyForward, start: UInt64,
+            body: consuming ProxyConnection.OutgoingBody
         ) {
+            // `chunked` first: each parameter's last use is its store, so it moves in (read
+            // after the store, the head and the forward were copied in and released after).
+            self.chunked = head.fields.contains(.transferEncoding)
             self.head = head
             self.forward = forward
             self.start = start
             self.body = body
-            self.chunked = head.fields.contains(.transferEncoding)
         }
 
         var upstreamName: String { forward.upstream.description }
@@ -66,23 +68,31 @@ extension ProxyConnection {
     }
 
     /// Carries out `.forward` once the machine has the body (or its first part) ready.
-    func startExchange(_ body: OutgoingBody) {
+    func startExchange(_ body: consuming OutgoingBody) {
         // Only the parts needed, each read in place: binding `current` copied all of it (the
-        // head, the decision, the route name) and destroyed the copy.
-        guard let forward = current?.forward, let head = current?.head,
-            let start = current?.start
-        else { return }
+        // head, the decision, the route name) and destroyed the copy. The forward moves into
+        // the exchange (nothing reads it from `current` again).
+        guard let (head, start, forward) = current?.takeForExchange() else { return }
         switch body {
         case .buffered(let bytes): noteBuffered(bytes.count)
         case .streaming(let prefix): noteBuffered(prefix.count)
         }
-        exchange = Exchange(head: head, forward: forward, start: start, body: body)
-        openUpstream(preferPool: true)
+        let exchange = Exchange(
+            head: consume head, forward: consume forward, start: start, body: body)
+        self.exchange = exchange
+        openUpstream(exchange, preferPool: true)
     }
 
     /// Takes a pooled connection to the exchange's upstream (`preferPool`) or opens one.
     func openUpstream(preferPool: Bool) {
-        guard let forward = exchange?.forward else { return }
+        guard let exchange else { return }
+        openUpstream(exchange, preferPool: preferPool)
+    }
+
+    /// `openUpstream(preferPool:)` for `exchange`, the current one, bound once by the caller:
+    /// each `self.exchange?.…` chain read (and retained) the reference again.
+    private func openUpstream(_ exchange: Exchange, preferPool: Bool) {
+        let forward = exchange.forward
         let upstream = forward.upstream
         switch upstream.scheme {
         case "http":
@@ -102,25 +112,25 @@ extension ProxyConnection {
                     detail: "unsupported scheme '\(upstream.scheme)'"))
             return
         }
-        exchange?.phase = .connecting
+        exchange.phase = .connecting
         if preferPool, let pooled = context.pool.acquire(upstream) {
-            attach(pooled)
-            sendRequest()
+            attach(pooled, to: exchange)
+            sendRequest(exchange, on: pooled)
             return
         }
         let connection = UpstreamConnection(
             upstream: upstream, tls: forward.tls, loop: loop, token: context.nextUpstreamToken())
-        attach(connection)
+        attach(connection, to: exchange)
         upstreamWait = .connect
         upstreamDeadline = deadline(in: context.timeouts.connect)
         resolve(connection)
     }
 
-    private func attach(_ connection: UpstreamConnection) {
+    private func attach(_ connection: UpstreamConnection, to exchange: Exchange) {
         connection.owner = self
         connection.receivedResponseBytes = false
         connection.reusable = false
-        exchange?.upstream = connection
+        exchange.upstream = connection
     }
 
     /// Resolves the connection's host (at once for IP literals and cached names, else off the
@@ -153,6 +163,11 @@ extension ProxyConnection {
     /// Queues the request head and the body (or its prefix) upstream and starts reading.
     func sendRequest() {
         guard let exchange, let upstream = exchange.upstream else { return }
+        sendRequest(exchange, on: upstream)
+    }
+
+    /// `sendRequest()` for the current exchange and its upstream, bound once by the caller.
+    private func sendRequest(_ exchange: Exchange, on upstream: UpstreamConnection) {
         exchange.phase = .awaitingHead
         exchange.writeFailed = false
         upstream.parser.expectResponse(toMethod: exchange.head.method)

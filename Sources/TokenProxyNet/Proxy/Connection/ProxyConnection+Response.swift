@@ -4,7 +4,7 @@ import TokenProxyCore
 /// and the one replay after a 401.
 extension ProxyConnection: UpstreamConnectionOwner {
     func upstreamConnected(_ upstream: UpstreamConnection, failure: NetError?) {
-        if tunnel?.upstream === upstream {
+        if isTunnelling, tunnel?.upstream === upstream {
             tunnelConnected(failure: failure)
         } else if let exchange, exchange.upstream === upstream {
             if let failure {
@@ -19,7 +19,7 @@ extension ProxyConnection: UpstreamConnectionOwner {
     }
 
     func upstreamReady(_ upstream: UpstreamConnection) {
-        if tunnel?.upstream === upstream {
+        if isTunnelling, tunnel?.upstream === upstream {
             tunnelUpstreamReady()
         } else if exchange?.upstream === upstream {
             pumpUpstream(upstream)
@@ -121,7 +121,16 @@ extension ProxyConnection: UpstreamConnectionOwner {
     /// client's queue is over its bound (backpressure: the upstream is not read until the
     /// client took more), or the response is over.
     private func processResponse(_ upstream: UpstreamConnection, ended: Bool) {
-        while let exchange, exchange.upstream === upstream, !isClosed {
+        // Bound once: `while let exchange` read and retained the reference again (and
+        // released it) for every parser event.
+        guard let exchange, exchange.upstream === upstream else { return }
+        processResponse(exchange, upstream, ended: ended)
+    }
+
+    private func processResponse(
+        _ exchange: Exchange, _ upstream: UpstreamConnection, ended: Bool
+    ) {
+        while self.exchange === exchange, exchange.upstream === upstream, !isClosed {
             if exchange.phase == .askingAfter401 { return }
             if case .relaying = exchange.phase, !output.acceptsMore {
                 flushClient()
@@ -147,13 +156,22 @@ extension ProxyConnection: UpstreamConnectionOwner {
                 return
             }
             // A switch on the event alone: a `(phase, event)` tuple copied the event (a
-            // retain and a release per field of a head) for every parser event.
+            // retain and a release per field of a head) for every parser event. No `where`
+            // clauses either: a case that may still fail after binding its payload copies it.
             let phase = exchange.phase
             switch consume event {
-            case .informationalResponse where phase == .awaitingHead:
+            case .informationalResponse:
+                guard phase == .awaitingHead else {
+                    upstreamBroke("unexpected response data")
+                    return
+                }
                 continue
-            case .responseHead(let head) where phase == .awaitingHead:
-                responseHead(head, upstream: upstream)
+            case .responseHead(let head):
+                guard phase == .awaitingHead else {
+                    upstreamBroke("unexpected response data")
+                    return
+                }
+                responseHead(head, exchange: exchange, upstream: upstream)
             case .body(let bytes):
                 if case .relaying(let framing) = phase {
                     noteBuffered(bytes.count)
@@ -167,7 +185,7 @@ extension ProxyConnection: UpstreamConnectionOwner {
                     exchange.discarded += bytes.count
                     if exchange.discarded > Limits.Proxy.maxDiscardedBodyBytes {
                         upstream.close()
-                        self.exchange?.upstream = nil
+                        exchange.upstream = nil
                         openUpstream(preferPool: true)
                         return
                     }
@@ -180,14 +198,14 @@ extension ProxyConnection: UpstreamConnectionOwner {
                     if framing == .chunked {
                         output.append(HTTPSerializer.lastChunk(trailers: trailers))
                     }
-                    responseComplete(upstream)
+                    responseComplete(exchange, upstream)
                 } else if phase == .discarding401 {
                     resendAfter401(upstream)
                 } else {
                     upstreamBroke("unexpected response data")
                 }
                 return
-            default:
+            case .requestHead:
                 upstreamBroke("unexpected response data")
                 return
             }
@@ -196,8 +214,9 @@ extension ProxyConnection: UpstreamConnectionOwner {
 
     /// The final response head arrived: ask for a fresh token after a 401 the request can be
     /// replayed for, else relay it.
-    private func responseHead(_ head: HTTPResponseHead, upstream: UpstreamConnection) {
-        guard let exchange else { return }
+    private func responseHead(
+        _ head: HTTPResponseHead, exchange: Exchange, upstream: UpstreamConnection
+    ) {
         exchange.status = head.status
         exchange.responseKeepsAlive = head.keepAlive
         exchange.response = nil
@@ -226,12 +245,19 @@ extension ProxyConnection: UpstreamConnectionOwner {
             }
             return
         }
-        relayHead(head, upstream: upstream)
+        relayHead(head, exchange: exchange, upstream: upstream)
     }
 
     /// Tells the machine the response head and starts relaying it.
     func relayHead(_ head: HTTPResponseHead, upstream: UpstreamConnection) {
         guard let exchange else { return }
+        relayHead(head, exchange: exchange, upstream: upstream)
+    }
+
+    /// `relayHead(_:upstream:)` for the current exchange, bound once by the caller.
+    private func relayHead(
+        _ head: HTTPResponseHead, exchange: Exchange, upstream: UpstreamConnection
+    ) {
         deliverShutdown()
         guard !isClosed else { return }
         switch machine.responseHeadReceived(head) {
@@ -251,14 +277,14 @@ extension ProxyConnection: UpstreamConnectionOwner {
             ProxyHeaders.appendClientResponse(
                 head, framing: framing, connection: connection, via: configuration.via,
                 to: &output)
-            self.exchange?.phase = .relaying(framing)
+            exchange.phase = .relaying(framing)
         }
     }
 
     /// The response's end arrived: report, give the upstream back, and tell the machine once
     /// the client has it all.
-    private func responseComplete(_ upstream: UpstreamConnection) {
-        guard let exchange, let status = exchange.status else { return }
+    private func responseComplete(_ exchange: Exchange, _ upstream: UpstreamConnection) {
+        guard let status = exchange.status else { return }
         upstream.reusable =
             exchange.requestComplete && !exchange.writeFailed && exchange.responseKeepsAlive
             && upstream.parserIsIdle

@@ -28,7 +28,31 @@ extension ProxyConnection {
 
         /// Whether the connection waits for a request (no exchange in progress): a shutdown
         /// closes it at once.
-        var awaitsRequest: Bool { state == .idle || state == .readingHead }
+        var awaitsRequest: Bool {
+            // Patterns, not `==`: the synthesized `==` of a state with payloads copied both
+            // operands (a retain and a release per reference) on each call.
+            switch state {
+            case .idle, .readingHead: true
+            default: false
+            }
+        }
+
+        /// Whether HTTP is over on this connection (closed, or a tunnel relays bytes).
+        var takesNoInput: Bool {
+            switch state {
+            case .closed, .tunnelling: true
+            default: false
+            }
+        }
+
+        /// Moves the state out, leaving `.closed` (the caller stores the next one). Matching a
+        /// case of `state` in place copied the request it carries (a retain per reference), and
+        /// storing the next state released the old one's: two round trips per transition.
+        mutating func takeState() -> State {
+            var taken = State.closed
+            swap(&taken, &state)
+            return taken
+        }
 
         /// The connection was accepted: the first head must arrive within the header timeout.
         mutating func start() -> StartAction {
@@ -37,7 +61,7 @@ extension ProxyConnection {
 
         /// Bytes arrived from the client.
         mutating func readable(_ bytes: some Sequence<UInt8>) -> ReadableAction {
-            if state == .closed || state == .tunnelling { return .doNothing }
+            if takesNoInput { return .doNothing }
             parser.feed(bytes)
             return input()
         }
@@ -46,16 +70,16 @@ extension ProxyConnection {
         /// parser's `UnsafeRawBufferPointer` feed is one copy, where the generic `Sequence`
         /// one is not specialized across modules (~660 instructions per read).
         mutating func readable(_ bytes: UnsafeRawBufferPointer) -> ReadableAction {
-            if state == .closed || state == .tunnelling { return .doNothing }
+            if takesNoInput { return .doNothing }
             parser.feed(bytes)
             return input()
         }
 
         /// The client closed its side (read returned 0).
         mutating func endOfInput() -> ReadableAction {
-            if state == .closed || state == .tunnelling { return .doNothing }
+            if takesNoInput { return .doNothing }
             parser.feedEndOfStream()
-            if state == .idle && parser.isIdle {
+            if case .idle = state, parser.isIdle {
                 state = .closed
                 return .close
             }
@@ -65,7 +89,9 @@ extension ProxyConnection {
         /// The delegate decided what to do with the request handed out by `.decideRoute`.
         mutating func routeDecided(_ route: Route) -> RouteDecidedAction {
             // Out of order (a driver bug): end the connection.
-            guard case .routing(var request) = state else { return .reject(.invalidRequestLine) }
+            guard case .routing = state else { return .reject(.invalidRequestLine) }
+            let taken = takeState()
+            guard case .routing(var request) = consume taken else { preconditionFailure() }
             switch route {
             case .respond(let response):
                 let close = response.closeConnection || request.closeAfter
@@ -79,9 +105,12 @@ extension ProxyConnection {
                 state = .discardingBody(request, response: response, discarded: 0)
                 return RouteDecidedAction(parseBody())
             case .forward(let allowedUpgrades):
-                request.upgrades =
-                    request.offersUpgrade
-                    ? ProxyHeaders.allowedUpgrades(request.head, allowed: allowedUpgrades) : []
+                // `upgrades` is empty until now (a request is routed once): only an offer
+                // writes it, so a plain request stores no array.
+                if request.offersUpgrade {
+                    request.upgrades = ProxyHeaders.allowedUpgrades(
+                        request.head, allowed: allowedUpgrades)
+                }
                 if request.complete {
                     state = .forwarding(request)
                     return .forward(.buffered([]))
@@ -120,7 +149,9 @@ extension ProxyConnection {
         /// The upstream's final response head arrived (after any replay): decide how it
         /// reaches the client, and whether the connection stays open after it.
         mutating func responseHeadReceived(_ response: HTTPResponseHead) -> ResponseHeadAction {
-            guard case .forwarding(var request) = state else { return .refuseSwitch }
+            guard case .forwarding = state else { return .refuseSwitch }
+            let taken = takeState()
+            guard case .forwarding(var request) = consume taken else { preconditionFailure() }
             if response.status == 101 {
                 guard ProxyHeaders.switchMatchesOffer(response, offered: request.upgrades) else {
                     state = .closed
@@ -132,10 +163,10 @@ extension ProxyConnection {
             let framing = Self.responseFraming(of: response, to: request.head)
             // A body still streaming from the client cannot be skipped: close after it.
             if !request.complete || framing == .close { request.closeAfter = true }
-            state = .forwarding(request)
             let connection: ProxyHeaders.ConnectionField =
                 request.closeAfter
                 ? .close : (request.head.version == .http1_0 ? .keepAlive : .none)
+            state = .forwarding(request)  // the request's last use: moved, not copied
             return .relay(framing, connection: connection)
         }
 
@@ -157,7 +188,8 @@ extension ProxyConnection {
         /// The response to the current request was sent; `intact` is false when it was cut
         /// (the client or the upstream went away mid-body).
         mutating func responseSent(intact: Bool) -> ResponseSentAction {
-            switch state {
+            let taken = takeState()  // every case below stores the next state
+            switch consume taken {
             case .forwarding(let request), .responding(let request):
                 guard intact && !request.closeAfter && request.complete else {
                     state = .closed

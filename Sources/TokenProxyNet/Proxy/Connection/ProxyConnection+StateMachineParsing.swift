@@ -44,9 +44,13 @@ extension ProxyConnection.StateMachine {
         let event: HTTPParserEvent
         do {
             guard let next = try parser.next() else {
-                if parser.isIdle { state = .idle }
-                let wanted: Deadline =
-                    state == .idle ? (requestCount == 0 ? .header : .idle) : .header
+                var idle = false
+                if case .idle = state { idle = true }
+                if parser.isIdle {
+                    state = .idle
+                    idle = true
+                }
+                let wanted: Deadline = idle ? (requestCount == 0 ? .header : .idle) : .header
                 return .needMore(arm: wanted == armed ? nil : wanted)
             }
             event = next

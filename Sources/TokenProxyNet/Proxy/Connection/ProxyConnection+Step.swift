@@ -24,14 +24,14 @@ extension ProxyConnection {
         case openTunnel(clientBytes: [UInt8])
         case close
 
-        init(_ action: StateMachine.StartAction) {
-            switch action {
+        init(_ action: consuming StateMachine.StartAction) {
+            switch consume action {
             case .readMore(let arm): self = .readMore(arm)
             }
         }
 
-        init(_ action: StateMachine.ReadableAction) {
-            switch action {
+        init(_ action: consuming StateMachine.ReadableAction) {
+            switch consume action {
             case .doNothing: self = .doNothing
             case .readMore(let arm): self = .readMore(arm)
             case .decideRoute(let head): self = .decideRoute(head)
@@ -44,8 +44,8 @@ extension ProxyConnection {
             }
         }
 
-        init(_ action: StateMachine.RouteDecidedAction) {
-            switch action {
+        init(_ action: consuming StateMachine.RouteDecidedAction) {
+            switch consume action {
             case .respond(let response, let close): self = .respond(response, close: close)
             case .readMore(let arm): self = .readMore(arm)
             case .sendContinue: self = .sendContinue
@@ -56,16 +56,16 @@ extension ProxyConnection {
             }
         }
 
-        init(_ action: StateMachine.ContinueSentAction) {
-            switch action {
+        init(_ action: consuming StateMachine.ContinueSentAction) {
+            switch consume action {
             case .readMore(let arm): self = .readMore(arm)
             case .forward(let body): self = .forward(body)
             case .reject(let error): self = .reject(error)
             }
         }
 
-        init(_ action: StateMachine.BodyPartSentAction) {
-            switch action {
+        init(_ action: consuming StateMachine.BodyPartSentAction) {
+            switch consume action {
             case .doNothing: self = .doNothing
             case .readMore(let arm): self = .readMore(arm)
             case .sendBody(let bytes): self = .sendBody(bytes)
@@ -74,8 +74,8 @@ extension ProxyConnection {
             }
         }
 
-        init(_ action: StateMachine.ResponseSentAction) {
-            switch action {
+        init(_ action: consuming StateMachine.ResponseSentAction) {
+            switch consume action {
             case .close: self = .close
             case .readMore(let arm): self = .readMore(arm)
             case .decideRoute(let head): self = .decideRoute(head)
@@ -83,8 +83,8 @@ extension ProxyConnection {
             }
         }
 
-        init(_ action: StateMachine.DeadlineExpiredAction) {
-            switch action {
+        init(_ action: consuming StateMachine.DeadlineExpiredAction) {
+            switch consume action {
             case .doNothing: self = .doNothing
             case .close: self = .close
             case .requestTimeout: self = .requestTimeout

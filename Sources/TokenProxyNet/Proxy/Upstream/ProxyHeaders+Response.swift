@@ -45,8 +45,9 @@ extension ProxyHeaders {
         let base = framing == .chunked ? droppedDownstreamChunked : droppedDownstream
         // Fields this response drops besides `base`: those its `Connection` nominates (but a
         // chunked relay keeps `Trailer`), and the length when we frame the body ourselves.
-        var drop = FieldNameList()
-        var existingVia: [String] = []
+        // Made only when a field needs them (see `appendUpstreamRequest`).
+        var drop: FieldNameList?
+        var existingVia: [String]?
         // What the upstream's fields take on the wire, all of them: a bound for those copied
         // (the `Upgrade` lines of a 101 are among them).
         var fieldBytes = 0
@@ -55,14 +56,17 @@ extension ProxyHeaders {
             if FieldNameList.isNamed(name, "connection") {
                 HTTPFields.forEachListElement(value) { token in
                     if framing == .chunked && FieldNameList.isNamed(token, "trailer") { return }
-                    if !base.contains(token) { drop.insert(token) }
+                    if !base.contains(token) {
+                        if drop == nil { drop = FieldNameList() }
+                        drop?.insert(token)
+                    }
                 }
             } else if FieldNameList.isNamed(name, "via") {
-                existingVia.append(String(decoding: value, as: UTF8.self))
+                appendValue(value, to: &existingVia)
             }
         }
         let dropLength = framing != .none || head.status == 204
-        let viaValue = joined(existingVia, adding: via)
+        let viaValue = existingVia.map { joined($0, adding: via) } ?? via
         // The status line's literal parts, framing and `Connection` lines and CRLFs take less
         // than `fixedBytes`; the rest is counted.
         let fixedBytes = 128 + 2 * HeadWriter.maxDecimalBytes
@@ -79,7 +83,7 @@ extension ProxyHeaders {
             head.fields.forEachField { _, name, value in
                 if base.contains(name) { return }
                 if dropLength && FieldNameList.isNamed(name, "content-length") { return }
-                if !drop.isEmpty && drop.contains(name) { return }
+                if let drop, drop.contains(name) { return }
                 out.field(name, value)
             }
             switch framing {

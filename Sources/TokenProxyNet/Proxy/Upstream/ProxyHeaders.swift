@@ -134,9 +134,11 @@ enum ProxyHeaders {
         let forwardedHeaders = forward.forwardedHeaders
         // One pass for what decides the rest: the names `Connection` nominates (besides those
         // dropped anyway), the framing, list fields we extend, whether `Upgrade` is offered.
-        var drop = FieldNameList()
-        var existingVia: [String] = []
-        var forwardedFor: [String] = []
+        // Optionals, made only when a field needs them: most heads fill none, and an empty
+        // array is still a retain when made and a release when dropped.
+        var drop: FieldNameList?
+        var existingVia: [String]?
+        var forwardedFor: [String]?
         var chunked = false
         var seenLength = false
         var contentLength: Int?
@@ -147,10 +149,13 @@ enum ProxyHeaders {
             fieldBytes &+= name.count &+ value.count &+ 4
             if FieldNameList.isNamed(name, "connection") {
                 HTTPFields.forEachListElement(value) { token in
-                    if !droppedUpstream.contains(token) { drop.insert(token) }
+                    if !droppedUpstream.contains(token) {
+                        if drop == nil { drop = FieldNameList() }
+                        drop?.insert(token)
+                    }
                 }
             } else if FieldNameList.isNamed(name, "via") {
-                existingVia.append(String(decoding: value, as: UTF8.self))
+                appendValue(value, to: &existingVia)
             } else if FieldNameList.isNamed(name, "transfer-encoding") {
                 chunked = true
             } else if FieldNameList.isNamed(name, "content-length") {
@@ -160,15 +165,18 @@ enum ProxyHeaders {
             } else if FieldNameList.isNamed(name, "upgrade") {
                 offersUpgrade = true
             } else if forwardedHeaders && FieldNameList.isNamed(name, "x-forwarded-for") {
-                forwardedFor.append(String(decoding: value, as: UTF8.self))
+                appendValue(value, to: &forwardedFor)
             }
         }
         let dropAuthorization = authorization != nil
-        let upgrades = offersUpgrade ? allowedUpgrades(head, allowed: forward.upgrades) : []
-        let upgradeValue = upgrades.isEmpty ? "" : upgrades.joined(separator: ", ")
-        let viaValue = joined(existingVia, adding: via)
-        if forwardedHeaders, let clientAddress { forwardedFor.append(clientAddress) }
-        let forwardedForValue = forwardedFor.isEmpty ? "" : forwardedFor.joined(separator: ", ")
+        let upgrades = offersUpgrade ? allowedUpgrades(head, allowed: forward.upgrades) : nil
+        let upgradeValue = upgrades.map { $0.joined(separator: ", ") } ?? ""
+        let viaValue = existingVia.map { joined($0, adding: via) } ?? via
+        if forwardedHeaders, let clientAddress {
+            if forwardedFor == nil { forwardedFor = [] }
+            forwardedFor?.append(clientAddress)
+        }
+        let forwardedForValue = forwardedFor?.joined(separator: ", ") ?? ""
         let addHeaders = forward.addHeaders
         var addedBytes = 0
         for field in addHeaders {
@@ -192,7 +200,7 @@ enum ProxyHeaders {
             out.field("Host", hostHeader)
             head.fields.forEachField { _, name, value in
                 if droppedUpstream.contains(name) { return }
-                if !drop.isEmpty && drop.contains(name) { return }
+                if let drop, drop.contains(name) { return }
                 if dropAuthorization && FieldNameList.isNamed(name, "authorization") { return }
                 if forwardedHeaders
                     && (FieldNameList.isNamed(name, "x-forwarded-for")
@@ -214,7 +222,7 @@ enum ProxyHeaders {
                 out.decimal(length)
                 out.crlf()
             }
-            if !upgrades.isEmpty {
+            if !upgradeValue.isEmpty {
                 out.write("Connection: Upgrade\r\n")
                 out.field("Upgrade", upgradeValue)
             }
@@ -286,6 +294,12 @@ enum ProxyHeaders {
             }
         }
         return digits > 0 ? result : nil
+    }
+
+    /// Appends `value` as a `String` to `values`, made on the first one.
+    static func appendValue(_ value: UnsafeBufferPointer<UInt8>, to values: inout [String]?) {
+        if values == nil { values = [] }
+        values?.append(String(decoding: value, as: UTF8.self))
     }
 
     /// `existing` values followed by `value`, as one comma-separated list.
