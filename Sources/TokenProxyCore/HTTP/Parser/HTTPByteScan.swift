@@ -35,6 +35,43 @@ enum HTTPByteScan {
         return end
     }
 
+    /// The index of the first byte of `bytes` that is no `tchar` (RFC 9110 §5.6.2, see
+    /// `HTTPFields.isTokenByte`), or `bytes.count` when all are: the end of a field name, where
+    /// its colon should be.
+    ///
+    /// Field names are nearly all letters, digits and `-`: a word of those passes in a few
+    /// operations (three exact range tests on the bytes with their high bit cleared, so no
+    /// carry crosses a byte, and any byte ≥ 0x80 marked apart), and the first byte that is
+    /// none of them is found from the word's marks. From there the bytes go one at a time
+    /// through `isTokenByte`, which decides the other tchars (`_`, `.`, `~` …) exactly.
+    @inline(__always)
+    static func tokenPrefixLength(_ bytes: UnsafeBufferPointer<UInt8>) -> Int {
+        guard let base = bytes.baseAddress else { return 0 }
+        let end = bytes.count
+        let lows = ones &* 0x7F
+        var index = 0
+        while index + 8 <= end {
+            let word = UInt64(
+                littleEndian: UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self))
+            let low = word & lows
+            // For a byte x < 0x80, x + (0x80 - a) has its high bit set iff x ≥ a, and
+            // x + (0x7F - b) iff x > b; neither sum carries out of its byte.
+            let folded = low | (ones &* 0x20)  // A-Z read as a-z; no other byte becomes a letter
+            let letters = (folded &+ ones &* (0x80 - 0x61)) & ~(folded &+ ones &* (0x7F - 0x7A))
+            let digits = (low &+ ones &* (0x80 - 0x30)) & ~(low &+ ones &* (0x7F - 0x39))
+            // x ^ 0x2D is 0 exactly for `-`; 0 + 0x7F is the only sum without its high bit.
+            let dashes = ~((low ^ (ones &* 0x2D)) &+ lows)
+            let others = ~(letters | digits | dashes) & highs | word & highs
+            if others != 0 {
+                index += others.trailingZeroBitCount / 8
+                break
+            }
+            index += 8
+        }
+        while index < end && HTTPFields.isTokenByte(base[index]) { index += 1 }
+        return index
+    }
+
     /// Whether `lhs` and `rhs` hold the same bytes, compared eight at a time.
     @inline(__always)
     static func equal(_ lhs: UnsafeBufferPointer<UInt8>, _ rhs: UnsafeBufferPointer<UInt8>) -> Bool
