@@ -40,7 +40,7 @@ extension HTTPParser {
 
     /// Consumes head lines; returns the head event once the empty line arrives.
     mutating func parseHead() throws(HTTPParseError) -> HTTPParserEvent? {
-        while partial.request == nil && partial.status == nil {
+        while !partial.hasStartLine {
             guard try parseStartLine() else { return nil }
         }
         guard try parseFieldLines() else { return nil }
@@ -72,10 +72,12 @@ extension HTTPParser {
             }
             lastTarget = request.target
             partial.request = request
+            partial.hasStartLine = true
         case .response:
             partial.status = try buffer.withUnsafeBufferPointer {
                 (bytes) throws(HTTPParseError) in try parseStatusLine(bytes[line])
             }
+            partial.hasStartLine = true
         }
         return true
     }
