@@ -7,8 +7,11 @@ extension HTTPParser {
     /// including its CRLF. (Two passes, LF then CR: measured cheaper than one pass testing
     /// every word for both needles, 399 against 421 instructions per token request.)
     /// (Head field lines are found by `parseFieldLines`, which leaves out the CR pass.)
+    ///
+    /// `findsCarriageReturn: false` leaves the search for a CR inside the line to the caller,
+    /// for lines that never parse with a CR in them: the start lines (`parseStartLine`).
     mutating func scanLine(
-        limit: Int, tooLong: HTTPParseError
+        limit: Int, tooLong: HTTPParseError, findsCarriageReturn: Bool = true
     ) throws(HTTPParseError) -> Range<Int>? {
         let end = buffer.count
         let start = lineScanIndex
@@ -30,6 +33,7 @@ extension HTTPParser {
         let content = readIndex..<(lineFeed - 1)
         readIndex = lineEnd
         lineScanIndex = lineEnd
+        guard findsCarriageReturn else { return content }
         let carriageReturn = buffer.withUnsafeBufferPointer {
             HTTPByteScan.firstIndex(
                 of: 0x0D, in: $0, from: content.lowerBound, to: content.upperBound)
@@ -59,23 +63,37 @@ extension HTTPParser {
             tooLong = .requestTargetTooLong
         }
         let lineStart = readIndex
-        guard let line = try scanLine(limit: limit, tooLong: tooLong) else { return false }
+        // Not searched for a CR: a start line with one never parses (a CR is no tchar, no
+        // request-target byte and no reason-phrase byte), so it is looked for only when the
+        // parse fails (`fieldLineError`), and the error is the same as when it was searched.
+        guard
+            let line = try scanLine(limit: limit, tooLong: tooLong, findsCarriageReturn: false)
+        else { return false }
         partial.bytes += readIndex - lineStart
         switch mode {
         case .request:
             // RFC 9112 §2.2: ignore empty lines received before a request-line.
             if line.isEmpty { return true }
             let request = try buffer.withUnsafeBufferPointer { (bytes) throws(HTTPParseError) in
-                try Self.parseRequestLine(
-                    UnsafeBufferPointer(rebasing: bytes[line]), limits: limits,
-                    previousTarget: lastTarget)
+                let lineBytes = UnsafeBufferPointer(rebasing: bytes[line])
+                do throws(HTTPParseError) {
+                    return try Self.parseRequestLine(
+                        lineBytes, limits: limits, previousTarget: lastTarget)
+                } catch {
+                    throw Self.fieldLineError(error, in: lineBytes)
+                }
             }
             lastTarget = request.target
             partial.request = request
             partial.hasStartLine = true
         case .response:
             partial.status = try buffer.withUnsafeBufferPointer {
-                (bytes) throws(HTTPParseError) in try parseStatusLine(bytes[line])
+                (bytes) throws(HTTPParseError) in
+                do throws(HTTPParseError) {
+                    return try parseStatusLine(bytes[line])
+                } catch {
+                    throw Self.fieldLineError(error, in: UnsafeBufferPointer(rebasing: bytes[line]))
+                }
             }
             partial.hasStartLine = true
         }
@@ -176,6 +194,11 @@ extension HTTPParser {
             version: HTTPVersion, code: Int, reason: String
         )
     {
+        if let (version, status, reason) = Self.ordinaryStatusLine(
+            UnsafeBufferPointer(rebasing: line))
+        {
+            return (version, status, Self.reasonString(status, reason))
+        }
         // Up to two SP split it; the reason phrase may hold more (found without an array).
         guard let firstSpace = line.firstIndex(of: 0x20) else { throw .invalidStatusLine }
         let version = try Self.parseVersion(line[..<firstSpace], malformed: .invalidStatusLine)
@@ -188,13 +211,42 @@ extension HTTPParser {
         guard status >= 100 else { throw .invalidStatusLine }
         let reason = secondSpace.map { line[($0 + 1)...] } ?? line[line.endIndex...]
         guard reason.allSatisfy(HTTPFields.isValueByte) else { throw .invalidStatusLine }
-        // The usual phrase ("OK") is the standard one: that literal, not a new String.
+        return (version, status, Self.reasonString(status, UnsafeBufferPointer(rebasing: reason)))
+    }
+
+    /// The version, status code and reason phrase of a well-formed status line of HTTP/1.1 or
+    /// HTTP/1.0, read in one pass (the version as one word, the phrase's bytes eight at a
+    /// time), or nil for any other line, valid or not: `parseStatusLine` decides those.
+    /// Accepts exactly what the careful parse accepts: `HTTP/1.x`, SP, three digits not
+    /// starting with 0, then nothing (a missing final SP) or SP and value bytes.
+    @inline(__always)
+    private static func ordinaryStatusLine(_ line: UnsafeBufferPointer<UInt8>) -> (
+        version: HTTPVersion, status: Int, reason: UnsafeBufferPointer<UInt8>
+    )? {
+        guard line.count >= 12, let version = ordinaryVersion(line, at: 0), line[8] == 0x20
+        else { return nil }
+        let hundreds = line[9] &- 0x30
+        let tens = line[10] &- 0x30
+        let ones = line[11] &- 0x30
+        guard hundreds >= 1 && hundreds <= 9 && tens <= 9 && ones <= 9 else { return nil }
+        let status = Int(hundreds) * 100 + Int(tens) * 10 + Int(ones)
+        if line.count == 12 {
+            return (version, status, UnsafeBufferPointer(rebasing: line[12...]))
+        }
+        guard line[12] == 0x20 else { return nil }
+        let reason = UnsafeBufferPointer(rebasing: line[13...])
+        guard HTTPByteScan.allValueBytes(reason) else { return nil }
+        return (version, status, reason)
+    }
+
+    /// The reason phrase as a `String`: the usual phrase ("OK") is the standard one, that
+    /// literal, not a new String.
+    private static func reasonString(_ status: Int, _ reason: UnsafeBufferPointer<UInt8>)
+        -> String
+    {
         var standard = HTTPResponseHead.standardReason(for: status)
-        let reasonBytes = UnsafeBufferPointer(rebasing: reason)
-        let isStandard = standard.withUTF8 { $0.elementsEqual(reasonBytes) }
-        return (
-            version, status, isStandard ? standard : String(decoding: reasonBytes, as: UTF8.self)
-        )
+        let isStandard = standard.withUTF8 { HTTPByteScan.equal($0, reason) }
+        return isStandard ? standard : String(decoding: reason, as: UTF8.self)
     }
 
     /// The method as a `String`: a literal for the common ones (methods are case-sensitive,
@@ -294,10 +346,11 @@ extension HTTPParser {
         return (UnsafeBufferPointer(rebasing: line[..<colon]), value)
     }
 
-    /// The error for field line `line`, whose parse failed with `error`: a CR anywhere in the
-    /// line comes first (`.invalidLineEnding`), as when `scanLine` still searched every line
-    /// for one (`parseFieldLines` does not search head field lines: a line with a CR never
-    /// parses, so it is looked for only here). Kept out of line: the usual line never fails.
+    /// The error for head line `line` (a field line or a start line), whose parse failed with
+    /// `error`: a CR anywhere in the line comes first (`.invalidLineEnding`), as when
+    /// `scanLine` still searched every line for one (head lines are not searched: a line with
+    /// a CR never parses, so it is looked for only here). Kept out of line: the usual line
+    /// never fails.
     @inline(never)
     static func fieldLineError(_ error: HTTPParseError, in line: UnsafeBufferPointer<UInt8>)
         -> HTTPParseError
