@@ -92,4 +92,29 @@ struct HTTPByteScanTests {
             #expect(HTTPFields.isTokenByte(UInt8(byte)) == tchars.contains(UInt8(byte)), "\(byte)")
         }
     }
+
+    @Test func tokenPrefixEndsAtTheFirstNonTcharLikeTheByteLoop() {
+        // Each byte value at each position of names up to two words and a tail long, among
+        // letters of both cases, digits and dashes (the word test's fast classes), so a wrong
+        // range bound, a carry into the next byte or a missed high byte shows.
+        let filler = Array("aZ0-z9A-".utf8)
+        for length in 1...19 {
+            for position in 0..<length {
+                for byte in 0...255 {
+                    var bytes = (0..<length).map { filler[$0 % filler.count] }
+                    bytes[position] = UInt8(byte)
+                    let expected = bytes.firstIndex { !HTTPFields.isTokenByte($0) } ?? length
+                    bytes.withUnsafeBufferPointer { buffer in
+                        #expect(
+                            HTTPByteScan.tokenPrefixLength(buffer) == expected,
+                            "byte \(byte) at \(position) of \(length)")
+                    }
+                }
+            }
+        }
+        // Two odd bytes in one word: the first one decides.
+        let pair = Array("Ab_d:fgh:jk".utf8)
+        pair.withUnsafeBufferPointer { #expect(HTTPByteScan.tokenPrefixLength($0) == 4) }
+        #expect(HTTPByteScan.tokenPrefixLength(UnsafeBufferPointer(start: nil, count: 0)) == 0)
+    }
 }

@@ -108,6 +108,46 @@ struct HTTPParserResponseTests {
         #expect(bodyString(events) == "deny")
     }
 
+    @Test(arguments: [
+        ("HTTP/1.1 200 OK", HTTPVersion.http1_1, 200, "OK"),
+        ("HTTP/1.0 404 Not Found", .http1_0, 404, "Not Found"),
+        ("HTTP/1.1 200 Okay", .http1_1, 200, "Okay"),
+        ("HTTP/1.1 200 ok", .http1_1, 200, "ok"),
+        ("HTTP/1.1 299 \tTab  and spaces ", .http1_1, 299, "\tTab  and spaces "),
+        ("HTTP/1.1 503 Tr\u{E8}s occup\u{E9}", .http1_1, 503, "Tr\u{E8}s occup\u{E9}"),
+        ("HTTP/1.1 101 Switching Protocols", .http1_1, 101, "Switching Protocols"),
+        ("HTTP/1.1 599 ", .http1_1, 599, ""),
+    ])
+    func readsStatusLinesInOnePass(
+        line: String, version: HTTPVersion, status: Int, reason: String
+    ) throws {
+        // The one-pass read of an ordinary status line gives what the careful parse gave:
+        // the version, the code, the phrase as sent (the standard one only when it is equal).
+        let events = try parseEvents("\(line)\r\n\r\n", mode: .response, methods: ["HEAD"])
+        guard case .responseHead(let head) = events.first else {
+            Issue.record("no head for \(line)")
+            return
+        }
+        #expect(head.version == version)
+        #expect(head.status == status)
+        #expect(head.reason == reason)
+    }
+
+    @Test(arguments: [
+        ("HTTP/1.1 200\tOK", HTTPParseError.invalidStatusLine),
+        ("HTTP/1.1 200 O\u{7F}K", .invalidStatusLine),
+        ("HTTP/1.1 200 O\u{1}K", .invalidStatusLine),
+        ("HTTP/1.1 000 OK", .invalidStatusLine),
+        ("HTTP/1.1 20x OK", .invalidStatusLine),
+        ("HTTP/1.1 2:0 OK", .invalidStatusLine),
+        ("HTTP/1.1\t200 OK", .invalidStatusLine),
+        ("HTTP/1.3 200 OK", .unsupportedVersion),
+        ("HTTP/1.1 200OK", .invalidStatusLine),
+    ])
+    func refusesStatusLinesTheOnePassReadDeclines(line: String, error: HTTPParseError) {
+        #expect(parseError("\(line)\r\n\r\n", mode: .response) == error, "\(line)")
+    }
+
     @Test func acceptsStatusLineWithoutReason() throws {
         for line in ["HTTP/1.1 200 ", "HTTP/1.1 200"] {
             let events = try parseEvents("\(line)\r\nContent-Length: 0\r\n\r\n", mode: .response)

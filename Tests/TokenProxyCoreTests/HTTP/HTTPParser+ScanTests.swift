@@ -46,6 +46,30 @@ struct HTTPParserScanTests {
         }
     }
 
+    @Test func strayCarriageReturnAnywhereInAStartLineIsRefused() {
+        // Start lines are searched for a CR only when their parse fails: a CR at every offset
+        // of a request line and of a status line is still `invalidLineEnding`, never the
+        // request-line or status-line error, whole and split around the CR.
+        let cases: [(line: String, rest: String, mode: HTTPParser.Mode)] = [
+            ("GET /api/small?q=1 HTTP/1.1", "\r\nHost: h\r\n\r\n", .request),
+            ("HTTP/1.1 200 Fine and dandy", "\r\nContent-Length: 0\r\n\r\n", .response),
+        ]
+        for (line, rest, mode) in cases {
+            let bytes = Array(line.utf8)
+            for offset in 0..<bytes.count {
+                var bad = bytes
+                bad[offset] = 0x0D
+                let input = bad + Array(rest.utf8)
+                for splits in [[], [offset], [offset + 1]] {
+                    #expect(
+                        throws: HTTPParseError.invalidLineEnding,
+                        "\(line): CR at \(offset), splits \(splits)"
+                    ) { try parseEvents(input, mode: mode, splits: splits) }
+                }
+            }
+        }
+    }
+
     @Test func strayCarriageReturnIsJudgedAtTheLineEndWhateverTheSplit() throws {
         // The CR and LF are found in one pass; a CR not followed by LF is refused only at the
         // line's LF, so what the limit or the end of stream says first wins the same way

@@ -62,4 +62,24 @@ struct HeadWriterTests {
         #expect(text(bytes) == "abc: \r\n")
         #expect(HeadWriter.bytes(capacity: 0) { _ in }.isEmpty)
     }
+
+    /// Pieces of every length from 0 to 40 (byte by byte, one or two 4-byte or 8-byte words,
+    /// `memmove`) land whole, in order, each right after the previous one, as strings (small
+    /// and heap) and as bytes, with exact bounds.
+    @Test func copiesPiecesOfEveryLengthWhole() {
+        for length in 0...40 {
+            let piece = String((0..<length).map { Character(UnicodeScalar(0x41 + $0 % 26)!) })
+            let bytes = Array(piece.utf8)
+            let written = bytes.withUnsafeBufferPointer { buffer in
+                HeadWriter.bytes(capacity: 3 * length + 2) { out in
+                    out.write(piece)
+                    out.byte(0x7C)
+                    out.write(buffer)
+                    out.byte(0x7C)
+                    out.write(piece)
+                }
+            }
+            #expect(text(written) == "\(piece)|\(piece)|\(piece)", "length \(length)")
+        }
+    }
 }

@@ -35,6 +35,61 @@ enum HTTPByteScan {
         return end
     }
 
+    /// The index of the first byte of `bytes` that is no `tchar` (RFC 9110 §5.6.2, see
+    /// `HTTPFields.isTokenByte`), or `bytes.count` when all are: the end of a field name, where
+    /// its colon should be.
+    ///
+    /// Field names are nearly all letters, digits and `-`: a word of those passes in a few
+    /// operations (`marks`), and the first byte that is none of them is found from the word's
+    /// marks. From there the bytes go one at a time through `isTokenByte`, which decides the
+    /// other tchars (`_`, `.`, `~` …) exactly.
+    @inline(__always)
+    static func tokenPrefixLength(_ bytes: UnsafeBufferPointer<UInt8>) -> Int {
+        guard let base = bytes.baseAddress else { return 0 }
+        let end = bytes.count
+        var index = 0
+        while index + 8 <= end {
+            let word = UInt64(
+                littleEndian: UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self))
+            let low = word & lows
+            let fast = letters(low) | inRange(low, 0x30, 0x39) | equal(low, 0x2D)
+            let others = ~fast & highs | word & highs
+            if others != 0 {
+                index += others.trailingZeroBitCount / 8
+                break
+            }
+            index += 8
+        }
+        while index < end && HTTPFields.isTokenByte(base[index]) { index += 1 }
+        return index
+    }
+
+    /// Every byte's low seven bits.
+    private static let lows: UInt64 = 0x7F7F_7F7F_7F7F_7F7F
+
+    /// The high bit of each byte of `low` (bytes below 0x80) set where the byte is in
+    /// `first...last` (both below 0x80): `x + (0x80 - first)` reaches the high bit exactly
+    /// when x ≥ first, `x + (0x7F - last)` exactly when x > last, and neither carries out of
+    /// its byte. Other bits are noise: mask with `highs`.
+    @inline(__always)
+    private static func inRange(_ low: UInt64, _ first: UInt8, _ last: UInt8) -> UInt64 {
+        (low &+ ones &* UInt64(0x80 - first)) & ~(low &+ ones &* UInt64(0x7F - last))
+    }
+
+    /// The high bit of each byte of `low` (bytes below 0x80) set where the byte is `byte`:
+    /// x ^ byte is 0 only there, and 0 + 0x7F is the only such sum below 0x80.
+    @inline(__always)
+    private static func equal(_ low: UInt64, _ byte: UInt8) -> UInt64 {
+        ~((low ^ ones &* UInt64(byte)) &+ lows)
+    }
+
+    /// The high bit of each byte of `low` (bytes below 0x80) set where the byte is an ASCII
+    /// letter: with bit 5 set, `A`–`Z` read as `a`–`z` and no other byte becomes a letter.
+    @inline(__always)
+    private static func letters(_ low: UInt64) -> UInt64 {
+        inRange(low | ones &* 0x20, 0x61, 0x7A)
+    }
+
     /// Whether `lhs` and `rhs` hold the same bytes, compared eight at a time.
     @inline(__always)
     static func equal(_ lhs: UnsafeBufferPointer<UInt8>, _ rhs: UnsafeBufferPointer<UInt8>) -> Bool

@@ -21,37 +21,99 @@ extension HTTPParser {
         var valueCount: UInt32
     }
 
-    /// Parses the head field line at `line` of `buffer` and notes it (see the extension's
-    /// comment): in `framing` for the checks after the empty line, in `headFacts` for the
-    /// fields' facts, as a span for the copy.
-    mutating func noteFieldLine(_ line: Range<Int>) throws(HTTPParseError) {
-        if fieldCount == 0 { headStart = line.lowerBound }
-        let base = headStart
-        let span = try buffer.withUnsafeBufferPointer { (bytes) throws(HTTPParseError) in
-            let (name, value) = try Self.parseFieldLine(UnsafeBufferPointer(rebasing: bytes[line]))
+    /// Consumes the head's field lines that have arrived, each parsed (`parseFieldLine`) and
+    /// noted (see the extension's comment): in `framing` for the checks after the empty line,
+    /// in `headFacts` for the fields' facts, as a span for the copy. True once the empty line
+    /// that ends the head is consumed, false when the next line's LF has not arrived.
+    mutating func parseFieldLines() throws(HTTPParseError) -> Bool {
+        while true {
+            switch try nextFieldLine() {
+            case .field(let span):
+                // Stored out here, not in `nextFieldLine`'s closure: an array store there may
+                // free the old storage (code the compiler cannot see), so it kept `buffer`
+                // alive around the closure with a retain and a release per head.
+                // The array keeps the last head's spans: overwritten, not removed (an `Array`
+                // `removeAll` is a generic `replaceSubrange`, ~80 instructions).
+                if fieldCount < fieldSpans.count {
+                    fieldSpans[fieldCount] = span
+                } else {
+                    fieldSpans.append(span)
+                }
+                fieldCount += 1
+            case .headEnd: return true
+            case .needMore: return false
+            }
+        }
+    }
+
+    /// What `nextFieldLine` found.
+    enum FieldLineOutcome {
+        /// A field line, parsed and noted but for its span.
+        case field(FieldSpan)
+        /// The empty line that ends the head.
+        case headEnd
+        /// No whole line.
+        case needMore
+    }
+
+    /// Consumes the next head line: a field line, parsed and noted (but for storing its span),
+    /// or the empty line ending the head.
+    ///
+    /// What `scanLine` does per line (LF eight bytes at a time from where the last search
+    /// stopped, the head's byte limit, CRLF only) runs here on the buffer's pointer, and the
+    /// line goes to the parse as it is found, without a range or a second access. A field line
+    /// is not searched for a CR: one holding a CR never parses (a CR is neither a tchar nor a
+    /// value byte), so `parseFieldLine` looks for it only when the parse fails
+    /// (`fieldLineError`), and the error is the same as when every line was searched.
+    @inline(__always)
+    private mutating func nextFieldLine() throws(HTTPParseError) -> FieldLineOutcome {
+        let end = buffer.count
+        return try buffer.withUnsafeBufferPointer {
+            (bytes) throws(HTTPParseError) -> FieldLineOutcome in
+            let lineStart = readIndex
+            let lineFeed = HTTPByteScan.firstIndex(
+                of: 0x0A, in: bytes, from: lineScanIndex, to: end)
+            // RFC 9112 §2.2 and the head limit, exactly as `scanLine` checks them.
+            let limit = limits.maxHeadBytes - partial.bytes
+            guard lineFeed < end else {
+                lineScanIndex = end
+                if end - lineStart > limit { throw .headTooLarge }
+                return .needMore
+            }
+            let lineEnd = lineFeed + 1
+            if lineEnd - lineStart > limit { throw .headTooLarge }
+            // Sound: `lineFeed` < `end`, so the buffer has a base address and every index
+            // below is inside it.
+            let base = bytes.baseAddress!
+            guard lineFeed > lineStart, base[lineFeed - 1] == 0x0D else {
+                throw .invalidLineEnding
+            }
+            readIndex = lineEnd
+            lineScanIndex = lineEnd
+            partial.bytes += lineEnd - lineStart
+            let contentCount = lineFeed - 1 - lineStart
+            if contentCount == 0 { return .headEnd }
+
+            if fieldCount == 0 { headStart = lineStart }
+            let (name, value) = try Self.parseFieldLine(
+                UnsafeBufferPointer(start: base + lineStart, count: contentCount))
             guard fieldCount < limits.maxFieldCount else { throw .tooManyFields }
-            let known = HTTPFields.KnownName(name)
-            partial.framing.note(known, value: value)
-            headFacts.formUnion(HTTPFields.Facts.noting(known, value: value))
+            // Most names are none of the known ones: nothing to note for them.
+            if let known = HTTPFields.KnownName(name) {
+                partial.framing.note(known, value: value)
+                headFacts.formUnion(HTTPFields.Facts.noting(known, value: value))
+            }
+            headFieldBytes += name.count + value.count
             // Offsets from `headStart`: the name and value point into `bytes`.
-            let nameStart = name.baseAddress! - bytes.baseAddress! - base
-            let valueStart =
-                value.isEmpty ? nameStart : value.baseAddress! - bytes.baseAddress! - base
-            return FieldSpan(
-                nameStart: UInt32(truncatingIfNeeded: nameStart),
-                nameCount: UInt32(truncatingIfNeeded: name.count),
-                valueStart: UInt32(truncatingIfNeeded: valueStart),
-                valueCount: UInt32(truncatingIfNeeded: value.count))
+            let nameStart = lineStart - headStart
+            let valueStart = value.isEmpty ? nameStart : value.baseAddress! - base - headStart
+            return .field(
+                FieldSpan(
+                    nameStart: UInt32(truncatingIfNeeded: nameStart),
+                    nameCount: UInt32(truncatingIfNeeded: name.count),
+                    valueStart: UInt32(truncatingIfNeeded: valueStart),
+                    valueCount: UInt32(truncatingIfNeeded: value.count)))
         }
-        headFieldBytes += Int(span.nameCount) + Int(span.valueCount)
-        // The array keeps the last head's spans: overwritten, not removed (an `Array`
-        // `removeAll` is a generic `replaceSubrange`, ~80 instructions).
-        if fieldCount < fieldSpans.count {
-            fieldSpans[fieldCount] = span
-        } else {
-            fieldSpans.append(span)
-        }
-        fieldCount += 1
     }
 
     /// The noted field lines as `HTTPFields` (empty when there were none), written into
@@ -195,7 +257,7 @@ extension HTTPParser {
 
     /// Sets the first-record slot (`HTTPFields.firstRecordSlot`) of the field name at `name`
     /// in `firstRecords` (the header's two words at offset 8) to `record`, if it has one and
-    /// it is not set yet. (Noted here rather than in `noteFieldLine`: there it kept that
+    /// it is not set yet. (Noted here rather than in `parseFieldLines`: there it kept that
     /// function's closure from being inlined, +250 instructions per proxied request.)
     @inline(never)  // Keeps `writeFields` small enough to be inlined into its caller.
     private static func noteFirstRecord(

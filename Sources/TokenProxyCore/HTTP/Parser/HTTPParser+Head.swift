@@ -6,11 +6,10 @@ extension HTTPParser {
     /// CRLF) and consumes the line, or nil when no LF has arrived yet. `limit` bounds the line
     /// including its CRLF. (Two passes, LF then CR: measured cheaper than one pass testing
     /// every word for both needles, 399 against 421 instructions per token request.)
+    /// (Head field lines are found by `parseFieldLines`, which leaves out the CR pass.)
     ///
-    /// `findsCarriageReturn: false` leaves the search for a CR inside the line to the caller:
-    /// a head field line holding one never parses (a CR is neither a tchar nor a value byte),
-    /// so `noteFieldLine` looks for it only when the parse fails, and the line's bytes are
-    /// passed over once fewer.
+    /// `findsCarriageReturn: false` leaves the search for a CR inside the line to the caller,
+    /// for lines that never parse with a CR in them: the start lines (`parseStartLine`).
     mutating func scanLine(
         limit: Int, tooLong: HTTPParseError, findsCarriageReturn: Bool = true
     ) throws(HTTPParseError) -> Range<Int>? {
@@ -45,49 +44,60 @@ extension HTTPParser {
 
     /// Consumes head lines; returns the head event once the empty line arrives.
     mutating func parseHead() throws(HTTPParseError) -> HTTPParserEvent? {
-        while true {
-            let budget = limits.maxHeadBytes - partial.bytes
-            let isStartLine = partial.request == nil && partial.status == nil
-            var limit = budget
-            var tooLong = HTTPParseError.headTooLarge
-            if isStartLine && mode == .request
-                && limits.maxRequestTargetBytes + Limits.HTTP.requestLineSlack < budget
-            {
-                limit = limits.maxRequestTargetBytes + Limits.HTTP.requestLineSlack
-                tooLong = .requestTargetTooLong
-            }
-            let lineStart = readIndex
-            guard
-                let line = try scanLine(
-                    limit: limit, tooLong: tooLong, findsCarriageReturn: isStartLine)
-            else { return nil }
-            partial.bytes += readIndex - lineStart
-
-            if isStartLine {
-                // RFC 9112 §2.2: ignore empty lines received before a request-line.
-                if line.isEmpty && mode == .request { continue }
-                switch mode {
-                case .request:
-                    let request = try buffer.withUnsafeBufferPointer {
-                        (bytes) throws(HTTPParseError) in
-                        try Self.parseRequestLine(
-                            UnsafeBufferPointer(rebasing: bytes[line]), limits: limits,
-                            previousTarget: lastTarget)
-                    }
-                    lastTarget = request.target
-                    partial.request = request
-                case .response:
-                    partial.status = try buffer.withUnsafeBufferPointer {
-                        (bytes) throws(HTTPParseError) in try parseStatusLine(bytes[line])
-                    }
-                }
-                continue
-            }
-            if line.isEmpty {
-                return try completeHead()
-            }
-            try noteFieldLine(line)
+        while !partial.hasStartLine {
+            guard try parseStartLine() else { return nil }
         }
+        guard try parseFieldLines() else { return nil }
+        return try completeHead()
+    }
+
+    /// Consumes one line before the head's fields: the start line, or (requests) an empty
+    /// line before it. False when the line's LF has not arrived yet.
+    private mutating func parseStartLine() throws(HTTPParseError) -> Bool {
+        let budget = limits.maxHeadBytes - partial.bytes
+        var limit = budget
+        var tooLong = HTTPParseError.headTooLarge
+        if mode == .request && limits.maxRequestTargetBytes + Limits.HTTP.requestLineSlack < budget
+        {
+            limit = limits.maxRequestTargetBytes + Limits.HTTP.requestLineSlack
+            tooLong = .requestTargetTooLong
+        }
+        let lineStart = readIndex
+        // Not searched for a CR: a start line with one never parses (a CR is no tchar, no
+        // request-target byte and no reason-phrase byte), so it is looked for only when the
+        // parse fails (`fieldLineError`), and the error is the same as when it was searched.
+        guard
+            let line = try scanLine(limit: limit, tooLong: tooLong, findsCarriageReturn: false)
+        else { return false }
+        partial.bytes += readIndex - lineStart
+        switch mode {
+        case .request:
+            // RFC 9112 §2.2: ignore empty lines received before a request-line.
+            if line.isEmpty { return true }
+            let request = try buffer.withUnsafeBufferPointer { (bytes) throws(HTTPParseError) in
+                let lineBytes = UnsafeBufferPointer(rebasing: bytes[line])
+                do throws(HTTPParseError) {
+                    return try Self.parseRequestLine(
+                        lineBytes, limits: limits, previousTarget: lastTarget)
+                } catch {
+                    throw Self.fieldLineError(error, in: lineBytes)
+                }
+            }
+            lastTarget = request.target
+            partial.request = request
+            partial.hasStartLine = true
+        case .response:
+            partial.status = try buffer.withUnsafeBufferPointer {
+                (bytes) throws(HTTPParseError) in
+                do throws(HTTPParseError) {
+                    return try parseStatusLine(bytes[line])
+                } catch {
+                    throw Self.fieldLineError(error, in: UnsafeBufferPointer(rebasing: bytes[line]))
+                }
+            }
+            partial.hasStartLine = true
+        }
+        return true
     }
 
     /// `method SP request-target SP HTTP-version` with exactly one SP between parts (§3).
@@ -184,6 +194,11 @@ extension HTTPParser {
             version: HTTPVersion, code: Int, reason: String
         )
     {
+        if let (version, status, reason) = Self.ordinaryStatusLine(
+            UnsafeBufferPointer(rebasing: line))
+        {
+            return (version, status, Self.reasonString(status, reason))
+        }
         // Up to two SP split it; the reason phrase may hold more (found without an array).
         guard let firstSpace = line.firstIndex(of: 0x20) else { throw .invalidStatusLine }
         let version = try Self.parseVersion(line[..<firstSpace], malformed: .invalidStatusLine)
@@ -196,13 +211,42 @@ extension HTTPParser {
         guard status >= 100 else { throw .invalidStatusLine }
         let reason = secondSpace.map { line[($0 + 1)...] } ?? line[line.endIndex...]
         guard reason.allSatisfy(HTTPFields.isValueByte) else { throw .invalidStatusLine }
-        // The usual phrase ("OK") is the standard one: that literal, not a new String.
+        return (version, status, Self.reasonString(status, UnsafeBufferPointer(rebasing: reason)))
+    }
+
+    /// The version, status code and reason phrase of a well-formed status line of HTTP/1.1 or
+    /// HTTP/1.0, read in one pass (the version as one word, the phrase's bytes eight at a
+    /// time), or nil for any other line, valid or not: `parseStatusLine` decides those.
+    /// Accepts exactly what the careful parse accepts: `HTTP/1.x`, SP, three digits not
+    /// starting with 0, then nothing (a missing final SP) or SP and value bytes.
+    @inline(__always)
+    private static func ordinaryStatusLine(_ line: UnsafeBufferPointer<UInt8>) -> (
+        version: HTTPVersion, status: Int, reason: UnsafeBufferPointer<UInt8>
+    )? {
+        guard line.count >= 12, let version = ordinaryVersion(line, at: 0), line[8] == 0x20
+        else { return nil }
+        let hundreds = line[9] &- 0x30
+        let tens = line[10] &- 0x30
+        let ones = line[11] &- 0x30
+        guard hundreds >= 1 && hundreds <= 9 && tens <= 9 && ones <= 9 else { return nil }
+        let status = Int(hundreds) * 100 + Int(tens) * 10 + Int(ones)
+        if line.count == 12 {
+            return (version, status, UnsafeBufferPointer(rebasing: line[12...]))
+        }
+        guard line[12] == 0x20 else { return nil }
+        let reason = UnsafeBufferPointer(rebasing: line[13...])
+        guard HTTPByteScan.allValueBytes(reason) else { return nil }
+        return (version, status, reason)
+    }
+
+    /// The reason phrase as a `String`: the usual phrase ("OK") is the standard one, that
+    /// literal, not a new String.
+    private static func reasonString(_ status: Int, _ reason: UnsafeBufferPointer<UInt8>)
+        -> String
+    {
         var standard = HTTPResponseHead.standardReason(for: status)
-        let reasonBytes = UnsafeBufferPointer(rebasing: reason)
-        let isStandard = standard.withUTF8 { $0.elementsEqual(reasonBytes) }
-        return (
-            version, status, isStandard ? standard : String(decoding: reasonBytes, as: UTF8.self)
-        )
+        let isStandard = standard.withUTF8 { HTTPByteScan.equal($0, reason) }
+        return isStandard ? standard : String(decoding: reason, as: UTF8.self)
     }
 
     /// The method as a `String`: a literal for the common ones (methods are case-sensitive,
@@ -274,8 +318,7 @@ extension HTTPParser {
         guard let first = line.first else { throw fieldLineError(.invalidFieldName, in: line) }
         if first == 0x20 || first == 0x09 { throw fieldLineError(.obsoleteLineFolding, in: line) }
         // The name's tchars, up to the first byte that is none (the colon, if all is well).
-        var colon = 0
-        while colon < line.count && HTTPFields.isTokenByte(line[colon]) { colon += 1 }
+        let colon = HTTPByteScan.tokenPrefixLength(line)
         if colon == line.count || line[colon] != UInt8(ascii: ":") {
             // Not a plain `token:`; tell apart what is wrong as before: no colon at all, or
             // whitespace right before it, or some other byte in the name.
@@ -303,10 +346,10 @@ extension HTTPParser {
         return (UnsafeBufferPointer(rebasing: line[..<colon]), value)
     }
 
-    /// The error for field line `line`, whose parse failed with `error`: a CR anywhere in the
-    /// line comes first (`.invalidLineEnding`), as when `scanLine` still searched every line
-    /// for one (head field lines are scanned with `findsCarriageReturn: false`: a line with a
-    /// CR never parses, so it is looked for only here). Kept out of line: the usual line
+    /// The error for head line `line` (a field line or a start line), whose parse failed with
+    /// `error`: a CR anywhere in the line comes first (`.invalidLineEnding`), as when
+    /// `scanLine` still searched every line for one (head lines are not searched: a line with
+    /// a CR never parses, so it is looked for only here). Kept out of line: the usual line
     /// never fails.
     @inline(never)
     static func fieldLineError(_ error: HTTPParseError, in line: UnsafeBufferPointer<UInt8>)

@@ -41,6 +41,9 @@ package struct HTTPParser: Sendable {
         var bytes = 0
         var request: (method: String, target: String, version: HTTPVersion)?
         var status: (version: HTTPVersion, code: Int, reason: String)?
+        /// Whether `request` or `status` is set: tested before every line, and comparing
+        /// those optionals with nil copied their Strings (a retain and a release per head).
+        var hasStartLine = false
         /// The framing fields seen so far, noted while each line's bytes are at hand, so the
         /// checks after the empty line look up none of them by name (see `FramingFields`).
         var framing = FramingFields()

@@ -71,8 +71,34 @@ struct HeadWriter {
     mutating func write(_ bytes: UnsafeBufferPointer<UInt8>) {
         reserve(bytes.count)
         guard let source = bytes.baseAddress else { return }
-        next.update(from: source, count: bytes.count)
-        next += bytes.count
+        copy(from: source, count: bytes.count)
+    }
+
+    /// Copies `count` bytes to `next` and moves past them. Most pieces of a head (a method, a
+    /// field name, a short value) are 16 bytes or fewer: those are two loads and two stores,
+    /// possibly overlapping, inside both ranges, where a `memmove` call cost ~25 instructions
+    /// (a head has a dozen pieces). The caller reserved the room.
+    @inline(__always)
+    private mutating func copy(from source: UnsafePointer<UInt8>, count: Int) {
+        let from = UnsafeRawPointer(source)
+        let to = UnsafeMutableRawPointer(next)
+        if count > 16 {
+            next.update(from: source, count: count)
+        } else if count >= 8 {
+            // Both words are read before either is written.
+            let first = from.loadUnaligned(as: UInt64.self)
+            let last = from.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self)
+            to.storeBytes(of: first, as: UInt64.self)
+            to.storeBytes(of: last, toByteOffset: count - 8, as: UInt64.self)
+        } else if count >= 4 {
+            let first = from.loadUnaligned(as: UInt32.self)
+            let last = from.loadUnaligned(fromByteOffset: count - 4, as: UInt32.self)
+            to.storeBytes(of: first, as: UInt32.self)
+            to.storeBytes(of: last, toByteOffset: count - 4, as: UInt32.self)
+        } else {
+            for index in 0..<count { next[index] = source[index] }
+        }
+        next += count
     }
 
     @inline(__always)
