@@ -47,22 +47,13 @@ private final class PostingClient: EventLoopClient, @unchecked Sendable {
 /// same wake-up, and work posted from posted work waits for the next wake-up.
 @Suite(.timeLimit(.minutes(1)))
 struct EventLoopPostTests {
-    private func socketPair() -> (Int32, Int32) {
-        var fds: [Int32] = [0, 0]
-        let socketType =
-            Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue)
-            | Int32(SOCK_CLOEXEC.rawValue)
-        #expect(socketpair(AF_UNIX, socketType, 0, &fds) == 0)
-        return (fds[0], fds[1])
-    }
-
     @Test func postedWorkRunsAfterTheOtherEventsOfTheWakeUp() async throws {
         let loop = EventLoop(name: "test")
         loop.start()
         defer { loop.stop() }
         let log = EventLog()
-        let (firstLocal, firstRemote) = socketPair()
-        let (secondLocal, secondRemote) = socketPair()
+        let (firstLocal, firstRemote) = nonBlockingSocketPair()
+        let (secondLocal, secondRemote) = nonBlockingSocketPair()
         defer { for fd in [firstLocal, firstRemote, secondLocal, secondRemote] { _ = close(fd) } }
         let first = PostingClient("first", log: log)
         let second = PostingClient("second", log: log)

@@ -22,17 +22,18 @@ private final class RecordingClient: EventLoopClient, @unchecked Sendable {
     func loopStopped() { onStop() }
 }
 
+/// A connected non-blocking Unix stream socket pair for the loop tests (both ends close-on-exec).
+func nonBlockingSocketPair() -> (Int32, Int32) {
+    var fds: [Int32] = [0, 0]
+    let socketType =
+        Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue)
+        | Int32(SOCK_CLOEXEC.rawValue)
+    #expect(socketpair(AF_UNIX, socketType, 0, &fds) == 0)
+    return (fds[0], fds[1])
+}
+
 @Suite(.timeLimit(.minutes(1)))
 struct EventLoopTests {
-    private func socketPair() -> (Int32, Int32) {
-        var fds: [Int32] = [0, 0]
-        let socketType =
-            Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue)
-            | Int32(SOCK_CLOEXEC.rawValue)
-        #expect(socketpair(AF_UNIX, socketType, 0, &fds) == 0)
-        return (fds[0], fds[1])
-    }
-
     @Test func runsJobsInTheOrderTheyWereQueued() async {
         let loop = EventLoop(name: "test")
         loop.start()
@@ -51,7 +52,7 @@ struct EventLoopTests {
         let loop = EventLoop(name: "test")
         loop.start()
         defer { loop.stop() }
-        let (local, remote) = socketPair()
+        let (local, remote) = nonBlockingSocketPair()
         defer {
             _ = close(local)
             _ = close(remote)
@@ -139,7 +140,7 @@ struct EventLoopTests {
     @Test func rejectsWatchingTheSameDescriptorTwiceWithAnError() {
         let loop = EventLoop(name: "test")
         defer { loop.stop() }
-        let (local, remote) = socketPair()
+        let (local, remote) = nonBlockingSocketPair()
         _ = close(remote)
         defer { _ = close(local) }
         // Watching the same descriptor twice is EEXIST: an error, not a crash.
