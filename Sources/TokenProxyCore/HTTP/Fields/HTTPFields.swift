@@ -13,9 +13,14 @@
 /// copy: the parser's events and the heads carrying fields are copied at every hand-over, and
 /// a second reference made each copy an outlined, generic one (measured). The byte accessors
 /// (`HTTPFields+Bytes.swift`) let a proxy forward fields without any `String` at all.
-package struct HTTPFields: Sendable, ExpressibleByDictionaryLiteral {
+///
+/// The type (and `Index`) is `public`, its members `package`: Swift 6.3 does not inline an
+/// `@inlinable` member of a `package` type into another module (without library evolution
+/// the body is not serialized, silently), and the byte accessors are called from the proxy's
+/// modules on every request. No product exports this module, so nothing is published.
+public struct HTTPFields: Sendable, ExpressibleByDictionaryLiteral {
     /// One field line. `name` and `value` are stored as given; `value` has no surrounding OWS.
-    package struct Field: Sendable, Equatable {
+    public struct Field: Sendable, Equatable {
         package var name: String
         package var value: String
 
@@ -27,10 +32,14 @@ package struct HTTPFields: Sendable, ExpressibleByDictionaryLiteral {
 
     /// A field's position: the byte offset of its record. Valid for the fields it came from
     /// until they change.
-    package struct Index: Comparable, Sendable {
-        let offset: Int
+    /// `public` for the inlinable accessors (see the type's comment).
+    public struct Index: Comparable, Sendable {
+        @usableFromInline let offset: Int
 
-        package static func < (lhs: Index, rhs: Index) -> Bool { lhs.offset < rhs.offset }
+        @inlinable
+        init(offset: Int) { self.offset = offset }
+
+        public static func < (lhs: Index, rhs: Index) -> Bool { lhs.offset < rhs.offset }
     }
 
     /// Empty (no allocation) or `count: UInt32, facts: UInt32, first Host: UInt32, first
@@ -38,12 +47,19 @@ package struct HTTPFields: Sendable, ExpressibleByDictionaryLiteral {
     /// are the record offsets of the first field of that name (0 when there is none): the
     /// router reads `Host` of every request and the proxy `Content-Length` of every response,
     /// and with the offset noted when the field is appended a lookup is a load, not a scan.
-    var storage: [UInt8]
+    ///
+    /// `@usableFromInline`, with the few helpers that read it, so that the byte accessors
+    /// (`withValueBytes`, `forEachField`, …) are `@inlinable`: called from the proxy's modules
+    /// they were generic calls running an unspecialized `Array.withUnsafeBufferPointer`
+    /// (~340 instructions each, callgrind).
+    @usableFromInline var storage: [UInt8]
 
     /// Bytes before the first record (the count, the facts and the first-record offsets).
-    static let headerBytes = 16
+    /// Computed, not stored `static let`s: a constant folds into an inlined caller, a global
+    /// would be read through its lazy-initialization accessor.
+    @inlinable static var headerBytes: Int { 16 }
     /// Where the facts are stored.
-    static let factsOffset = 4
+    @inlinable static var factsOffset: Int { 4 }
 
     /// Where the offset of the first record called `known` is stored, for the names that
     /// have one (`Host`, `Content-Length`), or nil.
@@ -56,7 +72,7 @@ package struct HTTPFields: Sendable, ExpressibleByDictionaryLiteral {
         }
     }
     /// Bytes before a record's name (its two lengths).
-    static let recordHeaderBytes = 8
+    @inlinable static var recordHeaderBytes: Int { 8 }
 
     package init() { storage = [] }
 
@@ -72,24 +88,24 @@ package struct HTTPFields: Sendable, ExpressibleByDictionaryLiteral {
         for (name, value) in pairs { append(name, value) }
     }
 
-    package init(dictionaryLiteral elements: (String, String)...) {
+    public init(dictionaryLiteral elements: (String, String)...) {
         self.init(elements)
     }
 
     /// Number of field lines, duplicates counted separately.
-    package var count: Int {
+    public var count: Int {
         storage.isEmpty ? 0 : storage.withUnsafeBytes { Int(Self.load($0, at: 0)) }
     }
-    package var isEmpty: Bool { storage.isEmpty }
+    public var isEmpty: Bool { storage.isEmpty }
 
     /// The little-endian `UInt32` at `offset`.
-    @inline(__always)
+    @inlinable @inline(__always)
     static func load(_ bytes: UnsafeRawBufferPointer, at offset: Int) -> UInt32 {
         UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt32.self))
     }
 
     /// The byte ranges of the name and value of the record at `offset` in `bytes`.
-    @inline(__always)
+    @inlinable @inline(__always)
     static func record(_ bytes: UnsafeRawBufferPointer, at offset: Int) -> (
         name: Range<Int>, value: Range<Int>
     ) {
@@ -225,10 +241,10 @@ package struct HTTPFields: Sendable, ExpressibleByDictionaryLiteral {
 }
 
 extension HTTPFields: Collection {
-    package var startIndex: Index { Index(offset: storage.isEmpty ? 0 : Self.headerBytes) }
-    package var endIndex: Index { Index(offset: storage.count) }
+    public var startIndex: Index { Index(offset: storage.isEmpty ? 0 : Self.headerBytes) }
+    public var endIndex: Index { Index(offset: storage.count) }
 
-    package func index(after index: Index) -> Index {
+    public func index(after index: Index) -> Index {
         storage.withUnsafeBytes {
             Index(offset: Self.record($0, at: index.offset).value.upperBound)
         }
@@ -236,7 +252,7 @@ extension HTTPFields: Collection {
 
     /// The field at `position` with its name and value as new Strings. Loops that only
     /// compare names or copy fields are cheaper with the byte accessors (`HTTPFields+Bytes`).
-    package subscript(position: Index) -> Field {
+    public subscript(position: Index) -> Field {
         Field(name: name(at: position), value: value(at: position))
     }
 }
@@ -245,7 +261,7 @@ extension HTTPFields: Equatable {
     /// Same fields in the same order, names compared exactly as spelled (as `Field`s do).
     /// Equal bytes decide at once; otherwise the Strings decide, so that Unicode-equivalent
     /// spellings compare equal exactly as they did when fields were stored as Strings.
-    package static func == (lhs: HTTPFields, rhs: HTTPFields) -> Bool {
+    public static func == (lhs: HTTPFields, rhs: HTTPFields) -> Bool {
         if lhs.storage == rhs.storage { return true }
         return lhs.count == rhs.count && lhs.elementsEqual(rhs)
     }
