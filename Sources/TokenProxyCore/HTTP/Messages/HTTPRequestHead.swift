@@ -5,7 +5,11 @@
 /// it, which for four separate fields cost a retain and a release per field and a generic
 /// value-witness call for every enum case carrying it — measured, about a tenth of a token
 /// request. Now a copy is one retain; the first mutation of a shared head copies the box.
-package struct HTTPRequestHead: Sendable, Equatable {
+///
+/// `public` type with `package` members, as `HTTPFields`: the `@inlinable` accessors of a
+/// `package` type are not inlined into other modules (Swift 6.3), and every module of the
+/// proxy reads them per request.
+public struct HTTPRequestHead: Sendable, Equatable {
     /// The parts; never mutated while shared (see `unique()`). Their accesses are not
     /// checked for exclusivity at run time: a box is only written while its one owner holds
     /// it, and the checks cost more than the rest of a head copy (measured: ~1,100
@@ -95,7 +99,7 @@ package struct HTTPRequestHead: Sendable, Equatable {
         if !isKnownUniquelyReferenced(&storage) { storage = storage.copy() }
     }
 
-    package static func == (lhs: HTTPRequestHead, rhs: HTTPRequestHead) -> Bool {
+    public static func == (lhs: HTTPRequestHead, rhs: HTTPRequestHead) -> Bool {
         if lhs.storage === rhs.storage { return true }
         return lhs.method == rhs.method && lhs.target == rhs.target
             && lhs.version == rhs.version && lhs.fields == rhs.fields

@@ -5,7 +5,11 @@
 /// was destroyed through an outlined, generic value witness at each hand-over in the proxy.
 /// A copy is one retain; the first mutation of a shared head copies the box. The parser fills
 /// the last response's box again once nothing else holds it (`HTTPParser+Fields`).
-package struct HTTPResponseHead: Sendable, Equatable {
+///
+/// `public` type with `package` members, as `HTTPFields`: the `@inlinable` accessors of a
+/// `package` type are not inlined into other modules (Swift 6.3), and every module of the
+/// proxy reads them per request.
+public struct HTTPResponseHead: Sendable, Equatable {
     /// The parts; never mutated while shared (see `unique()`). Unchecked exclusivity, as in
     /// `HTTPRequestHead.Storage`: a box is only written while its one owner holds it.
     @usableFromInline
@@ -94,7 +98,7 @@ package struct HTTPResponseHead: Sendable, Equatable {
         if !isKnownUniquelyReferenced(&storage) { storage = storage.copy() }
     }
 
-    package static func == (lhs: HTTPResponseHead, rhs: HTTPResponseHead) -> Bool {
+    public static func == (lhs: HTTPResponseHead, rhs: HTTPResponseHead) -> Bool {
         if lhs.storage === rhs.storage { return true }
         return lhs.version == rhs.version && lhs.status == rhs.status
             && lhs.reason == rhs.reason && lhs.fields == rhs.fields

@@ -1,6 +1,7 @@
 /// An HTTP/1.x protocol version. The parser only ever produces 1.0 or 1.1; anything else is
-/// answered with 505 (RFC 9110 §15.6.6).
-package struct HTTPVersion: Sendable, Hashable, CustomStringConvertible {
+/// answered with 505 (RFC 9110 §15.6.6). `public` (members `package`) because the heads'
+/// inlinable accessors return it (see `HTTPRequestHead`).
+public struct HTTPVersion: Sendable, Hashable, CustomStringConvertible {
     package var major: Int
     package var minor: Int
 
@@ -13,7 +14,7 @@ package struct HTTPVersion: Sendable, Hashable, CustomStringConvertible {
     package static let http1_1 = HTTPVersion(major: 1, minor: 1)
 
     /// As on the wire: `HTTP/1.1`.
-    package var description: String { "HTTP/\(major).\(minor)" }
+    public var description: String { "HTTP/\(major).\(minor)" }
 
     /// Whether a message with `fields` leaves the connection open afterwards (RFC 9112 §9.3):
     /// HTTP/1.1 persists unless `Connection: close`; HTTP/1.0 only with `Connection: keep-alive`.
