@@ -56,6 +56,7 @@ extension HTTPFields {
         }
 
         /// The fact "a field of this name is present".
+        @inline(__always)
         package var presence: Facts { Facts(rawValue: 1 << UInt32(rawValue)) }
     }
 

@@ -71,31 +71,45 @@ extension HTTPFields {
     /// `Host` or `Content-Length` is read from the header (`firstRecordSlot`).
     package func firstIndex(named name: String, from start: Index) -> Index? {
         guard start.offset < storage.count else { return nil }
+        // A native or literal name lends its bytes without the copy (a retain and release,
+        // and a call) that `withUTF8` on a `var` costs; the lookups run several times per
+        // proxied request.
+        if let found = name.utf8.withContiguousStorageIfAvailable({
+            firstIndex(named: $0, from: start)
+        }) {
+            return found
+        }
         var name = name
-        return name.withUTF8 { needle in
-            if let known = KnownName(needle) {
-                guard contains(known) else { return nil }
-                if let slot = Self.firstRecordSlot(known) {
-                    let first = storage.withUnsafeBytes { Int(Self.load($0, at: slot)) }
-                    if start.offset <= first { return Index(offset: first) }
-                }
+        return name.withUTF8 { firstIndex(named: $0, from: start) }
+    }
+
+    /// `firstIndex(named:from:)` for the name's bytes.
+    @inline(__always)
+    private func firstIndex(named needle: UnsafeBufferPointer<UInt8>, from start: Index)
+        -> Index?
+    {
+        if let known = KnownName(needle) {
+            guard contains(known) else { return nil }
+            if let slot = Self.firstRecordSlot(known) {
+                let first = storage.withUnsafeBytes { Int(Self.load($0, at: slot)) }
+                if start.offset <= first { return Index(offset: first) }
             }
-            return storage.withUnsafeBufferPointer { stored in
-                let raw = UnsafeRawBufferPointer(stored)
-                var offset = start.offset
-                while offset < stored.count {
-                    let (names, values) = Self.record(raw, at: offset)
-                    // Most names differ in length: one compare each.
-                    if names.count == needle.count
-                        && Self.equalIgnoringCase(
-                            UnsafeBufferPointer(rebasing: stored[names]), needle)
-                    {
-                        return Index(offset: offset)
-                    }
-                    offset = values.upperBound
+        }
+        return storage.withUnsafeBufferPointer { stored in
+            let raw = UnsafeRawBufferPointer(stored)
+            var offset = start.offset
+            while offset < stored.count {
+                let (names, values) = Self.record(raw, at: offset)
+                // Most names differ in length: one compare each.
+                if names.count == needle.count
+                    && Self.equalIgnoringCase(
+                        UnsafeBufferPointer(rebasing: stored[names]), needle)
+                {
+                    return Index(offset: offset)
                 }
-                return nil
+                offset = values.upperBound
             }
+            return nil
         }
     }
 
