@@ -73,6 +73,17 @@ package final class ProxyRouter: ProxyDelegate {
         _ head: HTTPRequestHead, peer: PeerIdentity, listener: String,
         completion: @escaping @Sendable (ProxyDecision) -> Void
     ) -> ProxyAnswer<ProxyDecision> {
+        decide(
+            head, peer: peer, listener: listener, receivedAt: ContinuousTime.now(),
+            completion: completion)
+    }
+
+    /// `receivedAt` (`ContinuousTime` nanoseconds, the engine's reading when the head
+    /// arrived) is the time a cached token must still be usable at.
+    package func decide(
+        _ head: HTTPRequestHead, peer: PeerIdentity, listener: String, receivedAt: UInt64,
+        completion: @escaping @Sendable (ProxyDecision) -> Void
+    ) -> ProxyAnswer<ProxyDecision> {
         if case .unix(_, let uid, let gid) = peer, let access, !access.allows(uid: uid, gid: gid) {
             return .now(.respond(Self.forbiddenPeer(uid: uid, gid: gid)))
         }
@@ -110,7 +121,7 @@ package final class ProxyRouter: ProxyDelegate {
             return .now(.respond(Self.credentialRefused(credential)))
         }
         if route.route.guard == nil,
-            let decision = forwardNow(fields, upstreamTarget, route)
+            let decision = forwardNow(fields, upstreamTarget, route, at: receivedAt)
         {
             return .now(decision)
         }
@@ -134,7 +145,8 @@ package final class ProxyRouter: ProxyDelegate {
     /// refresh). The forward is built with its token (setting it afterwards from this module
     /// was checked for exclusivity at run time, a call per field).
     func forwardNow(
-        _ fields: HTTPFields, _ upstreamTarget: String, _ route: ProxyRouterRoute
+        _ fields: HTTPFields, _ upstreamTarget: String, _ route: ProxyRouterRoute,
+        at now: UInt64
     ) -> ProxyDecision? {
         let configured = route.route
         guard configured.credential != nil,
@@ -143,7 +155,7 @@ package final class ProxyRouter: ProxyDelegate {
             return .forward(makeForward(route, upstreamTarget, token: nil))
         }
         guard let slot = route.tokenSlot, let held = slot.proxyToken(),
-            held.isUsable(at: .now), !fields.contains(refreshHeader)
+            held.isUsable(atNanoseconds: now), !fields.contains(refreshHeader)
         else { return nil }
         return .forward(makeForward(route, upstreamTarget, token: held))
     }

@@ -32,6 +32,14 @@ package final class ProxyRouterSlot: ProxyDelegate {
         router.decide(head, peer: peer, listener: listener, completion: completion)
     }
 
+    package func decide(
+        _ head: HTTPRequestHead, peer: PeerIdentity, listener: String, receivedAt: UInt64,
+        completion: @escaping @Sendable (ProxyDecision) -> Void
+    ) -> ProxyAnswer<ProxyDecision> {
+        router.decide(
+            head, peer: peer, listener: listener, receivedAt: receivedAt, completion: completion)
+    }
+
     package func authorizationAfterUnauthorized(
         _ forward: ProxyForward, completion: @escaping @Sendable (String?) -> Void
     ) -> ProxyAnswer<String?> {
