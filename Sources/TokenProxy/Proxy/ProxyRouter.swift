@@ -143,7 +143,9 @@ package final class ProxyRouter: ProxyDelegate {
     /// without a guard (the caller must check): without a credential, or keeping the
     /// client's `Authorization`, or with the token held in the route's slot (no forced
     /// refresh). The forward is built with its token (setting it afterwards from this module
-    /// was checked for exclusivity at run time, a call per field).
+    /// was checked for exclusivity at run time, a call per field). The held token must be
+    /// usable `at` the request's receive time (`ContinuousTime` nanoseconds from the engine:
+    /// no clock read here).
     func forwardNow(
         _ fields: HTTPFields, _ upstreamTarget: String, _ route: ProxyRouterRoute,
         at now: UInt64
