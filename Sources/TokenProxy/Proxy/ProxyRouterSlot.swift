@@ -47,4 +47,13 @@ package final class ProxyRouterSlot: ProxyDelegate {
     }
 
     package func completed(_ event: ProxyEvent) { router.completed(event) }
+
+    package func succeeded(
+        route: String, method: String, status: Int, retried: Bool, durationNanoseconds: UInt64,
+        loop: Int
+    ) {
+        router.succeeded(
+            route: route, method: method, status: status, retried: retried,
+            durationNanoseconds: durationNanoseconds, loop: loop)
+    }
 }

@@ -188,11 +188,18 @@ final class ProxyConnection: @unchecked Sendable {
     }
 
     /// `report` with the request's method (a finished exchange's path: no optional copy of
-    /// its head is made to read the method from).
+    /// its head is made to read the method from). A success goes to the delegate in parts
+    /// (`ProxyDelegate.succeeded`).
     func report(
         method: String, route: String, status: Int, failure: String? = nil,
         retried: Bool = false, start: UInt64
     ) {
+        if failure == nil {
+            engine.delegate.succeeded(
+                route: route, method: method, status: status, retried: retried,
+                durationNanoseconds: Self.elapsed(since: start), loop: context.index)
+            return
+        }
         let event = ProxyEvent(
             routeName: route, method: method, status: status, failure: failure,
             retriedAfterUnauthorized: retried,
