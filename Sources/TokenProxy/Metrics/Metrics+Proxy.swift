@@ -28,11 +28,13 @@ package final class ProxyCounters: Sendable {
         var retries = 0
         var durations = PrometheusHistogram(bounds: ProxyCounters.durationBuckets)
 
-        mutating func record(_ event: ProxyEvent, method: String) {
-            count(method: method, code: event.status)
-            if event.failure != nil { failures += 1 }
-            if event.retriedAfterUnauthorized { retries += 1 }
-            durations.observe(nanoseconds: event.durationNanoseconds)
+        mutating func record(
+            status: Int, failed: Bool, retried: Bool, nanoseconds: UInt64, method: String
+        ) {
+            count(method: method, code: status)
+            if failed { failures += 1 }
+            if retried { retries += 1 }
+            durations.observe(nanoseconds: nanoseconds)
         }
 
         mutating func count(method: String, code: Int, by amount: Int = 1) {
@@ -65,9 +67,14 @@ package final class ProxyCounters: Sendable {
         /// compiled name) costs less than hashing it.
         var last = 0
 
-        mutating func record(_ event: ProxyEvent, route: String, method: String) {
+        mutating func record(
+            status: Int, failed: Bool, retried: Bool, nanoseconds: UInt64, route: String,
+            method: String
+        ) {
             if last < names.count && names[last] == route {
-                states[last].record(event, method: method)
+                states[last].record(
+                    status: status, failed: failed, retried: retried, nanoseconds: nanoseconds,
+                    method: method)
                 return
             }
             if let position = positions[route] {
@@ -78,7 +85,9 @@ package final class ProxyCounters: Sendable {
                 names.append(route)
                 states.append(RouteState())
             }
-            states[last].record(event, method: method)
+            states[last].record(
+                status: status, failed: failed, retried: retried, nanoseconds: nanoseconds,
+                method: method)
         }
 
         var routes: [String: RouteState] {
@@ -114,12 +123,25 @@ package final class ProxyCounters: Sendable {
     }
 
     func record(_ event: ProxyEvent) {
-        let route = event.routeName.isEmpty ? "none" : event.routeName
-        let method = Self.methodLabel(event.method)
-        let shard = shards[Int(UInt(bitPattern: event.loop) % UInt(shards.count))]
+        record(
+            route: event.routeName, method: event.method, status: event.status,
+            failed: event.failure != nil, retried: event.retriedAfterUnauthorized,
+            nanoseconds: event.durationNanoseconds, loop: event.loop)
+    }
+
+    /// `record` of an event given in parts (the proxy's success path builds no event).
+    func record(
+        route routeName: String, method: String, status: Int, failed: Bool, retried: Bool,
+        nanoseconds: UInt64, loop: Int
+    ) {
+        let route = routeName.isEmpty ? "none" : routeName
+        let method = Self.methodLabel(method)
+        let shard = shards[Int(UInt(bitPattern: loop) % UInt(shards.count))]
         shard.state.withLock { state in
             // At most one hash of the route per request; everything else is updated in place.
-            state.record(event, route: route, method: method)
+            state.record(
+                status: status, failed: failed, retried: retried, nanoseconds: nanoseconds,
+                route: route, method: method)
         }
     }
 

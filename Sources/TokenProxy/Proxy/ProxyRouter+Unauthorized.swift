@@ -63,6 +63,23 @@ extension ProxyRouter {
         }
     }
 
+    /// `completed` for a success, without building the event unless it is logged.
+    package func succeeded(
+        route: String, method: String, status: Int, retried: Bool, durationNanoseconds: UInt64,
+        loop: Int
+    ) {
+        guard !logsSuccesses else {
+            return completed(
+                ProxyEvent(
+                    routeName: route, method: method, status: status, failure: nil,
+                    retriedAfterUnauthorized: retried, durationNanoseconds: durationNanoseconds,
+                    loop: loop))
+        }
+        metrics?.proxy.record(
+            route: route, method: method, status: status, failed: false, retried: retried,
+            nanoseconds: durationNanoseconds, loop: loop)
+    }
+
     static func milliseconds(_ duration: Duration) -> Int64 {
         duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
     }

@@ -73,6 +73,17 @@ package final class ProxyRouter: ProxyDelegate {
         _ head: HTTPRequestHead, peer: PeerIdentity, listener: String,
         completion: @escaping @Sendable (ProxyDecision) -> Void
     ) -> ProxyAnswer<ProxyDecision> {
+        decide(
+            head, peer: peer, listener: listener, receivedAt: ContinuousTime.now(),
+            completion: completion)
+    }
+
+    /// `receivedAt` (`ContinuousTime` nanoseconds, the engine's reading when the head
+    /// arrived) is the time a cached token must still be usable at.
+    package func decide(
+        _ head: HTTPRequestHead, peer: PeerIdentity, listener: String, receivedAt: UInt64,
+        completion: @escaping @Sendable (ProxyDecision) -> Void
+    ) -> ProxyAnswer<ProxyDecision> {
         if case .unix(_, let uid, let gid) = peer, let access, !access.allows(uid: uid, gid: gid) {
             return .now(.respond(Self.forbiddenPeer(uid: uid, gid: gid)))
         }
@@ -110,7 +121,7 @@ package final class ProxyRouter: ProxyDelegate {
             return .now(.respond(Self.credentialRefused(credential)))
         }
         if route.route.guard == nil,
-            let decision = forwardNow(fields, upstreamTarget, route)
+            let decision = forwardNow(fields, upstreamTarget, route, at: receivedAt)
         {
             return .now(decision)
         }
@@ -132,9 +143,12 @@ package final class ProxyRouter: ProxyDelegate {
     /// without a guard (the caller must check): without a credential, or keeping the
     /// client's `Authorization`, or with the token held in the route's slot (no forced
     /// refresh). The forward is built with its token (setting it afterwards from this module
-    /// was checked for exclusivity at run time, a call per field).
+    /// was checked for exclusivity at run time, a call per field). The held token must be
+    /// usable `at` the request's receive time (`ContinuousTime` nanoseconds from the engine:
+    /// no clock read here).
     func forwardNow(
-        _ fields: HTTPFields, _ upstreamTarget: String, _ route: ProxyRouterRoute
+        _ fields: HTTPFields, _ upstreamTarget: String, _ route: ProxyRouterRoute,
+        at now: UInt64
     ) -> ProxyDecision? {
         let configured = route.route
         guard configured.credential != nil,
@@ -143,7 +157,7 @@ package final class ProxyRouter: ProxyDelegate {
             return .forward(makeForward(route, upstreamTarget, token: nil))
         }
         guard let slot = route.tokenSlot, let held = slot.proxyToken(),
-            held.isUsable(at: .now), !fields.contains(refreshHeader)
+            held.isUsable(atNanoseconds: now), !fields.contains(refreshHeader)
         else { return nil }
         return .forward(makeForward(route, upstreamTarget, token: held))
     }

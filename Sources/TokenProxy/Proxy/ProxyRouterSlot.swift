@@ -32,6 +32,14 @@ package final class ProxyRouterSlot: ProxyDelegate {
         router.decide(head, peer: peer, listener: listener, completion: completion)
     }
 
+    package func decide(
+        _ head: HTTPRequestHead, peer: PeerIdentity, listener: String, receivedAt: UInt64,
+        completion: @escaping @Sendable (ProxyDecision) -> Void
+    ) -> ProxyAnswer<ProxyDecision> {
+        router.decide(
+            head, peer: peer, listener: listener, receivedAt: receivedAt, completion: completion)
+    }
+
     package func authorizationAfterUnauthorized(
         _ forward: ProxyForward, completion: @escaping @Sendable (String?) -> Void
     ) -> ProxyAnswer<String?> {
@@ -39,4 +47,13 @@ package final class ProxyRouterSlot: ProxyDelegate {
     }
 
     package func completed(_ event: ProxyEvent) { router.completed(event) }
+
+    package func succeeded(
+        route: String, method: String, status: Int, retried: Bool, durationNanoseconds: UInt64,
+        loop: Int
+    ) {
+        router.succeeded(
+            route: route, method: method, status: status, retried: retried,
+            durationNanoseconds: durationNanoseconds, loop: loop)
+    }
 }

@@ -103,6 +103,9 @@ package final class ProxyToken: Sendable {
     /// The last instant it may be injected: `Limits.Proxy.minimumTokenValidity` before its
     /// expiry; with no minimum, just before the expiry (`strictly`).
     private let usableUntil: ContinuousClock.Instant
+    /// `usableUntil` in `ContinuousTime` nanoseconds (the event loops' clock), for a caller
+    /// that has the time already as one (``isUsable(atNanoseconds:)``).
+    private let usableUntilNanoseconds: UInt64
     private let strictly: Bool
 
     init(_ snapshot: TokenStore.Snapshot) {
@@ -113,6 +116,7 @@ package final class ProxyToken: Sendable {
         let minimum = Limits.Proxy.minimumTokenValidity
         strictly = minimum <= .zero
         usableUntil = strictly ? snapshot.expiresAt : snapshot.expiresAt - minimum
+        usableUntilNanoseconds = ContinuousTime.nanoseconds(usableUntil)
     }
 
     /// `snapshot.isUsable(at: now, minValid: Limits.Proxy.minimumTokenValidity)` in one
@@ -120,5 +124,13 @@ package final class ProxyToken: Sendable {
     @inline(__always)
     package func isUsable(at now: ContinuousClock.Instant) -> Bool {
         strictly ? now < usableUntil : !(usableUntil < now)
+    }
+
+    /// ``isUsable(at:)`` at `now` nanoseconds of `ContinuousTime` (the same clock, as an
+    /// integer): the proxy engine passes the time it read when the request's head arrived, so
+    /// no second clock read (`ContinuousClock.now`, ~100 instructions) is made per request.
+    @inline(__always)
+    package func isUsable(atNanoseconds now: UInt64) -> Bool {
+        strictly ? now < usableUntilNanoseconds : now <= usableUntilNanoseconds
     }
 }

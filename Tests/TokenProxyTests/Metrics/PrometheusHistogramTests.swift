@@ -78,6 +78,50 @@ struct ProxyCountersRouteTests {
         #expect(text.contains(#"tokenproxy_proxy_request_duration_seconds_sum{route="a"} 0.036"#))
     }
 
+    /// The engine's success path (`ProxyDelegate.succeeded`: parts, no event) counts as
+    /// `completed` with the same event does, through the router as the daemon wires it.
+    @Test func aSuccessInPartsCountsAsItsEvent() throws {
+        func router(_ metrics: Metrics) throws -> ProxyRouter {
+            try ProxyRouter(
+                configuration: ProxyConfiguration(
+                    listen: [.tcp(host: "127.0.0.1", port: 0)],
+                    routes: [
+                        ProxyRouterFixture.route(prefix: "/api/", upstream: "http://127.0.0.1:9000")
+                    ]),
+                tokens: SlotTokenSource(["a"]), metrics: metrics,
+                logger: ProxyRouterFixture.silent, file: "test.json")
+        }
+        let inParts = Metrics()
+        let asEvents = Metrics()
+        let parts = ProxyRouterSlot(try router(inParts))
+        let events = try router(asEvents)
+        let cases = [
+            ("a", 200, false, 0), ("a", 404, true, 1), ("", 200, false, 2),
+            ("b", 201, false, Limits.Proxy.counterShards),
+        ]
+        for (route, status, retried, loop) in cases {
+            parts.succeeded(
+                route: route, method: "GET", status: status, retried: retried,
+                durationNanoseconds: 3_000_000, loop: loop)
+            events.completed(
+                ProxyEvent(
+                    routeName: route, method: "GET", status: status, failure: nil,
+                    retriedAfterUnauthorized: retried, durationNanoseconds: 3_000_000, loop: loop))
+        }
+        func proxyLines(_ metrics: Metrics) -> [Substring] {
+            metrics.render(statuses: []).split(separator: "\n").filter {
+                $0.contains("tokenproxy_proxy_")
+            }
+        }
+        let lines = proxyLines(inParts)
+        #expect(lines == proxyLines(asEvents))
+        #expect(lines.contains(#"tokenproxy_proxy_unauthorized_retries_total{route="a"} 1"#))
+        #expect(
+            lines.contains(
+                #"tokenproxy_proxy_requests_total{route="none",method="GET",code="200"} 1"#))
+        #expect(lines.contains(#"tokenproxy_proxy_request_duration_seconds_count{route="a"} 2"#))
+    }
+
     @Test func countsInterleavedRoutesSeparately() {
         let metrics = Metrics()
         for route in ["a", "b", "a", "a", "", "c", "b", "a"] { metrics.recordProxy(event(route)) }

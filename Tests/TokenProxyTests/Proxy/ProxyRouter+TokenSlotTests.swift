@@ -108,6 +108,47 @@ struct ProxyRouterTokenSlotTests {
         }
     }
 
+    /// `isUsable(atNanoseconds:)` (the engine's receive time, `ContinuousTime`) answers as
+    /// `isUsable(at:)` at the same instant, around the instants where the answer changes.
+    @Test func isUsableAtNanosecondsAsAtTheInstant() {
+        let tokens = SlotTokenSource(["a"])
+        let snapshot = tokens.publish("a")
+        let prepared = ProxyToken(snapshot)
+        let minimum = Limits.Proxy.minimumTokenValidity
+        let tick = Duration.nanoseconds(1)
+        for now in [
+            snapshot.receivedAt, snapshot.expiresAt - minimum - tick, snapshot.expiresAt - minimum,
+            snapshot.expiresAt - minimum + tick, snapshot.expiresAt - tick, snapshot.expiresAt,
+            snapshot.expiresAt + .seconds(1),
+        ] {
+            #expect(
+                prepared.isUsable(atNanoseconds: ContinuousTime.nanoseconds(now))
+                    == prepared.isUsable(at: now))
+        }
+    }
+
+    /// The slot's token is judged at the time the engine says the request arrived, not at a
+    /// clock reading of the router's own: a token expired by now still served a request that
+    /// arrived while it was usable, and one that arrives now makes the router fetch.
+    @Test func theReceiveTimeDecidesWhetherTheSlotsTokenIsUsable() async throws {
+        let tokens = SlotTokenSource(["a"])
+        let router = try Self.router(tokens)
+        let stale = tokens.publish("a", age: .seconds(400), lifetime: .seconds(300))
+        let head = F.head("GET", "/api/x")
+        let answer = router.decide(
+            head, peer: F.peer, listener: "proxy",
+            receivedAt: ContinuousTime.nanoseconds(stale.receivedAt), completion: { _ in })
+        guard case .now(.forward(let forward)) = answer else {
+            Issue.record("no forward at once")
+            return
+        }
+        #expect(forward.authorization == "Bearer slot-a-1")
+        #expect(tokens.fetches == 0)
+        let fetched = try #require(await F.decide(router, head).forward)
+        #expect(fetched.authorization == "Bearer slot-a-2")
+        #expect(tokens.fetches == 1)
+    }
+
     @Test func injectsTheTokenInTheSlotAndFollowsItsWrites() async throws {
         let tokens = SlotTokenSource(["a"])
         let router = try Self.router(tokens)

@@ -8,7 +8,8 @@ extension ProxyConnection {
         let start = EventLoop.now()
         sequence &+= 1  // a pending answer to an earlier question is dropped
         let answer = engine.delegate.decide(
-            head, peer: peer, listener: listenerName, completion: decisionCompletion)
+            head, peer: peer, listener: listenerName, receivedAt: start,
+            completion: decisionCompletion)
         // Consumed: the decision moves out of the answer instead of being copied from it
         // (the copy and the answer's destruction were two enum switches per request).
         switch consume answer {

@@ -293,7 +293,7 @@ extension ProxyConnection: UpstreamConnectionOwner {
         self.exchange = nil
         context.pool.release(upstream)
         report(
-            exchange.head, route: exchange.route, status: status,
+            method: exchange.head.method, route: exchange.route, status: status,
             retried: exchange.retried, start: exchange.start)
         current = nil
         if let next = finishAfterFlush(.responseSent(intact: true)) { run(next) }

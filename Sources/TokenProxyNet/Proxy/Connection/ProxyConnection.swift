@@ -182,11 +182,29 @@ final class ProxyConnection: @unchecked Sendable {
         _ head: HTTPRequestHead?, route: String, status: Int, failure: String? = nil,
         retried: Bool = false, start: UInt64
     ) {
-        engine.delegate.completed(
-            ProxyEvent(
-                routeName: route, method: head?.method ?? "", status: status, failure: failure,
-                retriedAfterUnauthorized: retried,
-                durationNanoseconds: Self.elapsed(since: start), loop: context.index))
+        report(
+            method: head?.method ?? "", route: route, status: status, failure: failure,
+            retried: retried, start: start)
+    }
+
+    /// `report` with the request's method (a finished exchange's path: no optional copy of
+    /// its head is made to read the method from). A success goes to the delegate in parts
+    /// (`ProxyDelegate.succeeded`).
+    func report(
+        method: String, route: String, status: Int, failure: String? = nil,
+        retried: Bool = false, start: UInt64
+    ) {
+        if failure == nil {
+            engine.delegate.succeeded(
+                route: route, method: method, status: status, retried: retried,
+                durationNanoseconds: Self.elapsed(since: start), loop: context.index)
+            return
+        }
+        let event = ProxyEvent(
+            routeName: route, method: method, status: status, failure: failure,
+            retriedAfterUnauthorized: retried,
+            durationNanoseconds: Self.elapsed(since: start), loop: context.index)
+        engine.delegate.completed(event)
     }
 
     /// Nanoseconds from `start` (`EventLoop.now()`) to now; the clock is monotonic, the
