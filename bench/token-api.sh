@@ -9,7 +9,7 @@
 #
 # Knobs (environment): BENCH_SECONDS (5) per run, BENCH_REPEATS (3), BENCH_CONNECTIONS
 # ("1 16 64"), BENCH_PIN=1 (servers on CPU 0, loadgen on CPU 1, nginx with one worker),
-# BENCH_BIN (a built binary), BENCH_OUT_DIR (write OUT_DIR/token-api.{json,md}); BENCH_PROFILE=1 also profiles at the lowest and highest connection count (perf
+# BENCH_BIN (a built binary), BENCH_EVENT_LOOPS (tokenproxy's `api.event_loops`; default: from its CPUs), BENCH_OUT_DIR (write OUT_DIR/token-api.{json,md}); BENCH_PROFILE=1 also profiles at the lowest and highest connection count (perf
 # stat of both servers: CPU time, context switches; perf record of tokenproxy: top functions,
 # self and inclusive) into bench/results/token-api-DATE.profile.txt. Needs perf (linux-perf).
 set -euo pipefail
@@ -52,13 +52,15 @@ umask 077
 start_test_idp
 
 api_socket="$work/tokenproxy.sock"
-python3 - "$work" "$issuer" "$api_socket" "$credential" <<'PY'
+python3 - "$work" "$issuer" "$api_socket" "$credential" "${BENCH_EVENT_LOOPS:-}" <<'PY'
 import json, sys
-work, issuer, socket_path, name = sys.argv[1:5]
+work, issuer, socket_path, name, loops = sys.argv[1:6]
 config = {"api": {"socket": socket_path, "socket_mode": "0600"},
           "credentials": {name: {"key_file": f"{work}/sa.json", "issuer": issuer,
                                  "scopes": ["openid"]}},
           "log": {"level": "info"}}
+if loops:
+    config["api"]["event_loops"] = int(loops)
 with open(f"{work}/config.json", "w") as f:
     json.dump(config, f, indent=2)
 PY

@@ -90,6 +90,20 @@ struct ProxyRouterTokenSlotTests {
         #expect(slot.read() == nil)
     }
 
+    /// The instants where a token's usability to the proxy changes, a nanosecond either side,
+    /// and one on each end.
+    private func instantsAroundTheChange(of snapshot: TokenStore.Snapshot) -> [ContinuousClock
+        .Instant]
+    {
+        let minimum = Limits.Proxy.minimumTokenValidity
+        let tick = Duration.nanoseconds(1)
+        return [
+            snapshot.receivedAt, snapshot.expiresAt - minimum - tick, snapshot.expiresAt - minimum,
+            snapshot.expiresAt - minimum + tick, snapshot.expiresAt - tick, snapshot.expiresAt,
+            snapshot.expiresAt + .seconds(1),
+        ]
+    }
+
     /// `ProxyToken.isUsable` is `isUsable(at:minValid:)` with the proxy's minimum, around the
     /// instants where the answer changes.
     @Test func isUsableAsTheSnapshotSays() {
@@ -97,12 +111,7 @@ struct ProxyRouterTokenSlotTests {
         let snapshot = tokens.publish("a")
         let prepared = ProxyToken(snapshot)
         let minimum = Limits.Proxy.minimumTokenValidity
-        let tick = Duration.nanoseconds(1)
-        for now in [
-            snapshot.receivedAt, snapshot.expiresAt - minimum - tick, snapshot.expiresAt - minimum,
-            snapshot.expiresAt - minimum + tick, snapshot.expiresAt - tick, snapshot.expiresAt,
-            snapshot.expiresAt + .seconds(1),
-        ] {
+        for now in instantsAroundTheChange(of: snapshot) {
             #expect(
                 prepared.isUsable(at: now) == snapshot.isUsable(at: now, minValid: minimum))
         }
@@ -114,13 +123,7 @@ struct ProxyRouterTokenSlotTests {
         let tokens = SlotTokenSource(["a"])
         let snapshot = tokens.publish("a")
         let prepared = ProxyToken(snapshot)
-        let minimum = Limits.Proxy.minimumTokenValidity
-        let tick = Duration.nanoseconds(1)
-        for now in [
-            snapshot.receivedAt, snapshot.expiresAt - minimum - tick, snapshot.expiresAt - minimum,
-            snapshot.expiresAt - minimum + tick, snapshot.expiresAt - tick, snapshot.expiresAt,
-            snapshot.expiresAt + .seconds(1),
-        ] {
+        for now in instantsAroundTheChange(of: snapshot) {
             #expect(
                 prepared.isUsable(atNanoseconds: ContinuousTime.nanoseconds(now))
                     == prepared.isUsable(at: now))
