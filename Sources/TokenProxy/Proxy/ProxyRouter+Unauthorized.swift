@@ -70,10 +70,9 @@ extension ProxyRouter {
     ) {
         guard !logsSuccesses else {
             return completed(
-                ProxyEvent(
-                    routeName: route, method: method, status: status, failure: nil,
-                    retriedAfterUnauthorized: retried, durationNanoseconds: durationNanoseconds,
-                    loop: loop))
+                .success(
+                    route: route, method: method, status: status, retried: retried,
+                    durationNanoseconds: durationNanoseconds, loop: loop))
         }
         metrics?.proxy.record(
             route: route, method: method, status: status, failed: false, retried: retried,

@@ -69,15 +69,6 @@ package final class ProxyRouter: ProxyDelegate {
         logsSuccesses = logger.logLevel <= .debug
     }
 
-    package func decide(
-        _ head: HTTPRequestHead, peer: PeerIdentity, listener: String,
-        completion: @escaping @Sendable (ProxyDecision) -> Void
-    ) -> ProxyAnswer<ProxyDecision> {
-        decide(
-            head, peer: peer, listener: listener, receivedAt: ContinuousTime.now(),
-            completion: completion)
-    }
-
     /// `receivedAt` (`ContinuousTime` nanoseconds, the engine's reading when the head
     /// arrived) is the time a cached token must still be usable at.
     package func decide(

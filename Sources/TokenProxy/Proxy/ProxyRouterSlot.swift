@@ -26,13 +26,6 @@ package final class ProxyRouterSlot: ProxyDelegate {
     }
 
     package func decide(
-        _ head: HTTPRequestHead, peer: PeerIdentity, listener: String,
-        completion: @escaping @Sendable (ProxyDecision) -> Void
-    ) -> ProxyAnswer<ProxyDecision> {
-        router.decide(head, peer: peer, listener: listener, completion: completion)
-    }
-
-    package func decide(
         _ head: HTTPRequestHead, peer: PeerIdentity, listener: String, receivedAt: UInt64,
         completion: @escaping @Sendable (ProxyDecision) -> Void
     ) -> ProxyAnswer<ProxyDecision> {

@@ -22,7 +22,7 @@ final class LaterDelegate: ProxyDelegate {
     }
 
     func decide(
-        _ head: HTTPRequestHead, peer: PeerIdentity, listener: String,
+        _ head: HTTPRequestHead, peer: PeerIdentity, listener: String, receivedAt: UInt64,
         completion: @escaping @Sendable (ProxyDecision) -> Void
     ) -> ProxyAnswer<ProxyDecision> {
         guard let (decision, delay) = later(head) else { return .now(now(head)) }

@@ -26,7 +26,7 @@ final class FakeProxyDelegate: ProxyDelegate {
     }
 
     func decide(
-        _ head: HTTPRequestHead, peer: PeerIdentity, listener: String,
+        _ head: HTTPRequestHead, peer: PeerIdentity, listener: String, receivedAt: UInt64,
         completion: @escaping @Sendable (ProxyDecision) -> Void
     ) -> ProxyAnswer<ProxyDecision> {
         recorded.withLock { $0.heads.append(head) }

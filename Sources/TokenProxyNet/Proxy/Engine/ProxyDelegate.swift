@@ -214,6 +214,18 @@ package struct ProxyEvent: Sendable {
             routeName: routeName, method: method, status: status, failure: failure,
             retriedAfterUnauthorized: retriedAfterUnauthorized, durationNanoseconds: nanoseconds)
     }
+
+    /// The event of an exchange that succeeded (`failure` nil), from the parts
+    /// `ProxyDelegate.succeeded` is told.
+    package static func success(
+        route: String, method: String, status: Int, retried: Bool, durationNanoseconds: UInt64,
+        loop: Int
+    ) -> ProxyEvent {
+        ProxyEvent(
+            routeName: route, method: method, status: status, failure: nil,
+            retriedAfterUnauthorized: retried, durationNanoseconds: durationNanoseconds,
+            loop: loop)
+    }
 }
 
 /// A delegate's answer: at hand (`now`, the fast path: a cached token, a local refusal), or
@@ -234,15 +246,10 @@ package enum ProxyAnswer<Value: Sendable>: Sendable {
 /// a class existential is one reference (a retain to copy) where any other was a boxed
 /// value copied and destroyed per call (~90 instructions).
 package protocol ProxyDelegate: AnyObject, Sendable {
-    /// Decides what to do with a parsed request head (absolute-form or origin-form target).
-    func decide(
-        _ head: HTTPRequestHead, peer: PeerIdentity, listener: String,
-        completion: @escaping @Sendable (ProxyDecision) -> Void
-    ) -> ProxyAnswer<ProxyDecision>
-    /// `decide`, told when the request's head arrived: `receivedAt` is `ContinuousTime`
-    /// nanoseconds (the clock of `ContinuousClock`), read by the engine anyway, so a delegate
-    /// comparing times (a cached token's expiry) need not read the clock again. The default
-    /// ignores it.
+    /// Decides what to do with a parsed request head (absolute-form or origin-form target)
+    /// that arrived at `receivedAt`: `ContinuousTime` nanoseconds (the clock of
+    /// `ContinuousClock`), read by the engine anyway, so a delegate comparing times (a cached
+    /// token's expiry) need not read the clock again.
     func decide(
         _ head: HTTPRequestHead, peer: PeerIdentity, listener: String, receivedAt: UInt64,
         completion: @escaping @Sendable (ProxyDecision) -> Void
@@ -270,17 +277,19 @@ extension ProxyDelegate {
         loop: Int
     ) {
         completed(
-            ProxyEvent(
-                routeName: route, method: method, status: status, failure: nil,
-                retriedAfterUnauthorized: retried, durationNanoseconds: durationNanoseconds,
-                loop: loop))
+            .success(
+                route: route, method: method, status: status, retried: retried,
+                durationNanoseconds: durationNanoseconds, loop: loop))
     }
 
+    /// `decide` received now (tests and tools; the engine passes its own reading).
     package func decide(
-        _ head: HTTPRequestHead, peer: PeerIdentity, listener: String, receivedAt: UInt64,
+        _ head: HTTPRequestHead, peer: PeerIdentity, listener: String,
         completion: @escaping @Sendable (ProxyDecision) -> Void
     ) -> ProxyAnswer<ProxyDecision> {
-        decide(head, peer: peer, listener: listener, completion: completion)
+        decide(
+            head, peer: peer, listener: listener, receivedAt: ContinuousTime.now(),
+            completion: completion)
     }
 
     /// `decide`, awaited (for tests and tools; the engine uses the completion form).
