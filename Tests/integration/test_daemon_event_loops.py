@@ -123,10 +123,10 @@ def loop_connections(d, at_least: int) -> list[int]:
 
 
 @pytest.mark.parametrize("kind", ["unix", "tcp"])
-def test_a_burst_of_connections_spreads_over_the_loops(tokenproxy_daemon, credentials, kind):
-    """Opened at once, connections land on both loops: TCP through a listening socket per loop
-    (SO_REUSEPORT), the Unix socket through a hand-off to the loop with fewer connections.
-    Before, the first loop woken accepted the whole burst."""
+def test_a_burst_of_connections_per_listener_kind(tokenproxy_daemon, credentials, kind):
+    """Opened at once: TCP connections land on both loops, through a listening socket per loop
+    (SO_REUSEPORT); Unix connections (one socket every loop watches) fill the first loop while
+    it is not busy, so the second stays asleep (EventLoopGroup.placement)."""
     import socket
 
     d = tokenproxy_daemon().start(credentials, tcp=True, level="info", api_extra={"event_loops": 2})
@@ -143,9 +143,14 @@ def test_a_burst_of_connections_spreads_over_the_loops(tokenproxy_daemon, creden
         counts = loop_connections(d, 32)
         assert len(counts) == 2, counts
         assert sum(counts) >= 32, counts
-        # Unix: even within a connection or two. TCP: the kernel's hash of each 4-tuple, so
-        # binomial; fewer than 4 of 32 on one loop happens about once in 10^5 runs.
-        assert min(counts) >= (14 if kind == "unix" else 4), f"connections per loop: {counts}"
+        if kind == "unix":
+            # All on the first loop (an even spread, the rule before, would be 16 / 16); a loop
+            # descheduled for two load windows mid-burst counts as busy: allow a few strays.
+            assert counts[0] >= 28, f"connections per loop: {counts}"
+        else:
+            # The kernel's hash of each 4-tuple, so binomial; fewer than 4 of 32 on one loop
+            # happens about once in 10^5 runs.
+            assert min(counts) >= 4, f"connections per loop: {counts}"
     finally:
         for c in clients:
             c.close()

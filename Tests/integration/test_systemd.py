@@ -171,9 +171,10 @@ def test_socket_activation(tmp_path, tokenproxy_bin, authserver, key_factory):
         stop_process(proc)
 
 
-def test_socket_activation_spreads_connections_over_the_loops(tmp_path, tokenproxy_bin, authserver, key_factory):
-    """An inherited socket is one socket every loop watches: a burst of connections on it still
-    lands on both loops (the accepting loop hands each to the loop with fewer connections)."""
+def test_socket_activation_fills_the_first_loop_first(tmp_path, tokenproxy_bin, authserver, key_factory):
+    """An inherited socket is one socket every loop watches: a burst of connections on it
+    fills the first loop while it is not busy (the accepting loop hands each connection to the
+    first loop that is not busy), as on the daemon's own Unix socket."""
     key = key_factory("p256", "serviceaccount")
     server = authserver(key)
     activated = tmp_path / "activated.sock"
@@ -208,7 +209,9 @@ def test_socket_activation_spreads_connections_over_the_loops(tmp_path, tokenpro
                 break
             time.sleep(0.05)
         assert len(counts) == 2 and sum(counts) >= 16, counts
-        assert min(counts) >= 7, f"connections per loop: {counts}"
+        # An even spread (the rule before) would be 8 / 8; allow a stray or two (a loop
+        # descheduled for two load windows mid-burst counts as busy).
+        assert counts[0] >= 14, f"connections per loop: {counts}"
     finally:
         for c in clients:
             c.close()

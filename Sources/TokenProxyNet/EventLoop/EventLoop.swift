@@ -89,6 +89,8 @@ final class EventLoop: @unchecked Sendable {
     /// by any thread — how the shell spreads what a shared socket accepts, and what
     /// `EventLoopGroup.connectionCounts` reports.
     let connections = Atomic<Int>(0)
+    /// How busy this loop is, measured by its thread, read by any thread (see `EventLoopLoad`).
+    let load = EventLoopLoad()
     /// The `Date` bytes of the HTTP responses written on this loop, formatted once per second
     /// for all of its connections rather than once per connection. Loop thread only, one
     /// access per response: not checked for exclusivity at run time (~60 instructions each).
@@ -217,8 +219,10 @@ final class EventLoop: @unchecked Sendable {
         var events = [UInt32](repeating: 0, count: Limits.EventLoop.eventsPerWait)
         var tokens = [UInt64](repeating: 0, count: Limits.EventLoop.eventsPerWait)
         var running = true
+        var meter = EventLoopLoadMeter(now: Self.now(), load: load)
         while running {
             let timeout = posted.isEmpty ? timeoutMilliseconds() : 0
+            if timeout != 0 { load.setWaiting(true) }
             let count = events.withUnsafeMutableBufferPointer { events in
                 tokens.withUnsafeMutableBufferPointer { tokens in
                     do {
@@ -229,7 +233,9 @@ final class EventLoop: @unchecked Sendable {
                     }
                 }
             }
+            if timeout != 0 { load.setWaiting(false) }
             time = Self.now()
+            meter.woke(at: time, load: load)
             var woken = false
             for index in 0..<count {
                 if tokens[index] == EventLoopClientTable.wake {

@@ -28,15 +28,30 @@ package final class EventLoopGroup: Sendable {
         loops.map { $0.connections.load(ordering: .relaxed) }
     }
 
-    /// The loop with the fewest connections, `preferred` when none has fewer: where a
-    /// connection accepted from a socket every loop shares goes (see `ConnectionShell.start`).
-    static func leastLoaded(_ loops: [EventLoop], preferring preferred: EventLoop) -> EventLoop {
-        var best = preferred
-        var fewest = preferred.connections.load(ordering: .relaxed)
-        for loop in loops where loop !== preferred {
-            let count = loop.connections.load(ordering: .relaxed)
+    /// Where a connection that `accepting` accepted at `now` from a socket every loop shares
+    /// goes (see `ConnectionShell.start`): the first loop, in order, that is not busy
+    /// (`EventLoopLoad`), so connections fill one loop before waking the next; when every
+    /// loop is busy, the one with the fewest connections.
+    static func placement(_ loops: [EventLoop], accepting: EventLoop, now: UInt64) -> EventLoop {
+        let index = Self.placement(
+            count: loops.count, accepting: loops.firstIndex { $0 === accepting } ?? 0,
+            isBusy: { loops[$0].load.isBusy(now: now) },
+            connections: { loops[$0].connections.load(ordering: .relaxed) })
+        return loops[index]
+    }
+
+    /// The rule of `placement(_:accepting:now:)` over `count` loops by index: the first that
+    /// is not busy, else the one with the fewest connections (`accepting` on a tie).
+    static func placement(
+        count: Int, accepting: Int, isBusy: (Int) -> Bool, connections: (Int) -> Int
+    ) -> Int {
+        for index in 0..<count where !isBusy(index) { return index }
+        var best = accepting
+        var fewest = connections(accepting)
+        for index in 0..<count where index != accepting {
+            let count = connections(index)
             if count < fewest {
-                best = loop
+                best = index
                 fewest = count
             }
         }

@@ -126,10 +126,12 @@ final class ConnectionShell<Connection: ShellConnection>: Sendable {
     ///
     /// What a loop accepts from its own socket (a TCP listener: one socket per loop) stays on
     /// that loop. What it accepts from a socket every loop watches (the Unix socket, an
-    /// inherited one) goes to the loop with the fewest connections, the accepting loop on a tie:
-    /// one wake-up takes a whole burst, and without this the burst stays on one loop while the
-    /// others idle. A connection handed to another loop starts there through that loop's inbox
-    /// (one hand-off per connection, never per request: its keep-alive requests stay on it).
+    /// inherited one) goes to the first loop that is not busy, or when all are, to the one
+    /// with the fewest connections (`EventLoopGroup.placement`; why fill one loop first: see
+    /// `EventLoopLoad`). The kernel wakes whichever loop is waiting, so without this a burst
+    /// would land wherever the wake-ups fell. A connection handed to another loop starts there
+    /// through that loop's inbox (one hand-off per connection, never per request: its
+    /// keep-alive requests stay on it).
     func start(
         on loops: [EventLoop], acceptorTokens: UInt64,
         makeConnection: @escaping @Sendable (ShellAdmission, EventLoop) -> Connection,
@@ -144,7 +146,9 @@ final class ConnectionShell<Connection: ShellConnection>: Sendable {
         loopAcceptors.withLock { $0 = acceptors }
         acceptors.start { [self] loop, listener, socket, shared in
             listener.acceptPending(from: socket) { accepted, peer in
-                let target = shared ? EventLoopGroup.leastLoaded(loops, preferring: loop) : loop
+                let target =
+                    shared
+                    ? EventLoopGroup.placement(loops, accepting: loop, now: loop.time) : loop
                 guard
                     let connection = admit(
                         accepted, peer: peer, from: listener, on: target,

@@ -8,9 +8,10 @@ import TokenProxyPosix
 /// in its own loop's epoll only: the kernel spreads connections over the loops by their
 /// 4-tuple (nginx's `listen … reuseport`). A socket that cannot be split — the Unix-domain
 /// token API socket, a socket inherited from systemd — is watched by every loop with
-/// `EPOLLEXCLUSIVE` (nginx's `accept_mutex off`); the kernel wakes one loop per burst, which
-/// accepts the whole burst, so the shell spreads those connections by hand (the `shared` flag
-/// of `Accept`, see `ConnectionShell.start`).
+/// `EPOLLEXCLUSIVE` (nginx's `accept_mutex off`); the kernel wakes one waiting loop per
+/// burst, which accepts the whole burst, so the shell places those connections itself: the
+/// first loop that is not busy (the `shared` flag of `Accept`, see `ConnectionShell.start` and
+/// `EventLoopLoad`).
 ///
 /// The set of listeners can change while accepting (a configuration reload moving a listen
 /// address): `add` starts watching a new listener on every loop, `remove` takes one out of

@@ -1,0 +1,88 @@
+import Synchronization
+import TokenProxyCore
+import TokenProxyPosix
+
+/// How busy one event loop is, as its own thread measures it, for other threads to read: where
+/// a connection accepted from a socket every loop shares should go (`EventLoopGroup.placement`).
+///
+/// Why a load and not the number of connections: on the token API, one loop serves some
+/// 270,000 requests a second here, and the callers run on the same machine. Spread evenly over
+/// every loop, a burst of keep-alive connections keeps every loop half awake: less work per
+/// `epoll_wait`, more wake-ups, and a second busy thread competing with the callers for the
+/// CPUs. Measured on 2 CPUs, unpinned, 16 and 64 connections: one loop made 1.41× / 1.17×
+/// nginx's requests/s with p99 0.80× / 0.93×; the same connections spread over two loops
+/// 0.63× / 0.70× with p99 1.96× / 1.93× (`bench/results/token-api-2026-12-04-1808-loops*.md`).
+/// So connections fill the first loop until it is busy, then the next: a quiet process runs
+/// one busy thread, a loaded one as many as it needs. (nginx gets there by accident: its
+/// workers take a shared socket's connections unevenly.)
+///
+/// The loop measures at a wake-up at most once per `Limits.EventLoop.loadWindowNanoseconds`:
+/// the CPU time its thread used (`Posix.threadCPUNanoseconds`, one system call) over the wall
+/// time since the last measure. A loop asleep in `epoll_wait` is idle whatever it measured
+/// last (`waiting`); a loop awake that has not measured for two windows is in one long batch
+/// of work, so busy.
+final class EventLoopLoad: Sendable {
+    /// The share of a CPU the loop's thread used over its last window, per mille.
+    private let permille = Atomic<Int>(0)
+    /// When it was measured (the loop's `EventLoop.now()` clock).
+    private let measuredAt = Atomic<UInt64>(0)
+    /// Whether the loop is blocked in `epoll_wait` now (not set for a zero-timeout wait).
+    private let waiting = Atomic<Bool>(false)
+
+    /// The loop's last measure, per mille of a CPU (for tests and diagnostics).
+    var busyPermille: Int { permille.load(ordering: .relaxed) }
+
+    /// Whether the loop is busy at `now` (any thread; see the type's comment).
+    func isBusy(now: UInt64) -> Bool {
+        if waiting.load(ordering: .relaxed) { return false }
+        let at = measuredAt.load(ordering: .relaxed)
+        if now > at &+ 2 &* Limits.EventLoop.loadWindowNanoseconds { return true }
+        return permille.load(ordering: .relaxed) >= Limits.EventLoop.busyPermille
+    }
+
+    /// The loop is about to block in `epoll_wait` (true) or woke from it (false). Loop thread.
+    @inline(__always)
+    func setWaiting(_ value: Bool) {
+        waiting.store(value, ordering: .relaxed)
+    }
+
+    /// Publishes a measure. Loop thread.
+    func publish(permille value: Int, at time: UInt64) {
+        permille.store(value, ordering: .relaxed)
+        measuredAt.store(time, ordering: .relaxed)
+    }
+}
+
+/// The loop thread's side of `EventLoopLoad`: where the current window started, in wall and in
+/// CPU time. Loop thread only.
+struct EventLoopLoadMeter {
+    private var windowStart: UInt64
+    private var cpuAtStart: UInt64
+
+    /// A meter whose first window starts now, on the loop's thread; publishes an idle load, so
+    /// a loop that has not measured yet is not taken for one stuck in a long batch.
+    init(now: UInt64, load: EventLoopLoad) {
+        windowStart = now
+        cpuAtStart = Posix.threadCPUNanoseconds()
+        load.publish(permille: 0, at: now)
+    }
+
+    /// At a wake-up at `time`: measures and publishes into `load` once the window has passed.
+    @inline(__always)
+    mutating func woke(at time: UInt64, load: EventLoopLoad) {
+        guard time &- windowStart >= Limits.EventLoop.loadWindowNanoseconds else { return }
+        let cpu = Posix.threadCPUNanoseconds()
+        load.publish(
+            permille: Self.permille(cpu: cpu &- cpuAtStart, wall: time &- windowStart), at: time)
+        windowStart = time
+        cpuAtStart = cpu
+    }
+
+    /// `cpu` nanoseconds used over `wall` nanoseconds, per mille, at most 1,000 (the two clocks
+    /// are read a moment apart).
+    static func permille(cpu: UInt64, wall: UInt64) -> Int {
+        let perMille = wall / 1_000
+        guard perMille > 0 else { return 0 }
+        return Int(min(1_000, cpu / perMille))
+    }
+}
