@@ -106,6 +106,7 @@ def test_out_of_descriptors_pauses_accepting_without_spinning(tokenproxy_daemon,
         time.sleep(0.2)
 
 
+BUSY_RATIO = re.compile(r'^tokenproxy_loop_busy_ratio\{loop="(\d+)"\} ([0-9.]+)$', re.M)
 LOOP_CONNECTIONS = re.compile(r'^tokenproxy_loop_connections\{loop="(\d+)"\} (\d+)$', re.M)
 
 
@@ -151,6 +152,10 @@ def test_a_burst_of_connections_per_listener_kind(tokenproxy_daemon, credentials
             # The kernel's hash of each 4-tuple, so binomial; fewer than 4 of 32 on one loop
             # happens about once in 10^5 runs.
             assert min(counts) >= 4, f"connections per loop: {counts}"
+        # Each loop's share of a CPU, one sample per loop, a fraction between 0 and 1.
+        busy = BUSY_RATIO.findall(d.get("/metrics").text)
+        assert [loop for loop, _ in sorted(busy)] == ["0", "1"], busy
+        assert all(0.0 <= float(value) <= 1.0 for _, value in busy), busy
     finally:
         for c in clients:
             c.close()

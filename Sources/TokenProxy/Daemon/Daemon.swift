@@ -172,7 +172,7 @@ package final class Daemon: Sendable {
             makeAPI(configuration: configuration, store: store, metrics: metrics, audit: audit))
         // One set of loops for the process: the token API and the proxy share them.
         let loops = EventLoopGroup(configured: configuration.api.eventLoops, name: "http-loop")
-        metrics.observeLoops { loops.connectionCounts }
+        metrics.observeLoops({ loops.connectionCounts }, busyPermille: { loops.busyPermilles })
         let server: HTTPServer
         let apiListeners: APIListeners
         do {

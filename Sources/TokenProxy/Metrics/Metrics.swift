@@ -32,13 +32,23 @@ package final class Metrics: Sendable {
     /// Reads the connections each event loop serves (`EventLoopGroup.connectionCounts`), once
     /// the daemon made its loops; nil leaves `tokenproxy_loop_connections` out.
     private let loopConnections = Mutex<(@Sendable () -> [Int])?>(nil)
+    /// How busy each loop is, per mille of a CPU, in loop order; nil leaves
+    /// `tokenproxy_loop_busy_ratio` out.
+    private let loopBusy = Mutex<(@Sendable () -> [Int])?>(nil)
 
     package init() {}
 
     /// Reports `counts()` — connections per event loop, in loop order — at every scrape as
     /// `tokenproxy_loop_connections{loop="N"}` (labels are loop indexes only).
-    package func observeLoops(_ counts: @escaping @Sendable () -> [Int]) {
+    /// With `busyPermille`, also each loop's share of a CPU over its last 10 ms window as
+    /// `tokenproxy_loop_busy_ratio{loop="N"}` (0 to 1): whether the first loop is filling up
+    /// (connections on a shared socket go to the first loop that is not busy).
+    package func observeLoops(
+        _ counts: @escaping @Sendable () -> [Int],
+        busyPermille: (@Sendable () -> [Int])? = nil
+    ) {
         loopConnections.withLock { $0 = counts }
+        loopBusy.withLock { $0 = busyPermille }
     }
 
     /// Records a token service event.
@@ -168,6 +178,18 @@ package final class Metrics: Sendable {
             )
             for (loop, count) in counts.enumerated() {
                 out.sample("tokenproxy_loop_connections", ["loop": String(loop)], count)
+            }
+        }
+        if let busy = loopBusy.withLock({ $0 })?() {
+            out.family(
+                "tokenproxy_loop_busy_ratio", "gauge",
+                help:
+                    "Share of a CPU each event loop used over its last 10 ms window (0 to 1); 0 once asleep that long."
+            )
+            for (loop, permille) in busy.enumerated() {
+                out.sample(
+                    "tokenproxy_loop_busy_ratio", ["loop": String(loop)],
+                    PrometheusText.permille(permille))
             }
         }
         proxy.render(into: &out)

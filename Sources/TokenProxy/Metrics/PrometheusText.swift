@@ -11,6 +11,13 @@ enum PrometheusText {
     static func number(_ value: Double) -> String {
         value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(value)
     }
+
+    /// A per-mille value as a decimal fraction: 437 is `0.437`, 1000 is `1.000`.
+    static func permille(_ value: Int) -> String {
+        let clamped = max(0, value)
+        let fraction = String(clamped % 1_000)
+        return "\(clamped / 1_000)." + String(repeating: "0", count: 3 - fraction.count) + fraction
+    }
 }
 
 /// Builds an exposition text: one `# HELP`/`# TYPE` header per family, then its samples with

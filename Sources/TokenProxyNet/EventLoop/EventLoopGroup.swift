@@ -28,6 +28,12 @@ package final class EventLoopGroup: Sendable {
         loops.map { $0.connections.load(ordering: .relaxed) }
     }
 
+    /// Each loop's share of a CPU now, per mille, in loop order (`EventLoopLoad.permille(now:)`).
+    package var busyPermilles: [Int] {
+        let now = EventLoop.now()
+        return loops.map { $0.load.permille(now: now) }
+    }
+
     /// Where a connection that `accepting` accepted at `now` from a socket every loop shares
     /// goes (see `ConnectionShell.start`): the first loop, in order, that is not busy
     /// (`EventLoopLoad`), so connections fill one loop before waking the next; when every

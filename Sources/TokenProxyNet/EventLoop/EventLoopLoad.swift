@@ -40,6 +40,16 @@ final class EventLoopLoad: Sendable {
         return permille.load(ordering: .relaxed) >= Limits.EventLoop.busyPermille
     }
 
+    /// The loop's share of a CPU at `now`, per mille, by the rule of `isBusy(now:)`: its last
+    /// measure while fresh; 0 asleep since; 1,000 awake since (one long batch).
+    func permille(now: UInt64) -> Int {
+        let at = measuredAt.load(ordering: .relaxed)
+        guard now > at &+ 2 &* Limits.EventLoop.loadWindowNanoseconds else {
+            return permille.load(ordering: .relaxed)
+        }
+        return waiting.load(ordering: .relaxed) ? 0 : 1_000
+    }
+
     /// The loop is about to block in `epoll_wait` (true) or woke from it (false). Loop thread.
     @inline(__always)
     func setWaiting(_ value: Bool) {

@@ -44,6 +44,17 @@ struct EventLoopLoadTests {
         #expect(!load.isBusy(now: at + 100 * Self.window))
     }
 
+    @Test func theReportedShareIsTheFreshMeasureElseAsleepOrStuck() {
+        let load = EventLoopLoad()
+        let at: UInt64 = 5_000_000_000
+        load.publish(permille: 437, at: at)
+        #expect(load.permille(now: at + 2 * Self.window) == 437)
+        #expect(load.permille(now: at + 2 * Self.window + 1) == 1_000)
+        load.setWaiting(true)
+        #expect(load.permille(now: at + 1) == 437)
+        #expect(load.permille(now: at + 2 * Self.window + 1) == 0)
+    }
+
     @Test func theMeterPublishesOncePerWindowAtAWakeUp() {
         let load = EventLoopLoad()
         let start: UInt64 = 1_000_000_000

@@ -56,5 +56,18 @@ struct MetricsTests {
         #expect(text.contains("# TYPE tokenproxy_loop_connections gauge\n"))
         #expect(text.contains("tokenproxy_loop_connections{loop=\"0\"} 3\n"))
         #expect(text.contains("tokenproxy_loop_connections{loop=\"1\"} 0\n"))
+        #expect(!text.contains("tokenproxy_loop_busy_ratio"))
+    }
+
+    @Test func rendersEachLoopsBusyShareAsAFraction() {
+        let metrics = Metrics()
+        metrics.observeLoops({ [3, 0, 1] }, busyPermille: { [437, 0, 1_000] })
+        let text = metrics.render(statuses: [])
+        #expect(text.contains("# TYPE tokenproxy_loop_busy_ratio gauge\n"))
+        #expect(text.contains("tokenproxy_loop_busy_ratio{loop=\"0\"} 0.437\n"))
+        #expect(text.contains("tokenproxy_loop_busy_ratio{loop=\"1\"} 0.000\n"))
+        #expect(text.contains("tokenproxy_loop_busy_ratio{loop=\"2\"} 1.000\n"))
+        #expect(PrometheusText.permille(5) == "0.005")
+        #expect(PrometheusText.permille(50) == "0.050")
     }
 }
