@@ -186,11 +186,12 @@ package enum Limits {
         /// new one, never reused): the gap between the two servers' acceptor token bases
         /// (`EventLoopToken`).
         package static let acceptorTokenRange: UInt64 = 1 << 32
-        /// How often a loop measures its own load (the CPU time its thread used over the wall
-        /// time since the last measure, `EventLoopLoad`): at most once per this, at a wake-up.
+        /// How often a loop measures its own load (the time its thread ran or waited to run
+        /// over the wall time since the last measure, `EventLoopLoad`): at most once per this,
+        /// at a wake-up.
         package static let loadWindowNanoseconds: UInt64 = 10_000_000
-        /// A loop that used at least this share of a CPU (per mille) over its last window is
-        /// busy: a connection from a socket every loop shares goes to the first loop that is
+        /// A loop whose thread ran or waited to run at least this share (per mille) of its
+        /// last window is busy: a connection from a socket every loop shares goes to the first loop that is
         /// not (`EventLoopGroup.placement`). Half a CPU: above it, a queue of ready
         /// connections starts to form often enough to show in the latency.
         package static let busyPermille = 500

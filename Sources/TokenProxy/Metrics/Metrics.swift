@@ -40,7 +40,8 @@ package final class Metrics: Sendable {
 
     /// Reports `counts()` — connections per event loop, in loop order — at every scrape as
     /// `tokenproxy_loop_connections{loop="N"}` (labels are loop indexes only).
-    /// With `busyPermille`, also each loop's share of a CPU over its last 10 ms window as
+    /// With `busyPermille`, also the share of its last 10 ms window each loop ran or waited
+    /// to run, as
     /// `tokenproxy_loop_busy_ratio{loop="N"}` (0 to 1): whether the first loop is filling up
     /// (connections on a shared socket go to the first loop that is not busy).
     package func observeLoops(
@@ -171,26 +172,18 @@ package final class Metrics: Sendable {
             }
         }
         if let counts = loopConnections.withLock({ $0 })?() {
-            out.family(
-                "tokenproxy_loop_connections", "gauge",
+            out.perLoop(
+                "tokenproxy_loop_connections",
                 help:
-                    "Client connections each event loop serves now (token API and proxy): how evenly they spread."
-            )
-            for (loop, count) in counts.enumerated() {
-                out.sample("tokenproxy_loop_connections", ["loop": String(loop)], count)
-            }
+                    "Client connections each event loop serves now (token API and proxy): how evenly they spread.",
+                counts.map(String.init))
         }
         if let busy = loopBusy.withLock({ $0 })?() {
-            out.family(
-                "tokenproxy_loop_busy_ratio", "gauge",
+            out.perLoop(
+                "tokenproxy_loop_busy_ratio",
                 help:
-                    "Share of a CPU each event loop used over its last 10 ms window (0 to 1); 0 once asleep that long."
-            )
-            for (loop, permille) in busy.enumerated() {
-                out.sample(
-                    "tokenproxy_loop_busy_ratio", ["loop": String(loop)],
-                    PrometheusText.permille(permille))
-            }
+                    "Share of its last 10 ms window each event loop ran or waited for a CPU (0 to 1); 0 once asleep that long.",
+                busy.map(PrometheusText.permille))
         }
         proxy.render(into: &out)
         introspection.render(into: &out, cachedEntries: introspectionEntries)

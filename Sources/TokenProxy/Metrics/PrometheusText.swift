@@ -48,6 +48,14 @@ struct PrometheusWriter {
         sample(name, labels, String(value))
     }
 
+    /// A whole gauge family with one sample per event loop, labelled by its index.
+    mutating func perLoop(_ name: String, help: String, _ values: [String]) {
+        family(name, "gauge", help: help)
+        for (loop, value) in values.enumerated() {
+            sample(name, ["loop": String(loop)], value)
+        }
+    }
+
     /// A whole counter family with one label, samples sorted by label value.
     mutating func counters(_ name: String, help: String, label: String, _ values: [String: Int]) {
         family(name, "counter", help: help)

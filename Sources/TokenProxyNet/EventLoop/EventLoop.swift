@@ -233,9 +233,11 @@ final class EventLoop: @unchecked Sendable {
                     }
                 }
             }
-            if timeout != 0 { load.setWaiting(false) }
             time = Self.now()
+            // Measured before it says it is awake: an awake loop's measure is always fresh
+            // when it starts a batch, so only a long batch makes it stale (`EventLoopLoad`).
             meter.woke(at: time, load: load)
+            if timeout != 0 { load.setWaiting(false) }
             var woken = false
             for index in 0..<count {
                 if tokens[index] == EventLoopClientTable.wake {
@@ -245,7 +247,15 @@ final class EventLoop: @unchecked Sendable {
                 }
             }
             if !posted.isEmpty { runPosted() }
-            if woken { running = runInbox() }
+            if woken {
+                running = runInbox()
+                // A job may run long (a reload, a test's spin): measure after the jobs too, or
+                // a loop that goes to sleep right after would look idle with a stale measure.
+                // Only for wake-ups with jobs, rare in the steady state: no clock read per
+                // request.
+                time = Self.now()
+                meter.woke(at: time, load: load)
+            }
             scanDeadlines()
         }
         for client in clients.clients { client.loopStopped() }

@@ -17,31 +17,32 @@ import TokenProxyPosix
 /// workers take a shared socket's connections unevenly.)
 ///
 /// The loop measures at a wake-up at most once per `Limits.EventLoop.loadWindowNanoseconds`:
-/// the CPU time its thread used (`Posix.threadCPUNanoseconds`, one system call) over the wall
-/// time since the last measure. A loop asleep in `epoll_wait` is idle whatever it measured
-/// last (`waiting`); a loop awake that has not measured for two windows is in one long batch
-/// of work, so busy.
+/// the time its thread ran or waited runnable for a CPU (`ThreadDemandClock`, one `pread`) over
+/// the wall time since the last measure. Between measures the last one stands; a loop that has
+/// not measured for two windows is idle if it sleeps in `epoll_wait` (`waiting`) and busy if it
+/// is awake (one long batch of work).
 final class EventLoopLoad: Sendable {
-    /// The share of a CPU the loop's thread used over its last window, per mille.
+    /// The share of its last window the loop's thread ran or waited to run, per mille.
     private let permille = Atomic<Int>(0)
     /// When it was measured (the loop's `EventLoop.now()` clock).
-    private let measuredAt = Atomic<UInt64>(0)
-    /// Whether the loop is blocked in `epoll_wait` now (not set for a zero-timeout wait).
-    private let waiting = Atomic<Bool>(false)
+    private let measuredAt = Atomic<UInt64>(ContinuousTime.now())
+    /// Whether the loop is blocked in `epoll_wait` now (not set for a zero-timeout wait). A
+    /// loop whose thread has not started yet counts as asleep: work handed to it waits in its
+    /// inbox until it runs, which is soon.
+    private let waiting = Atomic<Bool>(true)
 
     /// The loop's last measure, per mille of a CPU (for tests and diagnostics).
     var busyPermille: Int { permille.load(ordering: .relaxed) }
 
     /// Whether the loop is busy at `now` (any thread; see the type's comment).
     func isBusy(now: UInt64) -> Bool {
-        if waiting.load(ordering: .relaxed) { return false }
-        let at = measuredAt.load(ordering: .relaxed)
-        if now > at &+ 2 &* Limits.EventLoop.loadWindowNanoseconds { return true }
-        return permille.load(ordering: .relaxed) >= Limits.EventLoop.busyPermille
+        permille(now: now) >= Limits.EventLoop.busyPermille
     }
 
-    /// The loop's share of a CPU at `now`, per mille, by the rule of `isBusy(now:)`: its last
-    /// measure while fresh; 0 asleep since; 1,000 awake since (one long batch).
+    /// The loop's busy share at `now`, per mille: its last measure while that is fresh (at
+    /// most two windows old), whether it sleeps now or not — a loaded loop dips into
+    /// `epoll_wait` between batches all the time; once stale, 0 if it sleeps (asleep since) and
+    /// 1,000 if it is awake (one batch as long as two windows).
     func permille(now: UInt64) -> Int {
         let at = measuredAt.load(ordering: .relaxed)
         guard now > at &+ 2 &* Limits.EventLoop.loadWindowNanoseconds else {
@@ -50,7 +51,8 @@ final class EventLoopLoad: Sendable {
         return waiting.load(ordering: .relaxed) ? 0 : 1_000
     }
 
-    /// The loop is about to block in `epoll_wait` (true) or woke from it (false). Loop thread.
+    /// The loop is about to block in `epoll_wait` (true) or woke from it and measured (false).
+    /// Loop thread.
     @inline(__always)
     func setWaiting(_ value: Bool) {
         waiting.store(value, ordering: .relaxed)
@@ -63,17 +65,20 @@ final class EventLoopLoad: Sendable {
     }
 }
 
-/// The loop thread's side of `EventLoopLoad`: where the current window started, in wall and in
-/// CPU time. Loop thread only.
+/// The loop thread's side of `EventLoopLoad`: where the current window started, in wall time
+/// and in the thread's demand for a CPU (`ThreadDemandClock`: time it ran plus time it waited
+/// to run). Loop thread only.
 struct EventLoopLoadMeter {
+    private let demand: ThreadDemandClock
     private var windowStart: UInt64
-    private var cpuAtStart: UInt64
+    private var demandAtStart: UInt64
 
     /// A meter whose first window starts now, on the loop's thread; publishes an idle load, so
     /// a loop that has not measured yet is not taken for one stuck in a long batch.
     init(now: UInt64, load: EventLoopLoad) {
+        demand = ThreadDemandClock()
         windowStart = now
-        cpuAtStart = Posix.threadCPUNanoseconds()
+        demandAtStart = demand.nanoseconds()
         load.publish(permille: 0, at: now)
     }
 
@@ -81,15 +86,16 @@ struct EventLoopLoadMeter {
     @inline(__always)
     mutating func woke(at time: UInt64, load: EventLoopLoad) {
         guard time &- windowStart >= Limits.EventLoop.loadWindowNanoseconds else { return }
-        let cpu = Posix.threadCPUNanoseconds()
+        let used = demand.nanoseconds()
         load.publish(
-            permille: Self.permille(cpu: cpu &- cpuAtStart, wall: time &- windowStart), at: time)
+            permille: Self.permille(cpu: used &- demandAtStart, wall: time &- windowStart),
+            at: time)
         windowStart = time
-        cpuAtStart = cpu
+        demandAtStart = used
     }
 
-    /// `cpu` nanoseconds used over `wall` nanoseconds, per mille, at most 1,000 (the two clocks
-    /// are read a moment apart).
+    /// `cpu` nanoseconds of demand over `wall` nanoseconds, per mille, at most 1,000 (the two
+    /// clocks are read a moment apart).
     static func permille(cpu: UInt64, wall: UInt64) -> Int {
         let perMille = wall / 1_000
         guard perMille > 0 else { return 0 }

@@ -9,6 +9,22 @@ import TokenProxyCore
 struct EventLoopLoadTests {
     static let window = Limits.EventLoop.loadWindowNanoseconds
 
+    /// A load whose loop is awake (a new one counts as asleep until its loop first woke).
+    static func awakeLoad() -> EventLoopLoad {
+        let load = EventLoopLoad()
+        load.setWaiting(false)
+        return load
+    }
+
+    @Test func aLoopThatHasNotStartedCountsAsAsleep() {
+        let load = EventLoopLoad()
+        let now = ContinuousTime.now()
+        #expect(!load.isBusy(now: now + 100 * Self.window))
+        #expect(load.permille(now: now) == 0)
+        load.setWaiting(false)
+        #expect(load.isBusy(now: now + 100 * Self.window))
+    }
+
     @Test func permilleIsCPUOverWallCappedAtAWholeCPU() {
         #expect(EventLoopLoadMeter.permille(cpu: 0, wall: Self.window) == 0)
         #expect(EventLoopLoadMeter.permille(cpu: Self.window / 4, wall: Self.window) == 250)
@@ -19,33 +35,37 @@ struct EventLoopLoadTests {
     }
 
     @Test func aLoopIsBusyFromHalfACPUWhileItsMeasureIsFresh() {
-        let load = EventLoopLoad()
+        let load = Self.awakeLoad()
         let at: UInt64 = 5_000_000_000
         load.publish(permille: Limits.EventLoop.busyPermille - 1, at: at)
         #expect(!load.isBusy(now: at + 1))
         load.publish(permille: Limits.EventLoop.busyPermille, at: at)
         #expect(load.isBusy(now: at + 1))
         #expect(load.isBusy(now: at + 2 * Self.window))
-        // Asleep in epoll_wait: idle, whatever it measured before.
+        // Dipping into epoll_wait between batches does not make a loaded loop idle while its
+        // measure is fresh; asleep for longer than that, it is.
         load.setWaiting(true)
-        #expect(!load.isBusy(now: at + 1))
+        #expect(load.isBusy(now: at + 1))
+        #expect(!load.isBusy(now: at + 2 * Self.window + 1))
         load.setWaiting(false)
         // A clock a little behind the loop's own (another loop's) is still fresh.
         #expect(load.isBusy(now: at - 1_000))
     }
 
     @Test func anAwakeLoopThatHasNotMeasuredForTwoWindowsIsBusy() {
-        let load = EventLoopLoad()
+        let load = Self.awakeLoad()
         let at: UInt64 = 5_000_000_000
         load.publish(permille: 0, at: at)
         #expect(!load.isBusy(now: at + 2 * Self.window))
         #expect(load.isBusy(now: at + 2 * Self.window + 1))
         load.setWaiting(true)
         #expect(!load.isBusy(now: at + 100 * Self.window))
+        // An idle measure while asleep or awake alike, as long as it is fresh.
+        #expect(!load.isBusy(now: at + 1))
     }
 
     @Test func theReportedShareIsTheFreshMeasureElseAsleepOrStuck() {
-        let load = EventLoopLoad()
+        let load = Self.awakeLoad()
         let at: UInt64 = 5_000_000_000
         load.publish(permille: 437, at: at)
         #expect(load.permille(now: at + 2 * Self.window) == 437)
@@ -56,7 +76,7 @@ struct EventLoopLoadTests {
     }
 
     @Test func theMeterPublishesOncePerWindowAtAWakeUp() {
-        let load = EventLoopLoad()
+        let load = Self.awakeLoad()
         let start: UInt64 = 1_000_000_000
         var meter = EventLoopLoadMeter(now: start, load: load)
         #expect(load.busyPermille == 0)

@@ -62,54 +62,68 @@ struct LoopSpreadTests {
     }
 
     @Test func unixConnectionsOpenedAtOnceFillTheFirstLoopWhileItIsNotBusy() async throws {
-        let directory = try makeTemporaryDirectory()
-        defer { rmdir(directory) }
-        let path = directory + "/fill.sock"
-        let loops = TwoLoops([try Listener.unix(path: path, mode: 0o600, name: "unix")])
-        // One socket, watched by both loops; both idle: whichever loop the kernel wakes, every
-        // connection goes to the first loop that is not busy, so the second stays asleep.
-        var clients: [SocketStream] = []
-        for _ in 0..<16 {
-            clients.append(try SocketStream.connect(unixPath: path, deadline: .now + .seconds(5)))
+        try await Self.withUnixLoops { loops, path in
+            // One socket, watched by both loops; both idle: whichever loop the kernel wakes,
+            // every connection goes to the first loop that is not busy; the second sleeps on.
+            let clients = try Self.connect(unixPath: path, count: 16)
+            let counts = try await loops.countsOnceAdmitted(16)
+            #expect(counts.reduce(0, +) == 16)
+            // Spread evenly (the rule before) would be 8 / 8. A loop descheduled for two load
+            // windows in the middle of the burst counts as busy, so allow a stray one or two.
+            #expect(counts[0] >= 14, "per-loop connections: \(counts)")
+            try Self.expectServed(clients)
         }
-        let counts = try await loops.countsOnceAdmitted(16)
-        #expect(counts.reduce(0, +) == 16)
-        // Spread evenly (the rule before) would be 8 / 8. A loop descheduled for two load
-        // windows in the middle of the burst counts as busy, so allow a stray one or two.
-        #expect(counts[0] >= 14, "per-loop connections: \(counts)")
-        try Self.expectServed(clients)
-        await loops.stop()
     }
 
     @Test func unixConnectionsGoToTheNextLoopWhileTheFirstIsBusy() async throws {
+        try await Self.withUnixLoops { loops, path in
+            let first = loops.group.loops[0]
+            // The first loop runs one long job (it spins until released): awake and not
+            // measuring for more than two load windows, it counts as busy; once released, its
+            // next measure (a window of spinning) says busy too. Either way, connections
+            // opened meanwhile go to the second loop, whichever loop accepts them.
+            let spinning = Atomic<Bool>(false)
+            let release = Atomic<Bool>(false)
+            first.execute {
+                spinning.store(true, ordering: .releasing)
+                while !release.load(ordering: .acquiring) {}
+            }
+            defer { release.store(true, ordering: .releasing) }
+            while !spinning.load(ordering: .acquiring) {
+                try await Task.sleep(for: .milliseconds(1))
+            }
+            let windows = Limits.EventLoop.loadWindowNanoseconds
+            try await Task.sleep(for: .nanoseconds(Int64(3 * windows)))
+            #expect(first.load.isBusy(now: EventLoop.now()))
+            let clients = try Self.connect(unixPath: path, count: 8)
+            release.store(true, ordering: .releasing)
+            let counts = try await loops.countsOnceAdmitted(8)
+            #expect(counts == [0, 8], "per-loop connections: \(counts)")
+            try Self.expectServed(clients)
+        }
+    }
+
+    /// Runs `body` with a server on two loops listening on a Unix socket at the path it gets,
+    /// in a directory of its own; stops the server after.
+    static func withUnixLoops(_ body: (TwoLoops, String) async throws -> Void) async throws {
         let directory = try makeTemporaryDirectory()
         defer { rmdir(directory) }
-        let path = directory + "/spill.sock"
+        let path = directory + "/loops.sock"
         let loops = TwoLoops([try Listener.unix(path: path, mode: 0o600, name: "unix")])
-        let first = loops.group.loops[0]
-        // The first loop runs one long job (it spins until released): awake and not measuring
-        // for more than two load windows, it counts as busy, so connections accepted meanwhile
-        // go to the second loop (which accepts them itself, or gets them handed over).
-        let spinning = Atomic<Bool>(false)
-        let release = Atomic<Bool>(false)
-        first.execute {
-            spinning.store(true, ordering: .releasing)
-            while !release.load(ordering: .acquiring) {}
+        do {
+            try await body(loops, path)
+        } catch {
+            await loops.stop()
+            throw error
         }
-        defer { release.store(true, ordering: .releasing) }
-        while !spinning.load(ordering: .acquiring) { try await Task.sleep(for: .milliseconds(1)) }
-        let windows = Limits.EventLoop.loadWindowNanoseconds
-        try await Task.sleep(for: .nanoseconds(Int64(3 * windows)))
-        #expect(first.load.isBusy(now: EventLoop.now()))
-        var clients: [SocketStream] = []
-        for _ in 0..<8 {
-            clients.append(try SocketStream.connect(unixPath: path, deadline: .now + .seconds(5)))
-        }
-        let counts = try await loops.countsOnceAdmitted(8)
-        release.store(true, ordering: .releasing)
-        #expect(counts == [0, 8], "per-loop connections: \(counts)")
-        try Self.expectServed(clients)
         await loops.stop()
+    }
+
+    /// `count` connections to the Unix socket at `path`, opened one after the other at once.
+    static func connect(unixPath path: String, count: Int) throws -> [SocketStream] {
+        try (0..<count).map { _ in
+            try SocketStream.connect(unixPath: path, deadline: .now + .seconds(5))
+        }
     }
 
     /// Each client is served (keep-alive, two requests) on whichever loop holds it, then closed.
