@@ -21,8 +21,8 @@ extension ProxyRouter {
     func routeOriginForm(_ head: HTTPRequestHead, fields: HTTPFields) -> (ProxyRouterRoute, String)?
     {
         var target = head.target  // one reference; `withUTF8` on a native string copies nothing
-        // No scan when the facts say there is no `Host`.
-        let hostIndex = fields.firstIndex(named: "Host")
+        // No scan: the facts say whether there is a `Host`, the storage header where it is.
+        let hostIndex = fields.firstIndex(.host)
         // The route, and the target to send when it is not the whole of `target`.
         let decided: (ProxyRouterRoute, String?)? = target.withUTF8 { bytes in
             guard bytes.first == UInt8(ascii: "/") else { return nil }

@@ -41,7 +41,7 @@ enum ProxyHeaders {
         if facts.has(.transferEncoding) { return .chunked }
         guard facts.has(.contentLength) else { return .none }
         // The first value, as `Int` reads it (a list `12, 12` gives none).
-        let length = withFirstValue(of: fields, named: "Content-Length") { value in
+        let length = withFirstValue(of: fields, .contentLength) { value in
             Int(String(decoding: value, as: UTF8.self))
         }
         if let length = length ?? nil { return .length(length) }
@@ -56,6 +56,16 @@ enum ProxyHeaders {
         _ body: (UnsafeBufferPointer<UInt8>) -> Result
     ) -> Result? {
         guard let index = fields.firstIndex(named: name) else { return nil }
+        return fields.withValueBytes(at: index, body)
+    }
+
+    /// `withFirstValue(of:named:_:)` for a name whose first record the fields' storage header
+    /// notes: a load instead of working out from the name's bytes that it is a known one.
+    static func withFirstValue<Result>(
+        of fields: HTTPFields, _ name: HTTPFields.FirstRecordName,
+        _ body: (UnsafeBufferPointer<UInt8>) -> Result
+    ) -> Result? {
+        guard let index = fields.firstIndex(name) else { return nil }
         return fields.withValueBytes(at: index, body)
     }
 
