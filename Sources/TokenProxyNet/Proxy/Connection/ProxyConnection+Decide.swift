@@ -113,8 +113,8 @@ extension ProxyConnection {
             return Step(machine.routeDecided(.forward(allowedUpgrades: forward.upgrades)))
         case .tunnel(let host, let port):
             current = Current(
-                head: head, start: start, route: SocketAddress.displayName(host: host, port: port),
-                tunnel: (host, port))
+                head: head, start: start, route: SocketAddress.displayName(host: host, port: port))
+            tunnelTarget = (host, port)
             return Step(machine.routeDecided(.tunnel))
         }
     }
