@@ -13,6 +13,8 @@ import TokenProxyNet
 /// an exchange decided before a reload and finished after it is counted and logged the same.
 final class ProxyRouterReporter: ProxySuccessReporter {
     let metrics: Metrics?
+    /// `metrics?.proxy`, read once: what a success touches (no retain of `metrics` to reach it).
+    let counters: ProxyCounters?
     let logger: Logger
     /// Whether a request that succeeded is logged (`debug`): taken from `logger` once, which
     /// cannot change it (a `let` of a value type whose handlers are all value types); asking
@@ -21,6 +23,7 @@ final class ProxyRouterReporter: ProxySuccessReporter {
 
     init(metrics: Metrics?, logger: Logger) {
         self.metrics = metrics
+        counters = metrics?.proxy
         self.logger = logger
         logsSuccesses = logger.logLevel <= .debug
     }
@@ -55,7 +58,7 @@ final class ProxyRouterReporter: ProxySuccessReporter {
                     route: route, method: method, status: status, retried: retried,
                     durationNanoseconds: durationNanoseconds, loop: loop))
         }
-        metrics?.proxy.record(
+        counters?.record(
             route: route, method: method, status: status, failed: false, retried: retried,
             nanoseconds: durationNanoseconds, loop: loop)
     }
