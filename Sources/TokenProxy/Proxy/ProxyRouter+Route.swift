@@ -51,6 +51,7 @@ final class ProxyRouterRoute: Sendable {
     /// `removeHeaders`: what every forward removes besides hop-by-hop fields.
     init(
         _ route: ProxyRoute, tokenSlot: SnapshotSlot? = nil, removeHeaders: [String] = [],
+        reporter: (any ProxySuccessReporter)? = nil,
         tls makeTLS: (TLSClientConfiguration) throws -> (context: TLSClientContext, profile: String)
     ) throws {
         self.route = route
@@ -99,7 +100,8 @@ final class ProxyRouterRoute: Sendable {
             scheme: scheme, host: upstreamHost, port: upstreamPort, tlsProfile: profile)
         forwardTemplate = ProxyForwardTemplate(
             upstream: upstream, tls: tls, hostHeader: hostHeader, removeHeaders: removeHeaders,
-            forwardedHeaders: route.forwardedHeaders, routeName: name, upgrades: route.upgrades)
+            forwardedHeaders: route.forwardedHeaders, routeName: name, upgrades: route.upgrades,
+            reporter: reporter)
     }
 }
 
@@ -110,6 +112,7 @@ extension ProxyRouter {
     static func compile(
         _ routes: [ProxyRoute], file: String,
         tokenSlot: (String) -> SnapshotSlot? = { _ in nil }, removeHeaders: [String] = [],
+        reporter: (any ProxySuccessReporter)? = nil,
         makeTLS: (TLSClientConfiguration) throws -> TLSClientContext
     ) throws(ConfigurationError) -> [ProxyRouterRoute] {
         var contexts: [String: TLSClientContext] = [:]
@@ -123,7 +126,7 @@ extension ProxyRouter {
                 compiled.append(
                     try ProxyRouterRoute(
                         route, tokenSlot: route.credential.flatMap(tokenSlot),
-                        removeHeaders: removeHeaders
+                        removeHeaders: removeHeaders, reporter: reporter
                     ) {
                         configuration in
                         let profile = tlsProfile(configuration)

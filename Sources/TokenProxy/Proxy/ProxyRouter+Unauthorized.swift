@@ -43,43 +43,23 @@ extension ProxyRouter {
     }
 
     /// One log line per exchange (debug when all went well, warning when the upstream failed)
-    /// and the proxy metrics.
+    /// and the proxy metrics (`ProxyRouterReporter`).
     package func completed(_ event: ProxyEvent) {
-        metrics?.recordProxy(event)
-        // The common case, a success below the log level, builds no strings (the loop's hot path).
-        if event.failure == nil && !logsSuccesses { return }
-        let metadata: Logger.Metadata = [
-            "route": "\(event.routeName)", "method": "\(event.method)", "status": "\(event.status)",
-            "duration_ms": "\(Self.milliseconds(event.duration))",
-            "retried_after_401": "\(event.retriedAfterUnauthorized)",
-        ]
-        if let failure = event.failure {
-            // The engine's own 502/504 means an upstream problem an operator should see; a
-            // client that went away or sent garbage is routine.
-            let level: Logger.Level = event.status >= 500 ? .warning : .info
-            logger.log(level: level, "proxy request failed: \(failure)", metadata: metadata)
-        } else {
-            logger.debug("proxy request", metadata: metadata)
-        }
+        reporter.completed(event)
     }
 
-    /// `completed` for a success, without building the event unless it is logged.
+    /// `completed` for a success, without building the event unless it is logged. The engine
+    /// calls the route's reporter directly for the forwards this router built.
     package func succeeded(
         route: String, method: String, status: Int, retried: Bool, durationNanoseconds: UInt64,
         loop: Int
     ) {
-        guard !logsSuccesses else {
-            return completed(
-                .success(
-                    route: route, method: method, status: status, retried: retried,
-                    durationNanoseconds: durationNanoseconds, loop: loop))
-        }
-        metrics?.proxy.record(
-            route: route, method: method, status: status, failed: false, retried: retried,
-            nanoseconds: durationNanoseconds, loop: loop)
+        reporter.succeeded(
+            route: route, method: method, status: status, retried: retried,
+            durationNanoseconds: durationNanoseconds, loop: loop)
     }
 
     static func milliseconds(_ duration: Duration) -> Int64 {
-        duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
+        ProxyRouterReporter.milliseconds(duration)
     }
 }

@@ -34,10 +34,9 @@ package final class ProxyRouter: ProxyDelegate {
     let rules: [String: AccessRule]
     let metrics: Metrics?
     let logger: Logger
-    /// Whether `completed` logs a request that succeeded (`debug`): taken from `logger` once,
-    /// which cannot change it (a `let` of a value type whose handlers are all value types);
-    /// asking it per request copied its handler existential (~100 instructions).
-    let logsSuccesses: Bool
+    /// Counts and logs finished exchanges; each route's template names it, so the engine
+    /// reports a success there directly.
+    let reporter: ProxyRouterReporter
 
     /// Builds the router and every route's TLS context. Throws the problems of unusable TLS
     /// files, at the route keys that name them (`proxy.routes[1].ca_file`); `file` labels them.
@@ -52,9 +51,11 @@ package final class ProxyRouter: ProxyDelegate {
         }
     ) throws(ConfigurationError) {
         removedHeaders = [configuration.refreshHeader, "Proxy-Authorization"]
+        let reporter = ProxyRouterReporter(metrics: metrics, logger: logger)
         routes = try Self.compile(
             configuration.routes, file: file, tokenSlot: tokens.snapshotSlot,
-            removeHeaders: removedHeaders, makeTLS: makeTLS)
+            removeHeaders: removedHeaders, reporter: reporter, makeTLS: makeTLS)
+        self.reporter = reporter
         routesByName = Dictionary(
             routes.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         tunnels = Set(configuration.tunnels)
@@ -66,7 +67,6 @@ package final class ProxyRouter: ProxyDelegate {
         self.rules = rules
         self.metrics = metrics
         self.logger = logger
-        logsSuccesses = logger.logLevel <= .debug
     }
 
     /// `receivedAt` (`ContinuousTime` nanoseconds, the engine's reading when the head

@@ -215,6 +215,20 @@ struct HTTPFieldsFactsTests {
                     fields.firstIndex(named: name)
                         == Self.scannedIndex(fields, name, from: fields.startIndex))
             }
+            // The lookup by known name (the header's slot) finds the same first field.
+            #expect(
+                fields.firstIndex(.host)
+                    == Self.scannedIndex(fields, "Host", from: fields.startIndex), "\(fields)")
+            #expect(
+                fields.firstIndex(.contentLength)
+                    == Self.scannedIndex(fields, "Content-Length", from: fields.startIndex),
+                "\(fields)")
         }
+    }
+
+    @Test func lookupByKnownNameOfEmptyFieldsFindsNothing() {
+        #expect(HTTPFields().firstIndex(.host) == nil)
+        #expect(HTTPFields().firstIndex(.contentLength) == nil)
+        #expect(HTTPFields([("Host", "a")]).firstIndex(.contentLength) == nil)
     }
 }

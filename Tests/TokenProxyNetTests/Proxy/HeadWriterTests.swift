@@ -28,7 +28,9 @@ struct HeadWriterTests {
     }
 
     @Test func writesDecimalsLikeStringDoes() {
-        for value in [0, 1, 9, 10, 99, 100, 200, 304, 65_535, 1_000_000, Int.max] {
+        for value in [0, 1, 9, 10, 99, 100, 101, 110, 128, 200, 304, 509, 990, 999, 1000, 65_535]
+            + [1_000_000, Int.max]
+        {
             let bytes = HeadWriter.bytes(capacity: HeadWriter.maxDecimalBytes) { $0.decimal(value) }
             #expect(text(bytes) == String(value))
         }

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import Synchronization
 import Testing
 import TokenProxyCore
 
@@ -48,6 +49,59 @@ struct ProxyEngineTests {
         #expect(request.head.target == "/zitadel/oauth/v2/keys?a=b")
         #expect(request.head.fields["Host"] == "api.example.com")
         await proxy.stop()
+    }
+
+    /// A forward whose template names a reporter has its success reported there, not to the
+    /// delegate (the daemon's delegate would take its slot's lock again); failures still go
+    /// to the delegate.
+    @Test func reportsASuccessToTheTemplatesReporter() async throws {
+        let upstream = try UpstreamTestServer()
+        let reporter = RecordingReporter()
+        let template = ProxyForwardTemplate(
+            upstream: ProxyUpstream(scheme: "http", host: "127.0.0.1", port: upstream.port),
+            tls: nil, hostHeader: "api.example.com", routeName: "reported", reporter: reporter)
+        let unreachable = ProxyForwardTemplate(
+            upstream: ProxyUpstream(scheme: "http", host: "127.0.0.1", port: 1), tls: nil,
+            hostHeader: "x", routeName: "unreachable", reporter: reporter)
+        let delegate = FakeProxyDelegate { head in
+            .forward(
+                ProxyForward(
+                    template: head.target == "/down" ? unreachable : template,
+                    target: head.target, authorization: "Bearer t"))
+        }
+        let proxy = try ProxyTestHarness(delegate: delegate)
+        let client = try proxy.client()
+        client.request("GET", "/up")
+        #expect(client.readResponse()?.status == 200)
+        client.request("GET", "/down")
+        #expect(client.readResponse()?.status == 502)
+        let failure = try #require(delegate.waitForEvents(1).first)
+        #expect(failure.routeName == "unreachable" && failure.failure != nil)
+        let successes = reporter.successes
+        #expect(successes.count == 1)
+        #expect(successes.first?.route == "reported" && successes.first?.status == 200)
+        #expect(successes.first?.method == "GET")
+        #expect(delegate.events.count == 1)
+        await proxy.stop()
+    }
+
+    /// The target check is skipped only for the very target the parser accepted.
+    @Test func checksTheForwardsTargetUnlessItIsTheParsedOne() {
+        func forward(_ target: String) -> ProxyForward {
+            ProxyForward(
+                upstream: ProxyUpstream(scheme: "http", host: "127.0.0.1", port: 1), tls: nil,
+                target: target, hostHeader: "h", authorization: nil, routeName: "r")
+        }
+        let via = "1.1 tokenproxy"
+        #expect(ProxyConnection.problem(with: forward("/a"), via: via, parsedTarget: "/a") == nil)
+        #expect(ProxyConnection.problem(with: forward("/b"), via: via, parsedTarget: "/a") == nil)
+        for bad in ["/a b", "", "/\u{7F}"] {
+            #expect(
+                ProxyConnection.problem(with: forward(bad), via: via, parsedTarget: "/a")
+                    == "invalid request target")
+            #expect(
+                ProxyConnection.problem(with: forward(bad), via: via) == "invalid request target")
+        }
     }
 
     @Test func connectionFieldCannotStripTheInjectedAuthorization() async throws {
@@ -259,4 +313,24 @@ func closedPort() throws -> Int {
     let listener = try Listener.tcp(host: "127.0.0.1", port: 0)
     defer { listener.close() }
     return listener.port!
+}
+
+/// Records the successes the engine reports to a template's reporter.
+final class RecordingReporter: ProxySuccessReporter {
+    struct Success {
+        var route: String
+        var method: String
+        var status: Int
+    }
+
+    private let recorded = Mutex<[Success]>([])
+
+    var successes: [Success] { recorded.withLock { $0 } }
+
+    func succeeded(
+        route: String, method: String, status: Int, retried: Bool, durationNanoseconds: UInt64,
+        loop: Int
+    ) {
+        recorded.withLock { $0.append(Success(route: route, method: method, status: status)) }
+    }
 }

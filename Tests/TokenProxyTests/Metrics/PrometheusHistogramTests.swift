@@ -122,6 +122,42 @@ struct ProxyCountersRouteTests {
         #expect(lines.contains(#"tokenproxy_proxy_request_duration_seconds_count{route="a"} 2"#))
     }
 
+    /// The engine reports a success to the route's template's reporter (not through the
+    /// slot): every template of a router names its reporter, which counts as the router does.
+    @Test func aSuccessToTheTemplatesReporterCountsAsTheRoutersOwn() throws {
+        func router(_ metrics: Metrics) throws -> ProxyRouter {
+            try ProxyRouter(
+                configuration: ProxyConfiguration(
+                    listen: [.tcp(host: "127.0.0.1", port: 0)],
+                    routes: [
+                        ProxyRouterFixture.route(
+                            prefix: "/api/", upstream: "http://127.0.0.1:9000"),
+                        ProxyRouterFixture.route(prefix: "/b/", upstream: "http://127.0.0.1:9001"),
+                    ]),
+                tokens: SlotTokenSource(["a"]), metrics: metrics,
+                logger: ProxyRouterFixture.silent, file: "test.json")
+        }
+        let viaTemplate = Metrics()
+        let viaRouter = Metrics()
+        let templated = try router(viaTemplate)
+        let direct = try router(viaRouter)
+        #expect(templated.routes.allSatisfy { $0.forwardTemplate.reporter === templated.reporter })
+        let reporter = try #require(templated.routes[1].forwardTemplate.reporter)
+        for (status, retried, loop) in [(200, false, 0), (503, true, 1)] {
+            reporter.succeeded(
+                route: "/b/", method: "POST", status: status, retried: retried,
+                durationNanoseconds: 2_000_000, loop: loop)
+            direct.succeeded(
+                route: "/b/", method: "POST", status: status, retried: retried,
+                durationNanoseconds: 2_000_000, loop: loop)
+        }
+        let text = viaTemplate.render(statuses: [])
+        #expect(text == viaRouter.render(statuses: []))
+        #expect(
+            text.contains(
+                #"tokenproxy_proxy_requests_total{route="/b/",method="POST",code="503"} 1"#))
+    }
+
     @Test func countsInterleavedRoutesSeparately() {
         let metrics = Metrics()
         for route in ["a", "b", "a", "a", "", "c", "b", "a"] { metrics.recordProxy(event(route)) }

@@ -125,6 +125,42 @@ struct ProxyRouterOriginFormTests {
         }
     }
 
+    /// The word-at-a-time path (`plainColon`) reads every authority as the byte loop does.
+    @Test func readsAuthoritiesWordByWordAsTheByteLoopDoes() {
+        var hosts =
+            Self.hosts.compactMap { $0 } + [
+                "127.0.0.1:8080", "api.example.com", "api.example.com:443", "localhost",
+                "localhost:",
+                "abcdefgh", "abcdefgh:1", "abcdefg:1", "abcdefgh:65536", "abcdefgh:0", ":8080abcd",
+                "a:b:cdefghij", "abcdefg::1", "abcdefgh:12:3", "ABCDEFGH:1", "abc@defgh",
+                "abcdefgh\u{7F}",
+                "xn--bcher-kva.example:443", "a.b.c.d.e.f.g.h.i", "[::1]:8443", "[fe80::1]",
+                "a/b-c.d_e:9",
+                "abcdefgh:123456", "abcdefghijklmnop:", "abcdefgh`{|}~", "bücher.example:80",
+            ]
+        // Deterministic mixtures of the bytes either path treats specially.
+        let alphabet = Array("az09-./:@[]A_`{\u{7F}".utf8) + [0xC3, 0x80]
+        var seed: UInt64 = 0x9E37_79B9_7F4A_7C15
+        for length in 1...24 {
+            for _ in 0..<40 {
+                var bytes: [UInt8] = []
+                for _ in 0..<length {
+                    seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+                    bytes.append(alphabet[Int(seed >> 33) % alphabet.count])
+                }
+                hosts.append(String(decoding: bytes, as: UTF8.self))
+            }
+        }
+        for host in hosts {
+            Array(host.utf8).withUnsafeBufferPointer { buffer in
+                let fast = ASCIIAuthority(buffer)
+                let careful = ASCIIAuthority(scanning: buffer)
+                #expect(fast?.host == careful?.host && fast?.port == careful?.port, "\(host)")
+                #expect((fast == nil) == (careful == nil), "\(host)")
+            }
+        }
+    }
+
     @Test func marksPathAndQueryAsTheGeneralPathDoes() {
         for target in Self.targets where target.hasPrefix("/") {
             var text = target

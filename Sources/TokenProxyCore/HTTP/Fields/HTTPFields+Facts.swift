@@ -125,6 +125,20 @@ extension HTTPFields {
         }
     }
 
+    /// The known names whose first record's offset the storage header holds
+    /// (`firstRecordSlot`): those `firstIndex(_:)` finds with a load.
+    package enum FirstRecordName: Sendable {
+        case host
+        case contentLength
+
+        var knownName: KnownName {
+            switch self {
+            case .host: .host
+            case .contentLength: .contentLength
+            }
+        }
+    }
+
     /// What these fields say (see the extension's comment); empty fields say nothing.
     package var facts: Facts {
         storage.isEmpty

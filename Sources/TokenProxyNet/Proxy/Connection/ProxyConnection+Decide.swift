@@ -90,9 +90,10 @@ extension ProxyConnection {
             current = Current(head: head, start: start, route: "")
             return Step(machine.routeDecided(.respond(response)))
         case .forward(let forward):
+            let parsedTarget = head.target
             current = Current(head: head, start: start, route: forward.routeName, forward: forward)
             if let problem = Self.problem(
-                with: forward, via: configuration.via,
+                with: forward, via: configuration.via, parsedTarget: parsedTarget,
                 validAuthorization: context.validAuthorization,
                 validHostHeader: context.validHostHeader, viaChecked: context.viaChecked)
             {
@@ -112,8 +113,8 @@ extension ProxyConnection {
             return Step(machine.routeDecided(.forward(allowedUpgrades: forward.upgrades)))
         case .tunnel(let host, let port):
             current = Current(
-                head: head, start: start, route: SocketAddress.displayName(host: host, port: port),
-                tunnel: (host, port))
+                head: head, start: start, route: SocketAddress.displayName(host: host, port: port))
+            tunnelTarget = (host, port)
             return Step(machine.routeDecided(.tunnel))
         }
     }
@@ -124,11 +125,17 @@ extension ProxyConnection {
     /// `validAuthorization` and `validHostHeader` passed this check before, and `viaChecked`
     /// says `via` did: the same values (usually the very same strings, compared in O(1)) are
     /// not scanned again — they are the same for every request of a route or a token.
+    /// `parsedTarget` is the client's request-target as the strict parser accepted it, which
+    /// passed the same check (`HTTPParser` refuses a request line whose target does not):
+    /// a forward sending it unchanged (a route that rewrites nothing, the usual case: the
+    /// very same string, compared in O(1)) is not scanned again either.
     static func problem(
-        with forward: ProxyForward, via: String, validAuthorization: String? = nil,
-        validHostHeader: String? = nil, viaChecked: Bool = false
+        with forward: ProxyForward, via: String, parsedTarget: String? = nil,
+        validAuthorization: String? = nil, validHostHeader: String? = nil,
+        viaChecked: Bool = false
     ) -> String? {
-        guard HTTPFields.isValidRequestTarget(forward.target) else {
+        let target = forward.target
+        guard target == parsedTarget || HTTPFields.isValidRequestTarget(target) else {
             return "invalid request target"
         }
         // No array of the fields: this runs for every request.

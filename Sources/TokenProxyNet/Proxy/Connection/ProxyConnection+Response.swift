@@ -292,9 +292,16 @@ extension ProxyConnection: UpstreamConnectionOwner {
         upstreamDeadline = nil
         self.exchange = nil
         context.pool.release(upstream)
-        report(
-            method: exchange.head.method, route: exchange.route, status: status,
-            retried: exchange.retried, start: exchange.start)
+        if let reporter = exchange.forward.template.reporter {
+            reporter.succeeded(
+                route: exchange.route, method: exchange.head.method, status: status,
+                retried: exchange.retried, durationNanoseconds: Self.elapsed(since: exchange.start),
+                loop: context.index)
+        } else {
+            report(
+                method: exchange.head.method, route: exchange.route, status: status,
+                retried: exchange.retried, start: exchange.start)
+        }
         current = nil
         if let next = finishAfterFlush(.responseSent(intact: true)) { run(next) }
     }

@@ -276,7 +276,7 @@ extension ProxyConnection {
             let facts = fields.facts
             if !facts.has(.transferEncoding) && facts.has(.contentLength),
                 let length = ProxyHeaders.withFirstValue(
-                    of: fields, named: "Content-Length", ProxyHeaders.firstContentLength) ?? nil
+                    of: fields, .contentLength, ProxyHeaders.firstContentLength) ?? nil
             {
                 return .length(length)
             }

@@ -33,7 +33,7 @@ extension ProxyConnection {
     /// `.openTunnel`: connect to the CONNECT target; `clientBytes` arrived after the head and
     /// are the tunnel's first.
     func openTunnel(clientBytes: [UInt8]) {
-        guard let current, let (host, port) = current.tunnel else { return }
+        guard let current, let (host, port) = tunnelTarget.take() else { return }
         let upstream = UpstreamConnection(
             upstream: ProxyUpstream(scheme: "tcp", host: host, port: port), tls: nil, loop: loop,
             token: context.nextUpstreamToken())

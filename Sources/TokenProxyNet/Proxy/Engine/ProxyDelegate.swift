@@ -77,11 +77,15 @@ package final class ProxyForwardTemplate: Sendable {
     /// Protocols (lowercased names) the client may switch to with `Upgrade`; any other offer
     /// is removed (`ProxyHeaders.allowedUpgrades`). Empty: no upgrades.
     package let upgrades: [String]
+    /// Told of each exchange of this route that succeeded, instead of the engine's delegate
+    /// (`ProxyDelegate.succeeded`); nil: the delegate is. See `ProxySuccessReporter`.
+    package let reporter: (any ProxySuccessReporter)?
 
     package init(
         upstream: ProxyUpstream, tls: TLSClientContext?, hostHeader: String,
         removeHeaders: [String] = [], forwardedHeaders: Bool = false, routeName: String,
-        upgrades: [String] = ProxyRoute.defaultUpgrades
+        upgrades: [String] = ProxyRoute.defaultUpgrades,
+        reporter: (any ProxySuccessReporter)? = nil
     ) {
         self.upstream = upstream
         self.tls = tls
@@ -90,7 +94,24 @@ package final class ProxyForwardTemplate: Sendable {
         self.forwardedHeaders = forwardedHeaders
         self.routeName = routeName
         self.upgrades = upgrades
+        self.reporter = reporter
     }
+}
+
+/// Where the engine reports a forwarded exchange that succeeded when the forward's template
+/// names one: the object that counts and logs it for the delegate that built the template.
+///
+/// Why not always the delegate: a delegate that can be replaced while the engine runs (the
+/// daemon's `ProxyRouterSlot`, swapped on reload) must read its current router under a lock
+/// for each call, and `succeeded` is a call per request besides `decide` (~80 instructions
+/// of ~17,000). The template came from the router that decided the request, so its reporter
+/// is that router's: the exchange is reported where it was decided, without the lock. It is
+/// called on the engine's loops and must not block, like the delegate.
+package protocol ProxySuccessReporter: AnyObject, Sendable {
+    /// As `ProxyDelegate.succeeded`.
+    func succeeded(
+        route: String, method: String, status: Int, retried: Bool, durationNanoseconds: UInt64,
+        loop: Int)
 }
 
 /// How to forward one request.
@@ -263,7 +284,7 @@ package protocol ProxyDelegate: AnyObject, Sendable {
     /// Called once per request after its response was sent (or the connection failed).
     func completed(_ event: ProxyEvent)
     /// `completed` for an exchange that succeeded (`failure` nil), told in parts: the engine's
-    /// common path. Handing a built `ProxyEvent` through the existential call cost a copy of
+    /// common path (unless the forward's template has a `reporter`: then that is told). Handing a built `ProxyEvent` through the existential call cost a copy of
     /// it and two destructions (~240 instructions per request); parts are only borrowed. The
     /// default builds the event and calls `completed`.
     func succeeded(

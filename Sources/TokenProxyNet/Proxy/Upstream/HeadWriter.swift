@@ -156,6 +156,19 @@ struct HeadWriter {
     /// written from the last digit back (a status code is three divisions by 10, which the
     /// compiler turns into multiplications).
     mutating func decimal(_ value: Int) {
+        // Three digits (every status code, the length of many bodies): no counting loop, two
+        // divisions (multiplications by a reciprocal) instead of six, ~90 → ~35 instructions.
+        if value >= 100 && value < 1000 {
+            reserve(3)
+            let hundreds = value / 100
+            let rest = value &- hundreds &* 100
+            let tens = rest / 10
+            next[0] = 0x30 &+ UInt8(truncatingIfNeeded: hundreds)
+            next[1] = 0x30 &+ UInt8(truncatingIfNeeded: tens)
+            next[2] = 0x30 &+ UInt8(truncatingIfNeeded: rest &- tens &* 10)
+            next += 3
+            return
+        }
         guard value >= 0 else {
             write(String(value))
             return
