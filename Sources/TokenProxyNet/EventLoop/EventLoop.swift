@@ -219,6 +219,8 @@ final class EventLoop: @unchecked Sendable {
         var events = [UInt32](repeating: 0, count: Limits.EventLoop.eventsPerWait)
         var tokens = [UInt64](repeating: 0, count: Limits.EventLoop.eventsPerWait)
         var running = true
+        // Bound once: reading `self.load` in the loop retained and released it per wake-up.
+        let load = self.load
         var meter = EventLoopLoadMeter(now: Self.now(), load: load)
         while running {
             let timeout = posted.isEmpty ? timeoutMilliseconds() : 0
