@@ -82,14 +82,7 @@ struct ProxyCountersRouteTests {
     /// `completed` with the same event does, through the router as the daemon wires it.
     @Test func aSuccessInPartsCountsAsItsEvent() throws {
         func router(_ metrics: Metrics) throws -> ProxyRouter {
-            try ProxyRouter(
-                configuration: ProxyConfiguration(
-                    listen: [.tcp(host: "127.0.0.1", port: 0)],
-                    routes: [
-                        ProxyRouterFixture.route(prefix: "/api/", upstream: "http://127.0.0.1:9000")
-                    ]),
-                tokens: SlotTokenSource(["a"]), metrics: metrics,
-                logger: ProxyRouterFixture.silent, file: "test.json")
+            try Self.router(metrics, prefixes: ["/api/"])
         }
         let inParts = Metrics()
         let asEvents = Metrics()
@@ -126,16 +119,7 @@ struct ProxyCountersRouteTests {
     /// slot): every template of a router names its reporter, which counts as the router does.
     @Test func aSuccessToTheTemplatesReporterCountsAsTheRoutersOwn() throws {
         func router(_ metrics: Metrics) throws -> ProxyRouter {
-            try ProxyRouter(
-                configuration: ProxyConfiguration(
-                    listen: [.tcp(host: "127.0.0.1", port: 0)],
-                    routes: [
-                        ProxyRouterFixture.route(
-                            prefix: "/api/", upstream: "http://127.0.0.1:9000"),
-                        ProxyRouterFixture.route(prefix: "/b/", upstream: "http://127.0.0.1:9001"),
-                    ]),
-                tokens: SlotTokenSource(["a"]), metrics: metrics,
-                logger: ProxyRouterFixture.silent, file: "test.json")
+            try Self.router(metrics, prefixes: ["/api/", "/b/"])
         }
         let viaTemplate = Metrics()
         let viaRouter = Metrics()
@@ -156,6 +140,20 @@ struct ProxyCountersRouteTests {
         #expect(
             text.contains(
                 #"tokenproxy_proxy_requests_total{route="/b/",method="POST",code="503"} 1"#))
+    }
+
+    /// A router counting into `metrics`, one route per prefix (upstream ports 9000, 9001, …),
+    /// as the daemon wires it.
+    static func router(_ metrics: Metrics, prefixes: [String]) throws -> ProxyRouter {
+        try ProxyRouter(
+            configuration: ProxyConfiguration(
+                listen: [.tcp(host: "127.0.0.1", port: 0)],
+                routes: prefixes.enumerated().map { index, prefix in
+                    ProxyRouterFixture.route(
+                        prefix: prefix, upstream: "http://127.0.0.1:\(9000 + index)")
+                }),
+            tokens: SlotTokenSource(["a"]), metrics: metrics,
+            logger: ProxyRouterFixture.silent, file: "test.json")
     }
 
     @Test func countsInterleavedRoutesSeparately() {
