@@ -29,12 +29,12 @@ package final class Metrics: Sendable {
     /// Introspection's counters (Introspection/IntrospectionCounters.swift).
     package let introspection = IntrospectionCounters()
 
-    /// Reads the connections each event loop serves (`EventLoopGroup.connectionCounts`), once
-    /// the daemon made its loops; nil leaves `tokenproxy_loop_connections` out.
-    private let loopConnections = Mutex<(@Sendable () -> [Int])?>(nil)
-    /// How busy each loop is, per mille of a CPU, in loop order; nil leaves
-    /// `tokenproxy_loop_busy_ratio` out.
-    private let loopBusy = Mutex<(@Sendable () -> [Int])?>(nil)
+    /// Read at every scrape once the daemon made its loops (`observeLoops`): the connections
+    /// each event loop serves (`EventLoopGroup.connectionCounts`) and, optionally, how busy
+    /// each is, per mille, in loop order. Nil leaves both loop families out.
+    private let loops = Mutex<
+        (counts: @Sendable () -> [Int], busyPermille: (@Sendable () -> [Int])?)?
+    >(nil)
 
     package init() {}
 
@@ -48,8 +48,7 @@ package final class Metrics: Sendable {
         _ counts: @escaping @Sendable () -> [Int],
         busyPermille: (@Sendable () -> [Int])? = nil
     ) {
-        loopConnections.withLock { $0 = counts }
-        loopBusy.withLock { $0 = busyPermille }
+        loops.withLock { $0 = (counts, busyPermille) }
     }
 
     /// Records a token service event.
@@ -171,14 +170,15 @@ package final class Metrics: Sendable {
                 out.sample("tokenproxy_api_requests_total", ["code": String(index + 100)], value)
             }
         }
-        if let counts = loopConnections.withLock({ $0 })?() {
+        let observed = loops.withLock { $0 }
+        if let counts = observed?.counts() {
             out.perLoop(
                 "tokenproxy_loop_connections",
                 help:
                     "Client connections each event loop serves now (token API and proxy): how evenly they spread.",
                 counts.map(String.init))
         }
-        if let busy = loopBusy.withLock({ $0 })?() {
+        if let busy = observed?.busyPermille?() {
             out.perLoop(
                 "tokenproxy_loop_busy_ratio",
                 help:

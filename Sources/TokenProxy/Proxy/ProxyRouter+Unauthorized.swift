@@ -48,17 +48,6 @@ extension ProxyRouter {
         reporter.completed(event)
     }
 
-    /// `completed` for a success, without building the event unless it is logged. The engine
-    /// calls the route's reporter directly for the forwards this router built.
-    package func succeeded(
-        route: String, method: String, status: Int, retried: Bool, durationNanoseconds: UInt64,
-        loop: Int
-    ) {
-        reporter.succeeded(
-            route: route, method: method, status: status, retried: retried,
-            durationNanoseconds: durationNanoseconds, loop: loop)
-    }
-
     static func milliseconds(_ duration: Duration) -> Int64 {
         ProxyRouterReporter.milliseconds(duration)
     }

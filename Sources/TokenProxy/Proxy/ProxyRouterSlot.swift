@@ -39,14 +39,8 @@ package final class ProxyRouterSlot: ProxyDelegate {
         router.authorizationAfterUnauthorized(forward, completion: completion)
     }
 
+    // A success in parts (`ProxyDelegate.succeeded`) takes the protocol's default: forwards
+    // of the daemon's routers name their router's reporter, which the engine tells directly;
+    // what is left here (local answers) is rare enough to build its event.
     package func completed(_ event: ProxyEvent) { router.completed(event) }
-
-    package func succeeded(
-        route: String, method: String, status: Int, retried: Bool, durationNanoseconds: UInt64,
-        loop: Int
-    ) {
-        router.succeeded(
-            route: route, method: method, status: status, retried: retried,
-            durationNanoseconds: durationNanoseconds, loop: loop)
-    }
 }

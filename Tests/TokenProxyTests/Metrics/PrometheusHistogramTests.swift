@@ -78,7 +78,7 @@ struct ProxyCountersRouteTests {
         #expect(text.contains(#"tokenproxy_proxy_request_duration_seconds_sum{route="a"} 0.036"#))
     }
 
-    /// The engine's success path (`ProxyDelegate.succeeded`: parts, no event) counts as
+    /// The engine's success path (the route's reporter told in parts, no event) counts as
     /// `completed` with the same event does, through the router as the daemon wires it.
     @Test func aSuccessInPartsCountsAsItsEvent() throws {
         func router(_ metrics: Metrics) throws -> ProxyRouter {
@@ -86,7 +86,7 @@ struct ProxyCountersRouteTests {
         }
         let inParts = Metrics()
         let asEvents = Metrics()
-        let parts = ProxyRouterSlot(try router(inParts))
+        let parts = try router(inParts).reporter
         let events = try router(asEvents)
         let cases = [
             ("a", 200, false, 0), ("a", 404, true, 1), ("", 200, false, 2),
@@ -131,7 +131,7 @@ struct ProxyCountersRouteTests {
             reporter.succeeded(
                 route: "/b/", method: "POST", status: status, retried: retried,
                 durationNanoseconds: 2_000_000, loop: loop)
-            direct.succeeded(
+            direct.reporter.succeeded(
                 route: "/b/", method: "POST", status: status, retried: retried,
                 durationNanoseconds: 2_000_000, loop: loop)
         }
