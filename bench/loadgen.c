@@ -3,7 +3,7 @@
  *
  * N keep-alive connections (Unix socket or TCP), each sending one request, reading the whole
  * response (Content-Length framing), then sending the next. One thread, epoll. Records every
- * request's latency and prints one JSON line: requests/s, p50, p90, p99, max (microseconds),
+ * request's latency and prints one JSON line: requests/s, p50, p90, p95, p99, p99.9, max (microseconds),
  * errors. wrk cannot speak to Unix sockets, hence this tool; it is used for both tokenproxy and
  * the nginx reference in the same run, so its own overhead cancels out in the ratios.
  *
@@ -186,8 +186,8 @@ int main(int argc, char **argv) {
     qsort(samples, count, sizeof(uint32_t), compare);
 #define PCT(p) (count ? samples[(size_t)((double)(count - 1) * (p))] : 0)
     printf("{\"connections\": %d, \"requests\": %zu, \"errors\": %zu, \"seconds\": %.3f, \"rps\": %.1f, "
-           "\"p50_us\": %u, \"p90_us\": %u, \"p99_us\": %u, \"max_us\": %u}\n",
-           connections, count, errors, elapsed, (double)count / elapsed, PCT(0.5), PCT(0.9), PCT(0.99),
+           "\"p50_us\": %u, \"p90_us\": %u, \"p95_us\": %u, \"p99_us\": %u, \"p999_us\": %u, \"max_us\": %u}\n",
+           connections, count, errors, elapsed, (double)count / elapsed, PCT(0.5), PCT(0.9), PCT(0.95), PCT(0.99), PCT(0.999),
            count ? samples[count - 1] : 0);
     if (reconnects) fprintf(stderr, "loadgen: %zu reconnects\n", reconnects);
     return errors ? 1 : 0;

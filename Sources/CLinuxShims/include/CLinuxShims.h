@@ -23,6 +23,7 @@ static const uint32_t CLinuxShims_EPOLLERR = 0x008;
 static const uint32_t CLinuxShims_EPOLLHUP = 0x010;
 static const uint32_t CLinuxShims_EPOLLRDHUP = 0x2000;
 static const uint32_t CLinuxShims_EPOLLEXCLUSIVE = 1u << 28;
+static const uint32_t CLinuxShims_EPOLLET = 1u << 31;
 /// epoll_ctl(2) operations.
 static const int CLinuxShims_EPOLL_CTL_ADD = 1;
 static const int CLinuxShims_EPOLL_CTL_DEL = 2;

@@ -46,9 +46,11 @@ extension EventLoopClient {
 /// eventfd); what is left per request is user-space work like this.
 ///
 /// Fairness, as nginx has it: each ready client gets one event's worth of work per wake-up —
-/// a server connection reads once (level-triggered epoll reports what is left next time) and
-/// answers one request, posting (`post(token:)`) any further pipelined one it already holds —
-/// so a client that keeps its socket full cannot hold the loop while others wait.
+/// a server connection reads once and answers one request, posting (`post(token:)`) any
+/// further pipelined one it already holds, or the rest of a read that filled the buffer — so a
+/// client that keeps its socket full cannot hold the loop while others wait. Server
+/// connections watch their sockets edge-triggered, so they are also served in the order their
+/// requests arrived (`ServerConnection.inputReady` says why).
 final class EventLoop: @unchecked Sendable {
     /// Work handed over from other threads, and whether the loop was already woken for it.
     struct Inbox {

@@ -16,22 +16,26 @@ extension ServerConnection {
     ///
     /// The bytes land in the loop's shared `readBuffer` and the machine's parser copies what
     /// it keeps before `readable` returns, so the buffer is free again before anything else
-    /// runs (this is only ever called from `handleEvents`, on the loop's thread).
+    /// runs (this is only ever called on the loop's thread, from `handleEvents` or
+    /// `runPosted`).
     ///
-    /// One read per readiness report, whatever it brought: epoll is level-triggered, so what
-    /// is left is reported again at the next wait, after every other ready connection had its
-    /// turn (nginx reads each ready connection once per wake-up too). Reading on while reads
-    /// filled the buffer let one client that kept its socket full hold the loop.
+    /// One read per readiness report, whatever it brought (nginx reads each ready connection
+    /// once per wake-up too): reading on while reads filled the buffer let one client that kept
+    /// its socket full hold the loop. A read that filled the buffer leaves `inputReady` set, so
+    /// the rest is read after the other ready connections had their turn (`run`'s `.readMore`
+    /// posts it); a shorter one emptied the socket, and epoll reports the next bytes.
     func readable() {
         guard !isClosed && readingEnabled else { return }
         let buffer = loop.readBuffer
         switch SocketRead.receive(fd, into: buffer) {
         case .bytes(let count):
+            if count < buffer.count { inputReady = false }
             run(machine.readable(UnsafeRawBufferPointer(rebasing: buffer[0..<count])))
         case .end:
+            inputReady = false
             run(machine.endOfInput())
         case .wouldBlock:
-            return
+            inputReady = false
         case .failed:
             close()
         }
@@ -55,7 +59,9 @@ extension ServerConnection {
         var events: UInt32 = 0
         if readingEnabled { events |= Epoll.input }
         if writingEnabled { events |= Epoll.output }
-        let wanted = events == 0 ? nil : events
+        // Edge-triggered: see `inputReady`. Adding or changing interest makes epoll check the
+        // socket at once, so what arrived while it was not watched is still reported.
+        let wanted = events == 0 ? nil : events | Epoll.edgeTriggered
         do {
             try loop.watch(
                 fd: fd, token: EventLoopToken.apiConnection(id), events: wanted,

@@ -6,7 +6,7 @@ enum SocketRead: Equatable {
     case bytes(Int)
     /// The peer closed its side (recv returned 0).
     case end
-    /// Nothing to read now (EAGAIN): level-triggered epoll reports more.
+    /// Nothing to read now (EAGAIN): epoll reports more.
     case wouldBlock
     /// The peer is gone (ECONNRESET and friends).
     case failed

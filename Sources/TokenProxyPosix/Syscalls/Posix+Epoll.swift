@@ -19,6 +19,11 @@ package enum Epoll {
     /// (`EPOLLEXCLUSIVE`, Linux 4.5): a listening socket watched by every loop then wakes one
     /// loop per connection instead of all of them. Only valid with `.add`.
     package static let exclusive: UInt32 = CLinuxShims_EPOLLEXCLUSIVE
+    /// Report a readiness change once, when it happens (`EPOLLET`), instead of at every wait
+    /// while it lasts. The reader must then remember that a socket still holds data (a read
+    /// that filled its buffer) and come back to it itself. Why a server wants it: see
+    /// `ServerConnection.inputReady`.
+    package static let edgeTriggered: UInt32 = CLinuxShims_EPOLLET
 
     /// What `Posix.epollControl` does with a descriptor.
     package enum Operation: Sendable {
