@@ -86,7 +86,7 @@ http {
 EOF
 fi
 
-valgrind --tool=callgrind --compress-strings=no --compress-pos=no \
+valgrind --tool=callgrind --dump-instr=yes --compress-strings=no --compress-pos=no \
     --callgrind-out-file="$work/cg.out" "$nginx_bin" -p "$work/nginx" -e "$work/nginx/error.log" \
     -c "$work/nginx.conf" >"$work/valgrind.log" 2>&1 &
 pid=$!

@@ -161,7 +161,7 @@ wait_answer() { # wait_answer PORT WHO LOG
     done
     show_log "$3"; show_log "$work/up/error.log"; die "$2 did not answer through the TLS upstream"
 }
-LD_PRELOAD="$work/nosigsuspend.so" valgrind --tool=callgrind --compress-strings=no --compress-pos=no \
+LD_PRELOAD="$work/nosigsuspend.so" valgrind --tool=callgrind --dump-instr=yes --compress-strings=no --compress-pos=no \
     --callgrind-out-file="$work/cg.out" "$work/tokenproxy" serve --config "$work/config.json" \
     >"$work/serve.log" 2>&1 &
 pid=$!
@@ -233,7 +233,7 @@ http {
     }
 }
 EOF
-valgrind --tool=callgrind --compress-strings=no --compress-pos=no \
+valgrind --tool=callgrind --dump-instr=yes --compress-strings=no --compress-pos=no \
     --callgrind-out-file="$work/ng.out" "$nginx_bin" -p "$work/ng" -e "$work/ng/error.log" \
     -c "$work/ng/nginx.conf" >"$work/ng/run.log" 2>&1 &
 nginx_pid=$!
@@ -242,7 +242,7 @@ CALLGRIND_SETTLE=1 count_window "$nginx_pid" "$ng_port" /api/small
 [ -n "${CALLGRIND_OUT:-}" ] && cp "$work/ng.out.1" "$CALLGRIND_OUT.nginx"
 echo
 echo "nginx as an injecting proxy toward the same TLS upstream ($("$nginx_bin" -v 2>&1 | sed 's|.*/||'), one process):"
-callgrind_summary "$work/ng.out.1" "$requests" "proxied request (https upstream)" | sed -n 1,12p
+callgrind_summary "$work/ng.out.1" "$requests" "proxied request (https upstream)" | awk 'NR <= 12 || /atomic instructions/'
 handshakes nginx
 stop "$nginx_pid" nginx
 nginx_pid=""

@@ -56,7 +56,7 @@ json.dump({
 }, open(f"{work}/config.json", "w"))
 PY
 
-LD_PRELOAD="$work/nosigsuspend.so" valgrind --tool=callgrind --compress-strings=no --compress-pos=no \
+LD_PRELOAD="$work/nosigsuspend.so" valgrind --tool=callgrind --dump-instr=yes --compress-strings=no --compress-pos=no \
     --callgrind-out-file="$work/cg.out" "$work/tokenproxy" serve --config "$work/config.json" \
     >"$work/serve.log" 2>&1 &
 pid=$!
@@ -107,7 +107,7 @@ http {
     }
 }
 EOF
-valgrind --tool=callgrind --compress-strings=no --compress-pos=no \
+valgrind --tool=callgrind --dump-instr=yes --compress-strings=no --compress-pos=no \
     --callgrind-out-file="$work/ng.out" "$nginx_bin" -p "$work/ng" -e "$work/ng/error.log" \
     -c "$work/ng/nginx.conf" >"$work/ng/run.log" 2>&1 &
 nginx_pid=$!
@@ -125,7 +125,7 @@ sleep 1
 [ -n "${CALLGRIND_OUT:-}" ] && cp "$work/ng.out.1" "$CALLGRIND_OUT.nginx"
 echo
 echo "nginx as an injecting proxy ($("$nginx_bin" -v 2>&1 | sed 's|.*/||'), one process, same upstream and client):"
-callgrind_summary "$work/ng.out.1" "$requests" "proxied request" | sed -n 1,12p
+callgrind_summary "$work/ng.out.1" "$requests" "proxied request" | awk 'NR <= 12 || /atomic instructions/'
 python3 - "$work/cg.out.1" "$work/ng.out.1" "$requests" <<'PY'
 import sys
 def total(path):

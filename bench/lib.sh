@@ -131,6 +131,9 @@ if any("ResidentFileMapping" in name and cost for name, cost in costs.items()):
     print("WARNING: the start-up page release (ResidentFileMapping) ran inside the counted window;"
           " the figure is too high: run again with a larger CALLGRIND_SETTLE")
 PY
+    # The atomic (locked) instructions among them: what the instruction count does not show.
+    ATOMICS_TOP=6 ATOMICS_CALLERS=0 python3 bench/callgrind_atomics.py "$1" "$2" "$3" \
+        | swift demangle --simplified | cut -c1-160
 }
 
 # callgrind_settle: waits before the counters are zeroed, so that the daemon's one-time work

@@ -185,12 +185,23 @@ def build(parts: Path) -> tuple[Table, list[str]]:
                       f"{tp:,.0f}" if tp else "—", f"{ng:,.0f}" if ng else "—", fmt_ratio(r),
                       "≤ 1.0× (nginx's CPU per request)", None if r is None else r <= 1.0,
                       tokenproxy=tp, nginx=ng)
+        tp = callgrind(parts / f"callgrind-tokenproxy-{kind}.txt", ATOMICS)
+        ng = callgrind(parts / f"callgrind-nginx-{kind}.txt", ATOMICS)
+        if tp is not None:
+            table.add(f"{label}: atomic instructions per request (callgrind, 1 client)",
+                      f"{tp:,.1f}", f"{ng:,.1f}" if ng is not None else "—", "—",
+                      "— (what one connection's user time follows: bench/README.md)", None,
+                      tokenproxy=tp, nginx=ng)
     return table, notes
 
 
-def callgrind(path: Path) -> float | None:
+INSTRUCTIONS = r"^(\d+) instructions per"
+ATOMICS = r"^([\d.]+) atomic instructions per"
+
+
+def callgrind(path: Path, pattern: str = INSTRUCTIONS) -> float | None:
     try:
-        match = re.search(r"^(\d+) instructions per", path.read_text(), re.M)
+        match = re.search(pattern, path.read_text(), re.M)
     except OSError:
         return None
     return float(match.group(1)) if match else None
