@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/syscall.h>
 #include <sched.h>
 
 #include <fcntl.h>
@@ -47,12 +48,25 @@ int CLinuxShims_epoll_wait(int epfd, uint32_t *events, uint64_t *tokens, int max
     if (max > 256) {
         max = 256;
     }
-    int count = epoll_wait(epfd, buffer, max, timeout);
+    // No signal mask: the kernel ignores the size argument then (8 = the kernel's sigset_t).
+    int count = (int)syscall(SYS_epoll_pwait, epfd, buffer, max, timeout, NULL, 8);
     for (int i = 0; i < count; i++) {
         events[i] = buffer[i].events;
         tokens[i] = buffer[i].data.u64;
     }
     return count;
+}
+
+ssize_t CLinuxShims_recv(int fd, void *buffer, size_t length, int flags) {
+    return syscall(SYS_recvfrom, fd, buffer, length, flags, NULL, NULL);
+}
+
+ssize_t CLinuxShims_send(int fd, const void *buffer, size_t length, int flags) {
+    return syscall(SYS_sendto, fd, buffer, length, flags, NULL, 0);
+}
+
+ssize_t CLinuxShims_sendmsg(int fd, const struct msghdr *message, int flags) {
+    return syscall(SYS_sendmsg, fd, message, flags);
 }
 
 int CLinuxShims_eventfd(void) { return eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC); }

@@ -1,25 +1,26 @@
+internal import CLinuxShims
 import Glibc
 
 /// Moving bytes through descriptors.
 extension Posix {
     /// Reads at most `buffer.count` bytes; `.done(0)` is end of stream.
     ///
-    /// The corresponding C function is `recv`.
+    /// The corresponding C function is `recv` (called as a raw syscall: see `CLinuxShims_recv`).
     package static func receive(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer)
         throws(PosixError) -> SyscallResult<Int>
     {
-        try syscall("recv") { recv(fd, buffer.baseAddress, buffer.count, 0) }
+        try syscall("recv") { CLinuxShims_recv(fd, buffer.baseAddress, buffer.count, 0) }
     }
 
     /// Sends what the socket takes of `buffer`, with `MSG_NOSIGNAL` (a vanished peer is
     /// `EPIPE`, not a process-killing `SIGPIPE`) and any extra `flags` (`MSG_DONTWAIT`).
     ///
-    /// The corresponding C function is `send`.
+    /// The corresponding C function is `send` (called as a raw syscall: see `CLinuxShims_recv`).
     package static func send(_ fd: Int32, _ buffer: UnsafeRawBufferPointer, flags: Int32 = 0)
         throws(PosixError) -> SyscallResult<Int>
     {
         try syscall("send") {
-            Glibc.send(fd, buffer.baseAddress, buffer.count, Int32(MSG_NOSIGNAL) | flags)
+            CLinuxShims_send(fd, buffer.baseAddress, buffer.count, Int32(MSG_NOSIGNAL) | flags)
         }
     }
 
@@ -39,7 +40,8 @@ extension Posix {
     /// segment), with `MSG_NOSIGNAL`. Empty parts are skipped. Returns how many bytes of all
     /// three together the socket took.
     ///
-    /// The corresponding C function is `sendmsg`.
+    /// The corresponding C function is `sendmsg` (called as a raw syscall: see
+    /// `CLinuxShims_recv`).
     package static func send(
         _ fd: Int32, _ first: UnsafeRawBufferPointer, _ second: UnsafeRawBufferPointer,
         _ third: UnsafeRawBufferPointer
@@ -70,7 +72,9 @@ extension Posix {
             var message = msghdr()
             message.msg_iov = iov
             message.msg_iovlen = count
-            return try syscall("sendmsg") { sendmsg(fd, &message, Int32(MSG_NOSIGNAL)) }
+            return try syscall("sendmsg") {
+                CLinuxShims_sendmsg(fd, &message, Int32(MSG_NOSIGNAL))
+            }
         }
     }
 
