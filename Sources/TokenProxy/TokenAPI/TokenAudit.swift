@@ -32,19 +32,19 @@ package final class TokenAudit: Sendable {
         package var unit: String?
     }
 
-    /// One caller's counts, shared with the connections that count on it without the lock.
+    /// One caller's count, shared with the connections that count on it without the lock.
+    ///
+    /// One counter, not two (since the last report, and since start): each is an atomic add
+    /// per token request, and an atomic instruction is what a request on one connection pays
+    /// most for (bench/README.md, `callgrind_atomics.py`). The report keeps the total it saw
+    /// last (`Entry.reported`) and logs the difference.
     final class Tally: Sendable {
-        private let sinceReport = Atomic<Int>(0)
         private let all = Atomic<Int>(0)
 
         /// One more token handed out.
         func count() {
-            sinceReport.add(1, ordering: .relaxed)
             all.add(1, ordering: .relaxed)
         }
-
-        /// The count since the last report, reset to zero.
-        func takeSinceReport() -> Int { sinceReport.exchange(0, ordering: .relaxed) }
 
         /// The count since start.
         var total: Int { all.load(ordering: .relaxed) }
@@ -54,6 +54,15 @@ package final class TokenAudit: Sendable {
         var caller: Caller
         let tally = Tally()
         var processesSinceReport = 0
+        /// `tally.total` at the last report (under the audit's lock, like the entry).
+        var reported = 0
+
+        /// The tokens counted since the last report; the next one counts from now.
+        mutating func takeSinceReport() -> Int {
+            let total = tally.total
+            defer { reported = total }
+            return total - reported
+        }
     }
 
     struct Served: Hashable {
@@ -160,7 +169,7 @@ package final class TokenAudit: Sendable {
             reports.add(1, ordering: .releasing)
             var report: [(caller: Caller, count: Int, processes: Int)] = []
             for position in state.entries.indices {
-                let count = state.entries[position].tally.takeSinceReport()
+                let count = state.entries[position].takeSinceReport()
                 if count > 0 {
                     report.append(
                         (

@@ -56,6 +56,17 @@ struct TokenAuditTests {
                 #"tokenproxy_tokens_served_total{credential="billing",uid="1001"} 10000"#))
         audit.report(interval: .seconds(60))
         #expect(lines.entries.withLock { $0.count } == 2, "a quiet interval logs nothing")
+        // The next report counts only what came since the last one; the total goes on.
+        for _ in 0..<5 {
+            audit.record(credential: "billing", pid: 77, uid: 1001, gid: 1001, details: details)
+        }
+        audit.report(interval: .seconds(60))
+        let later = lines.entries.withLock { $0 }
+        #expect(later.count == 3)
+        #expect(later.last?.1["count"] == "5")
+        #expect(
+            metrics.render(statuses: [], served: audit.served()).contains(
+                #"tokenproxy_tokens_served_total{credential="billing",uid="1001"} 10005"#))
     }
 
     @Test func newProcessesOfTheSameProgramAreTheSameCaller() {
