@@ -168,7 +168,7 @@ final class ServerConnection: @unchecked Sendable {
                 return
             case .dispatch(let head, let body):
                 readDeadline = nil
-                guard let response = callHandler(head: head, body: body) else {
+                guard let response = callHandler(head: consume head, body: consume body) else {
                     suspendReading()
                     return
                 }
