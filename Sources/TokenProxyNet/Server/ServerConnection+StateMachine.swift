@@ -76,8 +76,8 @@ extension ServerConnection {
                 // Mid-message there is nobody left to read an error response: just close.
                 state = .closed
                 return .close
-            case .handling(let head, _):
-                state = .handling(head, closeAfterResponse: true)
+            case .handling:
+                state = .handling(closeAfterResponse: true)
                 return .doNothing
             case .writing(let then):
                 // Requests already buffered whole are still answered, as a half-closing
@@ -93,8 +93,7 @@ extension ServerConnection {
         mutating func responseReady(_ response: consuming HTTPServerResponse)
             -> ResponseReadyAction
         {
-            // `_`: binding the head would copy it.
-            guard case .handling(_, let closeAfterResponse) = state else {
+            guard case .handling(let closeAfterResponse) = state else {
                 return .doNothing
             }
             var response = response
@@ -171,8 +170,8 @@ extension ServerConnection {
             case .readingBody(var request):
                 request.closeAfterResponse = true
                 state = .readingBody(request)
-            case .handling(let head, _):
-                state = .handling(head, closeAfterResponse: true)
+            case .handling:
+                state = .handling(closeAfterResponse: true)
             case .writing:
                 // Buffered pipelined requests are dropped: the server is draining.
                 state = .writing(then: .close)
@@ -230,7 +229,7 @@ extension ServerConnection {
                         preconditionFailure("a message end without a request head")
                     }
                     dispatched = DispatchedRequest(request.head)
-                    state = .handling(request.head, closeAfterResponse: request.closeAfterResponse)
+                    state = .handling(closeAfterResponse: request.closeAfterResponse)
                     requestCount += 1
                     return .dispatch(request.head, body: request.body)
                 case .responseHead, .informationalResponse:

@@ -81,8 +81,10 @@ extension ServerConnection.StateMachine {
         case readingHead(closeAfterResponse: Bool)
         /// The head was parsed; its body is arriving.
         case readingBody(PartialRequest)
-        /// The handler has the request; its response is awaited.
-        case handling(HTTPRequestHead, closeAfterResponse: Bool)
+        /// The handler has the request; its response is awaited. The head went to the handler
+        /// (what the response's framing needs of it is in `DispatchedRequest`): kept here too,
+        /// it was one more owner, a retain and a release per request.
+        case handling(closeAfterResponse: Bool)
         /// A final response is being written; `then` says what follows.
         case writing(then: AfterWrite)
         case closed
@@ -173,8 +175,9 @@ extension ServerConnection.StateMachine {
 }
 
 extension ServerConnection.StateMachine.ReadableAction {
-    init(_ result: ServerConnection.StateMachine.ParseResult) {
-        switch result {
+    /// `consuming`: the head and body move on (see `ServerConnection.Step`).
+    init(_ result: consuming ServerConnection.StateMachine.ParseResult) {
+        switch consume result {
         case .needMore(let arm): self = .readMore(arm: arm)
         case .dispatch(let head, let body): self = .dispatch(head, body: body)
         case .sendContinue(let arm): self = .sendContinue(arm: arm)
@@ -184,8 +187,9 @@ extension ServerConnection.StateMachine.ReadableAction {
 }
 
 extension ServerConnection.StateMachine.WriteCompletedAction {
-    init(_ result: ServerConnection.StateMachine.ParseResult) {
-        switch result {
+    /// `consuming`: the head and body move on (see `ServerConnection.Step`).
+    init(_ result: consuming ServerConnection.StateMachine.ParseResult) {
+        switch consume result {
         case .needMore(let arm): self = .readMore(arm: arm)
         case .dispatch(let head, let body): self = .dispatch(head, body: body)
         case .sendContinue(let arm): self = .sendContinue(arm: arm)
