@@ -31,9 +31,7 @@ extension TokenAPI {
         // `receivedAt`, on `ContinuousClock`), for usability and `expires_in` both.
         let now = request.receivedAt
         let remembered = connection.credential(at: position)
-        guard
-            let snapshot = connection.usableSnapshot(remembered, now: now)
-        else { return nil }
+        guard connection.isUsable(remembered, now: now) else { return nil }
 
         // From here on every outcome is an answer: the checks count what they refuse.
         if !connection.socketAllowed {
@@ -73,8 +71,8 @@ extension TokenAPI {
         }
         let response =
             Self.prefersText(request.head.fields)
-            ? snapshot.value.textResponse.value
-            : connection.jsonResponse(remembered, snapshot, now: now)
+            ? remembered.snapshot.unsafelyUnwrapped.value.textResponse.value
+            : connection.jsonResponse(remembered, now: now)
         metrics.recordRequest(status: 200)
         return response
     }

@@ -99,10 +99,13 @@ final class TokenAPIConnection {
         return unsafeDowncast(state, to: TokenAPIConnection.self)
     }
 
-    /// The published snapshot of `credential` if the token API may hand it out at `now`
+    /// Whether the token API may hand out `credential`'s published snapshot at `now`
     /// (`ContinuousTime` nanoseconds; valid for at least ``TokenAPI/minimumUsefulValidity``
-    /// more), reading its slot under the lock only when its generation moved since the last read.
-    func usableSnapshot(_ credential: Credential, now: UInt64) -> TokenStore.Snapshot? {
+    /// more), reading its slot under the lock only when its generation moved since the last
+    /// read; the snapshot is then `credential.snapshot`. A Bool, not the snapshot: returning it
+    /// cost a retain and a release (atomic instructions) per request, and most requests need
+    /// only `credential.json`.
+    func isUsable(_ credential: Credential, now: UInt64) -> Bool {
         let slot = credential.slot
         let generation = slot.generation
         if credential.generation != generation {
@@ -115,20 +118,18 @@ final class TokenAPIConnection {
             }
             credential.json = nil
         }
-        guard let snapshot = credential.snapshot, now <= credential.usableUntil else {
-            return nil
-        }
-        return snapshot
+        return credential.snapshot != nil && now <= credential.usableUntil
     }
 
-    /// The JSON answer for `snapshot` (the one ``usableSnapshot(_:now:)`` returned) at
+    /// The JSON answer for `credential`'s snapshot (one ``isUsable(_:now:)`` accepted) at
     /// `now` (`ContinuousTime` nanoseconds): `expires_in` is whole seconds left, so the answer
     /// holds for a second.
-    func jsonResponse(
-        _ credential: Credential, _ snapshot: TokenStore.Snapshot, now: UInt64
-    ) -> HTTPServerResponse {
+    func jsonResponse(_ credential: Credential, now: UInt64) -> HTTPServerResponse {
         if let json = credential.json, credential.jsonAfter < now, now <= credential.jsonUntil {
             return json
+        }
+        guard let snapshot = credential.snapshot else {
+            preconditionFailure("jsonResponse without a usable snapshot")
         }
         let second: UInt64 = 1_000_000_000
         let left = credential.expiresAt > now ? credential.expiresAt - now : 0
