@@ -246,8 +246,10 @@ final class EventLoop: @unchecked Sendable {
             for index in 0..<count {
                 if tokens[index] == EventLoopClientTable.wake {
                     woken = true
-                } else {
-                    clients.client(for: tokens[index])?.handleEvents(events[index])
+                } else if let (client, type) = clients.target(for: tokens[index]) {
+                    // Unretained: the table keeps it alive through this batch even if it
+                    // leaves (`EventLoopClientTable.retired`).
+                    type.handleEvents(of: client, events[index])
                 }
             }
             if !posted.isEmpty { runPosted() }
@@ -261,6 +263,7 @@ final class EventLoop: @unchecked Sendable {
                 meter.woke(at: time, load: load)
             }
             scanDeadlines()
+            clients.releaseRetired()
         }
         for client in clients.clients { client.loopStopped() }
         clients.removeAll()
@@ -269,7 +272,9 @@ final class EventLoop: @unchecked Sendable {
     /// Runs the work posted so far (`post(token:)`); what it posts in turn waits.
     private func runPosted() {
         swap(&posted, &postedRunning)
-        for data in postedRunning { clients.client(for: data)?.runPosted() }
+        for data in postedRunning {
+            if let (client, type) = clients.target(for: data) { type.runPosted(of: client) }
+        }
         postedRunning.removeAll(keepingCapacity: true)
     }
 

@@ -70,4 +70,38 @@ private final class IdleClient: EventLoopClient {
         #expect(table.clients.isEmpty)
         #expect(table.count == 0)
     }
+
+    /// Events reach a client without a retain of their own, so a client that leaves while it
+    /// handles one (it closes) must outlive that call: the table keeps it until the batch ends.
+    @Test func keepsAClientThatLeftUntilTheBatchEnds() {
+        var table = EventLoopClientTable()
+        weak var watched: IdleClient?
+        do {
+            let client = IdleClient()
+            watched = client
+            table.insert(client, token: 1)
+        }
+        #expect(watched != nil, "the table holds its clients")
+        table.remove(token: 1)
+        #expect(watched != nil, "kept until the batch ends")
+        table.releaseRetired()
+        #expect(watched == nil)
+    }
+
+    @Test func releasesItsClientsWhenItGoes() {
+        weak var registered: IdleClient?
+        weak var left: IdleClient?
+        do {
+            var table = EventLoopClientTable()
+            let first = IdleClient()
+            let second = IdleClient()
+            registered = first
+            left = second
+            table.insert(first, token: 1)
+            table.insert(second, token: 2)
+            table.remove(token: 2)
+        }
+        #expect(registered == nil)
+        #expect(left == nil)
+    }
 }
