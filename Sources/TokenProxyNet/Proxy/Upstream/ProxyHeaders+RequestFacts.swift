@@ -14,9 +14,13 @@ extension ProxyHeaders {
         var isUpgradeRequest: Bool
 
         init(_ head: HTTPRequestHead) {
-            let fields = head.fields
-            let facts = fields.facts
-            framing = ProxyHeaders.requestFraming(fields)
+            // The fields are read through the head (not copied into a local: a retain and a
+            // release), and only for a `Content-Length` value.
+            let facts = head.fields.facts
+            framing =
+                facts.has(.transferEncoding)
+                ? .chunked
+                : facts.has(.contentLength) ? ProxyHeaders.requestFraming(head.fields) : .none
             let http11 = head.version == .http1_1
             // `HTTPVersion.keepsAlive(with:)`: without `Connection` HTTP/1.1 keeps the
             // connection; `close` ends it; HTTP/1.0 keeps it only when asked.
