@@ -13,10 +13,12 @@ extension ProxyHeaders {
         /// HTTP/1.1, an `Upgrade` field, and `Connection` names `upgrade`.
         var isUpgradeRequest: Bool
 
-        init(_ head: HTTPRequestHead) {
+        /// `borrowing`: an initializer's parameter is otherwise consumed (the caller retains
+        /// the head for the call and this releases it).
+        init(_ head: borrowing HTTPRequestHead) {
             // The fields are read through the head (not copied into a local: a retain and a
             // release), and only for a `Content-Length` value.
-            let facts = head.fields.facts
+            let facts = HTTPFields.Facts(rawValue: head.fields.factBits)
             framing =
                 facts.has(.transferEncoding)
                 ? .chunked
