@@ -164,6 +164,48 @@ struct HTTPParserReuseTests {
         }
     }
 
+    /// Request lines whose target repeats the last one's (kept in the recycled box, not made
+    /// again) or not, with the previous head dropped (its box refilled) or still held (a new
+    /// box, which takes a repeated target from the held one): every head has its own method,
+    /// target and version, and a held head keeps them.
+    @Test func startLinePartsAreRightWhetherTheTargetRepeatsOrNot() throws {
+        let lines: [(method: String, target: String, version: HTTPVersion, hold: Bool)] = [
+            ("GET", "/v1/tokens/a-long-enough-name", .http1_1, false),
+            ("GET", "/v1/tokens/a-long-enough-name", .http1_1, false),
+            ("HEAD", "/v1/tokens/a-long-enough-name", .http1_0, true),
+            ("POST", "/v1/tokens/a-long-enough-name", .http1_1, true),
+            ("GET", "/other", .http1_1, false),
+            ("PATCH", "/other", .http1_1, true),
+            ("GET", "/other?x=1", .http1_0, false),
+            ("GET", "/v1/tokens/a-long-enough-name", .http1_1, false),
+            ("DELETE", "/v1/tokens/a-long-enough-name", .http1_1, false),
+        ]
+        var parser = HTTPParser(mode: .request)
+        var held: [(HTTPRequestHead, Int)] = []
+        for (index, line) in lines.enumerated() {
+            let host = line.version == .http1_1 ? "Host: h\r\n" : ""
+            let version = line.version == .http1_1 ? "HTTP/1.1" : "HTTP/1.0"
+            parser.feed(Array("\(line.method) \(line.target) \(version)\r\n\(host)\r\n".utf8))
+            guard case .requestHead(let head)? = try parser.next() else {
+                Issue.record("no head for line \(index)")
+                return
+            }
+            #expect(head.method == line.method)
+            #expect(head.target == line.target)
+            #expect(head.version == line.version)
+            if line.hold { held.append((head, index)) }
+            guard case .end? = try parser.next() else {
+                Issue.record("no end for line \(index)")
+                return
+            }
+        }
+        for (head, index) in held {
+            #expect(head.method == lines[index].method)
+            #expect(head.target == lines[index].target)
+            #expect(head.version == lines[index].version)
+        }
+    }
+
     /// Field lines arriving one byte at a time stay in the buffer while it is compacted
     /// between feeds, however far the head has come.
     @Test func fieldLinesFedByteByByteSurviveCompaction() throws {

@@ -145,6 +145,14 @@ extension HTTPFields {
             ? [] : storage.withUnsafeBytes { Facts(rawValue: Self.load($0, at: Self.factsOffset)) }
     }
 
+    /// `facts.rawValue`, `@inlinable` for the proxy's modules, which read it per request: a
+    /// call to `facts` made the caller retain and release the fields around it, and
+    /// `Facts` (a `package` type) cannot be named in an `@inlinable` body.
+    @inlinable
+    package var factBits: UInt32 {
+        storage.isEmpty ? 0 : storage.withUnsafeBytes { Self.load($0, at: Self.factsOffset) }
+    }
+
     /// Whether a field called `known` is present: a bit test, no scan.
     @inline(__always)
     package func contains(_ known: KnownName) -> Bool {

@@ -160,54 +160,60 @@ extension HTTPParser {
         return fields
     }
 
-    /// The request head of `request` and the noted field lines, in the last head's box when
-    /// nothing else holds it any more (the handler is done with it), in a new one otherwise.
-    /// The parser keeps the box for the next head: a handler that changes the head it got
-    /// copies the box first (`HTTPRequestHead.unique()`), so it never sees the parser's reuse.
-    mutating func takeRequestHead(
-        _ request: (method: String, target: String, version: HTTPVersion)
-    ) -> HTTPRequestHead {
-        var box: HTTPRequestHead.Storage?
-        swap(&box, &recycledRequest)
+    /// The request head of the partial head's start line and the noted field lines, in the
+    /// last head's box when nothing else holds it any more (the handler is done with it), in
+    /// a new one otherwise. The parser keeps the box for the next head: a handler that changes
+    /// the head it got copies the box first (`HTTPRequestHead.unique()`), so it never sees the
+    /// parser's reuse, and the box holds what the parser put there.
+    ///
+    /// The method and target move into the box by `swap` (the box's old ones go to the
+    /// partial head, released when it is reset): no retain, and a target equal to the box's
+    /// (`reusesTarget`) is not touched at all.
+    mutating func takeRequestHead() -> HTTPRequestHead {
+        var box = recycledRequest.take()
         let head: HTTPRequestHead
-        if isKnownUniquelyReferenced(&box), let box {
+        // Moved out of `box` (`take()`), not bound as a copy: the copy was a retain, and
+        // `box` a release at the end.
+        if isKnownUniquelyReferenced(&box), let box = box.take() {
             var recycled = HTTPFields()
             swap(&recycled, &box.fields)
             box.fields = takeHeadFields(reusing: &recycled)
-            box.method = request.method
-            box.target = request.target
-            box.version = request.version
+            swap(&box.method, &partial.method)
+            if !partial.reusesTarget { swap(&box.target, &partial.target) }
+            box.version = partial.version
             head = HTTPRequestHead(storage: box)
         } else {
             var none = HTTPFields()
+            // A target equal to the last box's is that box's String (the box is still held).
+            let target = partial.reusesTarget ? box?.target ?? "" : partial.target
             head = HTTPRequestHead(
-                method: request.method, target: request.target, version: request.version,
+                method: partial.method, target: target, version: partial.version,
                 fields: takeHeadFields(reusing: &none))
         }
         recycledRequest = head.storage
         return head
     }
 
-    /// The response head of `status` and the noted field lines, in the last response's box
-    /// when nothing else holds it any more, in a new one otherwise (see `takeRequestHead`).
-    mutating func takeResponseHead(
-        _ status: (version: HTTPVersion, code: Int, reason: String)
-    ) -> HTTPResponseHead {
-        var box: HTTPResponseHead.Storage?
-        swap(&box, &recycledResponse)
+    /// The response head of the partial head's status line and the noted field lines, in the
+    /// last response's box when nothing else holds it any more, in a new one otherwise (see
+    /// `takeRequestHead`).
+    mutating func takeResponseHead() -> HTTPResponseHead {
+        var box = recycledResponse.take()
         let head: HTTPResponseHead
-        if isKnownUniquelyReferenced(&box), let box {
+        // Moved out of `box` (`take()`), not bound as a copy: the copy was a retain, and
+        // `box` a release at the end.
+        if isKnownUniquelyReferenced(&box), let box = box.take() {
             var recycled = HTTPFields()
             swap(&recycled, &box.fields)
             box.fields = takeHeadFields(reusing: &recycled)
-            box.version = status.version
-            box.status = status.code
-            box.reason = status.reason
+            box.version = partial.version
+            box.status = partial.status
+            swap(&box.reason, &partial.reason)
             head = HTTPResponseHead(storage: box)
         } else {
             var none = HTTPFields()
             head = HTTPResponseHead(
-                version: status.version, status: status.code, reason: status.reason,
+                version: partial.version, status: partial.status, reason: partial.reason,
                 fields: takeHeadFields(reusing: &none))
         }
         recycledResponse = head.storage

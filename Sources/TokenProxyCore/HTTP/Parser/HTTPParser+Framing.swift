@@ -2,39 +2,45 @@
 /// upstream disagreeing about where a message ends is how request smuggling works.
 extension HTTPParser {
     /// Validates framing fields, picks the body state and returns the head event.
+    ///
+    /// The head's fields are read only when the framing needs them (`startPlainBody` decides
+    /// the usual heads from `framing` alone): reading them around a call that mutates the
+    /// parser, which holds the same box, costs a retain and a release of the fields.
     mutating func completeHead() throws(HTTPParseError) -> HTTPParserEvent {
         let framing = partial.framing
-        if let request = partial.request {
-            let head = takeRequestHead(request)
-            let fields = head.fields
-            try Self.validateHost(framing, version: request.version)
+        if mode == .request {
+            let head = takeRequestHead()
+            try Self.validateHost(framing, version: head.version)
             if framing.hasTransferEncoding && head.version == .http1_0 {
                 // §6.1: TE in an HTTP/1.0 message means framing is faulty.
                 throw .invalidTransferEncoding
             }
-            try startBody(fields: fields, framing: framing, isRequest: true)
+            if !startPlainBody(framing: framing, isRequest: true) {
+                try startBody(fields: head.fields, framing: framing, isRequest: true)
+            }
             return .requestHead(head)
         }
-        guard let status = partial.status else { throw .invalidStatusLine }
-        let head = takeResponseHead(status)
-        let fields = head.fields
-        if head.isInformational && head.status != 101 {
+        let head = takeResponseHead()
+        let status = head.status
+        if head.isInformational && status != 101 {
             // §4 / RFC 9110 §15.2: interim; the final response for the same request follows.
-            partial = PartialHead()
+            resetPartialHead()
             return .informationalResponse(head)
         }
         let method = takePendingMethod()
-        if head.status == 101 || (method == "CONNECT" && (200..<300).contains(head.status)) {
+        if status == 101 || (method == .connect && (200..<300).contains(status)) {
             // The connection stops being HTTP after this head; what follows is the tunnel's.
             tunnelAfterMessage = true
             state = .messageEnd
             return .responseHead(head)
         }
-        if method == "HEAD" || head.status == 204 || head.status == 304 {
+        if method == .head || status == 204 || status == 304 {
             state = .messageEnd
             return .responseHead(head)
         }
-        try startBody(fields: fields, framing: framing, isRequest: false)
+        if !startPlainBody(framing: framing, isRequest: false) {
+            try startBody(fields: head.fields, framing: framing, isRequest: false)
+        }
         return .responseHead(head)
     }
 
@@ -50,6 +56,24 @@ extension HTTPParser {
             return
         }
         if framing.hostIsMalformed { throw .invalidHost }
+    }
+
+    /// Picks the body state of a head that has no `Transfer-Encoding` and at most one plain
+    /// `Content-Length` no larger than the limit, from `framing` alone; false for any other
+    /// head (`startBody` decides those, and throws the errors).
+    @inline(__always)
+    private mutating func startPlainBody(framing: FramingFields, isRequest: Bool) -> Bool {
+        guard !framing.hasTransferEncoding else { return false }
+        guard framing.hasContentLength else {
+            // §6.3: no framing fields means no body for requests, read-until-close for responses.
+            state = isRequest ? .messageEnd : .untilClose
+            return true
+        }
+        guard framing.contentLengthCount == 1, let length = framing.plainContentLength,
+            length <= limits.maxBodyBytes
+        else { return false }
+        state = length == 0 ? .messageEnd : .fixedBody(remaining: length)
+        return true
     }
 
     private mutating func startBody(

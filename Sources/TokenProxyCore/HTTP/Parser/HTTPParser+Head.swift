@@ -77,24 +77,30 @@ extension HTTPParser {
             let request = try buffer.withUnsafeBufferPointer { (bytes) throws(HTTPParseError) in
                 let lineBytes = UnsafeBufferPointer(rebasing: bytes[line])
                 do throws(HTTPParseError) {
-                    return try Self.parseRequestLine(
-                        lineBytes, limits: limits, previousTarget: lastTarget)
+                    return try parseRequestLine(lineBytes)
                 } catch {
                     throw Self.fieldLineError(error, in: lineBytes)
                 }
             }
-            lastTarget = request.target
-            partial.request = request
+            partial.method = request.method
+            partial.version = request.version
+            if let target = request.target {
+                partial.target = target
+            } else {
+                partial.reusesTarget = true
+            }
             partial.hasStartLine = true
         case .response:
-            partial.status = try buffer.withUnsafeBufferPointer {
-                (bytes) throws(HTTPParseError) in
+            let status = try buffer.withUnsafeBufferPointer { (bytes) throws(HTTPParseError) in
                 do throws(HTTPParseError) {
                     return try parseStatusLine(bytes[line])
                 } catch {
                     throw Self.fieldLineError(error, in: UnsafeBufferPointer(rebasing: bytes[line]))
                 }
             }
+            partial.version = status.version
+            partial.status = status.code
+            partial.reason = status.reason
             partial.hasStartLine = true
         }
         return true
@@ -103,23 +109,35 @@ extension HTTPParser {
     /// `method SP request-target SP HTTP-version` with exactly one SP between parts (§3).
     /// An ordinary line is read in one pass (`ordinaryRequestLine`); anything else goes the
     /// careful way, which tells the errors apart.
-    /// A request-target with the same bytes as `previousTarget` (a client on a kept-alive
-    /// connection usually asks for the same one again) reuses that String: a compare instead
-    /// of building and validating a new one.
-    private static func parseRequestLine(
-        _ line: UnsafeBufferPointer<UInt8>, limits: HTTPLimits, previousTarget: String
-    ) throws(HTTPParseError) -> (method: String, target: String, version: HTTPVersion) {
-        guard let (method, target, version) = ordinaryRequestLine(line, limits: limits) else {
-            return try parseUnusualRequestLine(line[...], limits: limits)
+    /// A request-target with the same bytes as the recycled box's (the last head's: a client
+    /// on a kept-alive connection usually asks for the same one again) is not made: the
+    /// answer's `target` is nil and the box keeps its String (`PartialHead.reusesTarget`), a
+    /// compare instead of building and validating one.
+    private func parseRequestLine(_ line: UnsafeBufferPointer<UInt8>) throws(HTTPParseError)
+        -> (method: String, target: String?, version: HTTPVersion)
+    {
+        guard let (method, target, version) = Self.ordinaryRequestLine(line, limits: limits)
+        else {
+            let (method, target, version) = try Self.parseUnusualRequestLine(
+                line[...], limits: limits)
+            return (method, target, version)
         }
         let targetBytes = UnsafeBufferPointer(rebasing: line[target])
-        let same = previousTarget.utf8.withContiguousStorageIfAvailable {
-            HTTPByteScan.equal($0, targetBytes)
-        }
         return (
-            methodString(method),
-            same == true ? previousTarget : String(decoding: targetBytes, as: UTF8.self), version
+            Self.methodString(method),
+            recycledTargetEquals(targetBytes)
+                ? nil : String(decoding: targetBytes, as: UTF8.self),
+            version
         )
+    }
+
+    /// Whether the recycled request box holds a target of exactly `bytes` (read in place).
+    @inline(__always)
+    private func recycledTargetEquals(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let box = recycledRequest else { return false }
+        return box.target.utf8.withContiguousStorageIfAvailable {
+            HTTPByteScan.equal($0, bytes)
+        } == true
     }
 
     /// The method and the request-target's range of a well-formed line ending in `HTTP/1.1`

@@ -37,12 +37,27 @@ package struct HTTPParser: Sendable {
     }
 
     /// The head being assembled; kept outside `State` so appending a field does not copy it.
+    ///
+    /// The start line's parts are plain stored properties, not optional tuples: the head's
+    /// box takes the Strings by `swap` (`takeRequestHead`), so they move instead of being
+    /// copied (a retain each) and destroyed with the partial head (a release each), and a
+    /// request-target with the bytes of the recycled box's target is not made at all
+    /// (`reusesTarget`). Between heads the Strings are empty (no reference to release).
     struct PartialHead: Sendable {
         var bytes = 0
-        var request: (method: String, target: String, version: HTTPVersion)?
-        var status: (version: HTTPVersion, code: Int, reason: String)?
-        /// Whether `request` or `status` is set: tested before every line, and comparing
-        /// those optionals with nil copied their Strings (a retain and a release per head).
+        /// Request mode: the method (a literal for the common ones, see `methodString`).
+        var method = ""
+        /// Request mode: the request-target, unless `reusesTarget`.
+        var target = ""
+        /// Request mode: the request-target has the bytes of the recycled box's target
+        /// (`recycledRequest`, the last head's), so `target` was not made: the box keeps its
+        /// String (a client on a kept-alive connection usually asks for the same one again).
+        var reusesTarget = false
+        var version: HTTPVersion = .http1_1
+        /// Response mode: the status code and the reason phrase.
+        var status = 0
+        var reason = ""
+        /// Whether the start line was read: tested before every line.
         var hasStartLine = false
         /// The framing fields seen so far, noted while each line's bytes are at hand, so the
         /// checks after the empty line look up none of them by name (see `FramingFields`).
@@ -86,8 +101,6 @@ package struct HTTPParser: Sendable {
     var pendingMethods: [String] = []
     var pendingStart = 0
     var pendingEnd = 0
-    /// The last request-target read, reused while the next one has the same bytes.
-    var lastTarget = ""
     var endOfStream = false
     var tunnelAfterMessage = false
     var failure: HTTPParseError?
@@ -221,7 +234,9 @@ package struct HTTPParser: Sendable {
                 state = .closed
                 return .end(trailers: HTTPFields())
             case .messageEnd:
-                let trailers = trailerFields
+                // Moved out, not copied: the copy was a retain, and the reset a release.
+                var trailers = HTTPFields()
+                swap(&trailers, &trailerFields)
                 resetForNextMessage()
                 if tunnelAfterMessage { state = .tunnel }
                 return .end(trailers: trailers)
@@ -247,11 +262,21 @@ package struct HTTPParser: Sendable {
         return slice
     }
 
-    /// The method of the oldest request whose response has not begun (`expectResponse`), or
-    /// `GET` when none was registered.
-    mutating func takePendingMethod() -> String {
-        guard pendingStart < pendingEnd else { return "GET" }
-        let method = pendingMethods[pendingStart]
+    /// What framing a request's method asks of its response (RFC 9112 §6.3).
+    enum PendingMethod {
+        case head
+        case connect
+        case other
+    }
+
+    /// The kind of method of the oldest request whose response has not begun
+    /// (`expectResponse`), `other` (as for `GET`) when none was registered. Compared in
+    /// place: the method's String is neither copied out of the array nor released.
+    mutating func takePendingMethod() -> PendingMethod {
+        guard pendingStart < pendingEnd else { return .other }
+        let method: PendingMethod =
+            pendingMethods[pendingStart] == "HEAD"
+            ? .head : pendingMethods[pendingStart] == "CONNECT" ? .connect : .other
         pendingStart += 1
         if pendingStart == pendingEnd {
             pendingStart = 0
@@ -262,10 +287,25 @@ package struct HTTPParser: Sendable {
 
     private mutating func resetForNextMessage() {
         state = .head
-        partial = PartialHead()
+        resetPartialHead()
         trailerFields = HTTPFields()
         trailerBytes = 0
         chunkedBodyBytes = 0
+    }
+
+    /// Starts the next head. The partial head's Strings are assigned empty ones one by one
+    /// rather than the whole struct replaced, which destroyed it through an outlined value
+    /// witness; after `completeHead` they hold the previous box's Strings (moved out by
+    /// `swap`) or empty ones.
+    @inline(__always)
+    mutating func resetPartialHead() {
+        partial.bytes = 0
+        partial.method = ""
+        partial.target = ""
+        partial.reusesTarget = false
+        partial.reason = ""
+        partial.hasStartLine = false
+        partial.framing = FramingFields()
     }
 
     /// Drops consumed bytes once they are at least half the buffer, so compaction costs are

@@ -13,10 +13,16 @@ extension ProxyHeaders {
         /// HTTP/1.1, an `Upgrade` field, and `Connection` names `upgrade`.
         var isUpgradeRequest: Bool
 
-        init(_ head: HTTPRequestHead) {
-            let fields = head.fields
-            let facts = fields.facts
-            framing = ProxyHeaders.requestFraming(fields)
+        /// `borrowing`: an initializer's parameter is otherwise consumed (the caller retains
+        /// the head for the call and this releases it).
+        init(_ head: borrowing HTTPRequestHead) {
+            // The fields are read through the head (not copied into a local: a retain and a
+            // release), and only for a `Content-Length` value.
+            let facts = HTTPFields.Facts(rawValue: head.fields.factBits)
+            framing =
+                facts.has(.transferEncoding)
+                ? .chunked
+                : facts.has(.contentLength) ? ProxyHeaders.requestFraming(head.fields) : .none
             let http11 = head.version == .http1_1
             // `HTTPVersion.keepsAlive(with:)`: without `Connection` HTTP/1.1 keeps the
             // connection; `close` ends it; HTTP/1.0 keeps it only when asked.

@@ -42,8 +42,13 @@ extension ProxyHeaders {
         _ head: HTTPResponseHead, framing: ResponseFraming, connection: ConnectionField,
         via: String, to sink: inout some HeadSink
     ) {
-        let base = framing == .chunked ? droppedDownstreamChunked : droppedDownstream
-        // Fields this response drops besides `base`: those its `Connection` nominates (but a
+        // The static lists are read where they are used (`droppedDownstream(contains:chunked:)`),
+        // not copied into a local (a copy of a list's array is a retain and a release).
+        let chunked = framing == .chunked
+        // One copy of the fields for the whole function: each pass read through the head's box
+        // retained and released them again (the box is shared, so the compiler cannot borrow).
+        let fields = head.fields
+        // Fields this response drops besides the static lists: those its `Connection` nominates (but a
         // chunked relay keeps `Trailer`), and the length when we frame the body ourselves.
         // Made only when a field needs them (see `appendUpstreamRequest`).
         var drop: FieldNameList?
@@ -51,12 +56,12 @@ extension ProxyHeaders {
         // What the upstream's fields take on the wire, all of them: a bound for those copied
         // (the `Upgrade` lines of a 101 are among them).
         var fieldBytes = 0
-        head.fields.forEachField { _, name, value in
+        fields.forEachField { _, name, value in
             fieldBytes &+= name.count &+ value.count &+ 4
             if FieldNameList.isNamed(name, "connection") {
                 HTTPFields.forEachListElement(value) { token in
-                    if framing == .chunked && FieldNameList.isNamed(token, "trailer") { return }
-                    if !base.contains(token) {
+                    if chunked && FieldNameList.isNamed(token, "trailer") { return }
+                    if !droppedDownstream(contains: token, chunked: chunked) {
                         if drop == nil { drop = FieldNameList() }
                         drop?.insert(token)
                     }
@@ -80,8 +85,8 @@ extension ProxyHeaders {
             out.byte(0x20)
             out.write(head.reason)
             out.crlf()
-            head.fields.forEachField { _, name, value in
-                if base.contains(name) { return }
+            fields.forEachField { _, name, value in
+                if droppedDownstream(contains: name, chunked: chunked) { return }
                 if dropLength && FieldNameList.isNamed(name, "content-length") { return }
                 if let drop, drop.contains(name) { return }
                 out.field(name, value)
@@ -101,7 +106,7 @@ extension ProxyHeaders {
             case .keepAlive: out.write("Connection: keep-alive\r\n")
             case .upgrade:
                 out.write("Connection: Upgrade\r\n")
-                head.fields.forEachField { _, name, value in
+                fields.forEachField { _, name, value in
                     guard FieldNameList.isNamed(name, "upgrade") else { return }
                     out.write("Upgrade: ")
                     out.write(value)
@@ -110,5 +115,13 @@ extension ProxyHeaders {
             }
             out.crlf()
         }
+    }
+
+    /// Whether `name` is among the fields never copied to the client as they are
+    /// (`droppedDownstream`, or `droppedDownstreamChunked` for a chunked relay).
+    @inline(__always)
+    static func droppedDownstream(contains name: UnsafeBufferPointer<UInt8>, chunked: Bool) -> Bool
+    {
+        chunked ? droppedDownstreamChunked.contains(name) : droppedDownstream.contains(name)
     }
 }

@@ -134,6 +134,9 @@ enum ProxyHeaders {
         let authorization = forward.authorization
         let removeHeaders = forward.removeHeaders
         let forwardedHeaders = forward.forwardedHeaders
+        // One copy of the fields for both passes: each read through the head's box retained
+        // and released them again (the box is shared, so the compiler cannot borrow from it).
+        let fields = head.fields
         // One pass for what decides the rest: the names `Connection` nominates (besides those
         // dropped anyway), the framing, list fields we extend, whether `Upgrade` is offered.
         // Optionals, made only when a field needs them: most heads fill none, and an empty
@@ -147,7 +150,7 @@ enum ProxyHeaders {
         var offersUpgrade = false
         // What the client's fields take on the wire, all of them: a bound for those copied.
         var fieldBytes = 0
-        head.fields.forEachField { _, name, value in
+        fields.forEachField { _, name, value in
             fieldBytes &+= name.count &+ value.count &+ 4
             if FieldNameList.isNamed(name, "connection") {
                 HTTPFields.forEachListElement(value) { token in
@@ -184,23 +187,24 @@ enum ProxyHeaders {
         for field in addHeaders {
             addedBytes &+= field.name.utf8.count &+ field.value.utf8.count &+ 4
         }
-        let target = forward.target
-        let hostHeader = forward.hostHeader
+        // `target` and `hostHeader` are constants of the forward and its template (`let`s),
+        // read where used: borrowed, where a local was a copy kept across the calls below.
 
         // The literal parts (request line, field names, framing, CRLFs) take less than
         // `fixedBytes`; the rest is counted.
         let fixedBytes = 192 + HeadWriter.maxDecimalBytes
         let capacity =
-            fixedBytes + head.method.utf8.count + target.utf8.count + hostHeader.utf8.count
+            fixedBytes + head.method.utf8.count + forward.target.utf8.count
+            + forward.template.hostHeader.utf8.count
             + fieldBytes + upgradeValue.utf8.count + viaValue.utf8.count
             + forwardedForValue.utf8.count + addedBytes + (authorization?.utf8.count ?? 0)
         sink.appendHead(capacity: capacity) { out in
             out.write(head.method)
             out.byte(0x20)
-            out.write(target)
+            out.write(forward.target)
             out.write(" HTTP/1.1\r\n")
-            out.field("Host", hostHeader)
-            head.fields.forEachField { _, name, value in
+            out.field("Host", forward.template.hostHeader)
+            fields.forEachField { _, name, value in
                 if droppedUpstream.contains(name) { return }
                 if let drop, drop.contains(name) { return }
                 if dropAuthorization && FieldNameList.isNamed(name, "authorization") { return }
