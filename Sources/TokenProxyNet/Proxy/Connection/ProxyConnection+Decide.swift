@@ -34,12 +34,10 @@ extension ProxyConnection {
     /// connection a side table for life, and then each of its retains and releases (several
     /// per request) and the upstream's `unowned` owner took the runtime's slow path. A closed
     /// connection is no longer registered, so its late answer is dropped, as before.
-    static func decisionCompletion(for connection: ProxyConnection)
+    static func decisionCompletion(loop: EventLoop, token: UInt64)
         -> @Sendable (ProxyDecision) -> Void
     {
-        let loop = connection.loop
-        let token = connection.token
-        return { decision in
+        { decision in
             loop.execute {
                 (loop.registeredClient(token: token) as? ProxyConnection)?.decisionArrived(
                     decision)

@@ -127,7 +127,7 @@ extension ProxyConnection {
     }
 
     private func attach(_ connection: UpstreamConnection, to exchange: Exchange) {
-        connection.owner = self
+        connection.setOwner(self)
         connection.receivedResponseBytes = false
         connection.reusable = false
         exchange.upstream = connection
@@ -143,7 +143,7 @@ extension ProxyConnection {
             return
         }
         engine.resolver.resolve(host: host, port: port, on: loop) { [self] answer in
-            guard !isClosed, connection.owner === self, connection.phase == .resolving else {
+            guard !isClosed, connection.isOwned(by: self), connection.phase == .resolving else {
                 return
             }
             startConnecting(connection, answer)

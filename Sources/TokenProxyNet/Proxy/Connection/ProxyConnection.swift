@@ -105,8 +105,9 @@ final class ProxyConnection: @unchecked Sendable {
     /// The head of a request parked before its route was decided (`current` is set only
     /// after), so that a client hanging up meanwhile is reported.
     @exclusivity(unchecked) var parkedHead: (head: HTTPRequestHead, start: UInt64)?
-    /// `decisionCompletion(for:)`, made once (set at the end of `init`).
-    @exclusivity(unchecked) var decisionCompletion: @Sendable (ProxyDecision) -> Void = { _ in }
+    /// `decisionCompletion(loop:token:)`, made once. A `let`: passing a stored `var` to the
+    /// delegate copied it (a retain and a release of its context per request).
+    let decisionCompletion: @Sendable (ProxyDecision) -> Void
     /// `pumpUpstream` is running, and was asked for another pass meanwhile.
     @exclusivity(unchecked) var pumping = false
     @exclusivity(unchecked) var repump = false
@@ -118,8 +119,10 @@ final class ProxyConnection: @unchecked Sendable {
         engine: ProxyEngine
     ) {
         self.id = admission.id
-        self.token = EventLoopToken.proxyConnection(admission.id)
+        let token = EventLoopToken.proxyConnection(admission.id)
+        self.token = token
         self.loop = loop
+        self.decisionCompletion = Self.decisionCompletion(loop: loop, token: token)
         self.context = context
         self.engine = engine
         self.configuration = engine.configuration
@@ -137,7 +140,6 @@ final class ProxyConnection: @unchecked Sendable {
             settings: StateMachine.Settings(
                 limits: engine.configuration.limits,
                 maxReplayBodyBytes: engine.configuration.maxReplayBodyBytes))
-        decisionCompletion = Self.decisionCompletion(for: self)
     }
 
     /// Whether a tunnel is open. A pattern, not `tunnel != nil`: that comparison copied the
