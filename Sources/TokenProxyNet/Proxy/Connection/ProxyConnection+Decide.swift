@@ -7,7 +7,7 @@ extension ProxyConnection {
     func decide(_ head: consuming HTTPRequestHead) -> Step? {
         let start = EventLoop.now()
         sequence &+= 1  // a pending answer to an earlier question is dropped
-        let answer = engine.delegate.decide(
+        let answer = delegate.decide(
             head, peer: peer, listener: listenerName, receivedAt: start,
             completion: decisionCompletion)
         // Consumed: the decision moves out of the answer instead of being copied from it

@@ -113,7 +113,7 @@ extension ProxyConnection {
             return
         }
         exchange.phase = .connecting
-        if preferPool, let pooled = context.pool.acquire(upstream) {
+        if preferPool, let pooled = pool.acquire(upstream) {
             attach(pooled, to: exchange)
             sendRequest(exchange, on: pooled)
             return

@@ -291,7 +291,7 @@ extension ProxyConnection: UpstreamConnectionOwner {
         upstream.exchanges += 1
         upstreamDeadline = nil
         self.exchange = nil
-        context.pool.release(upstream)
+        pool.release(upstream)
         if let reporter = exchange.forward.template.reporter {
             reporter.succeeded(
                 route: exchange.route, method: exchange.head.method, status: status,
