@@ -64,8 +64,10 @@ extension ProxyConnection: UpstreamConnectionOwner {
         }
         if exchange?.waitingForDrain == true && upstream.output.acceptsMore { continueBody() }
         guard exchange?.upstream === upstream, upstream.reading else { return }
-        // Events the parser already holds first (after a pause), then the socket.
-        processResponse(upstream, ended: false)
+        // Events the parser already holds first (after a pause), then the socket. An idle
+        // parser holds none (the usual case: a response not begun): asking it bound the
+        // exchange for nothing, a retain and a release per pump.
+        if !upstream.parserIsIdle { processResponse(upstream, ended: false) }
         var rounds = 0
         while exchange?.upstream === upstream && upstream.reading && !isClosed
             && rounds < Limits.Proxy.readsPerEvent
