@@ -92,15 +92,23 @@ extension ProxyConnection {
     /// `openUpstream(preferPool:)` for `exchange`, the current one, bound once by the caller:
     /// each `self.exchange?.…` chain read (and retained) the reference again.
     private func openUpstream(_ exchange: Exchange, preferPool: Bool) {
-        let forward = exchange.forward
-        let upstream = forward.upstream
+        // The upstream unretained (see `ProxyForwardTemplate.upstreamReference`), and the
+        // forward read only where needed: binding either retained and released it per request.
+        // Sound: the caller holds `exchange`, whose forward (a `let`) holds the template (a
+        // `let`), which holds the upstream (a `let`).
+        exchange.forward.template.upstreamReference._withUnsafeGuaranteedRef {
+            openUpstream(exchange, to: $0, preferPool: preferPool)
+        }
+    }
+
+    private func openUpstream(_ exchange: Exchange, to upstream: ProxyUpstream, preferPool: Bool) {
         switch upstream.scheme {
         case "http":
             break
-        case "https" where forward.tls == nil:
+        case "https" where exchange.forward.tls == nil:
             failExchange(
                 .tlsFailed(
-                    route: forward.routeName, upstream: upstream.description,
+                    route: exchange.route, upstream: upstream.description,
                     detail: "no TLS settings for an https upstream (a routing bug)"))
             return
         case "https":
@@ -108,7 +116,7 @@ extension ProxyConnection {
         default:
             failExchange(
                 .upstreamUnreachable(
-                    route: forward.routeName, upstream: upstream.description,
+                    route: exchange.route, upstream: upstream.description,
                     detail: "unsupported scheme '\(upstream.scheme)'"))
             return
         }
@@ -119,7 +127,8 @@ extension ProxyConnection {
             return
         }
         let connection = UpstreamConnection(
-            upstream: upstream, tls: forward.tls, loop: loop, token: context.nextUpstreamToken())
+            upstream: upstream, tls: exchange.forward.tls, loop: loop,
+            token: context.nextUpstreamToken())
         attach(connection, to: exchange)
         upstreamWait = .connect
         upstreamDeadline = deadline(in: context.timeouts.connect)

@@ -64,6 +64,11 @@ package final class ProxyUpstream: Sendable, Hashable, CustomStringConvertible {
 /// a release per field and ~380 instructions per proxied request; one reference costs one.
 package final class ProxyForwardTemplate: Sendable {
     package let upstream: ProxyUpstream
+    /// `upstream`, unretained, for the engine's path, which reaches it through an exchange's
+    /// forward: loaded through that chain, a reference was retained and released around its
+    /// use (an atomic pair per request); an `Unmanaged` is a plain value. Sound for as long
+    /// as the template lives: `upstream`, a `let`, holds it.
+    let upstreamReference: Unmanaged<ProxyUpstream>
     /// Required for `https` upstreams; built once per route, shared by its connections.
     package let tls: TLSClientContext?
     /// The `Host` header to send (the upstream's authority).
@@ -88,6 +93,7 @@ package final class ProxyForwardTemplate: Sendable {
         reporter: (any ProxySuccessReporter)? = nil
     ) {
         self.upstream = upstream
+        upstreamReference = Unmanaged.passUnretained(upstream)
         self.tls = tls
         self.hostHeader = hostHeader
         self.removeHeaders = removeHeaders
