@@ -294,12 +294,15 @@ extension ProxyConnection: UpstreamConnectionOwner {
         upstreamDeadline = nil
         self.exchange = nil
         pool.release(upstream)
-        if let reporter = exchange.forward.template.reporter {
-            reporter.succeeded(
-                route: exchange.route, method: exchange.head.method, status: status,
-                retried: exchange.retried, durationNanoseconds: Self.elapsed(since: exchange.start),
-                loop: context.index)
-        } else {
+        // Through the template, unretained (see `ProxyForward.templateReference`): reached
+        // through the exchange, its reporter was retained and released around the call.
+        // Sound: the caller holds `exchange`, whose forward (a `let`) holds the template.
+        let reported = exchange.forward.templateReference._withUnsafeGuaranteedRef {
+            $0.reportSuccess(
+                method: exchange.head.method, status: status, retried: exchange.retried,
+                durationNanoseconds: Self.elapsed(since: exchange.start), loop: context.index)
+        }
+        if !reported {
             report(
                 method: exchange.head.method, route: exchange.route, status: status,
                 retried: exchange.retried, start: exchange.start)

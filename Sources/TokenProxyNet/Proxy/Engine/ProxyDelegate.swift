@@ -102,6 +102,21 @@ package final class ProxyForwardTemplate: Sendable {
         self.upgrades = upgrades
         self.reporter = reporter
     }
+
+    /// Tells `reporter` of a success of this route (`ProxySuccessReporter.succeeded`) and
+    /// returns true, or returns false when there is none (the delegate is told then). A
+    /// method of the template: its own `let`s are passed borrowed, where a reporter read
+    /// through an exchange's forward was retained and released around the call.
+    func reportSuccess(
+        method: String, status: Int, retried: Bool, durationNanoseconds: UInt64, loop: Int
+    ) -> Bool {
+        // A pattern and optional chaining, not `guard let`: binding copied (retained) it.
+        if case .none = reporter { return false }
+        reporter?.succeeded(
+            route: routeName, method: method, status: status, retried: retried,
+            durationNanoseconds: durationNanoseconds, loop: loop)
+        return true
+    }
 }
 
 /// Where the engine reports a forwarded exchange that succeeded when the forward's template
@@ -136,6 +151,10 @@ package final class ProxyForward: @unchecked Sendable {
     // for every request (each check was a runtime call).
     /// The route's constants (upstream, TLS, `Host`, removed headers, name, upgrades).
     package let template: ProxyForwardTemplate
+    /// `template`, unretained, for the engine's path (an exchange's end reports through it):
+    /// a plain value, where a reference read through the exchange was retained and released
+    /// around the call. Sound for as long as the forward lives: `template`, a `let`, holds it.
+    let templateReference: Unmanaged<ProxyForwardTemplate>
     /// The origin-form target to send (`/v1/users?x=1`), after prefix stripping.
     package let target: String
     /// The full `Authorization` value to inject (`Bearer …`); exactly one is sent. nil: send
@@ -171,6 +190,7 @@ package final class ProxyForward: @unchecked Sendable {
         tokenGeneration: String = ""
     ) {
         self.template = template
+        templateReference = Unmanaged.passUnretained(template)
         self.target = target
         self.authorization = authorization
         self.tokenGeneration = tokenGeneration
