@@ -123,8 +123,13 @@ final class UpstreamPool {
     }
 
     /// Its idle connections cannot outlive it knowing it (`UpstreamConnection.idlePool`).
+    /// Only the references are cleared (a safety net: the engine closes every pool on its
+    /// loop first, `closeAll`): this may run on another thread, where closing a connection
+    /// (leaving its loop) must not happen; one closed later forgets nothing.
     deinit {
-        closeAll()
+        for slot in slots {
+            for connection in slot.idle { connection.idlePool = nil }
+        }
     }
 
     /// `connection`, idle here, closed: it leaves its list.
