@@ -108,8 +108,14 @@ package final class ProxyCounters: Sendable {
     }
 
     private let shards: [Shard] = (0..<Limits.Proxy.counterShards).map { _ in Shard() }
+    /// `shards`, unretained, for `record`: an element read from `shards` was retained and
+    /// released around its lock (an atomic pair per request), an `Unmanaged` is a plain
+    /// value. Sound: `shards`, a `let`, holds every one for as long as `self` lives.
+    private let shardReferences: [Unmanaged<Shard>]
 
-    package init() {}
+    package init() {
+        shardReferences = shards.map { Unmanaged.passUnretained($0) }
+    }
 
     /// The method's label: methods outside the known set are counted as `other`, so clients
     /// cannot grow the label set. A `switch`, not a `Set` lookup: no hashing per request.
@@ -136,12 +142,15 @@ package final class ProxyCounters: Sendable {
     ) {
         let route = routeName.isEmpty ? "none" : routeName
         let method = Self.methodLabel(method)
-        let shard = shards[Int(UInt(bitPattern: loop) % UInt(shards.count))]
-        shard.state.withLock { state in
-            // At most one hash of the route per request; everything else is updated in place.
-            state.record(
-                status: status, failed: failed, retried: retried, nanoseconds: nanoseconds,
-                route: route, method: method)
+        let shard = shardReferences[Int(UInt(bitPattern: loop) % UInt(shardReferences.count))]
+        // Unsafe only in that nothing retains the shard for the call: `shards` does.
+        shard._withUnsafeGuaranteedRef {
+            $0.state.withLock { state in
+                // At most one hash of the route per request; everything else in place.
+                state.record(
+                    status: status, failed: failed, retried: retried, nanoseconds: nanoseconds,
+                    route: route, method: method)
+            }
         }
     }
 

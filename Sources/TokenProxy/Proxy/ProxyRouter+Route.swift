@@ -31,6 +31,10 @@ final class ProxyRouterRoute: Sendable {
     /// Where the route's credential's token is published, when the token source says
     /// (`ProxyTokenSource.snapshotSlot(_:)`): the proxy's fast path reads it there.
     let tokenSlot: SnapshotSlot?
+    /// `tokenSlot`, unretained, for the proxy's fast path: a call on the slot read off the
+    /// route was a retain and a release per request; an `Unmanaged` is a plain value. Sound:
+    /// `tokenSlot`, a `let`, holds it for as long as the route lives.
+    let tokenSlotReference: Unmanaged<SnapshotSlot>?
     /// What every forward of this route shares (upstream, TLS, `Host`, removed headers, name,
     /// upgrades): referenced by each request's `ProxyForward`, not copied into it.
     let forwardTemplate: ProxyForwardTemplate
@@ -56,6 +60,7 @@ final class ProxyRouterRoute: Sendable {
     ) throws {
         self.route = route
         self.tokenSlot = tokenSlot
+        tokenSlotReference = tokenSlot.map { Unmanaged.passUnretained($0) }
         name = route.name
         strippedPrefix = route.stripPrefix ? route.pathPrefix : nil
         strippedPrefixCount = strippedPrefix?.utf8.count

@@ -147,7 +147,9 @@ package final class ProxyRouter: ProxyDelegate {
         else {
             return .forward(makeForward(route, upstreamTarget, token: nil))
         }
-        guard let slot = route.tokenSlot, let held = slot.proxyToken(),
+        // Unsafe only in that nothing retains the slot for the call: the route does.
+        guard let slot = route.tokenSlotReference,
+            let held = slot._withUnsafeGuaranteedRef({ $0.proxyToken() }),
             held.isUsable(atNanoseconds: now), !fields.contains(refreshHeader)
         else { return nil }
         return .forward(makeForward(route, upstreamTarget, token: held))

@@ -104,6 +104,36 @@ struct ProxyEngineTests {
         }
     }
 
+    /// A loop remembers the route template and the token that passed the check: the same
+    /// template and token pass unchecked, another template, another token or a bad value do
+    /// not, and a forward without a token has nothing to check.
+    @Test func passedValuesAreRememberedPerTemplateAndToken() {
+        let loop = EventLoop(name: "test")
+        let context = ProxyLoopContext(loop: loop, configuration: ProxyEngineConfiguration())
+        let template = ProxyForwardTemplate(
+            upstream: ProxyUpstream(scheme: "http", host: "127.0.0.1", port: 1), tls: nil,
+            hostHeader: "h", routeName: "r")
+        func forward(_ authorization: String?, _ template: ProxyForwardTemplate) -> ProxyForward {
+            ProxyForward(template: template, target: "/", authorization: authorization)
+        }
+        #expect(context.passedBefore(forward("Bearer a", template)) == (false, false))
+        #expect(context.passedBefore(forward(nil, template)).authorization)
+        context.validAuthorization = "Bearer a"
+        context.validTemplate = template
+        #expect(context.passedBefore(forward("Bearer a", template)) == (true, true))
+        #expect(context.passedBefore(forward("Bearer b", template)) == (false, true))
+        let other = ProxyForwardTemplate(
+            upstream: template.upstream, tls: nil, hostHeader: "h\u{1}", routeName: "r")
+        #expect(context.passedBefore(forward("Bearer a", other)) == (true, false))
+        // What was not remembered is checked: a bad `Host` of another template is found.
+        let passed = context.passedBefore(forward("Bearer a", other))
+        #expect(
+            ProxyConnection.problem(
+                with: forward("Bearer a", other), via: "1.1 tokenproxy",
+                authorizationPassed: passed.authorization, hostHeaderPassed: passed.hostHeader)
+                == "invalid header field 'Host'")
+    }
+
     @Test func connectionFieldCannotStripTheInjectedAuthorization() async throws {
         let upstream = try UpstreamTestServer()
         let proxy = try ProxyTestHarness(delegate: FakeProxyDelegate.forwarding(to: upstream))

@@ -7,7 +7,7 @@ extension ProxyConnection {
     func decide(_ head: consuming HTTPRequestHead) -> Step? {
         let start = EventLoop.now()
         sequence &+= 1  // a pending answer to an earlier question is dropped
-        let answer = engine.delegate.decide(
+        let answer = delegate.decide(
             head, peer: peer, listener: listenerName, receivedAt: start,
             completion: decisionCompletion)
         // Consumed: the decision moves out of the answer instead of being copied from it
@@ -34,12 +34,10 @@ extension ProxyConnection {
     /// connection a side table for life, and then each of its retains and releases (several
     /// per request) and the upstream's `unowned` owner took the runtime's slow path. A closed
     /// connection is no longer registered, so its late answer is dropped, as before.
-    static func decisionCompletion(for connection: ProxyConnection)
+    static func decisionCompletion(loop: EventLoop, token: UInt64)
         -> @Sendable (ProxyDecision) -> Void
     {
-        let loop = connection.loop
-        let token = connection.token
-        return { decision in
+        { decision in
             loop.execute {
                 (loop.registeredClient(token: token) as? ProxyConnection)?.decisionArrived(
                     decision)
@@ -92,23 +90,21 @@ extension ProxyConnection {
         case .forward(let forward):
             let parsedTarget = head.target
             current = Current(head: head, start: start, route: forward.routeName, forward: forward)
+            // Compared where the last values that passed are stored: passing them here copied
+            // them (a retain and a release each per request).
+            let passed = context.passedBefore(forward)
             if let problem = Self.problem(
                 with: forward, via: configuration.via, parsedTarget: parsedTarget,
-                validAuthorization: context.validAuthorization,
-                validHostHeader: context.validHostHeader, viaChecked: context.viaChecked)
+                viaChecked: context.viaChecked, authorizationPassed: passed.authorization,
+                hostHeaderPassed: passed.hostHeader)
             {
                 failExchange(.invalidForward(route: forward.routeName, detail: problem))
                 return nil
             }
-            // Stored only when they changed (usually the very same strings, compared in
-            // O(1)): a store released the old value and retained the new one every request.
-            if let authorization = forward.authorization,
-                authorization != context.validAuthorization
-            {
-                context.validAuthorization = authorization
-            }
-            let hostHeader = forward.hostHeader
-            if hostHeader != context.validHostHeader { context.validHostHeader = hostHeader }
+            // Stored only when they changed: a store released the old value and retained the
+            // new one every request.
+            if !passed.authorization { context.validAuthorization = forward.authorization }
+            if !passed.hostHeader { context.validTemplate = forward.template }
             context.viaChecked = true
             return Step(machine.routeDecided(.forward(allowedUpgrades: forward.upgrades)))
         case .tunnel(let host, let port):
@@ -125,6 +121,8 @@ extension ProxyConnection {
     /// `validAuthorization` and `validHostHeader` passed this check before, and `viaChecked`
     /// says `via` did: the same values (usually the very same strings, compared in O(1)) are
     /// not scanned again — they are the same for every request of a route or a token.
+    /// `authorizationPassed` and `hostHeaderPassed` say the caller found the forward's values
+    /// passed before (`ProxyLoopContext.passedBefore`).
     /// `parsedTarget` is the client's request-target as the strict parser accepted it, which
     /// passed the same check (`HTTPParser` refuses a request line whose target does not):
     /// a forward sending it unchanged (a route that rewrites nothing, the usual case: the
@@ -132,20 +130,22 @@ extension ProxyConnection {
     static func problem(
         with forward: ProxyForward, via: String, parsedTarget: String? = nil,
         validAuthorization: String? = nil, validHostHeader: String? = nil,
-        viaChecked: Bool = false
+        viaChecked: Bool = false, authorizationPassed: Bool = false, hostHeaderPassed: Bool = false
     ) -> String? {
         let target = forward.target
         guard target == parsedTarget || HTTPFields.isValidRequestTarget(target) else {
             return "invalid request target"
         }
         // No array of the fields: this runs for every request.
-        let hostHeader = forward.hostHeader
-        if hostHeader != validHostHeader && !HTTPFields.isValidValue(hostHeader) {
-            return "invalid header field 'Host'"
+        if !hostHeaderPassed {
+            let hostHeader = forward.hostHeader
+            if hostHeader != validHostHeader && !HTTPFields.isValidValue(hostHeader) {
+                return "invalid header field 'Host'"
+            }
         }
         if !viaChecked && !HTTPFields.isValidValue(via) { return "invalid header field 'Via'" }
-        if let authorization = forward.authorization, authorization != validAuthorization,
-            !HTTPFields.isValidValue(authorization)
+        if !authorizationPassed, let authorization = forward.authorization,
+            authorization != validAuthorization, !HTTPFields.isValidValue(authorization)
         {
             return "invalid header field 'Authorization'"
         }

@@ -92,15 +92,23 @@ extension ProxyConnection {
     /// `openUpstream(preferPool:)` for `exchange`, the current one, bound once by the caller:
     /// each `self.exchange?.…` chain read (and retained) the reference again.
     private func openUpstream(_ exchange: Exchange, preferPool: Bool) {
-        let forward = exchange.forward
-        let upstream = forward.upstream
+        // The upstream unretained (see `ProxyForwardTemplate.upstreamReference`), and the
+        // forward read only where needed: binding either retained and released it per request.
+        // Sound: the caller holds `exchange`, whose forward (a `let`) holds the template (a
+        // `let`), which holds the upstream (a `let`).
+        exchange.forward.template.upstreamReference._withUnsafeGuaranteedRef {
+            openUpstream(exchange, to: $0, preferPool: preferPool)
+        }
+    }
+
+    private func openUpstream(_ exchange: Exchange, to upstream: ProxyUpstream, preferPool: Bool) {
         switch upstream.scheme {
         case "http":
             break
-        case "https" where forward.tls == nil:
+        case "https" where exchange.forward.tls == nil:
             failExchange(
                 .tlsFailed(
-                    route: forward.routeName, upstream: upstream.description,
+                    route: exchange.route, upstream: upstream.description,
                     detail: "no TLS settings for an https upstream (a routing bug)"))
             return
         case "https":
@@ -108,18 +116,19 @@ extension ProxyConnection {
         default:
             failExchange(
                 .upstreamUnreachable(
-                    route: forward.routeName, upstream: upstream.description,
+                    route: exchange.route, upstream: upstream.description,
                     detail: "unsupported scheme '\(upstream.scheme)'"))
             return
         }
         exchange.phase = .connecting
-        if preferPool, let pooled = context.pool.acquire(upstream) {
+        if preferPool, let pooled = pool.acquire(upstream) {
             attach(pooled, to: exchange)
             sendRequest(exchange, on: pooled)
             return
         }
         let connection = UpstreamConnection(
-            upstream: upstream, tls: forward.tls, loop: loop, token: context.nextUpstreamToken())
+            upstream: upstream, tls: exchange.forward.tls, loop: loop,
+            token: context.nextUpstreamToken())
         attach(connection, to: exchange)
         upstreamWait = .connect
         upstreamDeadline = deadline(in: context.timeouts.connect)
@@ -127,7 +136,7 @@ extension ProxyConnection {
     }
 
     private func attach(_ connection: UpstreamConnection, to exchange: Exchange) {
-        connection.owner = self
+        connection.setOwner(self)
         connection.receivedResponseBytes = false
         connection.reusable = false
         exchange.upstream = connection
@@ -143,7 +152,7 @@ extension ProxyConnection {
             return
         }
         engine.resolver.resolve(host: host, port: port, on: loop) { [self] answer in
-            guard !isClosed, connection.owner === self, connection.phase == .resolving else {
+            guard !isClosed, connection.isOwned(by: self), connection.phase == .resolving else {
                 return
             }
             startConnecting(connection, answer)

@@ -64,8 +64,10 @@ extension ProxyConnection: UpstreamConnectionOwner {
         }
         if exchange?.waitingForDrain == true && upstream.output.acceptsMore { continueBody() }
         guard exchange?.upstream === upstream, upstream.reading else { return }
-        // Events the parser already holds first (after a pause), then the socket.
-        processResponse(upstream, ended: false)
+        // Events the parser already holds first (after a pause), then the socket. An idle
+        // parser holds none (the usual case: a response not begun): asking it bound the
+        // exchange for nothing, a retain and a release per pump.
+        if !upstream.parserIsIdle { processResponse(upstream, ended: false) }
         var rounds = 0
         while exchange?.upstream === upstream && upstream.reading && !isClosed
             && rounds < Limits.Proxy.readsPerEvent
@@ -291,13 +293,16 @@ extension ProxyConnection: UpstreamConnectionOwner {
         upstream.exchanges += 1
         upstreamDeadline = nil
         self.exchange = nil
-        context.pool.release(upstream)
-        if let reporter = exchange.forward.template.reporter {
-            reporter.succeeded(
-                route: exchange.route, method: exchange.head.method, status: status,
-                retried: exchange.retried, durationNanoseconds: Self.elapsed(since: exchange.start),
-                loop: context.index)
-        } else {
+        pool.release(upstream)
+        // Through the template, unretained (see `ProxyForward.templateReference`): reached
+        // through the exchange, its reporter was retained and released around the call.
+        // Sound: the caller holds `exchange`, whose forward (a `let`) holds the template.
+        let reported = exchange.forward.templateReference._withUnsafeGuaranteedRef {
+            $0.reportSuccess(
+                method: exchange.head.method, status: status, retried: exchange.retried,
+                durationNanoseconds: Self.elapsed(since: exchange.start), loop: context.index)
+        }
+        if !reported {
             report(
                 method: exchange.head.method, route: exchange.route, status: status,
                 retried: exchange.retried, start: exchange.start)

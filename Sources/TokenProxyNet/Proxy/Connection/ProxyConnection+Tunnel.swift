@@ -37,7 +37,7 @@ extension ProxyConnection {
         let upstream = UpstreamConnection(
             upstream: ProxyUpstream(scheme: "tcp", host: host, port: port), tls: nil, loop: loop,
             token: context.nextUpstreamToken())
-        upstream.owner = self
+        upstream.setOwner(self)
         upstream.output.append(clientBytes)
         tunnel = Tunnel(
             upstream: upstream, head: current.head, route: current.route, start: current.start,

@@ -64,6 +64,11 @@ package final class ProxyUpstream: Sendable, Hashable, CustomStringConvertible {
 /// a release per field and ~380 instructions per proxied request; one reference costs one.
 package final class ProxyForwardTemplate: Sendable {
     package let upstream: ProxyUpstream
+    /// `upstream`, unretained, for the engine's path, which reaches it through an exchange's
+    /// forward: loaded through that chain, a reference was retained and released around its
+    /// use (an atomic pair per request); an `Unmanaged` is a plain value. Sound for as long
+    /// as the template lives: `upstream`, a `let`, holds it.
+    let upstreamReference: Unmanaged<ProxyUpstream>
     /// Required for `https` upstreams; built once per route, shared by its connections.
     package let tls: TLSClientContext?
     /// The `Host` header to send (the upstream's authority).
@@ -88,6 +93,7 @@ package final class ProxyForwardTemplate: Sendable {
         reporter: (any ProxySuccessReporter)? = nil
     ) {
         self.upstream = upstream
+        upstreamReference = Unmanaged.passUnretained(upstream)
         self.tls = tls
         self.hostHeader = hostHeader
         self.removeHeaders = removeHeaders
@@ -95,6 +101,21 @@ package final class ProxyForwardTemplate: Sendable {
         self.routeName = routeName
         self.upgrades = upgrades
         self.reporter = reporter
+    }
+
+    /// Tells `reporter` of a success of this route (`ProxySuccessReporter.succeeded`) and
+    /// returns true, or returns false when there is none (the delegate is told then). A
+    /// method of the template: its own `let`s are passed borrowed, where a reporter read
+    /// through an exchange's forward was retained and released around the call.
+    func reportSuccess(
+        method: String, status: Int, retried: Bool, durationNanoseconds: UInt64, loop: Int
+    ) -> Bool {
+        // A pattern and optional chaining, not `guard let`: binding copied (retained) it.
+        if case .none = reporter { return false }
+        reporter?.succeeded(
+            route: routeName, method: method, status: status, retried: retried,
+            durationNanoseconds: durationNanoseconds, loop: loop)
+        return true
     }
 }
 
@@ -130,6 +151,10 @@ package final class ProxyForward: @unchecked Sendable {
     // for every request (each check was a runtime call).
     /// The route's constants (upstream, TLS, `Host`, removed headers, name, upgrades).
     package let template: ProxyForwardTemplate
+    /// `template`, unretained, for the engine's path (an exchange's end reports through it):
+    /// a plain value, where a reference read through the exchange was retained and released
+    /// around the call. Sound for as long as the forward lives: `template`, a `let`, holds it.
+    let templateReference: Unmanaged<ProxyForwardTemplate>
     /// The origin-form target to send (`/v1/users?x=1`), after prefix stripping.
     package let target: String
     /// The full `Authorization` value to inject (`Bearer …`); exactly one is sent. nil: send
@@ -165,6 +190,7 @@ package final class ProxyForward: @unchecked Sendable {
         tokenGeneration: String = ""
     ) {
         self.template = template
+        templateReference = Unmanaged.passUnretained(template)
         self.target = target
         self.authorization = authorization
         self.tokenGeneration = tokenGeneration

@@ -20,10 +20,19 @@ final class ProxyLoopContext: @unchecked Sendable {
     /// The last injected `Authorization` value that passed `ProxyConnection.problem`, so
     /// that a token is validated once per loop rather than once per request.
     @exclusivity(unchecked) var validAuthorization: String?
-    /// Likewise the last `Host` value (a route's) that passed, and whether `via` did (it is
-    /// the engine's, the same for every request).
-    @exclusivity(unchecked) var validHostHeader: String?
+    /// Likewise the last route template whose `Host` value passed (a template's is constant,
+    /// so its identity says it: no string compared), and whether `via` did (it is the
+    /// engine's, the same for every request).
+    @exclusivity(unchecked) var validTemplate: ProxyForwardTemplate?
     @exclusivity(unchecked) var viaChecked = false
+
+    /// Whether `forward`'s `Authorization` (none counts as passed) and `Host` values passed
+    /// `ProxyConnection.problem` last time, compared here, where the passed ones are stored
+    /// (handed to the check as arguments, they were copied: a retain and a release each).
+    func passedBefore(_ forward: ProxyForward) -> (authorization: Bool, hostHeader: Bool) {
+        let authorization = forward.authorization.map { $0 == validAuthorization } ?? true
+        return (authorization, forward.template === validTemplate)
+    }
 
     /// The engine's timeouts in nanoseconds, converted once: `Duration`'s 128-bit
     /// components cost ~190 instructions per conversion, and a request sets three deadlines.

@@ -56,20 +56,48 @@ final class UpstreamConnection: @unchecked Sendable {
     private let tlsContext: TLSClientContext?
     @exclusivity(unchecked) private var addresses: [SocketAddress] = []
     @exclusivity(unchecked) private var lastErrno: Int32 = ECONNREFUSED
-    /// Who is told about readiness; nil while pooled.
+    /// Who is told about readiness; nil while pooled, and once closed.
     ///
-    /// `unowned`, not `weak`: a weak reference's store and load were runtime calls through
-    /// the owner's side table (~70 instructions per store, two stores and a load per request:
-    /// taken from the pool, given back), and the side table a weak reference gives its target
-    /// sent every retain and release of the owner down the slow path (nothing holds a
-    /// `ProxyConnection` weakly; see `decisionCompletion`). Sound because the owner outlives
-    /// its use here: a `ProxyConnection` holds the connections it owns (its exchange's or
-    /// tunnel's) and closes them in `close()`, before the loop lets it go (it stays registered
-    /// until then), and a closed connection never calls its owner; a connection given back to
-    /// the pool has its owner cleared first (`UpstreamPool.release`). Unlike
-    /// `unowned(unsafe)`, a load of an owner that did die anyway traps instead of touching
-    /// freed memory.
-    @exclusivity(unchecked) unowned var owner: (any UpstreamConnectionOwner)?
+    /// Unmanaged: neither `weak` nor `unowned`. A weak reference's store and load were runtime
+    /// calls through the owner's side table, and an `unowned` one cost an atomic unowned
+    /// retain per store and release per clear, and an atomic strong retain and release around
+    /// every call to the owner (five atomic instructions per proxied request, callgrind).
+    /// This one costs none: calls go through `_withUnsafeGuaranteedRef`.
+    ///
+    /// Sound because the owner outlives every use here: a `ProxyConnection` holds the
+    /// connections it owns (its exchange's or tunnel's) and closes them in `close()`, before
+    /// the loop lets it go (it stays registered until then); `close()` clears this reference
+    /// (`fail` keeps it for the one report it makes right then, still inside its owner's
+    /// call or its own event), so a closed connection can no longer reach its owner; a
+    /// connection given back to the pool has it cleared first (`UpstreamPool.release`). The
+    /// only other way in, the resolver's completion, holds the owner itself and compares
+    /// identities (`isOwned(by:)`) before touching the connection.
+    @exclusivity(unchecked) private var ownerReference: Unmanaged<ProxyConnection>?
+
+    /// Whether a client connection uses it (false while pooled or closed).
+    var hasOwner: Bool { ownerReference != nil }
+
+    /// Makes `owner` the one told about readiness (see `ownerReference`).
+    func setOwner(_ owner: ProxyConnection) {
+        ownerReference = Unmanaged.passUnretained(owner)
+    }
+
+    /// Tells no one any more (pooled).
+    func clearOwner() { ownerReference = nil }
+
+    /// Whether `connection` is the owner (an identity comparison, no reference taken).
+    func isOwned(by connection: ProxyConnection) -> Bool {
+        ownerReference?.toOpaque() == Unmanaged.passUnretained(connection).toOpaque()
+    }
+
+    /// Calls `body` with the owner, borrowed (no retain; see `ownerReference`), if any.
+    @inline(__always)
+    private func withOwner(
+        _ reference: Unmanaged<ProxyConnection>?, _ body: (ProxyConnection) -> Void
+    ) {
+        // Unsafe only in that nothing retains the owner for the call: sound as said above.
+        reference?._withUnsafeGuaranteedRef(body)
+    }
     /// The response side: parses what the upstream sends.
     @exclusivity(unchecked) var parser = HTTPParser(
         mode: .response, limits: HTTPLimits(maxBodyBytes: .max))
@@ -101,8 +129,13 @@ final class UpstreamConnection: @unchecked Sendable {
     @exclusivity(unchecked) var receivedResponseBytes = false
     /// Whether the current exchange ended cleanly with both sides allowing reuse.
     @exclusivity(unchecked) var reusable = false
-    /// Called when the pool's idle connection closes (by expiry or the peer), to forget it.
-    var onIdleClose: ((UpstreamConnection) -> Void)?
+    /// The pool holding it while it idles there, told when it closes (by expiry or the peer)
+    /// to forget it; nil otherwise. Not a closure stored per release (a retain, and a release
+    /// when cleared, per request): a plain reference with no counting. Sound because the pool
+    /// sets it only while the connection is in its lists, which the pool owns, and clears it
+    /// when it hands the connection out (`acquire`), closes its connections (`closeAll`) and
+    /// when it goes away (its `deinit` closes them all).
+    @exclusivity(unchecked) unowned(unsafe) var idlePool: UpstreamPool?
 
     init(upstream: ProxyUpstream, tls: TLSClientContext?, loop: EventLoop, token: UInt64) {
         self.upstream = upstream
@@ -125,7 +158,7 @@ final class UpstreamConnection: @unchecked Sendable {
     func resolutionFailed(_ error: NetError) {
         guard phase == .resolving else { return }
         phase = .closed
-        owner?.upstreamConnected(self, failure: error)
+        withOwner(ownerReference) { $0.upstreamConnected(self, failure: error) }
     }
 
     private func tryNextAddress() {
@@ -203,12 +236,14 @@ final class UpstreamConnection: @unchecked Sendable {
     private func becomeReady() {
         phase = .ready
         updateInterest()
-        owner?.upstreamConnected(self, failure: nil)
+        withOwner(ownerReference) { $0.upstreamConnected(self, failure: nil) }
     }
 
     private func fail(_ error: NetError) {
+        // Taken before `close()` clears it: the owner hears this failure, nothing after.
+        let owner = ownerReference
         close()
-        owner?.upstreamConnected(self, failure: error)
+        withOwner(owner) { $0.upstreamConnected(self, failure: error) }
     }
 
     /// Reads what the socket has into `buffer` (decrypting for TLS).
@@ -303,7 +338,9 @@ final class UpstreamConnection: @unchecked Sendable {
         guard phase == .ready else { return }
         var events: UInt32 = 0
         // A pooled connection listens for its peer's close.
-        if (reading && !readWantsWrite) || writeWantsRead || owner == nil { events |= Epoll.input }
+        if (reading && !readWantsWrite) || writeWantsRead || ownerReference == nil {
+            events |= Epoll.input
+        }
         if (!output.isEmpty && !writeWantsRead) || readWantsWrite { events |= Epoll.output }
         watch(events == 0 ? nil : events)
     }
@@ -336,10 +373,14 @@ final class UpstreamConnection: @unchecked Sendable {
         watched = nil
         loop.deregister(token: token)
         output.removeAll()
+        ownerReference = nil
         if wasIdle {
             idleSince = nil
             idleDeadline = nil
-            onIdleClose?(self)
+            if let pool = idlePool {
+                idlePool = nil
+                pool.forget(self)
+            }
         }
     }
 }
@@ -360,9 +401,8 @@ extension UpstreamConnection: EventLoopClient {
         case .handshaking:
             handshake()
         case .ready:
-            // The owner loaded once (each load is a runtime call and a retain).
-            if let owner {
-                owner.upstreamReady(self)
+            if let owner = ownerReference {
+                withOwner(owner) { $0.upstreamReady(self) }
             } else if heardWhileIdle() {
                 // Pooled: the peer closed or said something unasked for.
                 close()

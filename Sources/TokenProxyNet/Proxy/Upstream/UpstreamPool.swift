@@ -69,7 +69,7 @@ final class UpstreamPool {
             let idleFor = connection.idleSince.map { connection.loop.time &- $0 } ?? 0
             connection.idleSince = nil
             connection.idleDeadline = nil
-            connection.onIdleClose = nil
+            connection.idlePool = nil
             // A close the peer sent while the connection idled is reported by epoll (it stays
             // watched); only one that may have crossed the last loop iteration needs a look,
             // and only after a pause worth an idle close (a busy route reuses connections
@@ -88,7 +88,7 @@ final class UpstreamPool {
     /// Takes a connection back after its exchange: kept when reusable and there is room,
     /// closed otherwise.
     func release(_ connection: UpstreamConnection) {
-        connection.owner = nil
+        connection.clearOwner()
         connection.reading = false
         guard connection.reusable, connection.phase == .ready, !closed, maxIdlePerKey > 0 else {
             connection.close()
@@ -104,7 +104,7 @@ final class UpstreamPool {
         connection.idleSince = now
         connection.idleDeadline = now + idleTimeout
         connection.loop.noteDeadline(now + idleTimeout)
-        connection.onIdleClose = forgetIdle
+        connection.idlePool = self
         slots[slot].idle.append(connection)
         connection.updateInterest()
     }
@@ -117,17 +117,23 @@ final class UpstreamPool {
         positions = [:]
         lastSlot = 0
         for connection in all {
-            connection.onIdleClose = nil
+            connection.idlePool = nil
             connection.close()
         }
     }
 
-    /// Made once: a closure per release was an allocation per request.
-    private lazy var forgetIdle: (UpstreamConnection) -> Void = { [unowned self] gone in
-        forget(gone)
+    /// Its idle connections cannot outlive it knowing it (`UpstreamConnection.idlePool`).
+    /// Only the references are cleared (a safety net: the engine closes every pool on its
+    /// loop first, `closeAll`): this may run on another thread, where closing a connection
+    /// (leaving its loop) must not happen; one closed later forgets nothing.
+    deinit {
+        for slot in slots {
+            for connection in slot.idle { connection.idlePool = nil }
+        }
     }
 
-    private func forget(_ connection: UpstreamConnection) {
+    /// `connection`, idle here, closed: it leaves its list.
+    func forget(_ connection: UpstreamConnection) {
         guard let slot = position(of: connection.upstream, create: false) else { return }
         slots[slot].idle.removeAll { $0 === connection }
     }
