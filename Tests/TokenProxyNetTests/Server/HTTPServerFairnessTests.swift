@@ -28,10 +28,14 @@ private final class OrderHandler: HTTPServerHandler {
 /// per wake-up, and pipelined requests it already holds take turns with the other connections.
 @Suite(.timeLimit(.minutes(1)))
 struct HTTPServerFairnessTests {
+    /// A server with one loop answering through `handler`: every connection shares it.
+    private func oneLoopServer(_ handler: OrderHandler) throws -> TestServer {
+        try TestServer(handler: handler, configuration: HTTPServerConfiguration(eventLoops: 1))
+    }
+
     @Test func aPipeliningClientTakesTurnsWithTheOthers() async throws {
         let handler = OrderHandler()
-        let server = try TestServer(
-            handler: handler, configuration: HTTPServerConfiguration(eventLoops: 1))
+        let server = try oneLoopServer(handler)
         let blocker = try server.connect()
         let pipelining = try server.connect()
         let other = try server.connect()
@@ -68,8 +72,7 @@ struct HTTPServerFairnessTests {
     /// ready while the loop worked; edge-triggered, as nginx runs it, it does not.)
     @Test func servesConnectionsInTheOrderTheirRequestsArrived() async throws {
         let handler = OrderHandler()
-        let server = try TestServer(
-            handler: handler, configuration: HTTPServerConfiguration(eventLoops: 1))
+        let server = try oneLoopServer(handler)
         let first = try server.connect()
         let second = try server.connect()
         for client in [first, second] {
