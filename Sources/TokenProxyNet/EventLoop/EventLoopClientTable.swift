@@ -13,7 +13,7 @@
 /// anyone: the guarantee the token-keyed dictionary gave. Generations start at 1; the wake-up
 /// eventfd's data is 0 and `unregistered` has generation 0, so neither can match a client.
 /// Loop thread only (a value inside the loop). Not copyable: it owns its clients' references
-/// itself (`Slot.object`), released by `remove`/`releaseRetired`, `removeAll` or its `deinit`.
+/// itself (`Entry`), released by `remove`/`releaseRetired`, `removeAll` or its `deinit`.
 struct EventLoopClientTable: ~Copyable {
     /// The epoll data of the loop's wake-up eventfd.
     static let wake: UInt64 = 0
@@ -21,15 +21,16 @@ struct EventLoopClientTable: ~Copyable {
     /// dropped, as they were before a client registered.
     static let unregistered: UInt64 = 0xffff_ffff
 
+    /// A registered client: the object, retained by the table while it is registered (from
+    /// `insert` to `remove`, then in `retired` until the batch ends), with its dynamic type:
+    /// how an event reaches it (`EventLoopClient.handleEvents(of:_:)`) without a retain and a
+    /// release. Those are atomic instructions, and an event is dispatched on every request
+    /// (`bench/callgrind_atomics.py`); an `any EventLoopClient` read from the table was
+    /// retained for the call.
+    typealias Entry = (object: Unmanaged<AnyObject>, type: any EventLoopClient.Type)
+
     private struct Slot {
-        /// The client, retained by the table while it is registered (from `insert` to
-        /// `remove`, then in `retired` until the batch ends), with its dynamic type: how an
-        /// event reaches it (`EventLoopClient.handleEvents(of:_:)`) without a retain and a
-        /// release. Those are atomic instructions, and an event is dispatched on every request
-        /// (`bench/callgrind_atomics.py`); an `any EventLoopClient` read from the table was
-        /// retained for the call.
-        var object: Unmanaged<AnyObject>?
-        var type: (any EventLoopClient.Type)?
+        var entry: Entry?
         var generation: UInt32 = 1
     }
 
@@ -47,7 +48,12 @@ struct EventLoopClientTable: ~Copyable {
     init() {}
 
     deinit {
-        for slot in slots { slot.object?.release() }
+        releaseEverything()
+    }
+
+    /// Releases every client the table holds, registered or retired (it forgets nothing).
+    private func releaseEverything() {
+        for slot in slots { slot.entry?.object.release() }
         for object in retired { object.release() }
     }
 
@@ -56,12 +62,10 @@ struct EventLoopClientTable: ~Copyable {
 
     /// Adds `client` under `token`, or replaces the client registered under it.
     mutating func insert(_ client: any EventLoopClient, token: UInt64) {
-        let object = Unmanaged<AnyObject>.passRetained(client)
-        let type = Swift.type(of: client)
+        let entry: Entry = (Unmanaged<AnyObject>.passRetained(client), Swift.type(of: client))
         if let index = slotOfToken[token] {
-            if let previous = slots[index].object { retired.append(previous) }
-            slots[index].object = object
-            slots[index].type = type
+            if let previous = slots[index].entry { retired.append(previous.object) }
+            slots[index].entry = entry
             return
         }
         let index: Int
@@ -72,8 +76,7 @@ struct EventLoopClientTable: ~Copyable {
             precondition(index < 0xffff_ffff, "more event loop clients than slots")
             slots.append(Slot())
         }
-        slots[index].object = object
-        slots[index].type = type
+        slots[index].entry = entry
         slotOfToken[token] = index
     }
 
@@ -81,9 +84,8 @@ struct EventLoopClientTable: ~Copyable {
     /// The table keeps it alive until `releaseRetired()`.
     mutating func remove(token: UInt64) {
         guard let index = slotOfToken.removeValue(forKey: token) else { return }
-        if let object = slots[index].object { retired.append(object) }
-        slots[index].object = nil
-        slots[index].type = nil
+        if let entry = slots[index].entry { retired.append(entry.object) }
+        slots[index].entry = nil
         // Never 0: generation 0 marks the wake-up and unregistered descriptors.
         slots[index].generation = slots[index].generation == .max ? 1 : slots[index].generation + 1
         free.append(index)
@@ -108,14 +110,12 @@ struct EventLoopClientTable: ~Copyable {
     /// The client an event with `data` is for, unretained, with its type; nil when it left
     /// (or never was). Valid until `releaseRetired()`, even if the client leaves meanwhile.
     @inline(__always)
-    func target(for data: UInt64) -> (Unmanaged<AnyObject>, any EventLoopClient.Type)? {
+    func target(for data: UInt64) -> Entry? {
         let index = Int(truncatingIfNeeded: data & 0xffff_ffff)
         guard index < slots.count else { return nil }
         let slot = slots[index]
-        guard slot.generation == UInt32(truncatingIfNeeded: data >> 32),
-            let object = slot.object, let type = slot.type
-        else { return nil }
-        return (object, type)
+        guard slot.generation == UInt32(truncatingIfNeeded: data >> 32) else { return nil }
+        return slot.entry
     }
 
     /// The client an event with `data` is for, nil when it left (or never was).
@@ -126,19 +126,16 @@ struct EventLoopClientTable: ~Copyable {
 
     /// Every registered client (a copy: clients may leave while the caller walks it).
     var clients: [any EventLoopClient] {
-        slots.compactMap { slot in
-            guard let object = slot.object, let type = slot.type else { return nil }
-            return type.client(of: object)
-        }
+        slots.compactMap { slot in slot.entry.map { $0.type.client(of: $0.object) } }
     }
 
     /// Forgets every client.
     mutating func removeAll() {
-        for slot in slots { slot.object?.release() }
+        releaseEverything()
         slots = []
         free = []
         slotOfToken = [:]
-        releaseRetired()
+        retired = []
     }
 }
 

@@ -118,18 +118,15 @@ extension ProxyConnection {
     /// Why the head for `forward` cannot go on the wire (a bad target or field from the
     /// delegate, a bad `via`), or nil. Only what did not come through the strict parser is
     /// checked: the client's own fields already passed it.
-    /// `validAuthorization` and `validHostHeader` passed this check before, and `viaChecked`
-    /// says `via` did: the same values (usually the very same strings, compared in O(1)) are
-    /// not scanned again — they are the same for every request of a route or a token.
-    /// `authorizationPassed` and `hostHeaderPassed` say the caller found the forward's values
-    /// passed before (`ProxyLoopContext.passedBefore`).
+    /// `authorizationPassed` and `hostHeaderPassed` say the forward's values passed this check
+    /// before (`ProxyLoopContext.passedBefore`), and `viaChecked` says `via` did: they are not
+    /// scanned again — they are the same for every request of a route or a token.
     /// `parsedTarget` is the client's request-target as the strict parser accepted it, which
     /// passed the same check (`HTTPParser` refuses a request line whose target does not):
     /// a forward sending it unchanged (a route that rewrites nothing, the usual case: the
     /// very same string, compared in O(1)) is not scanned again either.
     static func problem(
         with forward: ProxyForward, via: String, parsedTarget: String? = nil,
-        validAuthorization: String? = nil, validHostHeader: String? = nil,
         viaChecked: Bool = false, authorizationPassed: Bool = false, hostHeaderPassed: Bool = false
     ) -> String? {
         let target = forward.target
@@ -137,15 +134,12 @@ extension ProxyConnection {
             return "invalid request target"
         }
         // No array of the fields: this runs for every request.
-        if !hostHeaderPassed {
-            let hostHeader = forward.hostHeader
-            if hostHeader != validHostHeader && !HTTPFields.isValidValue(hostHeader) {
-                return "invalid header field 'Host'"
-            }
+        if !hostHeaderPassed && !HTTPFields.isValidValue(forward.hostHeader) {
+            return "invalid header field 'Host'"
         }
         if !viaChecked && !HTTPFields.isValidValue(via) { return "invalid header field 'Via'" }
         if !authorizationPassed, let authorization = forward.authorization,
-            authorization != validAuthorization, !HTTPFields.isValidValue(authorization)
+            !HTTPFields.isValidValue(authorization)
         {
             return "invalid header field 'Authorization'"
         }

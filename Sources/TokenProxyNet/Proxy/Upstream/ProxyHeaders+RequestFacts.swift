@@ -20,9 +20,8 @@ extension ProxyHeaders {
             // release), and only for a `Content-Length` value.
             let facts = HTTPFields.Facts(rawValue: head.fields.factBits)
             framing =
-                facts.has(.transferEncoding)
-                ? .chunked
-                : facts.has(.contentLength) ? ProxyHeaders.requestFraming(head.fields) : .none
+                ProxyHeaders.requestFraming(facts: facts)
+                ?? ProxyHeaders.contentLengthFraming(head.fields)
             let http11 = head.version == .http1_1
             // `HTTPVersion.keepsAlive(with:)`: without `Connection` HTTP/1.1 keeps the
             // connection; `close` ends it; HTTP/1.0 keeps it only when asked.

@@ -35,12 +35,21 @@ enum ProxyHeaders {
     }
 
     static func requestFraming(_ fields: HTTPFields) -> RequestFraming {
-        // The names' presence is in the fields' facts (bit tests); only a `Content-Length`
-        // value is looked for, and only when there is one.
-        let facts = fields.facts
+        requestFraming(facts: fields.facts) ?? contentLengthFraming(fields)
+    }
+
+    /// What the framing fields' presence alone decides (bit tests of the fields' facts):
+    /// chunked, or no body; nil when a `Content-Length` value must be read
+    /// (`contentLengthFraming`). Split so that a caller holding the head reads its fields
+    /// only then (`RequestFacts`: a copy of the fields is a retain and a release).
+    static func requestFraming(facts: HTTPFields.Facts) -> RequestFraming? {
         if facts.has(.transferEncoding) { return .chunked }
-        guard facts.has(.contentLength) else { return .none }
-        // The first value, as `Int` reads it (a list `12, 12` gives none).
+        return facts.has(.contentLength) ? nil : RequestFraming.none
+    }
+
+    /// The framing `Content-Length` gives: its first value, as `Int` reads it (a list
+    /// `12, 12` gives none).
+    static func contentLengthFraming(_ fields: HTTPFields) -> RequestFraming {
         let length = withFirstValue(of: fields, .contentLength) { value in
             Int(String(decoding: value, as: UTF8.self))
         }
