@@ -56,7 +56,7 @@ json.dump({
 }, open(f"{work}/config.json", "w"))
 PY
 
-LD_PRELOAD="$work/nosigsuspend.so" valgrind --tool=callgrind --dump-instr=yes --compress-strings=no --compress-pos=no \
+LD_PRELOAD="$work/nosigsuspend.so" valgrind --tool=callgrind ${CALLGRIND_EXTRA:-} --dump-instr=yes --compress-strings=no --compress-pos=no \
     --callgrind-out-file="$work/cg.out" "$work/tokenproxy" serve --config "$work/config.json" \
     >"$work/serve.log" 2>&1 &
 pid=$!
@@ -107,7 +107,7 @@ http {
     }
 }
 EOF
-valgrind --tool=callgrind --dump-instr=yes --compress-strings=no --compress-pos=no \
+valgrind --tool=callgrind ${CALLGRIND_EXTRA:-} --dump-instr=yes --compress-strings=no --compress-pos=no \
     --callgrind-out-file="$work/ng.out" "$nginx_bin" -p "$work/ng" -e "$work/ng/error.log" \
     -c "$work/ng/nginx.conf" >"$work/ng/run.log" 2>&1 &
 nginx_pid=$!
