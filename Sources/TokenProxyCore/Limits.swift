@@ -310,6 +310,15 @@ package enum Limits {
         package static let readsPerEvent = 8
     }
 
+    /// The per-thread cache of what read-mostly slots publish (`ThreadReadCache`).
+    package enum ReadCache {
+        /// Entries per thread (a power of two): a slot has its own and may use the next, so a
+        /// loop thread keeps the router and every route's token without evicting one for
+        /// another in a daemon with a few credentials; more slots than this still work, with
+        /// a locked read where two share an entry.
+        package static let entriesPerThread = 32
+    }
+
     /// OpenSSL.
     package enum OpenSSL {
         /// Entries kept from OpenSSL's error queue; the rest are drained and dropped, so a

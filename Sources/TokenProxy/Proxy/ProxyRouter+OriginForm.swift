@@ -13,18 +13,19 @@ import TokenProxyCore
 extension ProxyRouter {
     /// The matching route and the origin-form target to send it, or nil: ask the general path.
     func routeOriginForm(_ head: HTTPRequestHead) -> (ProxyRouterRoute, String)? {
-        routeOriginForm(head, fields: head.fields)
+        routeOriginForm(head, fields: head.fields).map { ($0.takeUnretainedValue(), $1) }
     }
 
-    /// `routeOriginForm(_:)` with `head.fields` read once by the caller (each read of a head's
-    /// part is a call, and a retain).
-    func routeOriginForm(_ head: HTTPRequestHead, fields: HTTPFields) -> (ProxyRouterRoute, String)?
+    /// `routeOriginForm(_:)` with `head.fields` borrowed from the caller; the route
+    /// unretained (an element of `routeReferences`, which the router's `routes` hold).
+    func routeOriginForm(_ head: HTTPRequestHead, fields: borrowing HTTPFields)
+        -> (Unmanaged<ProxyRouterRoute>, String)?
     {
         var target = head.target  // one reference; `withUTF8` on a native string copies nothing
         // No scan: the facts say whether there is a `Host`, the storage header where it is.
         let hostIndex = fields.firstIndex(.host)
         // The route, and the target to send when it is not the whole of `target`.
-        let decided: (ProxyRouterRoute, String?)? = target.withUTF8 { bytes in
+        let decided: (Unmanaged<ProxyRouterRoute>, String?)? = target.withUTF8 { bytes in
             guard bytes.first == UInt8(ascii: "/") else { return nil }
             let marks = OriginFormMarks(bytes)
             let path = UnsafeBufferPointer(rebasing: bytes[..<marks.pathEnd])
@@ -32,22 +33,25 @@ extension ProxyRouter {
             let matched =
                 if let hostIndex {
                     fields.withValueBytes(at: hostIndex) { value in
-                        Self.route(in: routes, hostField: value, path: path)
+                        Self.route(in: routeReferences, hostField: value, path: path)
                     }
                 } else {
-                    routes.first { $0.matches(host: nil, port: nil, path: path) }
+                    routeReferences.first { $0.matches(host: nil, port: nil, path: path) }
                 }
-            guard let route = matched else { return nil }
-            if route.strippedPrefix == nil && route.basePath.isEmpty
-                && marks.queryEnd == bytes.count
-            {
-                return (route, nil)
+            guard let matched else { return nil }
+            // Sound: `routes` holds the route (see `routeReferences`).
+            let rewritten: String? = matched._withUnsafeGuaranteedRef { route in
+                if route.strippedPrefix == nil && route.basePath.isEmpty
+                    && marks.queryEnd == bytes.count
+                {
+                    return nil
+                }
+                return Self.rewrite(
+                    path: path,
+                    query: UnsafeBufferPointer(rebasing: bytes[marks.pathEnd..<marks.queryEnd]),
+                    stripping: route.strippedPrefixCount, basePath: route.basePath)
             }
-            let rewritten = Self.rewrite(
-                path: path,
-                query: UnsafeBufferPointer(rebasing: bytes[marks.pathEnd..<marks.queryEnd]),
-                stripping: route.strippedPrefixCount, basePath: route.basePath)
-            return (route, rewritten)
+            return (matched, rewritten)
         }
         guard let (route, rewritten) = decided else { return nil }
         return (route, rewritten ?? target)
@@ -56,9 +60,9 @@ extension ProxyRouter {
     /// The first route matching the host in `hostField` and `path`; nil when none does or the
     /// general path must decide (the `Host` is malformed or not ASCII).
     private static func route(
-        in routes: [ProxyRouterRoute], hostField: UnsafeBufferPointer<UInt8>,
+        in routes: [Unmanaged<ProxyRouterRoute>], hostField: UnsafeBufferPointer<UInt8>,
         path: UnsafeBufferPointer<UInt8>
-    ) -> ProxyRouterRoute? {
+    ) -> Unmanaged<ProxyRouterRoute>? {
         // An empty `Host` counts as none (as in `ProxyRequestTarget.parse`).
         guard !hostField.isEmpty else {
             return routes.first { $0.matches(host: nil, port: nil, path: path) }
@@ -99,6 +103,21 @@ extension ProxyRouter {
             append(query)
             return written
         }
+    }
+}
+
+extension Unmanaged<ProxyRouterRoute> {
+    /// The route's `matches(host:port:path:)`, without a retain (the router's `routes` hold
+    /// every route it routes by).
+    func matches(host: UnsafeBufferPointer<UInt8>?, port: Int?, path: UnsafeBufferPointer<UInt8>)
+        -> Bool
+    {
+        _withUnsafeGuaranteedRef { $0.matches(host: host, port: port, path: path) }
+    }
+
+    /// The route's `matches(_:)`, without a retain.
+    func matches(_ target: ProxyRequestTarget) -> Bool {
+        _withUnsafeGuaranteedRef { $0.matches(target) }
     }
 }
 

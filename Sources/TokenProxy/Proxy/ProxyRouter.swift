@@ -15,6 +15,10 @@ import TokenProxyPosix
 /// service delivers or `tokenTimeout` passes (503 + `Retry-After`).
 package final class ProxyRouter: ProxyDelegate {
     let routes: [ProxyRouterRoute]
+    /// `routes`, unretained, for `decide`: a route read from `routes` (or found by `first`)
+    /// was retained and released per request. Sound for as long as the router lives:
+    /// `routes`, a `let`, holds every one.
+    let routeReferences: [Unmanaged<ProxyRouterRoute>]
     let routesByName: [String: ProxyRouterRoute]
     let tunnels: Set<ProxyTunnel>
     let refreshHeader: String
@@ -56,6 +60,7 @@ package final class ProxyRouter: ProxyDelegate {
             configuration.routes, file: file, tokenSlot: tokens.snapshotSlot,
             removeHeaders: removedHeaders, reporter: reporter, makeTLS: makeTLS)
         self.reporter = reporter
+        routeReferences = routes.map { Unmanaged.passUnretained($0) }
         routesByName = Dictionary(
             routes.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         tunnels = Set(configuration.tunnels)
@@ -75,6 +80,17 @@ package final class ProxyRouter: ProxyDelegate {
         _ head: HTTPRequestHead, peer: PeerIdentity, listener: String, receivedAt: UInt64,
         completion: @escaping @Sendable (ProxyDecision) -> Void
     ) -> ProxyAnswer<ProxyDecision> {
+        // The fields passed borrowed for the whole decision: bound to a local, they were
+        // copied out of the head's box (a retain and a release per request).
+        decide(
+            head, fields: head.fields, peer: peer, receivedAt: receivedAt, completion: completion)
+    }
+
+    /// `decide` with `head.fields` borrowed by the caller.
+    private func decide(
+        _ head: HTTPRequestHead, fields: borrowing HTTPFields, peer: PeerIdentity,
+        receivedAt: UInt64, completion: @escaping @Sendable (ProxyDecision) -> Void
+    ) -> ProxyAnswer<ProxyDecision> {
         if case .unix(_, let uid, let gid) = peer, let access, !access.allows(uid: uid, gid: gid) {
             return .now(.respond(Self.forbiddenPeer(uid: uid, gid: gid)))
         }
@@ -82,11 +98,10 @@ package final class ProxyRouter: ProxyDelegate {
         if head.method.utf8.count == 7 && head.method == "CONNECT" {
             return .now(connect(head.target))
         }
-        let route: ProxyRouterRoute
+        let matched: Unmanaged<ProxyRouterRoute>
         let upstreamTarget: String
-        let fields = head.fields
-        if let (matched, target) = routeOriginForm(head, fields: fields) {
-            route = matched
+        if let (route, target) = routeOriginForm(head, fields: fields) {
+            matched = route
             upstreamTarget = target
         } else {
             let target: ProxyRequestTarget
@@ -95,14 +110,32 @@ package final class ProxyRouter: ProxyDelegate {
             } catch {
                 return .now(.respond(Self.badTarget(error)))
             }
-            guard let matched = routes.first(where: { $0.matches(target) }) else {
+            guard let route = routeReferences.first(where: { $0.matches(target) }) else {
                 return .now(.respond(Self.noRoute(target)))
             }
-            route = matched
-            upstreamTarget = ProxyRequestTarget.rewrite(
-                path: target.path, query: target.query, stripping: matched.strippedPrefix,
-                basePath: matched.basePath)
+            matched = route
+            upstreamTarget = matched._withUnsafeGuaranteedRef {
+                ProxyRequestTarget.rewrite(
+                    path: target.path, query: target.query, stripping: $0.strippedPrefix,
+                    basePath: $0.basePath)
+            }
         }
+        // Sound: `routes`, a `let`, holds every route for as long as the router lives, and the
+        // caller holds the router (a capture below retains the route where it must outlive
+        // this call).
+        return matched._withUnsafeGuaranteedRef { route in
+            decide(
+                head, fields: fields, route: route, upstreamTarget: upstreamTarget, peer: peer,
+                receivedAt: receivedAt, completion: completion)
+        }
+    }
+
+    /// `decide` once the route is known.
+    private func decide(
+        _ head: HTTPRequestHead, fields: borrowing HTTPFields, route: ProxyRouterRoute,
+        upstreamTarget: String, peer: PeerIdentity, receivedAt: UInt64,
+        completion: @escaping @Sendable (ProxyDecision) -> Void
+    ) -> ProxyAnswer<ProxyDecision> {
         if !rules.isEmpty, let credential = route.route.credential, let rule = rules[credential],
             !TokenAPI.callerMayUse(
                 rule, peer: peer, ownUID: access?.ownUID ?? ProcessIdentity.userID
@@ -138,7 +171,7 @@ package final class ProxyRouter: ProxyDelegate {
     /// usable `at` the request's receive time (`ContinuousTime` nanoseconds from the engine:
     /// no clock read here).
     func forwardNow(
-        _ fields: HTTPFields, _ upstreamTarget: String, _ route: ProxyRouterRoute,
+        _ fields: borrowing HTTPFields, _ upstreamTarget: String, _ route: ProxyRouterRoute,
         at now: UInt64
     ) -> ProxyDecision? {
         let configured = route.route
@@ -147,12 +180,17 @@ package final class ProxyRouter: ProxyDelegate {
         else {
             return .forward(makeForward(route, upstreamTarget, token: nil))
         }
-        // Unsafe only in that nothing retains the slot for the call: the route does.
-        guard let slot = route.tokenSlotReference,
-            let held = slot._withUnsafeGuaranteedRef({ $0.proxyToken() }),
-            held.isUsable(atNanoseconds: now), !fields.contains(refreshHeader)
-        else { return nil }
-        return .forward(makeForward(route, upstreamTarget, token: held))
+        guard let slot = route.tokenSlotReference, !fields.contains(refreshHeader) else {
+            return nil
+        }
+        // Unsafe only in that nothing retains the slot for the call: the route does. The
+        // token is borrowed from the slot (the loop's cached read), not retained.
+        return slot._withUnsafeGuaranteedRef {
+            $0.withProxyToken { held in
+                guard let held, held.isUsable(atNanoseconds: now) else { return nil }
+                return .forward(makeForward(route, upstreamTarget, token: held))
+            }
+        }
     }
 
     /// The forward for `route`, with `token`'s `Authorization` (nil: none injected).
