@@ -33,8 +33,12 @@ final class SwappableHandler: HTTPServerHandler {
         to request: HTTPServerRequest, connectionState: inout AnyObject?
     ) -> HTTPServerResponse? {
         let generation = swaps.load(ordering: .acquiring)
-        if let kept = TokenAPIConnection.of(connectionState), kept.handlerGeneration == generation {
-            return kept.api.respondNow(to: request, on: kept)
+        // The kept connection borrowed from `connectionState`, not copied out of it (a retain
+        // and a release per request): nothing changes `connectionState` while it is used.
+        if let kept = TokenAPIConnection.unretained(connectionState),
+            kept._withUnsafeGuaranteedRef({ $0.handlerGeneration == generation })
+        {
+            return kept._withUnsafeGuaranteedRef { $0.api.respondNow(to: request, on: $0) }
         }
         let connection = TokenAPIConnection(api: api, handlerGeneration: generation)
         connectionState = connection

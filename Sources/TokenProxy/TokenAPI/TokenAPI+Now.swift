@@ -30,7 +30,17 @@ extension TokenAPI {
         // No clock read: the loop's time of the wake-up that read the request (the server's
         // `receivedAt`, on `ContinuousClock`), for usability and `expires_in` both.
         let now = request.receivedAt
-        let remembered = connection.credential(at: position)
+        // Sound: the connection holds what it remembers while it lives (`credential(at:)`).
+        return connection.credential(at: position)._withUnsafeGuaranteedRef { remembered in
+            respondNow(to: request, on: connection, position: position, remembered, now: now)
+        }
+    }
+
+    /// `respondNow(to:on:)` once the credential is known.
+    private func respondNow(
+        to request: HTTPServerRequest, on connection: TokenAPIConnection, position: Int,
+        _ remembered: TokenAPIConnection.Credential, now: UInt64
+    ) -> HTTPServerResponse? {
         guard connection.isUsable(remembered, now: now) else { return nil }
 
         // From here on every outcome is an answer: the checks count what they refuse.
@@ -56,14 +66,13 @@ extension TokenAPI {
             // Allowed without `/proc`: the kernel's ids decided, and they cannot change.
             remembered.decision = read == nil ? .allowed : .perRequest
         }
-        if let audit, case .unix(let pid, let uid, let gid) = request.peer {
-            let epoch = audit.epoch
-            if remembered.auditEpoch == epoch,
-                let tally = remembered.tally
-            {
-                tally.count()
+        // `audit` read in place, not bound: binding retained and released it per request.
+        if audit != nil, case .unix(let pid, let uid, let gid) = request.peer {
+            let epoch = audit.unsafelyUnwrapped.epoch
+            if remembered.auditEpoch == epoch, let tally = remembered.tallyReference {
+                tally._withUnsafeGuaranteedRef { $0.count() }
             } else {
-                remembered.tally = audit.record(
+                remembered.tally = audit.unsafelyUnwrapped.record(
                     credential: store.names[position], pid: pid, uid: uid, gid: gid,
                     details: details)
                 remembered.auditEpoch = epoch

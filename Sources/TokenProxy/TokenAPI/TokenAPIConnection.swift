@@ -58,7 +58,13 @@ final class TokenAPIConnection {
         @exclusivity(unchecked) var jsonUntil: UInt64 = 0
         /// The audit epoch `tally` was taken at (`.max`: none taken).
         @exclusivity(unchecked) var auditEpoch = UInt64.max
-        @exclusivity(unchecked) var tally: TokenAudit.Tally?
+        @exclusivity(unchecked) var tally: TokenAudit.Tally? {
+            didSet { tallyReference = tally.map { Unmanaged.passUnretained($0) } }
+        }
+        /// `tally`, unretained, for counting a request: called through the optional, the
+        /// tally was retained and released around its one atomic increment. Sound: `tally`
+        /// holds it, and is only changed together with this.
+        @exclusivity(unchecked) private(set) var tallyReference: Unmanaged<TokenAudit.Tally>?
 
         init(slot: SnapshotSlot) { self.slot = slot }
     }
@@ -75,19 +81,26 @@ final class TokenAPIConnection {
     /// are the fields of its elements: only the loop's thread touches them, each request in
     /// accesses that end before the next begins.
     @exclusivity(unchecked) private(set) var credentials: [Credential?]
+    /// `credentials`, unretained (see `credential(at:)`).
+    @exclusivity(unchecked) private var credentialReferences: [Unmanaged<Credential>?]
 
     init(api: TokenAPI, handlerGeneration: UInt64 = 0) {
         self.api = api
         self.handlerGeneration = handlerGeneration
         credentials = Array(repeating: nil, count: api.store.names.count)
+        credentialReferences = Array(repeating: nil, count: api.store.names.count)
     }
 
-    /// What this connection remembers about the credential at `position`.
-    func credential(at position: Int) -> Credential {
-        if let known = credentials[position] { return known }
+    /// What this connection remembers about the credential at `position`, unretained: a
+    /// `Credential` returned from the array was retained and released per request. Sound:
+    /// `credentials` holds every one it made for as long as the connection lives, and no entry
+    /// is ever replaced.
+    func credential(at position: Int) -> Unmanaged<Credential> {
+        if let known = credentialReferences[position] { return known }
         let made = Credential(slot: api.store.slot(at: position))
         credentials[position] = made
-        return made
+        credentialReferences[position] = Unmanaged.passUnretained(made)
+        return Unmanaged.passUnretained(made)
     }
 
     /// The connection state the server keeps, if it is a `TokenAPIConnection` (checked by type,
@@ -99,6 +112,18 @@ final class TokenAPIConnection {
         return unsafeDowncast(state, to: TokenAPIConnection.self)
     }
 
+    /// `of(_:)` without a retain: the caller keeps `state` (the server's connection state)
+    /// unchanged while it uses the result.
+    static func unretained(_ state: borrowing AnyObject?) -> Unmanaged<TokenAPIConnection>? {
+        switch state {
+        case .some(let object)
+        where ObjectIdentifier(type(of: object)) == ObjectIdentifier(Self.self):
+            return Unmanaged.passUnretained(unsafeDowncast(object, to: TokenAPIConnection.self))
+        default:
+            return nil
+        }
+    }
+
     /// Whether the token API may hand out `credential`'s published snapshot at `now`
     /// (`ContinuousTime` nanoseconds; valid for at least ``TokenAPI/minimumUsefulValidity``
     /// more), reading its slot under the lock only when its generation moved since the last
@@ -106,11 +131,10 @@ final class TokenAPIConnection {
     /// cost a retain and a release (atomic instructions) per request, and most requests need
     /// only `credential.json`.
     func isUsable(_ credential: Credential, now: UInt64) -> Bool {
-        let slot = credential.slot
-        let generation = slot.generation
+        let generation = credential.slot.generation
         if credential.generation != generation {
             credential.generation = generation
-            credential.snapshot = slot.read()
+            credential.snapshot = credential.slot.read()
             if let snapshot = credential.snapshot {
                 credential.expiresAt = ContinuousTime.nanoseconds(snapshot.expiresAt)
                 credential.usableUntil = ContinuousTime.nanoseconds(

@@ -43,7 +43,9 @@ package final class TokenAudit: Sendable {
 
         /// One more token handed out.
         func count() {
-            all.add(1, ordering: .relaxed)
+            // Wrapping: `add` checks for overflow in a compare-exchange loop; one `lock xadd`
+            // does here (2^63 tokens will not be handed out).
+            all.wrappingAdd(1, ordering: .relaxed)
         }
 
         /// The count since start.
