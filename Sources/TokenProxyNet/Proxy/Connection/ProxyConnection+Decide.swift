@@ -66,7 +66,7 @@ extension ProxyConnection {
             report(head, route: "", status: 0, failure: failure, start: start)
         } else if let current {
             report(
-                current.head, route: current.route, status: 0, failure: failure,
+                requestHead, route: current.route, status: 0, failure: failure,
                 start: current.start)
             self.current = nil
         }
@@ -88,16 +88,16 @@ extension ProxyConnection {
             current = Current(head: head, start: start, route: "")
             return Step(machine.routeDecided(.respond(response)))
         case .forward(let forward):
-            let parsedTarget = head.target
-            current = Current(head: head, start: start, route: forward.routeName, forward: forward)
             // Compared where the last values that passed are stored: passing them here copied
             // them (a retain and a release each per request).
             let passed = context.passedBefore(forward)
             if let problem = Self.problem(
-                with: forward, via: configuration.via, parsedTarget: parsedTarget,
+                with: forward, via: configuration.via, parsedTarget: head.target,
                 viaChecked: context.viaChecked, authorizationPassed: passed.authorization,
                 hostHeaderPassed: passed.hostHeader)
             {
+                current = Current(
+                    head: head, start: start, route: forward.routeName, forward: forward)
                 failExchange(.invalidForward(route: forward.routeName, detail: problem))
                 return nil
             }
@@ -106,7 +106,11 @@ extension ProxyConnection {
             if !passed.authorization { context.validAuthorization = forward.authorization }
             if !passed.hostHeader { context.validTemplate = forward.template }
             context.viaChecked = true
-            return Step(machine.routeDecided(.forward(allowedUpgrades: forward.upgrades)))
+            let route = StateMachine.Route.forward(allowedUpgrades: forward.upgrades)
+            // The forward's last use: it moves into `current` (stored before the checks above,
+            // it was copied out of the decision and the decision released after).
+            current = Current(head: head, start: start, route: forward.routeName, forward: forward)
+            return Step(machine.routeDecided(route))
         case .tunnel(let host, let port):
             current = Current(
                 head: head, start: start, route: SocketAddress.displayName(host: host, port: port))

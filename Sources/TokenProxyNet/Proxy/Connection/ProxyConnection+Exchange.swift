@@ -283,6 +283,7 @@ extension ProxyConnection {
     /// The exchange failed before a response head reached the client: answer the error.
     func failExchange(_ error: ProxyEngineError) {
         let retried = exchange?.retried ?? false
+        let head = requestHead
         exchange?.upstream?.close()
         exchange = nil
         upstreamDeadline = nil
@@ -292,7 +293,7 @@ extension ProxyConnection {
         case .answer(let decided): close = decided
         }
         fail(
-            error, head: current.head, route: current.route, close: close, retried: retried,
+            error, head: head, route: current.route, close: close, retried: retried,
             start: current.start)
     }
 }

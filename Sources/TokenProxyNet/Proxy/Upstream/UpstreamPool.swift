@@ -87,7 +87,11 @@ final class UpstreamPool {
 
     /// Takes a connection back after its exchange: kept when reusable and there is room,
     /// closed otherwise.
-    func release(_ connection: UpstreamConnection) {
+    ///
+    /// `consuming`: the caller moves its reference in (the exchange's) and the idle list
+    /// keeps that one; a borrowed parameter was retained for the list while the caller's
+    /// reference was released later, an atomic pair per request.
+    func release(_ connection: consuming UpstreamConnection) {
         connection.clearOwner()
         connection.reading = false
         guard connection.reusable, connection.phase == .ready, !closed, maxIdlePerKey > 0 else {
@@ -105,8 +109,11 @@ final class UpstreamPool {
         connection.idleDeadline = now + idleTimeout
         connection.loop.noteDeadline(now + idleTimeout)
         connection.idlePool = self
-        slots[slot].idle.append(connection)
+        // Watched before it joins the list, so that the append is the reference's last use
+        // (moved in, not copied). Epoll refusing it closes it: then it is not kept.
         connection.updateInterest()
+        guard connection.phase == .ready else { return }
+        slots[slot].idle.append(consume connection)
     }
 
     /// Closes every idle connection; later releases close theirs.
