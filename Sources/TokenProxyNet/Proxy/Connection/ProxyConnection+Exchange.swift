@@ -56,7 +56,10 @@ extension ProxyConnection {
         ) {
             // `chunked` first: each parameter's last use is its store, so it moves in (read
             // after the store, the head and the forward were copied in and released after).
-            self.chunked = head.fields.contains(.transferEncoding)
+            // The fields' facts through the head (`factBits`): `fields.contains(_:)`, out of
+            // line, took a copy of the fields (a retain and a release per request).
+            self.chunked = HTTPFields.Facts(rawValue: head.fields.factBits).has(
+                .transferEncoding)
             self.head = head
             self.forward = forward
             self.start = start
