@@ -14,7 +14,9 @@ extension ProxyConnection {
         // (the copy and the answer's destruction were two enum switches per request).
         switch consume answer {
         case .now(let decision):
-            return decided(decision, head: head, start: start)
+            // Explicit `consume`: a consuming parameter is not moved at its last use by
+            // itself; passed on plainly it was copied (a retain, and a release after).
+            return decided(consume decision, head: consume head, start: start)
         case .later:
             parked = true
             parkedHead = (head, start)
@@ -85,7 +87,7 @@ extension ProxyConnection {
         // decision (a retain, and a release when the decision died).
         switch consume decision {
         case .respond(let response):
-            current = Current(head: head, start: start, route: "")
+            current = Current(head: consume head, start: start, route: "")
             return Step(machine.routeDecided(.respond(response)))
         case .forward(let forward):
             // Compared where the last values that passed are stored: passing them here copied
@@ -107,13 +109,17 @@ extension ProxyConnection {
             if !passed.hostHeader { context.validTemplate = forward.template }
             context.viaChecked = true
             let route = StateMachine.Route.forward(allowedUpgrades: forward.upgrades)
-            // The forward's last use: it moves into `current` (stored before the checks above,
-            // it was copied out of the decision and the decision released after).
-            current = Current(head: head, start: start, route: forward.routeName, forward: forward)
+            // The last use of both: they move into `current`. Stored before the checks above,
+            // the forward was copied out of the decision; without `consume`, the head and the
+            // forward were copied in and released after (callgrind: atomic pairs).
+            current = Current(
+                head: consume head, start: start, route: forward.routeName,
+                forward: consume forward)
             return Step(machine.routeDecided(route))
         case .tunnel(let host, let port):
             current = Current(
-                head: head, start: start, route: SocketAddress.displayName(host: host, port: port))
+                head: consume head, start: start,
+                route: SocketAddress.displayName(host: host, port: port))
             tunnelTarget = (host, port)
             return Step(machine.routeDecided(.tunnel))
         }
