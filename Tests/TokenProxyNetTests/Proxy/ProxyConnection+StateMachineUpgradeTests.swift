@@ -43,4 +43,45 @@ struct ProxyConnectionStateMachineUpgradeTests {
         #expect(
             none.responseHeadReceived(T.response(101, ["Upgrade": "websocket"])) == .refuseSwitch)
     }
+
+    /// `Request` keeps the client's offer from the head it no longer holds, and filters it at
+    /// routing exactly as `ProxyHeaders.allowedUpgrades` filters the head's.
+    @Test func theRequestFiltersItsKeptOfferAsTheAllowListFiltersTheHead() {
+        let heads = [
+            T.head(
+                "GET", "/", ["Connection": "Upgrade", "Upgrade": "h2c, WebSocket/13, websocket"]),
+            T.head("GET", "/", ["Connection": "keep-alive, upgrade", "Upgrade": "foo/2"]),
+            // `Connection` does not name it: no offer.
+            T.head("GET", "/", ["Upgrade": "websocket"]),
+            T.head(
+                "GET", "/", version: .http1_0, ["Connection": "Upgrade", "Upgrade": "websocket"]),
+            T.head(),
+        ]
+        let lists: [[String]] = [[], ["websocket"], ["foo", "websocket"], ["h2c"]]
+        for head in heads {
+            for allowed in lists {
+                var request = T.Machine.Request(head: head)
+                #expect(request.offersUpgrade == ProxyHeaders.isUpgradeRequest(head))
+                request.allowUpgrades(allowed)
+                #expect(request.upgrades == ProxyHeaders.allowedUpgrades(head, allowed: allowed))
+            }
+        }
+    }
+
+    /// What `Request` keeps of the head instead of the head: method, version, `Expect`.
+    @Test func theRequestKeepsWhatTheMachineAsksOfTheHead() {
+        let get = T.Machine.Request(head: T.head())
+        #expect(get.isHTTP11 && !get.isHTTP10 && !get.isHEAD && !get.isCONNECT)
+        #expect(!get.expectsContinue && !get.offersUpgrade)
+        let head = T.Machine.Request(head: T.head("HEAD", "/", version: .http1_0))
+        #expect(head.isHEAD && head.isHTTP10 && !head.isHTTP11 && !head.isCONNECT)
+        let connect = T.Machine.Request(head: T.head("CONNECT", "h:443"))
+        #expect(connect.isCONNECT && !connect.isHEAD)
+        let continuing: HTTPFields = ["Expect": "100-continue", "Content-Length": "3"]
+        #expect(T.Machine.Request(head: T.head("POST", "/", continuing)).expectsContinue)
+        // An HTTP/1.0 client cannot have meant it.
+        #expect(
+            !T.Machine.Request(head: T.head("POST", "/", version: .http1_0, continuing))
+                .expectsContinue)
+    }
 }

@@ -35,7 +35,7 @@ extension ProxyConnection {
             if let current {
                 writeLocal(status: error.status, text: error.reason, close: true)
                 report(
-                    current.head, route: current.route, status: error.status,
+                    requestHead, route: current.route, status: error.status,
                     failure: "rejected request body: \(error.reason)", start: current.start)
                 self.current = nil
                 exchange?.upstream?.close()
@@ -201,7 +201,7 @@ extension ProxyConnection {
         clientReading = false
         if let current {
             report(
-                current.head, route: current.route, status: 0, failure: "client went away",
+                requestHead, route: current.route, status: 0, failure: "client went away",
                 start: current.start)
             self.current = nil
         }
@@ -233,10 +233,12 @@ extension ProxyConnection {
     /// Answers an exchange the engine could not complete, then goes on (or closes) as the
     /// machine says.
     func fail(
-        _ error: ProxyEngineError, head: HTTPRequestHead, route: String, close: Bool,
+        _ error: ProxyEngineError, head: HTTPRequestHead?, route: String, close: Bool,
         retried: Bool = false, start: UInt64
     ) {
-        let close = close || !head.keepAlive || shutdownRequested
+        // Without a head (not expected: `requestHead` finds it) nothing says the client keeps
+        // the connection.
+        let close = close || !(head?.keepAlive ?? false) || shutdownRequested
         writeLocal(status: error.status, text: error.description, close: close, head: head)
         report(
             head, route: route, status: error.status, failure: error.description,

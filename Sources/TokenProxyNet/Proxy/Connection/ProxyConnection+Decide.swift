@@ -14,7 +14,9 @@ extension ProxyConnection {
         // (the copy and the answer's destruction were two enum switches per request).
         switch consume answer {
         case .now(let decision):
-            return decided(decision, head: head, start: start)
+            // Explicit `consume`: a consuming parameter is not moved at its last use by
+            // itself; passed on plainly it was copied (a retain, and a release after).
+            return decided(consume decision, head: consume head, start: start)
         case .later:
             parked = true
             parkedHead = (head, start)
@@ -66,7 +68,7 @@ extension ProxyConnection {
             report(head, route: "", status: 0, failure: failure, start: start)
         } else if let current {
             report(
-                current.head, route: current.route, status: 0, failure: failure,
+                requestHead, route: current.route, status: 0, failure: failure,
                 start: current.start)
             self.current = nil
         }
@@ -85,19 +87,19 @@ extension ProxyConnection {
         // decision (a retain, and a release when the decision died).
         switch consume decision {
         case .respond(let response):
-            current = Current(head: head, start: start, route: "")
+            current = Current(head: consume head, start: start, route: "")
             return Step(machine.routeDecided(.respond(response)))
         case .forward(let forward):
-            let parsedTarget = head.target
-            current = Current(head: head, start: start, route: forward.routeName, forward: forward)
             // Compared where the last values that passed are stored: passing them here copied
             // them (a retain and a release each per request).
             let passed = context.passedBefore(forward)
             if let problem = Self.problem(
-                with: forward, via: configuration.via, parsedTarget: parsedTarget,
+                with: forward, via: configuration.via, parsedTarget: head.target,
                 viaChecked: context.viaChecked, authorizationPassed: passed.authorization,
                 hostHeaderPassed: passed.hostHeader)
             {
+                current = Current(
+                    head: head, start: start, route: forward.routeName, forward: forward)
                 failExchange(.invalidForward(route: forward.routeName, detail: problem))
                 return nil
             }
@@ -106,10 +108,18 @@ extension ProxyConnection {
             if !passed.authorization { context.validAuthorization = forward.authorization }
             if !passed.hostHeader { context.validTemplate = forward.template }
             context.viaChecked = true
-            return Step(machine.routeDecided(.forward(allowedUpgrades: forward.upgrades)))
+            let route = StateMachine.Route.forward(allowedUpgrades: forward.upgrades)
+            // The last use of both: they move into `current`. Stored before the checks above,
+            // the forward was copied out of the decision; without `consume`, the head and the
+            // forward were copied in and released after (callgrind: atomic pairs).
+            current = Current(
+                head: consume head, start: start, route: forward.routeName,
+                forward: consume forward)
+            return Step(machine.routeDecided(route))
         case .tunnel(let host, let port):
             current = Current(
-                head: head, start: start, route: SocketAddress.displayName(host: host, port: port))
+                head: consume head, start: start,
+                route: SocketAddress.displayName(host: host, port: port))
             tunnelTarget = (host, port)
             return Step(machine.routeDecided(.tunnel))
         }

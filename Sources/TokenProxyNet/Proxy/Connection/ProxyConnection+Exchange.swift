@@ -56,7 +56,10 @@ extension ProxyConnection {
         ) {
             // `chunked` first: each parameter's last use is its store, so it moves in (read
             // after the store, the head and the forward were copied in and released after).
-            self.chunked = head.fields.contains(.transferEncoding)
+            // The fields' facts through the head (`factBits`): `fields.contains(_:)`, out of
+            // line, took a copy of the fields (a retain and a release per request).
+            self.chunked = HTTPFields.Facts(rawValue: head.fields.factBits).has(
+                .transferEncoding)
             self.head = head
             self.forward = forward
             self.start = start
@@ -283,6 +286,7 @@ extension ProxyConnection {
     /// The exchange failed before a response head reached the client: answer the error.
     func failExchange(_ error: ProxyEngineError) {
         let retried = exchange?.retried ?? false
+        let head = requestHead
         exchange?.upstream?.close()
         exchange = nil
         upstreamDeadline = nil
@@ -292,7 +296,7 @@ extension ProxyConnection {
         case .answer(let decided): close = decided
         }
         fail(
-            error, head: current.head, route: current.route, close: close, retried: retried,
+            error, head: head, route: current.route, close: close, retried: retried,
             start: current.start)
     }
 }

@@ -293,7 +293,10 @@ extension ProxyConnection: UpstreamConnectionOwner {
         upstream.exchanges += 1
         upstreamDeadline = nil
         self.exchange = nil
-        pool.release(upstream)
+        // The exchange's reference moves into the pool (`release` consumes it): handing over
+        // `upstream` (the caller's) retained it for the pool and the exchange's was released
+        // when the exchange went, an atomic pair per request.
+        pool.release(exchange.upstream.take() ?? upstream)
         // Through the template, unretained (see `ProxyForward.templateReference`): reached
         // through the exchange, its reporter was retained and released around the call.
         // Sound: the caller holds `exchange`, whose forward (a `let`) holds the template.

@@ -105,12 +105,9 @@ extension ProxyConnection {
                 state = .discardingBody(request, response: response, discarded: 0)
                 return RouteDecidedAction(parseBody())
             case .forward(let allowedUpgrades):
-                // `upgrades` is empty until now (a request is routed once): only an offer
-                // writes it, so a plain request stores no array.
-                if request.offersUpgrade {
-                    request.upgrades = ProxyHeaders.allowedUpgrades(
-                        request.head, allowed: allowedUpgrades)
-                }
+                // `upgrades` holds the offer until now (a request is routed once), and only
+                // an offer is filtered: a plain request stores no array.
+                if request.offersUpgrade { request.allowUpgrades(allowedUpgrades) }
                 if request.complete {
                     state = .forwarding(request)
                     return .forward(.buffered([]))
@@ -121,7 +118,7 @@ extension ProxyConnection {
                 }
                 return RouteDecidedAction(startBuffering(request))
             case .tunnel:
-                guard request.head.method == "CONNECT", !request.hasBody else {
+                guard request.isCONNECT, !request.hasBody else {
                     state = .closed
                     return .refuseTunnel
                 }
@@ -160,12 +157,13 @@ extension ProxyConnection {
                 state = .tunnelling
                 return .switchProtocols(clientBytes: parser.takeRemainingBytes())
             }
-            let framing = Self.responseFraming(of: response, to: request.head)
+            let framing = Self.responseFraming(
+                of: response, toHEAD: request.isHEAD, http11: request.isHTTP11)
             // A body still streaming from the client cannot be skipped: close after it.
             if !request.complete || framing == .close { request.closeAfter = true }
             let connection: ProxyHeaders.ConnectionField =
                 request.closeAfter
-                ? .close : (request.head.version == .http1_0 ? .keepAlive : .none)
+                ? .close : (request.isHTTP10 ? .keepAlive : .none)
             state = .forwarding(request)  // the request's last use: moved, not copied
             return .relay(framing, connection: connection)
         }
@@ -267,20 +265,26 @@ extension ProxyConnection {
         static func responseFraming(of response: HTTPResponseHead, to head: HTTPRequestHead)
             -> ProxyHeaders.ResponseFraming
         {
-            if head.method == "HEAD" || response.status == 204 || response.status == 304 {
-                return .none
-            }
+            responseFraming(
+                of: response, toHEAD: head.method == "HEAD", http11: head.version == .http1_1)
+        }
+
+        /// `responseFraming(of:to:)` from what `Request` keeps of the head.
+        static func responseFraming(
+            of response: HTTPResponseHead, toHEAD isHEAD: Bool, http11: Bool
+        ) -> ProxyHeaders.ResponseFraming {
+            if isHEAD || response.status == 204 || response.status == 304 { return .none }
             // A Transfer-Encoding overrides any length (§6.3). Which names are present is in
             // the fields' facts; the first length's value is read only when there is one.
-            let fields = response.fields
-            let facts = fields.facts
+            // The facts through the head (`factBits`: the `facts` getter copied the fields).
+            let facts = HTTPFields.Facts(rawValue: response.fields.factBits)
             if !facts.has(.transferEncoding) && facts.has(.contentLength),
                 let length = ProxyHeaders.withFirstValue(
-                    of: fields, .contentLength, ProxyHeaders.firstContentLength) ?? nil
+                    of: response.fields, .contentLength, ProxyHeaders.firstContentLength) ?? nil
             {
                 return .length(length)
             }
-            return head.version == .http1_1 ? .chunked : .close
+            return http11 ? .chunked : .close
         }
     }
 }

@@ -55,36 +55,90 @@ extension ProxyConnection.StateMachine {
     }
 
     /// A request whose head was parsed.
+    ///
+    /// It keeps what the machine asks of the head, not the head: a stored head was one more
+    /// owner of its box (a retain when parsed, a release when the state moved on), while the
+    /// connection holds the head anyway. What it asks is packed in `traits`: with a stored
+    /// property per flag, `Request` grew past what Swift passes in registers, and the `State`
+    /// enum holding it was copied and destroyed through value witnesses (~500 instructions
+    /// per request, callgrind).
     struct Request: Sendable, Equatable {
-        var head: HTTPRequestHead
         var framing: ProxyHeaders.RequestFraming
         /// The request's end was parsed: no more client bytes belong to it.
         var complete = false
         /// The connection closes after this exchange (the client asked, an HTTP/1.0 client
         /// did not ask for keep-alive, or the engine shuts down).
         var closeAfter: Bool
-        /// The `Upgrade` protocols offered upstream (the client's offer through the route's
-        /// allow-list); a `101` is relayed only when it switches to one of them.
+        /// Until routing, the protocols of the client's `Upgrade` offer (empty unless it
+        /// `offersUpgrade`); from `routeDecided(.forward)` on, those the route's allow-list
+        /// lets through, the ones offered upstream: a `101` is relayed only when it switches
+        /// to one of them.
         var upgrades: [String] = []
-        /// The request offers an `Upgrade` (`ProxyHeaders.isUpgradeRequest`).
-        let offersUpgrade: Bool
+        let traits: Traits
 
-        init(head: HTTPRequestHead) {
-            self.head = head
+        /// What the machine asks of the head, one bit each.
+        struct Traits: Sendable, Equatable {
+            let rawValue: UInt8
+            static let offersUpgrade: UInt8 = 1
+            static let http11: UInt8 = 2
+            static let http10: UInt8 = 4
+            static let head: UInt8 = 8
+            static let connect: UInt8 = 16
+            static let expectsContinue: UInt8 = 32
+
+            func has(_ bit: UInt8) -> Bool { rawValue & bit != 0 }
+        }
+
+        /// `borrowing`: the head is read, not kept.
+        init(head: borrowing HTTPRequestHead) {
             let facts = ProxyHeaders.RequestFacts(head)
             framing = facts.framing
             closeAfter = !facts.keepAlive
-            offersUpgrade = facts.isUpgradeRequest
+            var bits: UInt8 = 0
+            if facts.isUpgradeRequest {
+                bits |= Traits.offersUpgrade
+                upgrades = head.fields.listElements("Upgrade").map(String.init)
+            }
+            let version = head.version
+            if version == .http1_1 {
+                bits |= Traits.http11
+                // The token as the fields' facts noted it (a bit test, no lookup by name);
+                // `factBits`: the `facts` getter made a copy of the fields (a retain).
+                if HTTPFields.Facts(rawValue: head.fields.factBits).has(.expectContinue) {
+                    bits |= Traits.expectsContinue
+                }
+            } else if version == .http1_0 {
+                bits |= Traits.http10
+            }
+            if head.method == "HEAD" { bits |= Traits.head }
+            if head.method == "CONNECT" { bits |= Traits.connect }
+            traits = Traits(rawValue: bits)
         }
+
+        /// The request offers an `Upgrade` (`ProxyHeaders.isUpgradeRequest`).
+        var offersUpgrade: Bool { traits.has(Traits.offersUpgrade) }
+        var isHTTP11: Bool { traits.has(Traits.http11) }
+        var isHTTP10: Bool { traits.has(Traits.http10) }
+        /// The method is `HEAD` (its response has no body) or `CONNECT` (it may tunnel).
+        var isHEAD: Bool { traits.has(Traits.head) }
+        var isCONNECT: Bool { traits.has(Traits.connect) }
+        /// Whether the client waits for `100 Continue` before sending the body (RFC 9110
+        /// §10.1.1; an HTTP/1.0 client cannot have meant it).
+        var expectsContinue: Bool { traits.has(Traits.expectsContinue) }
 
         /// Whether the request announces a body (chunked or a non-zero Content-Length).
         var hasBody: Bool { framing != .none && framing != .length(0) }
 
-        /// Whether the client waits for `100 Continue` before sending the body (RFC 9110
-        /// §10.1.1; an HTTP/1.0 client cannot have meant it).
-        var expectsContinue: Bool {
-            // The token as the fields' facts noted it (a bit test, no lookup by name).
-            head.version == .http1_1 && head.fields.facts.has(.expectContinue)
+        /// `ProxyHeaders.allowedUpgrades` on the offer kept in `upgrades`: the offered
+        /// protocols whose names `allowed` lists, in the client's order.
+        mutating func allowUpgrades(_ allowed: [String]) {
+            guard offersUpgrade, !allowed.isEmpty else {
+                upgrades = []
+                return
+            }
+            upgrades = upgrades.filter {
+                allowed.contains(ProxyHeaders.protocolName(Substring($0)))
+            }
         }
     }
 

@@ -64,6 +64,7 @@ extension ProxyConnection.StateMachine {
             return .reject(.invalidRequestLine)
         }
         requestCount += 1
+        // Read, not copied: the head moves on to the connection (`.decideRoute`) alone.
         var request = Request(head: head)
         if !request.hasBody {
             // The message ends with its head (RFC 9112 §6.3): take that end now, so the

@@ -33,14 +33,16 @@ extension ProxyConnection {
     /// `.openTunnel`: connect to the CONNECT target; `clientBytes` arrived after the head and
     /// are the tunnel's first.
     func openTunnel(clientBytes: [UInt8]) {
-        guard let current, let (host, port) = tunnelTarget.take() else { return }
+        guard let current, let head = current.head, let (host, port) = tunnelTarget.take() else {
+            return
+        }
         let upstream = UpstreamConnection(
             upstream: ProxyUpstream(scheme: "tcp", host: host, port: port), tls: nil, loop: loop,
             token: context.nextUpstreamToken())
         upstream.setOwner(self)
         upstream.output.append(clientBytes)
         tunnel = Tunnel(
-            upstream: upstream, head: current.head, route: current.route, start: current.start,
+            upstream: upstream, head: head, route: current.route, start: current.start,
             status: 200, retried: false, isTLS: false, connected: false)
         self.current = nil
         upstreamWait = .connect

@@ -16,7 +16,10 @@ import TokenProxyPosix
 final class ProxyConnection: @unchecked Sendable {
     /// The request being answered, from its route decision until its response was sent.
     struct Current {
-        let head: HTTPRequestHead
+        /// The request's head; nil once an exchange runs: `startExchange` moves it into the
+        /// `Exchange` (`requestHead` finds it in either). Copied there, this second owner of
+        /// the head was a retain when the exchange started and a release when it ended.
+        var head: HTTPRequestHead?
         let start: UInt64
         /// For reports: the route's name ("" for local answers).
         let route: String
@@ -28,12 +31,13 @@ final class ProxyConnection: @unchecked Sendable {
         /// `startExchange` moves the forward into the exchange (nil here from then on).
         var forward: ProxyForward? = nil
 
-        /// What an exchange starts from, the forward moved out (nil when there is none).
-        /// Mutating, so that `current?.takeForExchange()` works in place: reading
-        /// `current?.head` and `current?.forward` one after the other copied parts of the
-        /// struct out and destroyed the copies (five retains and releases per request).
+        /// What an exchange starts from, the head and the forward moved out (nil when there
+        /// is no forward). Mutating, so that `current?.takeForExchange()` works in place:
+        /// reading `current?.head` and `current?.forward` one after the other copied parts of
+        /// the struct out and destroyed the copies (five retains and releases per request).
         mutating func takeForExchange() -> (head: HTTPRequestHead, start: UInt64, ProxyForward)? {
             guard let forward = forward.take() else { return nil }
+            guard let head = head.take() else { return nil }
             return (head, start, forward)
         }
     }
@@ -150,6 +154,13 @@ final class ProxyConnection: @unchecked Sendable {
                 maxReplayBodyBytes: engine.configuration.maxReplayBodyBytes))
     }
 
+    /// The current request's head, wherever it is now (`Current.head`, or the exchange's
+    /// once one runs): for the error paths, which report it.
+    var requestHead: HTTPRequestHead? {
+        if let head = current?.head { return head }
+        return exchange?.head
+    }
+
     /// Whether a tunnel is open. A pattern, not `tunnel != nil`: that comparison copied the
     /// whole `Tunnel?` (and released it) on every call, several times per request.
     var isTunnelling: Bool {
@@ -236,7 +247,7 @@ final class ProxyConnection: @unchecked Sendable {
         machine.closed()
         if let current {
             report(
-                current.head, route: current.route, status: 0, failure: "client went away",
+                requestHead, route: current.route, status: 0, failure: "client went away",
                 start: current.start)
             self.current = nil
         }

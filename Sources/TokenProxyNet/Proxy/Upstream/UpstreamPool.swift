@@ -87,17 +87,29 @@ final class UpstreamPool {
 
     /// Takes a connection back after its exchange: kept when reusable and there is room,
     /// closed otherwise.
-    func release(_ connection: UpstreamConnection) {
+    ///
+    /// `consuming`: the caller moves its reference in (the exchange's) and the idle list
+    /// keeps that one; a borrowed parameter was retained for the list while the caller's
+    /// reference was released later, an atomic pair per request.
+    func release(_ connection: consuming UpstreamConnection) {
+        guard let slot = prepareIdle(connection) else { return }
+        slots[slot].idle.append(connection)  // the last use: moved in
+    }
+
+    /// `release` up to the append, on a borrowed reference (read through the consumed
+    /// parameter, `connection.upstream` was retained and released around the slot lookup):
+    /// the slot to keep `connection` in, or nil when it was closed instead.
+    private func prepareIdle(_ connection: UpstreamConnection) -> Int? {
         connection.clearOwner()
         connection.reading = false
         guard connection.reusable, connection.phase == .ready, !closed, maxIdlePerKey > 0 else {
             connection.close()
-            return
+            return nil
         }
         let slot = position(of: connection.upstream, create: true)!
         guard slots[slot].idle.count < maxIdlePerKey else {
             connection.close()
-            return
+            return nil
         }
         // The loop's cached time (see `acquire`): the idle deadline falls early, never late.
         let now = connection.loop.time
@@ -105,8 +117,10 @@ final class UpstreamPool {
         connection.idleDeadline = now + idleTimeout
         connection.loop.noteDeadline(now + idleTimeout)
         connection.idlePool = self
-        slots[slot].idle.append(connection)
+        // Watched before it joins the list, so that the append is the reference's last use.
+        // Epoll refusing it closes it: then it is not kept.
         connection.updateInterest()
+        return connection.phase == .ready ? slot : nil
     }
 
     /// Closes every idle connection; later releases close theirs.
