@@ -85,6 +85,31 @@ struct ProxyEngineTests {
         await proxy.stop()
     }
 
+    /// The response reaches the client before the exchange is reported (and the rest of its
+    /// bookkeeping runs): the reporter here waits until the client has read the response. In
+    /// the other order the client would wait for the reporter, which gives up after 5 s.
+    @Test func answersTheClientBeforeReportingTheExchange() async throws {
+        let upstream = try UpstreamTestServer()
+        let reporter = GateReporter()
+        let template = ProxyForwardTemplate(
+            upstream: ProxyUpstream(scheme: "http", host: "127.0.0.1", port: upstream.port),
+            tls: nil, hostHeader: "api.example.com", routeName: "gated", reporter: reporter)
+        let delegate = FakeProxyDelegate { head in
+            .forward(
+                ProxyForward(template: template, target: head.target, authorization: "Bearer t"))
+        }
+        let proxy = try ProxyTestHarness(delegate: delegate)
+        let client = try proxy.client()
+        client.request("GET", "/first")
+        #expect(client.readResponse()?.status == 200)
+        reporter.open()
+        for _ in 0..<1000 where reporter.outcome == nil {
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        #expect(reporter.outcome == true)
+        await proxy.stop()
+    }
+
     /// The target check is skipped only for the very target the parser accepted.
     @Test func checksTheForwardsTargetUnlessItIsTheParsedOne() {
         func forward(_ target: String) -> ProxyForward {
@@ -362,5 +387,25 @@ final class RecordingReporter: ProxySuccessReporter {
         loop: Int
     ) {
         recorded.withLock { $0.append(Success(route: route, method: method, status: status)) }
+    }
+}
+
+/// A reporter that, on a success, waits (up to 5 s, on the engine's loop) until the test opens
+/// it, and records whether it was opened in time.
+final class GateReporter: ProxySuccessReporter {
+    private let gate = DispatchSemaphore(value: 0)
+    private let waited = Mutex<Bool?>(nil)
+
+    /// nil until a success was reported; then whether the gate opened within 5 s.
+    var outcome: Bool? { waited.withLock { $0 } }
+
+    func open() { gate.signal() }
+
+    func succeeded(
+        route: String, method: String, status: Int, retried: Bool, durationNanoseconds: UInt64,
+        loop: Int
+    ) {
+        let opened = gate.wait(timeout: .now() + 5) == .success
+        waited.withLock { $0 = opened }
     }
 }

@@ -129,11 +129,38 @@ extension ProxyConnection {
         _ = flushClient()
     }
 
+    /// Sends what the client's queue holds, as far as the socket takes it now, and nothing
+    /// more: no deadline, no close on a failure, no drained callback. `flushClient` (which must
+    /// follow) does those, and meets a failed socket again: the send fails the same way.
+    func sendQueuedClientBytes() {
+        noteBuffered(output.count)
+        let (progress, _) = sendOutput()
+        // Progress restarts the deadline (as in `flushClient`, which may see none after this).
+        if progress && !output.isEmpty { writeDeadline = deadline(in: context.timeouts.idle) }
+    }
+
     /// Sends what the client socket takes of `output`. Returns false when the client is gone
     /// (the connection is closed then). Once all is sent, runs what waited for it.
     @discardableResult
     func flushClient() -> Bool {
         noteBuffered(output.count)
+        let (progress, failed) = sendOutput()
+        if failed {
+            close()
+            return false
+        }
+        if output.isEmpty {
+            writeDeadline = nil
+            clientDrained()
+        } else if progress || writeDeadline == nil {
+            // Progress restarts the deadline: it bounds a stall, not a transfer.
+            writeDeadline = deadline(in: context.timeouts.idle)
+        }
+        return !isClosed
+    }
+
+    /// Sends `output` until it is empty, the socket takes no more, or a send fails.
+    private func sendOutput() -> (progress: Bool, failed: Bool) {
         var failed = false
         var progress = false
         while !output.isEmpty && !failed {
@@ -149,18 +176,7 @@ extension ProxyConnection {
             if sent == 0 { break }
             progress = true
         }
-        if failed {
-            close()
-            return false
-        }
-        if output.isEmpty {
-            writeDeadline = nil
-            clientDrained()
-        } else if progress || writeDeadline == nil {
-            // Progress restarts the deadline: it bounds a stall, not a transfer.
-            writeDeadline = deadline(in: context.timeouts.idle)
-        }
-        return !isClosed
+        return (progress, failed)
     }
 
     /// The client took everything queued: resume what waited (an upstream paused by

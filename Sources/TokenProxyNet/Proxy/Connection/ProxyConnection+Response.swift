@@ -287,6 +287,10 @@ extension ProxyConnection: UpstreamConnectionOwner {
     /// the client has it all.
     private func responseComplete(_ exchange: Exchange, _ upstream: UpstreamConnection) {
         guard let status = exchange.status else { return }
+        // The client's bytes first: at one connection the client waits for them, while the
+        // bookkeeping below (the pool, the metrics, a clock read, the exchange's release) can
+        // run while it reads them. `finishAfterFlush` does the rest of a flush afterwards.
+        sendQueuedClientBytes()
         upstream.reusable =
             exchange.requestComplete && !exchange.writeFailed && exchange.responseKeepsAlive
             && upstream.parserIsIdle
