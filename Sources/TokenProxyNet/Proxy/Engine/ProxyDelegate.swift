@@ -183,6 +183,24 @@ package final class ProxyForward: @unchecked Sendable {
         set { ownRemoveHeaders = newValue }
     }
 
+    /// Whether `removeHeaders` names any field (asked once per head, before `removesField`).
+    var removesAnyField: Bool {
+        switch ownRemoveHeaders {
+        case .some(let own): !own.isEmpty
+        case .none: !template.removeHeaders.isEmpty
+        }
+    }
+
+    /// Whether `removeHeaders` names the field `name` (ASCII case-insensitive). Compared where
+    /// the names are stored: the `removeHeaders` getter returns a copy of the array, an atomic
+    /// retain and release per request (the template's is a `let`, read in place).
+    func removesField(_ name: UnsafeBufferPointer<UInt8>) -> Bool {
+        switch ownRemoveHeaders {
+        case .some(let own): own.contains { FieldNameList.equal($0, name) }
+        case .none: template.removeHeaders.contains { FieldNameList.equal($0, name) }
+        }
+    }
+
     /// A forward of `template`'s route (the engine's path: one reference to the route's
     /// constants, three per-request values).
     package init(

@@ -139,13 +139,18 @@ enum ProxyHeaders {
         _ head: HTTPRequestHead, forward: ProxyForward, clientAddress: String?, via: String,
         to sink: inout some HeadSink
     ) {
+        // The fields' bytes in place: a copy of the fields (into a local, or read again inside
+        // the writing closure) was an atomic retain and release of their storage. Sound:
+        // `head`, held by the caller for this call, holds its box and the box the fields, and
+        // nothing here changes them or reaches the parser that recycles boxes.
+        let fields = head.fields.unsafeStorage
         // Read once: `forward` is a class, and each read of a `var` is an exclusivity check.
         let authorization = forward.authorization
-        let removeHeaders = forward.removeHeaders
+        // The template's constants are `let`s, read in place; the removed names are asked of
+        // the forward (`ProxyForward.removesField`), which compares them where they are
+        // stored (its `removeHeaders` getter returns a copy of the array).
         let forwardedHeaders = forward.forwardedHeaders
-        // One copy of the fields for both passes: each read through the head's box retained
-        // and released them again (the box is shared, so the compiler cannot borrow from it).
-        let fields = head.fields
+        let removes = forward.removesAnyField
         // One pass for what decides the rest: the names `Connection` nominates (besides those
         // dropped anyway), the framing, list fields we extend, whether `Upgrade` is offered.
         // Optionals, made only when a field needs them: most heads fill none, and an empty
@@ -223,11 +228,7 @@ enum ProxyHeaders {
                 {
                     return
                 }
-                if !removeHeaders.isEmpty
-                    && removeHeaders.contains(where: { FieldNameList.equal($0, name) })
-                {
-                    return
-                }
+                if removes && forward.removesField(name) { return }
                 out.field(name, value)
             }
             if chunked {
