@@ -99,6 +99,27 @@ struct ProxyHeadersTests {
             kept.fields.map(\.name) == ["Host", "x-tokenproxy-refresh", "X-User", "X-Keep", "Via"])
     }
 
+    /// A response's `Content-Length` read in the fields' storage: its first value, none when
+    /// `Transfer-Encoding` overrides it or there is none, and a length of zero is one.
+    @Test func readsAResponsesContentLengthInPlace() {
+        func length(_ fields: HTTPFields) -> Int? {
+            ProxyHeaders.contentLength(of: HTTPResponseHead(status: 200, fields: fields))
+        }
+        #expect(length(["Content-Length": "128"]) == 128)
+        #expect(length(["X-A": "1", "content-length": "0"]) == 0)
+        #expect(length(["Content-Length": "12, 12"]) == 12)
+        #expect(length(["Content-Length": "5", "Transfer-Encoding": "chunked"]) == nil)
+        #expect(length(["X-Content-Length": "5"]) == nil)
+        #expect(length([:]) == nil)
+        var parser = HTTPParser(mode: .response)
+        parser.feed(Array("HTTP/1.1 200 OK\r\nA: 1\r\nContent-Length: 7\r\n\r\n".utf8))
+        guard case .responseHead(let parsed)? = try? parser.next() else {
+            Issue.record("no head")
+            return
+        }
+        #expect(ProxyHeaders.contentLength(of: parsed) == 7)
+    }
+
     @Test func appendsViaAndForwardedFor() {
         let head = HTTPRequestHead(
             method: "GET", target: "/",

@@ -102,6 +102,25 @@ extension HTTPFields {
         @inlinable
         init(stored: UnsafeBufferPointer<UInt8>) { self.stored = stored }
 
+        /// As `HTTPFields.factBits`.
+        @inlinable
+        package var factBits: UInt32 {
+            stored.isEmpty
+                ? 0 : HTTPFields.load(UnsafeRawBufferPointer(stored), at: HTTPFields.factsOffset)
+        }
+
+        /// The value bytes of the first `Content-Length` field, or nil without one: a load of
+        /// the first-record offset noted when the field was appended (0: none), as
+        /// `HTTPFields.firstIndex(.contentLength)` reads it.
+        @inlinable
+        package var firstContentLengthValue: UnsafeBufferPointer<UInt8>? {
+            guard !stored.isEmpty else { return nil }
+            let raw = UnsafeRawBufferPointer(stored)
+            let offset = Int(HTTPFields.load(raw, at: HTTPFields.firstContentLengthSlot))
+            guard offset != 0 else { return nil }
+            return UnsafeBufferPointer(rebasing: stored[HTTPFields.record(raw, at: offset).value])
+        }
+
         /// As `HTTPFields.forEachField`.
         @inlinable @inline(__always)
         package func forEachField(

@@ -270,16 +270,9 @@ extension ProxyConnection {
             if head.method == "HEAD" || response.status == 204 || response.status == 304 {
                 return .none
             }
-            // A Transfer-Encoding overrides any length (§6.3). Which names are present is in
-            // the fields' facts; the first length's value is read only when there is one.
-            let fields = response.fields
-            let facts = fields.facts
-            if !facts.has(.transferEncoding) && facts.has(.contentLength),
-                let length = ProxyHeaders.withFirstValue(
-                    of: fields, .contentLength, ProxyHeaders.firstContentLength) ?? nil
-            {
-                return .length(length)
-            }
+            // A Transfer-Encoding overrides any length (§6.3); read without a copy of the
+            // fields (`ProxyHeaders.contentLength(of:)`).
+            if let length = ProxyHeaders.contentLength(of: response) { return .length(length) }
             return head.version == .http1_1 ? .chunked : .close
         }
     }

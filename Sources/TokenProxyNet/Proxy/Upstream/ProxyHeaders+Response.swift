@@ -119,6 +119,18 @@ extension ProxyHeaders {
         }
     }
 
+    /// The length a response's `Content-Length` gives its body when no `Transfer-Encoding`
+    /// overrides it (RFC 9112 §6.3): its first value, as `firstContentLength` reads it; nil
+    /// without one. Read in the fields' storage (`HTTPFields.unsafeStorage`): a copy of the
+    /// fields to read them was an atomic retain and release per response. Sound: `response`,
+    /// held by the caller for this call, holds its box and the box the fields, unchanged here.
+    static func contentLength(of response: HTTPResponseHead) -> Int? {
+        let fields = response.fields.unsafeStorage
+        if HTTPFields.Facts(rawValue: fields.factBits).has(.transferEncoding) { return nil }
+        guard let value = fields.firstContentLengthValue else { return nil }
+        return firstContentLength(value)
+    }
+
     /// Whether `name` is among the fields never copied to the client as they are
     /// (`droppedDownstream`, or `droppedDownstreamChunked` for a chunked relay).
     @inline(__always)
