@@ -30,6 +30,22 @@ struct HTTPFieldsBytesTests {
         #expect(Self.fields.value(at: Self.at[4]) == "wert ü")
     }
 
+    /// `unsafeStorage` walks the same fields as `forEachField`, in the fields' own storage;
+    /// empty fields have none.
+    @Test func theStorageInPlaceHasTheSameFields() {
+        var plain: [(HTTPFields.Index, [UInt8], [UInt8])] = []
+        Self.fields.forEachField { plain.append(($0, Array($1), Array($2))) }
+        var inPlace: [(HTTPFields.Index, [UInt8], [UInt8])] = []
+        let stored = Self.fields.unsafeStorage
+        stored.forEachField { inPlace.append(($0, Array($1), Array($2))) }
+        #expect(inPlace.map(\.0) == plain.map(\.0))
+        #expect(inPlace.map(\.1) == plain.map(\.1))
+        #expect(inPlace.map(\.2) == plain.map(\.2))
+        var none = 0
+        HTTPFields().unsafeStorage.forEachField { _, _, _ in none += 1 }
+        #expect(none == 0)
+    }
+
     private struct Stop: Error {}
 
     /// A throwing body takes the generic overload; it sees the same fields as the plain one

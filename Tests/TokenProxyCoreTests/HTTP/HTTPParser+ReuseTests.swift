@@ -164,6 +164,42 @@ struct HTTPParserReuseTests {
         }
     }
 
+    /// A response head given back (`recycle`, the proxy's way) is refilled with the next
+    /// head's parts when nothing else holds it; a copy still held elsewhere keeps its parts
+    /// (the next head gets a new box), and so does a head not given back.
+    @Test func aResponseHeadGivenBackIsRefilledUnlessACopyIsHeld() throws {
+        var parser = HTTPParser(mode: .response)
+        func next(_ text: String) throws -> HTTPResponseHead? {
+            parser.expectResponse(toMethod: "GET")
+            parser.feed(Array(text.utf8))
+            guard case .responseHead(let head)? = try parser.next() else { return nil }
+            return head
+        }
+        let first = try #require(try next("HTTP/1.1 200 OK\r\nContent-Length: 0\r\nA: 1\r\n\r\n"))
+        guard case .end? = try parser.next() else { throw HTTPParseError.unexpectedEnd }
+        let held = first
+        parser.recycle(first)
+        let second = try #require(
+            try next("HTTP/1.1 404 Gone Away\r\nContent-Length: 0\r\nB: 22\r\n\r\n"))
+        guard case .end? = try parser.next() else { throw HTTPParseError.unexpectedEnd }
+        #expect(held.storage !== second.storage)
+        #expect(held.status == 200 && held.reason == "OK")
+        #expect(held.fields == Self.appended([("Content-Length", "0"), ("A", "1")]))
+        let box = ObjectIdentifier(second.storage)
+        parser.recycle(consume second)
+        let third = try #require(
+            try next("HTTP/1.0 201 Made\r\nContent-Length: 0\r\nC: 3\r\n\r\n"))
+        #expect(ObjectIdentifier(third.storage) == box)
+        #expect(third.version == .http1_0 && third.status == 201 && third.reason == "Made")
+        #expect(third.fields == Self.appended([("Content-Length", "0"), ("C", "3")]))
+        guard case .end? = try parser.next() else { throw HTTPParseError.unexpectedEnd }
+        // Not given back: the parser kept no reference, so the next head has a box of its own.
+        let fourth = try #require(try next("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"))
+        #expect(fourth.storage !== third.storage)
+        #expect(third.status == 201 && third.fields.count == 2)
+        #expect(fourth.status == 200 && fourth.fields.count == 1)
+    }
+
     /// Request lines whose target repeats the last one's (kept in the recycled box, not made
     /// again) or not, with the previous head dropped (its box refilled) or still held (a new
     /// box, which takes a repeated target from the held one): every head has its own method,

@@ -55,6 +55,71 @@ struct ProxyHeadersTests {
         #expect(out.fields.values("Authorization") == ["Bearer own"])
     }
 
+    /// A token longer than a small string (every real one) is written from its storage, a
+    /// short one (`Bearer injected`, 15 bytes, above) from a copy: the same bytes either way,
+    /// last, and the client's own `Authorization` dropped.
+    @Test func writesALongInjectedAuthorizationByteForByte() {
+        let token = "Bearer " + String(repeating: "abc.", count: 300) + "ü"
+        for authorization in [token, "Bearer " + "x", String(token.prefix(16))] {
+            let head = HTTPRequestHead(
+                method: "GET", target: "/",
+                fields: ["Host": "h", "Authorization": "Basic client", "X-A": "1"])
+            let bytes = ProxyHeaders.upstreamRequestBytes(
+                head, forward: forward(authorization: authorization), clientAddress: nil,
+                via: "v")
+            #expect(
+                String(decoding: bytes, as: UTF8.self)
+                    == "GET /v1/users HTTP/1.1\r\nHost: api.example.com\r\nX-A: 1\r\nVia: v\r\n"
+                    + "Authorization: \(authorization)\r\n\r\n")
+        }
+    }
+
+    /// The removed names: the route's (`X-Tokenproxy-Refresh`), and a request's own list once
+    /// it was changed (a guard's identity headers), in any case; none with an empty list.
+    @Test func removesTheRoutesAndTheRequestsOwnHeaders() {
+        let head = HTTPRequestHead(
+            method: "GET", target: "/",
+            fields: [
+                "Host": "h", "x-tokenproxy-refresh": "1", "X-User": "spoofed", "X-Keep": "1",
+            ])
+        let routeOnly = ProxyHeaders.upstreamRequest(
+            head, forward: forward(), clientAddress: nil, via: "v")
+        #expect(
+            routeOnly.fields.map(\.name) == ["Host", "X-User", "X-Keep", "Via", "Authorization"])
+        let guarded = forward()
+        guarded.removeHeaders += ["x-user"]
+        let both = ProxyHeaders.upstreamRequest(
+            head, forward: guarded, clientAddress: nil, via: "v")
+        #expect(both.fields.map(\.name) == ["Host", "X-Keep", "Via", "Authorization"])
+        let none = ProxyForward(
+            upstream: ProxyUpstream(scheme: "http", host: "u", port: 80), tls: nil, target: "/",
+            hostHeader: "u", authorization: nil, routeName: "r")
+        let kept = ProxyHeaders.upstreamRequest(head, forward: none, clientAddress: nil, via: "v")
+        #expect(
+            kept.fields.map(\.name) == ["Host", "x-tokenproxy-refresh", "X-User", "X-Keep", "Via"])
+    }
+
+    /// A response's `Content-Length` read in the fields' storage: its first value, none when
+    /// `Transfer-Encoding` overrides it or there is none, and a length of zero is one.
+    @Test func readsAResponsesContentLengthInPlace() {
+        func length(_ fields: HTTPFields) -> Int? {
+            ProxyHeaders.contentLength(of: HTTPResponseHead(status: 200, fields: fields))
+        }
+        #expect(length(["Content-Length": "128"]) == 128)
+        #expect(length(["X-A": "1", "content-length": "0"]) == 0)
+        #expect(length(["Content-Length": "12, 12"]) == 12)
+        #expect(length(["Content-Length": "5", "Transfer-Encoding": "chunked"]) == nil)
+        #expect(length(["X-Content-Length": "5"]) == nil)
+        #expect(length([:]) == nil)
+        var parser = HTTPParser(mode: .response)
+        parser.feed(Array("HTTP/1.1 200 OK\r\nA: 1\r\nContent-Length: 7\r\n\r\n".utf8))
+        guard case .responseHead(let parsed)? = try? parser.next() else {
+            Issue.record("no head")
+            return
+        }
+        #expect(ProxyHeaders.contentLength(of: parsed) == 7)
+    }
+
     @Test func appendsViaAndForwardedFor() {
         let head = HTTPRequestHead(
             method: "GET", target: "/",

@@ -73,11 +73,66 @@ extension HTTPFields {
             _ index: Index, _ name: UnsafeBufferPointer<UInt8>, _ value: UnsafeBufferPointer<UInt8>
         ) -> Void
     ) {
-        storage.withUnsafeBufferPointer { stored in
+        storage.withUnsafeBufferPointer { UnsafeStorage(stored: $0).forEachField(body) }
+    }
+
+    /// The stored bytes, for a caller that would otherwise copy the fields to read them: the
+    /// proxy writing a head, whose fields it reaches through the head's box (a class), where
+    /// each read, and each read inside a closure, was a copy of the storage, an atomic retain
+    /// and release. Taking the pointer is a load with nothing in between, so nothing is
+    /// copied.
+    ///
+    /// Unsafe: the pointer is valid only while these fields' storage lives unchanged. The
+    /// caller must hold their owner (a head passed to it, which holds its box, which holds
+    /// the fields) and must not change the fields or give the head back to the parser that
+    /// made it (which refills a box only it holds) while it uses the result.
+    @inlinable
+    package var unsafeStorage: UnsafeStorage {
+        // The buffer points into the array's heap storage (a native `[UInt8]`, never bridged
+        // on Linux), not to a temporary: it stays valid after the closure for as long as
+        // that storage does (the contract above).
+        storage.withUnsafeBufferPointer { UnsafeStorage(stored: $0) }
+    }
+
+    /// Fields' stored bytes, read in place (see `unsafeStorage` for when they are valid).
+    /// `public` with `package` members for the inlinable accessors, as `HTTPFields`.
+    public struct UnsafeStorage {
+        @usableFromInline let stored: UnsafeBufferPointer<UInt8>
+
+        @inlinable
+        init(stored: UnsafeBufferPointer<UInt8>) { self.stored = stored }
+
+        /// As `HTTPFields.factBits`.
+        @inlinable
+        package var factBits: UInt32 {
+            stored.isEmpty
+                ? 0 : HTTPFields.load(UnsafeRawBufferPointer(stored), at: HTTPFields.factsOffset)
+        }
+
+        /// The value bytes of the first `Content-Length` field, or nil without one: a load of
+        /// the first-record offset noted when the field was appended (0: none), as
+        /// `HTTPFields.firstIndex(.contentLength)` reads it.
+        @inlinable
+        package var firstContentLengthValue: UnsafeBufferPointer<UInt8>? {
+            guard !stored.isEmpty else { return nil }
             let raw = UnsafeRawBufferPointer(stored)
-            var offset = stored.isEmpty ? 0 : Self.headerBytes
+            let offset = Int(HTTPFields.load(raw, at: HTTPFields.firstContentLengthSlot))
+            guard offset != 0 else { return nil }
+            return UnsafeBufferPointer(rebasing: stored[HTTPFields.record(raw, at: offset).value])
+        }
+
+        /// As `HTTPFields.forEachField`.
+        @inlinable @inline(__always)
+        package func forEachField(
+            _ body: (
+                _ index: Index, _ name: UnsafeBufferPointer<UInt8>,
+                _ value: UnsafeBufferPointer<UInt8>
+            ) -> Void
+        ) {
+            let raw = UnsafeRawBufferPointer(stored)
+            var offset = stored.isEmpty ? 0 : HTTPFields.headerBytes
             while offset < stored.count {
-                let (name, value) = Self.record(raw, at: offset)
+                let (name, value) = HTTPFields.record(raw, at: offset)
                 body(
                     Index(offset: offset), UnsafeBufferPointer(rebasing: stored[name]),
                     UnsafeBufferPointer(rebasing: stored[value]))

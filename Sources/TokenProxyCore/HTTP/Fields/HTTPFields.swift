@@ -67,10 +67,12 @@ public struct HTTPFields: Sendable, ExpressibleByDictionaryLiteral {
     static func firstRecordSlot(_ known: KnownName) -> Int? {
         switch known {
         case .host: return 8
-        case .contentLength: return 12
+        case .contentLength: return firstContentLengthSlot
         default: return nil
         }
     }
+    /// `firstRecordSlot(.contentLength)`, for the inlinable readers (`UnsafeStorage`).
+    @inlinable static var firstContentLengthSlot: Int { 12 }
     /// Bytes before a record's name (its two lengths).
     @inlinable static var recordHeaderBytes: Int { 8 }
 

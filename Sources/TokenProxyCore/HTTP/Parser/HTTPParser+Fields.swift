@@ -216,7 +216,8 @@ extension HTTPParser {
                 version: partial.version, status: partial.status, reason: partial.reason,
                 fields: takeHeadFields(reusing: &none))
         }
-        recycledResponse = head.storage
+        // Kept for the next head unless the consumer gives heads back (`recycle(_:)`).
+        if !responseHeadsComeBack { recycledResponse = head.storage }
         return head
     }
 

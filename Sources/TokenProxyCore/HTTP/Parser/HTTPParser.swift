@@ -92,6 +92,10 @@ package struct HTTPParser: Sendable {
     /// The last response head's box, filled again for the next head once nothing else holds
     /// it (response mode).
     var recycledResponse: HTTPResponseHead.Storage?
+    /// Response mode: the consumer gives each response head back when it is done with it
+    /// (`recycle(_:)`, called once at least), so the parser keeps no reference of its own to
+    /// the head it hands out (see `recycle`).
+    var responseHeadsComeBack = false
     var trailerFields = HTTPFields()
     var trailerBytes = 0
     var chunkedBodyBytes = 0
@@ -149,6 +153,18 @@ package struct HTTPParser: Sendable {
             pendingMethods.append(method)
         }
         pendingEnd += 1
+    }
+
+    /// Gives a response head back once its consumer is done with it (the proxy, after
+    /// relaying it), for the next response to be parsed into its box. From the first call on,
+    /// the parser keeps no reference to the heads it hands out: keeping one was a retain per
+    /// response, and the consumer's drop of its copy an atomic release, where a head given
+    /// back moves in. A head not given back (an interim one, an error path) only costs the
+    /// next head a new box; a box still held elsewhere is never refilled (its uniqueness is
+    /// checked first, as for a kept one).
+    package mutating func recycle(_ head: consuming HTTPResponseHead) {
+        responseHeadsComeBack = true
+        recycledResponse = head.storage
     }
 
     /// True once a CONNECT 2xx or a 101 response ended HTTP on this connection; the bytes that

@@ -174,6 +174,9 @@ extension ProxyConnection: UpstreamConnectionOwner {
                     return
                 }
                 responseHead(head, exchange: exchange, upstream: upstream)
+                // Given back for the next response's head (no retain kept by the parser, no
+                // release here).
+                upstream.parser.recycle(head)
             case .body(let bytes):
                 if case .relaying(let framing) = phase {
                     noteBuffered(bytes.count)

@@ -274,16 +274,9 @@ extension ProxyConnection {
             of response: HTTPResponseHead, toHEAD isHEAD: Bool, http11: Bool
         ) -> ProxyHeaders.ResponseFraming {
             if isHEAD || response.status == 204 || response.status == 304 { return .none }
-            // A Transfer-Encoding overrides any length (§6.3). Which names are present is in
-            // the fields' facts; the first length's value is read only when there is one.
-            // The facts through the head (`factBits`: the `facts` getter copied the fields).
-            let facts = HTTPFields.Facts(rawValue: response.fields.factBits)
-            if !facts.has(.transferEncoding) && facts.has(.contentLength),
-                let length = ProxyHeaders.withFirstValue(
-                    of: response.fields, .contentLength, ProxyHeaders.firstContentLength) ?? nil
-            {
-                return .length(length)
-            }
+            // A Transfer-Encoding overrides any length (§6.3); read without a copy of the
+            // fields (`ProxyHeaders.contentLength(of:)`).
+            if let length = ProxyHeaders.contentLength(of: response) { return .length(length) }
             return http11 ? .chunked : .close
         }
     }

@@ -183,6 +183,42 @@ package final class ProxyForward: @unchecked Sendable {
         set { ownRemoveHeaders = newValue }
     }
 
+    /// Whether `removeHeaders` names any field (asked once per head, before `removesField`).
+    var removesAnyField: Bool {
+        switch ownRemoveHeaders {
+        case .some(let own): !own.isEmpty
+        case .none: !template.removeHeaders.isEmpty
+        }
+    }
+
+    /// Whether `removeHeaders` names the field `name` (ASCII case-insensitive). Compared where
+    /// the names are stored: the `removeHeaders` getter returns a copy of the array, an atomic
+    /// retain and release per request (the template's is a `let`, read in place).
+    func removesField(_ name: UnsafeBufferPointer<UInt8>) -> Bool {
+        switch ownRemoveHeaders {
+        case .some(let own): own.contains { FieldNameList.equal($0, name) }
+        case .none: template.removeHeaders.contains { FieldNameList.equal($0, name) }
+        }
+    }
+
+    /// `authorization`'s UTF-8 bytes where its own storage holds them, or nil (no value, or
+    /// one short enough to be a small string: then copy `authorization`, which for a small
+    /// string is no retain). For the header writer: the copy of the `String` it made was an
+    /// atomic retain and release of the token's storage per request (the writes between the
+    /// read and the last use kept the compiler from borrowing it).
+    ///
+    /// Unsafe: valid only while `authorization` is neither changed nor released, that is,
+    /// while the caller holds the forward and does not set it. Why the pointer outlives the
+    /// closure: a string longer than a small string's 15 bytes is not small, so its contiguous
+    /// UTF-8 is in its storage object (or, for a literal, the binary), not in a temporary copy;
+    /// a string without contiguous UTF-8 (none on Linux) gives nil.
+    var authorizationStorageBytes: UnsafeBufferPointer<UInt8>? {
+        guard let count = authorization?.utf8.count, count >= MemoryLayout<String>.size else {
+            return nil
+        }
+        return authorization?.utf8.withContiguousStorageIfAvailable { $0 }
+    }
+
     /// A forward of `template`'s route (the engine's path: one reference to the route's
     /// constants, three per-request values).
     package init(

@@ -42,12 +42,14 @@ extension ProxyHeaders {
         _ head: HTTPResponseHead, framing: ResponseFraming, connection: ConnectionField,
         via: String, to sink: inout some HeadSink
     ) {
+        // The fields' bytes in place (see `appendUpstreamRequest`): each pass over a copy,
+        // or over `head.fields` inside the writing closure, was an atomic retain and release.
+        // Sound: `head`, held by the caller for this call, holds its box and the box the
+        // fields, and nothing here changes them.
+        let fields = head.fields.unsafeStorage
         // The static lists are read where they are used (`droppedDownstream(contains:chunked:)`),
         // not copied into a local (a copy of a list's array is a retain and a release).
         let chunked = framing == .chunked
-        // One copy of the fields for the whole function: each pass read through the head's box
-        // retained and released them again (the box is shared, so the compiler cannot borrow).
-        let fields = head.fields
         // Fields this response drops besides the static lists: those its `Connection` nominates (but a
         // chunked relay keeps `Trailer`), and the length when we frame the body ourselves.
         // Made only when a field needs them (see `appendUpstreamRequest`).
@@ -115,6 +117,18 @@ extension ProxyHeaders {
             }
             out.crlf()
         }
+    }
+
+    /// The length a response's `Content-Length` gives its body when no `Transfer-Encoding`
+    /// overrides it (RFC 9112 §6.3): its first value, as `firstContentLength` reads it; nil
+    /// without one. Read in the fields' storage (`HTTPFields.unsafeStorage`): a copy of the
+    /// fields to read them was an atomic retain and release per response. Sound: `response`,
+    /// held by the caller for this call, holds its box and the box the fields, unchanged here.
+    static func contentLength(of response: HTTPResponseHead) -> Int? {
+        let fields = response.fields.unsafeStorage
+        if HTTPFields.Facts(rawValue: fields.factBits).has(.transferEncoding) { return nil }
+        guard let value = fields.firstContentLengthValue else { return nil }
+        return firstContentLength(value)
     }
 
     /// Whether `name` is among the fields never copied to the client as they are

@@ -139,13 +139,21 @@ enum ProxyHeaders {
         _ head: HTTPRequestHead, forward: ProxyForward, clientAddress: String?, via: String,
         to sink: inout some HeadSink
     ) {
-        // Read once: `forward` is a class, and each read of a `var` is an exclusivity check.
-        let authorization = forward.authorization
-        let removeHeaders = forward.removeHeaders
+        // The fields' bytes in place: a copy of the fields (into a local, or read again inside
+        // the writing closure) was an atomic retain and release of their storage. Sound:
+        // `head`, held by the caller for this call, holds its box and the box the fields, and
+        // nothing here changes them or reaches the parser that recycles boxes.
+        let fields = head.fields.unsafeStorage
+        // The injected `Authorization` in place (`ProxyForward.authorizationStorageBytes`; a
+        // short value is copied where it is written, a small string: no retain). Sound: the
+        // caller holds `forward` for this call, and nothing here sets its `authorization`.
+        let authorizationBytes = forward.authorizationStorageBytes
+        let authorizationCount = authorizationBytes?.count ?? forward.authorization?.utf8.count
+        // The template's constants are `let`s, read in place; the removed names are asked of
+        // the forward (`ProxyForward.removesField`), which compares them where they are
+        // stored (its `removeHeaders` getter returns a copy of the array).
         let forwardedHeaders = forward.forwardedHeaders
-        // One copy of the fields for both passes: each read through the head's box retained
-        // and released them again (the box is shared, so the compiler cannot borrow from it).
-        let fields = head.fields
+        let removes = forward.removesAnyField
         // One pass for what decides the rest: the names `Connection` nominates (besides those
         // dropped anyway), the framing, list fields we extend, whether `Upgrade` is offered.
         // Optionals, made only when a field needs them: most heads fill none, and an empty
@@ -182,7 +190,7 @@ enum ProxyHeaders {
                 appendValue(value, to: &forwardedFor)
             }
         }
-        let dropAuthorization = authorization != nil
+        let dropAuthorization = authorizationCount != nil
         let upgrades = offersUpgrade ? allowedUpgrades(head, allowed: forward.upgrades) : nil
         let upgradeValue = upgrades.map { $0.joined(separator: ", ") } ?? ""
         let viaValue = existingVia.map { joined($0, adding: via) } ?? via
@@ -206,7 +214,7 @@ enum ProxyHeaders {
             fixedBytes + head.method.utf8.count + forward.target.utf8.count
             + forward.template.hostHeader.utf8.count
             + fieldBytes + upgradeValue.utf8.count + viaValue.utf8.count
-            + forwardedForValue.utf8.count + addedBytes + (authorization?.utf8.count ?? 0)
+            + forwardedForValue.utf8.count + addedBytes + (authorizationCount ?? 0)
         sink.appendHead(capacity: capacity) { out in
             out.write(head.method)
             out.byte(0x20)
@@ -223,11 +231,7 @@ enum ProxyHeaders {
                 {
                     return
                 }
-                if !removeHeaders.isEmpty
-                    && removeHeaders.contains(where: { FieldNameList.equal($0, name) })
-                {
-                    return
-                }
+                if removes && forward.removesField(name) { return }
                 out.field(name, value)
             }
             if chunked {
@@ -254,7 +258,13 @@ enum ProxyHeaders {
                 out.crlf()
             }
             // Last, after everything a client field could influence.
-            if let authorization { out.field("Authorization", authorization) }
+            if let authorizationBytes {
+                out.write("Authorization: ")
+                out.write(authorizationBytes)
+                out.crlf()
+            } else if let authorization = forward.authorization {
+                out.field("Authorization", authorization)
+            }
             out.crlf()
         }
     }
