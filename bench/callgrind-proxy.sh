@@ -56,7 +56,9 @@ json.dump({
 }, open(f"{work}/config.json", "w"))
 PY
 
-LD_PRELOAD="$work/nosigsuspend.so" valgrind --tool=callgrind ${CALLGRIND_EXTRA:-} --dump-instr=yes --compress-strings=no --compress-pos=no \
+# CALLGRIND_EXTRA: more valgrind options, split on spaces (e.g. --collect-bus=yes).
+read -r -a callgrind_extra <<<"${CALLGRIND_EXTRA:-}"
+LD_PRELOAD="$work/nosigsuspend.so" valgrind --tool=callgrind "${callgrind_extra[@]}" --dump-instr=yes --compress-strings=no --compress-pos=no \
     --callgrind-out-file="$work/cg.out" "$work/tokenproxy" serve --config "$work/config.json" \
     >"$work/serve.log" 2>&1 &
 pid=$!
@@ -107,7 +109,7 @@ http {
     }
 }
 EOF
-valgrind --tool=callgrind ${CALLGRIND_EXTRA:-} --dump-instr=yes --compress-strings=no --compress-pos=no \
+valgrind --tool=callgrind "${callgrind_extra[@]}" --dump-instr=yes --compress-strings=no --compress-pos=no \
     --callgrind-out-file="$work/ng.out" "$nginx_bin" -p "$work/ng" -e "$work/ng/error.log" \
     -c "$work/ng/nginx.conf" >"$work/ng/run.log" 2>&1 &
 nginx_pid=$!

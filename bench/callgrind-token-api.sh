@@ -29,7 +29,9 @@ trap cleanup EXIT
 
 callgrind_prepare "$binary"
 
-LD_PRELOAD="$work/nosigsuspend.so" valgrind --tool=callgrind ${CALLGRIND_EXTRA:-} --dump-instr=yes --compress-strings=no --compress-pos=no \
+# CALLGRIND_EXTRA: more valgrind options, split on spaces (e.g. --collect-bus=yes).
+read -r -a callgrind_extra <<<"${CALLGRIND_EXTRA:-}"
+LD_PRELOAD="$work/nosigsuspend.so" valgrind --tool=callgrind "${callgrind_extra[@]}" --dump-instr=yes --compress-strings=no --compress-pos=no \
     --callgrind-out-file="$work/cg.out" "$work/tokenproxy" dev --dir "$work/dev" >"$work/dev.log" 2>&1 &
 pid=$!
 # Start-up under valgrind takes minutes on a loaded machine.
