@@ -12,7 +12,8 @@
 # tokenproxy with perf (cpu-clock, -g) during one 16-connection http run and writes the top
 # symbols to bench/results/proxy-DATE.profile.txt (needs linux-perf). BENCH_PIN=1: the proxies
 # on CPU 0 (nginx with one worker), loadgen and the upstream on CPU 1; BENCH_DOWNLOAD=0 skips
-# the 1 GiB downloads; BENCH_BIN (a built binary); BENCH_OUT_DIR (write OUT_DIR/proxy.{json,md}).
+# the 1 GiB downloads; BENCH_BIN (a built binary); BENCH_OUT_DIR (write OUT_DIR/proxy.{json,md});
+# BENCH_EVENT_LOOPS (tokenproxy's `api.event_loops`; default: from its CPUs).
 set -euo pipefail
 export LC_ALL=C
 cd "$(dirname "$0")/.."
@@ -138,9 +139,9 @@ wait_port "$ref_port" "nginx (proxy)" "$work/ref/error.log"
 
 # --- 5. test IdP, key, tokenproxy with two proxy routes ------------------------------------------
 start_test_idp
-python3 - "$work" "$issuer" "$credential" "$tp_port" "$up_port" "$up_tls_port" <<'PY'
+python3 - "$work" "$issuer" "$credential" "$tp_port" "$up_port" "$up_tls_port" "${BENCH_EVENT_LOOPS:-}" <<'PY'
 import json, sys
-work, issuer, name, tp_port, up_port, up_tls_port = sys.argv[1:7]
+work, issuer, name, tp_port, up_port, up_tls_port, loops = sys.argv[1:8]
 config = {
     "api": {"socket": f"{work}/tokenproxy.sock", "socket_mode": "0600"},
     "credentials": {name: {"key_file": f"{work}/sa.json", "issuer": issuer, "scopes": ["openid"]}},
@@ -156,6 +157,8 @@ config = {
     },
     "log": {"level": "info"},
 }
+if loops:
+    config["api"]["event_loops"] = int(loops)
 json.dump(config, open(f"{work}/config.json", "w"), indent=2)
 PY
 log "starting tokenproxy serve"
