@@ -191,13 +191,15 @@ declare -A pids=([tokenproxy]="$tokenproxy_pid"
                  [upstream]="$upstream_pid $(pgrep -P "$upstream_pid" | tr '\n' ' ')")
 nginx_workers="$(pgrep -c -P "$reference_pid" || true)"
 clock_ticks="$(getconf CLK_TCK)"
-cpu_ticks() {
-    local pid total=0
-    for pid in ${pids[$1]}; do total=$((total + $(awk '{ print $14 + $15 }' "/proc/$pid/stat"))); done
+cpu_ticks() { # cpu_ticks TARGET [FIELDS]: user + system clock ticks (FIELDS "14": user only)
+    local pid total=0 fields="${2:-14 15}"
+    for pid in ${pids[$1]}; do
+        total=$((total + $(awk -v f="$fields" '{ n = split(f, k, " "); s = 0; for (i = 1; i <= n; i++) s += $k[i]; print s }' "/proc/$pid/stat")))
+    done
     echo "$total"
 }
 run() { # run TARGET SCHEME CONNECTIONS SECONDS: loadgen's line plus the proxy's CPU seconds
-    local port path header=() before line cpu_target="$1"
+    local port path header=() before before_user line cpu_target="$1"
     case "$1/$2" in
         tokenproxy/http) port=$tp_port path=$small_path ;;
         tokenproxy/https) port=$tp_port path=/tls/small ;;
@@ -206,10 +208,12 @@ run() { # run TARGET SCHEME CONNECTIONS SECONDS: loadgen's line plus the proxy's
         upstream/http) port=$up_port path=$small_path header=("Authorization: Bearer $fixed_token") ;;
         *) die "no baseline for $1/$2 (loadgen speaks no TLS)" ;;
     esac
-    before="$(cpu_ticks "$cpu_target")"
+    before="$(cpu_ticks "$cpu_target")" before_user="$(cpu_ticks "$cpu_target" 14)"
     line="$("${on_load_cpu[@]}" "$loadgen" "tcp:127.0.0.1:$port" "$3" "$4" "$path" "${header[@]}" 2>>"$work/loadgen.err" || true)"
     [ -n "$line" ] || die "loadgen printed nothing for $1/$2 ($(tail -1 "$work/loadgen.err"))"
-    echo "${line%\}}, \"server_cpu_s\": $(awk -v t=$(($(cpu_ticks "$cpu_target") - before)) -v hz="$clock_ticks" 'BEGIN { printf "%.2f", t / hz }')}"
+    # The user-space share apart: at one connection the servers' kernel time is alike, and
+    # user time is where they differ.
+    echo "${line%\}}, \"server_cpu_s\": $(awk -v t=$(($(cpu_ticks "$cpu_target") - before)) -v hz="$clock_ticks" 'BEGIN { printf "%.2f", t / hz }'), \"server_user_s\": $(awk -v t=$(($(cpu_ticks "$cpu_target" 14) - before_user)) -v hz="$clock_ticks" 'BEGIN { printf "%.2f", t / hz }')}"
 }
 record() { # record TARGET SCHEME REPEAT LINE
     python3 -c 'import json,sys; r=json.loads(sys.argv[1]); r.update(target=sys.argv[2], scheme=sys.argv[3], repeat=int(sys.argv[4])); print(json.dumps(r))' \

@@ -29,6 +29,10 @@ def median_of(runs: list[dict]) -> dict:
         "p99_us": statistics.median(r["p99_us"] for r in runs),
         "cpu_us_per_request": round(statistics.median(
             r["server_cpu_s"] * 1e6 / r["requests"] for r in runs if r["requests"]), 1),
+        # User space alone (older results lack it): where the servers differ at one connection.
+        "user_us_per_request": round(statistics.median(
+            r["server_user_s"] * 1e6 / r["requests"] for r in runs if r["requests"]), 1)
+        if all("server_user_s" in r for r in runs) else None,
         "errors": sum(r["errors"] for r in runs),
         "repeats": len(runs),
     }
@@ -59,7 +63,7 @@ def medians(runs: list[dict]) -> list[dict]:
 def load_table(rows: list[dict]) -> list[list[str]]:
     cells = [["upstream", "conns", "tokenproxy rps", "p50 µs", "p99 µs", "nginx rps", "p50 µs",
               "p99 µs", "direct rps", "p50 µs", "p99 µs", "rps tp/nginx", "p99 tp/nginx",
-              "CPU µs/req tp", "nginx", "CPU tp/nginx", "errors"]]
+              "CPU µs/req tp", "nginx", "CPU tp/nginx", "user µs/req tp", "nginx", "errors"]]
     for row in rows:
         cell = [row["scheme"], str(row["connections"])]
         for target in TARGETS:
@@ -69,8 +73,11 @@ def load_table(rows: list[dict]) -> list[list[str]]:
         cell += [f"{row[k]:.2f}" if row[k] is not None else "-" for k in ("ratio_rps", "ratio_p99")]
         cell += [f"{row['tokenproxy']['cpu_us_per_request']:.1f}",
                  f"{row['nginx']['cpu_us_per_request']:.1f}",
-                 f"{row['ratio_cpu']:.2f}" if row["ratio_cpu"] is not None else "-",
-                 str(sum(row[t]["errors"] for t in TARGETS if t in row))]
+                 f"{row['ratio_cpu']:.2f}" if row["ratio_cpu"] is not None else "-"]
+        cell += [f"{row[t]['user_us_per_request']:.1f}"
+                 if row[t].get("user_us_per_request") is not None else "-"
+                 for t in ("tokenproxy", "nginx")]
+        cell += [str(sum(row[t]["errors"] for t in TARGETS if t in row))]
         cells.append(cell)
     return cells
 
@@ -134,7 +141,8 @@ def markdown(load: list[list[str]], download: list[list[str]], meta: dict) -> st
         "Latencies in microseconds. `direct` is loadgen against the upstream itself (http only: "
         "loadgen speaks no TLS). Ratios above 1 mean tokenproxy has more requests/s or a longer "
         "tail (p99) or more CPU per request. CPU is user + system of the proxy's processes "
-        "(/proc), per request served.",
+        "(/proc), per request served; `user` is the user-space part alone (clock ticks of "
+        "10 ms: read it over runs of several seconds).",
         "",
         *(markdown_table(download) if download else ["(1 GiB downloads skipped)"]),
         "",
