@@ -247,7 +247,8 @@ extension ServerConnection {
             var expectsContinue = false
             // Bit tests of the facts the parser noted (`HTTPFields+Facts`), read once: a lookup
             // by name string cost ~130 instructions each on every request.
-            let facts = head.fields.facts
+            // Through `factBits`, inlinable: the `facts` getter made this caller copy the fields.
+            let facts = HTTPFields.Facts(rawValue: head.fields.factBits)
             if facts.contains(.expect) && head.version == .http1_1 {
                 // RFC 9110 §10.1.1: 100-continue is the only expectation defined; a 1.0 client
                 // cannot have meant it, so its Expect is ignored.

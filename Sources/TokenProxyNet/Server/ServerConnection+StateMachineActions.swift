@@ -58,8 +58,12 @@ extension ServerConnection.StateMachine {
 
         init() {}
 
-        init(_ head: HTTPRequestHead) {
-            keepAlive = head.keepAlive
+        /// Borrowed: an initializer's parameter is owned by default, so the caller copied
+        /// (retained) the head for it and the initializer released it.
+        init(_ head: borrowing HTTPRequestHead) {
+            // From the fact bits read in place: `head.keepAlive` passed the fields on (a retain
+            // and a release per request).
+            keepAlive = head.version.keepsAlive(factBits: head.fields.factBits)
             isHead = Self.isHEAD(head.method)
             // The parts compared: `==` on `HTTPVersion` went through its generic witness.
             let version = head.version

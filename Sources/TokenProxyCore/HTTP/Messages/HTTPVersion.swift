@@ -19,8 +19,14 @@ public struct HTTPVersion: Sendable, Hashable, CustomStringConvertible {
     /// Whether a message with `fields` leaves the connection open afterwards (RFC 9112 §9.3):
     /// HTTP/1.1 persists unless `Connection: close`; HTTP/1.0 only with `Connection: keep-alive`.
     package func keepsAlive(with fields: HTTPFields) -> Bool {
+        keepsAlive(factBits: fields.factBits)
+    }
+
+    /// `keepsAlive(with:)` from the fields' `factBits`, which a caller in another module reads
+    /// in place (passing the fields made it retain and release them around the call).
+    package func keepsAlive(factBits: UInt32) -> Bool {
         // From the facts noted as the fields were appended: no scan, no list built.
-        let facts = fields.facts
+        let facts = HTTPFields.Facts(rawValue: factBits)
         if facts.contains(.connectionClose) { return false }
         if self == .http1_1 { return true }
         return facts.contains(.connectionKeepAlive)
