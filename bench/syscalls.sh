@@ -151,6 +151,10 @@ measure() {
     after="$(context_switches $pids) $(cpu_nanoseconds $pids)"
     wait "$cpu_pid" || true
     perf report -i "$work/cpu.data" --no-children --sort dso,sym --stdio 2>/dev/null | grep -E '^ +[0-9]' >"$work/cpu.txt" || true
+    # BENCH_KEEP_PROFILES=DIR keeps each whole profile (every symbol, not just the top few).
+    if [ -n "${BENCH_KEEP_PROFILES:-}" ]; then
+        cp "$work/cpu.txt" "$BENCH_KEEP_PROFILES/${label// /-}-c$connections.txt"
+    fi
     read -r switches_before cpu_before <<<"$before"
     read -r switches_after cpu_after <<<"$after"
     python3 - "$label" "$connections" "$line" "$cpu_line" "$work/stat.txt" "$work/returns.txt" \

@@ -139,14 +139,22 @@ struct HTTPParserReuseTests {
         }
     }
 
+    /// Feeds `text` to `parser` as the response to `method`; its head, nil when none came.
+    private static func responseHead(
+        _ parser: inout HTTPParser, to method: String, _ text: String
+    ) throws -> HTTPResponseHead? {
+        parser.expectResponse(toMethod: method)
+        parser.feed(Array(text.utf8))
+        guard case .responseHead(let head)? = try parser.next() else { return nil }
+        return head
+    }
+
     /// A response head still held keeps its status, reason and fields when the parser reads
     /// the next one; once dropped, its box is refilled with the next head's parts.
     @Test func aHeldResponseHeadKeepsItsPartsWhileTheNextIsRead() throws {
         var parser = HTTPParser(mode: .response)
         func next(_ text: String) throws -> HTTPResponseHead? {
-            parser.expectResponse(toMethod: "HEAD")
-            parser.feed(Array(text.utf8))
-            guard case .responseHead(let head)? = try parser.next() else { return nil }
+            let head = try Self.responseHead(&parser, to: "HEAD", text)
             _ = try parser.next()
             return head
         }
@@ -170,10 +178,7 @@ struct HTTPParserReuseTests {
     @Test func aResponseHeadGivenBackIsRefilledUnlessACopyIsHeld() throws {
         var parser = HTTPParser(mode: .response)
         func next(_ text: String) throws -> HTTPResponseHead? {
-            parser.expectResponse(toMethod: "GET")
-            parser.feed(Array(text.utf8))
-            guard case .responseHead(let head)? = try parser.next() else { return nil }
-            return head
+            try Self.responseHead(&parser, to: "GET", text)
         }
         let first = try #require(try next("HTTP/1.1 200 OK\r\nContent-Length: 0\r\nA: 1\r\n\r\n"))
         guard case .end? = try parser.next() else { throw HTTPParseError.unexpectedEnd }

@@ -57,9 +57,7 @@ struct ProxyEngineTests {
     @Test func reportsASuccessToTheTemplatesReporter() async throws {
         let upstream = try UpstreamTestServer()
         let reporter = RecordingReporter()
-        let template = ProxyForwardTemplate(
-            upstream: ProxyUpstream(scheme: "http", host: "127.0.0.1", port: upstream.port),
-            tls: nil, hostHeader: "api.example.com", routeName: "reported", reporter: reporter)
+        let template = Self.template(to: upstream, routeName: "reported", reporter: reporter)
         let unreachable = ProxyForwardTemplate(
             upstream: ProxyUpstream(scheme: "http", host: "127.0.0.1", port: 1), tls: nil,
             hostHeader: "x", routeName: "unreachable", reporter: reporter)
@@ -85,15 +83,22 @@ struct ProxyEngineTests {
         await proxy.stop()
     }
 
+    /// A route's template toward the test upstream whose successes go to `reporter`.
+    static func template(
+        to upstream: UpstreamTestServer, routeName: String, reporter: any ProxySuccessReporter
+    ) -> ProxyForwardTemplate {
+        ProxyForwardTemplate(
+            upstream: ProxyUpstream(scheme: "http", host: "127.0.0.1", port: upstream.port),
+            tls: nil, hostHeader: "api.example.com", routeName: routeName, reporter: reporter)
+    }
+
     /// The response reaches the client before the exchange is reported (and the rest of its
     /// bookkeeping runs): the reporter here waits until the client has read the response. In
     /// the other order the client would wait for the reporter, which gives up after 5 s.
     @Test func answersTheClientBeforeReportingTheExchange() async throws {
         let upstream = try UpstreamTestServer()
         let reporter = GateReporter()
-        let template = ProxyForwardTemplate(
-            upstream: ProxyUpstream(scheme: "http", host: "127.0.0.1", port: upstream.port),
-            tls: nil, hostHeader: "api.example.com", routeName: "gated", reporter: reporter)
+        let template = Self.template(to: upstream, routeName: "gated", reporter: reporter)
         let delegate = FakeProxyDelegate { head in
             .forward(
                 ProxyForward(template: template, target: head.target, authorization: "Bearer t"))
