@@ -106,10 +106,7 @@ final class TokenAPIConnection {
     /// The connection state the server keeps, if it is a `TokenAPIConnection` (checked by type,
     /// not by a dynamic cast: every request asks).
     static func of(_ state: AnyObject?) -> TokenAPIConnection? {
-        guard let state, ObjectIdentifier(type(of: state)) == ObjectIdentifier(Self.self) else {
-            return nil
-        }
-        return unsafeDowncast(state, to: TokenAPIConnection.self)
+        unretained(state)?.takeUnretainedValue()
     }
 
     /// `of(_:)` without a retain: the caller keeps `state` (the server's connection state)

@@ -132,13 +132,10 @@ extension ProxyConnection.StateMachine {
         /// `ProxyHeaders.allowedUpgrades` on the offer kept in `upgrades`: the offered
         /// protocols whose names `allowed` lists, in the client's order.
         mutating func allowUpgrades(_ allowed: [String]) {
-            guard offersUpgrade, !allowed.isEmpty else {
-                upgrades = []
-                return
-            }
-            upgrades = upgrades.filter {
-                allowed.contains(ProxyHeaders.protocolName(Substring($0)))
-            }
+            upgrades =
+                offersUpgrade
+                ? ProxyHeaders.allowedUpgrades(
+                    offered: upgrades.map { Substring($0) }, allowed: allowed) : []
         }
     }
 

@@ -85,8 +85,16 @@ enum ProxyHeaders {
     /// follow would bypass routing and token injection (h2c smuggling).
     static func allowedUpgrades(_ head: HTTPRequestHead, allowed: [String]) -> [String] {
         guard !allowed.isEmpty, isUpgradeRequest(head) else { return [] }
-        return head.fields.listElements("Upgrade").filter { allowed.contains(protocolName($0)) }
-            .map(String.init)
+        return allowedUpgrades(offered: head.fields.listElements("Upgrade"), allowed: allowed)
+    }
+
+    /// The elements of an `Upgrade` offer (`offered`, as the client wrote them) whose
+    /// protocol names `allowed` lists, in the client's order: the rule of
+    /// `allowedUpgrades(_:allowed:)`, also applied to an offer kept apart from its head (the
+    /// state machine's `Request`).
+    static func allowedUpgrades(offered: [Substring], allowed: [String]) -> [String] {
+        guard !allowed.isEmpty else { return [] }
+        return offered.filter { allowed.contains(protocolName($0)) }.map(String.init)
     }
 
     /// The lowercased `protocol-name` of an `Upgrade` element `name[/version]` (RFC 9110 §7.8).
