@@ -16,6 +16,8 @@ import json
 import statistics
 import sys
 
+from ratios import paired, spread
+
 TARGETS = ("tokenproxy", "nginx", "upstream")
 PINNED = ("Pinned: the proxies on CPU 0 (nginx with one worker), loadgen and the upstream "
           "(one worker) on CPU 1.")
@@ -56,6 +58,10 @@ def medians(runs: list[dict]) -> list[dict]:
         row["ratio_rps"] = ratio(tp["rps"], ng["rps"])
         row["ratio_p99"] = ratio(tp["p99_us"], ng["p99_us"])
         row["ratio_cpu"] = ratio(tp["cpu_us_per_request"], ng["cpu_us_per_request"])
+        # Each repeat's own tokenproxy / nginx, whose median the goals read (bench/ratios.py).
+        mine = [r for r in runs if (r["scheme"], r["connections"]) == (scheme, connections)]
+        row["paired_rps"] = paired(mine, "rps")
+        row["paired_p99"] = paired(mine, "p99_us")
         rows.append(row)
     return rows
 
@@ -63,6 +69,7 @@ def medians(runs: list[dict]) -> list[dict]:
 def load_table(rows: list[dict]) -> list[list[str]]:
     cells = [["upstream", "conns", "tokenproxy rps", "p50 µs", "p99 µs", "nginx rps", "p50 µs",
               "p99 µs", "direct rps", "p50 µs", "p99 µs", "rps tp/nginx", "p99 tp/nginx",
+              "paired rps", "paired p99",
               "CPU µs/req tp", "nginx", "CPU tp/nginx", "user µs/req tp", "nginx", "errors"]]
     for row in rows:
         cell = [row["scheme"], str(row["connections"])]
@@ -71,6 +78,7 @@ def load_table(rows: list[dict]) -> list[list[str]]:
             cell += ([f"{t['rps']:,.0f}", f"{t['p50_us']:.0f}", f"{t['p99_us']:.0f}"] if t
                      else ["-", "-", "-"])
         cell += [f"{row[k]:.2f}" if row[k] is not None else "-" for k in ("ratio_rps", "ratio_p99")]
+        cell += [spread(row.get("paired_rps")), spread(row.get("paired_p99"))]
         cell += [f"{row['tokenproxy']['cpu_us_per_request']:.1f}",
                  f"{row['nginx']['cpu_us_per_request']:.1f}",
                  f"{row['ratio_cpu']:.2f}" if row["ratio_cpu"] is not None else "-"]
@@ -140,7 +148,8 @@ def markdown(load: list[list[str]], download: list[list[str]], meta: dict) -> st
         "",
         "Latencies in microseconds. `direct` is loadgen against the upstream itself (http only: "
         "loadgen speaks no TLS). Ratios above 1 mean tokenproxy has more requests/s or a longer "
-        "tail (p99) or more CPU per request. CPU is user + system of the proxy's processes "
+        "tail (p99) or more CPU per request. `paired`: each repeat's own tokenproxy / nginx, "
+        "median (lowest–highest); the goals read its median (bench/ratios.py). CPU is user + system of the proxy's processes "
         "(/proc), per request served; `user` is the user-space part alone (clock ticks of "
         "10 ms: read it over runs of several seconds).",
         "",

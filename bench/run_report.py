@@ -36,6 +36,12 @@ def fmt_ratio(value: float | None) -> str:
     return f"{value:.2f}×" if value is not None else "—"
 
 
+def pair_range(pair: dict | None) -> str:
+    """` (lowest–highest of N)` of a paired ratio: how far one repeat strayed."""
+    return (f" ({pair['low']:.2f}–{pair['high']:.2f} of {pair['pairs']})"
+            if pair and pair["pairs"] > 1 else "")
+
+
 def met(ok: bool | None) -> str:
     return "—" if ok is None else ("yes" if ok else "**no**")
 
@@ -61,16 +67,25 @@ class Table:
             if scheme is not None and row.get("scheme") != scheme:
                 continue
             tp, ng = row["tokenproxy"], row["nginx"]
-            r_rps, r_p99 = ratio(tp["rps"], ng["rps"]), ratio(tp["p99_us"], ng["p99_us"])
+            # The median of each repeat's own ratio (bench/ratios.py: it cancels a stretch
+            # that slowed both targets of one repeat), with its spread; results written
+            # before the pairs were recorded fall back to the ratio of the medians.
+            pair_rps, pair_p99 = row.get("paired_rps"), row.get("paired_p99")
+            r_rps = pair_rps["median"] if pair_rps else ratio(tp["rps"], ng["rps"])
+            r_p99 = pair_p99["median"] if pair_p99 else ratio(tp["p99_us"], ng["p99_us"])
             r_cpu = ratio(tp["cpu_us_per_request"], ng["cpu_us_per_request"])
             errors = tp.get("errors", 0) + ng.get("errors", 0)
             ok = (r_rps is not None and r_p99 is not None and r_rps >= 1.0
                   and r_p99 <= p99_limit and errors == 0)
             self.add(f"{label} c={row['connections']} {mode}", rps_text(tp), rps_text(ng),
-                     f"rps {fmt_ratio(r_rps)} · p99 {fmt_ratio(r_p99)} · CPU {fmt_ratio(r_cpu)}"
+                     f"rps {fmt_ratio(r_rps)}{pair_range(pair_rps)} · p99 {fmt_ratio(r_p99)}"
+                     f"{pair_range(pair_p99)} · CPU {fmt_ratio(r_cpu)}"
                      + (f" · {errors} errors" if errors else ""),
                      f"rps ≥ 1.0×, p99 ≤ {p99_limit:.1f}×", ok, ratio_rps=r_rps, ratio_p99=r_p99,
-                     ratio_cpu=r_cpu, tokenproxy=tp, nginx=ng)
+                     ratio_cpu=r_cpu, paired_rps=pair_rps, paired_p99=pair_p99,
+                     ratio_of_medians_rps=ratio(tp["rps"], ng["rps"]),
+                     ratio_of_medians_p99=ratio(tp["p99_us"], ng["p99_us"]), tokenproxy=tp,
+                     nginx=ng)
 
 
 def build(parts: Path) -> tuple[Table, list[str]]:
@@ -221,7 +236,8 @@ def markdown(table: Table, notes: list[str], meta: dict) -> str:
     met_rows = [r for r in table.rows if r["met"] != "—"]
     lines += ["", f"Goals met: {sum(r['met'] == 'yes' for r in met_rows)} of {len(met_rows)}.",
               "", "Ratios are tokenproxy / nginx: above 1 is more requests/s, a longer tail, "
-              "more CPU per request. Pinned: the servers measured on CPU 0 (nginx one worker), "
+              "more CPU per request. rps and p99: the median of each repeat's own ratio (the "
+              "two targets run back to back), in brackets the lowest and highest repeat. Pinned: the servers measured on CPU 0 (nginx one worker), "
               "loadgen (and the proxy's upstream) on CPU 1; unpinned: all share every CPU "
               "(nginx `worker_processes auto`). CPU µs/req is the server's user + system time "
               "per request. Details: bench/README.md.", ""]

@@ -15,6 +15,8 @@ import json
 import statistics
 import sys
 
+from ratios import paired, spread
+
 TARGETS = ("tokenproxy", "nginx")
 PINNED = "Pinned: the servers on CPU 0 (nginx with one worker), loadgen on CPU 1."
 UNPINNED = "Unpinned: servers and loadgen share every CPU (nginx `worker_processes auto`)."
@@ -39,6 +41,10 @@ def medians(runs: list[dict]) -> list[dict]:
         tp, ng = row["tokenproxy"], row["nginx"]
         row["ratio_rps"] = round(tp["rps"] / ng["rps"], 3) if ng["rps"] else None
         row["ratio_p99"] = round(tp["p99_us"] / ng["p99_us"], 3) if ng["p99_us"] else None
+        # Each repeat's own tokenproxy / nginx, whose median the goals read (bench/ratios.py).
+        mine = [r for r in runs if r["connections"] == connections]
+        row["paired_rps"] = paired(mine, "rps")
+        row["paired_p99"] = paired(mine, "p99_us")
         rows.append(row)
     return rows
 
@@ -47,7 +53,8 @@ def table(rows: list[dict]) -> list[list[str]]:
     """The table as text cells, header first."""
     cells = [[
         "connections", "tokenproxy rps", "p50 µs", "p99 µs",
-        "nginx rps", "p50 µs", "p99 µs", "rps tp/nginx", "p99 tp/nginx",
+        "nginx rps", "p50 µs", "p99 µs", "rps tp/nginx", "p99 tp/nginx", "paired rps",
+        "paired p99",
     ]]
     for row in rows:
         tp, ng = row["tokenproxy"], row["nginx"]
@@ -57,6 +64,7 @@ def table(rows: list[dict]) -> list[list[str]]:
             f"{ng['rps']:,.0f}", f"{ng['p50_us']:.0f}", f"{ng['p99_us']:.0f}",
             f"{row['ratio_rps']:.2f}" if row["ratio_rps"] is not None else "-",
             f"{row['ratio_p99']:.2f}" if row["ratio_p99"] is not None else "-",
+            spread(row.get("paired_rps")), spread(row.get("paired_p99")),
         ])
     return cells
 
@@ -102,7 +110,8 @@ def markdown(cells: list[list[str]], cpu: list[list[str]], meta: dict) -> str:
         *markdown_table(cells),
         "",
         "Latencies in microseconds. Ratios above 1 mean tokenproxy has more requests/s "
-        "(rps) or a longer tail (p99).",
+        "(rps) or a longer tail (p99). `paired`: each repeat's own tokenproxy / nginx, median "
+        "(lowest–highest); the goals read its median (bench/ratios.py).",
         "",
         *markdown_table(cpu),
         "",
