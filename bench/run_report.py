@@ -123,7 +123,7 @@ def build(parts: Path) -> tuple[Table, list[str]]:
         r = ratio(tp["mb_per_s"], ng["mb_per_s"])
         table.add("1 GiB through the proxy (unpinned)",
                   f"{tp['mb_per_s']:,.0f} MB/s · peak RSS {tp['peak_rss_kib'] / MIB:.1f} MiB "
-                  f"(+{growth / MIB:.1f} over before)",
+                  f"({growth / MIB:+.1f} over before)",
                   f"{ng['mb_per_s']:,.0f} MB/s · peak RSS {ng['peak_rss_kib'] / MIB:.1f} MiB",
                   f"MB/s {fmt_ratio(r)}", "≥ 0.9×, RSS flat (≤ +8 MiB)",
                   r is not None and r >= 0.9 and growth <= 8 * MIB, tokenproxy=tp, nginx=ng,
