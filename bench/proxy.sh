@@ -13,7 +13,8 @@
 # symbols to bench/results/proxy-DATE.profile.txt (needs linux-perf). BENCH_PIN=1: the proxies
 # on CPU 0 (nginx with one worker), loadgen and the upstream on CPU 1; BENCH_DOWNLOAD=0 skips
 # the 1 GiB downloads; BENCH_BIN (a built binary); BENCH_OUT_DIR (write OUT_DIR/proxy.{json,md});
-# BENCH_EVENT_LOOPS (tokenproxy's `api.event_loops`; default: from its CPUs).
+# BENCH_EVENT_LOOPS (tokenproxy's `api.event_loops`; default: from its CPUs);
+# BENCH_PROXY_INHERITED=1 (the proxy's socket passed by systemd-socket-activate, see below).
 set -euo pipefail
 export LC_ALL=C
 cd "$(dirname "$0")/.."
@@ -162,7 +163,13 @@ if loops:
 json.dump(config, open(f"{work}/config.json", "w"), indent=2)
 PY
 log "starting tokenproxy serve"
-"${on_server_cpu[@]}" "$bin" serve --config "$work/config.json" 2>"$work/tokenproxy.log" &
+# BENCH_PROXY_INHERITED=1: the proxy's listener comes from systemd-socket-activate (as under a
+# tokenproxy.socket unit): one socket every loop shares, connections placed by load
+# (`EventLoopLoad`), instead of one SO_REUSEPORT socket per loop.
+activate=()
+[ "${BENCH_PROXY_INHERITED:-0}" = 1 ] &&
+    activate=(systemd-socket-activate -l "127.0.0.1:$tp_port" --fdname=proxy)
+"${on_server_cpu[@]}" "${activate[@]}" "$bin" serve --config "$work/config.json" 2>"$work/tokenproxy.log" &
 tokenproxy_pid=$!
 wait_port "$tp_port" tokenproxy "$work/tokenproxy.log"
 
