@@ -149,7 +149,8 @@ def markdown(load: list[list[str]], download: list[list[str]], meta: dict) -> st
         "Latencies in microseconds. `direct` is loadgen against the upstream itself (http only: "
         "loadgen speaks no TLS). Ratios above 1 mean tokenproxy has more requests/s or a longer "
         "tail (p99) or more CPU per request. `paired`: each repeat's own tokenproxy / nginx, "
-        "median (lowest–highest); the goals read its median (bench/ratios.py). CPU is user + system of the proxy's processes "
+        "median (lowest–highest); the goals read its median (bench/ratios.py). CPU is user + "
+        "system of the proxy's processes "
         "(/proc), per request served; `user` is the user-space part alone (clock ticks of "
         "10 ms: read it over runs of several seconds).",
         "",

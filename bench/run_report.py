@@ -237,7 +237,8 @@ def markdown(table: Table, notes: list[str], meta: dict) -> str:
     lines += ["", f"Goals met: {sum(r['met'] == 'yes' for r in met_rows)} of {len(met_rows)}.",
               "", "Ratios are tokenproxy / nginx: above 1 is more requests/s, a longer tail, "
               "more CPU per request. rps and p99: the median of each repeat's own ratio (the "
-              "two targets run back to back), in brackets the lowest and highest repeat. Pinned: the servers measured on CPU 0 (nginx one worker), "
+              "two targets run back to back), in brackets the lowest and highest repeat. "
+              "Pinned: the servers measured on CPU 0 (nginx one worker), "
               "loadgen (and the proxy's upstream) on CPU 1; unpinned: all share every CPU "
               "(nginx `worker_processes auto`). CPU µs/req is the server's user + system time "
               "per request. Details: bench/README.md.", ""]
