@@ -134,8 +134,7 @@ extension ProxyConnection.StateMachine {
         mutating func allowUpgrades(_ allowed: [String]) {
             upgrades =
                 offersUpgrade
-                ? ProxyHeaders.allowedUpgrades(
-                    offered: upgrades.map { Substring($0) }, allowed: allowed) : []
+                ? ProxyHeaders.allowedUpgrades(offered: upgrades, allowed: allowed) : []
         }
     }
 

@@ -92,21 +92,21 @@ enum ProxyHeaders {
     /// protocol names `allowed` lists, in the client's order: the rule of
     /// `allowedUpgrades(_:allowed:)`, also applied to an offer kept apart from its head (the
     /// state machine's `Request`).
-    static func allowedUpgrades(offered: [Substring], allowed: [String]) -> [String] {
+    static func allowedUpgrades(offered: [some StringProtocol], allowed: [String]) -> [String] {
         guard !allowed.isEmpty else { return [] }
-        return offered.filter { allowed.contains(protocolName($0)) }.map(String.init)
+        return offered.filter { allowed.contains(protocolName($0)) }.map { String($0) }
     }
 
     /// The lowercased `protocol-name` of an `Upgrade` element `name[/version]` (RFC 9110 §7.8).
-    static func protocolName(_ element: Substring) -> String {
-        lowercased(element.split(separator: "/", maxSplits: 1).first ?? "")
+    static func protocolName(_ element: some StringProtocol) -> String {
+        lowercased(Substring(element).split(separator: "/", maxSplits: 1).first ?? "")
     }
 
     /// Whether a `101` names (in its `Upgrade` field, which RFC 9110 §15.2.2 requires) only
     /// protocols among those offered upstream, so that the switch is one the route allows.
     static func switchMatchesOffer(_ response: HTTPResponseHead, offered: [String]) -> Bool {
         let chosen = response.fields.listElements("Upgrade")
-        let names = offered.map { protocolName(Substring($0)) }
+        let names = offered.map { protocolName($0) }
         return !chosen.isEmpty && chosen.allSatisfy { names.contains(protocolName($0)) }
     }
 
