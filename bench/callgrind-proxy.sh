@@ -56,8 +56,6 @@ json.dump({
 }, open(f"{work}/config.json", "w"))
 PY
 
-# CALLGRIND_EXTRA: more valgrind options, split on spaces (e.g. --collect-bus=yes).
-read -r -a callgrind_extra <<<"${CALLGRIND_EXTRA:-}"
 LD_PRELOAD="$work/nosigsuspend.so" valgrind --tool=callgrind "${callgrind_extra[@]}" --dump-instr=yes --compress-strings=no --compress-pos=no \
     --callgrind-out-file="$work/cg.out" "$work/tokenproxy" serve --config "$work/config.json" \
     >"$work/serve.log" 2>&1 &

@@ -29,8 +29,6 @@ trap cleanup EXIT
 
 callgrind_prepare "$binary"
 
-# CALLGRIND_EXTRA: more valgrind options, split on spaces (e.g. --collect-bus=yes).
-read -r -a callgrind_extra <<<"${CALLGRIND_EXTRA:-}"
 LD_PRELOAD="$work/nosigsuspend.so" valgrind --tool=callgrind "${callgrind_extra[@]}" --dump-instr=yes --compress-strings=no --compress-pos=no \
     --callgrind-out-file="$work/cg.out" "$work/tokenproxy" dev --dir "$work/dev" >"$work/dev.log" 2>&1 &
 pid=$!

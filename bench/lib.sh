@@ -94,8 +94,10 @@ require_nginx_and_idp_tools() {
 # callgrind_prepare BINARY: what valgrind 3.19 needs to run the Swift daemon, in $work: a copy
 # of BINARY without its DWARF 5 debug info (valgrind cannot read it) as $work/tokenproxy, and
 # $work/nosigsuspend.so, an LD_PRELOAD shim replacing libdispatch's sigsuspend in dispatchMain
-# (which crashes valgrind).
+# (which crashes valgrind). Also sets `callgrind_extra`, the array of CALLGRIND_EXTRA's options
+# (split on spaces, e.g. --collect-bus=yes) for the scripts' valgrind command lines.
 callgrind_prepare() {
+    read -r -a callgrind_extra <<<"${CALLGRIND_EXTRA:-}"
     cp "$1" "$work/tokenproxy"
     strip --strip-debug "$work/tokenproxy"
     cat >"$work/nosigsuspend.c" <<'C'

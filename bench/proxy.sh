@@ -218,8 +218,8 @@ run() { # run TARGET SCHEME CONNECTIONS SECONDS: loadgen's line plus the proxy's
     before="$(cpu_ticks "$cpu_target")" before_user="$(cpu_ticks "$cpu_target" 14)"
     line="$("${on_load_cpu[@]}" "$loadgen" "tcp:127.0.0.1:$port" "$3" "$4" "$path" "${header[@]}" 2>>"$work/loadgen.err" || true)"
     [ -n "$line" ] || die "loadgen printed nothing for $1/$2 ($(tail -1 "$work/loadgen.err"))"
-    # The user-space share apart: at one connection the servers' kernel time is alike, and
-    # user time is where they differ.
+    # The user-space share apart: the servers' own code, apart from the kernel's work on
+    # their behalf (at one connection both are alike, bench/README.md).
     echo "${line%\}}, \"server_cpu_s\": $(awk -v t=$(($(cpu_ticks "$cpu_target") - before)) -v hz="$clock_ticks" 'BEGIN { printf "%.2f", t / hz }'), \"server_user_s\": $(awk -v t=$(($(cpu_ticks "$cpu_target" 14) - before_user)) -v hz="$clock_ticks" 'BEGIN { printf "%.2f", t / hz }')}"
 }
 record() { # record TARGET SCHEME REPEAT LINE
