@@ -216,8 +216,24 @@ run() { # run TARGET SCHEME CONNECTIONS SECONDS: loadgen's line plus the proxy's
         *) die "no baseline for $1/$2 (loadgen speaks no TLS)" ;;
     esac
     before="$(cpu_ticks "$cpu_target")" before_user="$(cpu_ticks "$cpu_target" 14)"
+    # How tokenproxy's loops share the connections, read halfway through the run from
+    # /metrics (`tokenproxy_loop_connections`, loop order, e.g. "10/6"; the token API's
+    # scrape connection is counted too, on whichever loop takes it).
+    local split_pid="" split=""
+    if [ "$1" = tokenproxy ]; then
+        { sleep "$(awk -v s="$4" 'BEGIN { print s / 2 }')"
+          curl -s --max-time 2 --unix-socket "$work/tokenproxy.sock" http://localhost/metrics \
+              | awk '/^tokenproxy_loop_connections\{/ { v = v (v == "" ? "" : "/") $2 } END { print v }'
+        } >"$work/split.out" 2>/dev/null &
+        split_pid=$!
+    fi
     line="$("${on_load_cpu[@]}" "$loadgen" "tcp:127.0.0.1:$port" "$3" "$4" "$path" "${header[@]}" 2>>"$work/loadgen.err" || true)"
     [ -n "$line" ] || die "loadgen printed nothing for $1/$2 ($(tail -1 "$work/loadgen.err"))"
+    if [ -n "$split_pid" ]; then
+        wait "$split_pid" || true
+        split="$(cat "$work/split.out")"
+        line="${line%\}}, \"loop_split\": \"$split\"}"
+    fi
     # The user-space share apart: the servers' own code, apart from the kernel's work on
     # their behalf (at one connection both are alike, bench/README.md).
     echo "${line%\}}, \"server_cpu_s\": $(awk -v t=$(($(cpu_ticks "$cpu_target") - before)) -v hz="$clock_ticks" 'BEGIN { printf "%.2f", t / hz }'), \"server_user_s\": $(awk -v t=$(($(cpu_ticks "$cpu_target" 14) - before_user)) -v hz="$clock_ticks" 'BEGIN { printf "%.2f", t / hz }')}"

@@ -52,6 +52,23 @@ package final class EventLoopGroup: Sendable {
         count: Int, accepting: Int, isBusy: (Int) -> Bool, connections: (Int) -> Int
     ) -> Int {
         for index in 0..<count where !isBusy(index) { return index }
+        return balanced(count: count, accepting: accepting, connections: connections)
+    }
+
+    /// Where a connection that `accepting` accepted goes under the `.balance` placement
+    /// (`ConnectionPlacement`): the loop with the fewest connections, unless the
+    /// accepting loop has as few (no hand-off on a tie).
+    static func balanced(_ loops: [EventLoop], accepting: EventLoop) -> EventLoop {
+        let index = Self.balanced(
+            count: loops.count, accepting: loops.firstIndex { $0 === accepting } ?? 0,
+            connections: { loops[$0].connections.load(ordering: .relaxed) })
+        return loops[index]
+    }
+
+    /// The rule of `balanced(_:accepting:)` over `count` loops by index: the first loop with
+    /// the fewest connections, `accepting` when it has as few. While connections only open,
+    /// the loops' counts stay within one of each other.
+    static func balanced(count: Int, accepting: Int, connections: (Int) -> Int) -> Int {
         var best = accepting
         var fewest = connections(accepting)
         for index in 0..<count where index != accepting {

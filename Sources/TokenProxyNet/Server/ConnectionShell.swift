@@ -39,6 +39,22 @@ struct ShellAdmission: Sendable {
     let finished: @Sendable () -> Void
 }
 
+/// Which loop serves a connection a loop accepted (`ConnectionShell.start`). The connection
+/// stays where it is placed: its keep-alive requests never move.
+enum ConnectionPlacement: Sendable {
+    /// The token API's: what a loop accepts from its own socket stays there; what it accepts
+    /// from a socket every loop shares goes to the first loop that is not busy
+    /// (`EventLoopGroup.placement`; why fill one loop first: `EventLoopLoad`).
+    case fill
+    /// The proxy's: every connection goes to the loop with the fewest connections, the
+    /// accepting loop on a tie (`EventLoopGroup.balanced`), whichever socket it came from. A
+    /// proxied request costs about four times a token request, so one loop saturates where
+    /// the token API's would not; and SO_REUSEPORT spreads by a hash of the 4-tuple, not by
+    /// count, so a few keep-alive connections can land mostly on one loop (measured:
+    /// bench/README.md, "Placement").
+    case balance
+}
+
 /// The part every server of ours shares — the token API server and the proxy engine: the
 /// listeners and accepting on the event loops (`LoopAcceptors`), the connection table with its `maxConnections` limit,
 /// and the lifecycle `start` → `shutdown(gracePeriod:)`, which stops accepting, lets exchanges
@@ -124,16 +140,14 @@ final class ConnectionShell<Connection: ShellConnection>: Sendable {
     /// must keep running until `shutdown` returned. `acceptorTokens` is this server's range of
     /// acceptor tokens (`EventLoopToken`). Call it once.
     ///
-    /// What a loop accepts from its own socket (a TCP listener: one socket per loop) stays on
-    /// that loop. What it accepts from a socket every loop watches (the Unix socket, an
-    /// inherited one) goes to the first loop that is not busy, or when all are, to the one
-    /// with the fewest connections (`EventLoopGroup.placement`; why fill one loop first: see
-    /// `EventLoopLoad`). The kernel wakes whichever loop is waiting, so without this a burst
-    /// would land wherever the wake-ups fell. A connection handed to another loop starts there
-    /// through that loop's inbox (one hand-off per connection, never per request: its
-    /// keep-alive requests stay on it).
+    /// `placement` says which loop serves what a loop accepted (`ConnectionPlacement`). The kernel wakes
+    /// whichever loop is waiting on a socket every loop watches (the Unix socket, an inherited
+    /// one), and spreads a TCP address's connections over the loops' own sockets by a hash,
+    /// so without it a burst would land wherever the wake-ups or the hash fell. A connection
+    /// handed to another loop starts there through that loop's inbox (one hand-off per
+    /// connection, never per request: its keep-alive requests stay on it).
     func start(
-        on loops: [EventLoop], acceptorTokens: UInt64,
+        on loops: [EventLoop], acceptorTokens: UInt64, placement: ConnectionPlacement,
         makeConnection: @escaping @Sendable (ShellAdmission, EventLoop) -> Connection,
         startOnLoop: @escaping @Sendable (Connection) -> Void
     ) {
@@ -146,9 +160,15 @@ final class ConnectionShell<Connection: ShellConnection>: Sendable {
         loopAcceptors.withLock { $0 = acceptors }
         acceptors.start { [self] loop, listener, socket, shared in
             listener.acceptPending(from: socket) { accepted, peer in
-                let target =
-                    shared
-                    ? EventLoopGroup.placement(loops, accepting: loop, now: loop.time) : loop
+                let target: EventLoop
+                switch placement {
+                case .fill:
+                    target =
+                        shared
+                        ? EventLoopGroup.placement(loops, accepting: loop, now: loop.time) : loop
+                case .balance:
+                    target = EventLoopGroup.balanced(loops, accepting: loop)
+                }
                 guard
                     let connection = admit(
                         accepted, peer: peer, from: listener, on: target,

@@ -81,7 +81,9 @@ package final class HTTPServer: Sendable {
     package func start() {
         precondition(shell.phase == .created, "HTTPServer.start() called twice")
         if ownsGroup { group.start() }
-        shell.start(on: eventLoops, acceptorTokens: EventLoopToken.apiAcceptorBase) {
+        shell.start(
+            on: eventLoops, acceptorTokens: EventLoopToken.apiAcceptorBase, placement: .fill
+        ) {
             [self] admission, loop in
             ServerConnection(
                 id: admission.id, fileDescriptor: admission.fileDescriptor, peer: admission.peer,

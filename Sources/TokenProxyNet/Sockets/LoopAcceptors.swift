@@ -9,9 +9,9 @@ import TokenProxyPosix
 /// 4-tuple (nginx's `listen … reuseport`). A socket that cannot be split — the Unix-domain
 /// token API socket, a socket inherited from systemd — is watched by every loop with
 /// `EPOLLEXCLUSIVE` (nginx's `accept_mutex off`); the kernel wakes one waiting loop per
-/// burst, which accepts the whole burst, so the shell places those connections itself: the
-/// first loop that is not busy (the `shared` flag of `Accept`, see `ConnectionShell.start` and
-/// `EventLoopLoad`).
+/// burst, which accepts the whole burst. Which loop then serves a connection is the shell's
+/// choice (`ConnectionPlacement`; the `shared` flag of `Accept` says which kind of
+/// socket it came from).
 ///
 /// The set of listeners can change while accepting (a configuration reload moving a listen
 /// address): `add` starts watching a new listener on every loop, `remove` takes one out of

@@ -106,4 +106,23 @@ struct EventLoopLoadTests {
         #expect(place([true, true, true], [5, 5, 5], accepting: 2) == 2)
         #expect(place([true], [7], accepting: 0) == 0)
     }
+    @Test func balancedPlacementTakesTheFewestConnections() {
+        func place(_ connections: [Int], accepting: Int) -> Int {
+            EventLoopGroup.balanced(
+                count: connections.count, accepting: accepting, connections: { connections[$0] })
+        }
+        // A tie keeps the connection where it was accepted (no hand-off).
+        #expect(place([4, 4], accepting: 1) == 1)
+        #expect(place([0], accepting: 0) == 0)
+        // Otherwise the loop with the fewest, the first of equals.
+        #expect(place([5, 4], accepting: 0) == 1)
+        #expect(place([3, 9, 2, 2], accepting: 1) == 2)
+        // Placing one at a time from the accepting loop keeps the counts within one of each
+        // other, whichever loop the kernel woke.
+        var counts = [0, 0, 0]
+        for step in 0..<31 {
+            counts[place(counts, accepting: step * 7 % 3)] += 1
+            #expect(counts.max()! - counts.min()! <= 1)
+        }
+    }
 }

@@ -59,7 +59,9 @@ struct ConnectionShellTests {
                 maxConnections: maxConnections, overloadResponse: overloadResponse)
             port = try #require(shell.boundPort("tcp"))
             loops.start()
-            shell.start(on: loops.loops, acceptorTokens: EventLoopToken.apiAcceptorBase) {
+            shell.start(
+                on: loops.loops, acceptorTokens: EventLoopToken.apiAcceptorBase, placement: .fill
+            ) {
                 [made] admission, _ in
                 let connection = RecordingConnection(admission, busy: busy)
                 made.withLock { $0.append(connection) }

@@ -8,7 +8,8 @@ import Synchronization
 /// Client connections live on event loops — the process's shared `EventLoopGroup` when one
 /// is passed in (the daemon shares the token API's), else a group of the engine's own. Each
 /// loop accepts on every listener (its own `SO_REUSEPORT` socket of each TCP address, see
-/// `LoopAcceptors`) and keeps what it accepts, with its
+/// `LoopAcceptors`); a connection goes to the loop with the fewest (`ConnectionPlacement.balance`) and
+/// lives there with its
 /// upstream connections: non-blocking connect (names resolved off the loop), TLS driven by
 /// want-read/want-write, bodies and tunnels relayed with backpressure, keep-alive upstream
 /// connections pooled per loop (`UpstreamPool`, no lock). No thread per connection, and a
@@ -112,7 +113,9 @@ package final class ProxyEngine: Sendable {
     package func start() {
         started.store(true, ordering: .relaxed)
         if ownsGroup { group.start() }
-        shell.start(on: group.loops, acceptorTokens: EventLoopToken.proxyAcceptorBase) {
+        shell.start(
+            on: group.loops, acceptorTokens: EventLoopToken.proxyAcceptorBase, placement: .balance
+        ) {
             [self] admission, loop in
             ProxyConnection(
                 admission, loop: loop, context: contexts[ObjectIdentifier(loop)]!, engine: self)
