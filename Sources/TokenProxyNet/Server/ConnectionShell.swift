@@ -56,10 +56,10 @@ enum ConnectionPlacement: Sendable {
 }
 
 /// The part every server of ours shares — the token API server and the proxy engine: the
-/// listeners and accepting on the event loops (`LoopAcceptors`), the connection table with its `maxConnections` limit,
-/// and the lifecycle `start` → `shutdown(gracePeriod:)`, which stops accepting, lets exchanges
-/// in progress finish, force-closes the rest when the grace period is over, and returns once
-/// every connection is gone.
+/// listeners and accepting on the event loops (`LoopAcceptors`), the connection table with its
+/// `maxConnections` limit, and the lifecycle `start` → `shutdown(gracePeriod:)`, which stops
+/// accepting, lets exchanges in progress finish, force-closes the rest when the grace period
+/// is over, and returns once every connection is gone.
 ///
 /// The shell does not know how connections are driven; each server passes `start` a factory
 /// that builds its kind of connection from a `ShellAdmission` (see `ShellConnection`).
@@ -140,12 +140,12 @@ final class ConnectionShell<Connection: ShellConnection>: Sendable {
     /// must keep running until `shutdown` returned. `acceptorTokens` is this server's range of
     /// acceptor tokens (`EventLoopToken`). Call it once.
     ///
-    /// `placement` says which loop serves what a loop accepted (`ConnectionPlacement`). The kernel wakes
-    /// whichever loop is waiting on a socket every loop watches (the Unix socket, an inherited
-    /// one), and spreads a TCP address's connections over the loops' own sockets by a hash,
-    /// so without it a burst would land wherever the wake-ups or the hash fell. A connection
-    /// handed to another loop starts there through that loop's inbox (one hand-off per
-    /// connection, never per request: its keep-alive requests stay on it).
+    /// `placement` says which loop serves what a loop accepted (`ConnectionPlacement`). The
+    /// kernel wakes whichever loop is waiting on a socket every loop watches (the Unix socket,
+    /// an inherited one), and spreads a TCP address's connections over the loops' own sockets
+    /// by a hash, so without it a burst would land wherever the wake-ups or the hash fell. A
+    /// connection handed to another loop starts there through that loop's inbox (one hand-off
+    /// per connection, never per request: its keep-alive requests stay on it).
     func start(
         on loops: [EventLoop], acceptorTokens: UInt64, placement: ConnectionPlacement,
         makeConnection: @escaping @Sendable (ShellAdmission, EventLoop) -> Connection,

@@ -8,9 +8,9 @@ import Synchronization
 /// Client connections live on event loops — the process's shared `EventLoopGroup` when one
 /// is passed in (the daemon shares the token API's), else a group of the engine's own. Each
 /// loop accepts on every listener (its own `SO_REUSEPORT` socket of each TCP address, see
-/// `LoopAcceptors`); a connection goes to the loop with the fewest (`ConnectionPlacement.balance`) and
-/// lives there with its
-/// upstream connections: non-blocking connect (names resolved off the loop), TLS driven by
+/// `LoopAcceptors`); a connection goes to the loop with the fewest connections
+/// (`ConnectionPlacement.balance`) and lives there with its upstream connections:
+/// non-blocking connect (names resolved off the loop), TLS driven by
 /// want-read/want-write, bodies and tunnels relayed with backpressure, keep-alive upstream
 /// connections pooled per loop (`UpstreamPool`, no lock). No thread per connection, and a
 /// request waiting for a token is parked, not a blocked thread (`ProxyDelegate`). Listeners,
