@@ -218,6 +218,73 @@ def test_socket_activation_fills_the_first_loop_first(tmp_path, tokenproxy_bin, 
         stop_process(proc)
 
 
+def test_proxy_on_an_inherited_socket_spreads_evenly(tmp_path, tokenproxy_bin, authserver, key_factory):
+    """A TCP socket systemd passes as `proxy` (FileDescriptorName=proxy) replaces
+    `proxy.listen` (the configured port stays closed), proxies with the token injected, and,
+    though every loop watches that one socket, its connections are spread by count (the
+    proxy's placement; the token API's would fill the first loop): 16 are 8 / 8 on two loops,
+    plus the /metrics scrape's own connection."""
+    from echo_upstream import EchoUpstream
+    from proxy_support import free_port
+
+    key = key_factory("p256", "serviceaccount")
+    server = authserver(key)
+    echo = EchoUpstream().start()
+    api_socket = tmp_path / "api.sock"
+    activated_port, configured_port = free_port(), free_port()
+    config = json.loads(write_config(tmp_path, server.issuer, key, api_socket, {"event_loops": 2}).read_text())
+    config["proxy"] = {"listen": [f"127.0.0.1:{configured_port}"],
+                       "routes": [{"host": "echo.test", "upstream": echo.url, "credential": "svc"}]}
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    proc = subprocess.Popen(
+        ["systemd-socket-activate", "-l", f"127.0.0.1:{activated_port}", "--fdname=proxy",
+         str(tokenproxy_bin), "serve", "--config", str(tmp_path / "config.json")],
+        env=clean_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    clients = []
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                probe = socket.create_connection(("127.0.0.1", activated_port), timeout=1)
+                break
+            except OSError:
+                time.sleep(0.05)
+        # The first connection starts the daemon (systemd-socket-activate waits for one); it
+        # waits in the socket's queue until the daemon accepts it.
+        probe.settimeout(20)
+        probe.sendall(b"GET http://echo.test/inherited HTTP/1.1\r\nHost: echo.test\r\nConnection: close\r\n\r\n")
+        response = b""
+        while chunk := probe.recv(65536):
+            response += chunk
+        probe.close()
+        assert response.startswith(b"HTTP/1.1 200"), response[:300]
+        token = json.loads(http_get(api_socket, "/v1/tokens/svc")[1])["access_token"]
+        seen = echo.wait_for_requests("/inherited", 1)
+        assert seen[0].header_values("Authorization") == [f"Bearer {token}"]
+        with pytest.raises(OSError):
+            socket.create_connection(("127.0.0.1", configured_port), timeout=2).close()
+
+        for _ in range(16):
+            clients.append(socket.create_connection(("127.0.0.1", activated_port), timeout=5))
+        counts: list[int] = []
+        while time.monotonic() < deadline:
+            body = http_get(api_socket, "/metrics")[1]
+            found = re.findall(rb'^tokenproxy_loop_connections\{loop="(\d+)"\} (\d+)$', body, re.M)
+            counts = [int(n) for _, n in sorted(found)]
+            # Exactly: a connection closed a moment ago (an earlier request) may still count.
+            if sum(counts) == 17:
+                break
+            time.sleep(0.05)
+        assert len(counts) == 2 and sum(counts) == 17, counts
+        assert max(counts) - min(counts) <= 1, f"connections per loop: {counts}"
+    finally:
+        for c in clients:
+            c.close()
+        stop_process(proc)
+        echo.stop()
+
+
 def test_ready_after_tokens_waits_for_the_first_token(tmp_path, tokenproxy_bin, authserver, key_factory):
     """`serve --ready-after-tokens`: READY=1 only once the (slow) IdP answered, and then a token
     is served at once; STATUS= says what is awaited meanwhile. SIGTERM during the wait stops
