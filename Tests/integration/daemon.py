@@ -195,6 +195,22 @@ def daemon_config(socket_path, credentials: dict, *, tcp_port: int | None = None
     return {"api": api, "credentials": credentials, "log": {"level": level}}
 
 
+LOOP_CONNECTIONS = re.compile(r'^tokenproxy_loop_connections\{loop="(\d+)"\} (\d+)$', re.M)
+
+
+def wait_loop_connections(metrics, total: int, *, exact: bool = False, timeout: float = 10.0) -> list[int]:
+    """Connections per event loop, in loop order, from the /metrics text `metrics()` returns,
+    once they add up to at least `total` (exactly `total` with `exact`: a connection closed a
+    moment ago may still count) or `timeout` passed. The scrape's own connection counts too."""
+    deadline = time.monotonic() + timeout
+    while True:
+        counts = [int(n) for _, n in sorted(LOOP_CONNECTIONS.findall(metrics()))]
+        done = sum(counts) == total if exact else sum(counts) >= total
+        if done or time.monotonic() > deadline:
+            return counts
+        time.sleep(0.05)
+
+
 # --- the daemon -------------------------------------------------------------------------------
 
 class Daemon:

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from daemon import credential_entry
+from daemon import credential_entry, wait_loop_connections
 
 LOOPS_LINE = re.compile(r"loops=(\d+) reason=(.*?) \[TokenProxy\] event loops")
 
@@ -107,20 +107,10 @@ def test_out_of_descriptors_pauses_accepting_without_spinning(tokenproxy_daemon,
 
 
 BUSY_RATIO = re.compile(r'^tokenproxy_loop_busy_ratio\{loop="(\d+)"\} ([0-9.]+)$', re.M)
-LOOP_CONNECTIONS = re.compile(r'^tokenproxy_loop_connections\{loop="(\d+)"\} (\d+)$', re.M)
-
-
 def loop_connections(d, at_least: int) -> list[int]:
     """Connections per loop from /metrics, once they add up to `at_least` (the scrape's own
     connection counts too)."""
-    import time
-
-    deadline = time.monotonic() + 10
-    while True:
-        counts = [int(n) for _, n in sorted(LOOP_CONNECTIONS.findall(d.get("/metrics").text))]
-        if sum(counts) >= at_least or time.monotonic() > deadline:
-            return counts
-        time.sleep(0.05)
+    return wait_loop_connections(lambda: d.get("/metrics").text, at_least)
 
 
 @pytest.mark.parametrize("kind", ["unix", "tcp"])
@@ -169,7 +159,6 @@ def test_proxy_connections_spread_evenly_over_the_loops(tokenproxy_bin, shared_a
     scrape's own connection on the token API makes one loop 9."""
     import shutil
     import socket
-    import time
 
     from daemon import short_tmpdir
     from proxy_support import proxy_config, start_daemon
@@ -193,13 +182,7 @@ def test_proxy_connections_spread_evenly_over_the_loops(tokenproxy_bin, shared_a
     try:
         for _ in range(16):
             clients.append(socket.create_connection(("127.0.0.1", daemon.proxy_port), timeout=5))
-        deadline = time.monotonic() + 10
-        while True:
-            counts = [int(n) for _, n in sorted(LOOP_CONNECTIONS.findall(daemon.api("GET", "/metrics").body.decode()))]
-            # Exactly: a connection closed a moment ago (an earlier request) may still count.
-            if sum(counts) == 17 or time.monotonic() > deadline:
-                break
-            time.sleep(0.05)
+        counts = wait_loop_connections(lambda: daemon.api("GET", "/metrics").body.decode(), 17, exact=True)
         assert len(counts) == 2 and sum(counts) == 17, counts
         assert max(counts) - min(counts) <= 1, f"connections per loop: {counts}"
     finally:

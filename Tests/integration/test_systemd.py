@@ -224,6 +224,7 @@ def test_proxy_on_an_inherited_socket_spreads_evenly(tmp_path, tokenproxy_bin, a
     though every loop watches that one socket, its connections are spread by count (the
     proxy's placement; the token API's would fill the first loop): 16 are 8 / 8 on two loops,
     plus the /metrics scrape's own connection."""
+    from daemon import wait_loop_connections
     from echo_upstream import EchoUpstream
     from proxy_support import free_port
 
@@ -267,15 +268,7 @@ def test_proxy_on_an_inherited_socket_spreads_evenly(tmp_path, tokenproxy_bin, a
 
         for _ in range(16):
             clients.append(socket.create_connection(("127.0.0.1", activated_port), timeout=5))
-        counts: list[int] = []
-        while time.monotonic() < deadline:
-            body = http_get(api_socket, "/metrics")[1]
-            found = re.findall(rb'^tokenproxy_loop_connections\{loop="(\d+)"\} (\d+)$', body, re.M)
-            counts = [int(n) for _, n in sorted(found)]
-            # Exactly: a connection closed a moment ago (an earlier request) may still count.
-            if sum(counts) == 17:
-                break
-            time.sleep(0.05)
+        counts = wait_loop_connections(lambda: http_get(api_socket, "/metrics")[1].decode(), 17, exact=True)
         assert len(counts) == 2 and sum(counts) == 17, counts
         assert max(counts) - min(counts) <= 1, f"connections per loop: {counts}"
     finally:
