@@ -36,21 +36,24 @@ import json
 import statistics
 import sys
 
-runs = json.load(open(sys.argv[1]))["runs"]
-pairs = {}
+sys.path.insert(0, "bench")
+from ratios import paired  # noqa: E402  (the pairing bench/run's verdicts use)
+
+runs = [r for r in json.load(open(sys.argv[1]))["runs"]
+        if r["connections"] == 1 and r.get("scheme", "http") == "http"]
 for run in runs:
-    if run["connections"] == 1 and run.get("scheme", "http") == "http":
-        pairs.setdefault(run["repeat"], {})[run["target"]] = run
-pairs = [p for p in pairs.values() if "tokenproxy" in p and "nginx" in p]
-rps = {t: statistics.median(p[t]["rps"] for p in pairs) for t in ("tokenproxy", "nginx")}
-cpu = {t: statistics.median(p[t]["server_cpu_s"] / p[t]["requests"] * 1e6 for p in pairs)
-       for t in ("tokenproxy", "nginx")}
-ratios = [p["tokenproxy"]["rps"] / p["nginx"]["rps"] for p in pairs]
-p99 = [p["tokenproxy"]["p99_us"] / p["nginx"]["p99_us"] for p in pairs]
-print(f"round {sys.argv[2]} guest_halt_poll_ns={sys.argv[3]}: rps {rps['tokenproxy']:,.0f} vs "
-      f"{rps['nginx']:,.0f}, paired {statistics.median(ratios):.3f} "
-      f"({min(ratios):.2f}-{max(ratios):.2f}), p99 {statistics.median(p99):.2f}, CPU us/req "
-      f"{cpu['tokenproxy']:.1f} vs {cpu['nginx']:.1f}")
+    run["cpu_us"] = run["server_cpu_s"] / run["requests"] * 1e6
+
+
+def median(target, key):
+    return statistics.median(r[key] for r in runs if r["target"] == target)
+
+
+rps, p99 = paired(runs, "rps"), paired(runs, "p99_us")
+print(f"round {sys.argv[2]} guest_halt_poll_ns={sys.argv[3]}: rps {median('tokenproxy', 'rps'):,.0f} "
+      f"vs {median('nginx', 'rps'):,.0f}, paired {rps['median']:.3f} ({rps['low']:.2f}-{rps['high']:.2f}), "
+      f"p99 {p99['median']:.2f}, CPU us/req {median('tokenproxy', 'cpu_us'):.1f} vs "
+      f"{median('nginx', 'cpu_us'):.1f}")
 EOF
     done
 done

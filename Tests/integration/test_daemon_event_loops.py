@@ -107,6 +107,8 @@ def test_out_of_descriptors_pauses_accepting_without_spinning(tokenproxy_daemon,
 
 
 BUSY_RATIO = re.compile(r'^tokenproxy_loop_busy_ratio\{loop="(\d+)"\} ([0-9.]+)$', re.M)
+
+
 def loop_connections(d, at_least: int) -> list[int]:
     """Connections per loop from /metrics, once they add up to `at_least` (the scrape's own
     connection counts too)."""

@@ -175,6 +175,8 @@ def test_socket_activation_fills_the_first_loop_first(tmp_path, tokenproxy_bin, 
     """An inherited socket is one socket every loop watches: a burst of connections on it
     fills the first loop while it is not busy (the accepting loop hands each connection to the
     first loop that is not busy), as on the daemon's own Unix socket."""
+    from daemon import wait_loop_connections
+
     key = key_factory("p256", "serviceaccount")
     server = authserver(key)
     activated = tmp_path / "activated.sock"
@@ -200,14 +202,7 @@ def test_socket_activation_fills_the_first_loop_first(tmp_path, tokenproxy_bin, 
             c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             c.connect(str(activated))
             clients.append(c)
-        counts: list[int] = []
-        while time.monotonic() < deadline:
-            _, body = http_get(activated, "/metrics")
-            found = re.findall(rb'^tokenproxy_loop_connections\{loop="(\d+)"\} (\d+)$', body, re.M)
-            counts = [int(n) for _, n in sorted(found)]
-            if sum(counts) >= 16:
-                break
-            time.sleep(0.05)
+        counts = wait_loop_connections(lambda: http_get(activated, "/metrics")[1].decode(), 16)
         assert len(counts) == 2 and sum(counts) >= 16, counts
         # An even spread (the rule before) would be 8 / 8; allow a stray or two (a loop
         # descheduled for two load windows mid-burst counts as busy).
@@ -245,12 +240,13 @@ def test_proxy_on_an_inherited_socket_spreads_evenly(tmp_path, tokenproxy_bin, a
     clients = []
     try:
         deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
+        probe = None
+        while probe is None and time.monotonic() < deadline:
             try:
                 probe = socket.create_connection(("127.0.0.1", activated_port), timeout=1)
-                break
             except OSError:
                 time.sleep(0.05)
+        assert probe is not None, "systemd-socket-activate did not listen"
         # The first connection starts the daemon (systemd-socket-activate waits for one); it
         # waits in the socket's queue until the daemon accepts it.
         probe.settimeout(20)
