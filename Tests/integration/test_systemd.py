@@ -18,6 +18,9 @@ import pytest
 
 import keys
 from conftest import REPO, clean_env
+from daemon import wait_loop_connections
+from echo_upstream import EchoUpstream
+from proxy_support import free_port
 
 pytestmark = pytest.mark.skipif(
     shutil.which("systemd-analyze") is None or shutil.which("systemd-socket-activate") is None,
@@ -175,8 +178,6 @@ def test_socket_activation_fills_the_first_loop_first(tmp_path, tokenproxy_bin, 
     """An inherited socket is one socket every loop watches: a burst of connections on it
     fills the first loop while it is not busy (the accepting loop hands each connection to the
     first loop that is not busy), as on the daemon's own Unix socket."""
-    from daemon import wait_loop_connections
-
     key = key_factory("p256", "serviceaccount")
     server = authserver(key)
     activated = tmp_path / "activated.sock"
@@ -219,10 +220,6 @@ def test_proxy_on_an_inherited_socket_spreads_evenly(tmp_path, tokenproxy_bin, a
     though every loop watches that one socket, its connections are spread by count (the
     proxy's placement; the token API's would fill the first loop): 16 are 8 / 8 on two loops,
     plus the /metrics scrape's own connection."""
-    from daemon import wait_loop_connections
-    from echo_upstream import EchoUpstream
-    from proxy_support import free_port
-
     key = key_factory("p256", "serviceaccount")
     server = authserver(key)
     echo = EchoUpstream().start()
