@@ -13,6 +13,16 @@
  * connection closed with a response half read, or one that cannot be reopened, is an error.
  *
  *   loadgen unix:/path/to.sock|tcp:127.0.0.1:8080 CONNECTIONS SECONDS PATH [HEADER]...
+ *   loadgen -i SLICE_MS TARGET_B TARGET_A CONNECTIONS SECONDS PATH [HEADER]...
+ *
+ * With -i, two servers are loaded in turns of SLICE_MS (A first), each with its own CONNECTIONS
+ * kept open throughout, until each has had SECONDS of load; one JSON line per target (A's,
+ * then B's), its time and rate counting only its own turns. Why: on a VM the machine's speed
+ * changes in phases of a quarter of a second to a second (bench/README.md), so two servers
+ * measured one after the other for seconds each meet different phases, and at one connection
+ * that moves their ratio by ±10 %; taking turns every few tens of milliseconds puts both
+ * through the same phases. A turn ends by awaiting the requests in flight, so the other server
+ * is idle while one is loaded, as in sequential runs.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -39,7 +49,20 @@ typedef struct {
     size_t used;
     uint64_t started_ns;
     size_t answered; /* responses completed on the current socket */
+    int open;        /* still in use (not failed) */
 } connection_t;
+
+/* One server under load: its connections (kept open from slice to slice), its own epoll set,
+ * and what was measured on it. */
+typedef struct {
+    const char *address;
+    connection_t *pool;
+    int epoll;
+    int connections, open; /* connections opened, not failed */
+    uint32_t *samples;
+    size_t count, errors, reconnects;
+    uint64_t busy_ns; /* time this target was being loaded, summed over its slices */
+} target_t;
 
 static uint64_t now_ns(void) {
     struct timespec ts;
@@ -99,8 +122,8 @@ static long complete_response(const char *buffer, size_t used) {
     return (long)(head + (size_t)body);
 }
 
-/* Replaces the connection's socket with a new one and sends the request again. */
-static int reopen(int epoll, connection_t *c, const char *target, const char *request, int length) {
+/* Replaces the connection's socket with a new one (nothing sent yet). */
+static int reopen_idle(int epoll, connection_t *c, const char *target) {
     epoll_ctl(epoll, EPOLL_CTL_DEL, c->fd, NULL);
     close(c->fd);
     c->used = 0;
@@ -108,60 +131,48 @@ static int reopen(int epoll, connection_t *c, const char *target, const char *re
     c->fd = connect_target(target);
     if (c->fd < 0) return -1;
     struct epoll_event event = {.events = EPOLLIN, .data.ptr = c};
-    if (epoll_ctl(epoll, EPOLL_CTL_ADD, c->fd, &event) != 0) return -1;
-    return write(c->fd, request, (size_t)length) == length ? 0 : -1;
+    return epoll_ctl(epoll, EPOLL_CTL_ADD, c->fd, &event);
 }
 
-int main(int argc, char **argv) {
-    if (argc < 5) {
-        fprintf(stderr, "usage: %s unix:PATH|tcp:HOST:PORT CONNECTIONS SECONDS PATH [HEADER]...\n", argv[0]);
-        return 64;
-    }
-    const char *target = argv[1];
-    int connections = atoi(argv[2]);
-    double seconds = atof(argv[3]);
-    char request[4096];
-    int length = snprintf(request, sizeof(request), "GET %s HTTP/1.1\r\nHost: localhost\r\n", argv[4]);
-    for (int i = 5; i < argc; i++) length += snprintf(request + length, sizeof(request) - (size_t)length, "%s\r\n", argv[i]);
-    length += snprintf(request + length, sizeof(request) - (size_t)length, "\r\n");
+/* Sends the next request on `c`, timed from now; a connection that cannot is failed. */
+static int send_request(target_t *t, connection_t *c, const char *request, int length) {
+    c->started_ns = now_ns();
+    if (write(c->fd, request, (size_t)length) == length) return 1;
+    t->errors++; close(c->fd); c->open = 0; t->open--;
+    return 0;
+}
 
-    uint32_t *samples = malloc(sizeof(uint32_t) * MAX_SAMPLES);
-    connection_t *pool = calloc((size_t)connections, sizeof(connection_t));
-    int epoll = epoll_create1(EPOLL_CLOEXEC);
-    if (!samples || !pool || epoll < 0) return 70;
-    uint64_t start = now_ns();
-    uint64_t deadline = start + (uint64_t)(seconds * 1e9);
-    for (int i = 0; i < connections; i++) {
-        pool[i].fd = connect_target(target);
-        if (pool[i].fd < 0) { perror("connect"); return 69; }
-        struct epoll_event event = {.events = EPOLLIN, .data.ptr = &pool[i]};
-        epoll_ctl(epoll, EPOLL_CTL_ADD, pool[i].fd, &event);
-        pool[i].started_ns = now_ns();
-        if (write(pool[i].fd, request, (size_t)length) != length) { perror("write"); return 69; }
-    }
-    size_t count = 0, errors = 0, reconnects = 0;
-    int open = connections;
+/* Loads `t` for `duration_ns`, closed loop: each open connection has one request outstanding
+ * and sends the next when its response is complete. At the deadline no new request is sent and
+ * the outstanding ones are awaited, so the target is idle when the slice returns; the slice's
+ * time, that drain included, counts as the target's. */
+static void run_slice(target_t *t, uint64_t duration_ns, const char *request, int length) {
+    uint64_t start = now_ns(), deadline = start + duration_ns;
+    int outstanding = 0;
+    for (int i = 0; i < t->connections; i++)
+        if (t->pool[i].open) outstanding += send_request(t, &t->pool[i], request, length);
     struct epoll_event events[256];
-    while (open > 0) {
-        int ready = epoll_wait(epoll, events, 256, 1000);
+    while (outstanding > 0) {
+        int ready = epoll_wait(t->epoll, events, 256, 1000);
         if (ready < 0 && errno != EINTR) break;
         uint64_t now = now_ns();
         for (int e = 0; e < ready; e++) {
             connection_t *c = events[e].data.ptr;
+            if (!c->open) continue;
             ssize_t got = read(c->fd, c->buffer + c->used, BUFFER_SIZE - c->used);
             if (got <= 0) {
-                /* Closed between a response and our next request: reopen and resend. */
-                if (c->used == 0 && c->answered > 0 && now < deadline
-                    && reopen(epoll, c, target, request, length) == 0) {
-                    reconnects++;
+                /* Closed between a response and our request (idle close): reopen and resend. */
+                if (c->used == 0 && c->answered > 0 && reopen_idle(t->epoll, c, t->address) == 0
+                    && write(c->fd, request, (size_t)length) == length) {
+                    t->reconnects++;
                     continue;
                 }
-                errors++; close(c->fd); open--; continue;
+                t->errors++; close(c->fd); c->open = 0; t->open--; outstanding--; continue;
             }
             c->used += (size_t)got;
             long done = complete_response(c->buffer, c->used);
             if (done == 0) continue;
-            if (done < 0 || strncmp(c->buffer, "HTTP/1.1 200", 12) != 0) errors++;
+            if (done < 0 || strncmp(c->buffer, "HTTP/1.1 200", 12) != 0) t->errors++;
             const char *end = memmem(c->buffer, c->used, "\r\n\r\n", 4);
             int closing = done < 0 || (end && asks_to_close(c->buffer, (size_t)(end - c->buffer) + 4));
             if (done > 0) {
@@ -171,18 +182,42 @@ int main(int argc, char **argv) {
                 c->used = 0;
             }
             c->answered++;
-            if (count < MAX_SAMPLES) samples[count++] = (uint32_t)((now - c->started_ns) / 1000);
-            if (now >= deadline) { close(c->fd); open--; continue; }
-            c->started_ns = now_ns();
+            if (t->count < MAX_SAMPLES) t->samples[t->count++] = (uint32_t)((now - c->started_ns) / 1000);
+            outstanding--;
             if (closing) {
-                if (reopen(epoll, c, target, request, length) != 0) { errors++; close(c->fd); open--; }
-                else reconnects++;
-                continue;
+                /* A new socket now, so the next slice (or request) finds one open. */
+                if (reopen_idle(t->epoll, c, t->address) != 0) { t->errors++; c->open = 0; t->open--; continue; }
+                t->reconnects++;
             }
-            if (write(c->fd, request, (size_t)length) != length) { errors++; close(c->fd); open--; }
+            if (now < deadline) outstanding += send_request(t, c, request, length);
         }
     }
-    double elapsed = (double)(now_ns() - start) / 1e9;
+    t->busy_ns += now_ns() - start;
+}
+
+static int open_target(target_t *t, const char *address, int connections) {
+    t->address = address;
+    t->connections = t->open = connections;
+    t->pool = calloc((size_t)connections, sizeof(connection_t));
+    t->samples = malloc(sizeof(uint32_t) * MAX_SAMPLES);
+    t->epoll = epoll_create1(EPOLL_CLOEXEC);
+    if (!t->pool || !t->samples || t->epoll < 0) return 70;
+    for (int i = 0; i < connections; i++) {
+        connection_t *c = &t->pool[i];
+        c->fd = connect_target(address);
+        if (c->fd < 0) { perror("connect"); return 69; }
+        c->open = 1;
+        struct epoll_event event = {.events = EPOLLIN, .data.ptr = c};
+        epoll_ctl(t->epoll, EPOLL_CTL_ADD, c->fd, &event);
+    }
+    return 0;
+}
+
+/* Prints the target's JSON line (see the header) and returns its error count. */
+static size_t report(target_t *t, int connections) {
+    size_t count = t->count;
+    uint32_t *samples = t->samples;
+    double elapsed = (double)t->busy_ns / 1e9;
     /* Stalls apart: at one connection rps is 1 / the mean latency, and a few requests held for
        milliseconds (the VM, a descheduled thread) move the mean as much as the per-request
        path does. `stalls` counts the requests of 1 ms or more, `stall_ms` their summed time. */
@@ -197,8 +232,55 @@ int main(int argc, char **argv) {
     printf("{\"connections\": %d, \"requests\": %zu, \"errors\": %zu, \"seconds\": %.3f, \"rps\": %.1f, "
            "\"p50_us\": %u, \"p90_us\": %u, \"p95_us\": %u, \"p99_us\": %u, \"p999_us\": %u, \"max_us\": %u, "
            "\"mean_us\": %.1f, \"stalls\": %zu, \"stall_ms\": %.1f}\n",
-           connections, count, errors, elapsed, (double)count / elapsed, PCT(0.5), PCT(0.9), PCT(0.95), PCT(0.99), PCT(0.999),
-           count ? samples[count - 1] : 0, count ? total_us / (double)count : 0.0, stalls, stall_us / 1000);
-    if (reconnects) fprintf(stderr, "loadgen: %zu reconnects\n", reconnects);
+           connections, count, t->errors, elapsed, elapsed > 0 ? (double)count / elapsed : 0.0, PCT(0.5), PCT(0.9),
+           PCT(0.95), PCT(0.99), PCT(0.999), count ? samples[count - 1] : 0, count ? total_us / (double)count : 0.0,
+           stalls, stall_us / 1000);
+    if (t->reconnects) fprintf(stderr, "loadgen: %s: %zu reconnects\n", t->address, t->reconnects);
+    return t->errors;
+}
+
+int main(int argc, char **argv) {
+    /* -i SLICE_MS SECOND_TARGET: interleave two targets (see the header). */
+    double slice_ms = 0;
+    const char *second = NULL;
+    if (argc > 3 && strcmp(argv[1], "-i") == 0) {
+        slice_ms = atof(argv[2]);
+        second = argv[3];
+        argc -= 3;
+        argv += 3;
+    }
+    if (argc < 5 || (second && slice_ms <= 0)) {
+        fprintf(stderr, "usage: %s [-i SLICE_MS unix:PATH|tcp:HOST:PORT] unix:PATH|tcp:HOST:PORT CONNECTIONS SECONDS PATH [HEADER]...\n", argv[0]);
+        return 64;
+    }
+    int connections = atoi(argv[2]);
+    double seconds = atof(argv[3]);
+    char request[4096];
+    int length = snprintf(request, sizeof(request), "GET %s HTTP/1.1\r\nHost: localhost\r\n", argv[4]);
+    for (int i = 5; i < argc; i++) length += snprintf(request + length, sizeof(request) - (size_t)length, "%s\r\n", argv[i]);
+    length += snprintf(request + length, sizeof(request) - (size_t)length, "\r\n");
+
+    target_t targets[2] = {{0}};
+    int count = second ? 2 : 1, status;
+    if ((status = open_target(&targets[0], argv[1], connections)) != 0) return status;
+    if (second && (status = open_target(&targets[1], second, connections)) != 0) return status;
+    uint64_t each_ns = (uint64_t)(seconds * 1e9);
+    if (!second) {
+        run_slice(&targets[0], each_ns, request, length);
+    } else {
+        /* Alternate slices until each target has had its `seconds` of load. */
+        uint64_t slice_ns = (uint64_t)(slice_ms * 1e6);
+        for (int turn = 0; targets[0].busy_ns < each_ns || targets[1].busy_ns < each_ns; turn ^= 1) {
+            target_t *t = &targets[turn];
+            if (t->busy_ns >= each_ns || t->open == 0) {
+                if (targets[turn ^ 1].open == 0) break;
+                continue;
+            }
+            uint64_t left = each_ns - t->busy_ns;
+            run_slice(t, left < slice_ns ? left : slice_ns, request, length);
+        }
+    }
+    size_t errors = 0;
+    for (int i = 0; i < count; i++) errors += report(&targets[i], connections);
     return errors ? 1 : 0;
 }

@@ -14,7 +14,9 @@
 # on CPU 0 (nginx with one worker), loadgen and the upstream on CPU 1; BENCH_DOWNLOAD=0 skips
 # the 1 GiB downloads; BENCH_BIN (a built binary); BENCH_OUT_DIR (write OUT_DIR/proxy.{json,md});
 # BENCH_EVENT_LOOPS (tokenproxy's `api.event_loops`; default: from its CPUs);
-# BENCH_PROXY_INHERITED=1 (the proxy's socket passed by systemd-socket-activate, see below).
+# BENCH_PROXY_INHERITED=1 (the proxy's socket passed by systemd-socket-activate, see below);
+# BENCH_INTERLEAVE_MS (50: the two proxies loaded in turns of 50 ms within each repeat, loadgen
+# -i; 0: one after the other, BENCH_SECONDS each).
 set -euo pipefail
 export LC_ALL=C
 cd "$(dirname "$0")/.."
@@ -25,6 +27,8 @@ repeats="${BENCH_REPEATS:-3}"
 read -r -a connection_counts <<<"${BENCH_CONNECTIONS:-1 16 64}"
 read -r -a tls_connection_counts <<<"${BENCH_TLS_CONNECTIONS:-16}"
 profile="${BENCH_PROFILE:-0}"
+interleave_ms="${BENCH_INTERLEAVE_MS:-50}"
+export BENCH_INTERLEAVE_MS="$interleave_ms" # for the results' metadata
 credential=svc
 small_path=/api/small
 big_path=/api/big.bin
@@ -205,8 +209,8 @@ cpu_ticks() { # cpu_ticks TARGET [FIELDS]: user + system clock ticks (FIELDS "14
     done
     echo "$total"
 }
-run() { # run TARGET SCHEME CONNECTIONS SECONDS: loadgen's line plus the proxy's CPU seconds
-    local port path header=() before before_user line cpu_target="$1"
+endpoint() { # endpoint TARGET SCHEME: sets port, path and header for loadgen
+    header=()
     case "$1/$2" in
         tokenproxy/http) port=$tp_port path=$small_path ;;
         tokenproxy/https) port=$tp_port path=/tls/small ;;
@@ -215,28 +219,57 @@ run() { # run TARGET SCHEME CONNECTIONS SECONDS: loadgen's line plus the proxy's
         upstream/http) port=$up_port path=$small_path header=("Authorization: Bearer $fixed_token") ;;
         *) die "no baseline for $1/$2 (loadgen speaks no TLS)" ;;
     esac
-    before="$(cpu_ticks "$cpu_target")" before_user="$(cpu_ticks "$cpu_target" 14)"
-    # How tokenproxy's loops share the connections, read halfway through the run from
-    # /metrics (`tokenproxy_loop_connections`, loop order, e.g. "10/6"; the token API's
-    # scrape connection is counted too, on whichever loop takes it).
-    local split_pid="" split=""
-    if [ "$1" = tokenproxy ]; then
-        { sleep "$(awk -v s="$4" 'BEGIN { print s / 2 }')"
-          curl -s --max-time 2 --unix-socket "$work/tokenproxy.sock" http://localhost/metrics \
-              | awk '/^tokenproxy_loop_connections\{/ { v = v (v == "" ? "" : "/") $2 } END { print v }'
-        } >"$work/split.out" 2>/dev/null &
-        split_pid=$!
-    fi
+}
+# How tokenproxy's loops share the connections, read after DELAY seconds from /metrics
+# (`tokenproxy_loop_connections`, loop order, e.g. "10/6"; the token API's scrape connection
+# is counted too, on whichever loop takes it), into $work/split.out; sets split_pid.
+read_split_later() { # read_split_later DELAY
+    { sleep "$1"
+      curl -s --max-time 2 --unix-socket "$work/tokenproxy.sock" http://localhost/metrics \
+          | awk '/^tokenproxy_loop_connections\{/ { v = v (v == "" ? "" : "/") $2 } END { print v }'
+    } >"$work/split.out" 2>/dev/null &
+    split_pid=$!
+}
+with_split() { # with_split: the JSON line on stdin with "loop_split" added (after split_pid ends)
+    local line
+    read -r line
+    wait "$split_pid" || true
+    echo "${line%\}}, \"loop_split\": \"$(cat "$work/split.out")\"}"
+}
+# The user-space share apart: the servers' own code, apart from the kernel's work on their
+# behalf (at one connection both are alike, bench/README.md).
+with_cpu() { # with_cpu TICKS USER_TICKS: the JSON line on stdin with the server's CPU seconds
+    local line
+    read -r line
+    echo "${line%\}}, \"server_cpu_s\": $(awk -v t="$1" -v hz="$clock_ticks" 'BEGIN { printf "%.2f", t / hz }'), \"server_user_s\": $(awk -v t="$2" -v hz="$clock_ticks" 'BEGIN { printf "%.2f", t / hz }')}"
+}
+run() { # run TARGET SCHEME CONNECTIONS SECONDS: loadgen's line plus the proxy's CPU seconds
+    local port path header before before_user line split_pid=""
+    endpoint "$1" "$2"
+    before="$(cpu_ticks "$1")" before_user="$(cpu_ticks "$1" 14)"
+    [ "$1" = tokenproxy ] && read_split_later "$(awk -v s="$4" 'BEGIN { print s / 2 }')"
     line="$("${on_load_cpu[@]}" "$loadgen" "tcp:127.0.0.1:$port" "$3" "$4" "$path" "${header[@]}" 2>>"$work/loadgen.err" || true)"
     [ -n "$line" ] || die "loadgen printed nothing for $1/$2 ($(tail -1 "$work/loadgen.err"))"
-    if [ -n "$split_pid" ]; then
-        wait "$split_pid" || true
-        split="$(cat "$work/split.out")"
-        line="${line%\}}, \"loop_split\": \"$split\"}"
-    fi
-    # The user-space share apart: the servers' own code, apart from the kernel's work on
-    # their behalf (at one connection both are alike, bench/README.md).
-    echo "${line%\}}, \"server_cpu_s\": $(awk -v t=$(($(cpu_ticks "$cpu_target") - before)) -v hz="$clock_ticks" 'BEGIN { printf "%.2f", t / hz }'), \"server_user_s\": $(awk -v t=$(($(cpu_ticks "$cpu_target" 14) - before_user)) -v hz="$clock_ticks" 'BEGIN { printf "%.2f", t / hz }')}"
+    [ -n "$split_pid" ] && line="$(with_split <<<"$line")"
+    with_cpu "$(($(cpu_ticks "$1") - before))" "$(($(cpu_ticks "$1" 14) - before_user))" <<<"$line"
+}
+run_pair() { # run_pair SCHEME CONNECTIONS SECONDS: tokenproxy's and nginx's lines, loaded in
+    # turns (loadgen -i: slices of $interleave_ms each, tokenproxy's first), with CPU seconds
+    local port path header tp_port_now nginx_port lines split_pid="" tp nginx
+    endpoint nginx "$1"
+    nginx_port=$port
+    endpoint tokenproxy "$1"
+    tp_port_now=$port
+    tp=("$(cpu_ticks tokenproxy)" "$(cpu_ticks tokenproxy 14)") nginx=("$(cpu_ticks nginx)" "$(cpu_ticks nginx 14)")
+    read_split_later "$3"
+    lines="$("${on_load_cpu[@]}" "$loadgen" -i "$interleave_ms" "tcp:127.0.0.1:$nginx_port" "tcp:127.0.0.1:$tp_port_now" \
+        "$2" "$3" "$path" "${header[@]}" 2>>"$work/loadgen.err" || true)"
+    [ "$(printf '%s\n' "$lines" | grep -c .)" = 2 ] \
+        || die "loadgen printed no pair of lines for $1 ($(tail -1 "$work/loadgen.err"))"
+    printf '%s\n' "$lines" | sed -n 1p | with_split \
+        | with_cpu "$(($(cpu_ticks tokenproxy) - tp[0]))" "$(($(cpu_ticks tokenproxy 14) - tp[1]))"
+    printf '%s\n' "$lines" | sed -n 2p \
+        | with_cpu "$(($(cpu_ticks nginx) - nginx[0]))" "$(($(cpu_ticks nginx 14) - nginx[1]))"
 }
 record() { # record TARGET SCHEME REPEAT LINE
     python3 -c 'import json,sys; r=json.loads(sys.argv[1]); r.update(target=sys.argv[2], scheme=sys.argv[3], repeat=int(sys.argv[4])); print(json.dumps(r))' \
@@ -252,18 +285,28 @@ for repeat in $(seq 1 "$repeats"); do
     # Alternate which proxy goes first, so slow drift on a shared machine hits both alike.
     order=(tokenproxy nginx upstream)
     [ $((repeat % 2)) -eq 0 ] && order=(nginx tokenproxy upstream)
-    for connections in "${connection_counts[@]}"; do
-        for target in "${order[@]}"; do
-            line="$(run "$target" http "$connections" "$seconds")"
-            log "  #$repeat http $target c=$connections $line"
-            record "$target" http "$repeat" "$line"
-        done
-    done
-    for connections in "${tls_connection_counts[@]}"; do
-        for target in "${order[@]:0:2}"; do
-            line="$(run "$target" https "$connections" "$seconds")"
-            log "  #$repeat https $target c=$connections $line"
-            record "$target" https "$repeat" "$line"
+    for scheme in http https; do
+        counts=("${connection_counts[@]}") targets=("${order[@]}")
+        [ "$scheme" = https ] && counts=("${tls_connection_counts[@]}") targets=("${order[@]:0:2}")
+        for connections in "${counts[@]}"; do
+            if [ "$interleave_ms" != 0 ]; then
+                # The two proxies loaded in turns (loadgen -i): the machine's phases hit both
+                # alike. The upstream alone after them, as a baseline.
+                pair="$(run_pair "$scheme" "$connections" "$seconds")"
+                for target in tokenproxy nginx; do
+                    line="$(printf '%s\n' "$pair" | sed -n 1p)"
+                    [ "$target" = nginx ] && line="$(printf '%s\n' "$pair" | sed -n 2p)"
+                    log "  #$repeat $scheme $target c=$connections (in turns) $line"
+                    record "$target" "$scheme" "$repeat" "$line"
+                done
+                targets=()
+                [ "$scheme" = http ] && targets=(upstream)
+            fi
+            for target in "${targets[@]}"; do
+                line="$(run "$target" "$scheme" "$connections" "$seconds")"
+                log "  #$repeat $scheme $target c=$connections $line"
+                record "$target" "$scheme" "$repeat" "$line"
+            done
         done
     done
 done
@@ -345,6 +388,7 @@ meta = {
     "tokenproxy_threads_after_benchmark": int(threads), "seconds": float(seconds),
     "pinned": pinned == "1", "tokenproxy_event_loops": int(loops) if loops.isdigit() else None,
     "repeats": int(repeats), "body_bytes": int(body),
+    "interleave_ms": float(os.environ["BENCH_INTERLEAVE_MS"]),
     "loadgen": "closed loop, keep-alive, 1 thread, epoll",
     "tokenproxy_rss_kib": {"before_download": int(rss0), "after_download": int(rss1), "peak_vmhwm": int(hwm)},
     "tokenproxy_log_warnings": open(f"{work}/tp-warnings.txt").read().strip(),

@@ -16,7 +16,7 @@ import json
 import statistics
 import sys
 
-from ratios import paired, spread
+from ratios import paired, spread, turns
 
 TARGETS = ("tokenproxy", "nginx", "upstream")
 PINNED = ("Pinned: the proxies on CPU 0 (nginx with one worker), loadgen and the upstream "
@@ -140,7 +140,7 @@ def markdown(load: list[list[str]], download: list[list[str]], meta: dict) -> st
         f"{meta['tokenproxy_threads_after_benchmark']} threads after the run. "
         f"{PINNED if meta.get('pinned') else UNPINNED} loadgen: closed loop, keep-alive, "
         f"one thread; {meta['seconds']} s per run, median "
-        f"of {meta['repeats']} repeats, proxies alternating. Response body {meta['body_bytes']} "
+        f"of {meta['repeats']} repeats, {turns(meta)}. Response body {meta['body_bytes']} "
         f"bytes. Load average (1/5/15 min) {meta['load_average_before']} before, "
         f"{meta['load_average_after']} after.",
         "",

@@ -1,7 +1,8 @@
 """Paired ratios of tokenproxy to nginx, shared by bench/summarize.py and bench/proxy_summarize.py.
 
-Each repeat runs tokenproxy and nginx back to back (the order alternating), so the two runs of
-one repeat share whatever the machine was doing then. On this 2-vCPU VM that matters: a whole
+Each repeat loads tokenproxy and nginx in turns of 50 ms (`loadgen -i`, BENCH_INTERLEAVE_MS)
+until each has had its seconds, or, with BENCH_INTERLEAVE_MS=0, back to back (the order
+alternating), so the two runs of one repeat share whatever the machine was doing then. On this 2-vCPU VM that matters: a whole
 repeat can run 20 % slow for both (run-2026-12-05-0133, pinned repeat 2). The ratio of each
 repeat's pair cancels such a stretch; the ratio of two medians taken apart does not, since the
 medians may come from different repeats. So the goal's verdict (bench/run_report.py) reads the
@@ -12,6 +13,14 @@ be trusted.
 from __future__ import annotations
 
 import statistics
+
+
+def turns(meta: dict) -> str:
+    """How a repeat's two servers shared the time, for the results' header line."""
+    interleave = meta.get("interleave_ms") or 0
+    if interleave:
+        return f"both servers loaded in turns of {interleave:g} ms within each repeat"
+    return "the servers one after the other, the order alternating"
 
 
 def paired(runs: list[dict], key: str, mine: str = "tokenproxy", theirs: str = "nginx") -> dict | None:

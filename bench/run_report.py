@@ -229,7 +229,8 @@ def markdown(table: Table, notes: list[str], meta: dict) -> str:
              f"({meta['cpus']} CPUs), {meta['kernel']}; {meta['swift']}; nginx "
              f"{meta['nginx_version']}. Mode: {meta['mode']} ({meta['knobs']}). Load average "
              f"{meta['load_before']} before, {meta['load_after']} after: other work on the "
-             "machine moves absolute numbers; the ratios are measured back to back.", "",
+             "machine moves absolute numbers; the ratios are measured in turns (both servers "
+             "loaded alternately, 50 ms each, within each repeat).", "",
              "| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     for row in table.rows:
         lines.append("| " + " | ".join(str(row[c]) for c in columns) + " |")
@@ -237,7 +238,7 @@ def markdown(table: Table, notes: list[str], meta: dict) -> str:
     lines += ["", f"Goals met: {sum(r['met'] == 'yes' for r in met_rows)} of {len(met_rows)}.",
               "", "Ratios are tokenproxy / nginx: above 1 is more requests/s, a longer tail, "
               "more CPU per request. rps and p99: the median of each repeat's own ratio (the "
-              "two targets run back to back), in brackets the lowest and highest repeat. "
+              "two targets loaded in turns), in brackets the lowest and highest repeat. "
               "Pinned: the servers measured on CPU 0 (nginx one worker), "
               "loadgen (and the proxy's upstream) on CPU 1; unpinned: all share every CPU "
               "(nginx `worker_processes auto`). CPU µs/req is the server's user + system time "

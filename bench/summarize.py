@@ -15,7 +15,7 @@ import json
 import statistics
 import sys
 
-from ratios import paired, spread
+from ratios import paired, spread, turns
 
 TARGETS = ("tokenproxy", "nginx")
 PINNED = "Pinned: the servers on CPU 0 (nginx with one worker), loadgen on CPU 1."
@@ -102,7 +102,7 @@ def markdown(cells: list[list[str]], cpu: list[list[str]], meta: dict) -> str:
         f"{meta['tokenproxy_threads_after_benchmark']} threads after the run). "
         f"{PINNED if meta.get('pinned') else UNPINNED} loadgen: closed loop, "
         f"keep-alive, one thread; {meta['seconds']} s per run, "
-        f"median of {meta['repeats']} repeats, targets alternating. Response body "
+        f"median of {meta['repeats']} repeats, {turns(meta)}. Response body "
         f"{meta['body_bytes']} bytes from both. Load average (1/5/15 min) "
         f"{meta['load_average_before']} before the measurements, {meta['load_average_after']} "
         f"after: other work on the machine shifts absolute numbers.",

@@ -9,7 +9,8 @@
 #
 # Knobs (environment): BENCH_SECONDS (5) per run, BENCH_REPEATS (3), BENCH_CONNECTIONS
 # ("1 16 64"), BENCH_PIN=1 (servers on CPU 0, loadgen on CPU 1, nginx with one worker),
-# BENCH_BIN (a built binary), BENCH_EVENT_LOOPS (tokenproxy's `api.event_loops`; default: from its CPUs), BENCH_OUT_DIR (write OUT_DIR/token-api.{json,md}); BENCH_PROFILE=1 also profiles at the lowest and highest connection count (perf
+# BENCH_INTERLEAVE_MS (50: both servers loaded in turns of 50 ms within each repeat, loadgen
+# -i; 0: one after the other, BENCH_SECONDS each), BENCH_BIN (a built binary), BENCH_EVENT_LOOPS (tokenproxy's `api.event_loops`; default: from its CPUs), BENCH_OUT_DIR (write OUT_DIR/token-api.{json,md}); BENCH_PROFILE=1 also profiles at the lowest and highest connection count (perf
 # stat of both servers: CPU time, context switches; perf record of tokenproxy: top functions,
 # self and inclusive) into bench/results/token-api-DATE.profile.txt. Needs perf (linux-perf).
 set -euo pipefail
@@ -21,6 +22,8 @@ seconds="${BENCH_SECONDS:-5}"
 repeats="${BENCH_REPEATS:-3}"
 read -r -a connection_counts <<<"${BENCH_CONNECTIONS:-1 16 64}"
 profile="${BENCH_PROFILE:-0}"
+interleave_ms="${BENCH_INTERLEAVE_MS:-50}"
+export BENCH_INTERLEAVE_MS="$interleave_ms" # for the results' metadata
 credential=bench
 
 
@@ -156,21 +159,51 @@ run() { # run TARGET CONNECTIONS SECONDS: loadgen's line plus the server's CPU s
     [ -n "$line" ] || die "loadgen printed nothing for $1 ($(tail -1 "$work/loadgen.err"))"
     echo "${line%\}}, \"server_cpu_s\": $(awk -v t=$(($(cpu_ticks "$1") - before)) -v hz="$clock_ticks" 'BEGIN { printf "%.2f", t / hz }')}"
 }
+run_pair() { # run_pair CONNECTIONS SECONDS: tokenproxy's and nginx's lines, loaded in turns
+    # (loadgen -i: slices of $interleave_ms each, tokenproxy's first), each with its CPU seconds
+    local tp_before nginx_before lines
+    tp_before="$(cpu_ticks tokenproxy)" nginx_before="$(cpu_ticks nginx)"
+    lines="$("${on_load_cpu[@]}" "$loadgen" -i "$interleave_ms" "unix:${sockets[nginx]}" "unix:${sockets[tokenproxy]}" \
+        "$1" "$2" "/v1/tokens/$credential" 2>>"$work/loadgen.err" || true)"
+    [ "$(printf '%s\n' "$lines" | grep -c .)" = 2 ] \
+        || die "loadgen printed no pair of lines ($(tail -1 "$work/loadgen.err"))"
+    printf '%s\n' "$lines" | sed -n 1p | with_cpu "$(($(cpu_ticks tokenproxy) - tp_before))"
+    printf '%s\n' "$lines" | sed -n 2p | with_cpu "$(($(cpu_ticks nginx) - nginx_before))"
+}
+with_cpu() { # with_cpu TICKS: the JSON line on stdin with "server_cpu_s" added
+    local line
+    read -r line
+    echo "${line%\}}, \"server_cpu_s\": $(awk -v t="$1" -v hz="$clock_ticks" 'BEGIN { printf "%.2f", t / hz }')}"
+}
 log "warm-up"
 run tokenproxy 16 1 >/dev/null
 run nginx 16 1 >/dev/null
 log "measuring: ${connection_counts[*]} connections × $repeats repeats × 2 targets × ${seconds} s"
 : >"$work/runs.jsonl"
+record() { # record TARGET REPEAT LINE
+    python3 -c 'import json,sys; r=json.loads(sys.argv[1]); r.update(target=sys.argv[2], repeat=int(sys.argv[3])); print(json.dumps(r))' \
+        "$3" "$1" "$2" >>"$work/runs.jsonl"
+}
 for repeat in $(seq 1 "$repeats"); do
     for connections in "${connection_counts[@]}"; do
+        if [ "$interleave_ms" != 0 ]; then
+            # Both loaded in turns (loadgen -i): the machine's phases hit both alike.
+            pair="$(run_pair "$connections" "$seconds")"
+            for target in tokenproxy nginx; do
+                line="$(printf '%s\n' "$pair" | sed -n 1p)"
+                [ "$target" = nginx ] && line="$(printf '%s\n' "$pair" | sed -n 2p)"
+                log "  #$repeat $target c=$connections (in turns) $line"
+                record "$target" "$repeat" "$line"
+            done
+            continue
+        fi
         # Alternate which target goes first, so slow drift on a shared machine hits both alike.
         order=(tokenproxy nginx)
         [ $((repeat % 2)) -eq 0 ] && order=(nginx tokenproxy)
         for target in "${order[@]}"; do
             line="$(run "$target" "$connections" "$seconds")"
             log "  #$repeat $target c=$connections $line"
-            python3 -c 'import json,sys; r=json.loads(sys.argv[1]); r.update(target=sys.argv[2], repeat=int(sys.argv[3])); print(json.dumps(r))' \
-                "$line" "$target" "$repeat" >>"$work/runs.jsonl"
+            record "$target" "$repeat" "$line"
         done
     done
 done
@@ -239,6 +272,7 @@ meta = {
     "swift": swift, "nginx_version": nginx, "nginx_workers": int(workers),
     "tokenproxy_threads_after_benchmark": int(threads),
     "pinned": pinned == "1", "tokenproxy_event_loops": int(loops) if loops.isdigit() else None, "seconds": float(seconds), "repeats": int(repeats),
+    "interleave_ms": float(os.environ["BENCH_INTERLEAVE_MS"]),
     "body_bytes": int(body), "loadgen": "closed loop, keep-alive, 1 thread, epoll",
     "startup": json.load(open(f"{work}/startup.json")),
     "rss_kib": {"after_startup": int(rss0), "after_benchmark": int(rss1), "peak": int(peak)},
