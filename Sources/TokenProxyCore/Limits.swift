@@ -195,6 +195,17 @@ package enum Limits {
         /// not (`EventLoopGroup.placement`). Half a CPU: above it, a queue of ready
         /// connections starts to form often enough to show in the latency.
         package static let busyPermille = 500
+        /// `api.busy_poll_us` when the config does not set it and no cgroup CPU quota bounds
+        /// the process: how long at most a loop polls before it blocks (`EventLoopPoll`).
+        /// 30 µs covers the gaps between a busy loop's batches on the VMs measured
+        /// (bench/README.md, "Busy polling") and is a tenth of a 0.3 ms request at 16 connections.
+        package static let defaultBusyPollMicroseconds = 30
+        /// `api.busy_poll_us` above this is a typo: a loop would spin a millisecond per wait.
+        package static let maxBusyPollMicroseconds = 1000
+        /// The first poll after a wait proved short, before it doubles.
+        package static let busyPollStartNanoseconds: UInt64 = 10_000
+        /// A poll halved below this stops.
+        package static let busyPollFloorNanoseconds: UInt64 = 4_000
     }
 
     /// The IdP client.

@@ -171,7 +171,9 @@ package final class Daemon: Sendable {
         let handler = SwappableHandler(
             makeAPI(configuration: configuration, store: store, metrics: metrics, audit: audit))
         // One set of loops for the process: the token API and the proxy share them.
-        let loops = EventLoopGroup(configured: configuration.api.eventLoops, name: "http-loop")
+        let loops = EventLoopGroup(
+            configured: configuration.api.eventLoops, name: "http-loop",
+            busyPoll: configuration.api.busyPollMicroseconds)
         metrics.observeLoops({ loops.connectionCounts }, busyPermille: { loops.busyPermilles })
         let server: HTTPServer
         let apiListeners: APIListeners
@@ -190,6 +192,7 @@ package final class Daemon: Sendable {
             "event loops",
             metadata: [
                 "loops": "\(loops.cpuBudget.loops)", "reason": "\(loops.cpuBudget.reason)",
+                "busy_poll_us": "\(loops.busyPollMicroseconds)",
             ])
         let proxy = try makeProxy(
             configuration: configuration, store: store, metrics: metrics, loops: loops)

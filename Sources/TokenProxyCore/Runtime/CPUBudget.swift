@@ -10,6 +10,9 @@ package struct CPUBudget: Sendable, Equatable, CustomStringConvertible {
     package var loops: Int
     /// Why, in words for the start-up log line.
     package var reason: String
+    /// Whether a cgroup CPU quota bounds the process (read even when the loops are
+    /// configured): polling would spend that quota (`busyPollMicroseconds(configured:)`).
+    package var quotaLimited = false
 
     package var description: String { "\(loops) (\(reason))" }
 
@@ -28,6 +31,15 @@ package struct CPUBudget: Sendable, Equatable, CustomStringConvertible {
         }
         let quotaText = quotaCPUs.map { "cgroup CPU quota \($0)" } ?? "no cgroup CPU quota"
         return CPUBudget(loops: affinity, reason: "CPU affinity allows \(affinity); \(quotaText)")
+    }
+
+    /// How long the loops poll before they block (`api.busy_poll_us`, see `EventLoopPoll`):
+    /// the configured value, else `Limits.EventLoop.defaultBusyPollMicroseconds` — or 0 under
+    /// a cgroup CPU quota, where polled time counts against the quota (a sidecar limited to
+    /// half a CPU would spend its share spinning and be throttled sooner).
+    package func busyPollMicroseconds(configured: Int?) -> Int {
+        if let configured { return max(0, configured) }
+        return quotaLimited ? 0 : Limits.EventLoop.defaultBusyPollMicroseconds
     }
 
     /// The path of this process's cgroup v2 group, from the text of `/proc/self/cgroup`: the

@@ -93,6 +93,8 @@ final class EventLoop: @unchecked Sendable {
     let connections = Atomic<Int>(0)
     /// How busy this loop is, measured by its thread, read by any thread (see `EventLoopLoad`).
     let load = EventLoopLoad()
+    /// The longest poll before a blocking wait (`EventLoopPoll`); 0: never poll.
+    let busyPollNanoseconds: UInt64
     /// The `Date` bytes of the HTTP responses written on this loop, formatted once per second
     /// for all of its connections rather than once per connection. Loop thread only, one
     /// access per response: not checked for exclusivity at run time (~60 instructions each).
@@ -102,8 +104,9 @@ final class EventLoop: @unchecked Sendable {
     ///
     /// Creating one needs two descriptors; when the process has none left the server cannot
     /// work at all, so that stops the process with a message (raise `LimitNOFILE=`).
-    init(name: String) {
+    init(name: String, busyPollMicroseconds: Int = 0) {
         self.name = name
+        busyPollNanoseconds = UInt64(max(0, busyPollMicroseconds)) * 1000
         readBuffer = .allocate(byteCount: Limits.EventLoop.readBufferBytes, alignment: 16)
         do {
             epoll = try Posix.epollCreate()
@@ -221,21 +224,46 @@ final class EventLoop: @unchecked Sendable {
         var events = [UInt32](repeating: 0, count: Limits.EventLoop.eventsPerWait)
         var tokens = [UInt64](repeating: 0, count: Limits.EventLoop.eventsPerWait)
         var running = true
+        var poll = EventLoopPoll(limitNanoseconds: busyPollNanoseconds)
         // Bound once: reading `self.load` in the loop retained and released it per wake-up.
         let load = self.load
         var meter = EventLoopLoadMeter(now: Self.now(), load: load)
         while running {
             let timeout = posted.isEmpty ? timeoutMilliseconds() : 0
             if timeout != 0 { load.setWaiting(true) }
-            let count = events.withUnsafeMutableBufferPointer { events in
-                tokens.withUnsafeMutableBufferPointer { tokens in
-                    do {
-                        return try Posix.epollWait(
-                            epoll.rawValue, events: events, tokens: tokens, timeout: timeout)
-                    } catch {
-                        preconditionFailure("\(error)")
+            func wait(_ timeout: Int32) -> Int {
+                events.withUnsafeMutableBufferPointer { events in
+                    tokens.withUnsafeMutableBufferPointer { tokens in
+                        do {
+                            return try Posix.epollWait(
+                                epoll.rawValue, events: events, tokens: tokens, timeout: timeout)
+                        } catch {
+                            preconditionFailure("\(error)")
+                        }
                     }
                 }
+            }
+            var count = 0
+            if timeout != 0 {
+                // Poll first while wake-ups come soon (`EventLoopPoll`), then block.
+                if poll.budget > 0 {
+                    let start = Self.now()
+                    let end = start &+ poll.budget
+                    var now = start
+                    repeat {
+                        count = wait(0)
+                        if count == 0 { Posix.yieldCPU() }
+                        now = Self.now()
+                    } while count == 0 && now < end
+                    meter.polled(now &- start)
+                }
+                if count == 0 {
+                    let before = poll.limit > 0 ? Self.now() : 0
+                    count = wait(timeout)
+                    if poll.limit > 0 { poll.slept(Self.now() &- before) }
+                }
+            } else {
+                count = wait(0)
             }
             time = Self.now()
             // Measured before it says it is awake: an awake loop's measure is always fresh

@@ -14,12 +14,21 @@ package final class EventLoopGroup: Sendable {
     /// How many loops, and why (for the daemon's start-up log line).
     package let cpuBudget: CPUBudget
 
+    /// How long each loop polls at most before it blocks, in microseconds (`EventLoopPoll`;
+    /// 0: never).
+    package let busyPollMicroseconds: Int
+
     /// `configured` loops, or as many as the CPUs the process may use when nil.
-    /// `name` prefixes the threads' names (cut at 15 bytes by the kernel).
-    package init(configured: Int?, name: String = "loop") {
+    /// `name` prefixes the threads' names (cut at 15 bytes by the kernel). `busyPoll`: the
+    /// configured `api.busy_poll_us`, nil for the default (`CPUBudget.busyPollMicroseconds`).
+    package init(configured: Int?, name: String = "loop", busyPoll: Int? = nil) {
         let budget = CPUBudget.measure(configured: configured)
         cpuBudget = budget
-        loops = (0..<budget.loops).map { EventLoop(name: "\(name)-\($0)") }
+        let poll = budget.busyPollMicroseconds(configured: busyPoll)
+        busyPollMicroseconds = poll
+        loops = (0..<budget.loops).map {
+            EventLoop(name: "\(name)-\($0)", busyPollMicroseconds: poll)
+        }
     }
 
     /// Client connections each loop serves now, in loop order (`http-loop-0` first): how

@@ -72,6 +72,10 @@ struct EventLoopLoadMeter {
     private let demand: ThreadDemandClock
     private var windowStart: UInt64
     private var demandAtStart: UInt64
+    /// Time spent polling for events in this window (`EventLoopPoll`), not counted as demand:
+    /// a loop that polls instead of sleeping is no busier, and counted it would look busy to
+    /// placement and send connections to a second loop for nothing.
+    private var polled: UInt64 = 0
 
     /// A meter whose first window starts now, on the loop's thread; publishes an idle load, so
     /// a loop that has not measured yet is not taken for one stuck in a long batch.
@@ -87,11 +91,19 @@ struct EventLoopLoadMeter {
     mutating func woke(at time: UInt64, load: EventLoopLoad) {
         guard time &- windowStart >= Limits.EventLoop.loadWindowNanoseconds else { return }
         let used = demand.nanoseconds()
+        let busy = used &- demandAtStart
         load.publish(
-            permille: Self.permille(cpu: used &- demandAtStart, wall: time &- windowStart),
+            permille: Self.permille(cpu: busy &- min(busy, polled), wall: time &- windowStart),
             at: time)
         windowStart = time
         demandAtStart = used
+        polled = 0
+    }
+
+    /// The loop polled for `nanoseconds` before this wake-up (see `polled`).
+    @inline(__always)
+    mutating func polled(_ nanoseconds: UInt64) {
+        polled &+= nanoseconds
     }
 
     /// `cpu` nanoseconds of demand over `wall` nanoseconds, per mille, at most 1,000 (the two

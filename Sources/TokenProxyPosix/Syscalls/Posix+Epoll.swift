@@ -91,3 +91,12 @@ extension Posix {
         FileDescriptor(adopting: try syscallNonBlocking("eventfd") { CLinuxShims_eventfd() })
     }
 }
+
+extension Posix {
+    /// Lets another thread that is ready to run on this CPU run first (`sched_yield`); returns
+    /// at once when none is. For a polling loop (`EventLoopPoll`): a poll must not keep a
+    /// caller that shares the CPU from writing the very request it waits for.
+    package static func yieldCPU() {
+        _ = sched_yield()
+    }
+}

@@ -172,4 +172,19 @@ extension ConfigurationParserAPITests {
             F.problems(F.withAPI(#""event_loops": "2""#)).first?.hasPrefix("api.event_loops: ")
                 == true)
     }
+
+    @Test func parsesBusyPoll() throws {
+        #expect(try F.parse(F.withAPI(#""busy_poll_us": 0"#)).api.busyPollMicroseconds == 0)
+        #expect(try F.parse(F.withAPI(#""busy_poll_us": 50"#)).api.busyPollMicroseconds == 50)
+        #expect(
+            try F.parse(F.withAPI(#""socket": "/run/tp.sock""#)).api.busyPollMicroseconds == nil)
+    }
+
+    @Test func refusesABusyPollThatIsNotAWholeNumberOfMicrosecondsUpToAMillisecond() {
+        for bad in ["-1", "2.5", "1001", #""30""#] {
+            let problems = F.problems(F.withAPI(#""busy_poll_us": \#(bad)"#))
+            #expect(problems.count == 1)
+            #expect(problems.first?.hasPrefix("api.busy_poll_us: ") == true, "\(problems)")
+        }
+    }
 }

@@ -69,4 +69,17 @@ struct CPUBudgetTests {
             CPUBudget.decide(configured: nil, affinityCPUs: 2, quotaCPUs: nil).reason.contains(
                 "affinity"))
     }
+
+    @Test func pollsByDefaultUnlessACgroupQuotaBoundsTheProcess() {
+        var budget = CPUBudget.decide(configured: nil, affinityCPUs: 2, quotaCPUs: nil)
+        #expect(
+            budget.busyPollMicroseconds(configured: nil)
+                == Limits.EventLoop.defaultBusyPollMicroseconds)
+        budget.quotaLimited = true
+        #expect(budget.busyPollMicroseconds(configured: nil) == 0)
+        // The operator's value wins either way.
+        #expect(budget.busyPollMicroseconds(configured: 50) == 50)
+        budget.quotaLimited = false
+        #expect(budget.busyPollMicroseconds(configured: 0) == 0)
+    }
 }

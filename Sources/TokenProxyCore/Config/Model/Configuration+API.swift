@@ -18,6 +18,10 @@ package struct APIConfiguration: Sendable, Equatable {
     /// How many event loops serve the token API; nil: the CPUs the process may use (affinity
     /// and cgroup v2 quota, see `CPUBudget`).
     package var eventLoops: Int?
+    /// How long an event loop polls for events at most before it sleeps, in microseconds
+    /// (`api.busy_poll_us`; 0: never); nil: the default, off under a cgroup CPU quota
+    /// (`CPUBudget.busyPollMicroseconds`).
+    package var busyPollMicroseconds: Int?
     /// Client connections held at once over all of the API's listeners; one more is closed at
     /// once (config: `api.max_connections`).
     package var maxConnections: Int

@@ -5,7 +5,7 @@ package enum ConfigurationParser {
     static let topLevelKeys = ["$schema", "api", "credentials", "log", "proxy", "operations"]
     static let apiKeys = [
         "socket", "socket_mode", "socket_group", "allowed_uids", "allowed_gids", "tcp",
-        "event_loops",
+        "event_loops", "busy_poll_us",
         "max_connections",
     ]
     static let tcpKeys = ["listen", "required_header", "required_header_value"]
@@ -80,6 +80,10 @@ package enum ConfigurationParser {
         }
         api.eventLoops = decoder.number(
             object, "event_loops", in: 1...Double(Limits.Config.maxEventLoops), wholeNumber: true
+        ).map { Int($0) }
+        api.busyPollMicroseconds = decoder.number(
+            object, "busy_poll_us", in: 0...Double(Limits.EventLoop.maxBusyPollMicroseconds),
+            wholeNumber: true
         ).map { Int($0) }
         api.maxConnections =
             decoder.number(object, "max_connections", in: 1...65536, wholeNumber: true).map {

@@ -1,0 +1,94 @@
+import Synchronization
+import Testing
+import TokenProxyCore
+
+@testable import TokenProxyNet
+
+/// The adaptive poll before a blocking `epoll_wait` (`EventLoopPoll`), its share of the load
+/// measure, and a polling loop still delivering every event.
+@Suite(.timeLimit(.minutes(1)))
+struct EventLoopPollTests {
+    static let limit: UInt64 = 30_000
+    static let start = Limits.EventLoop.busyPollStartNanoseconds
+
+    @Test func growsWhileWaitsEndWithinTheLimitUpToIt() {
+        var poll = EventLoopPoll(limitNanoseconds: Self.limit)
+        #expect(poll.budget == 0)
+        poll.slept(5_000)
+        #expect(poll.budget == Self.start)
+        poll.slept(5_000)
+        #expect(poll.budget == 2 * Self.start)
+        poll.slept(29_999)
+        #expect(poll.budget == Self.limit)  // 40 µs capped
+        poll.slept(1)
+        #expect(poll.budget == Self.limit)
+    }
+
+    @Test func halvesAfterALongSleepAndStopsBelowTheFloor() {
+        var poll = EventLoopPoll(limitNanoseconds: Self.limit)
+        for _ in 0..<3 { poll.slept(1_000) }
+        #expect(poll.budget == Self.limit)
+        poll.slept(Self.limit)  // as long as the limit: polling would not have caught it
+        #expect(poll.budget == Self.limit / 2)
+        poll.slept(1_000_000)
+        #expect(poll.budget == Self.limit / 4)
+        poll.slept(1_000_000)  // 3.75 µs: below the floor
+        #expect(poll.budget == Self.limit / 8)
+        poll.slept(1_000_000)
+        #expect(poll.budget == 0)
+    }
+
+    /// One connection's pattern: wake-ups 50–100 µs apart never start a poll of 30 µs.
+    @Test func eventsFurtherApartThanTheLimitNeverPoll() {
+        var poll = EventLoopPoll(limitNanoseconds: Self.limit)
+        for gap in stride(from: UInt64(50_000), through: 100_000, by: 5_000) {
+            poll.slept(gap)
+            #expect(poll.budget == 0)
+        }
+    }
+
+    @Test func aLimitOfZeroNeverPolls() {
+        var poll = EventLoopPoll(limitNanoseconds: 0)
+        for _ in 0..<5 { poll.slept(0) }
+        #expect(poll.budget == 0)
+    }
+
+    /// Polled time is not load: a loop that spins waiting for events is no busier, and counted
+    /// it would look busy to placement (`EventLoopGroup.placement`).
+    @Test func polledTimeIsLeftOutOfTheLoad() {
+        func measure(polled: Bool) -> Int {
+            let load = EventLoopLoad()
+            let begin = ContinuousTime.now()
+            var meter = EventLoopLoadMeter(now: begin, load: load)
+            var now = begin
+            // On the CPU for two windows: as a poll would be.
+            while now &- begin < 2 * Limits.EventLoop.loadWindowNanoseconds {
+                now = ContinuousTime.now()
+            }
+            if polled { meter.polled(now &- begin) }
+            meter.woke(at: now, load: load)
+            return load.busyPermille
+        }
+        #expect(measure(polled: false) > 700)
+        #expect(measure(polled: true) < 300)
+    }
+
+    /// Jobs posted from another thread both close together (the loop polls) and far apart
+    /// (it blocks): every one runs, in order.
+    @Test func aPollingLoopDeliversEveryEvent() async {
+        let loop = EventLoop(name: "poll-test", busyPollMicroseconds: 30)
+        loop.start()
+        defer { loop.stop() }
+        let ran = Mutex<[Int]>([])
+        for index in 0..<200 {
+            loop.execute { ran.withLock { $0.append(index) } }
+            let pause = index % 20 == 0 ? 300_000 : (index % 2 == 0 ? 3_000 : 40_000)
+            let until = ContinuousTime.now() &+ UInt64(pause)
+            while ContinuousTime.now() < until {}
+        }
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            loop.execute { continuation.resume() }
+        }
+        #expect(ran.withLock { $0 } == Array(0..<200))
+    }
+}
