@@ -46,8 +46,11 @@ package final class HTTPServer: Sendable {
         loops: EventLoopGroup? = nil
     ) {
         // Thread names are cut at 15 bytes.
+        // Loops of its own (the operations endpoint, tests) never poll: `api.busy_poll_us` is
+        // for the shared loops, and `0` there must leave no loop of the process polling.
         self.group =
-            loops ?? EventLoopGroup(configured: configuration.eventLoops, name: "http-loop")
+            loops
+            ?? EventLoopGroup(configured: configuration.eventLoops, name: "http-loop", busyPoll: 0)
         self.ownsGroup = loops == nil
         self.handler = handler
         self.configuration = configuration

@@ -59,7 +59,8 @@ package final class ProxyEngine: Sendable {
     ) {
         self.delegate = delegate
         self.configuration = configuration
-        self.group = loops ?? EventLoopGroup(configured: nil, name: "proxy-loop")
+        // Loops of its own (tests) never poll, like `HTTPServer`'s.
+        self.group = loops ?? EventLoopGroup(configured: nil, name: "proxy-loop", busyPoll: 0)
         self.ownsGroup = loops == nil
         self.contexts = Dictionary(
             uniqueKeysWithValues: group.loops.enumerated().map { index, loop in
