@@ -206,6 +206,15 @@ package enum Limits {
         package static let busyPollStartNanoseconds: UInt64 = 10_000
         /// A poll halved below this stops.
         package static let busyPollFloorNanoseconds: UInt64 = 4_000
+        /// A poll try (one `epoll_wait` that does not wait, one `sched_yield`) that took longer
+        /// than this may have given the CPU to another task; the thread's involuntary context
+        /// switches tell (`EventLoopPoll.slowTry`). A try alone takes 0.75 µs on the VM
+        /// measured; a switch to another task and back several.
+        package static let busyPollSharedNanoseconds: UInt64 = 5_000
+        /// After a poll found its CPU shared, the loop blocks without polling for this long: a
+        /// few of the scheduler's time slices, so a CPU that stays shared costs one lost slice
+        /// per hold-off at most, and a loop whose CPU frees up polls again soon.
+        package static let busyPollHoldoffNanoseconds: UInt64 = 10_000_000
     }
 
     /// The IdP client.

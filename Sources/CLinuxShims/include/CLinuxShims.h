@@ -28,6 +28,8 @@ static const uint32_t CLinuxShims_EPOLLET = 1u << 31;
 static const int CLinuxShims_EPOLL_CTL_ADD = 1;
 static const int CLinuxShims_EPOLL_CTL_DEL = 2;
 static const int CLinuxShims_EPOLL_CTL_MOD = 3;
+/// getrusage(2) for the calling thread only (RUSAGE_THREAD is _GNU_SOURCE).
+static const int CLinuxShims_RUSAGE_THREAD = 1;
 
 /// epoll_create1(EPOLL_CLOEXEC).
 int CLinuxShims_epoll_create(void);

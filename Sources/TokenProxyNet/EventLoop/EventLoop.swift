@@ -252,15 +252,24 @@ final class EventLoop: @unchecked Sendable {
                     var now = start
                     repeat {
                         count = wait(0)
+                        let tried = now
                         if count == 0 { Posix.yieldCPU() }
                         now = Self.now()
+                        if now &- tried > Limits.EventLoop.busyPollSharedNanoseconds,
+                            poll.slowTry(at: now, involuntarySwitches: Posix.involuntarySwitches())
+                        {
+                            break
+                        }
                     } while count == 0 && now < end
                     meter.polled(now &- start)
                 }
                 if count == 0 {
                     let before = poll.limit > 0 ? Self.now() : 0
                     count = wait(timeout)
-                    if poll.limit > 0 { poll.slept(Self.now() &- before) }
+                    if poll.limit > 0 {
+                        let after = Self.now()
+                        poll.slept(after &- before, at: after)
+                    }
                 }
             } else {
                 count = wait(0)

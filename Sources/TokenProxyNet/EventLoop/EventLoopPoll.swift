@@ -24,19 +24,49 @@ import TokenProxyCore
 /// only after the poll gave up, every wait would look short, and the loop would poll for ever
 /// (measured: the token API at one connection, unpinned, 0.87× nginx's requests/s with 1.31×
 /// its CPU per request; with the yield 1.05× and 0.9×).
+///
+/// The kernel's idle poll stops the moment another task wants the CPU; a loop sees it after
+/// the fact: a try that took longer than `Limits.EventLoop.busyPollSharedNanoseconds` during
+/// which the thread's involuntary context switches grew (`Posix.involuntarySwitches`: the
+/// yield let another task run; a try lengthened by an interrupt or by the hypervisor, several
+/// hundred a second on an idle VM, does not count). Then the loop stops polling and blocks,
+/// and does not poll again for `busyPollHoldoffNanoseconds`: a loop that yielded stays
+/// runnable, so an event that arrives while the other task runs does not wake it — it waits
+/// out that task's time slice, a millisecond or more — where a blocked loop is woken at once
+/// and may preempt. On CPUs shared with the callers and the upstream, polling only moves the
+/// loop back in the queue (measured: see bench/README.md, "Busy polling").
 struct EventLoopPoll {
     /// The longest poll, in nanoseconds (`api.busy_poll_us`).
     let limit: UInt64
     /// How long to poll before the next blocking wait, in nanoseconds (0: block at once).
     private(set) var budget: UInt64 = 0
+    /// No polling before this time (`ContinuousTime` nanoseconds), after a poll found the CPU
+    /// shared.
+    private(set) var heldUntil: UInt64 = 0
 
     init(limitNanoseconds: UInt64) {
         limit = limitNanoseconds
     }
 
+    /// The thread's involuntary context switches when a try was last found slow (nil: never).
+    private var switchesSeen: Int?
+
+    /// Learns from a poll try that ended at `now` after longer than
+    /// `Limits.EventLoop.busyPollSharedNanoseconds`, with the thread's involuntary context
+    /// switches so far. True when they grew since the last slow try: another task had the CPU,
+    /// and the loop must stop polling; it polls again after the hold-off.
+    mutating func slowTry(at now: UInt64, involuntarySwitches: Int) -> Bool {
+        defer { switchesSeen = involuntarySwitches }
+        guard let seen = switchesSeen, involuntarySwitches != seen else { return false }
+        budget = 0
+        heldUntil = now &+ Limits.EventLoop.busyPollHoldoffNanoseconds
+        return true
+    }
+
     /// Learns from a blocking wait that slept `nanoseconds` before its events came (or its
-    /// timeout ran out).
-    mutating func slept(_ nanoseconds: UInt64) {
+    /// timeout ran out), at `now`.
+    mutating func slept(_ nanoseconds: UInt64, at now: UInt64) {
+        if now < heldUntil { return }
         if nanoseconds < limit {
             budget = min(limit, max(budget &* 2, Limits.EventLoop.busyPollStartNanoseconds))
         } else {

@@ -99,4 +99,15 @@ extension Posix {
     package static func yieldCPU() {
         _ = sched_yield()
     }
+
+    /// How often the kernel has taken the CPU from the calling thread while it could still run
+    /// (`ru_nivcsw` of `getrusage(RUSAGE_THREAD)`): a preemption, or a `sched_yield` that let
+    /// another thread run. Interrupts and time the hypervisor steals do not count, which is
+    /// what tells a poll whose CPU has other work (`EventLoopPoll`) from one that was only
+    /// interrupted.
+    package static func involuntarySwitches() -> Int {
+        var usage = rusage()
+        _ = getrusage(__rusage_who_t(CLinuxShims_RUSAGE_THREAD), &usage)
+        return usage.ru_nivcsw
+    }
 }
