@@ -207,10 +207,15 @@ package enum Limits {
         /// A poll halved below this stops.
         package static let busyPollFloorNanoseconds: UInt64 = 4_000
         /// A poll try (one `epoll_wait` that does not wait, one `sched_yield`) that took longer
-        /// than this may have given the CPU to another task; the thread's involuntary context
-        /// switches tell (`EventLoopPoll.slowTry`). A try alone takes 0.75 µs on the VM
-        /// measured; a switch to another task and back several.
-        package static let busyPollSharedNanoseconds: UInt64 = 5_000
+        /// than this, with the thread's involuntary context switches grown meanwhile, gave the
+        /// CPU to another thread that ran a long stretch: the loop stops polling
+        /// (`EventLoopPoll.slowTry`). A shorter one is a hand-off worth keeping — at one
+        /// connection the peer (caller or upstream) on the loop's CPU runs its 20–60 µs and
+        /// writes the event the poll then finds without a wake-up. Measured, proxy unpinned
+        /// (bench/README.md, "Busy polling"): 30 µs cost the c=1 row (1.02× nginx against
+        /// 1.10× without the check), 200 µs kept it (1.14×) and still cut the c=16 tail (p99
+        /// 0.76× against 0.93×). A try alone takes 0.75 µs on the VM measured.
+        package static let busyPollSharedNanoseconds: UInt64 = 200_000
         /// After a poll found its CPU shared, the loop blocks without polling for this long: a
         /// few of the scheduler's time slices, so a CPU that stays shared costs one lost slice
         /// per hold-off at most, and a loop whose CPU frees up polls again soon.
