@@ -26,15 +26,16 @@ import TokenProxyCore
 /// its CPU per request; with the yield 1.05× and 0.9×).
 ///
 /// The kernel's idle poll stops the moment another task wants the CPU; a loop sees it after
-/// the fact: a try that took longer than `Limits.EventLoop.busyPollSharedNanoseconds` during
-/// which the thread's involuntary context switches grew (`Posix.involuntarySwitches`: the
-/// yield let another task run; a try lengthened by an interrupt or by the hypervisor, several
-/// hundred a second on an idle VM, does not count). Then the loop stops polling and blocks,
-/// and does not poll again for `busyPollHoldoffNanoseconds`: a loop that yielded stays
-/// runnable, so an event that arrives while the other task runs does not wake it — it waits
-/// out that task's time slice, a millisecond or more — where a blocked loop is woken at once
-/// and may preempt. On CPUs shared with the callers and the upstream, polling only moves the
-/// loop back in the queue (measured: see bench/README.md, "Busy polling").
+/// the fact: a try that took longer than `Limits.EventLoop.busyPollSharedNanoseconds` (200 µs)
+/// during which the thread's involuntary context switches grew (`Posix.involuntarySwitches`:
+/// the yield let another thread run; a try lengthened by an interrupt or by the hypervisor
+/// does not count). Then the loop stops polling and blocks, and does not poll again for
+/// `busyPollHoldoffNanoseconds`: a loop that yielded stays runnable, so an event that arrives
+/// while the other thread runs does not wake it — it waits out that thread's time slice, a
+/// millisecond or more — where a blocked loop is woken at once and may preempt. A shorter
+/// switch is kept: at one connection the caller or the upstream on the loop's CPU runs for
+/// tens of microseconds and writes the very event the poll then finds, with no wake-up at all
+/// (bench/README.md, "Busy polling").
 struct EventLoopPoll {
     /// The longest poll, in nanoseconds (`api.busy_poll_us`).
     let limit: UInt64
