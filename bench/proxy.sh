@@ -13,7 +13,7 @@
 # symbols to bench/results/proxy-DATE.profile.txt (needs linux-perf). BENCH_PIN=1: the proxies
 # on CPU 0 (nginx with one worker), loadgen and the upstream on CPU 1; BENCH_DOWNLOAD=0 skips
 # the 1 GiB downloads; BENCH_BIN (a built binary); BENCH_OUT_DIR (write OUT_DIR/proxy.{json,md});
-# BENCH_EVENT_LOOPS (tokenproxy's `api.event_loops`; default: from its CPUs);
+# BENCH_EVENT_LOOPS (tokenproxy's `api.event_loops`; default: from its CPUs), BENCH_BUSY_POLL_US (its `api.busy_poll_us`; default: the daemon's);
 # BENCH_PROXY_INHERITED=1 (the proxy's socket passed by systemd-socket-activate, see below);
 # BENCH_INTERLEAVE_MS (50: the two proxies loaded in turns of 50 ms within each repeat, loadgen
 # -i; 0: one after the other, BENCH_SECONDS each).
@@ -144,9 +144,9 @@ wait_port "$ref_port" "nginx (proxy)" "$work/ref/error.log"
 
 # --- 5. test IdP, key, tokenproxy with two proxy routes ------------------------------------------
 start_test_idp
-python3 - "$work" "$issuer" "$credential" "$tp_port" "$up_port" "$up_tls_port" "${BENCH_EVENT_LOOPS:-}" <<'PY'
+python3 - "$work" "$issuer" "$credential" "$tp_port" "$up_port" "$up_tls_port" "${BENCH_EVENT_LOOPS:-}" "${BENCH_BUSY_POLL_US:-}" <<'PY'
 import json, sys
-work, issuer, name, tp_port, up_port, up_tls_port, loops = sys.argv[1:8]
+work, issuer, name, tp_port, up_port, up_tls_port, loops, busy_poll = sys.argv[1:9]
 config = {
     "api": {"socket": f"{work}/tokenproxy.sock", "socket_mode": "0600"},
     "credentials": {name: {"key_file": f"{work}/sa.json", "issuer": issuer, "scopes": ["openid"]}},
@@ -164,6 +164,8 @@ config = {
 }
 if loops:
     config["api"]["event_loops"] = int(loops)
+if busy_poll:
+    config["api"]["busy_poll_us"] = int(busy_poll)
 json.dump(config, open(f"{work}/config.json", "w"), indent=2)
 PY
 log "starting tokenproxy serve"

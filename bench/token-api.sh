@@ -10,7 +10,7 @@
 # Knobs (environment): BENCH_SECONDS (5) per run, BENCH_REPEATS (3), BENCH_CONNECTIONS
 # ("1 16 64"), BENCH_PIN=1 (servers on CPU 0, loadgen on CPU 1, nginx with one worker),
 # BENCH_INTERLEAVE_MS (50: both servers loaded in turns of 50 ms within each repeat, loadgen
-# -i; 0: one after the other, BENCH_SECONDS each), BENCH_BIN (a built binary), BENCH_EVENT_LOOPS (tokenproxy's `api.event_loops`; default: from its CPUs), BENCH_OUT_DIR (write OUT_DIR/token-api.{json,md}); BENCH_PROFILE=1 also profiles at the lowest and highest connection count (perf
+# -i; 0: one after the other, BENCH_SECONDS each), BENCH_BIN (a built binary), BENCH_EVENT_LOOPS (tokenproxy's `api.event_loops`; default: from its CPUs), BENCH_BUSY_POLL_US (its `api.busy_poll_us`; default: the daemon's), BENCH_OUT_DIR (write OUT_DIR/token-api.{json,md}); BENCH_PROFILE=1 also profiles at the lowest and highest connection count (perf
 # stat of both servers: CPU time, context switches; perf record of tokenproxy: top functions,
 # self and inclusive) into bench/results/token-api-DATE.profile.txt. Needs perf (linux-perf).
 set -euo pipefail
@@ -55,15 +55,17 @@ umask 077
 start_test_idp
 
 api_socket="$work/tokenproxy.sock"
-python3 - "$work" "$issuer" "$api_socket" "$credential" "${BENCH_EVENT_LOOPS:-}" <<'PY'
+python3 - "$work" "$issuer" "$api_socket" "$credential" "${BENCH_EVENT_LOOPS:-}" "${BENCH_BUSY_POLL_US:-}" <<'PY'
 import json, sys
-work, issuer, socket_path, name, loops = sys.argv[1:6]
+work, issuer, socket_path, name, loops, busy_poll = sys.argv[1:7]
 config = {"api": {"socket": socket_path, "socket_mode": "0600"},
           "credentials": {name: {"key_file": f"{work}/sa.json", "issuer": issuer,
                                  "scopes": ["openid"]}},
           "log": {"level": "info"}}
 if loops:
     config["api"]["event_loops"] = int(loops)
+if busy_poll:
+    config["api"]["busy_poll_us"] = int(busy_poll)
 with open(f"{work}/config.json", "w") as f:
     json.dump(config, f, indent=2)
 PY
