@@ -207,8 +207,8 @@ package enum Limits {
         /// A poll halved below this stops.
         package static let busyPollFloorNanoseconds: UInt64 = 4_000
         /// A poll try (one `epoll_wait` that does not wait, one `sched_yield`) that took longer
-        /// than this, with the thread's involuntary context switches grown meanwhile, gave the
-        /// CPU to another thread that ran a long stretch: the loop stops polling
+        /// than this, with the thread's involuntary context switches grown since the last slow
+        /// try, gave the CPU to another thread that ran a long stretch: the loop stops polling
         /// (`EventLoopPoll.slowTry`). A shorter one is a hand-off worth keeping — at one
         /// connection the peer (caller or upstream) on the loop's CPU runs its 20–60 µs and
         /// writes the event the poll then finds without a wake-up. Measured, proxy unpinned

@@ -244,6 +244,8 @@ final class EventLoop: @unchecked Sendable {
                 }
             }
             var count = 0
+            // The clock as the events came, when polling already read it (0: not read).
+            var awoke: UInt64 = 0
             if timeout != 0 {
                 // Poll first while wake-ups come soon (`EventLoopPoll`), then block.
                 if poll.budget > 0 {
@@ -262,19 +264,20 @@ final class EventLoop: @unchecked Sendable {
                         }
                     } while count == 0 && now < end
                     meter.polled(now &- start)
+                    if count > 0 { awoke = now }
                 }
                 if count == 0 {
                     let before = poll.limit > 0 ? Self.now() : 0
                     count = wait(timeout)
                     if poll.limit > 0 {
-                        let after = Self.now()
-                        poll.slept(after &- before, at: after)
+                        awoke = Self.now()
+                        poll.slept(awoke &- before, at: awoke)
                     }
                 }
             } else {
                 count = wait(0)
             }
-            time = Self.now()
+            time = awoke != 0 ? awoke : Self.now()
             // Measured before it says it is awake: an awake loop's measure is always fresh
             // when it starts a batch, so only a long batch makes it stale (`EventLoopLoad`).
             meter.woke(at: time, load: load)

@@ -30,7 +30,8 @@ import TokenProxyCore
 /// with the thread's involuntary context switches grown since the last slow try
 /// (`Posix.involuntarySwitches`: the yield let another thread run; a try lengthened by an
 /// interrupt or by the hypervisor does not count; read only after a slow try, so a switch
-/// from earlier, while the loop worked, counts too — the CPU was shared then as well). Then the loop stops polling and blocks, and does not poll again for
+/// from earlier, while the loop worked, counts too — the CPU was shared then as well). Then
+/// the loop stops polling and blocks, and does not poll again for
 /// `busyPollHoldoffNanoseconds`: a loop that yielded stays runnable, so an event that arrives
 /// while the other thread runs does not wake it — it waits out that thread's time slice, a
 /// millisecond or more — where a blocked loop is woken at once and may preempt. A shorter
