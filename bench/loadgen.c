@@ -13,7 +13,7 @@
  * connection closed with a response half read, or one that cannot be reopened, is an error.
  *
  *   loadgen unix:/path/to.sock|tcp:127.0.0.1:8080 CONNECTIONS SECONDS PATH [HEADER]...
- *   loadgen -i SLICE_MS TARGET_B TARGET_A CONNECTIONS SECONDS PATH [HEADER]...
+ *   loadgen [-g GAP_MS] -i SLICE_MS TARGET_B TARGET_A CONNECTIONS SECONDS PATH [HEADER]...
  *
  * With -i, two servers are loaded in turns of SLICE_MS (A first), each with its own CONNECTIONS
  * kept open throughout, until each has had SECONDS of load; one JSON line per target (A's,
@@ -22,7 +22,13 @@
  * measured one after the other for seconds each meet different phases, and at one connection
  * that moves their ratio by ±10 %; taking turns every few tens of milliseconds puts both
  * through the same phases. A turn ends by awaiting the requests in flight, so the other server
- * is idle while one is loaded, as in sequential runs.
+ * is idle while one is loaded, as in sequential runs, and the next turn starts GAP_MS later
+ * (default 1; 0: at once). Why the gap: a server may still run for a while after its last
+ * response (tokenproxy's loops poll up to 30 us before they sleep), and the kernel places the
+ * next server's woken thread by which CPUs are busy at that moment, so without it one server's
+ * habits set the other's placement: at one connection unpinned nginx made 26,000 requests/s
+ * in its turns when tokenproxy slept at once and 30,000 when it polled (bench/README.md,
+ * "Turns"). After the gap both servers sleep when a turn starts.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -240,17 +246,26 @@ static size_t report(target_t *t, int connections) {
 }
 
 int main(int argc, char **argv) {
-    /* -i SLICE_MS SECOND_TARGET: interleave two targets (see the header). */
-    double slice_ms = 0;
+    /* -i SLICE_MS SECOND_TARGET: interleave two targets; -g GAP_MS: the pause between turns
+     * (see the header). */
+    double slice_ms = 0, gap_ms = 1;
     const char *second = NULL;
-    if (argc > 3 && strcmp(argv[1], "-i") == 0) {
-        slice_ms = atof(argv[2]);
-        second = argv[3];
-        argc -= 3;
-        argv += 3;
+    for (;;) {
+        if (argc > 3 && strcmp(argv[1], "-i") == 0) {
+            slice_ms = atof(argv[2]);
+            second = argv[3];
+            argc -= 3;
+            argv += 3;
+        } else if (argc > 2 && strcmp(argv[1], "-g") == 0) {
+            gap_ms = atof(argv[2]);
+            argc -= 2;
+            argv += 2;
+        } else {
+            break;
+        }
     }
-    if (argc < 5 || (second && slice_ms <= 0)) {
-        fprintf(stderr, "usage: %s [-i SLICE_MS unix:PATH|tcp:HOST:PORT] unix:PATH|tcp:HOST:PORT CONNECTIONS SECONDS PATH [HEADER]...\n", argv[0]);
+    if (argc < 5 || (second && slice_ms <= 0) || gap_ms < 0) {
+        fprintf(stderr, "usage: %s [-g GAP_MS] [-i SLICE_MS unix:PATH|tcp:HOST:PORT] unix:PATH|tcp:HOST:PORT CONNECTIONS SECONDS PATH [HEADER]...\n", argv[0]);
         return 64;
     }
     int connections = atoi(argv[2]);
@@ -269,7 +284,8 @@ int main(int argc, char **argv) {
         run_slice(&targets[0], each_ns, request, length);
     } else {
         /* Alternate slices until each target has had its `seconds` of load. */
-        uint64_t slice_ns = (uint64_t)(slice_ms * 1e6);
+        uint64_t slice_ns = (uint64_t)(slice_ms * 1e6), gap_ns = (uint64_t)(gap_ms * 1e6);
+        struct timespec gap = {(time_t)(gap_ns / 1000000000u), (long)(gap_ns % 1000000000u)};
         for (int turn = 0; targets[0].busy_ns < each_ns || targets[1].busy_ns < each_ns; turn ^= 1) {
             target_t *t = &targets[turn];
             if (t->busy_ns >= each_ns || t->open == 0) {
@@ -278,6 +294,8 @@ int main(int argc, char **argv) {
             }
             uint64_t left = each_ns - t->busy_ns;
             run_slice(t, left < slice_ns ? left : slice_ns, request, length);
+            /* Outside the slice: the gap counts as neither target's time. */
+            if (gap_ns > 0) nanosleep(&gap, NULL);
         }
     }
     size_t errors = 0;

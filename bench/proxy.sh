@@ -16,7 +16,8 @@
 # BENCH_EVENT_LOOPS (tokenproxy's `api.event_loops`; default: from its CPUs), BENCH_BUSY_POLL_US (its `api.busy_poll_us`; default: the daemon's);
 # BENCH_PROXY_INHERITED=1 (the proxy's socket passed by systemd-socket-activate, see below);
 # BENCH_INTERLEAVE_MS (50: the two proxies loaded in turns of 50 ms within each repeat, loadgen
-# -i; 0: one after the other, BENCH_SECONDS each).
+# -i; 0: one after the other, BENCH_SECONDS each), BENCH_TURN_GAP_MS (1: the pause between
+# turns, loadgen -g).
 set -euo pipefail
 export LC_ALL=C
 cd "$(dirname "$0")/.."
@@ -29,6 +30,8 @@ read -r -a tls_connection_counts <<<"${BENCH_TLS_CONNECTIONS:-16}"
 profile="${BENCH_PROFILE:-0}"
 interleave_ms="${BENCH_INTERLEAVE_MS:-50}"
 export BENCH_INTERLEAVE_MS="$interleave_ms" # for the results' metadata
+turn_gap_ms="${BENCH_TURN_GAP_MS:-1}"
+export BENCH_TURN_GAP_MS="$turn_gap_ms"
 credential=svc
 small_path=/api/small
 big_path=/api/big.bin
@@ -264,7 +267,7 @@ run_pair() { # run_pair SCHEME CONNECTIONS SECONDS: tokenproxy's and nginx's lin
     tp_port_now=$port
     tp=("$(cpu_ticks tokenproxy)" "$(cpu_ticks tokenproxy 14)") nginx=("$(cpu_ticks nginx)" "$(cpu_ticks nginx 14)")
     read_split_later "$3"
-    lines="$("${on_load_cpu[@]}" "$loadgen" -i "$interleave_ms" "tcp:127.0.0.1:$nginx_port" "tcp:127.0.0.1:$tp_port_now" \
+    lines="$("${on_load_cpu[@]}" "$loadgen" -g "$turn_gap_ms" -i "$interleave_ms" "tcp:127.0.0.1:$nginx_port" "tcp:127.0.0.1:$tp_port_now" \
         "$2" "$3" "$path" "${header[@]}" 2>>"$work/loadgen.err" || true)"
     [ "$(printf '%s\n' "$lines" | grep -c .)" = 2 ] \
         || die "loadgen printed no pair of lines for $1 ($(tail -1 "$work/loadgen.err"))"
@@ -391,6 +394,7 @@ meta = {
     "pinned": pinned == "1", "tokenproxy_event_loops": int(loops) if loops.isdigit() else None,
     "repeats": int(repeats), "body_bytes": int(body),
     "interleave_ms": float(os.environ["BENCH_INTERLEAVE_MS"]),
+    "turn_gap_ms": float(os.environ["BENCH_TURN_GAP_MS"]),
     "loadgen": "closed loop, keep-alive, 1 thread, epoll",
     "tokenproxy_rss_kib": {"before_download": int(rss0), "after_download": int(rss1), "peak_vmhwm": int(hwm)},
     "tokenproxy_log_warnings": open(f"{work}/tp-warnings.txt").read().strip(),

@@ -19,7 +19,9 @@ def turns(meta: dict) -> str:
     """How a repeat's two servers shared the time, for the results' header line."""
     interleave = meta.get("interleave_ms") or 0
     if interleave:
-        return f"both servers loaded in turns of {interleave:g} ms within each repeat"
+        gap = meta.get("turn_gap_ms") or 0
+        pause = f", {gap:g} ms apart" if gap else ""
+        return f"both servers loaded in turns of {interleave:g} ms{pause} within each repeat"
     return "the servers one after the other, the order alternating"
 
 

@@ -10,7 +10,8 @@
 # Knobs (environment): BENCH_SECONDS (5) per run, BENCH_REPEATS (3), BENCH_CONNECTIONS
 # ("1 16 64"), BENCH_PIN=1 (servers on CPU 0, loadgen on CPU 1, nginx with one worker),
 # BENCH_INTERLEAVE_MS (50: both servers loaded in turns of 50 ms within each repeat, loadgen
-# -i; 0: one after the other, BENCH_SECONDS each), BENCH_BIN (a built binary), BENCH_EVENT_LOOPS (tokenproxy's `api.event_loops`; default: from its CPUs), BENCH_BUSY_POLL_US (its `api.busy_poll_us`; default: the daemon's), BENCH_OUT_DIR (write OUT_DIR/token-api.{json,md}); BENCH_PROFILE=1 also profiles at the lowest and highest connection count (perf
+# -i; 0: one after the other, BENCH_SECONDS each), BENCH_TURN_GAP_MS (1: the pause between
+# turns, loadgen -g), BENCH_BIN (a built binary), BENCH_EVENT_LOOPS (tokenproxy's `api.event_loops`; default: from its CPUs), BENCH_BUSY_POLL_US (its `api.busy_poll_us`; default: the daemon's), BENCH_OUT_DIR (write OUT_DIR/token-api.{json,md}); BENCH_PROFILE=1 also profiles at the lowest and highest connection count (perf
 # stat of both servers: CPU time, context switches; perf record of tokenproxy: top functions,
 # self and inclusive) into bench/results/token-api-DATE.profile.txt. Needs perf (linux-perf).
 set -euo pipefail
@@ -24,6 +25,8 @@ read -r -a connection_counts <<<"${BENCH_CONNECTIONS:-1 16 64}"
 profile="${BENCH_PROFILE:-0}"
 interleave_ms="${BENCH_INTERLEAVE_MS:-50}"
 export BENCH_INTERLEAVE_MS="$interleave_ms" # for the results' metadata
+turn_gap_ms="${BENCH_TURN_GAP_MS:-1}"
+export BENCH_TURN_GAP_MS="$turn_gap_ms"
 credential=bench
 
 
@@ -165,7 +168,7 @@ run_pair() { # run_pair CONNECTIONS SECONDS: tokenproxy's and nginx's lines, loa
     # (loadgen -i: slices of $interleave_ms each, tokenproxy's first), each with its CPU seconds
     local tp_before nginx_before lines
     tp_before="$(cpu_ticks tokenproxy)" nginx_before="$(cpu_ticks nginx)"
-    lines="$("${on_load_cpu[@]}" "$loadgen" -i "$interleave_ms" "unix:${sockets[nginx]}" "unix:${sockets[tokenproxy]}" \
+    lines="$("${on_load_cpu[@]}" "$loadgen" -g "$turn_gap_ms" -i "$interleave_ms" "unix:${sockets[nginx]}" "unix:${sockets[tokenproxy]}" \
         "$1" "$2" "/v1/tokens/$credential" 2>>"$work/loadgen.err" || true)"
     [ "$(printf '%s\n' "$lines" | grep -c .)" = 2 ] \
         || die "loadgen printed no pair of lines ($(tail -1 "$work/loadgen.err"))"
@@ -275,6 +278,7 @@ meta = {
     "tokenproxy_threads_after_benchmark": int(threads),
     "pinned": pinned == "1", "tokenproxy_event_loops": int(loops) if loops.isdigit() else None, "seconds": float(seconds), "repeats": int(repeats),
     "interleave_ms": float(os.environ["BENCH_INTERLEAVE_MS"]),
+    "turn_gap_ms": float(os.environ["BENCH_TURN_GAP_MS"]),
     "body_bytes": int(body), "loadgen": "closed loop, keep-alive, 1 thread, epoll",
     "startup": json.load(open(f"{work}/startup.json")),
     "rss_kib": {"after_startup": int(rss0), "after_benchmark": int(rss1), "peak": int(peak)},

@@ -3,7 +3,8 @@ alternating slices, so that a VM's slow phases hit both alike.
 
 Against two real HTTP servers on 127.0.0.1 started here (one answers at once, one after
 2 ms): each gets its own line with its own rate, each its seconds of load, and the requests
-arrive at the two in many alternating bursts, never both at once.
+arrive at the two in many alternating bursts, never both at once, and with `-g GAP_MS` no
+sooner than the gap after the other server's last request.
 """
 
 import json
@@ -117,3 +118,32 @@ def test_one_target_is_one_line_as_before(loadgen):
     assert line["connections"] == 2 and line["errors"] == 0
     assert line["requests"] == len(recorder.arrivals) > 0
     assert line["seconds"] >= 0.2
+
+
+def test_turns_start_a_gap_apart(loadgen):
+    recorder = _Recorder()
+    fast, other = _server(recorder, "fast", 0), _server(recorder, "slow", 0)
+    try:
+        address = lambda s: f"tcp:127.0.0.1:{s.server_address[1]}"  # noqa: E731
+        result = subprocess.run(
+            [str(loadgen), "-g", "5", "-i", "10", address(other), address(fast), "1", "0.2", "/x"],
+            capture_output=True, text=True, timeout=30)
+    finally:
+        fast.shutdown()
+        other.shutdown()
+    assert result.returncode == 0, result.stderr
+    assert all(json.loads(line)["errors"] == 0 for line in result.stdout.splitlines())
+    arrivals = sorted(recorder.arrivals)
+    switches = [b[0] - a[0] for a, b in zip(arrivals, arrivals[1:]) if a[1] != b[1]]
+    assert len(switches) >= 10
+    # The next turn's first request is sent 5 ms after the last response of the turn before,
+    # which came after that turn's last request arrived.
+    assert min(switches) >= 0.005
+
+
+def test_a_negative_gap_is_a_usage_error(loadgen):
+    result = subprocess.run([str(loadgen), "-g", "-1", "-i", "10", "tcp:127.0.0.1:9",
+                             "tcp:127.0.0.1:9", "1", "0.1", "/x"],
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode == 64
+    assert "usage" in result.stderr
