@@ -18,6 +18,8 @@ import re
 import sys
 from pathlib import Path
 
+from ratios import turns
+
 MIB = 1024
 
 
@@ -229,8 +231,8 @@ def markdown(table: Table, notes: list[str], meta: dict) -> str:
              f"({meta['cpus']} CPUs), {meta['kernel']}; {meta['swift']}; nginx "
              f"{meta['nginx_version']}. Mode: {meta['mode']} ({meta['knobs']}). Load average "
              f"{meta['load_before']} before, {meta['load_after']} after: other work on the "
-             "machine moves absolute numbers; the ratios are measured in turns (both servers "
-             "loaded alternately, 50 ms each, within each repeat).", "",
+             "machine moves absolute numbers; the ratios pair the two servers of each repeat "
+             f"({meta.get('turns', 'in turns')}).", "",
              "| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     for row in table.rows:
         lines.append("| " + " | ".join(str(row[c]) for c in columns) + " |")
@@ -254,6 +256,12 @@ def main() -> int:
     parts, out = Path(sys.argv[1]), sys.argv[2]
     meta = json.loads((parts / "meta.json").read_text())
     table, notes = build(parts)
+    # How the load parts shared the time (from the first that ran): turns, their gap.
+    for rel in ("unpinned/token-api.json", "pinned/token-api.json", "unpinned/proxy.json",
+                "pinned/proxy.json"):
+        if (part := load(parts / rel)) is not None:
+            meta["turns"] = turns(part)
+            break
     text = markdown(table, notes, meta)
     Path(out + ".md").write_text(text)
     Path(out + ".json").write_text(json.dumps(
