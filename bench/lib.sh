@@ -17,6 +17,11 @@ stop() { # stop PID NAME: SIGTERM, wait up to 5 s, then SIGKILL
     fi
     wait "$pid" 2>/dev/null || true
 }
+turn_knobs() { # sets interleave_ms (BENCH_INTERLEAVE_MS, 50) and turn_gap_ms (BENCH_TURN_GAP_MS,
+    # 1): loadgen's -i and -g for a paired repeat; both exported for the results' metadata
+    interleave_ms="${BENCH_INTERLEAVE_MS:-50}" turn_gap_ms="${BENCH_TURN_GAP_MS:-1}"
+    export BENCH_INTERLEAVE_MS="$interleave_ms" BENCH_TURN_GAP_MS="$turn_gap_ms"
+}
 show_log() { [ -s "$1" ] && { log "last lines of $1:"; tail -20 "$1" >&2; }; return 0; }
 build_release() { # build_release WORK: builds the static release binary, prints its path
     local out

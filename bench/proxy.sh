@@ -28,10 +28,7 @@ repeats="${BENCH_REPEATS:-3}"
 read -r -a connection_counts <<<"${BENCH_CONNECTIONS:-1 16 64}"
 read -r -a tls_connection_counts <<<"${BENCH_TLS_CONNECTIONS:-16}"
 profile="${BENCH_PROFILE:-0}"
-interleave_ms="${BENCH_INTERLEAVE_MS:-50}"
-export BENCH_INTERLEAVE_MS="$interleave_ms" # for the results' metadata
-turn_gap_ms="${BENCH_TURN_GAP_MS:-1}"
-export BENCH_TURN_GAP_MS="$turn_gap_ms"
+turn_knobs
 credential=svc
 small_path=/api/small
 big_path=/api/big.bin
