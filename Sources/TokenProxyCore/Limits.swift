@@ -197,9 +197,14 @@ package enum Limits {
         package static let busyPermille = 500
         /// `api.busy_poll_us` when the config does not set it and no cgroup CPU quota bounds
         /// the process: how long at most a loop polls before it blocks (`EventLoopPoll`).
-        /// 30 µs covers the gaps between a busy loop's batches on the VMs measured
-        /// (bench/README.md, "Busy polling") and is a tenth of a 0.3 ms request at 16 connections.
-        package static let defaultBusyPollMicroseconds = 30
+        /// 100 µs covers the gaps between a busy loop's batches on the VMs measured
+        /// (bench/README.md, "Busy polling") and also one connection's round trip (caller or
+        /// upstream and back: 50–100 µs there), where each blocking wait is two wake-ups of
+        /// halted vCPUs; 30 µs covered only the first, and left the one-connection rows at
+        /// parity with nginx (bench/README.md, "Where it stands"). Half the guest kernel's own
+        /// halt-poll limit (`cpuidle-haltpoll`'s `guest_halt_poll_ns`, 200 µs). The cost: a
+        /// loop whose wake-ups come closer than this never sleeps (`EventLoopPoll`).
+        package static let defaultBusyPollMicroseconds = 100
         /// `api.busy_poll_us` above this is a typo: a loop would spin a millisecond per wait.
         package static let maxBusyPollMicroseconds = 1000
         /// The first poll after a wait proved short, before it doubles.

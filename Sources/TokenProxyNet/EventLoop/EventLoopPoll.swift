@@ -17,8 +17,10 @@ import TokenProxyCore
 /// within `limit` (polling would have caught the event), the poll grows (doubling, from
 /// `Limits.EventLoop.busyPollStartNanoseconds`, up to `limit`); after one that lasted longer,
 /// it halves, and below `busyPollFloorNanoseconds` stops. A loop whose events come further
-/// apart than `limit` — one connection, an idle daemon — soon polls not at all (its CPU time
-/// per request at one connection did not change). A `limit` of 0 never polls. While it polls
+/// apart than `limit` — an idle or lightly used daemon — soon polls not at all. The default
+/// limit (100 µs) also spans one connection's round trip (50–100 µs on the VMs measured),
+/// where a wait is two wake-ups of halted vCPUs; 30 µs spanned only a loaded loop's gaps
+/// between batches. A `limit` of 0 never polls. While it polls
 /// the loop yields the CPU between tries (`Posix.yieldCPU`), so a caller on the same CPU
 /// still runs: without that, a caller sharing the loop's CPU could write its next request
 /// only after the poll gave up, every wait would look short, and the loop would poll for ever
