@@ -14,6 +14,7 @@
  *
  *   loadgen unix:/path/to.sock|tcp:127.0.0.1:8080 CONNECTIONS SECONDS PATH [HEADER]...
  *   loadgen [-g GAP_MS] -i SLICE_MS TARGET_B TARGET_A CONNECTIONS SECONDS PATH [HEADER]...
+ *   loadgen -r RATE TARGET CONNECTIONS SECONDS PATH [HEADER]...
  *
  * With -i, two servers are loaded in turns of SLICE_MS (A first), each with its own CONNECTIONS
  * kept open throughout, until each has had SECONDS of load; one JSON line per target (A's,
@@ -24,11 +25,17 @@
  * through the same phases. A turn ends by awaiting the requests in flight, so the other server
  * is idle while one is loaded, as in sequential runs, and the next turn starts GAP_MS later
  * (default 1; 0: at once). Why the gap: a server may still run for a while after its last
- * response (tokenproxy's loops poll up to 30 us before they sleep), and the kernel places the
+ * response (tokenproxy's loops poll up to 100 us before they sleep), and the kernel places the
  * next server's woken thread by which CPUs are busy at that moment, so without it one server's
  * habits set the other's placement: at one connection unpinned nginx made 26,000 requests/s
  * in its turns when tokenproxy slept at once and 30,000 when it polled (bench/README.md,
  * "Turns"). After the gap both servers sleep when a turn starts.
+ *
+ * With -r, one server is loaded at RATE requests a second over its CONNECTIONS instead of as
+ * fast as it answers: the k-th request is sent k / RATE seconds after the start, on a
+ * connection with none outstanding (late, never skipped, when all are busy). For a server's
+ * CPU time at a steady load below its capacity, where how it sleeps between requests shows;
+ * latency then counts from the send.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -41,6 +48,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
@@ -56,6 +64,7 @@ typedef struct {
     uint64_t started_ns;
     size_t answered; /* responses completed on the current socket */
     int open;        /* still in use (not failed) */
+    int waiting;     /* a request outstanding (-r only) */
 } connection_t;
 
 /* One server under load: its connections (kept open from slice to slice), its own epoll set,
@@ -148,6 +157,43 @@ static int send_request(target_t *t, connection_t *c, const char *request, int l
     return 0;
 }
 
+/* Reads what arrived on `c` (which has a request outstanding). Returns 1 when its response is
+ * complete (latency recorded; the connection can take the next request), 0 when more is to come
+ * or the request went again on a reopened socket, -1 when the connection failed. */
+static int on_readable(target_t *t, connection_t *c, uint64_t now, const char *request, int length) {
+    ssize_t got = read(c->fd, c->buffer + c->used, BUFFER_SIZE - c->used);
+    if (got <= 0) {
+        /* Closed between a response and our request (idle close): reopen and resend. */
+        if (c->used == 0 && c->answered > 0 && reopen_idle(t->epoll, c, t->address) == 0
+            && write(c->fd, request, (size_t)length) == length) {
+            t->reconnects++;
+            return 0;
+        }
+        t->errors++; close(c->fd); c->open = 0; t->open--;
+        return -1;
+    }
+    c->used += (size_t)got;
+    long done = complete_response(c->buffer, c->used);
+    if (done == 0) return 0;
+    if (done < 0 || strncmp(c->buffer, "HTTP/1.1 200", 12) != 0) t->errors++;
+    const char *end = memmem(c->buffer, c->used, "\r\n\r\n", 4);
+    int closing = done < 0 || (end && asks_to_close(c->buffer, (size_t)(end - c->buffer) + 4));
+    if (done > 0) {
+        memmove(c->buffer, c->buffer + done, c->used - (size_t)done);
+        c->used -= (size_t)done;
+    } else {
+        c->used = 0;
+    }
+    c->answered++;
+    if (t->count < MAX_SAMPLES) t->samples[t->count++] = (uint32_t)((now - c->started_ns) / 1000);
+    if (closing) {
+        /* A new socket now, so the next slice (or request) finds one open. */
+        if (reopen_idle(t->epoll, c, t->address) != 0) { t->errors++; c->open = 0; t->open--; return -1; }
+        t->reconnects++;
+    }
+    return 1;
+}
+
 /* Loads `t` for `duration_ns`, closed loop: each open connection has one request outstanding
  * and sends the next when its response is complete. At the deadline no new request is sent and
  * the outstanding ones are awaited, so the target is idle when the slice returns; the slice's
@@ -165,37 +211,59 @@ static void run_slice(target_t *t, uint64_t duration_ns, const char *request, in
         for (int e = 0; e < ready; e++) {
             connection_t *c = events[e].data.ptr;
             if (!c->open) continue;
-            ssize_t got = read(c->fd, c->buffer + c->used, BUFFER_SIZE - c->used);
-            if (got <= 0) {
-                /* Closed between a response and our request (idle close): reopen and resend. */
-                if (c->used == 0 && c->answered > 0 && reopen_idle(t->epoll, c, t->address) == 0
-                    && write(c->fd, request, (size_t)length) == length) {
-                    t->reconnects++;
-                    continue;
-                }
-                t->errors++; close(c->fd); c->open = 0; t->open--; outstanding--; continue;
-            }
-            c->used += (size_t)got;
-            long done = complete_response(c->buffer, c->used);
-            if (done == 0) continue;
-            if (done < 0 || strncmp(c->buffer, "HTTP/1.1 200", 12) != 0) t->errors++;
-            const char *end = memmem(c->buffer, c->used, "\r\n\r\n", 4);
-            int closing = done < 0 || (end && asks_to_close(c->buffer, (size_t)(end - c->buffer) + 4));
-            if (done > 0) {
-                memmove(c->buffer, c->buffer + done, c->used - (size_t)done);
-                c->used -= (size_t)done;
-            } else {
-                c->used = 0;
-            }
-            c->answered++;
-            if (t->count < MAX_SAMPLES) t->samples[t->count++] = (uint32_t)((now - c->started_ns) / 1000);
+            int answered = on_readable(t, c, now, request, length);
+            if (answered == 0) continue;
             outstanding--;
-            if (closing) {
-                /* A new socket now, so the next slice (or request) finds one open. */
-                if (reopen_idle(t->epoll, c, t->address) != 0) { t->errors++; c->open = 0; t->open--; continue; }
-                t->reconnects++;
-            }
-            if (now < deadline) outstanding += send_request(t, c, request, length);
+            if (answered > 0 && now < deadline) outstanding += send_request(t, c, request, length);
+        }
+    }
+    t->busy_ns += now_ns() - start;
+}
+
+/* Loads `t` for `duration_ns` at `rate` requests a second (-r): the k-th request is due
+ * k / rate seconds after the start and goes out then on a connection without one outstanding
+ * (if every connection is busy, on the first to finish: late, not skipped). Latency counts
+ * from the send. Then the outstanding requests are awaited, as in `run_slice`. What it is for:
+ * a server's CPU time at a steady load below its capacity (bench/README.md, "Paced load"). */
+static void run_paced(target_t *t, uint64_t duration_ns, const char *request, int length, double rate) {
+    uint64_t start = now_ns(), deadline = start + duration_ns, due = start;
+    double interval = 1e9 / rate;
+    uint64_t sent = 0;
+    int outstanding = 0;
+    /* Wake for the next due request within a microsecond, not the default 50 us timer slack. */
+    prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
+    struct epoll_event events[256];
+    for (;;) {
+        uint64_t now = now_ns();
+        while (due <= now && due < deadline) {
+            connection_t *idle = NULL;
+            for (int i = 0; i < t->connections && !idle; i++)
+                if (t->pool[i].open && !t->pool[i].waiting) idle = &t->pool[i];
+            if (!idle) break;
+            if (send_request(t, idle, request, length)) { idle->waiting = 1; outstanding++; }
+            sent++;
+            due = start + (uint64_t)((double)sent * interval);
+        }
+        if (t->open == 0 || (outstanding == 0 && due >= deadline)) break;
+        /* Sleep until the next request is due (or a response comes): with every connection
+         * busy, or the schedule over, only a response can. */
+        int idle_left = outstanding < t->open;
+        struct timespec timeout = {1, 0};
+        if (idle_left && due < deadline) {
+            uint64_t wait = due > now ? due - now : 0;
+            timeout.tv_sec = (time_t)(wait / 1000000000u);
+            timeout.tv_nsec = (long)(wait % 1000000000u);
+        }
+        int ready = epoll_pwait2(t->epoll, events, 256, &timeout, NULL);
+        if (ready < 0 && errno != EINTR) break;
+        now = now_ns();
+        for (int e = 0; e < ready; e++) {
+            connection_t *c = events[e].data.ptr;
+            if (!c->open) continue;
+            int answered = on_readable(t, c, now, request, length);
+            if (answered == 0) continue;
+            outstanding--;
+            c->waiting = 0;
         }
     }
     t->busy_ns += now_ns() - start;
@@ -248,10 +316,16 @@ static size_t report(target_t *t, int connections) {
 int main(int argc, char **argv) {
     /* -i SLICE_MS SECOND_TARGET: interleave two targets; -g GAP_MS: the pause between turns
      * (see the header). */
-    double slice_ms = 0, gap_ms = 1;
+    double slice_ms = 0, gap_ms = 1, rate = 0;
+    int paced = 0;
     const char *second = NULL;
     for (;;) {
-        if (argc > 3 && strcmp(argv[1], "-i") == 0) {
+        if (argc > 2 && strcmp(argv[1], "-r") == 0) {
+            paced = 1;
+            rate = atof(argv[2]);
+            argc -= 2;
+            argv += 2;
+        } else if (argc > 3 && strcmp(argv[1], "-i") == 0) {
             slice_ms = atof(argv[2]);
             second = argv[3];
             argc -= 3;
@@ -264,8 +338,9 @@ int main(int argc, char **argv) {
             break;
         }
     }
-    if (argc < 5 || (second && slice_ms <= 0) || gap_ms < 0) {
-        fprintf(stderr, "usage: %s [-g GAP_MS] [-i SLICE_MS unix:PATH|tcp:HOST:PORT] unix:PATH|tcp:HOST:PORT CONNECTIONS SECONDS PATH [HEADER]...\n", argv[0]);
+    if (argc < 5 || (second && slice_ms <= 0) || gap_ms < 0 || (paced && (rate <= 0 || second))) {
+        fprintf(stderr, "usage: %s [-g GAP_MS] [-i SLICE_MS unix:PATH|tcp:HOST:PORT] unix:PATH|tcp:HOST:PORT CONNECTIONS SECONDS PATH [HEADER]...\n"
+                        "       %s -r RATE unix:PATH|tcp:HOST:PORT CONNECTIONS SECONDS PATH [HEADER]...\n", argv[0], argv[0]);
         return 64;
     }
     int connections = atoi(argv[2]);
@@ -280,7 +355,9 @@ int main(int argc, char **argv) {
     if ((status = open_target(&targets[0], argv[1], connections)) != 0) return status;
     if (second && (status = open_target(&targets[1], second, connections)) != 0) return status;
     uint64_t each_ns = (uint64_t)(seconds * 1e9);
-    if (!second) {
+    if (paced) {
+        run_paced(&targets[0], each_ns, request, length, rate);
+    } else if (!second) {
         run_slice(&targets[0], each_ns, request, length);
     } else {
         /* Alternate slices until each target has had its `seconds` of load. */

@@ -5,6 +5,8 @@ Input: a JSON Lines file with one object per loadgen run (loadgen's own line plu
 "repeat"), and a JSON file of facts about the run (machine, versions, start-up figures).
 For every (target, connections) it keeps the median of the repeats, separately for requests/s,
 p50 and p99, prints a table and writes OUT.json (facts, medians, every raw run) and OUT.md.
+Paced runs (those with a "rate": loadgen -r, BENCH_RATES) get their own table: per rate, each
+server's CPU time per request and share of a CPU at that steady load.
 
 Run: summarize.py RUNS.jsonl META.json OUT_PREFIX
 """
@@ -25,6 +27,7 @@ UNPINNED = "Unpinned: servers and loadgen share every CPU (nginx `worker_process
 def medians(runs: list[dict]) -> list[dict]:
     """One row per connection count: each target's median rps/p50/p99 and the ratios."""
     rows = []
+    runs = [r for r in runs if "rate" not in r]
     for connections in sorted({run["connections"] for run in runs}):
         row: dict = {"connections": connections}
         for target in TARGETS:
@@ -47,6 +50,47 @@ def medians(runs: list[dict]) -> list[dict]:
         row["paired_p99"] = paired(mine, "p99_us")
         rows.append(row)
     return rows
+
+
+def paced(runs: list[dict]) -> list[dict]:
+    """One row per offered rate (paced runs only): each target's median achieved rps, p50,
+    p99, CPU µs per request and CPU share (server CPU seconds over the run's seconds)."""
+    rows = []
+    for rate in sorted({r["rate"] for r in runs if "rate" in r}):
+        row: dict = {"rate": rate}
+        for target in TARGETS:
+            mine = [r for r in runs if r.get("rate") == rate and r["target"] == target]
+            row[target] = {
+                "rps": round(statistics.median(r["rps"] for r in mine), 1),
+                "p50_us": statistics.median(r["p50_us"] for r in mine),
+                "p99_us": statistics.median(r["p99_us"] for r in mine),
+                "cpu_us_per_request": round(statistics.median(
+                    r["server_cpu_s"] * 1e6 / r["requests"] for r in mine if r["requests"]), 1),
+                "cpu_percent": round(statistics.median(
+                    100 * r["server_cpu_s"] / r["seconds"] for r in mine if r["seconds"]), 1),
+                "errors": sum(r["errors"] for r in mine),
+                "repeats": len(mine),
+            }
+        tp, ng = row["tokenproxy"]["cpu_us_per_request"], row["nginx"]["cpu_us_per_request"]
+        row["ratio_cpu"] = round(tp / ng, 2) if ng else None
+        rows.append(row)
+    return rows
+
+
+def paced_table(rows: list[dict]) -> list[list[str]]:
+    cells = [["offered rps", "tokenproxy rps", "p99 µs", "CPU µs/request", "CPU %",
+              "nginx rps", "p99 µs", "CPU µs/request", "CPU %", "CPU tp/nginx"]]
+    for row in rows:
+        tp, ng = row["tokenproxy"], row["nginx"]
+        cells.append([
+            f"{row['rate']:,.0f}",
+            f"{tp['rps']:,.0f}", f"{tp['p99_us']:.0f}", f"{tp['cpu_us_per_request']:.1f}",
+            f"{tp['cpu_percent']:.1f}",
+            f"{ng['rps']:,.0f}", f"{ng['p99_us']:.0f}", f"{ng['cpu_us_per_request']:.1f}",
+            f"{ng['cpu_percent']:.1f}",
+            f"{row['ratio_cpu']:.2f}" if row["ratio_cpu"] is not None else "-",
+        ])
+    return cells
 
 
 def table(rows: list[dict]) -> list[list[str]]:
@@ -90,7 +134,8 @@ def plain(cells: list[list[str]]) -> str:
     return "\n".join("  ".join(c.rjust(w) for c, w in zip(row, widths)) for row in cells)
 
 
-def markdown(cells: list[list[str]], cpu: list[list[str]], meta: dict) -> str:
+def markdown(cells: list[list[str]], cpu: list[list[str]], meta: dict,
+             pace: list[list[str]] | None = None) -> str:
     start = meta.get("startup", {})
     facts = [
         f"# tokenproxy token API vs nginx — {meta['date']}",
@@ -118,6 +163,10 @@ def markdown(cells: list[list[str]], cpu: list[list[str]], meta: dict) -> str:
         "Server CPU time (user + system of all its processes, from /proc) per request served, "
         "median of the repeats.",
         "",
+        *(["Paced (loadgen -r, one server after the other, "
+           f"{meta.get('rate_connections')} connections): each server's CPU time at a steady "
+           "load below its capacity; CPU % of one CPU over the run.", "",
+           *markdown_table(pace), ""] if pace and len(pace) > 1 else []),
         "| start-up | value |",
         "|---|---:|",
         f"| exec → READY=1 | {start.get('ready_ms')} ms |",
@@ -140,14 +189,19 @@ def main() -> int:
     rows = medians(runs)
     cells = table(rows)
     cpu = cpu_table(rows)
+    paced_rows = paced(runs)
+    pace = paced_table(paced_rows)
     print(plain(cells))
     print()
     print(plain(cpu))
+    if paced_rows:
+        print()
+        print(plain(pace))
     with open(prefix + ".json", "w") as f:
-        json.dump({**meta, "results": rows, "runs": runs}, f, indent=2)
+        json.dump({**meta, "results": rows, "paced": paced_rows, "runs": runs}, f, indent=2)
         f.write("\n")
     with open(prefix + ".md", "w") as f:
-        f.write(markdown(cells, cpu, meta))
+        f.write(markdown(cells, cpu, meta, pace))
     return 0
 
 

@@ -11,7 +11,7 @@
 # ("1 16 64"), BENCH_PIN=1 (servers on CPU 0, loadgen on CPU 1, nginx with one worker),
 # BENCH_INTERLEAVE_MS (50: both servers loaded in turns of 50 ms within each repeat, loadgen
 # -i; 0: one after the other, BENCH_SECONDS each), BENCH_TURN_GAP_MS (1: the pause between
-# turns, loadgen -g), BENCH_BIN (a built binary), BENCH_EVENT_LOOPS (tokenproxy's `api.event_loops`; default: from its CPUs), BENCH_BUSY_POLL_US (its `api.busy_poll_us`; default: the daemon's), BENCH_OUT_DIR (write OUT_DIR/token-api.{json,md}); BENCH_PROFILE=1 also profiles at the lowest and highest connection count (perf
+# turns, loadgen -g), BENCH_BIN (a built binary), BENCH_EVENT_LOOPS (tokenproxy's `api.event_loops`; default: from its CPUs), BENCH_BUSY_POLL_US (its `api.busy_poll_us`; default: the daemon's), BENCH_OUT_DIR (write OUT_DIR/token-api.{json,md}); BENCH_RATES (e.g. "1000 5000 10000": also each server paced at these requests/s, loadgen -r, on BENCH_RATE_CONNECTIONS (4) connections, one after the other, for its CPU time at a steady load; BENCH_CONNECTIONS=" " for these alone); BENCH_PROFILE=1 also profiles at the lowest and highest connection count (perf
 # stat of both servers: CPU time, context switches; perf record of tokenproxy: top functions,
 # self and inclusive) into bench/results/token-api-DATE.profile.txt. Needs perf (linux-perf).
 set -euo pipefail
@@ -22,6 +22,8 @@ source bench/lib.sh
 seconds="${BENCH_SECONDS:-5}"
 repeats="${BENCH_REPEATS:-3}"
 read -r -a connection_counts <<<"${BENCH_CONNECTIONS:-1 16 64}"
+read -r -a rates <<<"${BENCH_RATES:-}"
+rate_connections="${BENCH_RATE_CONNECTIONS:-4}"
 profile="${BENCH_PROFILE:-0}"
 turn_knobs
 credential=bench
@@ -154,10 +156,11 @@ cpu_ticks() { # cpu_ticks TARGET: user+system clock ticks of the target's proces
     for pid in ${pids[$1]}; do total=$((total + $(awk '{ print $14 + $15 }' "/proc/$pid/stat"))); done
     echo "$total"
 }
-run() { # run TARGET CONNECTIONS SECONDS: loadgen's line plus the server's CPU seconds, on stdout
+run() { # run TARGET CONNECTIONS SECONDS [LOADGEN_OPTION]...: loadgen's line plus the server's
+    # CPU seconds, on stdout
     local before line
     before="$(cpu_ticks "$1")"
-    line="$("${on_load_cpu[@]}" "$loadgen" "unix:${sockets[$1]}" "$2" "$3" "/v1/tokens/$credential" 2>>"$work/loadgen.err" || true)"
+    line="$("${on_load_cpu[@]}" "$loadgen" "${@:4}" "unix:${sockets[$1]}" "$2" "$3" "/v1/tokens/$credential" 2>>"$work/loadgen.err" || true)"
     [ -n "$line" ] || die "loadgen printed nothing for $1 ($(tail -1 "$work/loadgen.err"))"
     echo "${line%\}}, \"server_cpu_s\": $(awk -v t=$(($(cpu_ticks "$1") - before)) -v hz="$clock_ticks" 'BEGIN { printf "%.2f", t / hz }')}"
 }
@@ -182,9 +185,10 @@ run tokenproxy 16 1 >/dev/null
 run nginx 16 1 >/dev/null
 log "measuring: ${connection_counts[*]} connections × $repeats repeats × 2 targets × ${seconds} s"
 : >"$work/runs.jsonl"
-record() { # record TARGET REPEAT LINE
-    python3 -c 'import json,sys; r=json.loads(sys.argv[1]); r.update(target=sys.argv[2], repeat=int(sys.argv[3])); print(json.dumps(r))' \
-        "$3" "$1" "$2" >>"$work/runs.jsonl"
+record() { # record TARGET REPEAT LINE [RATE]: RATE for a paced run (loadgen -r)
+    python3 -c 'import json,sys; r=json.loads(sys.argv[1]); r.update(target=sys.argv[2], repeat=int(sys.argv[3]))
+if len(sys.argv) > 4: r["rate"] = float(sys.argv[4])
+print(json.dumps(r))' "$3" "$1" "$2" "${@:4}" >>"$work/runs.jsonl"
 }
 for repeat in $(seq 1 "$repeats"); do
     for connections in "${connection_counts[@]}"; do
@@ -206,6 +210,23 @@ for repeat in $(seq 1 "$repeats"); do
             line="$(run "$target" "$connections" "$seconds")"
             log "  #$repeat $target c=$connections $line"
             record "$target" "$repeat" "$line"
+        done
+    done
+done
+
+# Paced (BENCH_RATES): each server at a steady rate below its capacity, one after the other,
+# for its CPU time while it waits between requests (bench/README.md, "Paced load").
+if [ "${#rates[@]}" -gt 0 ]; then
+    log "paced: ${rates[*]} requests/s on $rate_connections connections × $repeats repeats × 2 targets × ${seconds} s"
+fi
+for repeat in $(seq 1 "$repeats"); do
+    for rate in "${rates[@]}"; do
+        order=(tokenproxy nginx)
+        [ $((repeat % 2)) -eq 0 ] && order=(nginx tokenproxy)
+        for target in "${order[@]}"; do
+            line="$(run "$target" "$rate_connections" "$seconds" -r "$rate")"
+            log "  #$repeat $target paced $rate/s $line"
+            record "$target" "$repeat" "$line" "$rate"
         done
     done
 done
@@ -276,6 +297,7 @@ meta = {
     "pinned": pinned == "1", "tokenproxy_event_loops": int(loops) if loops.isdigit() else None, "seconds": float(seconds), "repeats": int(repeats),
     "interleave_ms": float(os.environ["BENCH_INTERLEAVE_MS"]),
     "turn_gap_ms": float(os.environ["BENCH_TURN_GAP_MS"]),
+    "rate_connections": int(os.environ.get("BENCH_RATE_CONNECTIONS") or 4),
     "body_bytes": int(body), "loadgen": "closed loop, keep-alive, 1 thread, epoll",
     "startup": json.load(open(f"{work}/startup.json")),
     "rss_kib": {"after_startup": int(rss0), "after_benchmark": int(rss1), "peak": int(peak)},

@@ -4,7 +4,8 @@ alternating slices, so that a VM's slow phases hit both alike.
 Against two real HTTP servers on 127.0.0.1 started here (one answers at once, one after
 2 ms): each gets its own line with its own rate, each its seconds of load, and the requests
 arrive at the two in many alternating bursts, never both at once, and with `-g GAP_MS` no
-sooner than the gap after the other server's last request.
+sooner than the gap after the other server's last request. Paced (`-r RATE`): never ahead of
+the schedule, spread over the whole run.
 """
 
 import json
@@ -147,3 +148,36 @@ def test_a_negative_gap_is_a_usage_error(loadgen):
                             capture_output=True, text=True, timeout=30)
     assert result.returncode == 64
     assert "usage" in result.stderr
+
+
+def test_paced_requests_never_run_ahead_of_the_schedule(loadgen):
+    recorder = _Recorder()
+    server = _server(recorder, "fast", 0)
+    try:
+        result = subprocess.run(
+            [str(loadgen), "-r", "200", f"tcp:127.0.0.1:{server.server_address[1]}", "2", "0.5",
+             "/x"], capture_output=True, text=True, timeout=30)
+    finally:
+        server.shutdown()
+    assert result.returncode == 0, result.stderr
+    (line,) = [json.loads(line) for line in result.stdout.splitlines()]
+    assert line["errors"] == 0
+    # The k-th request is due k / 200 s after the start, the last before 0.5 s: at most 100,
+    # where the closed loop makes thousands against this server in the same time.
+    assert 0 < line["requests"] == len(recorder.arrivals) <= 100
+    assert line["requests"] >= 50  # a server answering at once keeps up with 200 a second
+    arrivals = sorted(t for t, _ in recorder.arrivals)
+    # None sent early: the last is at least (n - 1) intervals after the first (the first may
+    # arrive a little after its due time, hence the slack).
+    assert arrivals[-1] - arrivals[0] >= (len(arrivals) - 1) / 200 - 0.02
+
+
+@pytest.mark.parametrize("arguments", [
+    ["-r", "0", "tcp:127.0.0.1:9", "1", "0.1", "/x"],
+    ["-r", "100", "-i", "10", "tcp:127.0.0.1:9", "tcp:127.0.0.1:9", "1", "0.1", "/x"],
+])
+def test_a_paced_run_needs_a_rate_and_one_target(loadgen, arguments):
+    result = subprocess.run([str(loadgen), *arguments], capture_output=True, text=True,
+                            timeout=30)
+    assert result.returncode == 64
+    assert "-r RATE" in result.stderr
