@@ -90,12 +90,29 @@ class Table:
                      nginx=ng)
 
 
+    def paced_rows(self, label: str, results: list[dict], mode: str) -> None:
+        """One row per offered rate (BENCH_RATES, loadgen -r): each server's CPU at a steady
+        load below its capacity — what a loop's polling costs where it buys no throughput.
+        No goal: a measure of the price of `api.busy_poll_us`, next to the rows it wins."""
+        for row in results:
+            tp, ng = row["tokenproxy"], row["nginx"]
+            r_cpu = ratio(tp["cpu_us_per_request"], ng["cpu_us_per_request"])
+            text = lambda t: (f"{t['rps']:,.0f} rps · p99 {t['p99_us']:,.0f} µs · "  # noqa: E731
+                              f"{t['cpu_us_per_request']:.1f} CPU µs/req · "
+                              f"{t['cpu_percent']:.0f} % of a CPU")
+            self.add(f"{label} paced at {row['rate']:,.0f} requests/s {mode}", text(tp), text(ng),
+                     f"CPU {fmt_ratio(r_cpu)} · p99 {fmt_ratio(ratio(tp['p99_us'], ng['p99_us']))}",
+                     "— (the poll's price at a steady load)", None, ratio_cpu=r_cpu,
+                     tokenproxy=tp, nginx=ng, rate=row["rate"])
+
+
 def build(parts: Path) -> tuple[Table, list[str]]:
     table, notes = Table(), []
     for mode in ("unpinned", "pinned"):
         api = load(parts / mode / "token-api.json")
         if api:
             table.load_rows("token API", api["results"], 1.0, mode)
+            table.paced_rows("token API", api.get("paced", []), mode)
             notes.append(f"token API {mode}: tokenproxy ran {api.get('tokenproxy_event_loops')} "
                          f"event loop(s), nginx {api['nginx_workers']} worker(s)")
     for mode in ("unpinned", "pinned"):

@@ -79,3 +79,34 @@ def test_a_full_run_pools_each_part_under_its_own_name(tmp_path):
     assert sorted(pooled) == [("pinned/proxy http", 1), ("unpinned/token-api unix", 16)]
     assert pooled[("pinned/proxy http", 1)]["rps"] == [1.1, 1.1, 0.9, 0.9]
     assert pooled[("unpinned/token-api unix", 16)]["rps"] == [2.2, 2.2, 1.8, 1.8]
+
+
+def paced_run(target, repeat, rate, cpu_s, requests=3000, seconds=3.0, p99=100):
+    return {"target": target, "repeat": repeat, "rate": rate, "rps": requests / seconds,
+            "p50_us": 30, "p99_us": p99, "requests": requests, "seconds": seconds,
+            "server_cpu_s": cpu_s, "errors": 0, "connections": 4}
+
+
+def test_paced_runs_get_their_own_rows_and_no_goal():
+    # bench/summarize.py keeps paced runs (loadgen -r) out of the load rows, and reports per
+    # rate each server's CPU per request and share of a CPU; bench/run_report.py shows them
+    # without a goal, so they never move the goal count.
+    from run_report import Table
+    from summarize import medians, paced
+
+    runs = [paced_run("tokenproxy", r, 1000.0, 0.06) for r in (1, 2, 3)]
+    runs += [paced_run("nginx", r, 1000.0, 0.09) for r in (1, 2, 3)]
+    runs += [paced_run("tokenproxy", 1, 10000.0, 2.7, requests=30000),
+             paced_run("nginx", 1, 10000.0, 0.9, requests=30000)]
+    assert medians(runs) == []
+    low, high = paced(runs)
+    assert (low["rate"], high["rate"]) == (1000.0, 10000.0)
+    assert low["tokenproxy"]["cpu_us_per_request"] == 20.0
+    assert low["tokenproxy"]["cpu_percent"] == 2.0
+    assert low["ratio_cpu"] == round(20.0 / 30.0, 2)
+    assert high["tokenproxy"]["cpu_percent"] == 90.0 and high["ratio_cpu"] == 3.0
+    table = Table()
+    table.paced_rows("token API", [low, high], "unpinned")
+    assert [row["met"] for row in table.rows] == ["—", "—"]
+    assert "10,000 requests/s" in table.rows[1]["measurement"]
+    assert table.rows[1]["ratio"].startswith("CPU 3.00×")
