@@ -49,6 +49,9 @@ def rows(files: list[str]) -> dict[tuple[str, int], dict[str, list]]:
 
 
 def pool_part(pooled: dict[tuple[str, int], dict[str, list]], prefix: str, runs: list[dict]) -> None:
+    # Paced runs (loadgen -r, with a "rate") answer at the offered rate, not as fast as they
+    # can: no throughput ratio to pool.
+    runs = [r for r in runs if "rate" not in r]
     # token-api.sh's runs have no scheme (a Unix socket); quickack.sh's neither (plain http).
     default = "http" if prefix.startswith("quickack") else "unix"
     for scheme, connections in sorted({(r.get("scheme", default), r["connections"]) for r in runs}):

@@ -74,6 +74,9 @@ def test_a_full_run_pools_each_part_under_its_own_name(tmp_path):
             entry.update(scheme="http", connections=1)
         for entry in body["parts"]["unpinned/token-api"]["runs"]:
             entry["connections"] = 16
+        # Paced runs answer at the offered rate: never pooled as a load row.
+        body["parts"]["unpinned/token-api"]["runs"] += [
+            paced_run("tokenproxy", 1, 1000.0, 0.06), paced_run("nginx", 1, 1000.0, 0.09)]
         (tmp_path / name).write_text(json.dumps(body))
     pooled = rows([str(tmp_path / "a.json"), str(tmp_path / "b.json")])
     assert sorted(pooled) == [("pinned/proxy http", 1), ("unpinned/token-api unix", 16)]
