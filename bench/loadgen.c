@@ -194,6 +194,25 @@ static int on_readable(target_t *t, connection_t *c, uint64_t now, const char *r
     return 1;
 }
 
+/* Handles `ready` epoll events of `t`: reads each connection's response, and where one is
+ * complete sends the next request at once if it is not yet `send_before` (closed loop; 0: never,
+ * paced). Returns the change in requests outstanding. */
+static int on_events(target_t *t, struct epoll_event *events, int ready, const char *request, int length,
+                     uint64_t send_before) {
+    uint64_t now = now_ns();
+    int change = 0;
+    for (int e = 0; e < ready; e++) {
+        connection_t *c = events[e].data.ptr;
+        if (!c->open) continue;
+        int answered = on_readable(t, c, now, request, length);
+        if (answered == 0) continue;
+        change--;
+        c->waiting = 0;
+        if (answered > 0 && now < send_before) change += send_request(t, c, request, length);
+    }
+    return change;
+}
+
 /* Loads `t` for `duration_ns`, closed loop: each open connection has one request outstanding
  * and sends the next when its response is complete. At the deadline no new request is sent and
  * the outstanding ones are awaited, so the target is idle when the slice returns; the slice's
@@ -207,15 +226,7 @@ static void run_slice(target_t *t, uint64_t duration_ns, const char *request, in
     while (outstanding > 0) {
         int ready = epoll_wait(t->epoll, events, 256, 1000);
         if (ready < 0 && errno != EINTR) break;
-        uint64_t now = now_ns();
-        for (int e = 0; e < ready; e++) {
-            connection_t *c = events[e].data.ptr;
-            if (!c->open) continue;
-            int answered = on_readable(t, c, now, request, length);
-            if (answered == 0) continue;
-            outstanding--;
-            if (answered > 0 && now < deadline) outstanding += send_request(t, c, request, length);
-        }
+        outstanding += on_events(t, events, ready, request, length, deadline);
     }
     t->busy_ns += now_ns() - start;
 }
@@ -256,15 +267,7 @@ static void run_paced(target_t *t, uint64_t duration_ns, const char *request, in
         }
         int ready = epoll_pwait2(t->epoll, events, 256, &timeout, NULL);
         if (ready < 0 && errno != EINTR) break;
-        now = now_ns();
-        for (int e = 0; e < ready; e++) {
-            connection_t *c = events[e].data.ptr;
-            if (!c->open) continue;
-            int answered = on_readable(t, c, now, request, length);
-            if (answered == 0) continue;
-            outstanding--;
-            c->waiting = 0;
-        }
+        outstanding += on_events(t, events, ready, request, length, 0);
     }
     t->busy_ns += now_ns() - start;
 }

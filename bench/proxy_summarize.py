@@ -16,7 +16,7 @@ import json
 import statistics
 import sys
 
-from ratios import paired, spread, turns
+from ratios import paired, spread, target_medians, turns
 
 TARGETS = ("tokenproxy", "nginx", "upstream")
 PINNED = ("Pinned: the proxies on CPU 0 (nginx with one worker), loadgen and the upstream "
@@ -26,17 +26,11 @@ UNPINNED = "Unpinned: everything shares every CPU (nginx `worker_processes auto`
 
 def median_of(runs: list[dict]) -> dict:
     return {
-        "rps": round(statistics.median(r["rps"] for r in runs), 1),
-        "p50_us": statistics.median(r["p50_us"] for r in runs),
-        "p99_us": statistics.median(r["p99_us"] for r in runs),
-        "cpu_us_per_request": round(statistics.median(
-            r["server_cpu_s"] * 1e6 / r["requests"] for r in runs if r["requests"]), 1),
+        **target_medians(runs),
         # User space alone (older results lack it): where the servers differ at one connection.
         "user_us_per_request": round(statistics.median(
             r["server_user_s"] * 1e6 / r["requests"] for r in runs if r["requests"]), 1)
         if all("server_user_s" in r for r in runs) else None,
-        "errors": sum(r["errors"] for r in runs),
-        "repeats": len(runs),
     }
 
 

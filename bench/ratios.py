@@ -1,4 +1,5 @@
-"""Paired ratios of tokenproxy to nginx, shared by bench/summarize.py and bench/proxy_summarize.py.
+"""Paired ratios of tokenproxy to nginx (and each target's medians), shared by bench/summarize.py and
+bench/proxy_summarize.py.
 
 Each repeat loads tokenproxy and nginx in turns of 50 ms (`loadgen -i`, BENCH_INTERLEAVE_MS)
 until each has had its seconds, or, with BENCH_INTERLEAVE_MS=0, back to back (the order
@@ -45,3 +46,16 @@ def paired(runs: list[dict], key: str, mine: str = "tokenproxy", theirs: str = "
 def spread(pair: dict | None) -> str:
     """A paired ratio for a table cell: `median (lowest–highest)`, or `-`."""
     return f"{pair['median']:.2f} ({pair['low']:.2f}–{pair['high']:.2f})" if pair else "-"
+
+
+def target_medians(mine: list[dict]) -> dict:
+    """One target's runs of one row: median rps, p50, p99 and CPU µs per request."""
+    return {
+        "rps": round(statistics.median(r["rps"] for r in mine), 1),
+        "p50_us": statistics.median(r["p50_us"] for r in mine),
+        "p99_us": statistics.median(r["p99_us"] for r in mine),
+        "cpu_us_per_request": round(statistics.median(
+            r["server_cpu_s"] * 1e6 / r["requests"] for r in mine if r["requests"]), 1),
+        "errors": sum(r["errors"] for r in mine),
+        "repeats": len(mine),
+    }

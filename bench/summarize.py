@@ -17,7 +17,7 @@ import json
 import statistics
 import sys
 
-from ratios import paired, spread, turns
+from ratios import paired, spread, target_medians, turns
 
 TARGETS = ("tokenproxy", "nginx")
 PINNED = "Pinned: the servers on CPU 0 (nginx with one worker), loadgen on CPU 1."
@@ -31,16 +31,8 @@ def medians(runs: list[dict]) -> list[dict]:
     for connections in sorted({run["connections"] for run in runs}):
         row: dict = {"connections": connections}
         for target in TARGETS:
-            mine = [r for r in runs if r["target"] == target and r["connections"] == connections]
-            row[target] = {
-                "rps": round(statistics.median(r["rps"] for r in mine), 1),
-                "p50_us": statistics.median(r["p50_us"] for r in mine),
-                "p99_us": statistics.median(r["p99_us"] for r in mine),
-                "cpu_us_per_request": round(statistics.median(
-                    r["server_cpu_s"] * 1e6 / r["requests"] for r in mine if r["requests"]), 1),
-                "errors": sum(r["errors"] for r in mine),
-                "repeats": len(mine),
-            }
+            row[target] = target_medians(
+                [r for r in runs if r["target"] == target and r["connections"] == connections])
         tp, ng = row["tokenproxy"], row["nginx"]
         row["ratio_rps"] = round(tp["rps"] / ng["rps"], 3) if ng["rps"] else None
         row["ratio_p99"] = round(tp["p99_us"] / ng["p99_us"], 3) if ng["p99_us"] else None
@@ -60,17 +52,9 @@ def paced(runs: list[dict]) -> list[dict]:
         row: dict = {"rate": rate}
         for target in TARGETS:
             mine = [r for r in runs if r.get("rate") == rate and r["target"] == target]
-            row[target] = {
-                "rps": round(statistics.median(r["rps"] for r in mine), 1),
-                "p50_us": statistics.median(r["p50_us"] for r in mine),
-                "p99_us": statistics.median(r["p99_us"] for r in mine),
-                "cpu_us_per_request": round(statistics.median(
-                    r["server_cpu_s"] * 1e6 / r["requests"] for r in mine if r["requests"]), 1),
-                "cpu_percent": round(statistics.median(
-                    100 * r["server_cpu_s"] / r["seconds"] for r in mine if r["seconds"]), 1),
-                "errors": sum(r["errors"] for r in mine),
-                "repeats": len(mine),
-            }
+            row[target] = target_medians(mine)
+            row[target]["cpu_percent"] = round(statistics.median(
+                100 * r["server_cpu_s"] / r["seconds"] for r in mine if r["seconds"]), 1)
         tp, ng = row["tokenproxy"]["cpu_us_per_request"], row["nginx"]["cpu_us_per_request"]
         row["ratio_cpu"] = round(tp / ng, 2) if ng else None
         rows.append(row)

@@ -190,6 +190,18 @@ record() { # record TARGET REPEAT LINE [RATE]: RATE for a paced run (loadgen -r)
 if len(sys.argv) > 4: r["rate"] = float(sys.argv[4])
 print(json.dumps(r))' "$3" "$1" "$2" "${@:4}" >>"$work/runs.jsonl"
 }
+in_order() { # in_order REPEAT LABEL RATE CONNECTIONS [LOADGEN_OPTION]...: both targets one after
+    # the other, each logged and recorded (RATE: a paced run's, "" for none); which goes first
+    # alternates by repeat, so slow drift on a shared machine hits both alike
+    local repeat="$1" label="$2" rate="$3" connections="$4" target line order=(tokenproxy nginx)
+    shift 4
+    [ $((repeat % 2)) -eq 0 ] && order=(nginx tokenproxy)
+    for target in "${order[@]}"; do
+        line="$(run "$target" "$connections" "$seconds" "$@")"
+        log "  #$repeat $target $label $line"
+        record "$target" "$repeat" "$line" ${rate:+"$rate"}
+    done
+}
 for repeat in $(seq 1 "$repeats"); do
     for connections in "${connection_counts[@]}"; do
         if [ "$interleave_ms" != 0 ]; then
@@ -203,14 +215,7 @@ for repeat in $(seq 1 "$repeats"); do
             done
             continue
         fi
-        # Alternate which target goes first, so slow drift on a shared machine hits both alike.
-        order=(tokenproxy nginx)
-        [ $((repeat % 2)) -eq 0 ] && order=(nginx tokenproxy)
-        for target in "${order[@]}"; do
-            line="$(run "$target" "$connections" "$seconds")"
-            log "  #$repeat $target c=$connections $line"
-            record "$target" "$repeat" "$line"
-        done
+        in_order "$repeat" "c=$connections" "" "$connections"
     done
 done
 
@@ -221,13 +226,7 @@ if [ "${#rates[@]}" -gt 0 ]; then
 fi
 for repeat in $(seq 1 "$repeats"); do
     for rate in "${rates[@]}"; do
-        order=(tokenproxy nginx)
-        [ $((repeat % 2)) -eq 0 ] && order=(nginx tokenproxy)
-        for target in "${order[@]}"; do
-            line="$(run "$target" "$rate_connections" "$seconds" -r "$rate")"
-            log "  #$repeat $target paced $rate/s $line"
-            record "$target" "$repeat" "$line" "$rate"
-        done
+        in_order "$repeat" "paced $rate/s" "$rate" "$rate_connections" -r "$rate"
     done
 done
 
