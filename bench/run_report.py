@@ -89,7 +89,6 @@ class Table:
                      ratio_of_medians_p99=ratio(tp["p99_us"], ng["p99_us"]), tokenproxy=tp,
                      nginx=ng)
 
-
     def paced_rows(self, label: str, results: list[dict], mode: str) -> None:
         """One row per offered rate (BENCH_RATES, loadgen -r): each server's CPU at a steady
         load below its capacity — what a loop's polling costs where it buys no throughput.

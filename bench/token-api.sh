@@ -24,6 +24,7 @@ repeats="${BENCH_REPEATS:-3}"
 read -r -a connection_counts <<<"${BENCH_CONNECTIONS:-1 16 64}"
 read -r -a rates <<<"${BENCH_RATES:-}"
 rate_connections="${BENCH_RATE_CONNECTIONS:-4}"
+export BENCH_RATE_CONNECTIONS="$rate_connections" # for the results' metadata
 profile="${BENCH_PROFILE:-0}"
 turn_knobs
 credential=bench
@@ -296,7 +297,7 @@ meta = {
     "pinned": pinned == "1", "tokenproxy_event_loops": int(loops) if loops.isdigit() else None, "seconds": float(seconds), "repeats": int(repeats),
     "interleave_ms": float(os.environ["BENCH_INTERLEAVE_MS"]),
     "turn_gap_ms": float(os.environ["BENCH_TURN_GAP_MS"]),
-    "rate_connections": int(os.environ.get("BENCH_RATE_CONNECTIONS") or 4),
+    "rate_connections": int(os.environ["BENCH_RATE_CONNECTIONS"]),
     "body_bytes": int(body), "loadgen": "closed loop, keep-alive, 1 thread, epoll",
     "startup": json.load(open(f"{work}/startup.json")),
     "rss_kib": {"after_startup": int(rss0), "after_benchmark": int(rss1), "peak": int(peak)},
